@@ -1,0 +1,38 @@
+"""The `tap-centaur` command: the SDK's CLI, with every failure reported as one clear line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_centaur.errors import TapCentaurError
+from tap_centaur.redaction import install_redaction, redact
+from tap_centaur.tap import TapCentaur
+
+logger = logging.getLogger("tap-centaur")
+
+
+def main() -> None:
+    """Run the tap; on failure print one line (a traceback only at DEBUG) and exit non-zero."""
+    try:
+        TapCentaur.cli()
+    except TapCentaurError as exc:
+        _fail(str(exc), exc.exit_code)
+    except ConfigValidationError as exc:
+        _fail("Invalid config: " + "; ".join(exc.errors or [str(exc)]), 2)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: still one clear line
+        _fail(
+            f"Unexpected error ({type(exc).__name__}): {exc}. Rerun with "
+            "TAP_CENTAUR_LOGLEVEL=DEBUG for a traceback and report it.",
+            1,
+        )
+
+
+def _fail(message: str, exit_code: int) -> None:
+    install_redaction()
+    logger.error(redact(message))
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("Traceback of the error above:", exc_info=True)
+    sys.exit(exit_code)

@@ -1,0 +1,160 @@
+"""The base stream: how every request to the Centaur API is sent, retried and checked."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import parse_qsl, urlsplit
+
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.streams import RESTStream
+
+from tap_centaur.errors import AuthenticationError, CentaurAPIError, TransientResponseError
+from tap_centaur.pages import body_excerpt, request_label
+
+if t.TYPE_CHECKING:
+    import requests
+    from singer_sdk.helpers.types import Context
+
+    from tap_centaur.auth import CentaurAuthenticator
+    from tap_centaur.retry import RetryPolicy
+    from tap_centaur.settings import Settings
+    from tap_centaur.tap import TapCentaur
+
+RequestFunc = t.Callable[["requests.PreparedRequest", "Context | None"], "requests.Response"]
+
+
+class UnauthorizedError(CentaurAPIError):
+    """A 401: the token expired or was revoked. Renewed and retried once when possible."""
+
+
+class CentaurStream(RESTStream["int | None"]):
+    """A stream of the Centaur API, signed by the tap's shared authenticator."""
+
+    #: Records are type-checked against the schema as they are decoded
+    #: (`tap_centaur.pages.check_record`), so the SDK's per-record conformance pass is skipped.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @property
+    def _centaur_tap(self) -> TapCentaur:
+        return t.cast("TapCentaur", self._tap)
+
+    @property
+    def settings(self) -> Settings:
+        """The tap's checked settings."""
+        return self._centaur_tap.settings
+
+    @property
+    def url_base(self) -> str:
+        """The configured API URL."""
+        return self.settings.api_url
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """Headers of every request (the authenticator adds the credentials)."""
+        return {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip",
+        }
+
+    @property
+    def timeout(self) -> int:
+        """Seconds to wait for an answer (request_timeout; fractions are kept)."""
+        return t.cast("int", self.settings.request_timeout)
+
+    @property
+    def authenticator(self) -> CentaurAuthenticator:
+        """The tap's authenticator, shared by all streams (one login per run)."""
+        return self._centaur_tap.authenticator
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The tap's retry policy, shared by all streams (one 429 pauses them all)."""
+        return self._centaur_tap.retry_policy
+
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        """Retry transient failures; after a 401, renew the token and retry once."""
+
+        def send_signed_in(
+            prepared_request: requests.PreparedRequest, context: Context | None
+        ) -> requests.Response:
+            try:
+                return func(prepared_request, context)
+            except UnauthorizedError:
+                where = request_label(prepared_request)
+                rejected = self.authenticator.token_of(prepared_request)
+                self.authenticator.renew(rejected, where)
+                try:
+                    return func(prepared_request, context)
+                except UnauthorizedError:
+                    raise AuthenticationError(
+                        f"{where}: the API answered 401 again right after a fresh login. "
+                        "Check that the api_key belongs to the same account as username."
+                    ) from None
+
+        def where(prepared_request: requests.PreparedRequest, _context: Context | None) -> str:
+            return request_label(prepared_request)
+
+        return self.retry_policy.wrap(send_signed_in, where)
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Raise the right error for a non-200 answer, or for a 200 that is not usable.
+
+        Raises:
+            TransientResponseError: 429, 5xx, or a 200 body that is not JSON (retried).
+            UnauthorizedError: 401 (token renewed and request retried once).
+            CentaurAPIError: any other error, with a message saying what to do.
+        """
+        status = response.status_code
+        if status == 200:
+            self.decode(response)
+            return
+        where = request_label(response.request)
+        if status == 429 or status >= 500:
+            raise TransientResponseError(
+                f"{where}: HTTP {status} {response.reason or ''}".rstrip()
+                + f" ({body_excerpt(response)})",
+                status=status,
+                retry_after=self.retry_policy.retry_after(response) if status == 429 else None,
+            )
+        if status == 401:
+            raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
+        raise CentaurAPIError(self.client_error_message(response, where))
+
+    def decode(self, response: requests.Response) -> None:
+        """Decode and check a 200 answer's body (once; the result is cached)."""
+
+    def client_error_message(self, response: requests.Response, where: str) -> str:
+        """One line for a 4xx answer: what the server said and what to do."""
+        status = response.status_code
+        message = _server_message(response)
+        if status == 400:
+            sent = dict(parse_qsl(urlsplit(response.request.url or "").query))
+            return (
+                f"{where}: the API rejected the request (HTTP 400: {message}). Parameters sent: "
+                f"{sent}. Check task_ids, labeling_state, start_date and page_size."
+            )
+        if status == 403:
+            return (
+                f"{where}: the API refused access (HTTP 403: {message}). Centaur restricts API "
+                "access by country and by account permissions; check both."
+            )
+        if status == 426:
+            return (
+                f"{where}: v1 of the results API does not serve this task's type (HTTP 426: "
+                f"{message}). Remove the task from task_ids; its results need "
+                "/results/public/v2/list, which this tap does not read yet."
+            )
+        return f"{where}: the API answered HTTP {status}: {message}."
+
+
+def _server_message(response: requests.Response) -> str:
+    """The server's `message` (and `code`) from an error body, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        code = body.get("code")
+        return f"{body['message']} [{code}]" if isinstance(code, str) else body["message"]
+    return body_excerpt(response)

@@ -1,0 +1,70 @@
+"""The tap: its settings, its streams, and the shared authenticator and retry policy."""
+
+from __future__ import annotations
+
+import typing as t
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+
+from tap_centaur.auth import CentaurAuthenticator
+from tap_centaur.redaction import install_redaction, register_secret
+from tap_centaur.retry import RetryPolicy
+from tap_centaur.settings import CONFIG_SCHEMA, Settings, parse_settings
+from tap_centaur.streams import CaseResultsStream, TaskResultsStream
+
+if t.TYPE_CHECKING:
+    from singer_sdk.streams import Stream
+
+
+class TapCentaur(Tap):
+    """Singer tap for Centaur Labs labeling results."""
+
+    name = "tap-centaur"
+    package_name = "tap-centaur"
+    config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = MsgSpecWriter
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The config, checked and normalised (see `tap_centaur.settings`)."""
+        settings = parse_settings(self.config)
+        credentials = settings.credentials
+        for secret in (credentials.api_key, credentials.api_password, credentials.bearer_token):
+            register_secret(secret)
+        install_redaction()
+        return settings
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """One retry policy for the run: a 429 pauses every request."""
+        return RetryPolicy(
+            max_retries=self.settings.max_retries,
+            backoff_factor=self.settings.backoff_factor,
+            request_timeout=self.settings.request_timeout,
+        )
+
+    @cached_property
+    def authenticator(self) -> CentaurAuthenticator:
+        """One authenticator for the run: one login, shared by every stream."""
+        return CentaurAuthenticator(
+            self.settings.credentials,
+            api_url=self.settings.api_url,
+            timeout=self.settings.request_timeout,
+            retry_policy=self.retry_policy,
+            user_agent=f"{self.name}/{self.plugin_version}",
+        )
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Check our settings first, with messages naming the setting and hiding secrets.
+
+        The SDK's JSON-schema check then covers its built-in settings (stream maps, ...).
+        """
+        if raise_errors:
+            _ = self.settings
+        return super()._validate_config(raise_errors=raise_errors)
+
+    def discover_streams(self) -> list[Stream]:
+        """The task_results and case_results streams."""
+        return [TaskResultsStream(tap=self), CaseResultsStream(tap=self)]

@@ -1,0 +1,110 @@
+"""Settings are checked before any request, with one message naming the setting at fault."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from tap_centaur.errors import ConfigError
+from tap_centaur.settings import CaseRef, parse_settings
+
+BASE = {"api_key": "k-123456", "bearer_token": "t-123456", "task_ids": [101]}
+
+
+def settings(**overrides):
+    config = {**BASE, **overrides}
+    return parse_settings({key: value for key, value in config.items() if value is not None})
+
+
+def test_task_ids_accept_numeric_strings_and_drop_duplicates():
+    assert settings(task_ids=[3, "1", " 2 ", 3, "1"]).task_ids == (3, 1, 2)
+
+
+def test_task_ids_from_environment_strings():
+    assert settings(task_ids="[5, 6]").task_ids == (5, 6)
+    assert settings(task_ids="7,8").task_ids == (7, 8)
+
+
+def test_labeling_state_single_or_list():
+    assert settings(labeling_state="Gold Standard").labeling_states == ("Gold Standard",)
+    assert settings(labeling_state=["Labeled", "Flagged", "Labeled"]).labeling_states == (
+        "Labeled",
+        "Flagged",
+    )
+    assert settings().labeling_states == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-01-31", datetime(2024, 1, 31, tzinfo=timezone.utc)),
+        ("2024-01-31T12:30:00", datetime(2024, 1, 31, 12, 30, tzinfo=timezone.utc)),
+        ("2024-01-31T12:30:00Z", datetime(2024, 1, 31, 12, 30, tzinfo=timezone.utc)),
+        ("2024-01-31T14:30:00+02:00", datetime(2024, 1, 31, 12, 30, tzinfo=timezone.utc)),
+    ],
+)
+def test_start_date_is_normalised_to_utc(value, expected):
+    parsed = settings(start_date=value).start_date
+    assert parsed == expected
+    assert parsed.utcoffset().total_seconds() == 0
+
+
+def test_login_credentials_and_defaults():
+    parsed = settings(bearer_token=None, username="a@b.c", api_password="pw-123456")
+    assert parsed.credentials.can_login
+    assert parsed.api_url == "https://api.centaurlabs.com"
+    assert parsed.request_timeout == 60.0
+    assert parsed.max_retries == 8
+    assert "pw-123456" not in repr(parsed)
+
+
+def test_case_ids():
+    parsed = settings(case_ids=[{"task_id": 1, "case_id": 2}, {"task_id": 1, "case_id": 2}])
+    assert parsed.case_ids == (CaseRef(1, 2),)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting", "hint"),
+    [
+        ({"api_key": None}, "api_key", "required"),
+        ({"api_key": 12345678}, "api_key", "string"),
+        ({"task_ids": None}, "task_ids", "required"),
+        ({"task_ids": []}, "task_ids", "required"),
+        ({"task_ids": ["abc"]}, "task_ids", "'abc' is not a task id"),
+        ({"task_ids": [0]}, "task_ids", "positive"),
+        ({"task_ids": [True]}, "task_ids", "not a task id"),
+        ({"task_ids": [1.5]}, "task_ids", "not a task id"),
+        ({"task_ids": 7}, "task_ids", "list"),
+        ({"labeling_state": "Done"}, "labeling_state", "'Gold Standard'"),
+        ({"labeling_state": ["Labeled", "labeled"]}, "labeling_state", "Allowed values"),
+        ({"start_date": "yesterday"}, "start_date", "ISO"),
+        ({"start_date": "2024-13-45"}, "start_date", "ISO"),
+        ({"start_date": 20240101}, "start_date", "string"),
+        ({"api_url": "api.centaurlabs.com"}, "api_url", "scheme"),
+        ({"api_url": "ftp://api.centaurlabs.com"}, "api_url", "http"),
+        ({"api_url": ""}, "api_url", "URL"),
+        ({"page_size": 0}, "page_size", "at least 1"),
+        ({"page_size": "100"}, "page_size", "integer"),
+        ({"request_timeout": 0}, "request_timeout", "greater than 0"),
+        ({"request_timeout": "fast"}, "request_timeout", "number"),
+        ({"max_retries": -1}, "max_retries", "at least 0"),
+        ({"backoff_factor": -0.5}, "backoff_factor", "negative"),
+        ({"case_ids": [{"task_id": 1}]}, "case_ids", "case reference"),
+        ({"case_ids": [{"task_id": "x", "case_id": 2}]}, "case_ids", "positive ints"),
+        ({"bearer_token": None}, "username/api_password", "no way to authenticate"),
+        ({"username": "a@b.c", "api_password": "pw-123456"}, "bearer_token", "either"),
+        ({"bearer_token": None, "username": "a@b.c"}, "api_password", "required"),
+        ({"bearer_token": None, "api_password": "pw-123456"}, "username", "required"),
+        ({"bearer_token": 1234567}, "bearer_token", "string"),
+    ],
+)
+def test_bad_config_names_the_setting(overrides, setting, hint):
+    with pytest.raises(ConfigError) as caught:
+        settings(**overrides)
+    message = str(caught.value)
+    assert caught.value.setting == setting
+    assert f"'{setting}'" in message
+    assert hint in message
+    for secret in ("k-123456", "t-123456", "pw-123456", "12345678", "1234567"):
+        assert secret not in message
