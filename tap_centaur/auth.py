@@ -10,6 +10,7 @@ from requests.auth import AuthBase
 
 from tap_centaur.errors import AuthenticationError, TransientResponseError
 from tap_centaur.pages import body_excerpt, decode_json
+from tap_centaur.redaction import register_secret
 from tap_centaur.retry import RetryPolicy
 
 if t.TYPE_CHECKING:
@@ -101,6 +102,7 @@ class CentaurAuthenticator(AuthBase):
                 f"login: the API answered {response.status_code} without a token "
                 f"({body_excerpt(response)})."
             )
+        register_secret(token)
         self.logins += 1
         return token
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import typing as t
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
@@ -357,7 +358,8 @@ def _number(config: Mapping[str, t.Any], name: str, default: float) -> float:
     value = config.get(name)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # The SDK reads JSON config files with decimals for non-integers.
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ConfigError(name, f"must be a number of seconds, got {value!r}.")
     return float(value)
 

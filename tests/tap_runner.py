@@ -31,7 +31,9 @@ class TapRun:
         return [m["record"] for m in self.messages if m["type"] == "RECORD"]
 
     def records_of(self, stream: str) -> list[dict[str, Any]]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
 
     @property
     def states(self) -> list[dict[str, Any]]:
@@ -96,7 +98,7 @@ def run_tap(
     return TapRun(completed.returncode, completed.stdout, completed.stderr, messages)
 
 
-def partition_bookmarks(state: dict[str, Any] | None) -> dict[tuple, str | None]:
+def partition_bookmarks(state: dict[str, Any] | None) -> dict[tuple[int, str | None], str]:
     """{(task_id, labeling_state or None): bookmark} from a STATE value."""
     if not state:
         return {}

@@ -1,0 +1,144 @@
+"""A full sync over real HTTP returns exactly the simulator's cases, each once, as typed JSON."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime, timezone
+
+from tests.tap_runner import login_config, partition_bookmarks, run_tap
+
+BOOKMARK_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+
+
+def truth_keys(sim, task_ids):
+    return sorted((c["task_id"], c["case_id"]) for t in task_ids for c in sim.truth(t))
+
+
+def test_full_sync_returns_every_case_once(sim, tmp_path):
+    run = run_tap(tmp_path, login_config(sim.url, [101, 102, 103]))
+    assert run.exit_code == 0, run.stderr
+    counts = Counter(run.keys)
+    assert max(counts.values()) == 1
+    assert sorted(counts) == truth_keys(sim, [101, 102, 103])
+    assert len(run.keys) == 370
+    truth = {(c["task_id"], c["case_id"]): c for c in sim.truth()}
+    for record in run.records_of("task_results"):
+        assert record == truth[(record["task_id"], record["case_id"])]
+
+
+def test_nested_fields_stay_json_and_types_match_schema(sim, tmp_path):
+    run = run_tap(tmp_path, login_config(sim.url, [101]))
+    schema = next(
+        m for m in run.messages if m["type"] == "SCHEMA" and m["stream"] == "task_results"
+    )
+    assert schema["key_properties"] == ["task_id", "case_id"]
+    props = schema["schema"]["properties"]
+    for name in ("content_metadata", "read_stats", "counts"):
+        assert "string" not in props[name]["type"]
+    for record in run.records_of("task_results"):
+        assert isinstance(record["content_metadata"], list)
+        assert isinstance(record["read_stats"], dict)
+        assert isinstance(record["counts"], dict)
+        assert type(record["case_id"]) is int
+        assert record["correct_label"] is None or isinstance(record["correct_label"], (list, str))
+
+
+def test_final_state_has_one_normalised_bookmark_per_task_and_no_progress_markers(sim, tmp_path):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    run = run_tap(tmp_path, login_config(sim.url, [101, 102, 103]))
+    after = datetime.now(timezone.utc)
+    final = run.final_state
+    assert "progress_markers" not in str(final)
+    bookmarks = partition_bookmarks(final)
+    assert set(bookmarks) == {(101, None), (102, None), (103, None)}
+    for value in bookmarks.values():
+        assert BOOKMARK_FORMAT.match(value), value
+        moment = datetime.fromisoformat(value)
+        # From the server's clock, a little before its first answer; never in the future.
+        assert before.timestamp() - 5 <= moment.timestamp() <= after.timestamp()
+
+
+def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tmp_path):
+    run = run_tap(tmp_path, login_config(sim.url, [101, 102]))
+    stream = [
+        ("R", m["record"]["task_id"]) if m["type"] == "RECORD" else ("S", m["value"])
+        for m in run.messages
+        if m["type"] in ("RECORD", "STATE")
+    ]
+    first_102 = next(i for i, (kind, v) in enumerate(stream) if kind == "R" and v == 102)
+    states_before = [v for kind, v in stream[:first_102] if kind == "S"]
+    assert (101, None) in partition_bookmarks(states_before[-1])
+    last_101 = max(i for i, (kind, v) in enumerate(stream) if kind == "R" and v == 101)
+    assert any(kind == "S" for kind, _ in stream[last_101:first_102])
+
+
+def test_undocumented_fields_are_kept_not_dropped(make_sim, tmp_path):
+    sim = make_sim(extra_fields=True)
+    run = run_tap(tmp_path, login_config(sim.url, [101]))
+    assert run.exit_code == 0, run.stderr
+    truth = {c["case_id"]: c for c in sim.truth(101)}
+    extras_seen = 0
+    for record in run.records_of("task_results"):
+        original = truth[record["case_id"]]
+        undocumented = {k: v for k, v in original.items() if k not in record}
+        assert record.get("undocumented_fields") in (None, undocumented or None)
+        extras_seen += bool(record.get("undocumented_fields"))
+    assert extras_seen > 0
+    schema = next(m for m in run.messages if m["type"] == "SCHEMA")
+    assert "undocumented_fields" in schema["schema"]["properties"]
+
+
+def test_case_results_fetches_listed_cases(sim, tmp_path):
+    wanted = [sim.truth(101)[3], sim.truth(102)[7]]
+    config = login_config(
+        sim.url,
+        [103],
+        case_ids=[{"task_id": c["task_id"], "case_id": c["case_id"]} for c in wanted],
+    )
+    run = run_tap(tmp_path, config)
+    assert run.exit_code == 0, run.stderr
+    assert run.records_of("case_results") == wanted
+
+
+def test_case_results_is_empty_without_case_ids(sim, tmp_path):
+    run = run_tap(tmp_path, login_config(sim.url, [102]))
+    assert run.records_of("case_results") == []
+    assert len(run.records_of("task_results")) == 120
+
+
+def test_labeling_state_filter(sim, tmp_path):
+    run = run_tap(tmp_path, login_config(sim.url, [101, 102], labeling_state="Labeled"))
+    assert run.exit_code == 0, run.stderr
+    expected = sorted(
+        (c["task_id"], c["case_id"]) for c in sim.truth() if c["labeling_state"] == "Labeled"
+    )
+    assert expected and sorted(run.keys) == expected
+    assert set(partition_bookmarks(run.final_state)) == {(101, "Labeled"), (102, "Labeled")}
+
+
+def test_several_labeling_states_are_partitions(sim, tmp_path):
+    states = ["Gold Standard", "Flagged"]
+    run = run_tap(tmp_path, login_config(sim.url, [101], labeling_state=states))
+    assert run.exit_code == 0, run.stderr
+    expected = sorted(
+        (c["task_id"], c["case_id"]) for c in sim.truth(101) if c["labeling_state"] in states
+    )
+    assert expected and sorted(run.keys) == expected
+    assert set(partition_bookmarks(run.final_state)) == {(101, s) for s in states}
+
+
+def test_page_size_is_sent_as_limit(sim, tmp_path):
+    sim.reset_stats()
+    run = run_tap(tmp_path, login_config(sim.url, [101], page_size=7))
+    assert run.exit_code == 0, run.stderr
+    assert len(run.keys) == 250
+    assert sum(sim.stats()["requests"]["/results/public/v1/list"].values()) == 36  # ceil(250/7)
+
+
+def test_start_date_limits_the_first_sync(sim, tmp_path):
+    future = run_tap(tmp_path, login_config(sim.url, [101], start_date="2999-01-01"))
+    assert future.exit_code == 0, future.stderr
+    assert future.keys == []
+    past = run_tap(tmp_path, login_config(sim.url, [101], start_date="2000-01-01T00:00:00Z"))
+    assert len(past.keys) == 250
