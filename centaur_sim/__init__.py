@@ -1,0 +1,6 @@
+"""A local HTTP simulator of the Centaur Labs results API (standard library only)."""
+
+from centaur_sim.config import FAULT_KINDS, LABELING_STATES, MISBEHAVIOURS, SimConfig
+from centaur_sim.simulator import Simulator
+
+__all__ = ["FAULT_KINDS", "LABELING_STATES", "MISBEHAVIOURS", "SimConfig", "Simulator"]

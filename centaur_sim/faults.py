@@ -1,0 +1,96 @@
+"""Fault selection: a scripted queue consumed in order, then seeded random rates."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from centaur_sim.config import FAULT_KINDS, validate_rates
+
+
+@dataclass
+class ScriptedFault:
+    """`count` faults of `kind` for requests whose path starts with `path` (and `task_id`)."""
+
+    kind: str
+    count: int = 1
+    path: str | None = None
+    task_id: int | None = None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> ScriptedFault:
+        """Build from `{"kind": K, "count": n, "path": prefix, "task_id": id}`."""
+        unknown = set(data) - {"kind", "count", "path", "task_id"}
+        if unknown:
+            raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
+        fault = cls(
+            kind=str(data.get("kind")),
+            count=int(data.get("count", 1)),
+            path=data.get("path"),
+            task_id=None if data.get("task_id") is None else int(data["task_id"]),
+        )
+        if fault.kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
+        if fault.count < 1:
+            raise ValueError("fault count must be >= 1")
+        return fault
+
+    def matches(self, path: str, task_id: int | None, by_default: bool) -> bool:
+        """Tell whether a request is a target; without `path`, only default targets are."""
+        on_path = by_default if self.path is None else path.startswith(self.path)
+        return on_path and (self.task_id is None or self.task_id == task_id)
+
+
+class FaultPlan:
+    """Decides which fault, if any, a request gets."""
+
+    def __init__(self, rates: Mapping[str, float] | None = None, seed: int = 0) -> None:
+        """Start with an empty script and the given random `rates`."""
+        self._script: list[ScriptedFault] = []
+        self._rates: dict[str, float] = {}
+        self._rng = random.Random(seed)  # noqa: S311 - simulated data
+        self.set_rates(rates or {}, seed)
+
+    def script(self, faults: Iterable[Mapping[str, Any]]) -> None:
+        """Append scripted faults to the queue."""
+        self._script.extend([ScriptedFault.parse(item) for item in faults])
+
+    def set_rates(self, rates: Mapping[str, float], seed: int | None = None) -> None:
+        """Replace the random fault rates; reseed the generator when `seed` is given."""
+        validate_rates(rates)
+        self._rates = {kind: float(rates[kind]) for kind in FAULT_KINDS if rates.get(kind)}
+        if seed is not None:
+            self._rng.seed(seed)
+
+    def clear(self) -> None:
+        """Drop the script and all rates."""
+        self._script.clear()
+        self._rates.clear()
+
+    def describe(self) -> dict[str, Any]:
+        """Return the pending script and the rates."""
+        return {"script": [asdict(f) for f in self._script], "rates": dict(self._rates)}
+
+    def draw(self, path: str, task_id: int | None, by_default: bool) -> str | None:
+        """Return the fault kind for this request, consuming scripted faults first.
+
+        Args:
+            path: request path (scripted `path` prefixes match any API path).
+            task_id: the request's task id, if any.
+            by_default: whether this endpoint gets faults that name no path, and random ones.
+        """
+        for i, fault in enumerate(self._script):
+            if fault.matches(path, task_id, by_default):
+                fault.count -= 1
+                if fault.count == 0:
+                    del self._script[i]
+                return fault.kind
+        if by_default and self._rates:
+            draw, total = self._rng.random(), 0.0
+            for kind, rate in self._rates.items():
+                total += rate
+                if draw < total:
+                    return kind
+        return None

@@ -1,0 +1,74 @@
+"""List pages: choosing a page's cases and joining their cached JSON bytes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from centaur_sim.store import Case
+
+Fetch = Callable[[int | None], tuple[list[Case], bool]]
+
+
+@dataclass
+class PageQuery:
+    """One list request, resolved: `fetch(after)` returns a page's cases and whether more match."""
+
+    after: int | None
+    limit: int
+    fetch: Fetch
+    is_case_seq: Callable[[int], bool]
+    last_page_style: str
+    expose_updated_at: bool
+
+
+@dataclass
+class Page:
+    """A page about to be sent: record bytes plus the fields after `payload`, in order."""
+
+    records: list[bytes]
+    meta: dict[str, Any]
+    cursor: int | None = None
+    payload_key: str | None = None
+
+    @property
+    def has_next(self) -> bool:
+        """Tell whether the page says more pages follow."""
+        return bool(self.meta.get("has_next"))
+
+
+def meta(has_next: object, cursor: int | None, limit: int, last_page_style: str) -> dict[str, Any]:
+    """Return the page fields: cursor fields while `has_next`, else as `last_page_style` says."""
+    if has_next:
+        fields: dict[str, Any] = {"has_next": has_next}
+        if cursor is not None:
+            fields["last_sequence_id"] = cursor
+        fields["limit"] = limit
+        return fields
+    if last_page_style == "false":
+        return {"has_next": False, "limit": limit}
+    return {"limit": limit}
+
+
+def plain_page(query: PageQuery) -> Page:
+    """Build the page a well-behaved server returns."""
+    cases, more = query.fetch(query.after)
+    cursor = cases[-1].seq if cases else None
+    return Page(
+        records=[case.served(query.expose_updated_at) for case in cases],
+        meta=meta(more, cursor, query.limit, query.last_page_style),
+        cursor=cursor,
+    )
+
+
+def render(page: Page) -> bytes:
+    """Serialize a page, joining the pre-serialized records."""
+    payload = b"[" + b",".join(page.records) + b"]"
+    if page.payload_key is not None:
+        payload = b'{"' + page.payload_key.encode() + b'":' + payload + b"}"
+    tail = json.dumps(page.meta, separators=(",", ":")).encode()
+    if tail == b"{}":
+        return b'{"payload":' + payload + b"}"
+    return b'{"payload":' + payload + b"," + tail[1:]

@@ -1,0 +1,187 @@
+"""HTTP/1.1 transport: a threading server and a handler that writes `Reply` values."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from centaur_sim.messages import Reply, Request, internal_error
+
+App = Callable[[Request], Reply]
+MAX_BODY = 1 << 20
+
+
+class SimServer(ThreadingHTTPServer):
+    """Threading server that remembers open connections so `close_all` can end them."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        gzip_level: Callable[[], int | None],
+        verbose: bool = False,
+    ) -> None:
+        """Bind `address`; `app` answers requests, `gzip_level()` is None when gzip is off."""
+        self.app = app
+        self.gzip_level = gzip_level
+        self.verbose = verbose
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, SimHandler)
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        """Register (or forget) a live client connection."""
+        with self._connections_lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close_all(self) -> None:
+        """Shut down every live client connection (idle keep-alive ones included)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
+        """Ignore clients that went away; report anything else."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class SimHandler(BaseHTTPRequestHandler):
+    """Parses requests into `Request`, writes `Reply` (gzip, resets, truncation, delays)."""
+
+    server: SimServer
+    protocol_version = "HTTP/1.1"
+    server_version = "centaur-sim/1.0"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    timeout = 300
+
+    def setup(self) -> None:
+        """Register the connection with the server."""
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        """Forget the connection."""
+        self.server.track(self.connection, False)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def do_GET(self) -> None:
+        """Handle GET."""
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        """Handle POST."""
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        """Handle PUT."""
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        """Handle DELETE."""
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        """Handle PATCH."""
+        self._dispatch()
+
+    def version_string(self) -> str:
+        """Return the Server header value."""
+        return self.server_version
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Log to stderr only when verbose."""
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _dispatch(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._send(Reply(411, b'{"message":"Length Required"}'))
+            return
+        declared = self.headers.get("Content-Length") or "0"
+        length = int(declared) if declared.isascii() and declared.isdigit() else -1
+        if not 0 <= length <= MAX_BODY:
+            self.close_connection = True
+            self._send(Reply(400 if length < 0 else 413, b'{"message":"Bad Content-Length"}'))
+            return
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+        )
+        try:
+            reply = self.server.app(request)
+        except Exception:  # noqa: BLE001 - a simulator bug: answer like the real API's 500
+            traceback.print_exc()
+            reply = internal_error()
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        if reply.delay > 0:
+            time.sleep(reply.delay)
+        if reply.action == "reset":
+            self._reset()
+            return
+        body = reply.body
+        level = self.server.gzip_level()
+        headers = list(reply.headers)
+        if body and level is not None and _accepts_gzip(self.headers.get("Accept-Encoding", "")):
+            body = gzip.compress(body, compresslevel=level, mtime=0)
+            headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if reply.action == "truncate":
+            self.close_connection = True
+            body = body[: len(body) // 2]
+        self.wfile.write(body)
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST and no response."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()
+        self.connection.close()
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
+            quality = params.strip().lower().removeprefix("q=")
+            try:
+                return not params.strip() or float(quality) > 0
+            except ValueError:
+                return True
+    return False

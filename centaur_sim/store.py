@@ -1,0 +1,230 @@
+"""Tasks and their cases, kept in sequence order with each record pre-serialized to JSON."""
+
+from __future__ import annotations
+
+import json
+import random
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from centaur_sim import generate
+from centaur_sim.config import LABELING_STATES, SimConfig
+from centaur_sim.generate import Record, TaskInfo
+from centaur_sim.timefmt import iso_micros
+
+CASE_ID_START = 500_000
+CONTENT_ID_START = 9_000_000
+UPDATED_START_US = (generate.BASE_SECONDS + 121 * 86400) * 1_000_000
+UPDATED_SPAN_US = 29 * 86400 * 1_000_000
+
+
+def encode(record: Record) -> bytes:
+    """Serialize a record compactly, as the API sends it."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Case:
+    """One case: its cursor position, server-side update time and cached JSON bytes."""
+
+    __slots__ = ("_served", "body", "case_id", "seq", "state", "updated_us")
+
+    def __init__(self, case_id: int, seq: int, updated_us: int, record: Record) -> None:
+        """Store `record` as bytes; `seq` orders pages, `updated_us` feeds `updated_after`."""
+        self.case_id = case_id
+        self.seq = seq
+        self.replace(record, updated_us)
+
+    def replace(self, record: Record, updated_us: int) -> None:
+        """Swap in a changed record and its new update time (drops cached bytes)."""
+        self.body = encode(record)
+        self.state: str = record["labeling_state"]
+        self.updated_us = updated_us
+        self._served: bytes | None = None
+
+    def record(self) -> Record:
+        """Return a fresh copy of the stored record."""
+        result: Record = json.loads(self.body)
+        return result
+
+    def served(self, expose_updated_at: bool) -> bytes:
+        """Return the bytes sent for this case, with `updated_at` appended when exposed."""
+        if not expose_updated_at:
+            return self.body
+        if self._served is None:
+            stamp = iso_micros(self.updated_us).encode()
+            self._served = self.body[:-1] + b',"updated_at":"' + stamp + b'"}'
+        return self._served
+
+
+@dataclass
+class Task:
+    """A task: its shared fields and its cases ascending by sequence id."""
+
+    info: TaskInfo
+    unsupported: bool = False
+    cases: list[Case] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    index: dict[int, Case] = field(default_factory=dict)
+
+    def append(self, case: Case) -> None:
+        """Add a case whose sequence id is above every existing one."""
+        self.cases.append(case)
+        self.seqs.append(case.seq)
+        self.index[case.case_id] = case
+
+    def is_case_seq(self, seq: int) -> bool:
+        """Tell whether `seq` is the sequence id of one of this task's cases."""
+        pos = bisect_right(self.seqs, seq)
+        return pos > 0 and self.seqs[pos - 1] == seq
+
+
+class CaseStore:
+    """All simulated tasks, generated deterministically from the configuration's seed."""
+
+    def __init__(self, config: SimConfig) -> None:
+        """Generate the configured tasks and cases."""
+        self._rng = random.Random(config.seed)  # noqa: S311 - simulated data
+        self._next_seq = config.first_sequence_id
+        self._next_case_id = CASE_ID_START
+        self._next_content_id = CONTENT_ID_START
+        self.tasks: dict[int, Task] = {}
+        unsupported = set(config.unsupported_task_ids)
+        for i, count in enumerate(config.cases_per_task()):
+            task_id = config.first_task_id + i
+            self.add_task(
+                task_id=task_id,
+                count=count,
+                unsupported=task_id in unsupported,
+                extra_fields=config.extra_fields and i % 2 == 0,
+            )
+
+    def task(self, task_id: int) -> Task:
+        """Return the task (KeyError when unknown)."""
+        return self.tasks[task_id]
+
+    def add_task(
+        self,
+        task_id: int | None = None,
+        count: int = 0,
+        *,
+        task_type: str | None = None,
+        name: str | None = None,
+        unsupported: bool = False,
+        extra_fields: bool = False,
+    ) -> Task:
+        """Create a task with `count` cases; unsupported tasks default to type "polygon"."""
+        if task_id is None:
+            task_id = max(self.tasks, default=100) + 1
+        if task_id in self.tasks or task_id < 1:
+            raise ValueError(f"task id {task_id} is taken or invalid")
+        if unsupported and task_type is None:
+            task_type = "polygon"
+        info = generate.make_task(
+            len(self.tasks), task_id, task_type=task_type, name=name, extra_fields=extra_fields
+        )
+        task = Task(info=info, unsupported=unsupported)
+        self.tasks[task_id] = task
+        ids = [self._new_case_id() for _ in range(count)]
+        self._rng.shuffle(ids)
+        previous = UPDATED_START_US
+        for case_id in ids:
+            if self._rng.random() < 0.1:  # same second as the previous case
+                updated = previous // 1_000_000 * 1_000_000 + int(self._rng.random() * 1_000_000)
+            else:
+                updated = UPDATED_START_US + int(self._rng.random() * UPDATED_SPAN_US)
+            previous = updated
+            self._append(task, case_id, updated, self._rng)
+        return task
+
+    def add_cases(self, task_id: int, count: int, updated_us: int, rng: random.Random) -> list[int]:
+        """Append `count` new cases (new, larger sequence ids) updated at `updated_us`."""
+        task = self.task(task_id)
+        return [
+            self._append(task, self._new_case_id(), updated_us, rng).case_id for _ in range(count)
+        ]
+
+    def update(
+        self, task_id: int, case_ids: Iterable[int], updated_us: int, rng: random.Random
+    ) -> list[int]:
+        """Give each case one more read and the update time `updated_us`."""
+        task = self.task(task_id)
+        cases = [self._case(task, case_id) for case_id in case_ids]
+        for case in cases:
+            record = case.record()
+            generate.add_read(record, task.info, rng, updated_us // 1_000_000)
+            case.replace(record, updated_us)
+        return [case.case_id for case in cases]
+
+    def set_state(
+        self, task_id: int, case_id: int, state: str, updated_us: int, rng: random.Random
+    ) -> None:
+        """Move a case to labeling `state`, which counts as an update."""
+        if state not in LABELING_STATES:
+            raise ValueError(f"labeling state must be one of {LABELING_STATES}")
+        task = self.task(task_id)
+        case = self._case(task, case_id)
+        record = case.record()
+        generate.set_state(record, task.info, state, rng)
+        case.replace(record, updated_us)
+
+    def select(
+        self,
+        task: Task,
+        after: int | None,
+        state: str | None,
+        updated_after_us: int | None,
+        limit: int,
+    ) -> tuple[list[Case], bool]:
+        """Return up to `limit` matching cases with sequence id > `after`; tell if more match."""
+        start = 0 if after is None else bisect_right(task.seqs, after)
+        cases = task.cases
+        if state is None and updated_after_us is None:
+            return cases[start : start + limit], start + limit < len(cases)
+        found: list[Case] = []
+        for i in range(start, len(cases)):
+            case = cases[i]
+            if (state is None or case.state == state) and (
+                updated_after_us is None or case.updated_us > updated_after_us
+            ):
+                if len(found) == limit:
+                    return found, True
+                found.append(case)
+        return found, False
+
+    def _append(self, task: Task, case_id: int, updated_us: int, rng: random.Random) -> Case:
+        record = generate.new_record(task.info, case_id, rng, self._new_content_id)
+        case = Case(case_id, self._next_seq, updated_us, record)
+        # gaps of at least 2 leave room for the cursors of misbehaving empty pages
+        self._next_seq += 2 + int(self._rng.random() * 4)
+        task.append(case)
+        return case
+
+    def _case(self, task: Task, case_id: int) -> Case:
+        try:
+            return task.index[case_id]
+        except KeyError:
+            raise KeyError(f"case {case_id} not in task {task.info.task_id}") from None
+
+    def _new_case_id(self) -> int:
+        self._next_case_id += 1 + int(self._rng.random() * 9)
+        return self._next_case_id
+
+    def _new_content_id(self) -> int:
+        self._next_content_id += 1 + int(self._rng.random() * 3)
+        return self._next_content_id
+
+    def describe(self, task: Task) -> list[dict[str, Any]]:
+        """Return server-side metadata of a task's cases (sequence id, update time, state)."""
+        return [
+            {
+                "task_id": task.info.task_id,
+                "case_id": case.case_id,
+                "sequence_id": case.seq,
+                "updated_at": case.updated_us / 1_000_000,
+                "updated_at_iso": iso_micros(case.updated_us),
+                "labeling_state": case.state,
+            }
+            for case in task.cases
+        ]

@@ -1,0 +1,147 @@
+"""Login, tokens and the 401/403 answers of the simulator."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from centaur_sim import Simulator
+from tests.sim.helpers import LoginToken, MakeSim, NewSession
+
+LOGIN = "/auth/public/v1/login"
+LIST = "/results/public/v1/list"
+CREDS = {"username": "demo@example.com", "api_password": "demo-api-password"}
+KEY = {"X-API-KEY": "demo-api-key"}
+
+
+def test_login_returns_documented_fields(sim: Simulator) -> None:
+    r = requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5)
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {
+        "token",
+        "id",
+        "email",
+        "role",
+        "name",
+        "organization_id",
+        "organization",
+        "created_at",
+    }
+    assert body["email"] == "demo@example.com"
+    assert body["token"]
+    assert sim.stats()["logins"] == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "message"),
+    [
+        (KEY, {**CREDS, "api_password": "nope"}, 401, "Invalid username or password"),
+        (KEY, {**CREDS, "username": "x@example.com"}, 401, "Invalid username or password"),
+        ({"X-API-KEY": "wrong"}, CREDS, 401, "Unauthorized"),
+        ({}, CREDS, 401, "Unauthorized"),
+        (KEY, {"username": "demo@example.com"}, 400, None),
+        (KEY, ["not", "an", "object"], 400, None),
+    ],
+)
+def test_login_failures(
+    sim: Simulator, headers: dict[str, str], body: Any, status: int, message: str | None
+) -> None:
+    r = requests.post(sim.url + LOGIN, json=body, headers=headers, timeout=5)
+    assert r.status_code == status
+    assert r.json()["message"] == (message or r.json()["message"])
+
+
+def test_login_malformed_json_is_400(sim: Simulator) -> None:
+    r = requests.post(sim.url + LOGIN, data=b"{nope", headers=KEY, timeout=5)
+    assert r.status_code == 400
+    assert "message" in r.json()
+
+
+def test_results_need_api_key_and_live_bearer(sim: Simulator, login_token: LoginToken) -> None:
+    token = login_token(sim)
+    url = sim.url + LIST
+    params = {"task_id": 101}
+    auth = {"Authorization": f"Bearer {token}"}
+    assert requests.get(url, params=params, headers=auth, timeout=5).status_code == 401
+    assert requests.get(url, params=params, headers=KEY, timeout=5).status_code == 401
+    bad = {**KEY, "Authorization": "Bearer not-a-token"}
+    r = requests.get(url, params=params, headers=bad, timeout=5)
+    assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
+    wrong_key = {"X-API-KEY": "other", **auth}
+    assert requests.get(url, params=params, headers=wrong_key, timeout=5).status_code == 401
+    ok = requests.get(url, params=params, headers={**KEY, **auth}, timeout=5)
+    assert ok.status_code == 200
+
+
+def test_test_refresh_and_logout(sim: Simulator, client: requests.Session) -> None:
+    base = sim.url + "/auth/public/v1/"
+    r = client.post(base + "testToken", timeout=5)
+    assert (r.status_code, r.json()) == (200, {"message": "Token is valid"})
+    r = client.post(base + "refreshToken", timeout=5)
+    assert r.status_code == 200
+    new_token = r.json()["token"]
+    assert client.post(base + "testToken", timeout=5).status_code == 401  # old one is gone
+    client.headers["Authorization"] = f"Bearer {new_token}"
+    assert client.get(sim.url + LIST, params={"task_id": 101}, timeout=5).status_code == 200
+    r = client.post(base + "logout", timeout=5)
+    assert (r.status_code, r.json()) == (200, {"message": "Logged out"})
+    assert client.post(base + "testToken", timeout=5).status_code == 401
+
+
+def test_static_token_needs_no_login(make_sim: MakeSim) -> None:
+    sim = make_sim(static_token="static-123")
+    headers = {**KEY, "Authorization": "Bearer static-123"}
+    for _ in range(3):
+        r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=headers, timeout=5)
+        assert r.status_code == 200
+    assert sim.stats()["logins"] == 0
+
+
+def test_token_expires_after_n_requests(make_sim: MakeSim, new_session: NewSession) -> None:
+    sim = make_sim(token_expiry_requests=3)
+    s = new_session(sim)
+    codes = [s.get(sim.url + LIST, params={"task_id": 101}).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 401, 401]
+    assert sim.stats()["tokens_expired"] == 1
+    s2 = new_session(sim)  # a new login gets a fresh allowance
+    assert s2.get(sim.url + LIST, params={"task_id": 101}).status_code == 200
+
+
+def test_token_expires_when_idle(make_sim: MakeSim, new_session: NewSession) -> None:
+    sim = make_sim(token_idle_seconds=0.2)
+    s = new_session(sim)
+    assert s.get(sim.url + LIST, params={"task_id": 101}).status_code == 200
+    time.sleep(0.3)
+    r = s.get(sim.url + LIST, params={"task_id": 101})
+    assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
+
+
+def test_expire_tokens_and_runtime_expiry_setting(sim: Simulator, client: requests.Session) -> None:
+    assert sim.expire_tokens() == 1
+    assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 401
+    sim.set(token_expiry_requests=0)
+    token = requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5).json()["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 401
+
+
+def test_restricted_country_answers_403_everywhere(make_sim: MakeSim) -> None:
+    sim = make_sim(restricted_country=True)
+    expected = {"message": "Access from your country is restricted", "code": "restricted_country"}
+    r = requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5)
+    assert (r.status_code, r.json()) == (403, expected)
+    r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=KEY, timeout=5)
+    assert (r.status_code, r.json()) == (403, expected)
+    sim.set(restricted_country=False)
+    assert requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5).status_code == 200
+
+
+def test_password_rotation_invalidates_old_password(sim: Simulator) -> None:
+    sim.set(api_password="rotated")
+    assert requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5).status_code == 401
+    rotated = {**CREDS, "api_password": "rotated"}
+    assert requests.post(sim.url + LOGIN, json=rotated, headers=KEY, timeout=5).status_code == 200

@@ -1,0 +1,149 @@
+"""Injected faults: each kind does what it says; scripts and rates are deterministic."""
+
+from __future__ import annotations
+
+import email.utils
+from typing import Any
+
+import pytest
+import requests
+
+from centaur_sim import Simulator
+from tests.sim.helpers import MakeSim, NewSession
+
+LIST = "/results/public/v1/list"
+LOGIN = "/auth/public/v1/login"
+CREDS = {"username": "demo@example.com", "api_password": "demo-api-password"}
+PARAMS = {"task_id": 101}
+
+
+def _get(client: requests.Session, sim: Simulator, **kwargs: Any) -> requests.Response:
+    return client.get(sim.url + LIST, params=PARAMS, timeout=kwargs.pop("timeout", 5), **kwargs)
+
+
+def test_429_has_retry_after(sim: Simulator, client: requests.Session) -> None:
+    sim.set(retry_after=0)
+    sim.script_faults([{"kind": "429", "count": 2}])
+    for _ in range(2):
+        r = _get(client, sim)
+        assert (r.status_code, r.headers["Retry-After"]) == (429, "0")
+    assert _get(client, sim).status_code == 200
+    assert sim.stats()["faults"] == {"429": 2}
+
+
+def test_429_http_date_form(sim: Simulator, client: requests.Session) -> None:
+    sim.set(retry_after=30, retry_after_style="http-date")
+    sim.script_faults([{"kind": "429"}])
+    r = _get(client, sim)
+    assert r.status_code == 429
+    assert email.utils.parsedate_to_datetime(r.headers["Retry-After"]).tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("500", 500, "text/plain", b"Internal Server Error."),
+        ("502", 502, "text/html", None),
+        ("503", 503, "application/json", b'{"message":"Service Unavailable"}'),
+        ("html200", 200, "text/html", b"<html><body>Gateway maintenance</body></html>"),
+        ("empty200", 200, "application/json", b""),
+        ("401", 401, "application/json", b'{"message":"Unauthorized"}'),
+        ("403", 403, "application/json", None),
+    ],
+)
+def test_canned_faults(
+    sim: Simulator, client: requests.Session, case: tuple[str, int, str, bytes | None]
+) -> None:
+    kind, status, content_type, body = case
+    sim.script_faults([{"kind": kind}])
+    r = _get(client, sim)
+    assert r.status_code == status
+    assert r.headers["Content-Type"].startswith(content_type)
+    if body is not None:
+        assert r.content == body
+
+
+def test_bad_utf8(sim: Simulator, client: requests.Session) -> None:
+    sim.script_faults([{"kind": "bad_utf8"}])
+    r = _get(client, sim)
+    assert r.status_code == 200
+    with pytest.raises(UnicodeDecodeError):
+        r.content.decode("utf-8")
+
+
+def test_401_fault_expires_the_token(sim: Simulator, client: requests.Session) -> None:
+    sim.script_faults([{"kind": "401"}])
+    assert _get(client, sim).status_code == 401
+    assert _get(client, sim).status_code == 401  # the token really is gone
+
+
+def test_reset_aborts_the_connection(sim: Simulator, client: requests.Session) -> None:
+    sim.script_faults([{"kind": "reset"}])
+    with pytest.raises(requests.ConnectionError):
+        _get(client, sim)
+    assert _get(client, sim).status_code == 200
+    assert sim.stats()["requests"][LIST] == {"reset": 1, "200": 1}
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_truncate_sends_half_the_body(
+    sim: Simulator, client: requests.Session, encoding: str
+) -> None:
+    sim.script_faults([{"kind": "truncate"}])
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        _get(client, sim, headers={"Accept-Encoding": encoding})
+    assert _get(client, sim).status_code == 200
+
+
+def test_timeout_spike(sim: Simulator, client: requests.Session) -> None:
+    sim.set(spike_seconds=0.5)
+    sim.script_faults([{"kind": "timeout"}])
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _get(client, sim, timeout=0.2)
+    assert _get(client, sim).status_code == 200
+
+
+def test_script_filters_by_path_and_task(sim: Simulator, client: requests.Session) -> None:
+    sim.script_faults(
+        [
+            {"kind": "503", "task_id": 102},
+            {"kind": "500", "path": "/results/public/v1/get"},
+        ]
+    )
+    assert _get(client, sim).status_code == 200  # neither matches task 101's list
+    r = client.get(sim.url + LIST, params={"task_id": 102})
+    assert r.status_code == 503
+    case_id = sim.truth(101)[0]["case_id"]
+    r = client.get(sim.url + "/results/public/v1/get", params={"task_id": 101, "case_id": case_id})
+    assert r.status_code == 500
+    assert sim.pending_faults()["script"] == []
+
+
+def test_login_faults_only_when_asked(sim: Simulator) -> None:
+    sim.script_faults([{"kind": "502"}])
+    key = {"X-API-KEY": "demo-api-key"}
+    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 200
+    sim.clear_faults()
+    sim.script_faults([{"kind": "502", "path": LOGIN}])
+    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 502
+    sim.set(faults_on_login=True)
+    sim.script_faults([{"kind": "503"}])
+    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 503
+
+
+def test_random_rates_are_seeded(make_sim: MakeSim, new_session: NewSession) -> None:
+    def run() -> list[int]:
+        sim = make_sim(fault_rates={"500": 0.3, "503": 0.2}, fault_seed=9)
+        s = new_session(sim)
+        return [_get(s, sim).status_code for _ in range(40)]
+
+    first, second = run(), run()
+    assert first == second
+    assert {200, 500, 503} <= set(first)
+
+
+def test_bad_fault_specs_are_rejected(sim: Simulator) -> None:
+    with pytest.raises(ValueError, match="fault kind"):
+        sim.script_faults([{"kind": "teapot"}])
+    with pytest.raises(ValueError, match="sum"):
+        sim.set_fault_rates({"500": 0.8, "503": 0.5})
