@@ -30,3 +30,14 @@ def write_bookmark(partition_state: dict[str, t.Any], moment: datetime) -> None:
     """Store a bookmark in the one normalised format (UTC, whole seconds)."""
     partition_state["replication_key"] = BOOKMARK_FILTER
     partition_state[BOOKMARK_KEY] = format_bookmark(moment)
+
+
+def find_partition_state(
+    tap_state: t.Mapping[str, t.Any], stream_name: str, context: t.Mapping[str, t.Any]
+) -> t.Mapping[str, t.Any]:
+    """A partition's saved state, read without creating entries (empty if none)."""
+    stream_state = tap_state.get("bookmarks", {}).get(stream_name, {})
+    for partition_state in stream_state.get("partitions", []):
+        if partition_state.get("context") == context:
+            return t.cast("t.Mapping[str, t.Any]", partition_state)
+    return {}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import typing as t
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
@@ -12,7 +14,6 @@ from tap_centaur.errors import AuthenticationError, CentaurAPIError, TransientRe
 from tap_centaur.pages import body_excerpt, request_label
 
 if t.TYPE_CHECKING:
-    import requests
     from singer_sdk.helpers.types import Context
 
     from tap_centaur.auth import CentaurAuthenticator
@@ -33,6 +34,16 @@ class CentaurStream(RESTStream["int | None"]):
     #: Records are type-checked against the schema as they are decoded
     #: (`tap_centaur.pages.check_record`), so the SDK's per-record conformance pass is skipped.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    _sessions = threading.local()
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """One HTTP session (keep-alive connection pool) per thread: sessions are not shared."""
+        session: requests.Session | None = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = requests.Session()
+        return session
 
     @property
     def _centaur_tap(self) -> TapCentaur:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import typing as t
+from dataclasses import dataclass
+from datetime import datetime
 
-from tap_centaur.bookmarks import read_bookmark, write_bookmark
+from singer_sdk.streams.rest import PageContext
+
+from tap_centaur.bookmarks import find_partition_state, read_bookmark, write_bookmark
 from tap_centaur.client import CentaurStream
 from tap_centaur.pages import case_of, page_of
 from tap_centaur.pagination import SequenceIdPaginator
+from tap_centaur.prefetch import PartitionPrefetcher
 from tap_centaur.progress import ProgressLog
 from tap_centaur.schemas import CASE_RESULT_SCHEMA
 from tap_centaur.timestamps import format_bookmark, format_updated_after, server_time_before_request
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
-    from datetime import datetime
+    from collections.abc import Iterable, Iterator
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -30,6 +34,15 @@ def partition_label(context: t.Mapping[str, t.Any]) -> str:
     return label
 
 
+@dataclass(frozen=True)
+class FetchedPage:
+    """A page's case results; the first page also carries the partition's new bookmark."""
+
+    records: list[Record]
+    first: bool
+    queried_after: datetime | None
+
+
 class TaskResultsStream(CentaurStream):
     """`GET /results/public/v1/list`: every case result of each task, incrementally.
 
@@ -37,6 +50,9 @@ class TaskResultsStream(CentaurStream):
     filter is part of the partition, so changing it never reuses a bookmark taken under
     another filter). The SDK sees no replication key, because results carry no update
     timestamp; each partition's bookmark is kept by this stream (see `bookmarks`).
+
+    Pages are fetched by `max_parallel_tasks` background workers (see `prefetch`); records
+    and STATE are emitted here, in the SDK's thread, one partition after another.
     """
 
     name = "task_results"
@@ -44,9 +60,7 @@ class TaskResultsStream(CentaurStream):
     primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id", "case_id")
     schema = CASE_RESULT_SCHEMA
 
-    _updated_after: datetime | None = None
-    _queried_after: datetime | None = None
-    _awaiting_first_page = True
+    _prefetcher: PartitionPrefetcher[FetchedPage] | None = None
 
     @property
     def partitions(self) -> list[dict[str, t.Any]]:
@@ -72,8 +86,9 @@ class TaskResultsStream(CentaurStream):
         params: dict[str, t.Any] = {"task_id": context["task_id"]}
         if "labeling_state" in context:
             params["labeling_state"] = context["labeling_state"]
-        if self._updated_after is not None:
-            params["updated_after"] = format_updated_after(self._updated_after)
+        updated_after = self._updated_after[_key(context)]
+        if updated_after is not None:
+            params["updated_after"] = format_updated_after(updated_after)
         if self.settings.page_size is not None:
             params["limit"] = self.settings.page_size
         if next_page_token is not None:
@@ -81,28 +96,32 @@ class TaskResultsStream(CentaurStream):
         return params
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Read every page of a partition, then save and emit its new bookmark."""
+        """Emit a partition's records as its worker fetches them, then save its bookmark."""
         assert context is not None  # noqa: S101 - partitions always give a context
-        state = self.get_context_state(context)
+        prefetcher = self._prefetcher or self._start_prefetching()
+        index = self._order[_key(context)]
         label = partition_label(context)
-        self._updated_after = read_bookmark(state) or self.settings.start_date
-        self._queried_after = None
-        self._awaiting_first_page = True
-        since = format_bookmark(self._updated_after) if self._updated_after else "the start"
-        self.logger.info("%s: reading cases updated after %s", label, since)
-        self._progress = ProgressLog(self.logger, label)
-        yield from self.request_records(context)
-        self._progress.finish()
-        self._complete_partition(label, state)
-
-    def parse_response(self, response: requests.Response) -> list[Record]:
-        """The page's case results (decoded once, in `validate_response`)."""
-        if self._awaiting_first_page:
-            self._awaiting_first_page = False
-            self._queried_after = server_time_before_request(response)
-        records = page_of(response).records
-        self._progress.page(len(records))
-        return records
+        since = self._updated_after[_key(context)]
+        self.logger.info(
+            "%s: reading cases updated after %s",
+            label,
+            format_bookmark(since) if since else "the start (full sync)",
+        )
+        progress = ProgressLog(self.logger, label)
+        queried_after: datetime | None = None
+        try:
+            for page in prefetcher.pages(index):
+                if page.first:
+                    queried_after = page.queried_after
+                progress.page(len(page.records))
+                yield from page.records
+        except BaseException:
+            self._stop_prefetching()
+            raise
+        progress.finish()
+        self._complete_partition(label, self.get_context_state(context), queried_after)
+        if index == len(self._order) - 1:
+            self._stop_prefetching()
 
     def decode(self, response: requests.Response) -> None:
         """Decode and check the page now, so a bad body is retried or reported here."""
@@ -119,9 +138,63 @@ class TaskResultsStream(CentaurStream):
             )
         return super().client_error_message(response, where)
 
-    def _complete_partition(self, label: str, state: dict[str, t.Any]) -> None:
+    def _start_prefetching(self) -> PartitionPrefetcher[FetchedPage]:
+        """Read every partition's starting point, then start the workers."""
+        contexts = self.partitions
+        self._contexts = contexts
+        self._order = {_key(context): index for index, context in enumerate(contexts)}
+        self._updated_after = {
+            _key(context): read_bookmark(find_partition_state(self.tap_state, self.name, context))
+            or self.settings.start_date
+            for context in contexts
+        }
+        self._prefetcher = PartitionPrefetcher(
+            lambda index: self._fetch_pages(self._contexts[index]),
+            len(contexts),
+            parallelism=self.settings.max_parallel_tasks,
+        )
+        self._prefetcher.start()
+        return self._prefetcher
+
+    def _stop_prefetching(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+            self._prefetcher = None
+
+    def _fetch_pages(self, context: Context) -> Iterator[FetchedPage]:
+        """Request a partition's pages one after another (in a worker thread)."""
+        paginator = self.get_new_paginator()
+        send = self.request_decorator(self._request)
+        with self.get_http_request_counter() as request_counter:
+            request_counter.with_context(context)
+            while not paginator.finished:
+                request = self.get_http_request(
+                    page=PageContext(
+                        stream_context=context, next_page_token=paginator.current_value
+                    )
+                )
+                response = send(
+                    self.build_prepared_request(
+                        method=request.method,
+                        url=request.url,
+                        params=request.encode_params(),
+                        headers=request.headers,
+                    ),
+                    context,
+                )
+                request_counter.increment()
+                first = paginator.count == 0
+                yield FetchedPage(
+                    records=page_of(response).records,
+                    first=first,
+                    queried_after=server_time_before_request(response) if first else None,
+                )
+                paginator.advance(response)
+
+    def _complete_partition(
+        self, label: str, state: dict[str, t.Any], queried_after: datetime | None
+    ) -> None:
         """Every page is read: move the bookmark and emit STATE right away (SDK pitfall 1)."""
-        queried_after = self._queried_after
         if queried_after is None:
             self.logger.warning(
                 "%s: the API sent no usable Date header, so the bookmark stays where it was "
@@ -132,6 +205,10 @@ class TaskResultsStream(CentaurStream):
             write_bookmark(state, queried_after)
         self.state_manager.finalize_state(state)
         self._write_state_message()
+
+
+def _key(context: t.Mapping[str, t.Any]) -> tuple[tuple[str, t.Any], ...]:
+    return tuple(sorted(context.items()))
 
 
 class CaseResultsStream(CentaurStream):
