@@ -6,9 +6,9 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from tap_centaur.auth import CentaurAuthenticator
+from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.redaction import install_redaction, register_secret
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.settings import CONFIG_SCHEMA, Settings, parse_settings
@@ -24,7 +24,7 @@ class TapCentaur(Tap):
     name = "tap-centaur"
     package_name = "tap-centaur"
     config_jsonschema = CONFIG_SCHEMA
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
 
     @cached_property
     def settings(self) -> Settings:

@@ -70,3 +70,13 @@ def test_login_refused_by_country_restriction(sim, tmp_path):
     assert run.exit_code == 1
     last = [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
     assert "HTTP 403 restricted_country" in last
+
+
+def test_a_401_that_outlasts_fresh_logins_ends_the_run(sim, tmp_path):
+    sim.script_faults([{"kind": "401", "count": 10, "path": "/results/public/v1/list"}])
+    sim.reset_stats()
+    run = run_tap(tmp_path, login_config(sim.url, [102]))
+    assert run.exit_code == 1
+    last = [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
+    assert "task 102: the API answered 401 even with a fresh token (3 logins in a row)" in last
+    assert sim.stats()["logins"] == 4
