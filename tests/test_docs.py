@@ -1,0 +1,75 @@
+"""The README says what the tap does: settings table, Quick start, troubleshooting messages."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+SOURCE = "\n".join(path.read_text() for path in sorted((ROOT / "tap_centaur").glob("*.py")))
+
+
+def test_settings_table_matches_about_output():
+    check = subprocess.run(
+        [sys.executable, "scripts/sync_readme.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_every_setting_is_in_the_readme_table():
+    from tap_centaur.settings import CONFIG_SCHEMA
+
+    for name in CONFIG_SCHEMA["properties"]:
+        assert f"| {name} |" in README
+
+
+def test_quick_start_has_exactly_the_demo_and_the_test_command():
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = quick_start.split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^run_step \"make test\" make test\b", ci, re.MULTILINE)
+
+
+#: A distinctive phrase of each error or warning the tap prints, as the README quotes it.
+TROUBLESHOOTING_PHRASES = [
+    "Invalid setting '",
+    "login: the API rejected the credentials (HTTP ",
+    "login: the API refused access (HTTP 403 restricted_country",
+    "the API rejected the bearer token (HTTP 401)",
+    "the API answered 401 even with a fresh token",
+    "not found or not visible to this API key (HTTP 404)",
+    "case not found or not visible to this API key (HTTP 404)",
+    "v1 of the results API does not serve this task's type (HTTP 426",
+    "the API rejected the request (HTTP 400: ",
+    "). Parameters sent: ",
+    "the API refused access (HTTP 403: ",
+    "giving up after ",
+    "no answer within request_timeout=",
+    "the connection failed or was reset",
+    "truncated response",
+    "answer is not JSON (",
+    "the API answered 200 but ",
+    "the API said has_next=true but sent no last_sequence_id",
+    "the API's cursor went from last_sequence_id=",
+    "the API sent no usable Date header, so the bookmark stays where it was",
+    "login: the API answered ",
+    "Unexpected error (",
+]
+
+
+def test_troubleshooting_table_quotes_messages_the_tap_really_prints():
+    table = README.split("### Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    flat_source = re.sub(r'"\s*\n\s*f?"', "", SOURCE)  # join implicitly concatenated strings
+    for phrase in TROUBLESHOOTING_PHRASES:
+        assert phrase in table.replace("`", ""), phrase
+        fragment = phrase.split("{")[0]
+        assert fragment in flat_source or fragment.replace("N ", "") in flat_source, phrase
