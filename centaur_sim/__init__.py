@@ -1,4 +1,4 @@
-"""A local HTTP simulator of the Centaur Labs results API (standard library only)."""
+"""A local HTTP simulator of the Centaur Labs API: results, tasks, projects (stdlib only)."""
 
 from centaur_sim.config import FAULT_KINDS, LABELING_STATES, MISBEHAVIOURS, SimConfig
 from centaur_sim.simulator import Simulator

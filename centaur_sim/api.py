@@ -1,4 +1,4 @@
-"""The simulated public API: authentication, results endpoints and fault injection."""
+"""The simulated public API: authentication, results, tasks, projects and fault injection."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from centaur_sim import messages as msg
 from centaur_sim.config import LABELING_STATES
 from centaur_sim.messages import Reply, Request
 from centaur_sim.misbehave import build_page
-from centaur_sim.pages import PageQuery, render
+from centaur_sim.pages import Listed, PageQuery, catalog_page, render
 from centaur_sim.state import SimCore
-from centaur_sim.store import Case, Task
+from centaur_sim.store import Case, Project, Task, encode
 from centaur_sim.timefmt import parse_updated_after
 from centaur_sim.tokens import same
 
@@ -22,6 +22,10 @@ REFRESH_TOKEN = "/auth/public/v1/refreshToken"  # noqa: S105
 LOGOUT = "/auth/public/v1/logout"
 RESULTS_LIST = "/results/public/v1/list"
 RESULTS_GET = "/results/public/v1/get"
+TASKS_LIST = "/tasks/public/v1/list"
+TASKS_GET = "/tasks/public/v1/get"
+PROJECTS_LIST = "/projects/public/v1/list"
+PROJECTS_GET = "/projects/public/v1/get"
 METHODS = {
     LOGIN: "POST",
     TEST_TOKEN: "POST",
@@ -29,8 +33,15 @@ METHODS = {
     LOGOUT: "POST",
     RESULTS_LIST: "GET",
     RESULTS_GET: "GET",
+    TASKS_LIST: "GET",
+    TASKS_GET: "GET",
+    PROJECTS_LIST: "GET",
+    PROJECTS_GET: "GET",
 }
 RESULTS = frozenset({RESULTS_LIST, RESULTS_GET})
+CATALOG = frozenset({TASKS_LIST, TASKS_GET, PROJECTS_LIST, PROJECTS_GET})
+#: The data endpoints: scripted faults without a `path`, and random faults, apply to these.
+DATA = RESULTS | CATALOG
 _INT = re.compile(r"[0-9]{1,18}", re.ASCII)
 
 
@@ -44,6 +55,14 @@ class PublicApi:
     def __init__(self, core: SimCore) -> None:
         """Serve the data and settings of `core`."""
         self.core = core
+        self._data: dict[str, Callable[[Request], Reply]] = {
+            RESULTS_LIST: self._list,
+            RESULTS_GET: self._get,
+            TASKS_LIST: self._tasks_list,
+            TASKS_GET: self._tasks_get,
+            PROJECTS_LIST: self._projects_list,
+            PROJECTS_GET: self._projects_get,
+        }
 
     def handle(self, request: Request) -> Reply:
         """Answer one request (check order: route, country, API key, token, fault, endpoint)."""
@@ -77,7 +96,7 @@ class PublicApi:
                 config.token_idle_seconds,
             ):
                 return msg.unauthorized()
-        by_default = request.path in RESULTS or (request.path == LOGIN and config.faults_on_login)
+        by_default = request.path in DATA or (request.path == LOGIN and config.faults_on_login)
         task_param = request.param("task_id")
         task_id = int(task_param) if task_param and _INT.fullmatch(task_param) else None
         kind = self.core.faults.draw(request.path, task_id, by_default)
@@ -117,9 +136,10 @@ class PublicApi:
     def _endpoint(self, request: Request, token: str | None) -> Reply:
         if request.path == LOGIN or token is None:
             return self._login(request)
-        if request.path in RESULTS:
+        data = self._data.get(request.path)
+        if data is not None:
             try:
-                return self._list(request) if request.path == RESULTS_LIST else self._get(request)
+                return data(request)
             except InvalidParameterError:
                 return msg.invalid_parameter()
         return self._session(request.path, token)
@@ -193,11 +213,7 @@ class PublicApi:
             since = None if updated_after is None else parse_updated_after(updated_after)
         except ValueError:
             raise InvalidParameterError("updated_after") from None
-        after = _int_param(request, "last_sequence_id")
-        limit = _int_param(request, "limit")
-        limit = config.page_size if limit is None else limit
-        if not 1 <= limit <= config.max_limit:
-            raise InvalidParameterError("limit")
+        after, limit = self._paging(request)
         full_page_mode = config.has_next_mode == "full_page"
 
         def fetch(cursor: int | None) -> tuple[list[Case], bool]:
@@ -217,6 +233,58 @@ class PublicApi:
         if misbehaved and kind is not None:
             self.core.counters.misbehaviours[kind] += 1
         return Reply(200, render(page), records=len(page.records))
+
+    def _paging(self, request: Request) -> tuple[int | None, int]:
+        """Return the `last_sequence_id` and `limit` of a list request (default page size)."""
+        config = self.core.config
+        after = _int_param(request, "last_sequence_id")
+        limit = _int_param(request, "limit")
+        limit = config.page_size if limit is None else limit
+        if not 1 <= limit <= config.max_limit:
+            raise InvalidParameterError("limit")
+        return after, limit
+
+    def _tasks_list(self, request: Request) -> Reply:
+        project_id = _int_param(request, "project_id")
+        term = request.param("search_term")
+        needle = None if term is None else term.casefold()
+        rows = [
+            task
+            for task in self.core.store.tasks.values()
+            if (project_id is None or task.info.project_id == project_id)
+            and (needle is None or needle in task.info.task_name.casefold())
+        ]
+        return self._catalog_page(request, rows)
+
+    def _tasks_get(self, request: Request) -> Reply:
+        task = self.core.store.tasks.get(_required_int(request, "task_id"))
+        return self._catalog_item(task)
+
+    def _projects_list(self, request: Request) -> Reply:
+        return self._catalog_page(request, list(self.core.store.projects.values()))
+
+    def _projects_get(self, request: Request) -> Reply:
+        project = self.core.store.projects.get(_required_int(request, "project_id"))
+        return self._catalog_item(project)
+
+    def _catalog_page(self, request: Request, rows: list[Task] | list[Project]) -> Reply:
+        config = self.core.config
+        after, limit = self._paging(request)
+        page = catalog_page(
+            rows,
+            after,
+            limit,
+            full_page_mode=config.has_next_mode == "full_page",
+            last_page_style=config.last_page_style,
+        )
+        self.core.counters.catalog_items_served += len(page.records)
+        return Reply(200, render(page))
+
+    def _catalog_item(self, row: Listed | None) -> Reply:
+        if row is None:
+            return msg.not_found()
+        self.core.counters.catalog_items_served += 1
+        return Reply(200, encode(row.item()))
 
 
 def _bearer(request: Request) -> str | None:

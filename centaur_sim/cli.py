@@ -24,13 +24,14 @@ def parser() -> argparse.ArgumentParser:
     """Build the argument parser."""
     p = argparse.ArgumentParser(
         prog="python -m centaur_sim",
-        description="Local simulator of the Centaur Labs results API (for testing only).",
+        description="Local simulator of the Centaur Labs API (for testing only).",
     )
     add = p.add_argument
     add("--host", default="127.0.0.1")
     add("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     add("--tasks", type=int, default=3)
     add("--first-task-id", type=int, default=101)
+    add("--tasks-per-project", type=int, default=2, help="projects 7000, 7001, ... (default 2)")
     add("--cases", type=_cases, default=250, help="per task: N, or N1,N2,... (one per task)")
     add("--page-size", type=int, default=100, help="default limit")
     add("--max-limit", type=int, default=1000)
@@ -79,6 +80,7 @@ def build(args: argparse.Namespace) -> Simulator:
         static_token=args.static_token,
         tasks=args.tasks,
         first_task_id=args.first_task_id,
+        tasks_per_project=args.tasks_per_project,
         cases=args.cases,
         page_size=args.page_size,
         max_limit=args.max_limit,

@@ -76,6 +76,7 @@ class SimConfig:
     static_token: str | None = None
     tasks: int = 3
     first_task_id: int = 101
+    tasks_per_project: int = 2
     cases: int | tuple[int, ...] = 250
     page_size: int = 100
     max_limit: int = 1000
@@ -108,6 +109,7 @@ class SimConfig:
         _require(len(counts) == self.tasks, "cases list must have one entry per task")
         _require(all(n >= 0 for n in counts), "cases must be >= 0")
         _require(self.first_task_id >= 1, "first_task_id must be >= 1")
+        _require(self.tasks_per_project >= 1, "tasks_per_project must be >= 1")
         _require(self.max_limit >= 1, "max_limit must be >= 1")
         _require(1 <= self.page_size <= self.max_limit, "page_size must be in 1..max_limit")
         _require(self.first_sequence_id >= 0, "first_sequence_id must be >= 0")

@@ -2,6 +2,9 @@
 
 GET  /_sim/truth?task_id=      current case results, as served (all tasks without task_id)
 GET  /_sim/meta?task_id=       per case: sequence_id, updated_at, labeling_state
+GET  /_sim/tasks?project_id=   task items as the task list serves them (all without project_id)
+GET  /_sim/projects            project items as the project list serves them
+GET  /_sim/catalog-meta        {"tasks": [{task_id, sequence_id}], "projects": [...]} in list order
 GET  /_sim/stats               counters;            POST /_sim/reset-stats
 GET  /_sim/config              settings in force;   POST /_sim/settings {setting: value}
 GET  /_sim/faults              pending script and rates
@@ -10,7 +13,8 @@ POST /_sim/update              {"task_id", "case_ids"?, "count"?, "rng_seed"?, "
 POST /_sim/add                 {"task_id", "count", "at"?}
 POST /_sim/state               {"task_id", "case_id", "state", "at"?}
 POST /_sim/task                {"task_id"?, "cases"?, "task_type"?, "name"?, "unsupported"?,
-                                "extra_fields"?}
+                                "extra_fields"?, "project_id"?, "at"?} -> {"task_id"}
+POST /_sim/project             {"project_id"?, "name"?, "at"?} -> {"project_id"}
 POST /_sim/misbehaviour        {"task_id", "kind": name or null}
 POST /_sim/expire-tokens       invalidate all session tokens
 """
@@ -37,6 +41,9 @@ class ControlApi:
         self.routes: dict[tuple[str, str], Handler] = {
             ("GET", "/_sim/truth"): lambda r, d: core.truth(_task_param(r)),
             ("GET", "/_sim/meta"): lambda r, d: core.truth_meta(_task_param(r)),
+            ("GET", "/_sim/tasks"): lambda r, d: core.tasks_truth(_int_query(r, "project_id")),
+            ("GET", "/_sim/projects"): lambda r, d: core.projects_truth(),
+            ("GET", "/_sim/catalog-meta"): lambda r, d: core.catalog_meta(),
             ("GET", "/_sim/stats"): lambda r, d: core.stats(),
             ("GET", "/_sim/config"): lambda r, d: core.config.to_json(),
             ("GET", "/_sim/faults"): lambda r, d: core.pending_faults(),
@@ -47,6 +54,7 @@ class ControlApi:
             ("POST", "/_sim/add"): self._add,
             ("POST", "/_sim/state"): self._state,
             ("POST", "/_sim/task"): self._task,
+            ("POST", "/_sim/project"): self._project,
             ("POST", "/_sim/misbehaviour"): self._misbehaviour,
             ("POST", "/_sim/expire-tokens"): lambda r, d: {"expired": core.expire_tokens()},
         }
@@ -112,7 +120,19 @@ class ControlApi:
         return {"message": "ok"}
 
     def _task(self, request: Request, data: dict[str, Any]) -> object:
-        _only(data, {"task_id", "cases", "task_type", "name", "unsupported", "extra_fields"})
+        _only(
+            data,
+            {
+                "task_id",
+                "cases",
+                "task_type",
+                "name",
+                "unsupported",
+                "extra_fields",
+                "project_id",
+                "at",
+            },
+        )
         task_id = self.core.add_task(
             task_id=_opt_int(data.get("task_id")),
             cases=_int(data.get("cases", 0)),
@@ -120,8 +140,20 @@ class ControlApi:
             name=data.get("name"),
             unsupported=bool(data.get("unsupported", False)),
             extra_fields=bool(data.get("extra_fields", False)),
+            project_id=_opt_int(data.get("project_id")),
+            at=_float(data.get("at")),
         )
         return {"task_id": task_id}
+
+    def _project(self, request: Request, data: dict[str, Any]) -> object:
+        _only(data, {"project_id", "name", "at"})
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"not a string: {name!r}")
+        project_id = self.core.add_project(
+            _opt_int(data.get("project_id")), name=name, at=_float(data.get("at"))
+        )
+        return {"project_id": project_id}
 
     def _misbehaviour(self, request: Request, data: dict[str, Any]) -> object:
         _only(data, {"task_id", "kind"})
@@ -166,5 +198,9 @@ def _opt_int(value: object) -> int | None:
 
 
 def _task_param(request: Request) -> int | None:
-    value = request.param("task_id")
+    return _int_query(request, "task_id")
+
+
+def _int_query(request: Request, name: str) -> int | None:
+    value = request.param(name)
     return None if value in (None, "") else _int(value)

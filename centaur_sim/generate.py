@@ -59,6 +59,8 @@ def make_task(
     index: int,
     task_id: int,
     *,
+    project_id: int,
+    project_name: str,
     task_type: str | None = None,
     name: str | None = None,
     extra_fields: bool = False,
@@ -70,16 +72,20 @@ def make_task(
     kind = task_type or ("box" if index % 3 == 2 else "choice")
     titles = CHOICE_TITLES if kind == "choice" else BOX_TITLES
     classes = CLASS_SETS[index % len(CLASS_SETS)] if kind == "choice" else ("box", "no_box")
-    project = 7000 + index // 2
     return TaskInfo(
         task_id=task_id,
         task_name=name or f"{titles[index % len(titles)]} #{task_id}",
-        project_id=project,
-        project_name=f"Simulated project {project}",
+        project_id=project_id,
+        project_name=project_name,
         task_type=kind,
         classes=classes,
         extra_fields=extra_fields,
     )
+
+
+def project_name(project_id: int) -> str:
+    """Return the generated name of a project."""
+    return f"Simulated project {project_id}"
 
 
 def new_record(

@@ -1,13 +1,14 @@
-"""List pages: choosing a page's cases and joining their cached JSON bytes."""
+"""List pages: choosing a page's cases (or tasks, projects) and joining their JSON bytes."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from centaur_sim.store import Case
+from centaur_sim.store import Case, encode
 
 Fetch = Callable[[int | None], tuple[list[Case], bool]]
 
@@ -59,6 +60,40 @@ def plain_page(query: PageQuery) -> Page:
     return Page(
         records=[case.served(query.expose_updated_at) for case in cases],
         meta=meta(more, cursor, query.limit, query.last_page_style),
+        cursor=cursor,
+    )
+
+
+class Listed(Protocol):
+    """A task or project: a sequence id (its list cursor) and the item the API serves."""
+
+    seq: int
+
+    def item(self) -> dict[str, Any]:
+        """Return the served item."""
+        ...
+
+
+def catalog_page(
+    rows: Sequence[Listed],
+    after: int | None,
+    limit: int,
+    *,
+    full_page_mode: bool,
+    last_page_style: str,
+) -> Page:
+    """Build a page of the task or project list: the rows with sequence id > `after`.
+
+    `rows` are the matching rows in ascending sequence-id order; paging follows the results
+    list exactly (cursor = last row's sequence id, `has_next_mode`, `last_page_style`).
+    """
+    start = 0 if after is None else bisect_right([row.seq for row in rows], after)
+    chosen = rows[start : start + limit]
+    more = len(chosen) == limit if full_page_mode else start + limit < len(rows)
+    cursor = chosen[-1].seq if chosen else None
+    return Page(
+        records=[encode(row.item()) for row in chosen],
+        meta=meta(more, cursor, limit, last_page_style),
         cursor=cursor,
     )
 

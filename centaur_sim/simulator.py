@@ -16,7 +16,7 @@ from centaur_sim.state import SimCore
 
 
 class Simulator(SimCore):
-    """A local Centaur results API; `start()` serves it on 127.0.0.1 in a daemon thread.
+    """A local Centaur Labs API; `start()` serves it on 127.0.0.1 in a daemon thread.
 
     For local testing only: the /_sim/ control endpoints need no authentication.
     """

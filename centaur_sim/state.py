@@ -115,8 +115,15 @@ class SimCore:
         name: str | None = None,
         unsupported: bool = False,
         extra_fields: bool = False,
+        project_id: int | None = None,
+        at: float | None = None,
     ) -> int:
-        """Create a task (unsupported ones answer 426); return its id."""
+        """Create a task (unsupported ones answer 426 on results, but are listed); return its id.
+
+        It joins project `project_id` (created when unknown; by default the n-th task joins
+        project 7000 + n // tasks_per_project), is created at `at` (else the clock's now) and
+        comes last in the task list.
+        """
         if cases < 0:
             raise ValueError("cases must be >= 0")
         with self.lock:
@@ -127,8 +134,46 @@ class SimCore:
                 name=name,
                 unsupported=unsupported,
                 extra_fields=extra_fields,
+                project_id=project_id,
+                created_s=self._stamp(at) // 1_000_000,
             )
             return task.info.task_id
+
+    def add_project(
+        self, project_id: int | None = None, *, name: str | None = None, at: float | None = None
+    ) -> int:
+        """Create an empty project (next free id by default) created at `at` or now; its id."""
+        with self.lock:
+            created_s = self._stamp(at) // 1_000_000
+            return self.store.add_project(project_id, name=name, created_s=created_s).project_id
+
+    def tasks_truth(self, project_id: int | None = None) -> list[dict[str, Any]]:
+        """Return the task items (of one project, or all) as the task list serves them."""
+        with self.lock:
+            return [
+                task.item()
+                for task in self.store.tasks.values()
+                if project_id is None or task.info.project_id == project_id
+            ]
+
+    def projects_truth(self) -> list[dict[str, Any]]:
+        """Return the project items as the project list serves them, in list order."""
+        with self.lock:
+            return [project.item() for project in self.store.projects.values()]
+
+    def catalog_meta(self) -> dict[str, list[dict[str, int]]]:
+        """Return the hidden sequence ids (list cursors) of tasks and projects, in list order."""
+        with self.lock:
+            return {
+                "tasks": [
+                    {"task_id": t.info.task_id, "sequence_id": t.seq}
+                    for t in self.store.tasks.values()
+                ],
+                "projects": [
+                    {"project_id": p.project_id, "sequence_id": p.seq}
+                    for p in self.store.projects.values()
+                ],
+            }
 
     def script_faults(self, faults: Iterable[Mapping[str, Any]]) -> None:
         """Queue faults: `{"kind": K, "count": n, "path": prefix, "task_id": id}` each."""

@@ -7,7 +7,10 @@ from typing import Any
 
 
 class Stats:
-    """Requests by path and status, faults and misbehaviours by kind, logins, records."""
+    """Requests by path and status, faults and misbehaviours by kind, logins, items served.
+
+    `records_served` counts case results only; task and project items count separately.
+    """
 
     def __init__(self) -> None:
         """Start from zero."""
@@ -21,6 +24,7 @@ class Stats:
         self.logins = 0
         self.login_failures = 0
         self.records_served = 0
+        self.catalog_items_served = 0
 
     def request(self, path: str, status: str, records: int) -> None:
         """Count one API request answered with `status` ("reset" when aborted)."""
@@ -37,4 +41,5 @@ class Stats:
             "logins": self.logins,
             "login_failures": self.login_failures,
             "records_served": self.records_served,
+            "catalog_items_served": self.catalog_items_served,
         }

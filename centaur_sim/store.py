@@ -1,4 +1,4 @@
-"""Tasks and their cases, kept in sequence order with each record pre-serialized to JSON."""
+"""Projects, tasks and their cases, kept in sequence order (case records pre-serialized)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ from typing import Any
 from centaur_sim import generate
 from centaur_sim.config import LABELING_STATES, SimConfig
 from centaur_sim.generate import Record, TaskInfo
-from centaur_sim.timefmt import iso_micros
+from centaur_sim.timefmt import iso_micros, iso_seconds
 
 CASE_ID_START = 500_000
 CONTENT_ID_START = 9_000_000
+PROJECT_ID_START = 7000
+TASK_SEQ_START = 3_001
+PROJECT_SEQ_START = 401
+#: Generated tasks are created one per `TASK_CREATED_STEP` seconds from 2024-01-01 (with jitter).
+TASK_CREATED_STEP = 6 * 3600
 UPDATED_START_US = (generate.BASE_SECONDS + 121 * 86400) * 1_000_000
 UPDATED_SPAN_US = 29 * 86400 * 1_000_000
 
@@ -60,13 +65,31 @@ class Case:
 
 @dataclass
 class Task:
-    """A task: its shared fields and its cases ascending by sequence id."""
+    """A task: its shared fields, its cases ascending by sequence id, its task-list position.
+
+    `seq` is the task's own sequence id (the cursor of the task list), unrelated to case ones.
+    """
 
     info: TaskInfo
     unsupported: bool = False
     cases: list[Case] = field(default_factory=list)
     seqs: list[int] = field(default_factory=list)
     index: dict[int, Case] = field(default_factory=dict)
+    seq: int = 0
+    created_s: int = 0
+
+    def item(self) -> dict[str, Any]:
+        """Return the task as `/tasks/public/v1/list` and `/get` serve it."""
+        info = self.info
+        return {
+            "task_id": info.task_id,
+            "task_name": info.task_name,
+            "project_id": info.project_id,
+            "project_name": info.project_name,
+            "task_type": info.task_type,
+            "created_at": iso_seconds(self.created_s),
+            "case_count": len(self.cases),
+        }
 
     def append(self, case: Case) -> None:
         """Add a case whose sequence id is above every existing one."""
@@ -80,16 +103,45 @@ class Task:
         return pos > 0 and self.seqs[pos - 1] == seq
 
 
+@dataclass
+class Project:
+    """A project: a group of tasks, with its own sequence id (the cursor of the project list)."""
+
+    project_id: int
+    project_name: str
+    seq: int
+    created_s: int
+    task_ids: list[int] = field(default_factory=list)
+
+    def item(self) -> dict[str, Any]:
+        """Return the project as `/projects/public/v1/list` and `/get` serve it."""
+        return {
+            "project_id": self.project_id,
+            "project_name": self.project_name,
+            "created_at": iso_seconds(self.created_s),
+            "task_count": len(self.task_ids),
+        }
+
+
 class CaseStore:
-    """All simulated tasks, generated deterministically from the configuration's seed."""
+    """All simulated projects, tasks and cases, generated deterministically from the seed.
+
+    `projects` and `tasks` are kept in creation order, which is ascending sequence-id order.
+    """
 
     def __init__(self, config: SimConfig) -> None:
         """Generate the configured tasks and cases."""
         self._rng = random.Random(config.seed)  # noqa: S311 - simulated data
+        # a separate generator, so that the case data does not depend on the catalog's
+        self._catalog_rng = random.Random(f"{config.seed}-catalog")  # noqa: S311
         self._next_seq = config.first_sequence_id
         self._next_case_id = CASE_ID_START
         self._next_content_id = CONTENT_ID_START
+        self._next_task_seq = TASK_SEQ_START
+        self._next_project_seq = PROJECT_SEQ_START
+        self._tasks_per_project = config.tasks_per_project
         self.tasks: dict[int, Task] = {}
+        self.projects: dict[int, Project] = {}
         unsupported = set(config.unsupported_task_ids)
         for i, count in enumerate(config.cases_per_task()):
             task_id = config.first_task_id + i
@@ -104,6 +156,28 @@ class CaseStore:
         """Return the task (KeyError when unknown)."""
         return self.tasks[task_id]
 
+    def project(self, project_id: int) -> Project:
+        """Return the project (KeyError when unknown)."""
+        return self.projects[project_id]
+
+    def add_project(
+        self, project_id: int | None = None, *, name: str | None = None, created_s: int
+    ) -> Project:
+        """Create an empty project (next free id from 7000 by default); ValueError if taken."""
+        if project_id is None:
+            project_id = max(self.projects, default=PROJECT_ID_START - 1) + 1
+        if project_id in self.projects or project_id < 1:
+            raise ValueError(f"project id {project_id} is taken or invalid")
+        project = Project(
+            project_id=project_id,
+            project_name=name or generate.project_name(project_id),
+            seq=self._next_project_seq,
+            created_s=created_s,
+        )
+        self._next_project_seq += 1 + int(self._catalog_rng.random() * 3)
+        self.projects[project_id] = project
+        return project
+
     def add_task(
         self,
         task_id: int | None = None,
@@ -113,19 +187,47 @@ class CaseStore:
         name: str | None = None,
         unsupported: bool = False,
         extra_fields: bool = False,
+        project_id: int | None = None,
+        created_s: int | None = None,
     ) -> Task:
-        """Create a task with `count` cases; unsupported tasks default to type "polygon"."""
+        """Create a task with `count` cases; unsupported tasks default to type "polygon".
+
+        The task joins project `project_id` (created when unknown); by default the n-th task
+        (from 0) joins project 7000 + n // tasks_per_project. `created_s` (epoch seconds)
+        defaults to a time generated from the task's position (2024-01-01 onwards).
+        """
         if task_id is None:
             task_id = max(self.tasks, default=100) + 1
         if task_id in self.tasks or task_id < 1:
             raise ValueError(f"task id {task_id} is taken or invalid")
+        if project_id is not None and project_id < 1:
+            raise ValueError(f"project id {project_id} is invalid")
         if unsupported and task_type is None:
             task_type = "polygon"
+        position = len(self.tasks)
+        if project_id is None:
+            project_id = PROJECT_ID_START + position // self._tasks_per_project
+        if created_s is None:
+            jitter = int(self._catalog_rng.random() * TASK_CREATED_STEP)
+            created_s = generate.BASE_SECONDS + position * TASK_CREATED_STEP + jitter
+        project = self.projects.get(project_id)
+        if project is None:
+            project = self.add_project(project_id, created_s=created_s)
         info = generate.make_task(
-            len(self.tasks), task_id, task_type=task_type, name=name, extra_fields=extra_fields
+            position,
+            task_id,
+            project_id=project.project_id,
+            project_name=project.project_name,
+            task_type=task_type,
+            name=name,
+            extra_fields=extra_fields,
         )
-        task = Task(info=info, unsupported=unsupported)
+        task = Task(
+            info=info, unsupported=unsupported, seq=self._next_task_seq, created_s=created_s
+        )
+        self._next_task_seq += 1 + int(self._catalog_rng.random() * 4)
         self.tasks[task_id] = task
+        project.task_ids.append(task_id)
         ids = [self._new_case_id() for _ in range(count)]
         self._rng.shuffle(ids)
         previous = UPDATED_START_US

@@ -13,7 +13,12 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
-from tap_centaur.errors import AuthenticationError, CentaurAPIError, TransientResponseError
+from tap_centaur.errors import (
+    AuthenticationError,
+    CentaurAPIError,
+    TransientResponseError,
+    UnsupportedTaskError,
+)
 from tap_centaur.pages import body_excerpt, request_label
 
 if t.TYPE_CHECKING:
@@ -172,6 +177,8 @@ class CentaurStream(RESTStream["int | None"]):
             )
         if status == 401:
             raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
+        if status == 426:
+            raise UnsupportedTaskError(self.client_error_message(response, where))
         raise CentaurAPIError(self.client_error_message(response, where))
 
     def decode(self, response: requests.Response) -> None:

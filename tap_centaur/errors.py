@@ -33,6 +33,10 @@ class CentaurAPIError(TapCentaurError, FatalAPIError):
     """The API answered in a way that retrying cannot fix (4xx, unexpected shape)."""
 
 
+class UnsupportedTaskError(CentaurAPIError):
+    """HTTP 426: v1 of the results API does not serve this task's type."""
+
+
 class AuthenticationError(CentaurAPIError):
     """The API rejected the credentials or the bearer token."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from tap_centaur.errors import CentaurAPIError, TransientResponseError
-from tap_centaur.schemas import DOCUMENTED_FIELDS, FIELD_TYPES, UNDOCUMENTED_FIELDS
+from tap_centaur.schemas import CASE_RESULT, UNDOCUMENTED_FIELDS, RecordShape
 
 if t.TYPE_CHECKING:
     import requests
@@ -20,7 +20,7 @@ _DECODED_ATTRIBUTE = "_tap_centaur_decoded"
 
 @dataclass(frozen=True)
 class Page:
-    """One page of `/results/public/v1/list`: its case results and where the next page starts."""
+    """One page of a list endpoint: its records and where the next page starts."""
 
     records: list[Record]
     has_next: bool
@@ -28,13 +28,15 @@ class Page:
 
 
 def request_label(request: requests.PreparedRequest | None) -> str:
-    """Name the task (and filters) a request was for: 'task 101 (labeling_state=Labeled)'."""
+    """Name what a request was for: 'task 101 (labeling_state=Labeled)', 'GET /tasks/...'."""
     if request is None or not request.url:
         return "request"
-    params = dict(parse_qsl(urlsplit(request.url).query))
-    task = params.pop("task_id", "?")
+    url = urlsplit(request.url)
+    params = dict(parse_qsl(url.query))
+    task = params.pop("task_id", None)
+    subject = f"task {task}" if task is not None else f"{request.method} {url.path}"
     details = ", ".join(f"{key}={value}" for key, value in params.items() if key != "limit")
-    return f"task {task} ({details})" if details else f"task {task}"
+    return f"{subject} ({details})" if details else subject
 
 
 def body_excerpt(response: requests.Response, limit: int = 80) -> str:
@@ -61,7 +63,7 @@ def decode_json(response: requests.Response) -> object:
         ) from None
 
 
-def page_of(response: requests.Response) -> Page:
+def page_of(response: requests.Response, shape: RecordShape = CASE_RESULT) -> Page:
     """The page in a `list` response, decoded and checked once, then cached on the response.
 
     Raises:
@@ -69,7 +71,7 @@ def page_of(response: requests.Response) -> Page:
     """
     cached = response.__dict__.get(_DECODED_ATTRIBUTE)
     if not isinstance(cached, Page):
-        cached = _parse_page(decode_json(response), request_label(response.request))
+        cached = _parse_page(decode_json(response), request_label(response.request), shape)
         response.__dict__[_DECODED_ATTRIBUTE] = cached
     return cached
 
@@ -82,12 +84,12 @@ def case_of(response: requests.Response) -> Record:
     """
     cached = response.__dict__.get(_DECODED_ATTRIBUTE)
     if not isinstance(cached, dict):
-        cached = check_record(decode_json(response), request_label(response.request))
+        cached = check_record(decode_json(response), request_label(response.request), CASE_RESULT)
         response.__dict__[_DECODED_ATTRIBUTE] = cached
     return cached
 
 
-def _parse_page(body: object, where: str) -> Page:
+def _parse_page(body: object, where: str, shape: RecordShape) -> Page:
     if not isinstance(body, dict):
         raise _shape_error(where, f"the body is a JSON {type(body).__name__}, not an object")
     payload = body.get("payload")
@@ -102,29 +104,30 @@ def _parse_page(body: object, where: str) -> Page:
     if cursor is not None and type(cursor) is not int:
         raise _shape_error(where, f"'last_sequence_id' is {_describe(cursor)}, not an integer")
     for record in payload:
-        check_record(record, where)
+        check_record(record, where, shape)
     return Page(records=payload, has_next=has_next, cursor=cursor)
 
 
-def check_record(record: object, where: str) -> Record:
-    """Check a case result against the schema's types; fold undocumented fields away.
+def check_record(record: object, where: str, shape: RecordShape) -> Record:
+    """Check a record against its schema's types; fold undocumented fields away.
 
     Raises:
-        CentaurAPIError: naming the case and the field whose value has the wrong type.
+        CentaurAPIError: naming the record and the field whose value has the wrong type.
     """
     if not isinstance(record, dict):
-        raise _shape_error(where, f"a case result is {_describe(record)}, not an object")
-    case_id = record.get("case_id")
-    if type(case_id) is not int:
-        raise _shape_error(where, f"a case result has 'case_id' {_describe(case_id)}")
-    for field, types in FIELD_TYPES:
+        raise _shape_error(where, f"a {shape.name} is {_describe(record)}, not an object")
+    key = record.get(shape.key)
+    if type(key) is not int:
+        raise _shape_error(where, f"a {shape.name} has '{shape.key}' {_describe(key)}")
+    for field, types in shape.field_types:
         value = record.get(field)
         if type(value) not in types:
             raise _shape_error(
-                where, f"case {case_id} has '{field}' {_describe(value)}, which the schema forbids"
+                where,
+                f"{shape.name} {key} has '{field}' {_describe(value)}, which the schema forbids",
             )
-    if not record.keys() <= DOCUMENTED_FIELDS:
-        extra = {key: record.pop(key) for key in list(record) if key not in DOCUMENTED_FIELDS}
+    if not record.keys() <= shape.documented:
+        extra = {name: record.pop(name) for name in list(record) if name not in shape.documented}
         record[UNDOCUMENTED_FIELDS] = extra
     return record
 

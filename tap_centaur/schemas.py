@@ -1,8 +1,9 @@
-"""The JSON schema of a case result, and the type check derived from it."""
+"""The JSON schemas of case results, tasks and projects, and the type checks derived from them."""
 
 from __future__ import annotations
 
 import typing as t
+from dataclasses import dataclass
 
 from singer_sdk import typing as th
 
@@ -47,8 +48,6 @@ CASE_RESULT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     ),
 ).to_dict()
 
-DOCUMENTED_FIELDS = frozenset(CASE_RESULT_SCHEMA["properties"]) - {UNDOCUMENTED_FIELDS}
-REQUIRED_FIELDS = tuple(CASE_RESULT_SCHEMA["required"])
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
@@ -66,10 +65,54 @@ def _python_types(json_types: str | list[str]) -> tuple[type, ...]:
     return tuple(py_type for name in names for py_type in _PYTHON_TYPES[name])
 
 
-#: (field, the exact Python types its decoded JSON value may have), for each typed field.
-#: Exact types: JSON `true` decodes to bool, which must not pass for an integer.
-FIELD_TYPES: tuple[tuple[str, tuple[type, ...]], ...] = tuple(
-    (name, _python_types(spec["type"]))
-    for name, spec in CASE_RESULT_SCHEMA["properties"].items()
-    if "type" in spec and name != UNDOCUMENTED_FIELDS
+@dataclass(frozen=True)
+class RecordShape:
+    """What a record of one endpoint must look like, derived from its JSON schema."""
+
+    name: str
+    key: str
+    documented: frozenset[str]
+    #: (field, the exact Python types its decoded JSON value may have), per typed field.
+    #: Exact types: JSON `true` decodes to bool, which must not pass for an integer.
+    field_types: tuple[tuple[str, tuple[type, ...]], ...]
+
+    @classmethod
+    def of(cls, name: str, key: str, schema: dict[str, t.Any]) -> RecordShape:
+        """Derive the shape from a schema that has an `undocumented_fields` property."""
+        properties = schema["properties"]
+        return cls(
+            name=name,
+            key=key,
+            documented=frozenset(properties) - {UNDOCUMENTED_FIELDS},
+            field_types=tuple(
+                (field, _python_types(spec["type"]))
+                for field, spec in properties.items()
+                if "type" in spec and field != UNDOCUMENTED_FIELDS
+            ),
+        )
+
+
+_UNDOCUMENTED = th.Property(
+    UNDOCUMENTED_FIELDS,
+    _JSON_OBJECT,
+    description="Fields the API returned that this schema does not list, kept verbatim.",
 )
+
+TASK_SCHEMA: dict[str, t.Any] = th.PropertiesList(
+    th.Property("task_id", th.IntegerType, required=True, description="Task id."),
+    th.Property("task_name", th.StringType),
+    th.Property("project_id", th.IntegerType, description="Inferred: the task's project."),
+    th.Property("project_name", th.StringType),
+    th.Property("task_type", th.StringType),
+    _UNDOCUMENTED,
+).to_dict()
+
+PROJECT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
+    th.Property("project_id", th.IntegerType, required=True, description="Project id."),
+    th.Property("project_name", th.StringType),
+    _UNDOCUMENTED,
+).to_dict()
+
+CASE_RESULT = RecordShape.of("case result", "case_id", CASE_RESULT_SCHEMA)
+TASK = RecordShape.of("task", "task_id", TASK_SCHEMA)
+PROJECT = RecordShape.of("project", "project_id", PROJECT_SCHEMA)

@@ -63,10 +63,17 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "task_ids",
         th.ArrayType(th.CustomType({"type": ["integer", "string"]})),
-        required=True,
         title="Task IDs",
         description="Ids of the tasks to extract (the number in go.centaurlabs.com/task/<id>). "
-        "Numeric strings are accepted; duplicates are removed.",
+        "Numeric strings are accepted; duplicates are removed. When not set, the tap extracts "
+        "every task the API lists (within project_ids when set), new tasks included.",
+    ),
+    th.Property(
+        "project_ids",
+        th.ArrayType(th.CustomType({"type": ["integer", "string"]})),
+        title="Project IDs",
+        description="Limit the tasks stream, and the tasks discovered when task_ids is not set, "
+        "to these projects.",
     ),
     th.Property(
         "labeling_state",
@@ -184,6 +191,7 @@ class Settings:
 
     credentials: Credentials
     task_ids: tuple[int, ...]
+    project_ids: tuple[int, ...]
     labeling_states: tuple[str, ...]
     start_date: datetime | None
     api_url: str
@@ -203,7 +211,8 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
     """
     return Settings(
         credentials=_credentials(config),
-        task_ids=_task_ids(config.get("task_ids")),
+        task_ids=_ids("task_ids", config.get("task_ids")),
+        project_ids=_ids("project_ids", config.get("project_ids")),
         labeling_states=_labeling_states(config.get("labeling_state")),
         start_date=_start_date(config.get("start_date")),
         api_url=_api_url(config.get("api_url", DEFAULT_API_URL)),
@@ -279,30 +288,28 @@ def _as_list(setting: str, value: object) -> list[object]:
     return value
 
 
-def _task_ids(value: object) -> tuple[int, ...]:
+def _ids(setting: str, value: object) -> tuple[int, ...]:
+    """Positive integer ids (numeric strings accepted), without duplicates, in order."""
     if value is None or value in ([], ""):
-        raise ConfigError(
-            "task_ids",
-            "is required: list at least one task id.",
-            "A task id is the number in go.centaurlabs.com/task/<id>, e.g. [1234].",
-        )
+        return ()
     ids: dict[int, None] = {}
-    for item in _as_list("task_ids", value):
-        ids[_task_id(item)] = None
+    for item in _as_list(setting, value):
+        ids[_id(setting, item)] = None
     return tuple(ids)
 
 
-def _task_id(item: object) -> int:
+def _id(setting: str, item: object) -> int:
+    example = "Use integers, e.g. [1234]."
     if isinstance(item, bool):
-        raise ConfigError("task_ids", f"{item!r} is not a task id.", "Use integers, e.g. [1234].")
+        raise ConfigError(setting, f"{item!r} is not an id.", example)
     if isinstance(item, int):
         number = item
     elif isinstance(item, str) and item.strip().isdigit():
         number = int(item.strip())
     else:
-        raise ConfigError("task_ids", f"{item!r} is not a task id.", "Use integers, e.g. [1234].")
+        raise ConfigError(setting, f"{item!r} is not an id.", example)
     if number <= 0:
-        raise ConfigError("task_ids", f"{number} is not a task id: ids are positive integers.")
+        raise ConfigError(setting, f"{number} is not an id: ids are positive integers.")
     return number
 
 

@@ -10,11 +10,12 @@ from singer_sdk.streams.rest import PageContext
 
 from tap_centaur.bookmarks import find_partition_state, read_bookmark, write_bookmark
 from tap_centaur.client import CentaurStream
+from tap_centaur.errors import UnsupportedTaskError
 from tap_centaur.pages import case_of, page_of
 from tap_centaur.pagination import SequenceIdPaginator
 from tap_centaur.prefetch import PartitionPrefetcher
 from tap_centaur.progress import ProgressLog
-from tap_centaur.schemas import CASE_RESULT_SCHEMA
+from tap_centaur.schemas import CASE_RESULT_SCHEMA, PROJECT, PROJECT_SCHEMA, TASK, TASK_SCHEMA
 from tap_centaur.timestamps import format_bookmark, format_updated_after, server_time_before_request
 
 if t.TYPE_CHECKING:
@@ -24,6 +25,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_centaur.pages import Record
+    from tap_centaur.schemas import RecordShape
 
 
 def partition_label(context: t.Mapping[str, t.Any]) -> str:
@@ -61,18 +63,33 @@ class TaskResultsStream(CentaurStream):
     schema = CASE_RESULT_SCHEMA
 
     _prefetcher: PartitionPrefetcher[FetchedPage] | None = None
+    _partition_list: list[dict[str, t.Any]] | None = None
 
     @property
     def partitions(self) -> list[dict[str, t.Any]]:
-        """One context per task id (and labeling state): plain ints and strings, no secrets."""
-        states = self.settings.labeling_states
-        if not states:
-            return [{"task_id": task_id} for task_id in self.settings.task_ids]
-        return [
-            {"task_id": task_id, "labeling_state": state}
-            for task_id in self.settings.task_ids
-            for state in states
-        ]
+        """One context per task (and labeling state): plain ints and strings, no secrets.
+
+        The tasks are `task_ids`, or when it is not set every task the API lists (within
+        `project_ids`), discovered once per run.
+        """
+        if self._partition_list is None:
+            task_ids = self.settings.task_ids or tuple(self._centaur_tap.discovered_tasks)
+            states = self.settings.labeling_states
+            self._partition_list = (
+                [
+                    {"task_id": task_id, "labeling_state": state}
+                    for task_id in task_ids
+                    for state in states
+                ]
+                if states
+                else [{"task_id": task_id} for task_id in task_ids]
+            )
+        return self._partition_list
+
+    @property
+    def discovering(self) -> bool:
+        """Whether the tasks come from the API's task list rather than from `task_ids`."""
+        return not self.settings.task_ids
 
     def get_new_paginator(self) -> SequenceIdPaginator:
         """Page with `last_sequence_id` and `has_next`."""
@@ -115,13 +132,20 @@ class TaskResultsStream(CentaurStream):
                     queried_after = page.queried_after
                 progress.page(len(page.records))
                 yield from page.records
+        except UnsupportedTaskError as exc:
+            if not self.discovering:
+                self._stop_prefetching()
+                raise
+            self._skip_task(context["task_id"], exc)
         except BaseException:
             self._stop_prefetching()
             raise
-        progress.finish()
-        self._complete_partition(label, self.get_context_state(context), queried_after)
+        else:
+            progress.finish()
+            self._complete_partition(label, self.get_context_state(context), queried_after)
         if index == len(self._order) - 1:
             self._stop_prefetching()
+            self._report_skipped_tasks()
 
     def decode(self, response: requests.Response) -> None:
         """Decode and check the page now, so a bad body is retried or reported here."""
@@ -142,6 +166,7 @@ class TaskResultsStream(CentaurStream):
         """Read every partition's starting point, then start the workers."""
         contexts = self.partitions
         self._contexts = contexts
+        self._skipped: dict[int, str | None] = {}
         self._order = {_key(context): index for index, context in enumerate(contexts)}
         self._updated_after = {
             _key(context): read_bookmark(find_partition_state(self.tap_state, self.name, context))
@@ -155,6 +180,23 @@ class TaskResultsStream(CentaurStream):
         )
         self._prefetcher.start()
         return self._prefetcher
+
+    def _skip_task(self, task_id: int, error: UnsupportedTaskError) -> None:
+        """In discovery mode a task v1 cannot serve is reported once and skipped (no bookmark)."""
+        if task_id in self._skipped:
+            return
+        name = self._centaur_tap.discovered_tasks.get(task_id, {}).get("task_name")
+        self._skipped[task_id] = name
+        self.logger.warning("task %s (%r) skipped: %s", task_id, name, error)
+
+    def _report_skipped_tasks(self) -> None:
+        if self._skipped:
+            self.logger.warning(
+                "Skipped %d discovered task(s) whose type /results/public/v1 does not serve "
+                "(HTTP 426): %s",
+                len(self._skipped),
+                ", ".join(f"{task_id} ({name!r})" for task_id, name in self._skipped.items()),
+            )
 
     def _stop_prefetching(self) -> None:
         if self._prefetcher is not None:
@@ -250,3 +292,69 @@ class CaseResultsStream(CentaurStream):
                 "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
             )
         return super().client_error_message(response, where)
+
+
+class _ListStream(CentaurStream):
+    """A paginated list endpoint (`last_sequence_id` + `has_next`), read in full each run."""
+
+    shape: t.ClassVar[RecordShape]
+
+    def get_new_paginator(self) -> SequenceIdPaginator:
+        """Page with `last_sequence_id` and `has_next`."""
+        return SequenceIdPaginator()
+
+    def get_url_params(
+        self, context: Context | None, next_page_token: int | None
+    ) -> dict[str, t.Any]:
+        """The context's filters, the page size and the cursor."""
+        params: dict[str, t.Any] = dict(context or {})
+        if self.settings.page_size is not None:
+            params["limit"] = self.settings.page_size
+        if next_page_token is not None:
+            params["last_sequence_id"] = next_page_token
+        return params
+
+    def parse_response(self, response: requests.Response) -> list[Record]:
+        """The page's records (decoded once, in `validate_response`)."""
+        return page_of(response, self.shape).records
+
+    def decode(self, response: requests.Response) -> None:
+        """Decode and check the page now, so a bad body is retried or reported here."""
+        page_of(response, self.shape)
+
+
+class ProjectsStream(_ListStream):
+    """`GET /projects/public/v1/list`: the organisation's projects."""
+
+    name = "projects"
+    path = "/projects/public/v1/list"
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("project_id",)
+    schema = PROJECT_SCHEMA
+    shape = PROJECT
+
+
+class TasksStream(_ListStream):
+    """`GET /tasks/public/v1/list`: the tasks (within `project_ids` when set).
+
+    The list is read once per run and shared with `task_results`, which syncs every listed
+    task when `task_ids` is not set.
+    """
+
+    name = "tasks"
+    path = "/tasks/public/v1/list"
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id",)
+    schema = TASK_SCHEMA
+    shape = TASK
+
+    def list_tasks(self) -> Iterator[Record]:
+        """Every task the API lists, per project when `project_ids` is set."""
+        filters: list[dict[str, int] | None] = [
+            {"project_id": project} for project in self.settings.project_ids
+        ]
+        for context in filters or [None]:
+            yield from self.request_records(context)
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        """The tasks listed this run (copies: the SDK may change what it emits)."""
+        for task in self._centaur_tap.discovered_tasks.values():
+            yield dict(task)

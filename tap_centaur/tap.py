@@ -12,10 +12,12 @@ from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.redaction import install_redaction, register_secret
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.settings import CONFIG_SCHEMA, Settings, parse_settings
-from tap_centaur.streams import CaseResultsStream, TaskResultsStream
+from tap_centaur.streams import CaseResultsStream, ProjectsStream, TaskResultsStream, TasksStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
+
+    from tap_centaur.pages import Record
 
 
 class TapCentaur(Tap):
@@ -65,6 +67,24 @@ class TapCentaur(Tap):
             _ = self.settings
         return super()._validate_config(raise_errors=raise_errors)
 
+    @cached_property
+    def discovered_tasks(self) -> dict[int, Record]:
+        """Every task the API lists (within project_ids), by id; read once per run."""
+        tasks_stream = t.cast("TasksStream", self.streams["tasks"])
+        tasks = {task["task_id"]: task for task in tasks_stream.list_tasks()}
+        scope = (
+            f"projects {list(self.settings.project_ids)}"
+            if self.settings.project_ids
+            else "all projects"
+        )
+        self.logger.info("Found %d tasks in %s: %s", len(tasks), scope, sorted(tasks))
+        return tasks
+
     def discover_streams(self) -> list[Stream]:
-        """The task_results and case_results streams."""
-        return [TaskResultsStream(tap=self), CaseResultsStream(tap=self)]
+        """The projects, tasks, task_results and case_results streams."""
+        return [
+            ProjectsStream(tap=self),
+            TasksStream(tap=self),
+            TaskResultsStream(tap=self),
+            CaseResultsStream(tap=self),
+        ]

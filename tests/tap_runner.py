@@ -99,13 +99,12 @@ def run_tap(
 
 
 def partition_bookmarks(state: dict[str, Any] | None) -> dict[tuple[int, str | None], str]:
-    """{(task_id, labeling_state or None): bookmark} from a STATE value."""
+    """{(task_id, labeling_state or None): bookmark} of the partitions that have one."""
     if not state:
         return {}
     stream = state.get("bookmarks", {}).get("task_results", {})
     return {
-        (p["context"]["task_id"], p["context"].get("labeling_state")): p.get(
-            "replication_key_value"
-        )
+        (p["context"]["task_id"], p["context"].get("labeling_state")): p["replication_key_value"]
         for p in stream.get("partitions", [])
+        if p.get("replication_key_value")
     }

@@ -65,8 +65,8 @@ def test_retries_run_out_with_a_message_naming_task_status_and_advice(sim, tmp_p
 
 def test_400_shows_the_server_message_and_parameters(sim, tmp_path):
     run = run_tap(tmp_path, login_config(sim.url, [101], page_size=5000))
-    last = assert_one_clear_failure(run, "task 101", "HTTP 400", "Invalid parameter", "'limit'")
-    assert "'5000'" in last
+    last = assert_one_clear_failure(run, "HTTP 400", "Invalid parameter", "Parameters sent")
+    assert "'limit': '5000'" in last
     assert partition_bookmarks(run.final_state) == {}
 
 

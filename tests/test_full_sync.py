@@ -64,7 +64,7 @@ def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tmp_path):
     stream = [
         ("R", m["record"]["task_id"]) if m["type"] == "RECORD" else ("S", m["value"])
         for m in run.messages
-        if m["type"] in ("RECORD", "STATE")
+        if m["type"] == "STATE" or (m["type"] == "RECORD" and m["stream"] == "task_results")
     ]
     first_102 = next(i for i, (kind, v) in enumerate(stream) if kind == "R" and v == 102)
     states_before = [v for kind, v in stream[:first_102] if kind == "S"]

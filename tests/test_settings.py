@@ -21,6 +21,12 @@ def test_task_ids_accept_numeric_strings_and_drop_duplicates():
     assert settings(task_ids=[3, "1", " 2 ", 3, "1"]).task_ids == (3, 1, 2)
 
 
+def test_task_ids_are_optional_discovery_is_the_default():
+    parsed = settings(task_ids=None, project_ids=["7000", 7001])
+    assert parsed.task_ids == ()
+    assert parsed.project_ids == (7000, 7001)
+
+
 def test_task_ids_from_environment_strings():
     assert settings(task_ids="[5, 6]").task_ids == (5, 6)
     assert settings(task_ids="7,8").task_ids == (7, 8)
@@ -69,12 +75,12 @@ def test_case_ids():
     [
         ({"api_key": None}, "api_key", "required"),
         ({"api_key": 12345678}, "api_key", "string"),
-        ({"task_ids": None}, "task_ids", "required"),
-        ({"task_ids": []}, "task_ids", "required"),
-        ({"task_ids": ["abc"]}, "task_ids", "'abc' is not a task id"),
+        ({"task_ids": ["abc"]}, "task_ids", "'abc' is not an id"),
         ({"task_ids": [0]}, "task_ids", "positive"),
-        ({"task_ids": [True]}, "task_ids", "not a task id"),
-        ({"task_ids": [1.5]}, "task_ids", "not a task id"),
+        ({"task_ids": [True]}, "task_ids", "not an id"),
+        ({"task_ids": [1.5]}, "task_ids", "not an id"),
+        ({"project_ids": ["x7"]}, "project_ids", "'x7' is not an id"),
+        ({"project_ids": {"a": 1}}, "project_ids", "list"),
         ({"task_ids": 7}, "task_ids", "list"),
         ({"labeling_state": "Done"}, "labeling_state", "'Gold Standard'"),
         ({"labeling_state": ["Labeled", "labeled"]}, "labeling_state", "Allowed values"),

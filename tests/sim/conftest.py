@@ -58,7 +58,7 @@ def login_token() -> LoginToken:
 
 @pytest.fixture
 def walk() -> Walk:
-    """Factory: `walk(session, url, **params)` follows pages -> (records, pages)."""
+    """Factory: `walk(session, url, path=..., **params)` follows list pages -> (items, pages)."""
     return _walk
 
 
@@ -83,13 +83,17 @@ def _login_token(sim: Simulator) -> str:
 
 
 def _walk(
-    s: requests.Session, url: str, max_pages: int = 1000, **params: Any
+    s: requests.Session,
+    url: str,
+    max_pages: int = 1000,
+    path: str = "/results/public/v1/list",
+    **params: Any,
 ) -> tuple[list[Page], list[Page]]:
     records: list[Page] = []
     pages: list[Page] = []
     query = dict(params)
     for _ in range(max_pages):
-        r = s.get(url + "/results/public/v1/list", params=query, timeout=5)
+        r = s.get(url + path, params=query, timeout=5)
         assert r.status_code == 200, r.text
         page: Page = r.json()
         pages.append(page)
