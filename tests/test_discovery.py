@@ -109,3 +109,11 @@ def test_projects_stream(make_sim, tmp_path):
     assert sorted(p["project_id"] for p in projects) == sorted(
         {c["project_id"] for c in sim.truth()} | {t["project_id"] for t in run.records_of("tasks")}
     )
+
+
+def test_no_task_found_is_a_warning_not_a_crash(make_sim, tmp_path):
+    sim = make_sim(**DISCOVERY_SIM)
+    run = run_tap(tmp_path, discovery_config(sim.url, project_ids=[99999]))
+    assert run.exit_code == 0, run.stderr
+    assert run.keys == []
+    assert "No task to sync" in run.stderr
