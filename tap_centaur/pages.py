@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import typing as t
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
 
 from tap_centaur.errors import CentaurAPIError, TransientResponseError
 from tap_centaur.schemas import CASE_RESULT, UNDOCUMENTED_FIELDS, RecordShape
@@ -16,6 +17,10 @@ if t.TYPE_CHECKING:
 Record = dict[str, t.Any]
 
 _DECODED_ATTRIBUTE = "_tap_centaur_decoded"
+
+#: msgspec decodes JSON into the same Python values as `json` (dict, list, str, int, float,
+#: bool, None), about twice as fast; the SDK already depends on it.
+_decode = msgspec.json.Decoder().decode
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,8 @@ def decode_json(response: requests.Response) -> object:
         TransientResponseError: if the body is empty, not UTF-8 or not JSON.
     """
     try:
-        return json.loads(response.content)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return _decode(response.content)
+    except ValueError:  # msgspec.DecodeError and UnicodeDecodeError
         content_type = response.headers.get("Content-Type", "no content type")
         raise TransientResponseError(
             f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "

@@ -1,26 +1,29 @@
-"""Fetching partitions in background threads, in order, into bounded queues.
+"""Fetching partitions in background threads, in order, into a bounded buffer.
 
 The SDK emits partitions one after another. While it emits one, up to `parallelism` worker
-threads fetch the pages of it and of the partitions after it, each into a small queue, so
-network waits overlap but Singer output and STATE stay sequential. Memory is bounded by
-`parallelism x queue_pages` pages. A failure is raised in the main thread when its
-partition's turn comes, after the partitions before it have completed.
+threads fetch the pages of it and of the partitions after it, so network waits overlap but
+Singer output and STATE stay sequential. Memory is bounded: pages of partitions ahead of the
+one being emitted share a budget counted in records (`ahead_records`), and the partition being
+emitted may only run `current_pages` pages ahead of its consumer. A failure is raised in the
+main thread when its partition's turn comes, after the partitions before it have completed.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import typing as t
+from collections import deque
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sized
 
-P = t.TypeVar("P")
+P = t.TypeVar("P", bound="Sized")
 
-#: Pages a worker may fetch ahead of the consumer, per partition.
-DEFAULT_QUEUE_PAGES = 4
-_PUT_POLL_SECONDS = 0.2
+#: Records buffered for partitions ahead of the one being emitted (under 1 KiB each when
+#: the pages are packed).
+DEFAULT_AHEAD_RECORDS = 20_000
+#: Pages the worker of the partition being emitted may fetch ahead of it.
+DEFAULT_CURRENT_PAGES = 2
 _JOIN_SECONDS = 5.0
 
 
@@ -30,11 +33,12 @@ class _Done:
 
 _DONE = _Done()
 
-_Item: t.TypeAlias = P | _Done | BaseException
-
 
 class PartitionPrefetcher(t.Generic[P]):
-    """Runs `fetch(index)` for partitions 0..n-1 in worker threads; yields their pages in order."""
+    """Runs `fetch(index)` for partitions 0..n-1 in worker threads; yields their pages in order.
+
+    A page's size (`len(page)`) is its number of records.
+    """
 
     def __init__(
         self,
@@ -42,17 +46,25 @@ class PartitionPrefetcher(t.Generic[P]):
         partitions: int,
         *,
         parallelism: int,
-        queue_pages: int = DEFAULT_QUEUE_PAGES,
+        ahead_records: int = DEFAULT_AHEAD_RECORDS,
+        current_pages: int = DEFAULT_CURRENT_PAGES,
+        pack: Callable[[P], P] | None = None,
     ) -> None:
-        """Prepare one bounded queue per partition; start no thread yet."""
+        """Prepare one buffer per partition; start no thread yet.
+
+        `pack`, if given, compacts a page that must wait for its partition's turn.
+        """
         self._fetch = fetch
-        self._queues: list[queue.Queue[_Item[P]]] = [
-            queue.Queue(maxsize=queue_pages) for _ in range(partitions)
-        ]
+        self._pack = pack
+        self._buffers: list[deque[P | _Done | BaseException]] = [deque() for _ in range(partitions)]
         self._parallelism = max(1, min(parallelism, partitions))
-        self._next = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._ahead_records = ahead_records
+        self._current_pages = current_pages
+        self._buffered_records = 0
+        self._current = 0
+        self._next_claim = 0
+        self._changed = threading.Condition()
+        self._stopped = False
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -65,14 +77,23 @@ class PartitionPrefetcher(t.Generic[P]):
             self._threads.append(thread)
 
     def pages(self, index: int) -> Iterator[P]:
-        """Partition `index`'s pages, as its worker fetches them.
+        """Partition `index`'s pages, as its worker fetches them; partitions go in order.
 
         Raises:
             BaseException: whatever the worker's fetch raised, in this thread.
         """
-        source = self._queues[index]
+        with self._changed:
+            self._current = index
+            self._changed.notify_all()
+        buffer = self._buffers[index]
         while True:
-            item = source.get()
+            with self._changed:
+                while not buffer:
+                    self._changed.wait()
+                item = buffer.popleft()
+                if not isinstance(item, (_Done, BaseException)):
+                    self._buffered_records -= len(item)
+                self._changed.notify_all()
             if isinstance(item, _Done):
                 return
             if isinstance(item, BaseException):
@@ -81,41 +102,55 @@ class PartitionPrefetcher(t.Generic[P]):
 
     def close(self) -> None:
         """Stop the workers and wait for them (a worker mid-request finishes that request)."""
-        self._stop.set()
-        for pending in self._queues:  # wake workers blocked on a full queue
-            while not pending.empty():
-                pending.get_nowait()
+        with self._changed:
+            self._stopped = True
+            for buffer in self._buffers:
+                buffer.clear()
+            self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout=_JOIN_SECONDS)
         self._threads.clear()
 
     def _claim(self) -> int | None:
-        with self._lock:
-            if self._next >= len(self._queues) or self._stop.is_set():
+        with self._changed:
+            if self._stopped or self._next_claim >= len(self._buffers):
                 return None
-            index = self._next
-            self._next += 1
+            index = self._next_claim
+            self._next_claim += 1
             return index
 
     def _work(self) -> None:
         while (index := self._claim()) is not None:
-            target = self._queues[index]
             try:
-                for page in self._fetch(index):
-                    if not self._put(target, page):
+                for fetched in self._fetch(index):
+                    # Rebinding drops the unpacked page while this worker waits for room.
+                    page = (
+                        fetched if index == self._current or not self._pack else self._pack(fetched)
+                    )
+                    del fetched
+                    if not self._put(index, page):
                         return
-                self._put(target, _DONE)
+                self._put(index, _DONE)
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-                self._put(target, exc)
+                self._put(index, exc)
 
-    def _put(
-        self, target: queue.Queue[P | _Done | BaseException], item: P | _Done | BaseException
-    ) -> bool:
-        """Block until there is room, unless stopped; False when stopped."""
-        while not self._stop.is_set():
-            try:
-                target.put(item, timeout=_PUT_POLL_SECONDS)
-            except queue.Full:
-                continue
+    def _put(self, index: int, item: P | _Done | BaseException) -> bool:
+        """Buffer an item once there is room; False when stopped."""
+        size = len(item) if not isinstance(item, (_Done, BaseException)) else 0
+        with self._changed:
+            while not self._stopped and not self._has_room(index, size):
+                self._changed.wait()
+            if self._stopped:
+                return False
+            self._buffers[index].append(item)
+            self._buffered_records += size
+            self._changed.notify_all()
             return True
-        return False
+
+    def _has_room(self, index: int, size: int) -> bool:
+        if size == 0:  # end markers and errors take no room
+            return True
+        if index == self._current:  # never blocked by the others' budget: no deadlock
+            return len(self._buffers[index]) < self._current_pages
+        budget_left = self._ahead_records - self._buffered_records
+        return size <= budget_left or self._buffered_records == 0

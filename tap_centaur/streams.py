@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+import msgspec
 from singer_sdk.streams.rest import PageContext
 
 from tap_centaur.bookmarks import find_partition_state, read_bookmark, write_bookmark
@@ -36,13 +37,39 @@ def partition_label(context: t.Mapping[str, t.Any]) -> str:
     return label
 
 
+_pack = msgspec.json.Encoder().encode
+_unpack = msgspec.json.Decoder(list[dict[str, t.Any]]).decode
+
+
 @dataclass(frozen=True)
 class FetchedPage:
-    """A page's case results; the first page also carries the partition's new bookmark."""
+    """A page's case results; the first page also carries the partition's new bookmark.
 
-    records: list[Record]
+    A page waiting for its turn is kept packed as JSON (a third of the memory of the
+    decoded records), so the prefetch buffer can hold enough pages to hide the API's latency.
+    """
+
+    records: list[Record] | None
+    count: int
     first: bool
     queried_after: datetime | None
+    packed: bytes | None = None
+
+    def __len__(self) -> int:
+        """The page's size in records, for the prefetch buffer's budget."""
+        return self.count
+
+    def pack(self) -> FetchedPage:
+        """The same page, with its (already checked) records packed as JSON."""
+        if self.records is None:
+            return self
+        return replace(self, records=None, packed=_pack(self.records))
+
+    def unpacked(self) -> list[Record]:
+        """The page's records."""
+        if self.records is not None:
+            return self.records
+        return _unpack(self.packed or b"[]")
 
 
 class TaskResultsStream(CentaurStream):
@@ -132,8 +159,9 @@ class TaskResultsStream(CentaurStream):
             for page in prefetcher.pages(index):
                 if page.first:
                     queried_after = page.queried_after
-                progress.page(len(page.records))
-                yield from page.records
+                records = page.unpacked()
+                progress.page(len(records))
+                yield from records
         except UnsupportedTaskError as exc:
             if not self.discovering:
                 self._stop_prefetching()
@@ -179,6 +207,7 @@ class TaskResultsStream(CentaurStream):
             lambda index: self._fetch_pages(self._contexts[index]),
             len(contexts),
             parallelism=self.settings.max_parallel_tasks,
+            pack=FetchedPage.pack,
         )
         self._prefetcher.start()
         return self._prefetcher
@@ -228,12 +257,16 @@ class TaskResultsStream(CentaurStream):
                 )
                 request_counter.increment()
                 first = paginator.count == 0
-                yield FetchedPage(
-                    records=page_of(response).records,
+                records = page_of(response).records
+                page = FetchedPage(
+                    records=records,
+                    count=len(records),
                     first=first,
                     queried_after=server_time_before_request(response) if first else None,
                 )
                 paginator.advance(response)
+                del response, records  # a waiting worker holds only the page it yields
+                yield page
 
     def _complete_partition(
         self, label: str, state: dict[str, t.Any], queried_after: datetime | None

@@ -80,3 +80,28 @@ def test_a_429_pauses_every_worker_sharing_the_policy(monkeypatch):
     now[0] += 7.0
     policy._wait_for_shared_pause()
     assert slept == [7.0]
+
+
+def test_prefetch_buffer_stays_within_its_budget_and_never_deadlocks():
+    from tap_centaur.prefetch import PartitionPrefetcher
+
+    seen: list[int] = []
+    holder: dict[str, PartitionPrefetcher[list[int]]] = {}
+
+    def fetch(index):
+        for page in range(6):
+            seen.append(holder["p"]._buffered_records)
+            yield [index * 100 + page] * 10  # 10 records a page
+
+    for budget in (1, 25, 1000):
+        seen.clear()
+        prefetcher = PartitionPrefetcher(
+            fetch, 5, parallelism=5, ahead_records=budget, current_pages=2
+        )
+        holder["p"] = prefetcher
+        prefetcher.start()
+        pages = [page for index in range(5) for page in prefetcher.pages(index)]
+        prefetcher.close()
+        assert [page[0] for page in pages] == [i * 100 + p for i in range(5) for p in range(6)]
+        # Ahead-budget + the current partition's 2 pages + one page in flight per worker.
+        assert max(seen) <= max(budget, 10) + 2 * 10 + 5 * 10

@@ -1,0 +1,634 @@
+"""Benchmark of tap-centaur against the local simulator (`make bench`).
+
+Measures, in one run, side by side:
+
+1. CPU per record at zero latency: user+sys CPU seconds of the tap process and of the floor
+   client (`scripts/floor_client.py`, the least any extractor must do) on the same pages.
+2. Wall time under latency: the tap with parallelism 1 and N against the critical path (the
+   longest task's pages x latency), net of the tap's fixed startup (an empty sync's wall).
+3. Memory: peak RSS of the tap process syncing a small and a large number of records.
+
+Every program runs as its own process: the simulator (so its CPU is not the tap's), and each tap
+or floor run, measured with `os.wait4`. The tap syncs the `task_results` stream alone (a catalog
+selects it). Each measurement is repeated and the medians reported.
+Prints the machine, the settings and a table; writes the details as JSON under output/bench/.
+No target is enforced here: the table says whether each is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import platform
+import resource
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOOR_CLIENT = ROOT / "scripts" / "floor_client.py"
+CREDENTIALS = {
+    "api_key": "demo-api-key",
+    "username": "demo@example.com",
+    "api_password": "demo-api-password",
+}
+RECORD_PREFIXES = (b'{"type":"RECORD"', b'{"type": "RECORD"')
+FIRST_TASK_ID = 101
+STREAM = "task_results"
+SIM_START_TIMEOUT = 300.0
+#: Unset for every measured process, so results do not depend on the calling shell: unbuffered
+#: stdout costs a system call per line, and without bytecode files each start recompiles.
+UNSET_VARIABLES = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
+TARGETS = {"cpu_ratio": 1.5, "latency_ratio": 1.25, "memory_ratio": 1.15}
+
+
+class BenchError(Exception):
+    """A run failed or produced the wrong records; the message says which."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure, and how big."""
+
+    repeat: int = 3
+    page_size: int = 1000
+    cpu_tasks: int = 2
+    cpu_cases: int = 60_000
+    mem_tasks: int = 4
+    mem_small: int = 20_000
+    mem_large: int = 200_000
+    startup_tasks: int = 8
+    lat_tasks: int = 8
+    lat_cases: int = 2_600
+    lat_page_size: int = 100
+    latency_ms: float = 50.0
+    parallel: int = 8
+    timeout: float = 900.0
+
+    @property
+    def lat_pages(self) -> int:
+        """Pages of each latency task (the simulator ends on the last full or partial page)."""
+        return max(1, math.ceil(self.lat_cases / self.lat_page_size))
+
+
+QUICK = Plan(
+    repeat=1,
+    cpu_cases=1_500,
+    mem_small=1_000,
+    mem_large=10_000,
+    lat_cases=300,
+    latency_ms=20.0,
+    timeout=120.0,
+)
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What one measured process cost."""
+
+    wall_s: float
+    user_s: float
+    sys_s: float
+    maxrss_mb: float
+    records: int
+
+    @property
+    def cpu_s(self) -> float:
+        """User + system CPU seconds."""
+        return self.user_s + self.sys_s
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[Plan, Path, str]:
+    """Read the command line; return the plan, the JSON result path and the label."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (seconds)")
+    parser.add_argument("--repeat", type=int, help="runs per measurement (medians reported)")
+    parser.add_argument("--latency-ms", type=float, help="simulator latency of measurement 2")
+    parser.add_argument("--parallel", type=int, help="max_parallel_tasks compared with 1")
+    parser.add_argument("--page-size", type=int, help="page size of measurements 1 and 3")
+    parser.add_argument("--out", type=Path, help="JSON result file (default: output/bench/)")
+    parser.add_argument("--label", default="", help="a note printed with the results")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else Plan()
+    overrides = {
+        "repeat": args.repeat,
+        "latency_ms": args.latency_ms,
+        "parallel": args.parallel,
+        "page_size": args.page_size,
+    }
+    plan = dataclasses.replace(plan, **{k: v for k, v in overrides.items() if v is not None})
+    if plan.repeat < 1 or plan.parallel < 1 or plan.page_size < 1:
+        parser.error("--repeat, --parallel and --page-size must be >= 1")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return plan, args.out or ROOT / "output" / "bench" / f"bench-{stamp}.json", args.label
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+@contextmanager
+def simulator(cases: Sequence[int], page_size: int, latency_ms: float, log: Path) -> Iterator[str]:
+    """Run `python -m centaur_sim` on a free port as a separate process; yield its URL."""
+    command = [sys.executable, "-m", "centaur_sim", "--port", "0", "--tasks", str(len(cases))]
+    command += ["--first-task-id", str(FIRST_TASK_ID), "--cases", ",".join(map(str, cases))]
+    command += ["--page-size", str(min(page_size, 1000)), "--max-limit", str(max(page_size, 1000))]
+    command += ["--latency-ms", str(latency_ms), "--seed", "42"]
+    with log.open("w", encoding="utf-8") as errors:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+        )
+        try:
+            yield _listening_url(process, log)
+        finally:
+            _stop(process)
+
+
+def _listening_url(process: subprocess.Popen[bytes], log: Path) -> str:
+    """Wait for the simulator's `listening on URL` line."""
+    assert process.stdout is not None  # noqa: S101 - stdout is a pipe
+    ready, _, _ = select.select([process.stdout], [], [], SIM_START_TIMEOUT)
+    line = process.stdout.readline().decode() if ready else ""
+    if "listening on " not in line:
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-5:]
+        raise BenchError("the simulator did not start: " + " | ".join(tail))
+    return line.strip().rsplit(" ", 1)[-1]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a process and wait for it (SIGKILL after 10 s)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_child(command: list[str], out: Path, timeout: float) -> ChildRun:
+    """Run a command with stdout to `out`; return its own wall, CPU and peak RSS."""
+    err = out.with_suffix(".err")
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+        )
+        watchdog = threading.Timer(timeout, process.kill)
+        watchdog.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        watchdog.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = err.read_text(encoding="utf-8", errors="replace").splitlines()[-5:]
+        raise BenchError(f"{command[1:4]} exited {process.returncode}: " + " | ".join(tail))
+    return ChildRun(
+        wall_s=wall,
+        user_s=usage.ru_utime,
+        sys_s=usage.ru_stime,
+        maxrss_mb=usage.ru_maxrss / 1024,  # Linux: KiB
+        records=count_records(out),
+    )
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment without `UNSET_VARIABLES`."""
+    return {name: value for name, value in os.environ.items() if name not in UNSET_VARIABLES}
+
+
+def count_records(path: Path) -> int:
+    """Count the Singer RECORD lines of a file."""
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.startswith(RECORD_PREFIXES))
+
+
+# --- the commands measured ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the measured commands go: a running simulator and a scratch directory."""
+
+    plan: Plan
+    url: str
+    workdir: Path
+
+    @property
+    def catalog(self) -> Path:
+        """The catalog selecting `STREAM` only (written by `select_stream`)."""
+        return self.workdir / "catalog.json"
+
+    def tap(self, config: Path) -> list[str]:
+        """`python -m tap_centaur --config CONFIG --catalog CATALOG`."""
+        command = [sys.executable, "-m", "tap_centaur", "--config", str(config)]
+        return [*command, "--catalog", str(self.catalog)]
+
+    def config(
+        self, name: str, ids: Sequence[int], page_size: int, parallel: int | None = None
+    ) -> Path:
+        """Write a tap config file (the floor client reads the same one); return its path.
+
+        Without `parallel`, max_parallel_tasks is left to the tap's default.
+        """
+        config: dict[str, Any] = {**CREDENTIALS, "api_url": self.url, "task_ids": list(ids)}
+        config["page_size"] = page_size
+        if parallel is not None:
+            config["max_parallel_tasks"] = parallel
+        path = self.workdir / f"{name}.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        return path
+
+    def run(self, command: list[str], expected: int) -> ChildRun:
+        """Run a command once; check that it emitted `expected` records."""
+        out = self.workdir / "stdout.jsonl"
+        run = run_child(command, out, self.plan.timeout)
+        out.unlink()
+        if run.records != expected:
+            raise BenchError(f"{command[1:3]} emitted {run.records} records, not {expected}")
+        return run
+
+    def repeat(self, command: list[str], expected: int) -> list[ChildRun]:
+        """Run a command `plan.repeat` times."""
+        return [self.run(command, expected) for _ in range(self.plan.repeat)]
+
+
+def floor_command(config: Path) -> list[str]:
+    """`python scripts/floor_client.py --config CONFIG`."""
+    return [sys.executable, str(FLOOR_CLIENT), "--config", str(config)]
+
+
+def task_ids(start: int, count: int) -> list[int]:
+    """`count` consecutive task ids from `start`."""
+    return list(range(start, start + count))
+
+
+def median(runs: Sequence[ChildRun], field: str) -> float:
+    """The median of one field (or property) over runs."""
+    return statistics.median(float(getattr(run, field)) for run in runs)
+
+
+def summary(runs: Sequence[ChildRun]) -> dict[str, Any]:
+    """Medians plus every run, for the JSON file."""
+    fields = ("wall_s", "cpu_s", "user_s", "sys_s", "maxrss_mb")
+    return {
+        "median": {field: round(median(runs, field), 4) for field in fields},
+        "runs": [{field: round(float(getattr(run, field)), 4) for field in fields} for run in runs],
+    }
+
+
+def verdict(ratio: float, target: float) -> dict[str, Any]:
+    """The ratio, its target and whether it is met."""
+    return {"ratio": ratio, "target": target, "met": ratio <= target}
+
+
+# --- the three measurements ---------------------------------------------------------------
+
+
+def zero_latency_layout(plan: Plan) -> dict[str, list[int]]:
+    """Task ids of the zero-latency simulator: CPU, small and large memory, empty tasks."""
+    layout, start = {}, FIRST_TASK_ID
+    for name, count in (
+        ("cpu", plan.cpu_tasks),
+        ("mem_small", plan.mem_tasks),
+        ("mem_large", plan.mem_tasks),
+        ("startup", plan.startup_tasks),
+    ):
+        layout[name] = task_ids(start, count)
+        start += count
+    return layout
+
+
+def zero_latency_cases(plan: Plan) -> list[int]:
+    """Cases per task of the zero-latency simulator, in `zero_latency_layout` order."""
+    small, large = plan.mem_small // plan.mem_tasks, plan.mem_large // plan.mem_tasks
+    return (
+        [plan.cpu_cases] * plan.cpu_tasks
+        + [small] * plan.mem_tasks
+        + [large] * plan.mem_tasks
+        + [0] * plan.startup_tasks
+    )
+
+
+def select_stream(target: Target, ids: list[int]) -> None:
+    """Discover the tap's catalog and select `STREAM` alone in it (other streams add requests)."""
+    config = target.config("discover", ids, target.plan.page_size)
+    command = [sys.executable, "-m", "tap_centaur", "--config", str(config), "--discover"]
+    done = subprocess.run(
+        command, cwd=ROOT, env=child_env(), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise BenchError(f"tap discovery exited {done.returncode}: {done.stderr[-500:]}")
+    catalog = json.loads(done.stdout)
+    for stream in catalog["streams"]:
+        for entry in stream.get("metadata", []):
+            if not entry.get("breadcrumb"):
+                entry["metadata"]["selected"] = stream["tap_stream_id"] == STREAM
+    if STREAM not in {stream["tap_stream_id"] for stream in catalog["streams"]}:
+        raise BenchError(f"the tap's catalog has no {STREAM} stream")
+    target.catalog.write_text(json.dumps(catalog), encoding="utf-8")
+
+
+def warm_up(target: Target, ids: list[int]) -> None:
+    """Run the tap and the floor client once, unmeasured (bytecode and disk caches)."""
+    config = target.config("warm-up", ids, target.plan.page_size)
+    for command in (target.tap(config), floor_command(config)):
+        run_child(command, target.workdir / "warm-up.jsonl", target.plan.timeout)
+
+
+def measure_startup(target: Target, ids: list[int]) -> dict[str, Any]:
+    """The tap's fixed cost: a sync of empty tasks at zero latency (start, login, exit)."""
+    config = target.config("startup", ids, target.plan.page_size)
+    return {"tasks": len(ids), **summary(target.repeat(target.tap(config), 0))}
+
+
+def measure_cpu(target: Target, ids: list[int]) -> dict[str, Any]:
+    """Measurement 1: CPU seconds of the tap and of the floor client on the same pages."""
+    plan = target.plan
+    config = target.config("cpu", ids, plan.page_size)
+    expected = plan.cpu_tasks * plan.cpu_cases
+    tap, floor = [], []
+    for _ in range(plan.repeat):  # interleaved, so drifts in machine load hit both alike
+        tap.append(target.run(target.tap(config), expected))
+        floor.append(target.run(floor_command(config), expected))
+    tap_cpu, floor_cpu = median(tap, "cpu_s"), median(floor, "cpu_s")
+    return {
+        "records": expected,
+        "tap": summary(tap),
+        "floor": summary(floor),
+        "tap_us_per_record": tap_cpu / expected * 1e6,
+        "floor_us_per_record": floor_cpu / expected * 1e6,
+        **verdict(tap_cpu / floor_cpu, TARGETS["cpu_ratio"]),
+    }
+
+
+def measure_memory(target: Target, layout: dict[str, list[int]]) -> dict[str, Any]:
+    """Measurement 3: peak RSS of the tap syncing a small and a large number of records."""
+    plan = target.plan
+    result: dict[str, Any] = {}
+    for name, records in (("small", plan.mem_small), ("large", plan.mem_large)):
+        config = target.config(f"mem-{name}", layout[f"mem_{name}"], plan.page_size)
+        expected = records // plan.mem_tasks * plan.mem_tasks
+        result[name] = {
+            "records": expected,
+            **summary(target.repeat(target.tap(config), expected)),
+        }
+    peaks = [result[name]["median"]["maxrss_mb"] for name in ("large", "small")]
+    return {**result, **verdict(peaks[0] / peaks[1], TARGETS["memory_ratio"])}
+
+
+def measure_latency(target: Target, startup_s: float) -> dict[str, Any]:
+    """Measurement 2: wall time with parallelism 1 and N against the critical path."""
+    plan = target.plan
+    ids = task_ids(FIRST_TASK_ID, plan.lat_tasks)
+    expected = plan.lat_tasks * plan.lat_cases
+    critical = plan.lat_pages * plan.latency_ms / 1000
+    result: dict[str, Any] = {
+        "pages_per_task": plan.lat_pages,
+        "records": expected,
+        "critical_path_s": critical,
+        "serial_path_s": critical * plan.lat_tasks,
+        "startup_s": startup_s,
+    }
+    for parallel in sorted({1, plan.parallel}):
+        config = target.config(f"lat-{parallel}", ids, plan.lat_page_size, parallel)
+        runs = target.repeat(target.tap(config), expected)
+        wall = median(runs, "wall_s")
+        result[f"parallel_{parallel}"] = {
+            **summary(runs),
+            "ratio": (wall - startup_s) / critical,
+            "ratio_with_startup": wall / critical,
+        }
+    ratio = result[f"parallel_{plan.parallel}"]["ratio"]
+    return {**result, **verdict(ratio, TARGETS["latency_ratio"])}
+
+
+# --- the machine and the report -----------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU model, Python, package versions, commit and load of this machine."""
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "singer_sdk": _version("singer-sdk"),
+        "tap_centaur": _version("tap-centaur"),
+        "commit": _commit(),
+        "load_average": [round(load, 2) for load in os.getloadavg()],
+        "platform": platform.platform(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def settings_lines(plan: Plan) -> list[str]:
+    """The settings used, one line per measurement."""
+    return [
+        f"repeat {plan.repeat} (medians); simulator in its own process, gzip on",
+        f"CPU: {plan.cpu_tasks} tasks x {plan.cpu_cases:,} cases, page size {plan.page_size}, "
+        "latency 0, the tap's default max_parallel_tasks",
+        f"latency: {plan.lat_tasks} tasks x {plan.lat_cases:,} cases ({plan.lat_pages} pages), "
+        f"page size {plan.lat_page_size}, latency {plan.latency_ms:g} ms; startup = "
+        f"{plan.startup_tasks} empty tasks at latency 0",
+        f"memory: {plan.mem_small:,} and {plan.mem_large:,} records over {plan.mem_tasks} "
+        f"tasks each, page size {plan.page_size}, latency 0, default max_parallel_tasks",
+    ]
+
+
+Row = tuple[str, str, str, str, str]
+
+
+def table_rows(results: dict[str, Any]) -> list[Row]:
+    """(measurement, tap-centaur, limit or reference, ratio, target) rows."""
+    return [
+        *_cpu_rows(results["cpu"]),
+        *_latency_rows(results["latency"], results["startup"], results["plan"]["parallel"]),
+        *_memory_rows(results["memory"]),
+    ]
+
+
+def _cpu_rows(cpu: dict[str, Any]) -> list[Row]:
+    tap, floor = cpu["tap"]["median"]["cpu_s"], cpu["floor"]["median"]["cpu_s"]
+    return [
+        (
+            f"CPU, {cpu['records']:,} records",
+            f"{tap:.2f} s = {cpu['tap_us_per_record']:.1f} us/rec",
+            f"floor {floor:.2f} s = {cpu['floor_us_per_record']:.1f} us/rec",
+            f"{cpu['ratio']:.2f}",
+            _target(cpu),
+        )
+    ]
+
+
+def _latency_rows(lat: dict[str, Any], startup: dict[str, Any], high: int) -> list[Row]:
+    start = startup["median"]
+    rows: list[Row] = [
+        (
+            "startup (empty sync)",
+            f"{start['wall_s']:.2f} s wall, {start['cpu_s']:.2f} s CPU",
+            "",
+            "",
+            "",
+        )
+    ]
+    for parallel in sorted({1, high}):
+        run = lat[f"parallel_{parallel}"]
+        wall = run["median"]["wall_s"]
+        rows.append(
+            (
+                f"wall, max_parallel_tasks {parallel}",
+                f"{wall:.2f} s, {wall - start['wall_s']:.2f} s net of startup",
+                f"critical path {lat['critical_path_s']:.2f} s",
+                f"{run['ratio']:.2f}",
+                _target(lat) if parallel == high else "",
+            )
+        )
+    return rows
+
+
+def _memory_rows(mem: dict[str, Any]) -> list[Row]:
+    small, large = mem["small"], mem["large"]
+    return [
+        (f"peak RSS, {small['records']:,} records", _mb(small), "", "", ""),
+        (
+            f"peak RSS, {large['records']:,} records",
+            _mb(large),
+            f"{_mb(small)} at {small['records']:,}",
+            f"{mem['ratio']:.2f}",
+            _target(mem),
+        ),
+    ]
+
+
+def _mb(result: dict[str, Any]) -> str:
+    return f"{result['median']['maxrss_mb']:.1f} MB"
+
+
+def _target(result: dict[str, Any]) -> str:
+    return f"<= {result['target']:.2f} {'met' if result['met'] else 'MISSED'}"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The report: machine, settings, and the results table."""
+    info, plan = results["machine"], Plan(**results["plan"])
+    lines = [
+        f"tap-centaur benchmark, {results['finished_at']} {results['label']}".rstrip(),
+        f"machine: {info['cores']} cores, {info['cpu_model']}, Python {info['python']}, "
+        f"singer-sdk {info['singer_sdk']}, tap-centaur {info['tap_centaur']} "
+        f"(commit {info['commit']}), load average {info['load_average']}",
+        *(f"settings: {line}" for line in settings_lines(plan)),
+        "",
+    ]
+    header = ("measurement", "tap-centaur", "limit / reference", "ratio", "target")
+    rows = [header, *table_rows(results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for index, row in enumerate(rows):
+        lines.append(
+            " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if index == 0:
+            lines.append("-+-".join("-" * width for width in widths))
+    lines.append(
+        f"(peak RSS of this bench process: {results['bench_maxrss_mb']:.1f} MB; a child's "
+        "ru_maxrss can include it, so it must stay well below the tap's)"
+    )
+    return "\n".join(lines)
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def run_all(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """Start the simulators and take the three measurements."""
+    results: dict[str, Any] = {"machine": machine(), "plan": dataclasses.asdict(plan)}
+    layout = zero_latency_layout(plan)
+    with simulator(zero_latency_cases(plan), plan.page_size, 0, workdir / "sim0.log") as url:
+        target = Target(plan, url, workdir)
+        select_stream(target, layout["startup"])
+        warm_up(target, layout["cpu"][:1])
+        _progress("startup")
+        results["startup"] = measure_startup(target, layout["startup"])
+        _progress("CPU")
+        results["cpu"] = measure_cpu(target, layout["cpu"])
+        _progress("memory")
+        results["memory"] = measure_memory(target, layout)
+    startup = results["startup"]["median"]["wall_s"]
+    lat_cases = [plan.lat_cases] * plan.lat_tasks
+    with simulator(lat_cases, plan.lat_page_size, plan.latency_ms, workdir / "sim.log") as url:
+        _progress("latency")
+        results["latency"] = measure_latency(Target(plan, url, workdir), startup)
+    results["bench_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["finished_at"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return results
+
+
+def _progress(what: str) -> None:
+    print(f"bench: measuring {what}...", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, write the JSON file."""
+    plan, out, label = parse_args(argv)
+    for line in settings_lines(plan):
+        print(f"bench: {line}", file=sys.stderr)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tap-centaur-bench-") as workdir:
+            results = {"label": label, **run_all(plan, Path(workdir))}
+    except BenchError as error:
+        print(f"bench: FAILED: {error}", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(render(results))
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
