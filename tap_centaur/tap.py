@@ -12,7 +12,8 @@ from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.redaction import install_redaction, register_secret
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.settings import CONFIG_SCHEMA, Settings, parse_settings
-from tap_centaur.streams import CaseResultsStream, ProjectsStream, TaskResultsStream, TasksStream
+from tap_centaur.streams import CaseResultsStream, ProjectsStream, TasksStream
+from tap_centaur.task_results import TaskResultsStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
