@@ -19,8 +19,8 @@ if t.TYPE_CHECKING:
 
 P = t.TypeVar("P", bound="Sized")
 
-#: Records buffered for partitions ahead of the one being emitted (under 1 KiB each when
-#: the pages are packed).
+#: Records buffered for partitions ahead of the one being emitted (packed: about 0.1-0.3 KiB
+#: each, so a few MiB in all).
 DEFAULT_AHEAD_RECORDS = 20_000
 #: Pages the worker of the partition being emitted may fetch ahead of it.
 DEFAULT_CURRENT_PAGES = 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -36,16 +37,17 @@ def partition_label(context: t.Mapping[str, t.Any]) -> str:
     return label
 
 
-_pack = msgspec.json.Encoder().encode
-_unpack = msgspec.json.Decoder(list[dict[str, t.Any]]).decode
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(list[dict[str, t.Any]]).decode
 
 
 @dataclass(frozen=True)
 class FetchedPage:
     """A page's case results; the first page also carries the partition's new bookmark.
 
-    A page waiting for its turn is kept packed as JSON (a third of the memory of the
-    decoded records), so the prefetch buffer can hold enough pages to hide the API's latency.
+    A page waiting for its turn is kept packed (JSON, zlib level 1: about a tenth of a KiB
+    per record instead of 2-3 KiB decoded), so the prefetch buffer can hold enough pages to
+    hide the API's latency without memory growing with the size of a sync.
     """
 
     records: list[Record] | None
@@ -59,16 +61,16 @@ class FetchedPage:
         return self.count
 
     def pack(self) -> FetchedPage:
-        """The same page, with its (already checked) records packed as JSON."""
+        """The same page, with its (already checked) records packed."""
         if self.records is None:
             return self
-        return replace(self, records=None, packed=_pack(self.records))
+        return replace(self, records=None, packed=zlib.compress(_encode(self.records), 1))
 
     def unpacked(self) -> list[Record]:
         """The page's records."""
         if self.records is not None:
             return self.records
-        return _unpack(self.packed or b"[]")
+        return _decode(zlib.decompress(self.packed)) if self.packed else []
 
 
 class TaskResultsStream(CentaurStream):
