@@ -282,7 +282,10 @@ class TaskResultsStream(CentaurStream):
         else:
             write_bookmark(state, queried_after)
         self.state_manager.finalize_state(state)
-        self._write_state_message()
+        if not self.get_batch_config(self.config):
+            self._write_state_message()
+        # With BATCH messages the partition's last records may still sit in an unsent batch
+        # file: the SDK writes STATE after each BATCH message, which then carries this bookmark.
 
 
 def _key(context: t.Mapping[str, t.Any]) -> tuple[tuple[str, t.Any], ...]:

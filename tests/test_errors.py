@@ -140,3 +140,14 @@ def test_bad_builtin_setting_is_reported_by_the_sdk_naming_it(sim, tmp_path):
     assert "Traceback" not in run.stderr
     assert any("config['flattening_max_depth']" in line for line in error_lines(run))
     assert sim.stats()["total_requests"] == 0
+
+
+def test_retry_after_as_an_http_date_is_honoured(make_sim, tmp_path):
+    sim = make_sim(retry_after=2, retry_after_style="http-date")
+    sim.script_faults([{"kind": "429", "count": 1, "path": LIST}])
+    run = run_tap(tmp_path, login_config(sim.url, [102], backoff_factor=0.01))
+    assert run.exit_code == 0, run.stderr
+    waits = [line for line in run.stderr.splitlines() if "Retrying (1 of 8) in" in line]
+    # Measured against the server's Date header (whole seconds): 1 to 2 s, not 0.01 s.
+    assert waits
+    assert any(f"in {s} s after: task 102: HTTP 429" in waits[0] for s in ("1.0", "2.0"))
