@@ -9,6 +9,8 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import SingerMessageType
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk.singerlib.messages import Message
 
 BUFFER_BYTES = 64 * 1024
@@ -28,16 +30,44 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         """Start with an empty buffer."""
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
+        self._busy = False
+        self._deferred: Callable[[], None] | None = None
 
     def write_message(self, message: Message) -> None:
         """Buffer a RECORD; write everything now for any other message."""
-        self._pending += self.format_message(message)
-        if message.type != SingerMessageType.RECORD or len(self._pending) >= BUFFER_BYTES:
-            self.flush()
+        self._busy = True
+        try:
+            self._pending += self.format_message(message)
+            if message.type != SingerMessageType.RECORD or len(self._pending) >= BUFFER_BYTES:
+                self.flush()
+        finally:
+            self._busy = False
+        if self._deferred is not None:
+            deferred, self._deferred = self._deferred, None
+            deferred()
 
     def flush(self) -> None:
-        """Write what is buffered and flush stdout."""
-        if self._pending:
-            sys.stdout.buffer.write(self._pending)
-            self._pending.clear()
+        """Write what is buffered, all of it, and flush stdout.
+
+        Unbuffered stdout is a raw file whose `write` may write only part of the data (a
+        pipe interrupted by a signal): the rest is written until nothing is left.
+        """
+        out = sys.stdout.buffer
+        remaining = memoryview(self._pending)
+        while remaining:
+            written = out.write(remaining)
+            remaining = remaining[written if written is not None else 0 :]
+        remaining.release()
+        self._pending.clear()
         sys.stdout.flush()
+
+    def run_when_idle(self, action: Callable[[], None]) -> None:
+        """Run `action` now, or right after the message being written, never in the middle.
+
+        For signal handlers: a handler that wrote while a message was half written would
+        corrupt the output line.
+        """
+        if self._busy:
+            self._deferred = action
+        else:
+            action()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 from functools import cached_property
 
 from singer_sdk import Tap
+from singer_sdk import singerlib as singer
 
 from tap_centaur.auth import CentaurAuthenticator
 from tap_centaur.output import BufferedMsgSpecWriter
@@ -16,6 +18,8 @@ from tap_centaur.streams import CaseResultsStream, ProjectsStream, TasksStream
 from tap_centaur.task_results import TaskResultsStream
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     from singer_sdk.streams import Stream
 
     from tap_centaur.pages import Record
@@ -80,6 +84,20 @@ class TapCentaur(Tap):
         )
         self.logger.info("Found %d tasks in %s: %s", len(tasks), scope, sorted(tasks))
         return tasks
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """On SIGTERM/SIGINT, end the output with a STATE line and exit 0, as the SDK does.
+
+        Unlike the SDK's handler, the STATE is written even when unchanged since the last one,
+        and never in the middle of another message's line.
+        """
+        writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
+        writer.run_when_idle(self._stop_with_state)
+
+    def _stop_with_state(self) -> None:
+        self.message_writer.write_message(singer.StateMessage(value=self.state))
+        self.logger.info("Stopped by a signal; the last STATE holds the tasks completed so far.")
+        sys.exit(0)
 
     def discover_streams(self) -> list[Stream]:
         """The projects, tasks, task_results and case_results streams."""
