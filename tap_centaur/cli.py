@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 
 from tap_centaur.errors import TapCentaurError
+from tap_centaur.output import flush_pending_output
 from tap_centaur.redaction import install_redaction, redact
 from tap_centaur.tap import TapCentaur
 
@@ -17,6 +19,7 @@ def main() -> None:
 
     The SDK itself reports errors in its built-in settings (one line naming the setting).
     """
+    atexit.register(flush_pending_output)
     try:
         TapCentaur.cli()
     except TapCentaurError as exc:

@@ -19,6 +19,7 @@ from tap_centaur.errors import (
     TransientResponseError,
     UnsupportedTaskError,
 )
+from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.pages import body_excerpt, request_label
 
 if t.TYPE_CHECKING:
@@ -97,6 +98,18 @@ class CentaurStream(RESTStream["int | None"]):
     def retry_policy(self) -> RetryPolicy:
         """The tap's retry policy, shared by all streams (one 429 pauses them all)."""
         return self._centaur_tap.retry_policy
+
+    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
+        """Finish the stream's state as the SDK does, then write out buffered RECORDs.
+
+        The SDK writes no STATE when nothing changed, and only a non-RECORD message flushes
+        the output buffer (`output.py`): without this, a run whose bookmarks did not move
+        would end with its last records unwritten.
+        """
+        super().finalize_state_progress_markers(state)
+        writer = self._tap.message_writer
+        if isinstance(writer, BufferedMsgSpecWriter):
+            writer.flush()
 
     @cached_property
     def _every_property_selected(self) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import typing as t
+import weakref
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import SingerMessageType
@@ -14,6 +16,15 @@ if t.TYPE_CHECKING:
     from singer_sdk.singerlib.messages import Message
 
 BUFFER_BYTES = 64 * 1024
+
+_writers: weakref.WeakSet[BufferedMsgSpecWriter] = weakref.WeakSet()
+
+
+def flush_pending_output() -> None:
+    """Write records still buffered (the CLI calls this when the process ends, e.g. on error)."""
+    for writer in list(_writers):
+        with contextlib.suppress(OSError, ValueError):  # stdout already closed or broken
+            writer.flush()
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -32,6 +43,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._pending = bytearray()
         self._busy = False
         self._deferred: Callable[[], None] | None = None
+        _writers.add(self)
 
     def write_message(self, message: Message) -> None:
         """Buffer a RECORD; write everything now for any other message."""

@@ -15,7 +15,7 @@ import typing as t
 from collections import deque
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sized
+    from collections.abc import Callable, Iterator, Sequence, Sized
 
 P = t.TypeVar("P", bound="Sized")
 
@@ -49,15 +49,25 @@ class PartitionPrefetcher(t.Generic[P]):
         ahead_records: int = DEFAULT_AHEAD_RECORDS,
         current_pages: int = DEFAULT_CURRENT_PAGES,
         pack: Callable[[P], P] | None = None,
+        group_sizes: Sequence[int] | None = None,
     ) -> None:
         """Prepare one buffer per partition; start no thread yet.
 
         `pack`, if given, compacts a page that must wait for its partition's turn.
+        `group_sizes` splits the partitions, in order, into groups that one worker fetches one
+        after another (default: every partition on its own).
         """
         self._fetch = fetch
         self._pack = pack
+        sizes = list(group_sizes) if group_sizes is not None else [1] * partitions
+        if sum(sizes) != partitions or min(sizes, default=1) < 1:
+            raise ValueError(f"group sizes {sizes} do not split {partitions} partitions")
+        starts = [sum(sizes[:number]) for number in range(len(sizes))]
+        self._groups = [
+            range(start, start + size) for start, size in zip(starts, sizes, strict=True)
+        ]
         self._buffers: list[deque[P | _Done | BaseException]] = [deque() for _ in range(partitions)]
-        self._parallelism = max(1, min(parallelism, partitions))
+        self._parallelism = max(1, min(parallelism, len(self._groups)))
         self._ahead_records = ahead_records
         self._current_pages = current_pages
         self._buffered_records = 0
@@ -111,28 +121,32 @@ class PartitionPrefetcher(t.Generic[P]):
             thread.join(timeout=_JOIN_SECONDS)
         self._threads.clear()
 
-    def _claim(self) -> int | None:
+    def _claim(self) -> range | None:
         with self._changed:
-            if self._stopped or self._next_claim >= len(self._buffers):
+            if self._stopped or self._next_claim >= len(self._groups):
                 return None
-            index = self._next_claim
+            group = self._groups[self._next_claim]
             self._next_claim += 1
-            return index
+            return group
 
     def _work(self) -> None:
-        while (index := self._claim()) is not None:
-            try:
-                for fetched in self._fetch(index):
-                    # Rebinding drops the unpacked page while this worker waits for room.
-                    page = (
-                        fetched if index == self._current or not self._pack else self._pack(fetched)
-                    )
-                    del fetched
-                    if not self._put(index, page):
-                        return
-                self._put(index, _DONE)
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-                self._put(index, exc)
+        while (group := self._claim()) is not None:
+            for index in group:
+                if not self._fetch_partition(index):
+                    return
+
+    def _fetch_partition(self, index: int) -> bool:
+        """Fetch one partition into its buffer; False when stopped."""
+        try:
+            for fetched in self._fetch(index):
+                # Rebinding drops the unpacked page while this worker waits for room.
+                page = self._pack(fetched) if self._pack and index != self._current else fetched
+                del fetched
+                if not self._put(index, page):
+                    return False
+            return self._put(index, _DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            return self._put(index, exc)
 
     def _put(self, index: int, item: P | _Done | BaseException) -> bool:
         """Buffer an item once there is room; False when stopped."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +28,11 @@ DEFAULT_MAX_PARALLEL_TASKS = 4
 MAX_PARALLEL_TASKS = 32
 
 _STATE_LIST = ", ".join(f"'{state}'" for state in LABELING_STATES)
+
+# Numbers may come as text from environment variables (`--config ENV`, Meltano): the tap
+# parses them itself, so a bad value gets a message naming the setting.
+_INTEGER_OR_TEXT = th.CustomType({"type": ["integer", "string"]})
+_NUMBER_OR_TEXT = th.CustomType({"type": ["number", "string"]})
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -105,20 +112,20 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "page_size",
-        th.IntegerType,
+        _INTEGER_OR_TEXT,
         title="Page size",
         description="Cases per page, sent as `limit`. The API's own default applies when unset.",
     ),
     th.Property(
         "request_timeout",
-        th.NumberType,
+        _NUMBER_OR_TEXT,
         default=DEFAULT_REQUEST_TIMEOUT,
         title="Request timeout",
         description="Seconds to wait for the API to answer a request before retrying it.",
     ),
     th.Property(
         "max_retries",
-        th.IntegerType,
+        _INTEGER_OR_TEXT,
         default=DEFAULT_MAX_RETRIES,
         title="Max retries",
         description="Retries of a request after a 429, a 5xx, a reset, a timeout or an "
@@ -126,7 +133,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "backoff_factor",
-        th.NumberType,
+        _NUMBER_OR_TEXT,
         default=DEFAULT_BACKOFF_FACTOR,
         title="Backoff factor",
         description="Seconds before the first retry; each retry waits twice as long, up to 60 s. "
@@ -134,7 +141,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "max_parallel_tasks",
-        th.IntegerType,
+        _INTEGER_OR_TEXT,
         default=DEFAULT_MAX_PARALLEL_TASKS,
         title="Max parallel tasks",
         description="Tasks (partitions) whose pages are fetched at the same time, ahead of the "
@@ -370,6 +377,8 @@ def _optional_int(
     value = config.get(name)
     if value is None:
         return default
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # environment variables
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(name, f"must be an integer, got {value!r}.")
     if value < minimum:
@@ -383,9 +392,14 @@ def _number(config: Mapping[str, t.Any], name: str, default: float) -> float:
     value = config.get(name)
     if value is None:
         return default
+    if isinstance(value, str):  # environment variables arrive as text
+        with contextlib.suppress(ValueError):
+            value = float(value)
     # The SDK reads JSON config files with decimals for non-integers.
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ConfigError(name, f"must be a number of seconds, got {value!r}.")
+    if not math.isfinite(value):
+        raise ConfigError(name, f"must be a finite number of seconds, got {value!r}.")
     return float(value)
 
 

@@ -6,6 +6,8 @@ import typing as t
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 
 import msgspec
 from singer_sdk.streams.rest import PageContext
@@ -209,6 +211,10 @@ class TaskResultsStream(CentaurStream):
             len(contexts),
             parallelism=self.settings.max_parallel_tasks,
             pack=FetchedPage.pack,
+            # A task's partitions (one per labeling state) are fetched one after another, in
+            # emission order: a case moving between states mid-run is then emitted old
+            # version first. Tasks share no case, so they may go in parallel.
+            group_sizes=[len(list(group)) for _, group in groupby(contexts, itemgetter("task_id"))],
         )
         self._prefetcher.start()
         return self._prefetcher

@@ -65,6 +65,11 @@ def test_login_credentials_and_defaults():
     assert "pw-123456" not in repr(parsed)
 
 
+def test_numbers_from_environment_variables():
+    parsed = settings(page_size="250", request_timeout="2.5", max_retries="3")
+    assert (parsed.page_size, parsed.request_timeout, parsed.max_retries) == (250, 2.5, 3)
+
+
 def test_case_ids():
     parsed = settings(case_ids=[{"task_id": 1, "case_id": 2}, {"task_id": 1, "case_id": 2}])
     assert parsed.case_ids == (CaseRef(1, 2),)
@@ -91,7 +96,8 @@ def test_case_ids():
         ({"api_url": "ftp://api.centaurlabs.com"}, "api_url", "http"),
         ({"api_url": ""}, "api_url", "URL"),
         ({"page_size": 0}, "page_size", "at least 1"),
-        ({"page_size": "100"}, "page_size", "integer"),
+        ({"page_size": "1OO"}, "page_size", "integer"),
+        ({"request_timeout": "nan"}, "request_timeout", "finite"),
         ({"request_timeout": 0}, "request_timeout", "greater than 0"),
         ({"request_timeout": "fast"}, "request_timeout", "number"),
         ({"max_retries": -1}, "max_retries", "at least 0"),

@@ -1,0 +1,1 @@
+"""The reliability suite of issue 5 (see docs/RELIABILITY.md)."""

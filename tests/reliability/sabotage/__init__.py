@@ -1,0 +1,1 @@
+"""Deliberate bugs for the reliability suite (see sitecustomize.py)."""

@@ -1,0 +1,164 @@
+"""Deliberate bugs, loaded into the tap subprocess only when a sabotage is requested.
+
+`tests/reliability/harness.py` puts this folder on PYTHONPATH and sets TAP_CENTAUR_SABOTAGE
+when RELIABILITY_SABOTAGE is set, e.g.
+
+    RELIABILITY_SABOTAGE=truncated_page_is_empty pytest -m reliability -k soak
+
+Python imports `sitecustomize` at start-up, before `python -m tap_centaur` runs, so the
+tap is patched in memory and the working tree stays untouched. Each sabotage is one
+plausible bug; every scenario of the suite must go red under its own sabotage:
+
+| sabotage | scenario that must fail |
+| --- | --- |
+| truncated_page_is_empty | fault soak: a body that is not JSON ends the task quietly |
+| premature_bookmark | kill and resume, signals: a task is bookmarked after its first record |
+| updated_after_rounded_up | moving data: `updated_after` is sent one second late |
+| bad_start_date_ignored | bad config: an unparsable start_date is ignored, not refused |
+| bad_cursor_ends_task | bad responses: a cursor that does not advance ends the task quietly |
+| token_logged | secrets: the session token is logged at DEBUG and masking is off |
+
+`redaction_off` (log masking off, nothing else) is an experiment, not a failure: the suite
+stays green, since the tap never formats a secret in the first place.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import types
+import typing as t
+from datetime import datetime, timedelta, timezone
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    import requests
+
+
+def _task_results_module() -> types.ModuleType:
+    """The module that defines TaskResultsStream (it has moved before)."""
+    for name in ("tap_centaur.task_results", "tap_centaur.streams"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "TaskResultsStream"):
+            return module
+    raise RuntimeError("sabotage: TaskResultsStream not found")
+
+
+def _truncated_page_is_empty() -> None:
+    from tap_centaur import pages
+    from tap_centaur.errors import TransientResponseError
+
+    original = pages.decode_json
+
+    def decode_json(response: requests.Response) -> object:
+        try:
+            return original(response)
+        except TransientResponseError:
+            if "/results/" in (response.request.url or ""):
+                return {"payload": []}
+            raise
+
+    pages.decode_json = decode_json
+
+
+def _premature_bookmark() -> None:
+    from tap_centaur.bookmarks import write_bookmark
+
+    stream_class = _task_results_module().TaskResultsStream
+    original = stream_class.get_records
+
+    def get_records(self: t.Any, context: t.Any) -> Iterable[t.Any]:
+        first = True
+        for record in original(self, context):
+            yield record
+            if first:
+                first = False
+                state = self.get_context_state(context)
+                write_bookmark(state, datetime.now(timezone.utc))
+                self.state_manager.finalize_state(state)
+                self._write_state_message()
+
+    stream_class.get_records = get_records
+
+
+def _updated_after_rounded_up() -> None:
+    module = _task_results_module()
+    original = module.format_updated_after
+
+    def format_updated_after(moment: datetime) -> str:
+        result: str = original(moment + timedelta(seconds=1))
+        return result
+
+    vars(module)["format_updated_after"] = format_updated_after
+
+
+def _bad_start_date_ignored() -> None:
+    from tap_centaur import settings
+    from tap_centaur.errors import ConfigError
+
+    original = settings._start_date
+
+    def _start_date(value: object) -> datetime | None:
+        try:
+            return original(value)
+        except ConfigError:
+            return None
+
+    settings._start_date = _start_date
+
+
+def _bad_cursor_ends_task() -> None:
+    from tap_centaur import pagination
+    from tap_centaur.errors import PaginationError
+
+    original = pagination.SequenceIdPaginator.advance
+
+    def advance(self: t.Any, response: requests.Response) -> None:
+        try:
+            original(self, response)
+        except PaginationError:
+            self._finished = True
+
+    pagination.SequenceIdPaginator.advance = advance  # type: ignore[method-assign]
+
+
+def _redaction_off() -> None:
+    from tap_centaur import redaction
+
+    redaction.RedactingFilter.filter = lambda self, record: True  # type: ignore[method-assign]
+    redaction.redact = lambda text: text
+
+
+def _token_logged() -> None:
+    import logging
+
+    from tap_centaur import auth, redaction
+
+    redaction.RedactingFilter.filter = lambda self, record: True  # type: ignore[method-assign]
+    original = auth.CentaurAuthenticator._login
+
+    def _login(self: t.Any) -> str:
+        token: str = original(self)
+        logging.getLogger("tap-centaur").debug("Logged in; session token %s", token)
+        return token
+
+    auth.CentaurAuthenticator._login = _login  # type: ignore[method-assign]
+
+
+SABOTAGES: dict[str, Callable[[], None]] = {
+    "truncated_page_is_empty": _truncated_page_is_empty,
+    "premature_bookmark": _premature_bookmark,
+    "updated_after_rounded_up": _updated_after_rounded_up,
+    "bad_start_date_ignored": _bad_start_date_ignored,
+    "bad_cursor_ends_task": _bad_cursor_ends_task,
+    "token_logged": _token_logged,
+    "redaction_off": _redaction_off,
+}
+
+_name = os.environ.get("TAP_CENTAUR_SABOTAGE")
+if _name:
+    SABOTAGES[_name]()

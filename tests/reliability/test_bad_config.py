@@ -1,0 +1,115 @@
+"""Scenario 4, bad config: 27 malformed configs, each refused before any request.
+
+Each config is the suite's valid login config with one defect: a setting of the wrong type
+or out of range, an unknown labeling state, task id "abc", a garbage start_date, both or
+neither way to authenticate, half of the login, an api_url without scheme, ... (task_ids
+may be left out: the tap then syncs every task it can list, so a missing or empty task_ids
+is not a config error). Each is run at INFO and at DEBUG; both runs must exit 2 without
+sending a single request to the simulator and print nothing on stdout, and the one ERROR
+line must name the setting. At INFO there is no traceback; at DEBUG no secret (including a
+secret given with the wrong type) is echoed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.reliability.harness import (
+    API_PASSWORD,
+    STATIC_TOKEN,
+    Runner,
+    assert_one_clear_error,
+    login_config,
+)
+
+DROP = object()  # remove the setting
+NUMERIC_SECRET = 73311894221  # a secret given as a number: must not be echoed either
+
+BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
+    # (id, overrides, setting the error must name)
+    ("api_key-missing", {"api_key": DROP}, "api_key"),
+    ("api_key-number", {"api_key": NUMERIC_SECRET}, "api_key"),
+    ("api_password-number", {"api_password": NUMERIC_SECRET}, "api_password"),
+    ("username-without-password", {"api_password": DROP}, "api_password"),
+    ("password-without-username", {"username": DROP}, "username"),
+    ("both-auth-methods", {"bearer_token": STATIC_TOKEN}, "bearer_token"),
+    ("neither-auth-method", {"username": DROP, "api_password": DROP}, "username"),
+    (
+        "bearer_token-list",
+        {"username": DROP, "api_password": DROP, "bearer_token": [STATIC_TOKEN]},
+        "bearer_token",
+    ),
+    ("task_ids-negative", {"task_ids": [101, -4]}, "task_ids"),
+    ("project_ids-abc", {"project_ids": ["abc"]}, "project_ids"),
+    ("task_ids-abc", {"task_ids": ["abc"]}, "task_ids"),
+    ("task_ids-zero", {"task_ids": [0]}, "task_ids"),
+    ("task_ids-float", {"task_ids": [101.5]}, "task_ids"),
+    ("task_ids-object", {"task_ids": {"id": 101}}, "task_ids"),
+    ("labeling_state-unknown", {"labeling_state": "Done"}, "labeling_state"),
+    ("labeling_state-one-bad-in-list", {"labeling_state": ["Labeled", "Nope"]}, "labeling_state"),
+    ("start_date-garbage", {"start_date": "garbage"}, "start_date"),
+    ("start_date-month-13", {"start_date": "2024-13-45"}, "start_date"),
+    ("api_url-without-scheme", {"api_url": "api.centaurlabs.com"}, "api_url"),
+    ("api_url-ftp", {"api_url": "ftp://api.centaurlabs.com"}, "api_url"),
+    ("page_size-zero", {"page_size": 0}, "page_size"),
+    ("page_size-text", {"page_size": "a hundred"}, "page_size"),
+    ("request_timeout-zero", {"request_timeout": 0}, "request_timeout"),
+    ("max_retries-negative", {"max_retries": -1}, "max_retries"),
+    ("backoff_factor-negative", {"backoff_factor": -0.5}, "backoff_factor"),
+    ("case_ids-incomplete", {"case_ids": [{"task_id": 101}]}, "case_ids"),
+    ("max_parallel_tasks-zero", {"max_parallel_tasks": 0}, "max_parallel_tasks"),
+]
+
+
+def _config(url: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    config = login_config(url, [101, 102])
+    for name, value in overrides.items():
+        if value is DROP:
+            config.pop(name, None)
+        else:
+            config[name] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting"),
+    [pytest.param(overrides, setting, id=name) for name, overrides, setting in BAD_CONFIGS],
+)
+def test_bad_config_exits_before_any_request_naming_the_setting(
+    make_sim_r, runner_for, overrides, setting
+):
+    sim = make_sim_r(tasks=2, cases=(30, 20))
+    runner: Runner = runner_for(sim)
+    config = _config(sim.url, overrides)
+
+    runs = runner.run_at_levels(config, extra_secrets=[str(NUMERIC_SECRET)])
+
+    assert sim.stats()["total_requests"] == 0, "a request was sent despite the bad config"
+    for level, run in runs.items():
+        assert run.exit_code == 2, f"{level}: exit {run.exit_code}\n{run.stderr[-2000:]}"
+        assert run.stdout == "", f"{level}: Singer output before the config was checked"
+        assert len(run.error_lines) == 1, f"{level}: {run.error_lines}"
+        line = assert_one_clear_error(
+            run, f"Invalid setting '{setting}", traceback_allowed=level == "DEBUG"
+        )
+        assert API_PASSWORD not in line
+
+
+def test_there_are_at_least_twenty_bad_configs(figures):
+    names = [name for name, _, _ in BAD_CONFIGS]
+    assert len(set(names)) == len(names) >= 20
+    figures.update(
+        bad_configs=len(BAD_CONFIGS),
+        runs=2 * len(BAD_CONFIGS),
+        settings_covered=sorted({setting for _, _, setting in BAD_CONFIGS}),
+    )
+
+
+def test_number_settings_from_environment_variables_are_accepted(make_sim_r, runner_for):
+    sim = make_sim_r(tasks=1, cases=10)
+    runner: Runner = runner_for(sim)
+    config = login_config(sim.url, [101], request_timeout=30, backoff_factor=0.5)
+    run = runner.run(config, log_level="INFO", config_in_env=True)
+    assert run.exit_code == 0, run.error_lines

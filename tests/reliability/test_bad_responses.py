@@ -1,0 +1,144 @@
+"""Scenario 5, bad responses: 23 ways the server can misbehave, each a clear, safe failure.
+
+Tasks 101, 102 and 103 are synced in that order; the server misbehaves on task 102 (or on
+login). Faults are scripted to outlast the retries (max_retries=2: three attempts). Each
+case is run at INFO and at DEBUG, each against its own simulator. Every run must:
+
+- exit non-zero, with a last ERROR line that names the task (or the login) and what was
+  wrong; at INFO with no traceback;
+- write no STATE that skips data: no bookmark for task 102 or 103 in any STATE, while
+  task 101, complete before the failure, keeps its bookmark and all its records;
+- leak no secret (checked by the harness on every run).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.reliability.harness import (
+    LIST,
+    WRONG_PASSWORD,
+    RelSim,
+    Run,
+    Runner,
+    assert_one_clear_error,
+    bearer_config,
+    bookmarks,
+    login_config,
+    make_relsim,
+)
+
+TASKS = (101, 102, 103)
+SIM = {"tasks": 3, "cases": (120, 160, 80), "page_size": 40, "spike_seconds": 2.0}
+
+
+def fault(kind: str, count: int = 3) -> dict[str, Any]:
+    return {"faults": [{"kind": kind, "count": count, "path": LIST, "task_id": 102}]}
+
+
+def misbehave(kind: str) -> dict[str, Any]:
+    return {"misbehaviour": kind}
+
+
+# (id, how the server misbehaves, what the ERROR line must say, whether task 101 completes)
+CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
+    ("html-with-200", fault("html200"), ("task 102", "not JSON", "text/html"), True),
+    ("empty-body", fault("empty200"), ("task 102", "not JSON", "0 bytes"), True),
+    ("invalid-utf8", fault("bad_utf8"), ("task 102", "not JSON"), True),
+    ("500-persisting", fault("500"), ("task 102", "HTTP 500", "giving up"), True),
+    ("429-persisting", fault("429"), ("task 102", "HTTP 429", "giving up"), True),
+    ("truncated-body", fault("truncate"), ("task 102", "truncated", "giving up"), True),
+    ("connection-reset", fault("reset"), ("task 102", "reset", "giving up"), True),
+    ("timeout", fault("timeout"), ("task 102", "request_timeout=1 s", "giving up"), True),
+    ("payload-not-a-list", misbehave("payload_not_list"), ("task 102", "'payload'"), True),
+    ("has_next-not-bool", misbehave("has_next_not_bool"), ("task 102", "'has_next'"), True),
+    ("cursor-backwards", misbehave("cursor_backwards"), ("task 102", "last_sequence_id"), True),
+    ("cursor-repeated", misbehave("cursor_repeat"), ("task 102", "last_sequence_id"), True),
+    ("cursor-A-B-A", misbehave("cursor_cycle"), ("task 102", "last_sequence_id"), True),
+    (
+        "has_next-without-cursor",
+        misbehave("has_next_without_cursor"),
+        ("task 102", "no last_sequence_id"),
+        True,
+    ),
+    ("record-without-case_id", misbehave("missing_case_id"), ("task 102", "'case_id'"), True),
+    ("wrong-field-types", misbehave("wrong_types"), ("task 102", "'case_id'", "'abc'"), True),
+    ("403-on-list", fault("403", 1), ("task 102", "HTTP 403", "country"), True),
+    ("426-task-type", {"unsupported": True}, ("task 102", "HTTP 426", "v2"), True),
+    ("404-unknown-task", {"task_ids": (101, 999, 103)}, ("task 999", "not found"), True),
+    ("401-bearer-rejected", {"bearer": True, **fault("401", 1)}, ("task 102", "401"), True),
+    (
+        # One worker: with several, the revocations also hit task 101's requests, and the
+        # error may name either task (both messages are accurate).
+        "401-despite-fresh-logins",
+        {**fault("401", 6), "max_parallel_tasks": 1},
+        ("task 102", "401", "fresh token"),
+        True,
+    ),
+    ("401-on-login", {"password": WRONG_PASSWORD}, ("login", "401", "api_password"), False),
+    ("403-country-on-login", {"restricted": True}, ("login", "403", "country"), False),
+]
+
+
+def _prepare(case: dict[str, Any]) -> tuple[RelSim, dict[str, Any]]:
+    sim = make_relsim(**SIM, unsupported_task_ids=(102,) if case.get("unsupported") else ())
+    task_ids = case.get("task_ids", TASKS)
+    if case.get("bearer"):
+        config = bearer_config(sim.url, task_ids, page_size=40, max_retries=2)
+    else:
+        config = login_config(sim.url, task_ids, page_size=40, max_retries=2)
+    config["request_timeout"] = 1.0
+    if "max_parallel_tasks" in case:
+        config["max_parallel_tasks"] = case["max_parallel_tasks"]
+    if "password" in case:
+        config["api_password"] = case["password"]
+    if case.get("restricted"):
+        sim.set(restricted_country=True)
+    if "misbehaviour" in case:
+        sim.set_misbehaviour(102, case["misbehaviour"])
+    sim.script_faults(case.get("faults", []))
+    return sim, config
+
+
+def _run(tmp_path, case: dict[str, Any], level: str) -> tuple[RelSim, Run]:
+    sim, config = _prepare(case)
+    try:
+        runner = Runner(tmp_path / level, sim)
+        (tmp_path / level).mkdir()
+        return sim, runner.run(config, log_level=level, extra_secrets=[WRONG_PASSWORD])
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize(
+    ("case", "fragments", "first_task_completes"),
+    [pytest.param(case, fragments, first, id=name) for name, case, fragments, first in CASES],
+)
+def test_bad_response_is_a_clear_error_and_skips_no_data(
+    tmp_path, case, fragments, first_task_completes
+):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {level: pool.submit(_run, tmp_path, case, level) for level in ("INFO", "DEBUG")}
+        results = {level: future.result() for level, future in futures.items()}
+
+    for level, (sim, run) in results.items():
+        assert_one_clear_error(run, *fragments, traceback_allowed=level == "DEBUG")
+        failing = {task for task in case.get("task_ids", TASKS) if task != 101}
+        for state in run.states:
+            assert not {task for task, _ in bookmarks(state)} & failing, (
+                f"{level}: a STATE bookmarks a task that was not fully read: {state}"
+            )
+        if first_task_completes:
+            assert (101, None) in bookmarks(run.final_state), f"{level}: task 101 lost its bookmark"
+            assert {k for k in run.keys if k[0] == 101} == sim.keys(101)
+        else:
+            assert not run.keys
+            assert not bookmarks(run.final_state)
+
+
+def test_there_are_at_least_twelve_bad_responses(figures):
+    assert len({name for name, _, _, _ in CASES}) == len(CASES) >= 12
+    figures.update(bad_responses=len(CASES), runs=2 * len(CASES))
