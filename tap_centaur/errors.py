@@ -57,7 +57,3 @@ class TransientResponseError(RetriableAPIError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
-
-
-class TokenExpiredError(RetriableAPIError):
-    """A 401 after which the authenticator logged in again: the request is retried once."""
