@@ -228,7 +228,11 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         max_retries=_optional_int(config, "max_retries", minimum=0, default=DEFAULT_MAX_RETRIES),
         backoff_factor=_non_negative_number(config, "backoff_factor", DEFAULT_BACKOFF_FACTOR),
         max_parallel_tasks=_optional_int(
-            config, "max_parallel_tasks", minimum=1, default=DEFAULT_MAX_PARALLEL_TASKS
+            config,
+            "max_parallel_tasks",
+            minimum=1,
+            maximum=MAX_PARALLEL_TASKS,
+            default=DEFAULT_MAX_PARALLEL_TASKS,
         ),
         case_ids=_case_ids(config.get("case_ids")),
     )
@@ -368,11 +372,25 @@ def _api_url(value: object) -> str:
 
 
 @t.overload
-def _optional_int(config: Mapping[str, t.Any], name: str, *, minimum: int) -> int | None: ...
-@t.overload
-def _optional_int(config: Mapping[str, t.Any], name: str, *, minimum: int, default: int) -> int: ...
 def _optional_int(
-    config: Mapping[str, t.Any], name: str, *, minimum: int, default: int | None = None
+    config: Mapping[str, t.Any], name: str, *, minimum: int, maximum: int | None = None
+) -> int | None: ...
+@t.overload
+def _optional_int(
+    config: Mapping[str, t.Any],
+    name: str,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    default: int,
+) -> int: ...
+def _optional_int(
+    config: Mapping[str, t.Any],
+    name: str,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    default: int | None = None,
 ) -> int | None:
     value = config.get(name)
     if value is None:
@@ -383,8 +401,8 @@ def _optional_int(
         raise ConfigError(name, f"must be an integer, got {value!r}.")
     if value < minimum:
         raise ConfigError(name, f"must be at least {minimum}, got {value}.")
-    if name == "max_parallel_tasks" and value > MAX_PARALLEL_TASKS:
-        raise ConfigError(name, f"must be at most {MAX_PARALLEL_TASKS}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ConfigError(name, f"must be at most {maximum}, got {value}.")
     return value
 
 
