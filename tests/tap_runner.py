@@ -50,7 +50,7 @@ class TapRun:
 
     @property
     def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if " ERROR " in line or "ERROR" in line]
+        return [line for line in self.stderr.splitlines() if "| ERROR" in line]
 
 
 def login_config(api_url: str, task_ids: list[int], **extra: Any) -> dict[str, Any]:

@@ -26,11 +26,12 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from centaur_sim import SimConfig, Simulator
+from tests.tap_runner import TapRun, partition_bookmarks
 
 HERE = Path(__file__).resolve().parent
 SABOTAGE_DIR = HERE / "sabotage"
@@ -135,14 +136,10 @@ class Stop:
 
 
 @dataclass
-class Run:
+class Run(TapRun):
     """What one run of the tap printed, and how it ended."""
 
-    exit_code: int
-    stdout: str
-    stderr: str
-    duration: float
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    duration: float = 0.0
     #: Bytes after the last newline (a line cut short by SIGKILL), else "".
     partial_tail: str = ""
     #: Whether the Stop condition fired (False: the run ended before it).
@@ -153,28 +150,8 @@ class Run:
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        return [
-            m["record"]
-            for m in self.messages
-            if m["type"] == "RECORD" and m["stream"] == "task_results"
-        ]
-
-    @property
-    def keys(self) -> list[tuple[int, int]]:
-        return [(r["task_id"], r["case_id"]) for r in self.records]
-
-    @property
-    def states(self) -> list[dict[str, Any]]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def final_state(self) -> dict[str, Any] | None:
-        states = self.states
-        return states[-1] if states else None
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if "| ERROR" in line]
+        """The task_results records (the only stream these scenarios check)."""
+        return self.records_of("task_results")
 
     @property
     def retries(self) -> int:
@@ -192,18 +169,8 @@ class Run:
         return keys
 
 
-def bookmarks(state: dict[str, Any] | None) -> dict[tuple[int, str | None], str | None]:
-    """{(task_id, labeling_state or None): bookmark} of task_results in a STATE value."""
-    if not state:
-        return {}
-    stream = state.get("bookmarks", {}).get("task_results", {})
-    return {
-        (p["context"]["task_id"], p["context"].get("labeling_state")): p.get(
-            "replication_key_value"
-        )
-        for p in stream.get("partitions", [])
-        if p.get("replication_key_value") is not None
-    }
+#: {(task_id, labeling_state or None): bookmark} of task_results in a STATE value.
+bookmarks = partition_bookmarks
 
 
 def sabotage_env() -> dict[str, str]:

@@ -13,20 +13,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from centaur_sim import FAULT_KINDS
 from tests.reliability.harness import LIST, LOGIN, login_config
 
-RANDOM_KINDS = (
-    "429",
-    "500",
-    "502",
-    "503",
-    "reset",
-    "truncate",
-    "timeout",
-    "html200",
-    "empty200",
-    "bad_utf8",
-)
+#: Every fault the simulator has, except the auth ones (401 expires a token, 403 is final).
+RANDOM_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("401", "403"))
 RATE = 0.04
 TASKS = (101, 102, 103)
 CASES = 5000
