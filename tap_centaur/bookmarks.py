@@ -41,3 +41,24 @@ def find_partition_state(
         if partition_state.get("context") == context:
             return t.cast("t.Mapping[str, t.Any]", partition_state)
     return {}
+
+
+def sort_partition_states(
+    stream_state: dict[str, t.Any], contexts: t.Sequence[t.Mapping[str, t.Any]]
+) -> None:
+    """Keep the partition states in the order of `contexts`, whatever order they finish in.
+
+    Partitions that are not in `contexts` (tasks synced by earlier runs) keep their relative
+    order after them, so STATE is the same for every `max_parallel_tasks`.
+    """
+    rank = {partition_key(context): number for number, context in enumerate(contexts)}
+    stream_state.get("partitions", []).sort(
+        key=lambda partition_state: rank.get(
+            partition_key(partition_state.get("context", {})), len(rank)
+        )
+    )
+
+
+def partition_key(context: t.Mapping[str, t.Any]) -> tuple[tuple[str, t.Any], ...]:
+    """A partition context as a hashable key (the same whatever the order of its keys)."""
+    return tuple(sorted(context.items()))

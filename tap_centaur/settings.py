@@ -144,10 +144,11 @@ CONFIG_SCHEMA = th.PropertiesList(
         _INTEGER_OR_TEXT,
         default=DEFAULT_MAX_PARALLEL_TASKS,
         title="Max parallel tasks",
-        description="Tasks (partitions) whose pages are fetched at the same time, ahead of the "
-        f"one being emitted (1 to {MAX_PARALLEL_TASKS}). Output order and state are the same "
-        "for every value. The default, 4, hides most network latency while keeping the load "
-        "on the API modest.",
+        description=f"Tasks (partitions) fetched at the same time (1 to {MAX_PARALLEL_TASKS}). "
+        "Each page is written as soon as it arrives, so records of different tasks may "
+        "interleave; a task's records keep the API's order and its STATE follows its last "
+        "record. The default, 4, hides most network latency while keeping the load on the API "
+        "modest; a run that is stopped re-reads at most this many unfinished tasks.",
     ),
     th.Property(
         "case_ids",

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import typing as t
-import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
-import msgspec
 from singer_sdk.streams.rest import PageContext
 
-from tap_centaur.bookmarks import find_partition_state, read_bookmark, write_bookmark
+from tap_centaur.bookmarks import (
+    find_partition_state,
+    partition_key,
+    read_bookmark,
+    sort_partition_states,
+    write_bookmark,
+)
 from tap_centaur.client import CentaurStream
 from tap_centaur.errors import UnsupportedTaskError
 from tap_centaur.pages import page_of
 from tap_centaur.pagination import SequenceIdPaginator
-from tap_centaur.prefetch import PartitionPrefetcher
+from tap_centaur.parallel import Page, PartitionDone, PartitionFetcher
 from tap_centaur.progress import ProgressLog
 from tap_centaur.schemas import CASE_RESULT_SCHEMA
 from tap_centaur.timestamps import format_bookmark, format_updated_after, server_time_before_request
@@ -39,40 +43,14 @@ def partition_label(context: t.Mapping[str, t.Any]) -> str:
     return label
 
 
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder(list[dict[str, t.Any]]).decode
-
-
 @dataclass(frozen=True)
 class FetchedPage:
-    """A page's case results; the first page also carries the partition's new bookmark.
+    """A page's case results; the first page also carries the partition's new bookmark."""
 
-    A page waiting for its turn is kept packed (JSON, zlib level 1: about a tenth of a KiB
-    per record instead of 2-3 KiB decoded), so the prefetch buffer can hold enough pages to
-    hide the API's latency without memory growing with the size of a sync.
-    """
-
-    records: list[Record] | None
-    count: int
+    records: list[Record]
     first: bool
+    last: bool
     queried_after: datetime | None
-    packed: bytes | None = None
-
-    def __len__(self) -> int:
-        """The page's size in records, for the prefetch buffer's budget."""
-        return self.count
-
-    def pack(self) -> FetchedPage:
-        """The same page, with its (already checked) records packed."""
-        if self.records is None:
-            return self
-        return replace(self, records=None, packed=zlib.compress(_encode(self.records), 1))
-
-    def unpacked(self) -> list[Record]:
-        """The page's records."""
-        if self.records is not None:
-            return self.records
-        return _decode(zlib.decompress(self.packed)) if self.packed else []
 
 
 class TaskResultsStream(CentaurStream):
@@ -80,11 +58,11 @@ class TaskResultsStream(CentaurStream):
 
     One partition per task id, and per labeling state when `labeling_state` is set (the
     filter is part of the partition, so changing it never reuses a bookmark taken under
-    another filter). The SDK sees no replication key, because results carry no update
-    timestamp; each partition's bookmark is kept by this stream (see `bookmarks`).
-
-    Pages are fetched by `max_parallel_tasks` background workers (see `prefetch`); records
-    and STATE are emitted here, in the SDK's thread, one partition after another.
+    another filter). The SDK sees neither a replication key (results carry no update
+    timestamp) nor partitions: this stream fetches its partitions `max_parallel_tasks` at a
+    time (see `parallel`) and emits each page, in the SDK's thread, as soon as it arrives.
+    A partition's bookmark (see `bookmarks`) moves, with a STATE message, right after its
+    last record.
     """
 
     name = "task_results"
@@ -92,20 +70,29 @@ class TaskResultsStream(CentaurStream):
     primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id", "case_id")
     schema = CASE_RESULT_SCHEMA
 
-    _prefetcher: PartitionPrefetcher[FetchedPage] | None = None
-    _partition_list: list[dict[str, t.Any]] | None = None
+    _fetcher: PartitionFetcher[FetchedPage] | None = None
+    _task_partitions: list[dict[str, t.Any]] | None = None
 
     @property
-    def partitions(self) -> list[dict[str, t.Any]]:
+    def partitions(self) -> None:
+        """None: the SDK syncs the stream in one go and `get_records` interleaves partitions.
+
+        Partitions given to the SDK would be emitted one after another, each waiting for the
+        one before it, although their pages arrive at the same time (docs/PERFORMANCE.md).
+        """
+        return None
+
+    @property
+    def task_partitions(self) -> list[dict[str, t.Any]]:
         """One context per task (and labeling state): plain ints and strings, no secrets.
 
         The tasks are `task_ids`, or when it is not set every task the API lists (within
         `project_ids`), discovered once per run.
         """
-        if self._partition_list is None:
+        if self._task_partitions is None:
             task_ids = self.settings.task_ids or tuple(self._centaur_tap.discovered_tasks)
             states = self.settings.labeling_states
-            self._partition_list = (
+            self._task_partitions = (
                 [
                     {"task_id": task_id, "labeling_state": state}
                     for task_id in task_ids
@@ -114,7 +101,7 @@ class TaskResultsStream(CentaurStream):
                 if states
                 else [{"task_id": task_id} for task_id in task_ids]
             )
-        return self._partition_list
+        return self._task_partitions
 
     @property
     def discovering(self) -> bool:
@@ -129,11 +116,11 @@ class TaskResultsStream(CentaurStream):
         self, context: Context | None, next_page_token: int | None
     ) -> dict[str, t.Any]:
         """The task, its filters, the page size and the cursor."""
-        assert context is not None  # noqa: S101 - partitions always give a context
+        assert context is not None  # noqa: S101 - requests are always for one partition
         params: dict[str, t.Any] = {"task_id": context["task_id"]}
         if "labeling_state" in context:
             params["labeling_state"] = context["labeling_state"]
-        updated_after = self._updated_after[_key(context)]
+        updated_after = self._updated_after[partition_key(context)]
         if updated_after is not None:
             params["updated_after"] = format_updated_after(updated_after)
         if self.settings.page_size is not None:
@@ -143,42 +130,41 @@ class TaskResultsStream(CentaurStream):
         return params
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Emit a partition's records as its worker fetches them, then save its bookmark."""
-        if not context:  # the SDK syncs one empty context when there are no partitions
+        """Every partition's records as the workers fetch them; STATE after each partition.
+
+        A failed partition ends the run with its error once the partitions in progress have
+        finished (their bookmarks are kept); no partition starts after it. In discovery mode
+        a task that v1 cannot serve is skipped instead.
+        """
+        contexts = self.task_partitions
+        if not contexts:
             self.logger.warning("No task to sync: task discovery found no task.")
             return
-        prefetcher = self._prefetcher or self._start_prefetching()
-        index = self._order[_key(context)]
-        label = partition_label(context)
-        since = self._updated_after[_key(context)]
-        self.logger.info(
-            "%s: reading cases updated after %s",
-            label,
-            format_bookmark(since) if since else "the start (full sync)",
-        )
-        progress = ProgressLog(self.logger, label)
-        queried_after: datetime | None = None
+        fetcher = self._start_fetching(contexts)
+        failure: BaseException | None = None
         try:
-            for page in prefetcher.pages(index):
-                if page.first:
-                    queried_after = page.queried_after
-                records = page.unpacked()
-                progress.page(len(records))
-                yield from records
-        except UnsupportedTaskError as exc:
-            if not self.discovering:
-                self._stop_prefetching()
-                raise
-            self._skip_task(context["task_id"], exc)
-        except BaseException:
-            self._stop_prefetching()
-            raise
-        else:
-            progress.finish()
-            self._complete_partition(label, self.get_context_state(context), queried_after)
-        if index == len(self._order) - 1:
-            self._stop_prefetching()
-            self._report_skipped_tasks()
+            for event in fetcher.events():
+                if isinstance(event, Page):
+                    self._count_page(event.partition, event.page)
+                    yield from event.page.records
+                    if event.page.last:  # STATE right after the last record, not a page later
+                        self._complete_partition(event.partition)
+                elif isinstance(event, PartitionDone):
+                    continue  # completed with its last page
+                elif self._skippable(event.error):
+                    self._skip_task(contexts[event.partition]["task_id"], event.error)
+                elif failure is None:
+                    failure = event.error
+                    self.logger.warning(
+                        "%s failed; the run stops with its error once the partitions in "
+                        "progress have finished.",
+                        partition_label(contexts[event.partition]),
+                    )
+        finally:
+            self._stop_fetching()
+        self._report_skipped_tasks()
+        if failure is not None:
+            raise failure
 
     def decode(self, response: requests.Response) -> None:
         """Decode and check the page now, so a bad body is retried or reported here."""
@@ -195,32 +181,57 @@ class TaskResultsStream(CentaurStream):
             )
         return super().client_error_message(response, where)
 
-    def _start_prefetching(self) -> PartitionPrefetcher[FetchedPage]:
+    def _start_fetching(self, contexts: list[dict[str, t.Any]]) -> PartitionFetcher[FetchedPage]:
         """Read every partition's starting point, then start the workers."""
-        contexts = self.partitions
-        self._contexts = contexts
         self._skipped: dict[int, str | None] = {}
-        self._order = {_key(context): index for index, context in enumerate(contexts)}
+        self._progress: dict[int, ProgressLog] = {}
+        self._queried_after: dict[int, datetime | None] = {}
         self._updated_after = {
-            _key(context): read_bookmark(find_partition_state(self.tap_state, self.name, context))
+            partition_key(context): read_bookmark(
+                find_partition_state(self.tap_state, self.name, context)
+            )
             or self.settings.start_date
             for context in contexts
         }
-        self._prefetcher = PartitionPrefetcher(
-            lambda index: self._fetch_pages(self._contexts[index]),
+        self._fetcher = PartitionFetcher(
+            lambda index: self._fetch_pages(contexts[index]),
             len(contexts),
             parallelism=self.settings.max_parallel_tasks,
-            pack=FetchedPage.pack,
-            # A task's partitions (one per labeling state) are fetched one after another, in
-            # emission order: a case moving between states mid-run is then emitted old
-            # version first. Tasks share no case, so they may go in parallel.
+            # A task's partitions (one per labeling state) are fetched and emitted one after
+            # another: a case moving between states mid-run is then emitted old version
+            # first. Tasks share no case, so they may interleave.
             group_sizes=[len(list(group)) for _, group in groupby(contexts, itemgetter("task_id"))],
+            recoverable=self._skippable,
         )
-        self._prefetcher.start()
-        return self._prefetcher
+        self._fetcher.start()
+        return self._fetcher
 
-    def _skip_task(self, task_id: int, error: UnsupportedTaskError) -> None:
-        """In discovery mode a task v1 cannot serve is reported once and skipped (no bookmark)."""
+    def _stop_fetching(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
+
+    def _count_page(self, index: int, page: FetchedPage) -> None:
+        """Log a partition's start at its first page, and its progress."""
+        if page.first:
+            context = self.task_partitions[index]
+            label = partition_label(context)
+            since = self._updated_after[partition_key(context)]
+            self.logger.info(
+                "%s: reading cases updated after %s",
+                label,
+                format_bookmark(since) if since else "the start (full sync)",
+            )
+            self._progress[index] = ProgressLog(self.logger, label)
+            self._queried_after[index] = page.queried_after
+        self._progress[index].page(len(page.records))
+
+    def _skippable(self, error: BaseException) -> bool:
+        """In discovery mode a task that v1 cannot serve is skipped, not a failure."""
+        return self.discovering and isinstance(error, UnsupportedTaskError)
+
+    def _skip_task(self, task_id: int, error: BaseException) -> None:
+        """Report a skipped task once (no bookmark is written for it)."""
         if task_id in self._skipped:
             return
         name = self._centaur_tap.discovered_tasks.get(task_id, {}).get("task_name")
@@ -235,11 +246,6 @@ class TaskResultsStream(CentaurStream):
                 len(self._skipped),
                 ", ".join(f"{task_id} ({name!r})" for task_id, name in self._skipped.items()),
             )
-
-    def _stop_prefetching(self) -> None:
-        if self._prefetcher is not None:
-            self._prefetcher.close()
-            self._prefetcher = None
 
     def _fetch_pages(self, context: Context) -> Iterator[FetchedPage]:
         """Request a partition's pages one after another (in a worker thread)."""
@@ -264,21 +270,20 @@ class TaskResultsStream(CentaurStream):
                 )
                 request_counter.increment()
                 first = paginator.count == 0
+                queried_after = server_time_before_request(response) if first else None
                 records = page_of(response).records
-                page = FetchedPage(
-                    records=records,
-                    count=len(records),
-                    first=first,
-                    queried_after=server_time_before_request(response) if first else None,
-                )
                 paginator.advance(response)
+                page = FetchedPage(records, first, paginator.finished, queried_after)
                 del response, records  # a waiting worker holds only the page it yields
                 yield page
 
-    def _complete_partition(
-        self, label: str, state: dict[str, t.Any], queried_after: datetime | None
-    ) -> None:
-        """Every page is read: move the bookmark and emit STATE right away (SDK pitfall 1)."""
+    def _complete_partition(self, index: int) -> None:
+        """Every page is emitted: move the bookmark and emit STATE right away (SDK pitfall 1)."""
+        contexts = self.task_partitions
+        label = partition_label(contexts[index])
+        self._progress[index].finish()
+        queried_after = self._queried_after[index]
+        state = self.get_context_state(contexts[index])
         if queried_after is None:
             self.logger.warning(
                 "%s: the API sent no usable Date header, so the bookmark stays where it was "
@@ -287,12 +292,9 @@ class TaskResultsStream(CentaurStream):
             )
         else:
             write_bookmark(state, queried_after)
+        sort_partition_states(self.stream_state, contexts)
         self.state_manager.finalize_state(state)
         if not self.get_batch_config(self.config):
             self._write_state_message()
         # With BATCH messages the partition's last records may still sit in an unsent batch
         # file: the SDK writes STATE after each BATCH message, which then carries this bookmark.
-
-
-def _key(context: t.Mapping[str, t.Any]) -> tuple[tuple[str, t.Any], ...]:
-    return tuple(sorted(context.items()))

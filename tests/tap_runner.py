@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,3 +110,24 @@ def partition_bookmarks(state: dict[str, Any] | None) -> dict[tuple[int, str | N
         for p in stream.get("partitions", [])
         if p.get("replication_key_value")
     }
+
+
+def premature_bookmarks(run: TapRun, expected: Mapping[int, set[tuple[int, int]]]) -> list[str]:
+    """STATE messages that bookmark a task before every one of its `expected` records.
+
+    For runs that start without state: a bookmark is only safe once the task is fully read.
+    """
+    emitted: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    problems = []
+    for number, message in enumerate(run.messages):
+        if message["type"] == "RECORD" and message["stream"] == "task_results":
+            record = message["record"]
+            emitted[record["task_id"]].add((record["task_id"], record["case_id"]))
+        elif message["type"] == "STATE":
+            for task, _labeling_state in partition_bookmarks(message["value"]):
+                missing = expected.get(task, set()) - emitted[task]
+                if missing:
+                    problems.append(
+                        f"message {number}: task {task} bookmarked, {len(missing)} records unsent"
+                    )
+    return problems

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from datetime import datetime, timezone
 
+import pytest
+
 from tests.tap_runner import login_config, partition_bookmarks, run_tap
 
 BOOKMARK_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
@@ -59,18 +61,22 @@ def test_final_state_has_one_normalised_bookmark_per_task_and_no_progress_marker
         assert before.timestamp() - 5 <= moment.timestamp() <= after.timestamp()
 
 
-def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102]))
-    stream = [
-        ("R", m["record"]["task_id"]) if m["type"] == "RECORD" else ("S", m["value"])
-        for m in run.messages
-        if m["type"] == "STATE" or (m["type"] == "RECORD" and m["stream"] == "task_results")
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tmp_path, parallel):
+    """The message right after a task's last record is a STATE that bookmarks it."""
+    run = run_tap(tmp_path, login_config(sim.url, [101, 102], max_parallel_tasks=parallel))
+    assert run.exit_code == 0, run.stderr
+    messages = [
+        m for m in run.messages if m["type"] == "STATE" or m.get("stream") == "task_results"
     ]
-    first_102 = next(i for i, (kind, v) in enumerate(stream) if kind == "R" and v == 102)
-    states_before = [v for kind, v in stream[:first_102] if kind == "S"]
-    assert (101, None) in partition_bookmarks(states_before[-1])
-    last_101 = max(i for i, (kind, v) in enumerate(stream) if kind == "R" and v == 101)
-    assert any(kind == "S" for kind, _ in stream[last_101:first_102])
+    for task in (101, 102):
+        last = max(
+            i
+            for i, m in enumerate(messages)
+            if m["type"] == "RECORD" and m["record"]["task_id"] == task
+        )
+        assert messages[last + 1]["type"] == "STATE"
+        assert (task, None) in partition_bookmarks(messages[last + 1]["value"])
 
 
 def test_undocumented_fields_are_kept_not_dropped(make_sim, tmp_path):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+from typing import Any
 
 import pytest
 
 from tap_centaur.errors import PaginationError
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.tap import TapCentaur
-from tests.tap_runner import login_config, partition_bookmarks, run_tap
+from tests.tap_runner import login_config, partition_bookmarks, premature_bookmarks, run_tap
 
 SIX_TASKS = {"tasks": 6, "cases": (130, 0, 260, 45, 301, 99), "page_size": 40}
 
@@ -18,35 +21,76 @@ def fetch_threads():
     return [t for t in threading.enumerate() if t.name.startswith("tap-centaur-fetch")]
 
 
-def test_output_is_identical_for_any_parallelism(make_sim, tmp_path):
+def records_by_task(run):
+    by_task: dict[int, list[dict[str, Any]]] = {}
+    for record in run.records_of("task_results"):
+        by_task.setdefault(record["task_id"], []).append(record)
+    return by_task
+
+
+def keys_by_task(run):
+    return {task: {(task, r["case_id"]) for r in rs} for task, rs in records_by_task(run).items()}
+
+
+def shape(state):
+    """A STATE with every bookmark time replaced by a placeholder."""
+    text = re.sub(
+        r'"replication_key_value": "[^"]+"', '"replication_key_value": "T"', json.dumps(state)
+    )
+    return json.loads(text)
+
+
+def test_output_is_the_same_for_any_parallelism(make_sim, tmp_path):
+    """Tasks may interleave; each task's records, the final STATE and their order may not."""
     sim = make_sim(**SIX_TASKS)
     task_ids = list(range(101, 107))
     runs = {
         p: run_tap(tmp_path, login_config(sim.url, task_ids, max_parallel_tasks=p))
         for p in (1, 3, 8)
     }
-    sequences = {
-        p: [(m["type"], m.get("record")) for m in run.messages if m["type"] != "STATE"]
-        for p, run in runs.items()
-    }
-    assert sequences[1] == sequences[3] == sequences[8]
     assert len(runs[1].keys) == 835
-    for run in runs.values():
+    # Parallelism 1 emits the tasks one after another, in the configured order.
+    assert [task for task, _ in runs[1].keys] == sorted(task for task, _ in runs[1].keys)
+    expected = keys_by_task(runs[1])
+    for p, run in runs.items():
         assert run.exit_code == 0, run.stderr
-        assert set(partition_bookmarks(run.final_state)) == {(t, None) for t in task_ids}
+        assert run.messages[0]["type"] == "SCHEMA"
+        assert records_by_task(run) == records_by_task(runs[1]), p
+        # The same STATE, up to the bookmarks' times (each run takes its own).
+        assert shape(run.final_state) == shape(runs[1].final_state), p
+        assert list(partition_bookmarks(run.final_state)) == [(t, None) for t in task_ids]
         # One STATE per finished partition, each after that partition's last record.
         assert len(run.states) == len(runs[1].states)
+        assert premature_bookmarks(run, expected) == [], p
 
 
-def test_a_failing_partition_is_the_runs_error_and_earlier_bookmarks_are_kept(make_sim, tmp_path):
+def test_a_failing_partition_is_the_runs_error_and_other_bookmarks_are_kept(make_sim, tmp_path):
+    """One worker: the tasks before the failure are bookmarked, the ones after never start."""
     sim = make_sim(**SIX_TASKS)
     sim.set_misbehaviour(104, "cursor_repeat")
-    run = run_tap(tmp_path, login_config(sim.url, list(range(101, 107)), max_parallel_tasks=6))
+    run = run_tap(tmp_path, login_config(sim.url, list(range(101, 107)), max_parallel_tasks=1))
     assert run.exit_code == 1
-    assert "task 104" in [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
+    assert "task 104" in run.error_lines[-1]
     assert set(partition_bookmarks(run.final_state)) == {(101, None), (102, None), (103, None)}
-    emitted_tasks = {task for task, _ in run.keys}
-    assert emitted_tasks <= {101, 102, 103, 104}
+    assert {task for task, _ in run.keys} == {101, 103, 104}  # 102 has no case
+
+
+def test_partitions_in_progress_finish_when_another_fails(make_sim, tmp_path):
+    """Six workers: every task but the failing one has started, so each finishes and keeps
+    its bookmark; the run still fails with the failing task's error."""
+    sim = make_sim(**SIX_TASKS)
+    sim.set_misbehaviour(104, "cursor_repeat")
+    task_ids = list(range(101, 107))
+    run = run_tap(tmp_path, login_config(sim.url, task_ids, max_parallel_tasks=6))
+    assert run.exit_code == 1
+    assert "task 104" in run.error_lines[-1]
+    assert "task 104 failed; the run stops with its error once the partitions" in run.stderr
+    bookmarked = {task for task, _ in partition_bookmarks(run.final_state)}
+    assert 104 not in bookmarked
+    started = {task for task, _ in run.keys} | {102}  # 102 has no case to show it started
+    # A task that emitted records was started, and a started task is finished and bookmarked.
+    assert started - {104} <= bookmarked
+    assert premature_bookmarks(run, keys_by_task(run)) == []
 
 
 def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys):
@@ -80,28 +124,3 @@ def test_a_429_pauses_every_worker_sharing_the_policy(monkeypatch):
     now[0] += 7.0
     policy._wait_for_shared_pause()
     assert slept == [7.0]
-
-
-def test_prefetch_buffer_stays_within_its_budget_and_never_deadlocks():
-    from tap_centaur.prefetch import PartitionPrefetcher
-
-    seen: list[int] = []
-    holder: dict[str, PartitionPrefetcher[list[int]]] = {}
-
-    def fetch(index):
-        for page in range(6):
-            seen.append(holder["p"]._buffered_records)
-            yield [index * 100 + page] * 10  # 10 records a page
-
-    for budget in (1, 25, 1000):
-        seen.clear()
-        prefetcher = PartitionPrefetcher(
-            fetch, 5, parallelism=5, ahead_records=budget, current_pages=2
-        )
-        holder["p"] = prefetcher
-        prefetcher.start()
-        pages = [page for index in range(5) for page in prefetcher.pages(index)]
-        prefetcher.close()
-        assert [page[0] for page in pages] == [i * 100 + p for i in range(5) for p in range(6)]
-        # Ahead-budget + the current partition's 2 pages + one page in flight per worker.
-        assert max(seen) <= max(budget, 10) + 2 * 10 + 5 * 10

@@ -332,6 +332,8 @@ def _execute(
                     first_output = time.monotonic() - started
                 out += chunk
         exit_code = process.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
+    if stopped and stop is not None and stop.sig == signal.SIGKILL:
+        stopped = exit_code == -signal.SIGKILL  # False: the run was exiting when it was sent
     duration = time.monotonic() - started
     text = out.decode("utf-8", errors="replace")
     complete, _, tail = text.rpartition("\n")

@@ -1,0 +1,157 @@
+"""PartitionFetcher: whole partitions in order, bounded queues, no head-of-line blocking."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+import pytest
+
+from tap_centaur.parallel import Page, PartitionDone, PartitionFailed, PartitionFetcher
+
+WAIT = 10.0  # seconds before a test that would otherwise hang fails instead
+
+
+def run_all(fetcher):
+    fetcher.start()
+    try:
+        return list(fetcher.events())
+    finally:
+        fetcher.close()
+
+
+def pages_of(index, count=4):
+    return iter([(index, page) for page in range(count)])
+
+
+@pytest.mark.parametrize("parallelism", [1, 2, 5])
+@pytest.mark.parametrize("queued_pages", [1, 3])  # 1: the default
+@pytest.mark.parametrize("group_sizes", [None, [2, 1, 2]])
+def test_every_partition_arrives_whole_and_in_order(parallelism, queued_pages, group_sizes):
+    fetcher = PartitionFetcher(
+        pages_of, 5, parallelism=parallelism, queued_pages=queued_pages, group_sizes=group_sizes
+    )
+    events = run_all(fetcher)
+    for index in range(5):
+        mine = [e for e in events if e.partition == index]
+        assert mine == [*(Page(index, (index, n)) for n in range(4)), PartitionDone(index)]
+    if group_sizes:  # a group's partitions never interleave: 0 then 1, 3 then 4
+        order = [e.partition for e in events]
+        for first, second in ((0, 1), (3, 4)):
+            assert max(i for i, p in enumerate(order) if p == first) < order.index(second)
+    if parallelism == 1:  # one worker: the configured order exactly
+        assert [e.partition for e in events] == sorted(e.partition for e in events)
+
+
+def test_queues_stay_bounded_while_the_consumer_is_slow():
+    produced: dict[int, int] = defaultdict(int)
+    consumed: dict[int, int] = defaultdict(int)
+    most_ahead = 0
+
+    def fetch(index):
+        for page in range(20):
+            produced[index] += 1
+            yield page
+
+    fetcher = PartitionFetcher(fetch, 4, parallelism=4, queued_pages=2)
+    fetcher.start()
+    try:
+        for event in fetcher.events():
+            if isinstance(event, Page):
+                consumed[event.partition] += 1
+                threading.Event().wait(0.001)  # let the workers run ahead as far as they can
+                ahead = max(produced[i] - consumed[i] for i in range(4))
+                most_ahead = max(most_ahead, ahead)
+    finally:
+        fetcher.close()
+    assert sum(consumed.values()) == 80
+    # A worker asks for its next page only when the queue has room for it.
+    assert most_ahead <= 2
+
+
+def test_a_slow_partition_does_not_hold_back_the_others():
+    """Partition 0 waits until partition 1 has been consumed entirely: possible only if the
+    consumer takes partition 1's pages while partition 0 is still being fetched."""
+    partition_1_done = threading.Event()
+
+    def fetch(index):
+        yield "first"
+        if index == 0 and not partition_1_done.wait(WAIT):
+            raise AssertionError("partition 1 was held back behind partition 0")
+        yield "last"
+
+    fetcher = PartitionFetcher(fetch, 2, parallelism=2)
+    fetcher.start()
+    order = []
+    try:
+        for event in fetcher.events():
+            order.append((type(event).__name__, event.partition))
+            if event == PartitionDone(1):
+                partition_1_done.set()
+    finally:
+        fetcher.close()
+    assert ("PartitionFailed", 0) not in order
+    assert order.index(("PartitionDone", 1)) < order.index(("PartitionDone", 0))
+
+
+def test_a_failure_starts_nothing_new_and_lets_started_partitions_finish():
+    started: list[int] = []
+    release = threading.Event()
+
+    def fetch(index):
+        started.append(index)
+        if index == 1:
+            raise ValueError("page 1 of partition 1 is broken")
+        yield "a page"
+        if index == 0 and not release.wait(WAIT):  # still in progress when 1 fails
+            raise AssertionError("partition 1's failure never arrived")
+        yield "another page"
+
+    fetcher = PartitionFetcher(fetch, 6, parallelism=2)
+    fetcher.start()
+    events = []
+    try:
+        for event in fetcher.events():
+            events.append(event)
+            if isinstance(event, PartitionFailed):
+                release.set()
+    finally:
+        fetcher.close()
+    failed = [e for e in events if isinstance(e, PartitionFailed)]
+    assert [(e.partition, str(e.error)) for e in failed] == [(1, "page 1 of partition 1 is broken")]
+    assert PartitionDone(0) in events  # in progress at the failure: finished
+    assert sorted(started) == [0, 1]  # nothing started after the failure
+
+
+def test_a_recoverable_failure_does_not_stop_the_others():
+    def fetch(index):
+        if index == 1:
+            raise LookupError("skip me")
+        yield index
+
+    fetcher = PartitionFetcher(
+        fetch, 4, parallelism=1, recoverable=lambda error: isinstance(error, LookupError)
+    )
+    events = run_all(fetcher)
+    assert [type(e).__name__ for e in events] == [
+        "Page", "PartitionDone", "PartitionFailed", "Page", "PartitionDone", "Page", "PartitionDone"
+    ]  # fmt: skip
+
+
+def test_close_ends_workers_blocked_on_a_full_queue():
+    def endless(index):
+        while True:
+            yield index
+
+    fetcher = PartitionFetcher(endless, 3, parallelism=3, queued_pages=1)
+    fetcher.start()
+    events = fetcher.events()
+    next(events)  # workers are now blocked, waiting for room
+    fetcher.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("tap-centaur-fetch")]
+    assert list(events) == []
+
+
+def test_group_sizes_must_split_the_partitions():
+    with pytest.raises(ValueError, match="do not split 3 partitions"):
+        PartitionFetcher(pages_of, 3, parallelism=1, group_sizes=[1, 1])
