@@ -7,8 +7,8 @@ network is busy, and the run ends soon after the slowest partition's last page.
 
 Order: a group's events reach the consumer in the order its worker produced them (its
 partitions one after another, each partition's pages in order); groups interleave. Memory is
-bounded: a worker requests its next page only when fewer than `queued_pages` of its pages are
-waiting for the consumer.
+bounded: a worker requests its next page only while fewer than `queued_records` of its records
+(`len(page)`) wait for the consumer.
 A partition that fails ends with a `PartitionFailed` event; unless the failure is
 `recoverable`, no partition starts after it, and the events end once the partitions in
 progress have finished.
@@ -22,13 +22,14 @@ from collections import deque
 from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence, Sized
 
-P = t.TypeVar("P")
+P = t.TypeVar("P", bound="Sized")
 
-#: Pages of one group fetched but not yet taken by the consumer. One is enough to keep the
-#: consumer busy; two cost 6% more CPU and 8% more peak memory (docs/PERFORMANCE.md).
-DEFAULT_QUEUED_PAGES = 1
+#: Records of one group's pages that may wait for the consumer before its worker stops
+#: requesting: one page at the API's largest page size (1,000), several small ones. More cost
+#: CPU and memory at large pages, fewer let requests wait at small ones (docs/PERFORMANCE.md).
+DEFAULT_QUEUED_RECORDS = 1000
 _JOIN_SECONDS = 5.0
 
 
@@ -72,7 +73,7 @@ class PartitionFetcher(t.Generic[P]):
         partitions: int,
         *,
         parallelism: int,
-        queued_pages: int = DEFAULT_QUEUED_PAGES,
+        queued_records: int = DEFAULT_QUEUED_RECORDS,
         group_sizes: Sequence[int] | None = None,
         recoverable: Callable[[BaseException], bool] = lambda _error: False,
     ) -> None:
@@ -92,7 +93,9 @@ class PartitionFetcher(t.Generic[P]):
         self._fetch = fetch
         self._recoverable = recoverable
         self._parallelism = max(1, min(parallelism, len(self._groups)))
-        self._queued_pages = max(1, queued_pages)
+        self._queued_records = queued_records
+        #: Records waiting in each group's queue (an empty page counts as one).
+        self._waiting: dict[int, int] = {}
         #: The event queues of the groups claimed and not yet fully consumed, by group number.
         self._queues: dict[int, deque[Page[P] | PartitionDone | PartitionFailed | _GroupEnd]] = {}
         self._next_group = 0
@@ -130,6 +133,7 @@ class PartitionFetcher(t.Generic[P]):
         with self._changed:
             self._closed = self._halted = True
             self._queues.clear()
+            self._waiting.clear()
             self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout=_JOIN_SECONDS)
@@ -140,8 +144,10 @@ class PartitionFetcher(t.Generic[P]):
         for group, queue in self._queues.items():
             if queue:
                 event = queue.popleft()
-                if isinstance(event, _GroupEnd):
-                    del self._queues[group]
+                if isinstance(event, Page):
+                    self._waiting[group] -= _size(event)
+                elif isinstance(event, _GroupEnd):
+                    del self._queues[group], self._waiting[group]
                 return event
         return None
 
@@ -158,6 +164,7 @@ class PartitionFetcher(t.Generic[P]):
             group = self._next_group
             self._next_group += 1
             self._queues[group] = deque()
+            self._waiting[group] = 0
             return group
 
     def _work(self) -> None:
@@ -170,8 +177,8 @@ class PartitionFetcher(t.Generic[P]):
     def _fetch_partition(self, group: int, index: int) -> bool:
         """Fetch one partition into its group's queue; False when closed.
 
-        The next page is only requested once the queue has room for it, so a waiting worker
-        holds no page.
+        The next page is only requested while the queue has room, so a waiting worker holds
+        no page.
         """
         pages = self._fetch(index)
         try:
@@ -190,7 +197,7 @@ class PartitionFetcher(t.Generic[P]):
     def _wait_for_room(self, group: int) -> bool:
         """Wait until the group's queue has room for a page; False when closed."""
         with self._changed:
-            while not self._closed and len(self._queues[group]) >= self._queued_pages:
+            while not self._closed and self._waiting[group] >= self._queued_records:
                 self._changed.wait()
             return not self._closed
 
@@ -202,5 +209,12 @@ class PartitionFetcher(t.Generic[P]):
             if self._closed:
                 return False
             self._queues[group].append(event)
+            if isinstance(event, Page):
+                self._waiting[group] += _size(event)
             self._changed.notify_all()
             return True
+
+
+def _size(event: Page[t.Any]) -> int:
+    """A page's weight in the queue: its records, at least 1 (empty pages take room too)."""
+    return max(1, len(event.page))

@@ -52,6 +52,10 @@ class FetchedPage:
     last: bool
     queried_after: datetime | None
 
+    def __len__(self) -> int:
+        """The page's size in records (the fetcher's queues are bounded in records)."""
+        return len(self.records)
+
 
 class TaskResultsStream(CentaurStream):
     """`GET /results/public/v1/list`: every case result of each task, incrementally.

@@ -25,11 +25,15 @@ def pages_of(index, count=4):
 
 
 @pytest.mark.parametrize("parallelism", [1, 2, 5])
-@pytest.mark.parametrize("queued_pages", [1, 3])  # 1: the default
+@pytest.mark.parametrize("queued_records", [1, 5])
 @pytest.mark.parametrize("group_sizes", [None, [2, 1, 2]])
-def test_every_partition_arrives_whole_and_in_order(parallelism, queued_pages, group_sizes):
+def test_every_partition_arrives_whole_and_in_order(parallelism, queued_records, group_sizes):
     fetcher = PartitionFetcher(
-        pages_of, 5, parallelism=parallelism, queued_pages=queued_pages, group_sizes=group_sizes
+        pages_of,
+        5,
+        parallelism=parallelism,
+        queued_records=queued_records,
+        group_sizes=group_sizes,
     )
     events = run_all(fetcher)
     for index in range(5):
@@ -51,9 +55,9 @@ def test_queues_stay_bounded_while_the_consumer_is_slow():
     def fetch(index):
         for page in range(20):
             produced[index] += 1
-            yield page
+            yield [page] * 10  # 10 records
 
-    fetcher = PartitionFetcher(fetch, 4, parallelism=4, queued_pages=2)
+    fetcher = PartitionFetcher(fetch, 4, parallelism=4, queued_records=20)
     fetcher.start()
     try:
         for event in fetcher.events():
@@ -65,7 +69,7 @@ def test_queues_stay_bounded_while_the_consumer_is_slow():
     finally:
         fetcher.close()
     assert sum(consumed.values()) == 80
-    # A worker asks for its next page only when the queue has room for it.
+    # A worker asks for its next page only while fewer than 20 of its records wait.
     assert most_ahead <= 2
 
 
@@ -127,7 +131,7 @@ def test_a_recoverable_failure_does_not_stop_the_others():
     def fetch(index):
         if index == 1:
             raise LookupError("skip me")
-        yield index
+        yield [index]
 
     fetcher = PartitionFetcher(
         fetch, 4, parallelism=1, recoverable=lambda error: isinstance(error, LookupError)
@@ -141,9 +145,9 @@ def test_a_recoverable_failure_does_not_stop_the_others():
 def test_close_ends_workers_blocked_on_a_full_queue():
     def endless(index):
         while True:
-            yield index
+            yield [index]
 
-    fetcher = PartitionFetcher(endless, 3, parallelism=3, queued_pages=1)
+    fetcher = PartitionFetcher(endless, 3, parallelism=3, queued_records=1)
     fetcher.start()
     events = fetcher.events()
     next(events)  # workers are now blocked, waiting for room
