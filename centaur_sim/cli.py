@@ -48,7 +48,12 @@ def parser() -> argparse.ArgumentParser:
     add("--first-sequence-id", type=int, default=1)
     add("--no-gzip", action="store_true")
     add("--gzip-level", type=int, default=1)
-    add("--latency-ms", type=float, default=0.0)
+    add(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="answer each request this long after reading it (the simulator's work included)",
+    )
     add("--token-idle-seconds", type=float, default=None)
     add("--token-expiry-requests", type=int, default=None)
     add("--restricted-country", action="store_true")

@@ -74,6 +74,8 @@ class SimHandler(BaseHTTPRequestHandler):
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 300
+    #: When the current request had been read (monotonic clock).
+    _read_at = 0.0
 
     def setup(self) -> None:
         """Register the connection with the server."""
@@ -116,6 +118,7 @@ class SimHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def _dispatch(self) -> None:
+        self._read_at = time.monotonic()
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
             self._send(Reply(411, b'{"message":"Length Required"}'))
@@ -143,17 +146,23 @@ class SimHandler(BaseHTTPRequestHandler):
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
-        if reply.delay > 0:
-            time.sleep(reply.delay)
-        if reply.action == "reset":
-            self._reset()
-            return
+        """Answer `reply.delay` seconds after the request was read, this work included.
+
+        So the latency a client sees is the configured one whenever the simulator's own work
+        (query, JSON, gzip) is faster, as with a real API whose latency includes its work.
+        """
         body = reply.body
         level = self.server.gzip_level()
         headers = list(reply.headers)
         if body and level is not None and _accepts_gzip(self.headers.get("Accept-Encoding", "")):
             body = gzip.compress(body, compresslevel=level, mtime=0)
             headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+        wait = self._read_at + reply.delay - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        if reply.action == "reset":
+            self._reset()
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(body)))

@@ -64,6 +64,18 @@ def test_latency(sim: Simulator, client: requests.Session) -> None:
     assert time.monotonic() - started >= 0.15
 
 
+def test_latency_includes_the_simulators_own_work(
+    sim: Simulator, client: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer goes out 150 ms after the request was read, not 150 ms after the work."""
+    slept: list[float] = []
+    monkeypatch.setattr("centaur_sim.server.time.sleep", slept.append)
+    sim.set(latency_ms=150)
+    client.get(sim.url + LIST, params={"task_id": 101, "limit": 1000})
+    assert len(slept) == 1
+    assert 0 < slept[0] < 0.15
+
+
 def test_stats_and_reset(sim: Simulator, client: requests.Session) -> None:
     client.get(sim.url + LIST, params={"task_id": 101, "limit": 10})
     client.get(sim.url + LIST, params={"task_id": 999})
