@@ -274,9 +274,9 @@ class Target:
         return [self.run(command, expected) for _ in range(self.plan.repeat)]
 
 
-def floor_command(config: Path) -> list[str]:
-    """`python scripts/floor_client.py --config CONFIG`."""
-    return [sys.executable, str(FLOOR_CLIENT), "--config", str(config)]
+def floor_command(config: Path, threads: int = 1) -> list[str]:
+    """`python scripts/floor_client.py --config CONFIG --threads N`."""
+    return [sys.executable, str(FLOOR_CLIENT), "--config", str(config), "--threads", str(threads)]
 
 
 def task_ids(start: int, count: int) -> list[int]:
@@ -363,6 +363,12 @@ def measure_startup(target: Target, ids: list[int]) -> dict[str, Any]:
     return {"tasks": len(ids), **summary(target.repeat(target.tap(config), 0))}
 
 
+def measure_floor_startup(target: Target, ids: list[int]) -> dict[str, Any]:
+    """The floor client's fixed cost, measured as the tap's."""
+    config = target.config("startup", ids, target.plan.page_size)
+    return {"tasks": len(ids), **summary(target.repeat(floor_command(config), 0))}
+
+
 def measure_cpu(target: Target, ids: list[int]) -> dict[str, Any]:
     """Measurement 1: CPU seconds of the tap and of the floor client on the same pages."""
     plan = target.plan
@@ -398,8 +404,12 @@ def measure_memory(target: Target, layout: dict[str, list[int]]) -> dict[str, An
     return {**result, **verdict(peaks[0] / peaks[1], TARGETS["memory_ratio"])}
 
 
-def measure_latency(target: Target, startup_s: float) -> dict[str, Any]:
-    """Measurement 2: wall time with parallelism 1 and N against the critical path."""
+def measure_latency(target: Target, startup_s: float, floor_startup_s: float) -> dict[str, Any]:
+    """Measurement 2: wall time with parallelism 1 and N against the critical path.
+
+    The floor client with N threads is the reference: what a bare `requests` client reading
+    the tasks in parallel needs from this simulator and machine.
+    """
     plan = target.plan
     ids = task_ids(FIRST_TASK_ID, plan.lat_tasks)
     expected = plan.lat_tasks * plan.lat_cases
@@ -420,6 +430,14 @@ def measure_latency(target: Target, startup_s: float) -> dict[str, Any]:
             "ratio": (wall - startup_s) / critical,
             "ratio_with_startup": wall / critical,
         }
+    config = target.config("lat-floor", ids, plan.lat_page_size)
+    runs = target.repeat(floor_command(config, plan.parallel), expected)
+    result["floor"] = {
+        **summary(runs),
+        "threads": plan.parallel,
+        "startup_s": floor_startup_s,
+        "ratio": (median(runs, "wall_s") - floor_startup_s) / critical,
+    }
     ratio = result[f"parallel_{plan.parallel}"]["ratio"]
     return {**result, **verdict(ratio, TARGETS["latency_ratio"])}
 
@@ -529,6 +547,17 @@ def _latency_rows(lat: dict[str, Any], startup: dict[str, Any], high: int) -> li
                 _target(lat) if parallel == high else "",
             )
         )
+    floor = lat["floor"]
+    wall = floor["median"]["wall_s"]
+    rows.append(
+        (
+            f"  reference: floor client, {floor['threads']} threads",
+            f"{wall:.2f} s, {wall - floor['startup_s']:.2f} s net of its startup",
+            f"critical path {lat['critical_path_s']:.2f} s",
+            f"{floor['ratio']:.2f}",
+            "",
+        )
+    )
     return rows
 
 
@@ -594,15 +623,17 @@ def run_all(plan: Plan, workdir: Path) -> dict[str, Any]:
         warm_up(target, layout["cpu"][:1])
         _progress("startup")
         results["startup"] = measure_startup(target, layout["startup"])
+        results["floor_startup"] = measure_floor_startup(target, layout["startup"])
         _progress("CPU")
         results["cpu"] = measure_cpu(target, layout["cpu"])
         _progress("memory")
         results["memory"] = measure_memory(target, layout)
     startup = results["startup"]["median"]["wall_s"]
+    floor_startup = results["floor_startup"]["median"]["wall_s"]
     lat_cases = [plan.lat_cases] * plan.lat_tasks
     with simulator(lat_cases, plan.lat_page_size, plan.latency_ms, workdir / "sim.log") as url:
         _progress("latency")
-        results["latency"] = measure_latency(Target(plan, url, workdir), startup)
+        results["latency"] = measure_latency(Target(plan, url, workdir), startup, floor_startup)
     results["bench_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["finished_at"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return results

@@ -6,7 +6,8 @@ then for each task fetches `/results/public/v1/list` page by page with one `requ
 (keep-alive, gzip, the tap's headers), following `last_sequence_id` while `has_next` is true. It
 decodes each page with `json` and prints one Singer RECORD line per case with `json.dumps`. No
 SCHEMA, STATE, retries, checks or logging: `scripts/bench.py` compares the tap's CPU cost with
-this one's.
+this one's. With `--threads N`, N threads fetch the tasks (one session each, one login), and
+each page's lines are written at once: the benchmark's reference for wall time under latency.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path, help="the tap's config file")
+    parser.add_argument("--threads", type=int, default=1, help="tasks fetched at the same time")
     return parser.parse_args(argv)
 
 
@@ -51,9 +55,12 @@ def open_session(config: dict[str, Any]) -> requests.Session:
     return session
 
 
+_WRITE_LOCK = threading.Lock()
+
+
 def write_task(session: requests.Session, url: str, task_id: int, page_size: int | None) -> int:
     """Print a RECORD line per case of one task; return how many."""
-    write, dumps = sys.stdout.write, json.dumps
+    dumps = json.dumps
     params: dict[str, Any] = {"task_id": task_id}
     if page_size is not None:
         params["limit"] = page_size
@@ -62,10 +69,14 @@ def write_task(session: requests.Session, url: str, task_id: int, page_size: int
         response = session.get(url, params=params, timeout=60)
         response.raise_for_status()
         page = json.loads(response.content)
-        for case in page["payload"]:
-            message = {"type": "RECORD", "stream": STREAM, "record": case}
-            write(dumps(message, separators=(",", ":")) + "\n")
-        count += len(page["payload"])
+        lines = [
+            dumps({"type": "RECORD", "stream": STREAM, "record": case}, separators=(",", ":"))
+            + "\n"
+            for case in page["payload"]
+        ]
+        with _WRITE_LOCK:
+            sys.stdout.write("".join(lines))
+        count += len(lines)
         if not page.get("has_next"):
             return count
         params["last_sequence_id"] = page["last_sequence_id"]
@@ -73,13 +84,20 @@ def write_task(session: requests.Session, url: str, task_id: int, page_size: int
 
 def main(argv: list[str] | None = None) -> int:
     """Extract every configured task to stdout; the record count goes to stderr."""
-    config = json.loads(parse_args(argv).config.read_text(encoding="utf-8"))
-    session = open_session(config)
+    args = parse_args(argv)
+    config = json.loads(args.config.read_text(encoding="utf-8"))
+    signed_in = open_session(config)
     url = config["api_url"] + LIST_PATH
-    total = sum(
-        write_task(session, url, int(task_id), config.get("page_size"))
-        for task_id in config["task_ids"]
-    )
+    local = threading.local()
+
+    def fetch(task_id: int) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+            local.session.headers.update(signed_in.headers)
+        return write_task(local.session, url, int(task_id), config.get("page_size"))
+
+    with ThreadPoolExecutor(max_workers=max(1, args.threads)) as pool:
+        total = sum(pool.map(fetch, config["task_ids"]))
     sys.stdout.flush()
     print(f"floor client: {total} records", file=sys.stderr)
     return 0

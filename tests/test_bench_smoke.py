@@ -13,6 +13,7 @@ ROW_LABELS = (
     "startup (empty sync)",
     "wall, max_parallel_tasks 1",
     "wall, max_parallel_tasks 8",
+    "reference: floor client, 8 threads",
     "peak RSS, 1,000 records",
     "peak RSS, 10,000 records",
 )
@@ -49,5 +50,6 @@ def test_quick_bench_prints_the_table_and_writes_the_json(tmp_path):
     assert results["cpu"]["records"] == 3000
     assert results["memory"]["large"]["records"] == 10_000
     assert results["latency"]["pages_per_task"] == 3
+    assert results["latency"]["floor"]["threads"] == 8
     assert results["machine"]["cores"] >= 1
     assert len(results["cpu"]["tap"]["runs"]) == results["plan"]["repeat"] == 1
