@@ -53,6 +53,7 @@ SIM_START_TIMEOUT = 300.0
 #: Unset for every measured process, so results do not depend on the calling shell: unbuffered
 #: stdout costs a system call per line, and without bytecode files each start recompiles.
 UNSET_VARIABLES = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
+SPEED_PROBE_STEPS = 10_000_000
 TARGETS = {"cpu_ratio": 1.5, "latency_ratio": 1.25, "memory_ratio": 1.15}
 
 
@@ -456,7 +457,21 @@ def machine() -> dict[str, Any]:
         "commit": _commit(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "platform": platform.platform(),
+        "speed_probe_s": speed_probe(),
     }
+
+
+def speed_probe() -> float:
+    """CPU seconds of a fixed pure-Python loop, to compare runs on a machine whose speed drifts.
+
+    On a shared VM the same code can take 40% longer from one hour to the next; the probe,
+    taken before and after the measurements, shows whether a run was made in a slow phase.
+    """
+    started = time.process_time()
+    total = 0
+    for number in range(SPEED_PROBE_STEPS):
+        total += number
+    return round(time.process_time() - started, 3)
 
 
 def _cpu_model() -> str:
@@ -591,6 +606,8 @@ def render(results: dict[str, Any]) -> str:
         f"machine: {info['cores']} cores, {info['cpu_model']}, Python {info['python']}, "
         f"singer-sdk {info['singer_sdk']}, tap-centaur {info['tap_centaur']} "
         f"(commit {info['commit']}), load average {info['load_average']}",
+        f"speed probe ({SPEED_PROBE_STEPS:,}-step Python loop): {info['speed_probe_s']:.2f} s "
+        f"before, {results['speed_probe_end_s']:.2f} s after the measurements",
         *(f"settings: {line}" for line in settings_lines(plan)),
         "",
     ]
@@ -634,6 +651,7 @@ def run_all(plan: Plan, workdir: Path) -> dict[str, Any]:
     with simulator(lat_cases, plan.lat_page_size, plan.latency_ms, workdir / "sim.log") as url:
         _progress("latency")
         results["latency"] = measure_latency(Target(plan, url, workdir), startup, floor_startup)
+    results["speed_probe_end_s"] = speed_probe()
     results["bench_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["finished_at"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return results
