@@ -52,10 +52,13 @@ def sort_partition_states(
     order after them, so STATE is the same for every `max_parallel_tasks`.
     """
     rank = {partition_key(context): number for number, context in enumerate(contexts)}
-    stream_state.get("partitions", []).sort(
+    # A new list, assigned at once: a signal handler writing STATE never sees a list that is
+    # being sorted in place (empty until the sort ends).
+    stream_state["partitions"] = sorted(
+        stream_state.get("partitions", []),
         key=lambda partition_state: rank.get(
             partition_key(partition_state.get("context", {})), len(rank)
-        )
+        ),
     )
 
 

@@ -17,6 +17,7 @@ progress have finished.
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
 from collections import deque
 from dataclasses import dataclass
@@ -93,7 +94,7 @@ class PartitionFetcher(t.Generic[P]):
         self._fetch = fetch
         self._recoverable = recoverable
         self._parallelism = max(1, min(parallelism, len(self._groups)))
-        self._queued_records = queued_records
+        self._queued_records = max(1, queued_records)
         #: Records waiting in each group's queue (an empty page counts as one).
         self._waiting: dict[int, int] = {}
         #: The event queues of the groups claimed and not yet fully consumed, by group number.
@@ -129,14 +130,19 @@ class PartitionFetcher(t.Generic[P]):
                 yield event
 
     def close(self) -> None:
-        """Stop the workers and wait for them (a worker mid-request finishes that request)."""
+        """Stop the workers and wait for them, at most `_JOIN_SECONDS` in all.
+
+        A worker in the middle of a request finishes it first; one that takes longer is left
+        behind (a daemon thread: it never delays the exit of the process).
+        """
         with self._changed:
             self._closed = self._halted = True
             self._queues.clear()
             self._waiting.clear()
             self._changed.notify_all()
+        deadline = time.monotonic() + _JOIN_SECONDS
         for thread in self._threads:
-            thread.join(timeout=_JOIN_SECONDS)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
 
     def _take(self) -> Page[P] | PartitionDone | PartitionFailed | _GroupEnd | None:
@@ -169,10 +175,12 @@ class PartitionFetcher(t.Generic[P]):
 
     def _work(self) -> None:
         while (group := self._claim()) is not None:
-            for index in self._groups[group]:
-                if self._halted or not self._fetch_partition(group, index):
-                    break
-            self._put(group, _GROUP_END)
+            try:
+                for index in self._groups[group]:
+                    if self._halted or not self._fetch_partition(group, index):
+                        break
+            finally:  # whatever happens, the consumer learns that the group has ended
+                self._put(group, _GROUP_END)
 
     def _fetch_partition(self, group: int, index: int) -> bool:
         """Fetch one partition into its group's queue; False when closed.
@@ -180,19 +188,25 @@ class PartitionFetcher(t.Generic[P]):
         The next page is only requested while the queue has room, so a waiting worker holds
         no page.
         """
-        pages = self._fetch(index)
         try:
+            pages = self._fetch(index)
             while self._wait_for_room(group):
                 page = next(pages, _END)
                 if page is _END:
                     return self._put(group, PartitionDone(index))
                 self._put(group, Page(index, t.cast("P", page)))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            if not self._recoverable(error):
+            if not self._is_recoverable(error):
                 with self._changed:
                     self._halted = True
             return self._put(group, PartitionFailed(index, error))
         return False
+
+    def _is_recoverable(self, error: BaseException) -> bool:
+        try:
+            return self._recoverable(error)
+        except Exception:  # noqa: BLE001 - a broken predicate must not lose the failure
+            return False
 
     def _wait_for_room(self, group: int) -> bool:
         """Wait until the group's queue has room for a page; False when closed."""

@@ -76,6 +76,8 @@ class TaskResultsStream(CentaurStream):
 
     _fetcher: PartitionFetcher[FetchedPage] | None = None
     _task_partitions: list[dict[str, t.Any]] | None = None
+    #: Completed partitions whose bookmarks go into the next STATE message.
+    _bookmarks_to_write: tuple[tuple[dict[str, t.Any], datetime], ...] = ()
 
     @property
     def partitions(self) -> None:
@@ -282,23 +284,33 @@ class TaskResultsStream(CentaurStream):
                 yield page
 
     def _complete_partition(self, index: int) -> None:
-        """Every page is emitted: move the bookmark and emit STATE right away (SDK pitfall 1)."""
-        contexts = self.task_partitions
-        label = partition_label(contexts[index])
+        """Every page is emitted: move the bookmark and emit STATE right away (SDK pitfall 1).
+
+        With BATCH messages the partition's last records may sit in a batch file not yet
+        announced: the bookmark then waits for the STATE the SDK writes after its next BATCH
+        message, so no STATE (not even a signal's) holds it before its records.
+        """
+        context = self.task_partitions[index]
         self._progress[index].finish()
         queried_after = self._queried_after[index]
-        state = self.get_context_state(contexts[index])
         if queried_after is None:
             self.logger.warning(
                 "%s: the API sent no usable Date header, so the bookmark stays where it was "
                 "(the next run re-reads the same cases rather than risk skipping any).",
-                label,
+                partition_label(context),
             )
-        else:
-            write_bookmark(state, queried_after)
-        sort_partition_states(self.stream_state, contexts)
-        self.state_manager.finalize_state(state)
+            return
+        self._bookmarks_to_write = (*self._bookmarks_to_write, (context, queried_after))
         if not self.get_batch_config(self.config):
             self._write_state_message()
-        # With BATCH messages the partition's last records may still sit in an unsent batch
-        # file: the SDK writes STATE after each BATCH message, which then carries this bookmark.
+
+    def _write_state_message(self) -> None:
+        """Write the bookmarks of the partitions completed since the last STATE, then STATE."""
+        if self._bookmarks_to_write:
+            for context, moment in self._bookmarks_to_write:
+                state = self.get_context_state(context)
+                write_bookmark(state, moment)
+                self.state_manager.finalize_state(state)
+            self._bookmarks_to_write = ()
+            sort_partition_states(self.stream_state, self.task_partitions)
+        super()._write_state_message()

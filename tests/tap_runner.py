@@ -115,7 +115,8 @@ def partition_bookmarks(state: dict[str, Any] | None) -> dict[tuple[int, str | N
 def premature_bookmarks(run: TapRun, expected: Mapping[int, set[tuple[int, int]]]) -> list[str]:
     """STATE messages that bookmark a task before every one of its `expected` records.
 
-    For runs that start without state: a bookmark is only safe once the task is fully read.
+    For runs that start without state and sync one partition per task (no `labeling_state`):
+    a bookmark is only safe once the task is fully read.
     """
     emitted: dict[int, set[tuple[int, int]]] = defaultdict(set)
     problems = []

@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tests.tap_runner import login_config, run_tap
+from tap_centaur.tap import TapCentaur
+from tap_centaur.task_results import TaskResultsStream
+from tests.tap_runner import login_config, partition_bookmarks, run_tap
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -61,3 +63,29 @@ def test_with_batches_a_bookmark_never_precedes_its_records(make_sim, tmp_path):
                 if partition.get("replication_key_value"):
                     assert expected[partition["context"]["task_id"]] <= delivered
     assert delivered == set().union(*expected.values())
+
+
+def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
+    make_sim, tmp_path, capsys, monkeypatch
+):
+    """The STATE a SIGTERM writes is the live state: in BATCH mode it must not yet hold the
+    bookmark of a partition whose last records sit in a batch file not yet announced."""
+    sim = make_sim(tasks=3, cases=(30, 70, 40), page_size=25)
+    batch_config = readme_batch_config()
+    batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
+    batch_config["batch_size"] = 10_000  # one batch, announced after the last partition
+    tap = TapCentaur(config=login_config(sim.url, [101, 102, 103], batch_config=batch_config))
+    live_bookmarks: list[dict[tuple[int, str | None], str]] = []
+    complete = TaskResultsStream._complete_partition
+
+    def complete_and_look(self, index):
+        complete(self, index)
+        live_bookmarks.append(partition_bookmarks(dict(tap.state)))  # what a SIGTERM writes
+
+    monkeypatch.setattr(TaskResultsStream, "_complete_partition", complete_and_look)
+    tap.sync_all()
+    output = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(live_bookmarks) == 3
+    assert live_bookmarks == [{}, {}, {}]  # no batch was announced yet
+    final = [m["value"] for m in output if m["type"] == "STATE"][-1]
+    assert set(partition_bookmarks(final)) == {(101, None), (102, None), (103, None)}

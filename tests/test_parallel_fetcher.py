@@ -149,13 +149,41 @@ def test_close_ends_workers_blocked_on_a_full_queue():
 
     fetcher = PartitionFetcher(endless, 3, parallelism=3, queued_records=1)
     fetcher.start()
+    workers = list(fetcher._threads)
     events = fetcher.events()
     next(events)  # workers are now blocked, waiting for room
     fetcher.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("tap-centaur-fetch")]
+    assert not [worker for worker in workers if worker.is_alive()]
     assert list(events) == []
 
 
 def test_group_sizes_must_split_the_partitions():
     with pytest.raises(ValueError, match="do not split 3 partitions"):
         PartitionFetcher(pages_of, 3, parallelism=1, group_sizes=[1, 1])
+
+
+def test_a_fetch_that_raises_before_its_first_page_is_a_failed_partition():
+    def fetch(index):
+        if index == 0:
+            raise RuntimeError("no generator at all")
+        return iter([[index]])
+
+    events = run_all(PartitionFetcher(fetch, 2, parallelism=1, recoverable=lambda _e: True))
+    assert [type(e).__name__ for e in events] == ["PartitionFailed", "Page", "PartitionDone"]
+
+
+def test_a_broken_recoverable_predicate_still_reports_the_failure():
+    def fetch(index):
+        raise ValueError(f"partition {index}")
+        yield  # a generator
+
+    def broken(_error):
+        raise KeyError("bug in the predicate")
+
+    events = run_all(PartitionFetcher(fetch, 3, parallelism=1, recoverable=broken))
+    assert [(type(e).__name__, e.partition) for e in events] == [("PartitionFailed", 0)]
+
+
+def test_a_zero_budget_still_makes_progress():
+    events = run_all(PartitionFetcher(pages_of, 2, parallelism=2, queued_records=0))
+    assert sum(isinstance(e, Page) for e in events) == 8

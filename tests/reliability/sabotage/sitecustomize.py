@@ -72,17 +72,30 @@ def _premature_bookmark() -> None:
     original = stream_class.get_records
 
     def get_records(self: t.Any, context: t.Any) -> Iterable[t.Any]:
-        first = True
+        bookmarked: list[t.Any] = []
         for record in original(self, context):
             yield record
-            if first:
-                first = False
-                state = self.get_context_state(context)
+            partition = _partition_of(self, context, record)
+            if partition not in bookmarked:  # bookmark each partition after its first record
+                bookmarked.append(partition)
+                state = self.get_context_state(partition)
                 write_bookmark(state, datetime.now(timezone.utc))
                 self.state_manager.finalize_state(state)
                 self._write_state_message()
 
     stream_class.get_records = get_records
+
+
+def _partition_of(stream: t.Any, context: t.Any, record: dict[str, t.Any]) -> t.Any:
+    """The partition a record belongs to (the stream syncs them all in one SDK context)."""
+    for partition in getattr(stream, "task_partitions", None) or [context]:
+        if (
+            partition["task_id"] == record["task_id"]
+            and partition.get("labeling_state", record["labeling_state"])
+            == record["labeling_state"]
+        ):
+            return partition
+    raise RuntimeError(f"sabotage: no partition for task {record['task_id']}")
 
 
 def _updated_after_rounded_up() -> None:
