@@ -30,6 +30,7 @@ MISBEHAVIOURS = (
     "cursor_cycle",
     "has_next_without_cursor",
     "missing_case_id",
+    "missing_labeling_state",
     "wrong_types",
     "empty_pages",
     "has_next_false_with_cursor",

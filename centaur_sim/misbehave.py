@@ -10,6 +10,7 @@ Each kind, applied to list pages of one task:
 - ``cursor_cycle``: cursors go A → B → A (needs more than one page of matching cases).
 - ``has_next_without_cursor``: ``has_next: true`` pages omit ``last_sequence_id``.
 - ``missing_case_id``: the first record of the first page has no ``case_id``.
+- ``missing_labeling_state``: the first record of the first page has no ``labeling_state``.
 - ``wrong_types``: the first record of the first page has ``case_id: "abc"`` and
   ``qualified_reads: "x"``.
 - ``empty_pages``: before the first page and between data pages, a page with ``payload: []``,
@@ -106,6 +107,10 @@ def _missing_case_id(page: Page, query: PageQuery) -> bool:
     return _edit_first(page, query, {"case_id": None})
 
 
+def _missing_labeling_state(page: Page, query: PageQuery) -> bool:
+    return _edit_first(page, query, {"labeling_state": None})
+
+
 def _wrong_types(page: Page, query: PageQuery) -> bool:
     return _edit_first(page, query, {"case_id": "abc", "qualified_reads": "x"})
 
@@ -142,6 +147,7 @@ _MUTATORS = {
     "cursor_cycle": _cursor_cycle,
     "has_next_without_cursor": _has_next_without_cursor,
     "missing_case_id": _missing_case_id,
+    "missing_labeling_state": _missing_labeling_state,
     "wrong_types": _wrong_types,
     "has_next_false_with_cursor": _has_next_false_with_cursor,
 }

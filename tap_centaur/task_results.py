@@ -278,6 +278,9 @@ class TaskResultsStream(CentaurStream):
                 first = paginator.count == 0
                 queried_after = server_time_before_request(response) if first else None
                 records = page_of(response).records
+                if "labeling_state" in context:  # as the SDK fills partition keys a record lacks
+                    for record in records:
+                        record.setdefault("labeling_state", context["labeling_state"])
                 paginator.advance(response)
                 page = FetchedPage(records, first, paginator.finished, queried_after)
                 del response, records  # a waiting worker holds only the page it yields

@@ -134,6 +134,22 @@ def test_several_labeling_states_are_partitions(sim, tmp_path):
     assert set(partition_bookmarks(run.final_state)) == {(101, s) for s in states}
 
 
+@pytest.mark.parametrize("labeling_state", [None, ["Labeled", "Flagged"]])
+def test_a_record_without_labeling_state_gets_its_partitions_filter(sim, tmp_path, labeling_state):
+    """As the SDK does for partition keys: the filter that returned a case is its state; with no
+    filter, nothing is made up."""
+    sim.set_misbehaviour(101, "missing_labeling_state")
+    extra = {"labeling_state": labeling_state} if labeling_state else {}
+    run = run_tap(tmp_path, login_config(sim.url, [101], **extra))
+    assert run.exit_code == 0, run.stderr
+    truth = {c["case_id"]: c["labeling_state"] for c in sim.truth(101)}
+    records = run.records_of("task_results")
+    if labeling_state:
+        assert all(r["labeling_state"] == truth[r["case_id"]] for r in records)
+    else:
+        assert sum(r.get("labeling_state") is None for r in records) == 1
+
+
 def test_page_size_is_sent_as_limit(sim, tmp_path):
     sim.reset_stats()
     run = run_tap(tmp_path, login_config(sim.url, [101], page_size=7))

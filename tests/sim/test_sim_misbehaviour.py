@@ -82,6 +82,13 @@ def test_missing_case_id(sim: Simulator, client: requests.Session, walk: Walk) -
     assert "case_id" not in records[0]
 
 
+def test_missing_labeling_state(sim: Simulator, client: requests.Session, walk: Walk) -> None:
+    sim.set_misbehaviour(101, "missing_labeling_state")
+    records, _ = walk(client, sim.url, task_id=101, limit=10)
+    assert sum("labeling_state" not in r for r in records) == 1
+    assert "labeling_state" not in records[0]
+
+
 def test_wrong_types(sim: Simulator, client: requests.Session) -> None:
     sim.set_misbehaviour(101, "wrong_types")
     first = _page(client, sim)["payload"][0]
