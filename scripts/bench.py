@@ -5,8 +5,11 @@ Measures, in one run, side by side:
 1. CPU per record at zero latency: user+sys CPU seconds of the tap process and of the floor
    client (`scripts/floor_client.py`, the least any extractor must do) on the same pages.
 2. Wall time under latency: the tap with parallelism 1 and N against the critical path (the
-   longest task's pages x latency), net of the tap's fixed startup (an empty sync's wall).
+   longest task's pages x latency), net of the tap's fixed startup (an empty sync's wall); the
+   floor client with N threads, net of its own startup, as the reference.
 3. Memory: peak RSS of the tap process syncing a small and a large number of records.
+
+A speed probe (a fixed Python loop) is timed before and after, since this VM's speed drifts.
 
 Every program runs as its own process: the simulator (so its CPU is not the tap's), and each tap
 or floor run, measured with `os.wait4`. The tap syncs the `task_results` stream alone (a catalog

@@ -6,8 +6,9 @@ then for each task fetches `/results/public/v1/list` page by page with one `requ
 (keep-alive, gzip, the tap's headers), following `last_sequence_id` while `has_next` is true. It
 decodes each page with `json` and prints one Singer RECORD line per case with `json.dumps`. No
 SCHEMA, STATE, retries, checks or logging: `scripts/bench.py` compares the tap's CPU cost with
-this one's. With `--threads N`, N threads fetch the tasks (one session each, one login), and
-each page's lines are written at once: the benchmark's reference for wall time under latency.
+this one's. With `--threads N` (N > 1), N threads fetch the tasks, each with its own session
+and the same token, and write each page's lines at once: the benchmark's reference for wall
+time under latency.
 """
 
 from __future__ import annotations
@@ -55,12 +56,18 @@ def open_session(config: dict[str, Any]) -> requests.Session:
     return session
 
 
-_WRITE_LOCK = threading.Lock()
+def write_task(
+    session: requests.Session,
+    url: str,
+    task_id: int,
+    page_size: int | None,
+    lock: threading.Lock | None = None,
+) -> int:
+    """Print a RECORD line per case of one task; return how many.
 
-
-def write_task(session: requests.Session, url: str, task_id: int, page_size: int | None) -> int:
-    """Print a RECORD line per case of one task; return how many."""
-    dumps = json.dumps
+    With `lock` (several threads), each page's lines are written at once, under the lock.
+    """
+    write, dumps = sys.stdout.write, json.dumps
     params: dict[str, Any] = {"task_id": task_id}
     if page_size is not None:
         params["limit"] = page_size
@@ -69,14 +76,18 @@ def write_task(session: requests.Session, url: str, task_id: int, page_size: int
         response = session.get(url, params=params, timeout=60)
         response.raise_for_status()
         page = json.loads(response.content)
-        lines = [
-            dumps({"type": "RECORD", "stream": STREAM, "record": case}, separators=(",", ":"))
-            + "\n"
-            for case in page["payload"]
-        ]
-        with _WRITE_LOCK:
-            sys.stdout.write("".join(lines))
-        count += len(lines)
+        if lock is None:
+            for case in page["payload"]:
+                message = {"type": "RECORD", "stream": STREAM, "record": case}
+                write(dumps(message, separators=(",", ":")) + "\n")
+        else:
+            lines = [
+                dumps({"type": "RECORD", "stream": STREAM, "record": case}, separators=(",", ":"))
+                for case in page["payload"]
+            ]
+            with lock:
+                write("\n".join(lines) + "\n" if lines else "")
+        count += len(page["payload"])
         if not page.get("has_next"):
             return count
         params["last_sequence_id"] = page["last_sequence_id"]
@@ -86,18 +97,23 @@ def main(argv: list[str] | None = None) -> int:
     """Extract every configured task to stdout; the record count goes to stderr."""
     args = parse_args(argv)
     config = json.loads(args.config.read_text(encoding="utf-8"))
-    signed_in = open_session(config)
+    session = open_session(config)
     url = config["api_url"] + LIST_PATH
-    local = threading.local()
+    page_size = config.get("page_size")
+    task_ids = [int(task_id) for task_id in config["task_ids"]]
+    if args.threads <= 1:  # the CPU floor of measurement 1: one session, one thread
+        total = sum(write_task(session, url, task_id, page_size) for task_id in task_ids)
+    else:
+        lock, local = threading.Lock(), threading.local()
 
-    def fetch(task_id: int) -> int:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-            local.session.headers.update(signed_in.headers)
-        return write_task(local.session, url, int(task_id), config.get("page_size"))
+        def fetch(task_id: int) -> int:
+            if not hasattr(local, "session"):  # one connection per thread, the same token
+                local.session = requests.Session()
+                local.session.headers.update(session.headers)
+            return write_task(local.session, url, task_id, page_size, lock)
 
-    with ThreadPoolExecutor(max_workers=max(1, args.threads)) as pool:
-        total = sum(pool.map(fetch, config["task_ids"]))
+        with ThreadPoolExecutor(max_workers=args.threads) as pool:
+            total = sum(pool.map(fetch, task_ids))
     sys.stdout.flush()
     print(f"floor client: {total} records", file=sys.stderr)
     return 0

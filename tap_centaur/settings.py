@@ -148,7 +148,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "Each page is written as soon as it arrives, so records of different tasks may "
         "interleave; a task's records keep the API's order and its STATE follows its last "
         "record. The default, 4, hides most network latency while keeping the load on the API "
-        "modest; a run that is stopped re-reads at most this many unfinished tasks.",
+        "modest; a run that is stopped re-reads at most this many unfinished tasks (with "
+        "batch_config, also those not yet in an announced BATCH).",
     ),
     th.Property(
         "case_ids",

@@ -16,8 +16,8 @@ one quiet run. Checked after every run:
 
 and after the quiet run, the latest version of every case in the output is the simulator's.
 The suite runs this without a labeling_state filter (one partition per task) and with all
-six states (six partitions per task, fetched in parallel: a case can move between them
-while the tap reads them).
+six states (six partitions per task, read one after another while other tasks are read in
+parallel: a case can move between them while the tap reads them).
 """
 
 from __future__ import annotations
