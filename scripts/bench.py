@@ -28,7 +28,6 @@ import math
 import os
 import platform
 import resource
-import select
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: make the repository's packages importable
+from centaur_sim import process as sim_process  # noqa: E402
+
 FLOOR_CLIENT = ROOT / "scripts" / "floor_client.py"
 CREDENTIALS = {
     "api_key": "demo-api-key",
@@ -150,40 +152,15 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Plan, Path, str]:
 @contextmanager
 def simulator(cases: Sequence[int], page_size: int, latency_ms: float, log: Path) -> Iterator[str]:
     """Run `python -m centaur_sim` on a free port as a separate process; yield its URL."""
-    command = [sys.executable, "-m", "centaur_sim", "--port", "0", "--tasks", str(len(cases))]
-    command += ["--first-task-id", str(FIRST_TASK_ID), "--cases", ",".join(map(str, cases))]
-    command += ["--page-size", str(min(page_size, 1000)), "--max-limit", str(max(page_size, 1000))]
-    command += ["--latency-ms", str(latency_ms), "--seed", "42"]
-    with log.open("w", encoding="utf-8") as errors:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
-        )
-        try:
-            yield _listening_url(process, log)
-        finally:
-            _stop(process)
-
-
-def _listening_url(process: subprocess.Popen[bytes], log: Path) -> str:
-    """Wait for the simulator's `listening on URL` line."""
-    assert process.stdout is not None  # noqa: S101 - stdout is a pipe
-    ready, _, _ = select.select([process.stdout], [], [], SIM_START_TIMEOUT)
-    line = process.stdout.readline().decode() if ready else ""
-    if "listening on " not in line:
-        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-5:]
-        raise BenchError("the simulator did not start: " + " | ".join(tail))
-    return line.strip().rsplit(" ", 1)[-1]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM a process and wait for it (SIGKILL after 10 s)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    options = ["--tasks", str(len(cases)), "--first-task-id", str(FIRST_TASK_ID)]
+    options += ["--cases", ",".join(map(str, cases))]
+    options += ["--page-size", str(min(page_size, 1000)), "--max-limit", str(max(page_size, 1000))]
+    options += ["--latency-ms", str(latency_ms), "--seed", "42"]
+    try:
+        with sim_process.running(options, log, cwd=ROOT, start_timeout=SIM_START_TIMEOUT) as url:
+            yield url
+    except sim_process.SimulatorStartError as error:
+        raise BenchError(str(error)) from None
 
 
 def run_child(command: list[str], out: Path, timeout: float) -> ChildRun:

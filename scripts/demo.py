@@ -31,6 +31,9 @@ from pathlib import Path
 from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the simulator is stdlib only: it runs under Meltano's Python
+from centaur_sim import process as sim_process  # noqa: E402
+
 CREDENTIALS = {
     "TAP_CENTAUR_API_KEY": "--api-key",
     "TAP_CENTAUR_USERNAME": "--username",
@@ -57,49 +60,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_simulator(args: argparse.Namespace, log_path: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start the simulator on a free port; return the process and its base URL."""
-    command = [
-        sys.executable,
-        "-m",
-        "centaur_sim",
-        "--port",
-        "0",
-        "--tasks",
-        str(args.tasks),
-        "--first-task-id",
-        str(args.first_task_id),
-        "--cases",
-        args.cases,
-        "--seed",
-        str(args.seed),
-    ]
+def simulator_options(args: argparse.Namespace) -> list[str]:
+    """The simulator's command-line options: the demo's tasks and credentials."""
+    options = ["--tasks", str(args.tasks), "--first-task-id", str(args.first_task_id)]
+    options += ["--cases", args.cases, "--seed", str(args.seed)]
     for variable, option in CREDENTIALS.items():
-        command += [option, os.environ[variable]]
-    log = log_path.open("w", encoding="utf-8")
-    process = subprocess.Popen(  # the simulator prints its URL on the first line of stdout
-        command,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
-    line = process.stdout.readline() if process.stdout else ""  # EOF if it died
-    if "listening on " not in line:
-        process.wait(timeout=10)
-        raise DemoError(f"the simulator did not start (see {log_path})")
-    return process, line.strip().rsplit(" ", 1)[-1]
-
-
-def stop_simulator(process: subprocess.Popen[str]) -> None:
-    """SIGTERM the simulator and wait for it (SIGKILL after 10 s)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        options += [option, os.environ[variable]]
+    return options
 
 
 def expected_counts(url: str, task_ids: list[int]) -> dict[int, int]:
@@ -188,14 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     sim_log = args.output_dir / "simulator.log"
     meltano_log = args.output_dir / "meltano.log"
-    process, url = start_simulator(args, sim_log)
     try:
-        print(f"Centaur simulator: {url} (tasks {task_ids})")
-        expected = expected_counts(url, task_ids)
-        code, seconds = run_meltano(args, url, task_ids, meltano_log)
-    finally:
-        stop_simulator(process)
-        print("Simulator stopped.")
+        with sim_process.running(simulator_options(args), sim_log, cwd=ROOT) as url:
+            print(f"Centaur simulator: {url} (tasks {task_ids})")
+            expected = expected_counts(url, task_ids)
+            code, seconds = run_meltano(args, url, task_ids, meltano_log)
+    except sim_process.SimulatorStartError as error:
+        raise DemoError(str(error)) from None
+    print("Simulator stopped.")
     if code != 0:
         print(tail(meltano_log))
         print(f"demo: meltano run failed with exit code {code}; full log: {meltano_log}")
