@@ -107,12 +107,14 @@ class PublicApi:
 
     def _fault(self, kind: str, request: Request, token: str | None) -> Reply:
         config = self.core.config
-        if kind in ("truncate", "timeout"):
+        if kind in ("truncate", "timeout", "future_date", "no_date"):
             reply = self._endpoint(request, token)
             if kind == "truncate":
                 reply.action = "truncate"
-            else:
+            elif kind == "timeout":
                 reply.delay += config.spike_seconds
+            else:
+                reply.date_shift = 365 * 86400.0 if kind == "future_date" else None
             return reply
         if kind == "401":
             if token is not None:
@@ -121,7 +123,9 @@ class PublicApi:
         if kind == "reset":
             return Reply(0, action="reset")
         if kind == "429":
-            return msg.too_many_requests(config.retry_after, config.retry_after_style)
+            return msg.too_many_requests(
+                config.retry_after, config.retry_after_style, config.date_offset_seconds
+            )
         canned: dict[str, Callable[[], Reply]] = {
             "500": msg.internal_error,
             "502": msg.bad_gateway,

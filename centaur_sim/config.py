@@ -22,6 +22,8 @@ FAULT_KINDS = (
     "401",
     "403",
 )
+#: Kinds that only a script can ask for (never drawn at random rates).
+SCRIPTED_KINDS = ("future_date", "no_date")
 MISBEHAVIOURS = (
     "payload_not_list",
     "has_next_not_bool",
@@ -61,6 +63,7 @@ SETTING_TYPES: dict[str, tuple[type | None, ...]] = {
     "retry_after": (int,),
     "retry_after_style": (str,),
     "spike_seconds": _NUMBER,
+    "date_offset_seconds": _NUMBER,
 }
 RUNTIME_SETTINGS = frozenset(SETTING_TYPES)
 
@@ -100,6 +103,8 @@ class SimConfig:
     retry_after: int = 1
     retry_after_style: str = "seconds"
     spike_seconds: float = 5.0
+    #: Shifts the `Date` header of every response (not the clock that stamps updates).
+    date_offset_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         """Reject values the simulator cannot serve."""

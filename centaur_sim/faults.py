@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from centaur_sim.config import FAULT_KINDS, validate_rates
+from centaur_sim.config import FAULT_KINDS, SCRIPTED_KINDS, validate_rates
 
 
 @dataclass
@@ -31,8 +31,8 @@ class ScriptedFault:
             path=data.get("path"),
             task_id=None if data.get("task_id") is None else int(data["task_id"]),
         )
-        if fault.kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
+        if fault.kind not in FAULT_KINDS + SCRIPTED_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS + SCRIPTED_KINDS}")
         if fault.count < 1:
             raise ValueError("fault count must be >= 1")
         return fault

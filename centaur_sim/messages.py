@@ -33,7 +33,10 @@ class Request:
 
 @dataclass
 class Reply:
-    """What to answer; `action` "reset" aborts the connection, "truncate" sends half the body."""
+    """What to answer; `action` "reset" aborts the connection, "truncate" sends half the body.
+
+    `date_shift` moves the `Date` header further than the configured offset (None: no header).
+    """
 
     status: int
     body: bytes = b""
@@ -42,6 +45,7 @@ class Reply:
     action: str | None = None
     delay: float = 0.0
     records: int = 0
+    date_shift: float | None = 0.0
 
 
 def json_reply(status: int, data: object) -> Reply:
@@ -84,10 +88,10 @@ def internal_error() -> Reply:
     return Reply(500, b"Internal Server Error.", TEXT)
 
 
-def too_many_requests(retry_after: int, style: str) -> Reply:
-    """A 429 whose Retry-After is delta-seconds or an HTTP-date."""
+def too_many_requests(retry_after: int, style: str, date_offset: float) -> Reply:
+    """A 429 whose Retry-After is delta-seconds or an HTTP-date (on the server's clock)."""
     if style == "http-date":
-        value = email.utils.formatdate(time.time() + retry_after, usegmt=True)
+        value = email.utils.formatdate(time.time() + date_offset + retry_after, usegmt=True)
     else:
         value = str(retry_after)
     reply = message(429, "Too Many Requests")

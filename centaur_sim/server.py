@@ -14,6 +14,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from centaur_sim.config import SimConfig
 from centaur_sim.messages import Reply, Request, internal_error
 
 App = Callable[[Request], Reply]
@@ -30,12 +31,12 @@ class SimServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         app: App,
-        gzip_level: Callable[[], int | None],
+        config: Callable[[], SimConfig],
         verbose: bool = False,
     ) -> None:
-        """Bind `address`; `app` answers requests, `gzip_level()` is None when gzip is off."""
+        """Bind `address`; `app` answers requests, `config()` is the configuration in force."""
         self.app = app
-        self.gzip_level = gzip_level
+        self.config = config
         self.verbose = verbose
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -152,10 +153,10 @@ class SimHandler(BaseHTTPRequestHandler):
         (query, JSON, gzip) is faster, as with a real API whose latency includes its work.
         """
         body = reply.body
-        level = self.server.gzip_level()
+        config = self.server.config()
         headers = list(reply.headers)
-        if body and level is not None and _accepts_gzip(self.headers.get("Accept-Encoding", "")):
-            body = gzip.compress(body, compresslevel=level, mtime=0)
+        if body and config.gzip and _accepts_gzip(self.headers.get("Accept-Encoding", "")):
+            body = gzip.compress(body, compresslevel=config.gzip_level, mtime=0)
             headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
         wait = self._read_at + reply.delay - time.monotonic()
         if wait > 0:
@@ -163,7 +164,12 @@ class SimHandler(BaseHTTPRequestHandler):
         if reply.action == "reset":
             self._reset()
             return
-        self.send_response(reply.status)
+        self.log_request(reply.status)
+        self.send_response_only(reply.status)
+        self.send_header("Server", self.version_string())
+        if reply.date_shift is not None:
+            moment = time.time() + config.date_offset_seconds + reply.date_shift
+            self.send_header("Date", self.date_time_string(moment))
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers:

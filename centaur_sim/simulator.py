@@ -59,7 +59,7 @@ class Simulator(SimCore):
             return api.handle(request)
 
         self._server = SimServer(
-            (self.config.host, self.config.port), app, self._gzip_level, self.verbose
+            (self.config.host, self.config.port), app, lambda: self.config, self.verbose
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -95,7 +95,3 @@ class Simulator(SimCore):
     ) -> None:
         """Stop the simulator."""
         self.stop()
-
-    def _gzip_level(self) -> int | None:
-        config = self.config
-        return config.gzip_level if config.gzip else None
