@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from centaur_sim import messages as msg
 from centaur_sim.config import LABELING_STATES
+from centaur_sim.faults import ScriptedFault
 from centaur_sim.messages import Reply, Request
 from centaur_sim.misbehave import build_page
 from centaur_sim.pages import Listed, PageQuery, catalog_page, render
@@ -99,14 +100,18 @@ class PublicApi:
         by_default = request.path in DATA or (request.path == LOGIN and config.faults_on_login)
         task_param = request.param("task_id")
         task_id = int(task_param) if task_param and _INT.fullmatch(task_param) else None
-        kind = self.core.faults.draw(request.path, task_id, by_default)
-        if kind is None:
+        fault = self.core.faults.draw(request.path, task_id, by_default)
+        if fault is None:
             return self._endpoint(request, token)
-        self.core.counters.faults[kind] += 1
-        return self._fault(kind, request, token)
+        self.core.counters.faults[fault.kind] += 1
+        return self._fault(fault, request, token)
 
-    def _fault(self, kind: str, request: Request, token: str | None) -> Reply:
+    def _fault(self, fault: ScriptedFault, request: Request, token: str | None) -> Reply:
         config = self.core.config
+        kind = fault.kind
+        if kind == "redirect":
+            here = request.path + (f"?{request.query_string}" if request.query_string else "")
+            return msg.redirect(fault.status or 307, fault.location or here)
         if kind in ("truncate", "timeout", "future_date", "no_date"):
             reply = self._endpoint(request, token)
             if kind == "truncate":

@@ -23,7 +23,8 @@ FAULT_KINDS = (
     "403",
 )
 #: Kinds that only a script can ask for (never drawn at random rates).
-SCRIPTED_KINDS = ("future_date", "no_date")
+SCRIPTED_KINDS = ("future_date", "no_date", "redirect")
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MISBEHAVIOURS = (
     "payload_not_list",
     "has_next_not_bool",
@@ -64,6 +65,7 @@ SETTING_TYPES: dict[str, tuple[type | None, ...]] = {
     "retry_after_style": (str,),
     "spike_seconds": _NUMBER,
     "date_offset_seconds": _NUMBER,
+    "record_requests": (bool,),
 }
 RUNTIME_SETTINGS = frozenset(SETTING_TYPES)
 
@@ -105,6 +107,8 @@ class SimConfig:
     spike_seconds: float = 5.0
     #: Shifts the `Date` header of every response (not the clock that stamps updates).
     date_offset_seconds: float = 0.0
+    #: Keep every request received (except /_sim/ ones) for `Simulator.requests()`.
+    record_requests: bool = False
 
     def __post_init__(self) -> None:
         """Reject values the simulator cannot serve."""

@@ -5,9 +5,10 @@ GET  /_sim/meta?task_id=       per case: sequence_id, updated_at, labeling_state
 GET  /_sim/tasks?project_id=   task items as the task list serves them (all without project_id)
 GET  /_sim/projects            project items as the project list serves them
 GET  /_sim/catalog-meta        {"tasks": [{task_id, sequence_id}], "projects": [...]} in list order
-GET  /_sim/stats               counters;            POST /_sim/reset-stats
+GET  /_sim/stats               counters;   POST /_sim/reset-stats (also forgets requests)
 GET  /_sim/config              settings in force;   POST /_sim/settings {setting: value}
 GET  /_sim/faults              pending script and rates
+GET  /_sim/requests            requests received, in order (with `record_requests` on)
 POST /_sim/faults              {"script": [...], "rates": {...}, "seed": n, "clear": bool}
 POST /_sim/update              {"task_id", "case_ids"?, "count"?, "rng_seed"?, "at"?}
 POST /_sim/add                 {"task_id", "count", "at"?}
@@ -47,6 +48,7 @@ class ControlApi:
             ("GET", "/_sim/stats"): lambda r, d: core.stats(),
             ("GET", "/_sim/config"): lambda r, d: core.config.to_json(),
             ("GET", "/_sim/faults"): lambda r, d: core.pending_faults(),
+            ("GET", "/_sim/requests"): lambda r, d: core.requests(),
             ("POST", "/_sim/reset-stats"): self._reset_stats,
             ("POST", "/_sim/settings"): lambda r, d: core.set(**d).to_json(),
             ("POST", "/_sim/faults"): self._faults,

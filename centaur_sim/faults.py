@@ -7,22 +7,28 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from centaur_sim.config import FAULT_KINDS, SCRIPTED_KINDS, validate_rates
+from centaur_sim.config import FAULT_KINDS, REDIRECT_STATUSES, SCRIPTED_KINDS, validate_rates
 
 
 @dataclass
 class ScriptedFault:
-    """`count` faults of `kind` for requests whose path starts with `path` (and `task_id`)."""
+    """`count` faults of `kind` for requests whose path starts with `path` (and `task_id`).
+
+    A `redirect` answers `status` (default 307) with `Location: location` (default: the
+    request's own path and query).
+    """
 
     kind: str
     count: int = 1
     path: str | None = None
     task_id: int | None = None
+    status: int | None = None
+    location: str | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> ScriptedFault:
-        """Build from `{"kind": K, "count": n, "path": prefix, "task_id": id}`."""
-        unknown = set(data) - {"kind", "count", "path", "task_id"}
+        """Build from `{"kind": K, "count": n, "path": prefix, "task_id": id, ...}`."""
+        unknown = set(data) - {"kind", "count", "path", "task_id", "status", "location"}
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         fault = cls(
@@ -30,11 +36,17 @@ class ScriptedFault:
             count=int(data.get("count", 1)),
             path=data.get("path"),
             task_id=None if data.get("task_id") is None else int(data["task_id"]),
+            status=None if data.get("status") is None else int(data["status"]),
+            location=None if data.get("location") is None else str(data["location"]),
         )
         if fault.kind not in FAULT_KINDS + SCRIPTED_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS + SCRIPTED_KINDS}")
         if fault.count < 1:
             raise ValueError("fault count must be >= 1")
+        if fault.kind != "redirect" and (fault.status, fault.location) != (None, None):
+            raise ValueError("status and location are fields of redirect faults only")
+        if fault.status is not None and fault.status not in REDIRECT_STATUSES:
+            raise ValueError(f"redirect status must be one of {REDIRECT_STATUSES}")
         return fault
 
     def matches(self, path: str, task_id: int | None, by_default: bool) -> bool:
@@ -73,8 +85,8 @@ class FaultPlan:
         """Return the pending script and the rates."""
         return {"script": [asdict(f) for f in self._script], "rates": dict(self._rates)}
 
-    def draw(self, path: str, task_id: int | None, by_default: bool) -> str | None:
-        """Return the fault kind for this request, consuming scripted faults first.
+    def draw(self, path: str, task_id: int | None, by_default: bool) -> ScriptedFault | None:
+        """Return the fault for this request, consuming scripted faults first.
 
         Args:
             path: request path (scripted `path` prefixes match any API path).
@@ -86,11 +98,11 @@ class FaultPlan:
                 fault.count -= 1
                 if fault.count == 0:
                     del self._script[i]
-                return fault.kind
+                return fault
         if by_default and self._rates:
             draw, total = self._rng.random(), 0.0
             for kind, rate in self._rates.items():
                 total += rate
                 if draw < total:
-                    return kind
+                    return ScriptedFault(kind)
         return None

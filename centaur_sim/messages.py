@@ -24,6 +24,7 @@ class Request:
     query: dict[str, list[str]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    query_string: str = ""
 
     def param(self, name: str) -> str | None:
         """Return the first value of query parameter `name`, or None."""
@@ -96,6 +97,13 @@ def too_many_requests(retry_after: int, style: str, date_offset: float) -> Reply
         value = str(retry_after)
     reply = message(429, "Too Many Requests")
     reply.headers.append(("Retry-After", value))
+    return reply
+
+
+def redirect(status: int, location: str) -> Reply:
+    """A redirect to `location`."""
+    reply = message(status, "Moved", location=location)
+    reply.headers.append(("Location", location))
     return reply
 
 

@@ -138,6 +138,7 @@ class SimHandler(BaseHTTPRequestHandler):
             query=parse_qs(url.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
+            query_string=url.query,
         )
         try:
             reply = self.server.app(request)

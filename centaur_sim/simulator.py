@@ -56,6 +56,7 @@ class Simulator(SimCore):
         def app(request: Request) -> Reply:
             if request.path.startswith("/_sim/"):
                 return control.handle(request)
+            self.record(request)
             return api.handle(request)
 
         self._server = SimServer(

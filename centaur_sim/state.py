@@ -12,6 +12,7 @@ from typing import Any
 from centaur_sim.config import MISBEHAVIOURS, SimConfig
 from centaur_sim.faults import FaultPlan
 from centaur_sim.generate import Record
+from centaur_sim.messages import Request
 from centaur_sim.stats import Stats
 from centaur_sim.store import CaseStore, Task
 from centaur_sim.timefmt import to_micros
@@ -33,6 +34,7 @@ class SimCore:
         self.faults = FaultPlan(self._config.fault_rates, self._config.fault_seed)
         self.misbehaviours: dict[int, str] = {}
         self.counters = Stats()
+        self._requests: list[dict[str, Any]] = []
         self._rng = random.Random(f"{self._config.seed}-changes")  # noqa: S311 - simulated data
 
     @property
@@ -226,10 +228,30 @@ class SimCore:
             return data
 
     def reset_stats(self) -> None:
-        """Zero the counters."""
+        """Zero the counters and forget the recorded requests."""
         with self.lock:
             self.counters.reset()
             self.tokens.expired = 0
+            self._requests.clear()
+
+    def record(self, request: Request) -> None:
+        """Keep `request` when `record_requests` is on."""
+        with self.lock:
+            if self._config.record_requests:
+                self._requests.append(
+                    {
+                        "method": request.method,
+                        "path": request.path,
+                        "query": request.query_string,
+                        "headers": dict(request.headers),
+                        "body": request.body.decode("utf-8", "replace"),
+                    }
+                )
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Return the recorded requests in order of arrival (with `record_requests` on)."""
+        with self.lock:
+            return [{**r, "headers": dict(r["headers"])} for r in self._requests]
 
     def _tasks(self, task_id: int | None) -> list[Task]:
         if task_id is None:
