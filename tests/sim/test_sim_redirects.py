@@ -116,7 +116,8 @@ def test_recording_keeps_every_request_of_concurrent_clients(
         s = requests.Session()
         s.headers.update({"X-API-KEY": "demo-api-key", "Authorization": f"Bearer {token}"})
         for i in range(10):
-            s.get(sim.url + LIST, params={"task_id": 101, "limit": 1, "n": f"{n}-{i}"}, timeout=5)
+            params: dict[str, str | int] = {"task_id": 101, "limit": 1, "n": f"{n}-{i}"}
+            s.get(sim.url + LIST, params=params, timeout=5)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
     for thread in threads:
