@@ -112,10 +112,10 @@ class PublicApi:
         if kind == "redirect":
             here = request.path + (f"?{request.query_string}" if request.query_string else "")
             return msg.redirect(fault.status or 307, fault.location or here)
-        if kind in ("truncate", "timeout", "future_date", "no_date"):
+        if kind in ("truncate", "stall", "timeout", "future_date", "no_date"):
             reply = self._endpoint(request, token)
-            if kind == "truncate":
-                reply.action = "truncate"
+            if kind in ("truncate", "stall"):
+                reply.action = kind
             elif kind == "timeout":
                 reply.delay += config.spike_seconds
             else:

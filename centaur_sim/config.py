@@ -23,7 +23,7 @@ FAULT_KINDS = (
     "403",
 )
 #: Kinds that only a script can ask for (never drawn at random rates).
-SCRIPTED_KINDS = ("future_date", "no_date", "redirect")
+SCRIPTED_KINDS = ("future_date", "no_date", "redirect", "stall")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MISBEHAVIOURS = (
     "payload_not_list",
@@ -66,6 +66,7 @@ SETTING_TYPES: dict[str, tuple[type | None, ...]] = {
     "spike_seconds": _NUMBER,
     "date_offset_seconds": _NUMBER,
     "record_requests": (bool,),
+    "stall_byte_seconds": _NUMBER,
 }
 RUNTIME_SETTINGS = frozenset(SETTING_TYPES)
 
@@ -109,6 +110,8 @@ class SimConfig:
     date_offset_seconds: float = 0.0
     #: Keep every request received (except /_sim/ ones) for `Simulator.requests()`.
     record_requests: bool = False
+    #: The `stall` fault sends one byte of the body per this many seconds.
+    stall_byte_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         """Reject values the simulator cannot serve."""
@@ -126,6 +129,7 @@ class SimConfig:
         _require(0 <= self.gzip_level <= 9, "gzip_level must be in 0..9")
         _require(self.latency_ms >= 0, "latency_ms must be >= 0")
         _require(self.spike_seconds >= 0, "spike_seconds must be >= 0")
+        _require(self.stall_byte_seconds >= 0, "stall_byte_seconds must be >= 0")
         _require(self.retry_after >= 0, "retry_after must be >= 0")
         _require(self.last_page_style in LAST_PAGE_STYLES, f"last_page_style: {LAST_PAGE_STYLES}")
         _require(self.has_next_mode in HAS_NEXT_MODES, f"has_next_mode: {HAS_NEXT_MODES}")

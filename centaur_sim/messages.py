@@ -34,7 +34,7 @@ class Request:
 
 @dataclass
 class Reply:
-    """What to answer; `action` "reset" aborts the connection, "truncate" sends half the body.
+    """What to answer; `action`: "reset" (abort), "truncate" (half the body), "stall" (drip it).
 
     `date_shift` moves the `Date` header further than the configured offset (None: no header).
     """

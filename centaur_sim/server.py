@@ -181,7 +181,21 @@ class SimHandler(BaseHTTPRequestHandler):
         if reply.action == "truncate":
             self.close_connection = True
             body = body[: len(body) // 2]
-        self.wfile.write(body)
+        if reply.action == "stall":
+            self._drip(body, config.stall_byte_seconds)
+        else:
+            self.wfile.write(body)
+
+    def _drip(self, body: bytes, seconds: float) -> None:
+        """Send `body` one byte per `seconds`, the first at once; stop when the client is gone."""
+        for i in range(len(body)):
+            if i:
+                time.sleep(seconds)
+            try:
+                self.wfile.write(body[i : i + 1])
+            except OSError:
+                self.close_connection = True
+                return
 
     def _reset(self) -> None:
         """Abort the connection with a TCP RST and no response."""
