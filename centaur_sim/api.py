@@ -159,6 +159,7 @@ class PublicApi:
         self.core.tokens.revoke(token)
         if path == REFRESH_TOKEN:
             return msg.json_reply(200, {"token": self.core.tokens.issue()})
+        self.core.counters.logouts += 1
         return msg.message(200, "Logged out")
 
     def _login(self, request: Request) -> Reply:

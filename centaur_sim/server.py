@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -41,6 +42,15 @@ class SimServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, SimHandler)
+        settings = config()
+        self.scheme = "https" if settings.tls_certfile else "http"
+        if settings.tls_certfile:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(settings.tls_certfile, settings.tls_keyfile)
+            # the handshake happens in the connection's own thread (see SimHandler.setup)
+            self.socket = context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def track(self, connection: socket.socket, open_: bool) -> None:
         """Register (or forget) a live client connection."""
@@ -62,7 +72,7 @@ class SimServer(ThreadingHTTPServer):
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
     ) -> None:
         """Ignore clients that went away; report anything else."""
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 
@@ -79,8 +89,10 @@ class SimHandler(BaseHTTPRequestHandler):
     _read_at = 0.0
 
     def setup(self) -> None:
-        """Register the connection with the server."""
+        """Complete a TLS handshake, if any, and register the connection with the server."""
         super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
         self.server.track(self.connection, True)
 
     def finish(self) -> None:

@@ -36,11 +36,11 @@ class Simulator(SimCore):
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. `http://127.0.0.1:8765` (RuntimeError before `start`)."""
+        """Base URL, e.g. `http://127.0.0.1:8765` (https with TLS; RuntimeError before `start`)."""
         if self._server is None:
             raise RuntimeError("simulator not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._server.scheme}://{host!s}:{port}"
 
     @property
     def port(self) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 
 class Stats:
-    """Requests by path and status, faults and misbehaviours by kind, logins, items served.
+    """Requests by path and status, faults and misbehaviours by kind, logins, logouts, items.
 
     `records_served` counts case results only; task and project items count separately.
     """
@@ -23,6 +23,7 @@ class Stats:
         self.misbehaviours: Counter[str] = Counter()
         self.logins = 0
         self.login_failures = 0
+        self.logouts = 0
         self.records_served = 0
         self.catalog_items_served = 0
 
@@ -40,6 +41,7 @@ class Stats:
             "misbehaviours": dict(self.misbehaviours),
             "logins": self.logins,
             "login_failures": self.login_failures,
+            "logouts": self.logouts,
             "records_served": self.records_served,
             "catalog_items_served": self.catalog_items_served,
         }

@@ -90,6 +90,7 @@ def test_test_refresh_and_logout(sim: Simulator, client: requests.Session) -> No
     r = client.post(base + "logout", timeout=5)
     assert (r.status_code, r.json()) == (200, {"message": "Logged out"})
     assert client.post(base + "testToken", timeout=5).status_code == 401
+    assert sim.stats()["logouts"] == 1
 
 
 def test_static_token_needs_no_login(make_sim: MakeSim) -> None:
