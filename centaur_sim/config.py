@@ -133,7 +133,7 @@ class SimConfig:
         _require(self.latency_ms >= 0, "latency_ms must be >= 0")
         _require(self.spike_seconds >= 0, "spike_seconds must be >= 0")
         _require(self.stall_byte_seconds >= 0, "stall_byte_seconds must be >= 0")
-        _require(self.tls_certfile or not self.tls_keyfile, "tls_keyfile needs tls_certfile")
+        _require(bool(self.tls_certfile or not self.tls_keyfile), "tls_keyfile needs tls_certfile")
         _require(self.retry_after >= 0, "retry_after must be >= 0")
         _require(self.last_page_style in LAST_PAGE_STYLES, f"last_page_style: {LAST_PAGE_STYLES}")
         _require(self.has_next_mode in HAS_NEXT_MODES, f"has_next_mode: {HAS_NEXT_MODES}")
