@@ -23,6 +23,8 @@ REFRESH_TOKEN = "/auth/public/v1/refreshToken"  # noqa: S105
 LOGOUT = "/auth/public/v1/logout"
 RESULTS_LIST = "/results/public/v1/list"
 RESULTS_GET = "/results/public/v1/get"
+RESULTS_V2_LIST = "/results/public/v2/list"
+RESULTS_V2_GET = "/results/public/v2/get"
 TASKS_LIST = "/tasks/public/v1/list"
 TASKS_GET = "/tasks/public/v1/get"
 PROJECTS_LIST = "/projects/public/v1/list"
@@ -34,12 +36,15 @@ METHODS = {
     LOGOUT: "POST",
     RESULTS_LIST: "GET",
     RESULTS_GET: "GET",
+    RESULTS_V2_LIST: "GET",
+    RESULTS_V2_GET: "GET",
     TASKS_LIST: "GET",
     TASKS_GET: "GET",
     PROJECTS_LIST: "GET",
     PROJECTS_GET: "GET",
 }
-RESULTS = frozenset({RESULTS_LIST, RESULTS_GET})
+RESULTS = frozenset({RESULTS_LIST, RESULTS_GET, RESULTS_V2_LIST, RESULTS_V2_GET})
+V2 = frozenset({RESULTS_V2_LIST, RESULTS_V2_GET})
 CATALOG = frozenset({TASKS_LIST, TASKS_GET, PROJECTS_LIST, PROJECTS_GET})
 #: The data endpoints: scripted faults without a `path`, and random faults, apply to these.
 DATA = RESULTS | CATALOG
@@ -59,6 +64,8 @@ class PublicApi:
         self._data: dict[str, Callable[[Request], Reply]] = {
             RESULTS_LIST: self._list,
             RESULTS_GET: self._get,
+            RESULTS_V2_LIST: self._list,
+            RESULTS_V2_GET: self._get,
             TASKS_LIST: self._tasks_list,
             TASKS_GET: self._tasks_get,
             PROJECTS_LIST: self._projects_list,
@@ -194,12 +201,20 @@ class PublicApi:
         )
 
     def _task(self, request: Request) -> Task | Reply:
+        """Return the request's task, or its 404, or v1's 426 for a v2-only task."""
         task = self.core.store.tasks.get(_required_int(request, "task_id"))
         if task is None:
             return msg.not_found()
-        if task.unsupported:
-            return msg.unsupported_task_type()
+        if task.unsupported and request.path not in V2:
+            return msg.unsupported_task_type(request.path.rsplit("/", 1)[1])
         return task
+
+    def _encoder(self, request: Request, task: Task) -> Callable[[Case], bytes]:
+        """Return how a case of `task` is sent on this endpoint (v1 record or v2 item)."""
+        if request.path in V2:
+            return lambda case: case.v2(task.v2_notes)
+        expose = self.core.config.expose_updated_at
+        return lambda case: case.served(expose)
 
     def _get(self, request: Request) -> Reply:
         task = self._task(request)
@@ -208,7 +223,7 @@ class PublicApi:
         case = task.index.get(_required_int(request, "case_id"))
         if case is None:
             return msg.not_found()
-        return Reply(200, case.served(self.core.config.expose_updated_at), records=1)
+        return Reply(200, self._encoder(request, task)(case), records=1)
 
     def _list(self, request: Request) -> Reply:
         task = self._task(request)
@@ -236,7 +251,8 @@ class PublicApi:
             fetch=fetch,
             is_case_seq=task.is_case_seq,
             last_page_style=config.last_page_style,
-            expose_updated_at=config.expose_updated_at,
+            encode=self._encoder(request, task),
+            v2=request.path in V2,
         )
         kind = self.core.misbehaviours.get(task.info.task_id)
         page, misbehaved = build_page(kind, query)

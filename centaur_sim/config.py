@@ -37,6 +37,7 @@ MISBEHAVIOURS = (
     "wrong_types",
     "empty_pages",
     "has_next_false_with_cursor",
+    "v2_shape",
 )
 LAST_PAGE_STYLES = ("absent", "false")
 HAS_NEXT_MODES = ("exact", "full_page")

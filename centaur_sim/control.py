@@ -1,6 +1,7 @@
 """HTTP control endpoints under /_sim/ (no authentication: local testing only).
 
-GET  /_sim/truth?task_id=      current case results, as served (all tasks without task_id)
+GET  /_sim/truth?task_id=      current case results, as served (all tasks without task_id);
+                               `api=v2`: the results-v2 items
 GET  /_sim/meta?task_id=       per case: sequence_id, updated_at, labeling_state
 GET  /_sim/tasks?project_id=   task items as the task list serves them (all without project_id)
 GET  /_sim/projects            project items as the project list serves them
@@ -40,7 +41,7 @@ class ControlApi:
         """Control `core`."""
         self.core = core
         self.routes: dict[tuple[str, str], Handler] = {
-            ("GET", "/_sim/truth"): lambda r, d: core.truth(_task_param(r)),
+            ("GET", "/_sim/truth"): self._truth,
             ("GET", "/_sim/meta"): lambda r, d: core.truth_meta(_task_param(r)),
             ("GET", "/_sim/tasks"): lambda r, d: core.tasks_truth(_int_query(r, "project_id")),
             ("GET", "/_sim/projects"): lambda r, d: core.projects_truth(),
@@ -74,6 +75,13 @@ class ControlApi:
             return msg.message(404, f"not found: {error}")
         except (ValueError, TypeError) as error:
             return msg.message(400, str(error))
+
+    def _truth(self, request: Request, data: dict[str, Any]) -> object:
+        api = request.param("api") or "v1"
+        if api not in ("v1", "v2"):
+            raise ValueError("api must be v1 or v2")
+        truth = self.core.truth_v2 if api == "v2" else self.core.truth
+        return truth(_task_param(request))
 
     def _reset_stats(self, request: Request, data: dict[str, Any]) -> object:
         self.core.reset_stats()

@@ -40,6 +40,7 @@ _STATES = tuple(STATE_WEIGHTS)
 _CUMULATIVE = tuple(itertools.accumulate(STATE_WEIGHTS.values()))
 BASE_SECONDS = 1_704_067_200  # 2024-01-01T00:00:00+00:00
 SERIES = ("AX T1", "AX T2", "COR", "SAG", "DERM")
+V2_FROM_V1 = ("task_id", "task_name", "project_id", "project_name", "case_id", "task_type")
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,34 @@ def new_record(
     if task.extra_fields:
         record["review_notes"] = f"QA batch {_int(rng, 1, 40)}: {_pick(rng, SERIES)} reviewed"
     return record
+
+
+def v2_item(record: Record, notes: bool) -> Record:
+    """Return the results-v2 item of a case from its v1 `record` (inferred shape, see README).
+
+    One `results` element per piece of content: its metadata, the case's `patch` as the first
+    content's prelabel, and the case's votes as the first content's labels. With `notes`, the
+    item carries the undocumented `review_notes`.
+    """
+    contents = record["content_metadata"]
+    votes = [{"label": label, "votes": n} for label, n in record["counts"].items()]
+    patch = record["patch"]
+    item: Record = {name: record[name] for name in V2_FROM_V1}
+    item["content_type"] = "dicom" if contents and contents[0]["series"] else "image"
+    item["labeling_state"] = record["labeling_state"]
+    item["n_qualified_opinions"] = record["qualified_reads"]
+    item["results"] = [
+        {
+            "content_id": content["content_id"],
+            "content_metadata": [content],
+            "prelabel": {"type": "wkt", "value": patch} if k == 0 and patch else None,
+            "labels": votes if k == 0 else [],
+        }
+        for k, content in enumerate(contents)
+    ]
+    if notes:
+        item["review_notes"] = record.get("review_notes") or f"QA batch {record['case_id'] % 40}"
+    return item
 
 
 def add_read(record: Record, task: TaskInfo, rng: random.Random, now_seconds: int) -> None:

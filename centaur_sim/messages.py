@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
-UNSUPPORTED_TEXT = (
-    "Task type not supported by this API version, please use /results/public/v2/list."
-)
+UNSUPPORTED_TEXT = "Task type not supported by this API version, please use /results/public/v2/"
 
 
 @dataclass
@@ -79,9 +77,9 @@ def restricted_country() -> Reply:
     return message(403, "Access from your country is restricted", code="restricted_country")
 
 
-def unsupported_task_type() -> Reply:
-    """The documented 426 for task types v1 does not serve."""
-    return Reply(426, UNSUPPORTED_TEXT.encode(), TEXT)
+def unsupported_task_type(endpoint: str) -> Reply:
+    """The documented 426 for task types v1 does not serve, naming v2's `endpoint` (list, get)."""
+    return Reply(426, f"{UNSUPPORTED_TEXT}{endpoint}.".encode(), TEXT)
 
 
 def internal_error() -> Reply:

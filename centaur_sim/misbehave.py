@@ -12,14 +12,17 @@ Each kind, applied to list pages of one task:
 - ``missing_case_id``: the first record of the first page has no ``case_id``.
 - ``missing_labeling_state``: the first record of the first page has no ``labeling_state``.
 - ``wrong_types``: the first record of the first page has ``case_id: "abc"`` and
-  ``qualified_reads: "x"``.
+  ``qualified_reads: "x"`` (v2: ``n_qualified_opinions: "x"``).
 - ``empty_pages``: before the first page and between data pages, a page with ``payload: []``,
   ``has_next: true`` and a cursor that still moves forward (into a sequence-id gap).
 - ``has_next_false_with_cursor``: the last page sends ``has_next: false`` and a cursor.
+- ``v2_shape`` (results v2 only): pages are ``{"results": [...], "next": "<opaque>"}`` (``next``
+  is null on the last page), without ``payload`` and the v1 paging fields.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 
 from centaur_sim.pages import Page, PageQuery, meta, plain_page
@@ -112,7 +115,17 @@ def _missing_labeling_state(page: Page, query: PageQuery) -> bool:
 
 
 def _wrong_types(page: Page, query: PageQuery) -> bool:
-    return _edit_first(page, query, {"case_id": "abc", "qualified_reads": "x"})
+    count = "n_qualified_opinions" if query.v2 else "qualified_reads"
+    return _edit_first(page, query, {"case_id": "abc", count: "x"})
+
+
+def _v2_shape(page: Page, query: PageQuery) -> bool:
+    if not query.v2:
+        return False
+    token = f"v2:{page.cursor}".encode() if page.has_next else None
+    page.top_key = "results"
+    page.meta = {"next": token and base64.urlsafe_b64encode(token).decode()}
+    return True
 
 
 def _edit_first(page: Page, query: PageQuery, changes: dict[str, object]) -> bool:
@@ -150,4 +163,5 @@ _MUTATORS = {
     "missing_labeling_state": _missing_labeling_state,
     "wrong_types": _wrong_types,
     "has_next_false_with_cursor": _has_next_false_with_cursor,
+    "v2_shape": _v2_shape,
 }

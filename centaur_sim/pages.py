@@ -22,17 +22,19 @@ class PageQuery:
     fetch: Fetch
     is_case_seq: Callable[[int], bool]
     last_page_style: str
-    expose_updated_at: bool
+    encode: Callable[[Case], bytes]
+    v2: bool = False
 
 
 @dataclass
 class Page:
-    """A page about to be sent: record bytes plus the fields after `payload`, in order."""
+    """A page about to be sent: record bytes under `top_key`, then the fields of `meta`."""
 
     records: list[bytes]
     meta: dict[str, Any]
     cursor: int | None = None
     payload_key: str | None = None
+    top_key: str = "payload"
 
     @property
     def has_next(self) -> bool:
@@ -58,7 +60,7 @@ def plain_page(query: PageQuery) -> Page:
     cases, more = query.fetch(query.after)
     cursor = cases[-1].seq if cases else None
     return Page(
-        records=[case.served(query.expose_updated_at) for case in cases],
+        records=[query.encode(case) for case in cases],
         meta=meta(more, cursor, query.limit, query.last_page_style),
         cursor=cursor,
     )
@@ -103,7 +105,6 @@ def render(page: Page) -> bytes:
     payload = b"[" + b",".join(page.records) + b"]"
     if page.payload_key is not None:
         payload = b'{"' + page.payload_key.encode() + b'":' + payload + b"}"
+    head = b'{"' + page.top_key.encode() + b'":' + payload
     tail = json.dumps(page.meta, separators=(",", ":")).encode()
-    if tail == b"{}":
-        return b'{"payload":' + payload + b"}"
-    return b'{"payload":' + payload + b"," + tail[1:]
+    return head + b"}" if tail == b"{}" else head + b"," + tail[1:]

@@ -62,6 +62,11 @@ class SimCore:
             expose = self._config.expose_updated_at
             return [json.loads(c.served(expose)) for t in self._tasks(task_id) for c in t.cases]
 
+    def truth_v2(self, task_id: int | None = None) -> list[Record]:
+        """Return current results-v2 items (one task or all), in sequence order, as served."""
+        with self.lock:
+            return [json.loads(c.v2(t.v2_notes)) for t in self._tasks(task_id) for c in t.cases]
+
     def truth_meta(self, task_id: int | None = None) -> list[dict[str, Any]]:
         """Return server-side facts per case: sequence id, update time, labeling state."""
         with self.lock:

@@ -33,7 +33,7 @@ def encode(record: Record) -> bytes:
 class Case:
     """One case: its cursor position, server-side update time and cached JSON bytes."""
 
-    __slots__ = ("_served", "body", "case_id", "seq", "state", "updated_us")
+    __slots__ = ("_served", "_v2", "body", "case_id", "seq", "state", "updated_us")
 
     def __init__(self, case_id: int, seq: int, updated_us: int, record: Record) -> None:
         """Store `record` as bytes; `seq` orders pages, `updated_us` feeds `updated_after`."""
@@ -47,11 +47,18 @@ class Case:
         self.state: str = record["labeling_state"]
         self.updated_us = updated_us
         self._served: bytes | None = None
+        self._v2: bytes | None = None
 
     def record(self) -> Record:
         """Return a fresh copy of the stored record."""
         result: Record = json.loads(self.body)
         return result
+
+    def v2(self, notes: bool) -> bytes:
+        """Return the bytes results v2 sends for this case (see `generate.v2_item`)."""
+        if self._v2 is None:
+            self._v2 = encode(generate.v2_item(self.record(), notes))
+        return self._v2
 
     def served(self, expose_updated_at: bool) -> bytes:
         """Return the bytes sent for this case, with `updated_at` appended when exposed."""
@@ -77,6 +84,8 @@ class Task:
     index: dict[int, Case] = field(default_factory=dict)
     seq: int = 0
     created_s: int = 0
+    #: Whether its v2 items carry the undocumented `review_notes` (every other task).
+    v2_notes: bool = False
 
     def item(self) -> dict[str, Any]:
         """Return the task as `/tasks/public/v1/list` and `/get` serve it."""
@@ -223,7 +232,11 @@ class CaseStore:
             extra_fields=extra_fields,
         )
         task = Task(
-            info=info, unsupported=unsupported, seq=self._next_task_seq, created_s=created_s
+            info=info,
+            unsupported=unsupported,
+            seq=self._next_task_seq,
+            created_s=created_s,
+            v2_notes=position % 2 == 0,
         )
         self._next_task_seq += 1 + int(self._catalog_rng.random() * 4)
         self.tasks[task_id] = task

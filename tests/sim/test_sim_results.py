@@ -257,10 +257,10 @@ def test_case_of_another_task_is_not_found(sim: Simulator, client: requests.Sess
 def test_unsupported_task_type_is_426(make_sim: MakeSim, new_session: NewSession) -> None:
     sim = make_sim(unsupported_task_ids=(102,))
     s = new_session(sim)
-    text = "Task type not supported by this API version, please use /results/public/v2/list."
+    text = "Task type not supported by this API version, please use /results/public/v2/"
     for path, params in ((LIST, {"task_id": 102}), (GET, {"task_id": 102, "case_id": 1})):
         r = s.get(sim.url + path, params=params)
-        assert (r.status_code, r.text) == (426, text)
+        assert (r.status_code, r.text) == (426, text + path.rsplit("/", 1)[1] + ".")
         assert r.headers["Content-Type"].startswith("text/plain")
     assert sim.truth(102)[0]["task_type"] == "polygon"
     assert sim.add_task(cases=2, unsupported=True) == 104
