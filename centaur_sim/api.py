@@ -271,15 +271,16 @@ class PublicApi:
         return after, limit
 
     def _tasks_list(self, request: Request) -> Reply:
+        store = self.core.store
         project_id = _int_param(request, "project_id")
+        rows = store.task_rows
+        if project_id is not None:
+            project = store.projects.get(project_id)
+            rows = [] if project is None else [store.tasks[t] for t in project.task_ids]
         term = request.param("search_term")
-        needle = None if term is None else term.casefold()
-        rows = [
-            task
-            for task in self.core.store.tasks.values()
-            if (project_id is None or task.info.project_id == project_id)
-            and (needle is None or needle in task.info.task_name.casefold())
-        ]
+        if term is not None:
+            needle = term.casefold()
+            rows = [task for task in rows if needle in task.info.task_name.casefold()]
         return self._catalog_page(request, rows)
 
     def _tasks_get(self, request: Request) -> Reply:
@@ -287,7 +288,7 @@ class PublicApi:
         return self._catalog_item(task)
 
     def _projects_list(self, request: Request) -> Reply:
-        return self._catalog_page(request, list(self.core.store.projects.values()))
+        return self._catalog_page(request, self.core.store.project_rows)
 
     def _projects_get(self, request: Request) -> Reply:
         project = self.core.store.projects.get(_required_int(request, "project_id"))

@@ -89,7 +89,7 @@ def catalog_page(
     `rows` are the matching rows in ascending sequence-id order; paging follows the results
     list exactly (cursor = last row's sequence id, `has_next_mode`, `last_page_style`).
     """
-    start = 0 if after is None else bisect_right([row.seq for row in rows], after)
+    start = 0 if after is None else bisect_right(rows, after, key=_seq)
     chosen = rows[start : start + limit]
     more = len(chosen) == limit if full_page_mode else start + limit < len(rows)
     cursor = chosen[-1].seq if chosen else None
@@ -98,6 +98,10 @@ def catalog_page(
         meta=meta(more, cursor, limit, last_page_style),
         cursor=cursor,
     )
+
+
+def _seq(row: Listed) -> int:
+    return row.seq
 
 
 def render(page: Page) -> bytes:

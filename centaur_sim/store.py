@@ -151,6 +151,9 @@ class CaseStore:
         self._tasks_per_project = config.tasks_per_project
         self.tasks: dict[int, Task] = {}
         self.projects: dict[int, Project] = {}
+        #: The same, as lists in creation (= sequence-id) order: what the catalog lists page.
+        self.task_rows: list[Task] = []
+        self.project_rows: list[Project] = []
         unsupported = set(config.unsupported_task_ids)
         for i, count in enumerate(config.cases_per_task()):
             task_id = config.first_task_id + i
@@ -185,6 +188,7 @@ class CaseStore:
         )
         self._next_project_seq += 1 + int(self._catalog_rng.random() * 3)
         self.projects[project_id] = project
+        self.project_rows.append(project)
         return project
 
     def add_task(
@@ -240,6 +244,7 @@ class CaseStore:
         )
         self._next_task_seq += 1 + int(self._catalog_rng.random() * 4)
         self.tasks[task_id] = task
+        self.task_rows.append(task)
         project.task_ids.append(task_id)
         ids = [self._new_case_id() for _ in range(count)]
         self._rng.shuffle(ids)

@@ -1,0 +1,60 @@
+"""Faults that last for one task, and a catalog of 10,000 tasks."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from centaur_sim import FAULT_KINDS, SCRIPTED_KINDS, SimConfig, Simulator
+from tests.sim.helpers import MakeSim, Walk
+
+LIST = "/results/public/v1/list"
+HEADERS = {"X-API-KEY": "demo-api-key", "Authorization": "Bearer tok"}
+FOREVER = 1_000_000
+#: Kinds whose answer is a 200 (the fault counter tells them apart).
+LOOK_FINE = ("future_date", "no_date", "html200", "empty200", "bad_utf8")
+
+
+def _attempt(sim: Simulator, task_id: int) -> requests.Response | requests.RequestException:
+    params = {"task_id": task_id}
+    try:
+        r = requests.get(
+            sim.url + LIST, params=params, headers=HEADERS, timeout=(5, 0.2), allow_redirects=False
+        )
+        r.content  # noqa: B018 - reads the body (a stall or truncation fails here)
+    except requests.RequestException as error:
+        return error
+    return r
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS + SCRIPTED_KINDS)
+def test_a_task_specific_fault_persists_and_spares_other_tasks(
+    make_sim: MakeSim, kind: str
+) -> None:
+    sim = make_sim(static_token="tok", spike_seconds=1, stall_byte_seconds=1, retry_after=0)
+    sim.script_faults([{"kind": kind, "count": FOREVER, "task_id": 102}])
+    for attempt in range(1, 4):
+        outcome = _attempt(sim, 102)
+        failed = isinstance(outcome, Exception) or outcome.status_code != 200
+        assert failed or kind in LOOK_FINE, outcome
+        assert sim.stats()["faults"] == {kind: attempt}
+        fine = _attempt(sim, 101)
+        assert isinstance(fine, requests.Response), fine
+        assert fine.status_code == 200
+        assert fine.json()["payload"] == sim.truth(101)
+    [pending] = sim.pending_faults()["script"]
+    assert (pending["kind"], pending["count"]) == (kind, FOREVER - 3)
+
+
+def test_ten_thousand_tasks(walk: Walk) -> None:
+    with Simulator(SimConfig(tasks=10_000, cases=1, static_token="tok")) as sim:
+        s = requests.Session()
+        s.headers.update(HEADERS)
+        tasks, pages = walk(s, sim.url, path="/tasks/public/v1/list", limit=1000)
+        assert [t["task_id"] for t in tasks] == list(range(101, 10_101))
+        assert len(pages) == 10
+        projects, _ = walk(s, sim.url, path="/projects/public/v1/list", limit=1000)
+        assert len(projects) == 5000
+        one, _ = walk(s, sim.url, path="/tasks/public/v1/list", project_id=11_999)
+        assert [t["task_id"] for t in one] == [10_099, 10_100]
+        assert len(sim.truth()) == 10_000
