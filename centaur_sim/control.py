@@ -1,65 +1,64 @@
 """HTTP control endpoints under /_sim/ (no authentication: local testing only).
 
-GET  /_sim/truth?task_id=      current case results, as served (all tasks without task_id);
-                               `api=v2`: the results-v2 items
-GET  /_sim/meta?task_id=       per case: sequence_id, updated_at, labeling_state
-GET  /_sim/tasks?project_id=   task items as the task list serves them (all without project_id)
-GET  /_sim/projects            project items as the project list serves them
-GET  /_sim/catalog-meta        {"tasks": [{task_id, sequence_id}], "projects": [...]} in list order
-GET  /_sim/stats               counters;   POST /_sim/reset-stats (also forgets requests)
-GET  /_sim/config              settings in force;   POST /_sim/settings {setting: value}
-GET  /_sim/faults              pending script and rates
-GET  /_sim/requests            requests received, in order (with `record_requests` on)
-POST /_sim/faults              {"script": [...], "rates": {...}, "seed": n, "clear": bool}
-POST /_sim/update              {"task_id", "case_ids"?, "count"?, "rng_seed"?, "at"?}
-POST /_sim/add                 {"task_id", "count", "at"?}
-POST /_sim/state               {"task_id", "case_id", "state", "at"?}
-POST /_sim/task                {"task_id"?, "cases"?, "task_type"?, "name"?, "unsupported"?,
-                                "extra_fields"?, "project_id"?, "at"?} -> {"task_id"}
-POST /_sim/project             {"project_id"?, "name"?, "at"?} -> {"project_id"}
-POST /_sim/misbehaviour        {"task_id", "kind": name or null}
-POST /_sim/expire-tokens       invalidate all session tokens
+GET  /_sim/truth?task_id=&api=  case results as served (all tasks without task_id; api=v2:
+                                the results-v2 items)
+GET  /_sim/meta?task_id=        per case: sequence_id, updated_at, labeling_state
+GET  /_sim/tasks?project_id=    task items as the task list serves them
+GET  /_sim/stats                counters;   POST /_sim/reset-stats (also forgets requests)
+GET  /_sim/requests             requests received, in order (with `record_requests` on)
+GET  /_sim/config               settings in force;   POST /_sim/settings {setting: value}
+GET  /_sim/faults               pending script and rates
+POST /_sim/faults               {"script": [...], "rates": {...}, "seed": n, "clear": bool}
+POST /_sim/update               {"task_id", "case_ids"?, "count"?, "rng_seed"?, "at"?}
+POST /_sim/add                  {"task_id", "count"?, "at"?}
+POST /_sim/state                {"task_id", "case_id", "state", "at"?}
+POST /_sim/task                 the arguments of `Simulator.add_task` -> {"task_id"}
+POST /_sim/misbehaviour         {"task_id", "kind": name or null}
+POST /_sim/expire-tokens        invalidate all session tokens
+
+POST bodies are the keyword arguments of the `Simulator` method of the same name: an unknown or
+missing one, or a bad value, answers 400; an unknown task or case 404.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from centaur_sim import messages as msg
-from centaur_sim.messages import Reply, Request
-from centaur_sim.state import SimCore
+from centaur_sim.messages import CANNED, Reply, Request
+
+if TYPE_CHECKING:
+    from centaur_sim.simulator import Simulator
 
 Handler = Callable[[Request, dict[str, Any]], object]
+OK = {"message": "ok"}
 
 
 class ControlApi:
-    """Routes /_sim/ requests to `SimCore` operations."""
+    """Routes /_sim/ requests to `Simulator` operations."""
 
-    def __init__(self, core: SimCore) -> None:
-        """Control `core`."""
-        self.core = core
+    def __init__(self, sim: Simulator) -> None:
+        """Control `sim`."""
+        self.sim = sim
         self.routes: dict[tuple[str, str], Handler] = {
             ("GET", "/_sim/truth"): self._truth,
-            ("GET", "/_sim/meta"): lambda r, d: core.truth_meta(_task_param(r)),
-            ("GET", "/_sim/tasks"): lambda r, d: core.tasks_truth(_int_query(r, "project_id")),
-            ("GET", "/_sim/projects"): lambda r, d: core.projects_truth(),
-            ("GET", "/_sim/catalog-meta"): lambda r, d: core.catalog_meta(),
-            ("GET", "/_sim/stats"): lambda r, d: core.stats(),
-            ("GET", "/_sim/config"): lambda r, d: core.config.to_json(),
-            ("GET", "/_sim/faults"): lambda r, d: core.pending_faults(),
-            ("GET", "/_sim/requests"): lambda r, d: core.requests(),
-            ("POST", "/_sim/reset-stats"): self._reset_stats,
-            ("POST", "/_sim/settings"): lambda r, d: core.set(**d).to_json(),
+            ("GET", "/_sim/meta"): lambda r, d: sim.truth_meta(_int_query(r, "task_id")),
+            ("GET", "/_sim/tasks"): lambda r, d: sim.tasks_truth(_int_query(r, "project_id")),
+            ("GET", "/_sim/stats"): lambda r, d: sim.stats(),
+            ("GET", "/_sim/requests"): lambda r, d: sim.requests(),
+            ("GET", "/_sim/config"): lambda r, d: sim.config.to_json(),
+            ("GET", "/_sim/faults"): lambda r, d: sim.pending_faults(),
+            ("POST", "/_sim/reset-stats"): lambda r, d: _ok(sim.reset_stats, d),
+            ("POST", "/_sim/settings"): lambda r, d: sim.set(**d).to_json(),
             ("POST", "/_sim/faults"): self._faults,
-            ("POST", "/_sim/update"): self._update,
-            ("POST", "/_sim/add"): self._add,
-            ("POST", "/_sim/state"): self._state,
-            ("POST", "/_sim/task"): self._task,
-            ("POST", "/_sim/project"): self._project,
-            ("POST", "/_sim/misbehaviour"): self._misbehaviour,
-            ("POST", "/_sim/expire-tokens"): lambda r, d: {"expired": core.expire_tokens()},
+            ("POST", "/_sim/update"): lambda r, d: {"case_ids": sim.update_cases(**d)},
+            ("POST", "/_sim/add"): lambda r, d: {"case_ids": sim.add_cases(**d)},
+            ("POST", "/_sim/state"): lambda r, d: _ok(sim.set_labeling_state, d),
+            ("POST", "/_sim/task"): lambda r, d: {"task_id": sim.add_task(**d)},
+            ("POST", "/_sim/misbehaviour"): lambda r, d: _ok(sim.set_misbehaviour, d),
+            ("POST", "/_sim/expire-tokens"): lambda r, d: {"expired": sim.expire_tokens()},
         }
 
     def handle(self, request: Request) -> Reply:
@@ -67,10 +66,10 @@ class ControlApi:
         handler = self.routes.get((request.method, request.path))
         if handler is None:
             known = any(path == request.path for _, path in self.routes)
-            return msg.message(405, "Method Not Allowed") if known else msg.not_found()
+            return CANNED["405" if known else "404"]()
         try:
-            data = json.loads(request.body) if request.body.strip() else {}
-            return msg.json_reply(200, handler(request, _object(data)))
+            data = _object(json.loads(request.body) if request.body.strip() else {})
+            return msg.json_reply(200, handler(request, data))
         except KeyError as error:
             return msg.message(404, f"not found: {error}")
         except (ValueError, TypeError) as error:
@@ -80,101 +79,20 @@ class ControlApi:
         api = request.param("api") or "v1"
         if api not in ("v1", "v2"):
             raise ValueError("api must be v1 or v2")
-        truth = self.core.truth_v2 if api == "v2" else self.core.truth
-        return truth(_task_param(request))
-
-    def _reset_stats(self, request: Request, data: dict[str, Any]) -> object:
-        self.core.reset_stats()
-        return {"message": "ok"}
+        truth = self.sim.truth_v2 if api == "v2" else self.sim.truth
+        return truth(_int_query(request, "task_id"))
 
     def _faults(self, request: Request, data: dict[str, Any]) -> object:
-        _only(data, {"clear", "script", "rates", "seed"})
+        unknown = sorted(set(data) - {"clear", "script", "rates", "seed"})
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(unknown)}")
         if data.get("clear"):
-            self.core.clear_faults()
+            self.sim.clear_faults()
         if "script" in data:
-            self.core.script_faults(data["script"])
+            self.sim.script_faults(data["script"])
         if "rates" in data or "seed" in data:
-            seed = data.get("seed")
-            self.core.set_fault_rates(data.get("rates", {}), _opt_int(seed))
-        return self.core.pending_faults()
-
-    def _update(self, request: Request, data: dict[str, Any]) -> object:
-        _only(data, {"task_id", "case_ids", "count", "rng_seed", "at"})
-        case_ids = data.get("case_ids")
-        changed = self.core.update_cases(
-            _int(_need(data, "task_id")),
-            case_ids=None if case_ids is None else [_int(c) for c in case_ids],
-            count=_opt_int(data.get("count")),
-            rng_seed=_opt_int(data.get("rng_seed")),
-            at=_float(data.get("at")),
-        )
-        return {"case_ids": changed}
-
-    def _add(self, request: Request, data: dict[str, Any]) -> object:
-        _only(data, {"task_id", "count", "at"})
-        added = self.core.add_cases(
-            _int(_need(data, "task_id")),
-            _int(data.get("count", 1)),
-            at=_float(data.get("at")),
-        )
-        return {"case_ids": added}
-
-    def _state(self, request: Request, data: dict[str, Any]) -> object:
-        _only(data, {"task_id", "case_id", "state", "at"})
-        self.core.set_labeling_state(
-            _int(_need(data, "task_id")),
-            _int(_need(data, "case_id")),
-            str(_need(data, "state")),
-            at=_float(data.get("at")),
-        )
-        return {"message": "ok"}
-
-    def _task(self, request: Request, data: dict[str, Any]) -> object:
-        _only(
-            data,
-            {
-                "task_id",
-                "cases",
-                "task_type",
-                "name",
-                "unsupported",
-                "extra_fields",
-                "project_id",
-                "at",
-            },
-        )
-        task_id = self.core.add_task(
-            task_id=_opt_int(data.get("task_id")),
-            cases=_int(data.get("cases", 0)),
-            task_type=data.get("task_type"),
-            name=data.get("name"),
-            unsupported=bool(data.get("unsupported", False)),
-            extra_fields=bool(data.get("extra_fields", False)),
-            project_id=_opt_int(data.get("project_id")),
-            at=_float(data.get("at")),
-        )
-        return {"task_id": task_id}
-
-    def _project(self, request: Request, data: dict[str, Any]) -> object:
-        _only(data, {"project_id", "name", "at"})
-        name = data.get("name")
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"not a string: {name!r}")
-        project_id = self.core.add_project(
-            _opt_int(data.get("project_id")), name=name, at=_float(data.get("at"))
-        )
-        return {"project_id": project_id}
-
-    def _misbehaviour(self, request: Request, data: dict[str, Any]) -> object:
-        _only(data, {"task_id", "kind"})
-        self.core.set_misbehaviour(_int(_need(data, "task_id")), data.get("kind"))
-        return {"message": "ok"}
-
-
-def _only(data: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+            self.sim.set_fault_rates(data.get("rates", {}), data.get("seed"))
+        return self.sim.pending_faults()
 
 
 def _object(data: object) -> dict[str, Any]:
@@ -183,34 +101,11 @@ def _object(data: object) -> dict[str, Any]:
     return data
 
 
-def _need(data: dict[str, Any], name: str) -> object:
-    if data.get(name) is None:
-        raise ValueError(f"{name} is required")
-    return data[name]
-
-
-def _int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise TypeError(f"not an integer: {value!r}")
-    return int(value)
-
-
-def _float(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise TypeError(f"not a number: {value!r}")
-    return float(value)
-
-
-def _opt_int(value: object) -> int | None:
-    return None if value is None else _int(value)
-
-
-def _task_param(request: Request) -> int | None:
-    return _int_query(request, "task_id")
+def _ok(operation: Callable[..., None], arguments: dict[str, Any]) -> dict[str, str]:
+    operation(**arguments)
+    return OK
 
 
 def _int_query(request: Request, name: str) -> int | None:
     value = request.param(name)
-    return None if value in (None, "") else _int(value)
+    return None if value in (None, "") else int(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 JSON = "application/json"
@@ -57,34 +58,32 @@ def message(status: int, text: str, **extra: object) -> Reply:
     return json_reply(status, {"message": text, **extra})
 
 
-def unauthorized() -> Reply:
-    """The 401 for a missing or wrong API key or bearer token."""
-    return message(401, "Unauthorized")
-
-
-def not_found() -> Reply:
-    """The 404 for unknown paths, tasks and cases."""
-    return message(404, "Not Found")
-
-
-def invalid_parameter() -> Reply:
-    """The 400 for any bad query parameter."""
-    return message(400, "Invalid parameter")
-
-
 def restricted_country() -> Reply:
     """The documented 403 for requests from a restricted country."""
     return message(403, "Access from your country is restricted", code="restricted_country")
 
 
+#: Replies without parameters: the documented errors and the canned faults (by kind).
+CANNED: dict[str, Callable[[], Reply]] = {
+    "400": lambda: message(400, "Invalid parameter"),
+    "401": lambda: message(401, "Unauthorized"),
+    "403": restricted_country,
+    "404": lambda: message(404, "Not Found"),
+    "405": lambda: message(405, "Method Not Allowed"),
+    "500": lambda: Reply(500, b"Internal Server Error.", TEXT),
+    "502": lambda: Reply(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", HTML),
+    "503": lambda: message(503, "Service Unavailable"),
+    "html200": lambda: Reply(200, b"<html><body>Gateway maintenance</body></html>", HTML),
+    "empty200": lambda: Reply(200, b""),
+    "bad_utf8": lambda: Reply(
+        200, b'{"payload":[{"task_name":"\xff\xfe\xfa broken"}],"limit":100}'
+    ),
+}
+
+
 def unsupported_task_type(endpoint: str) -> Reply:
     """The documented 426 for task types v1 does not serve, naming v2's `endpoint` (list, get)."""
     return Reply(426, f"{UNSUPPORTED_TEXT}{endpoint}.".encode(), TEXT)
-
-
-def internal_error() -> Reply:
-    """The documented 500 text reply."""
-    return Reply(500, b"Internal Server Error.", TEXT)
 
 
 def too_many_requests(retry_after: int, style: str, date_offset: float) -> Reply:
@@ -93,9 +92,7 @@ def too_many_requests(retry_after: int, style: str, date_offset: float) -> Reply
         value = email.utils.formatdate(time.time() + date_offset + retry_after, usegmt=True)
     else:
         value = str(retry_after)
-    reply = message(429, "Too Many Requests")
-    reply.headers.append(("Retry-After", value))
-    return reply
+    return Reply(429, b'{"message":"Too Many Requests"}', headers=[("Retry-After", value)])
 
 
 def redirect(status: int, location: str) -> Reply:
@@ -103,28 +100,3 @@ def redirect(status: int, location: str) -> Reply:
     reply = message(status, "Moved", location=location)
     reply.headers.append(("Location", location))
     return reply
-
-
-def bad_gateway() -> Reply:
-    """A gateway's 502 HTML page."""
-    return Reply(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", HTML)
-
-
-def service_unavailable() -> Reply:
-    """A 503 JSON reply."""
-    return message(503, "Service Unavailable")
-
-
-def maintenance_page() -> Reply:
-    """A 200 that is HTML rather than JSON."""
-    return Reply(200, b"<html><body>Gateway maintenance</body></html>", HTML)
-
-
-def empty_ok() -> Reply:
-    """A 200 JSON reply with no body."""
-    return Reply(200, b"")
-
-
-def bad_utf8() -> Reply:
-    """A 200 JSON reply containing bytes that are not UTF-8."""
-    return Reply(200, b'{"payload":[{"task_name":"\xff\xfe\xfa broken"}],"limit":100}')

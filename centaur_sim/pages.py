@@ -77,25 +77,19 @@ class Listed(Protocol):
 
 
 def catalog_page(
-    rows: Sequence[Listed],
-    after: int | None,
-    limit: int,
-    *,
-    full_page_mode: bool,
-    last_page_style: str,
+    rows: Sequence[Listed], after: int | None, limit: int, last_page_style: str
 ) -> Page:
     """Build a page of the task or project list: the rows with sequence id > `after`.
 
     `rows` are the matching rows in ascending sequence-id order; paging follows the results
-    list exactly (cursor = last row's sequence id, `has_next_mode`, `last_page_style`).
+    list exactly (cursor = last row's sequence id, `last_page_style`).
     """
     start = 0 if after is None else bisect_right(rows, after, key=_seq)
     chosen = rows[start : start + limit]
-    more = len(chosen) == limit if full_page_mode else start + limit < len(rows)
     cursor = chosen[-1].seq if chosen else None
     return Page(
         records=[encode(row.item()) for row in chosen],
-        meta=meta(more, cursor, limit, last_page_style),
+        meta=meta(start + limit < len(rows), cursor, limit, last_page_style),
         cursor=cursor,
     )
 

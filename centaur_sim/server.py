@@ -15,8 +15,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from centaur_sim.config import SimConfig
-from centaur_sim.messages import Reply, Request, internal_error
+from centaur_sim.config import GZIP_LEVEL, SimConfig
+from centaur_sim.messages import CANNED, Reply, Request
 
 App = Callable[[Request], Reply]
 MAX_BODY = 1 << 20
@@ -41,6 +41,8 @@ class SimServer(ThreadingHTTPServer):
         self.verbose = verbose
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        #: Set by `close_all`: ends stalled answers at once.
+        self.closing = threading.Event()
         super().__init__(address, SimHandler)
         settings = config()
         self.scheme = "https" if settings.tls_certfile else "http"
@@ -62,6 +64,7 @@ class SimServer(ThreadingHTTPServer):
 
     def close_all(self) -> None:
         """Shut down every live client connection (idle keep-alive ones included)."""
+        self.closing.set()
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
@@ -156,7 +159,7 @@ class SimHandler(BaseHTTPRequestHandler):
             reply = self.server.app(request)
         except Exception:  # noqa: BLE001 - a simulator bug: answer like the real API's 500
             traceback.print_exc()
-            reply = internal_error()
+            reply = CANNED["500"]()
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
@@ -169,7 +172,7 @@ class SimHandler(BaseHTTPRequestHandler):
         config = self.server.config()
         headers = list(reply.headers)
         if body and config.gzip and _accepts_gzip(self.headers.get("Accept-Encoding", "")):
-            body = gzip.compress(body, compresslevel=config.gzip_level, mtime=0)
+            body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
             headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
         wait = self._read_at + reply.delay - time.monotonic()
         if wait > 0:
@@ -201,8 +204,8 @@ class SimHandler(BaseHTTPRequestHandler):
     def _drip(self, body: bytes, seconds: float) -> None:
         """Send `body` one byte per `seconds`, the first at once; stop when the client is gone."""
         for i in range(len(body)):
-            if i:
-                time.sleep(seconds)
+            if i and self.server.closing.wait(seconds):
+                return
             try:
                 self.wfile.write(body[i : i + 1])
             except OSError:

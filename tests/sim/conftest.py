@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,12 +17,11 @@ CREDENTIALS = {"username": "demo@example.com", "api_password": "demo-api-passwor
 
 @pytest.fixture
 def make_sim() -> Iterator[MakeSim]:
-    """Factory: `make_sim(clock=None, **config)` starts a simulator (port 0, 3x30 cases)."""
+    """Factory: `make_sim(**config)` starts a simulator (port 0, 3x30 cases)."""
     started: list[Simulator] = []
 
-    def make(clock: Callable[[], float] | None = None, **overrides: Any) -> Simulator:
-        config = SimConfig(**{"port": 0, "tasks": 3, "cases": 30, **overrides})
-        sim = Simulator(config) if clock is None else Simulator(config, clock=clock)
+    def make(**overrides: Any) -> Simulator:
+        sim = Simulator(SimConfig(**{"port": 0, "tasks": 3, "cases": 30, **overrides}))
         sim.start()
         started.append(sim)
         return sim

@@ -64,6 +64,10 @@ def test_faults_misbehaviour_settings(sim: Simulator, client: requests.Session) 
 def test_control_errors(sim: Simulator) -> None:
     assert _post(sim, "settings", {"seed": 3}).status_code == 400  # not a runtime setting
     assert _post(sim, "settings", {"page_size": 0}).status_code == 400
+    assert _post(sim, "settings", {"max_limit": 5}).status_code == 400  # startup only
+    assert _post(sim, "settings", {"latency_ms": "1"}).status_code == 400
+    assert _post(sim, "settings", {"gzip": 1}).status_code == 400
+    assert _post(sim, "settings", {"static_token": None}).status_code == 200
     assert _post(sim, "update", {"task_id": 999}).status_code == 404
     assert _post(sim, "update", {}).status_code == 400
     assert _post(sim, "update", {"task_id": 101, "bogus": 1}).status_code == 400

@@ -119,16 +119,17 @@ def test_script_filters_by_path_and_task(sim: Simulator, client: requests.Sessio
     assert sim.pending_faults()["script"] == []
 
 
-def test_login_faults_only_when_asked(sim: Simulator) -> None:
+def test_login_gets_faults_only_by_path(sim: Simulator) -> None:
     sim.script_faults([{"kind": "502"}])
     key = {"X-API-KEY": "demo-api-key"}
     assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 200
     sim.clear_faults()
-    sim.script_faults([{"kind": "502", "path": LOGIN}])
+    sim.script_faults([{"kind": "502", "path": LOGIN}, {"kind": "503", "path": "/auth/"}])
     assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 502
-    sim.set(faults_on_login=True)
-    sim.script_faults([{"kind": "503"}])
-    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 503
+    token = requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5)
+    assert token.status_code == 503
+    sim.set_fault_rates({"500": 1.0})
+    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 200
 
 
 def test_random_rates_are_seeded(make_sim: MakeSim, new_session: NewSession) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -125,15 +126,6 @@ def test_last_page_style_false(make_sim: MakeSim, new_session: NewSession, walk:
     assert "last_sequence_id" not in pages[-1]
 
 
-def test_full_page_mode_ends_with_an_empty_page(
-    make_sim: MakeSim, new_session: NewSession, walk: Walk
-) -> None:
-    sim = make_sim(has_next_mode="full_page")
-    records, pages = walk(new_session(sim), sim.url, task_id=101, limit=10)
-    assert len(records) == 30
-    assert [len(p["payload"]) for p in pages] == [10, 10, 10, 0]
-
-
 def test_cursor_zero_happens(make_sim: MakeSim, new_session: NewSession) -> None:
     sim = make_sim(first_sequence_id=0)
     s = new_session(sim)
@@ -152,17 +144,13 @@ def test_labeling_state_filter(sim: Simulator, client: requests.Session, walk: W
 
 
 def test_updated_after_is_strict_and_sub_second(
-    make_sim: MakeSim, new_session: NewSession, walk: Walk
+    sim: Simulator, client: requests.Session, walk: Walk
 ) -> None:
-    now = [1_800_000_000.25]
-    sim = make_sim(clock=lambda: now[0], expose_updated_at=True)
-    s = new_session(sim)
-    changed = sim.update_cases(101, count=3, rng_seed=1)
-    now[0] = 1_800_000_000.75  # same second, later
-    later = sim.update_cases(101, case_ids=[sim.truth(101)[0]["case_id"]])
+    changed = sim.update_cases(101, count=3, rng_seed=1, at=1_800_000_000.25)
+    later = sim.update_cases(101, case_ids=[sim.truth(101)[0]["case_id"]], at=1_800_000_000.75)
 
     def got(since: str) -> list[int]:
-        return [r["case_id"] for r in walk(s, sim.url, task_id=101, updated_after=since)[0]]
+        return [r["case_id"] for r in walk(client, sim.url, task_id=101, updated_after=since)[0]]
 
     both = sorted(set(changed) | set(later), key=_order(sim))
     assert got("2027-01-15T08:00:00") == both  # 1_800_000_000 is 08:00:00Z
@@ -172,8 +160,17 @@ def test_updated_after_is_strict_and_sub_second(
     assert got("2027-01-15T09:00:00+01:00") == both
     assert got("2027-01-15T08:00:00.7499999") == later
     assert got("2027-01-15T08:00:00.75") == []
-    record = next(r for r in sim.truth(101) if r["case_id"] == later[0])
-    assert record["updated_at"] == "2027-01-15T08:00:00.750000+00:00"
+    row = next(r for r in sim.truth_meta(101) if r["case_id"] == later[0])
+    assert row["updated_at_iso"] == "2027-01-15T08:00:00.750000+00:00"
+
+
+def test_update_time_defaults_to_now(sim: Simulator) -> None:
+    before = time.time()
+    changed = sim.update_cases(102, count=2, rng_seed=4)
+    after = time.time()
+    rows = [r for r in sim.truth_meta(102) if r["case_id"] in changed]
+    assert len(rows) == 2
+    assert all(before - 1e-6 <= r["updated_at"] <= after + 1e-6 for r in rows)
 
 
 def _order(sim: Simulator) -> Callable[[int], int]:

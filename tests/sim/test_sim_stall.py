@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import LoginToken
+from tests.sim.helpers import LoginToken, MakeSim
 
 TASKS = "/tasks/public/v1/list"
 LIST = "/results/public/v1/list"
@@ -71,8 +71,8 @@ def test_a_client_read_timeout_fires_between_bytes(
     assert client.get(sim.url + LIST, params={"task_id": 101}, timeout=5).status_code == 200
 
 
-def _handler_threads() -> int:
-    return sum("process_request" in thread.name for thread in threading.enumerate())
+def _handler_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "process_request" in t.name}
 
 
 def test_the_simulator_stops_dripping_when_the_client_leaves(
@@ -80,14 +80,26 @@ def test_the_simulator_stops_dripping_when_the_client_leaves(
 ) -> None:
     sim.set(stall_byte_seconds=0.05)  # a 30-case page would take minutes
     token = login_token(sim)
-    idle = _handler_threads()
+    before = _handler_threads()
     sim.script_faults([{"kind": "stall"}])
     conn = _connect(sim, token, f"{LIST}?task_id=101")
     response = conn.getresponse()
     assert response.read(3) == b'{"p'
-    assert _handler_threads() == idle + 1
+    [dripping] = _handler_threads() - before
     conn.close()
-    deadline = time.monotonic() + 10
-    while _handler_threads() > idle and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _handler_threads() == idle
+    dripping.join(timeout=10)
+    assert not dripping.is_alive()
+
+
+def test_stopping_the_simulator_ends_a_stall(make_sim: MakeSim, login_token: LoginToken) -> None:
+    sim = make_sim(stall_byte_seconds=60)
+    token = login_token(sim)
+    before = _handler_threads()
+    sim.script_faults([{"kind": "stall"}])
+    conn = _connect(sim, token, f"{LIST}?task_id=101")
+    assert conn.getresponse().read(1) == b"{"
+    [dripping] = _handler_threads() - before
+    sim.stop()
+    dripping.join(timeout=10)
+    assert not dripping.is_alive()
+    conn.close()
