@@ -104,26 +104,6 @@ class SimHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             super().finish()
 
-    def do_GET(self) -> None:
-        """Handle GET."""
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        """Handle POST."""
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        """Handle PUT."""
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        """Handle DELETE."""
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        """Handle PATCH."""
-        self._dispatch()
-
     def version_string(self) -> str:
         """Return the Server header value."""
         return self.server_version
@@ -134,6 +114,7 @@ class SimHandler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def _dispatch(self) -> None:
+        """Read a request (any method), let the app answer it, send the answer."""
         self._read_at = time.monotonic()
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
@@ -161,6 +142,8 @@ class SimHandler(BaseHTTPRequestHandler):
             traceback.print_exc()
             reply = CANNED["500"]()
         self._send(reply)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
 
     def _send(self, reply: Reply) -> None:
         """Answer `reply.delay` seconds after the request was read, this work included.
@@ -204,7 +187,8 @@ class SimHandler(BaseHTTPRequestHandler):
     def _drip(self, body: bytes, seconds: float) -> None:
         """Send `body` one byte per `seconds`, the first at once; stop when the client is gone."""
         for i in range(len(body)):
-            if i and self.server.closing.wait(seconds):
+            if i and self.server.closing.wait(seconds):  # the simulator is stopping
+                self.close_connection = True
                 return
             try:
                 self.wfile.write(body[i : i + 1])
