@@ -1,22 +1,38 @@
-"""Authentication: the API key on every request, and a bearer token obtained by logging in."""
+"""Authentication: the API key on every request, a bearer token from logging in, its renewal."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import typing as t
 
 import requests
 from requests.auth import AuthBase
 
-from tap_centaur.errors import AuthenticationError, TransientResponseError
-from tap_centaur.pages import body_excerpt, decode_json
+from tap_centaur.errors import (
+    AuthenticationError,
+    TapCentaurError,
+    TransientResponseError,
+    UnauthorizedError,
+)
+from tap_centaur.pages import body_excerpt, decode_json, request_label
 from tap_centaur.redaction import register_secret
-from tap_centaur.retry import RetryPolicy
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tap_centaur.retry import RetryPolicy
+    from tap_centaur.session import ApiSession
     from tap_centaur.settings import Credentials
 
 LOGIN_PATH = "/auth/public/v1/login"
+LOGOUT_PATH = "/auth/public/v1/logout"
+#: Logins in a row for one request whose retries keep answering 401.
+MAX_RENEWALS_PER_REQUEST = 3
+LOGOUT_TIMEOUT = 10.0
+
+R = t.TypeVar("R")
+logger = logging.getLogger("tap-centaur")
 
 _RENEW_HINT = (
     "Set username and api_password instead of bearer_token so the tap can log in again "
@@ -24,8 +40,8 @@ _RENEW_HINT = (
 )
 
 
-class CentaurAuthenticator(AuthBase):
-    """Adds `X-API-KEY` and `Authorization: Bearer` to each request; renews the token.
+class CentaurAuth(AuthBase):
+    """Signs requests with `X-API-KEY` and `Authorization: Bearer`; logs in, renews, logs out.
 
     With username + API password it logs in before the first request and again after a
     401 (tokens expire after inactivity). With a fixed bearer token a 401 is final.
@@ -37,24 +53,29 @@ class CentaurAuthenticator(AuthBase):
         credentials: Credentials,
         *,
         api_url: str,
-        timeout: float,
+        new_session: Callable[[], ApiSession],
         retry_policy: RetryPolicy,
-        user_agent: str,
     ) -> None:
-        """Keep what logging in needs; do not call the API yet."""
+        """Keep what logging in needs; do not call the API yet.
+
+        Logging in and out use a session of their own (`new_session()`): the streams'
+        sessions sign every request with this authenticator, which must not sign its login.
+        """
         self._credentials = credentials
-        self._login_url = api_url + LOGIN_PATH
-        self._timeout = timeout
+        self._api_url = api_url
+        self._new_session = new_session
+        self._session: ApiSession | None = None
         self._retry_policy = retry_policy
-        self._user_agent = user_agent
         self._lock = threading.Lock()
         self._token: str | None = credentials.bearer_token
-        self._session = requests.Session()
+        register_secret(credentials.api_key)
+        register_secret(credentials.api_password)
+        register_secret(credentials.bearer_token)
         self.logins = 0
 
     def __repr__(self) -> str:
         """Never show the token."""
-        return f"CentaurAuthenticator({self._credentials!r}, logins={self.logins})"
+        return f"CentaurAuth({self._credentials!r}, logins={self.logins})"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Sign a request with the API key and the current token (logging in first if needed)."""
@@ -72,12 +93,62 @@ class CentaurAuthenticator(AuthBase):
                 token = self._token
         return token
 
-    def token_of(self, request: requests.PreparedRequest) -> str | None:
-        """The token a request was sent with."""
-        header = request.headers.get("Authorization", "")
-        return header.removeprefix("Bearer ") or None
+    def renewing(
+        self, send: Callable[[requests.PreparedRequest, R], requests.Response]
+    ) -> Callable[[requests.PreparedRequest, R], requests.Response]:
+        """`send`, logging in again and re-sending after each 401.
 
-    def renew(self, rejected_token: str | None, where: str) -> None:
+        Each rejected attempt gets one renewal. Parallel workers share the token, so a fresh
+        token can expire again before a worker's retry is sent (the API expires tokens after
+        inactivity); past `MAX_RENEWALS_PER_REQUEST` consecutive rejections the run stops.
+        """
+
+        def send_signed_in(request: requests.PreparedRequest, context: R) -> requests.Response:
+            for _ in range(MAX_RENEWALS_PER_REQUEST):
+                try:
+                    return send(request, context)
+                except UnauthorizedError:
+                    self._renew(_token_of(request), request_label(request))
+            try:
+                return send(request, context)
+            except UnauthorizedError:
+                raise AuthenticationError(
+                    f"{request_label(request)}: the API answered 401 even with a fresh token "
+                    f"({MAX_RENEWALS_PER_REQUEST} logins in a row). Check that api_key belongs "
+                    "to the same organisation as username."
+                ) from None
+
+        return send_signed_in
+
+    def logout(self) -> None:
+        """End the session the run logged in for (best effort: a failure is a warning)."""
+        token = self._token
+        if not self.logins or token is None:
+            return
+        try:
+            response = self._own_session().post(
+                self._api_url + LOGOUT_PATH,
+                headers={
+                    "X-API-KEY": self._credentials.api_key,
+                    "Authorization": f"Bearer {token}",
+                },
+                timeout=LOGOUT_TIMEOUT,
+            )
+        except (requests.RequestException, TapCentaurError) as exc:
+            logger.warning(
+                "Logging out failed (the token expires by itself): %s", type(exc).__name__
+            )
+            return
+        if response.status_code != 200:
+            logger.warning(
+                "Logging out failed with HTTP %s (the token expires by itself).",
+                response.status_code,
+            )
+        else:
+            logger.debug("Logged out.")
+        self._token = None
+
+    def _renew(self, rejected_token: str | None, where: str) -> None:
         """Replace a token the API rejected (401); no-op if another thread already did.
 
         Raises:
@@ -106,15 +177,20 @@ class CentaurAuthenticator(AuthBase):
         self.logins += 1
         return token
 
+    def _own_session(self) -> ApiSession:
+        if self._session is None:
+            self._session = self._new_session()
+        return self._session
+
     def _send_login(self) -> requests.Response:
-        response = self._session.post(
-            self._login_url,
+        response = self._own_session().post(
+            self._api_url + LOGIN_PATH,
             json={
                 "username": self._credentials.username,
                 "api_password": self._credentials.api_password,
             },
-            headers={"X-API-KEY": self._credentials.api_key, "User-Agent": self._user_agent},
-            timeout=self._timeout,
+            headers={"X-API-KEY": self._credentials.api_key},
+            timeout=self._retry_policy.request_timeout,
         )
         status = response.status_code
         if status == 429 or status >= 500:
@@ -126,6 +202,12 @@ class CentaurAuthenticator(AuthBase):
         if status != 200:
             raise AuthenticationError(_login_refusal(response))
         return response
+
+
+def _token_of(request: requests.PreparedRequest) -> str | None:
+    """The token a request was sent with."""
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ") or None
 
 
 def _login_refusal(response: requests.Response) -> str:

@@ -1,40 +1,66 @@
-"""The `tap-centaur` command: the SDK's CLI, with every failure reported as one clear line."""
+"""The `tap-centaur` command: the SDK's CLI, with every failure reported as one clear line.
+
+Exit codes: 0 success; 1 a failed run (failed tasks, an API error, a closed output); 2 an
+invalid setting or state; 128 + the signal (143, 130) when SIGTERM or SIGINT stopped the run.
+"""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import os
 import sys
+import typing as t
 
 from tap_centaur.errors import TapCentaurError
-from tap_centaur.output import flush_pending_output
-from tap_centaur.redaction import install_redaction, redact
+from tap_centaur.output import flush_pending_output, output_failure
+from tap_centaur.redaction import redact
 from tap_centaur.tap import TapCentaur
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
 
 logger = logging.getLogger("tap-centaur")
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap; on failure print one line (a traceback only at DEBUG) and exit non-zero.
 
     The SDK itself reports errors in its built-in settings (one line naming the setting).
     """
     atexit.register(flush_pending_output)
     try:
-        TapCentaur.cli()
+        TapCentaur.cli.main(args=list(argv) if argv is not None else None)
     except TapCentaurError as exc:
         _fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        message = output_failure(exc)
+        if message is None:
+            _unexpected(exc)
+        _silence_stdout()
+        _fail(message, 1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: still one clear line
-        _fail(
-            f"Unexpected error ({type(exc).__name__}): {exc}. Rerun with "
-            "TAP_CENTAUR_LOGLEVEL=DEBUG for a traceback and report it.",
-            1,
-        )
+        _unexpected(exc)
 
 
-def _fail(message: str, exit_code: int) -> None:
-    install_redaction()
+def _unexpected(exc: Exception) -> t.NoReturn:
+    _fail(
+        f"Unexpected error ({type(exc).__name__}): {exc}. Rerun with "
+        "TAP_CENTAUR_LOGLEVEL=DEBUG for a traceback and report it.",
+        1,
+    )
+
+
+def _fail(message: str, exit_code: int) -> t.NoReturn:
     logger.error(redact(message))
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("Traceback of the error above:", exc_info=True)
     sys.exit(exit_code)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that exiting does not fail writing to it again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

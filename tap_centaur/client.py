@@ -1,79 +1,115 @@
-"""The base stream: how every request to the Centaur API is sent, retried and checked."""
+"""The API client: how every request is sent, signed, retried and checked, for every stream."""
 
 from __future__ import annotations
 
-import threading
 import typing as t
-from functools import cached_property
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-import requests
-from singer_sdk import singerlib as singer
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.streams import RESTStream
 
+from tap_centaur.auth import CentaurAuth
+from tap_centaur.clock import SkewWatch
 from tap_centaur.errors import (
-    AuthenticationError,
+    AccessRefusedError,
     CentaurAPIError,
     TransientResponseError,
+    UnauthorizedError,
     UnsupportedTaskError,
 )
-from tap_centaur.output import BufferedMsgSpecWriter
-from tap_centaur.pages import body_excerpt, request_label
+from tap_centaur.pages import Page, body_excerpt, request_label
+from tap_centaur.pagination import Cursor, SequenceIdPaginator
+from tap_centaur.retry import RetryPolicy
+from tap_centaur.sdk_internals import SdkStream
+from tap_centaur.session import ApiSession, SessionPerThread
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Callable, Iterable
 
+    import requests
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_centaur.auth import CentaurAuthenticator
     from tap_centaur.pages import Record
-    from tap_centaur.retry import RetryPolicy
+    from tap_centaur.schemas import RecordShape
     from tap_centaur.settings import Settings
-    from tap_centaur.tap import TapCentaur
-
-RequestFunc = t.Callable[["requests.PreparedRequest", "Context | None"], "requests.Response"]
 
 
-#: Logins in a row for one request whose retries keep answering 401.
-MAX_RENEWALS_PER_REQUEST = 3
+@dataclass
+class ApiClient:
+    """What every request of a run shares: settings, sessions, the login and the retry policy."""
+
+    settings: Settings
+    sessions: SessionPerThread
+    auth: CentaurAuth
+    retry_policy: RetryPolicy
+    skew: SkewWatch
+
+    @classmethod
+    def create(cls, settings: Settings, user_agent: str) -> ApiClient:
+        """One client for a run: one login and one retry policy shared by every stream."""
+
+        def new_session() -> ApiSession:
+            session = ApiSession(settings.api_url, settings.request_timeout)
+            session.headers["User-Agent"] = user_agent
+            return session
+
+        sessions = SessionPerThread(new_session)
+        retry_policy = RetryPolicy(
+            max_retries=settings.max_retries,
+            backoff_factor=settings.backoff_factor,
+            request_timeout=settings.request_timeout,
+        )
+        auth = CentaurAuth(
+            settings.credentials,
+            api_url=settings.api_url,
+            new_session=new_session,
+            retry_policy=retry_policy,
+        )
+        return cls(settings, sessions, auth, retry_policy, SkewWatch())
 
 
-class UnauthorizedError(CentaurAPIError):
-    """A 401: the token expired or was revoked. Renewed and retried when possible."""
+class CentaurStream(SdkStream):
+    """A stream of the Centaur API. Subclasses declare path, schema, keys and record shape."""
 
-
-class CentaurStream(RESTStream["int | None"]):
-    """A stream of the Centaur API, signed by the tap's shared authenticator."""
-
-    #: Records are type-checked against the schema as they are decoded
-    #: (`tap_centaur.pages.check_record`), so the SDK's per-record conformance pass is skipped.
+    #: The shape every record must have (checked as the page is decoded, once).
+    shape: t.ClassVar[RecordShape]
+    #: A paginated `list` endpoint (else a `get` of one record).
+    listed: t.ClassVar[bool] = True
+    #: Records are type-checked against the schema as they are decoded (`pages.check_record`),
+    #: so the SDK's per-record conformance pass is skipped.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    _sessions = threading.local()
-
-    @property
-    def requests_session(self) -> requests.Session:
-        """One HTTP session (keep-alive connection pool) per thread: sessions are not shared."""
-        session: requests.Session | None = getattr(self._sessions, "session", None)
-        if session is None:
-            session = self._sessions.session = requests.Session()
-        return session
-
-    @property
-    def _centaur_tap(self) -> TapCentaur:
-        return t.cast("TapCentaur", self._tap)
+    def __init__(self, tap: Tap, client: ApiClient) -> None:
+        """A stream of `tap` sending its requests through `client`."""
+        self.client = client
+        self.owner = tap
+        super().__init__(tap=tap)
 
     @property
     def settings(self) -> Settings:
         """The tap's checked settings."""
-        return self._centaur_tap.settings
+        return self.client.settings
 
     @property
     def url_base(self) -> str:
         """The configured API URL."""
         return self.settings.api_url
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """This thread's session: bound to api_url's origin, answers bounded in time."""
+        return self.client.sessions.get()
+
+    @property
+    def authenticator(self) -> CentaurAuth:
+        """The run's authenticator, shared by all streams (one login per run)."""
+        return self.client.auth
+
+    @property
+    def timeout(self) -> int:
+        """Seconds a request may take (request_timeout; fractions are kept)."""
+        return t.cast("int", self.settings.request_timeout)
 
     @property
     def http_headers(self) -> dict[str, str]:
@@ -84,92 +120,37 @@ class CentaurStream(RESTStream["int | None"]):
             "Accept-Encoding": "gzip",
         }
 
-    @property
-    def timeout(self) -> int:
-        """Seconds to wait for an answer (request_timeout; fractions are kept)."""
-        return t.cast("int", self.settings.request_timeout)
+    def get_new_paginator(self) -> SequenceIdPaginator | None:
+        """List endpoints page with `last_sequence_id` and `has_next`."""
+        return SequenceIdPaginator() if self.listed else None
 
-    @property
-    def authenticator(self) -> CentaurAuthenticator:
-        """The tap's authenticator, shared by all streams (one login per run)."""
-        return self._centaur_tap.authenticator
+    def get_url_params(
+        self, context: Context | None, next_page_token: Cursor | None
+    ) -> dict[str, t.Any]:
+        """The context's filters, the page size and the cursor."""
+        params: dict[str, t.Any] = dict(context or {})
+        if self.listed and self.settings.page_size is not None:
+            params["limit"] = self.settings.page_size
+        if next_page_token is not None:
+            params["last_sequence_id"] = next_page_token.value
+        return params
 
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        """The tap's retry policy, shared by all streams (one 429 pauses them all)."""
-        return self._centaur_tap.retry_policy
+    def request_decorator(
+        self, func: Callable[[requests.PreparedRequest, Context | None], requests.Response]
+    ) -> Callable[[requests.PreparedRequest, Context | None], requests.Response]:
+        """Retry transient failures; after a 401, log in again and re-send (see `auth`)."""
 
-    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
-        """Finish the stream's state as the SDK does, then write out buffered RECORDs.
+        def where(request: requests.PreparedRequest, _context: Context | None) -> str:
+            return request_label(request)
 
-        The SDK writes no STATE when nothing changed, and only a non-RECORD message flushes
-        the output buffer (`output.py`): without this, a run whose bookmarks did not move
-        would end with its last records unwritten.
-        """
-        super().finalize_state_progress_markers(state)
-        writer = self._tap.message_writer
-        if isinstance(writer, BufferedMsgSpecWriter):
-            writer.flush()
+        return self.client.retry_policy.wrap(self.client.auth.renewing(func), where)
 
-    @cached_property
-    def _every_property_selected(self) -> bool:
-        return all(self.mask.values())
-
-    def _generate_record_messages(
-        self, record: Record
-    ) -> Generator[singer.RecordMessage, None, None]:
-        """The SDK's RECORD messages, minus its walk of the selection mask for every record.
-
-        That walk removes deselected properties and was the largest cost on the record
-        path (docs/PERFORMANCE.md); when the catalog selects every property it removes
-        nothing, so it is skipped. Stream maps still apply as in the SDK.
-        """
-        if not self._every_property_selected:
-            yield from super()._generate_record_messages(record)
-            return
-        for stream_map in self.stream_maps:
-            mapped_record = stream_map.transform(record)
-            if mapped_record is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped_record,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
-
-    def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """Retry transient failures; after each 401, renew the token and retry the request.
-
-        Each rejected attempt gets one renewal. Parallel workers share the token, so a fresh
-        token can expire again before a worker's retry is sent (the API expires tokens after
-        inactivity); past `MAX_RENEWALS_PER_REQUEST` consecutive rejections the run stops.
-        """
-
-        def send_signed_in(
-            prepared_request: requests.PreparedRequest, context: Context | None
-        ) -> requests.Response:
-            for _ in range(MAX_RENEWALS_PER_REQUEST):
-                try:
-                    return func(prepared_request, context)
-                except UnauthorizedError:
-                    rejected = self.authenticator.token_of(prepared_request)
-                    self.authenticator.renew(rejected, request_label(prepared_request))
-            try:
-                return func(prepared_request, context)
-            except UnauthorizedError:
-                raise AuthenticationError(
-                    f"{request_label(prepared_request)}: the API answered 401 even with a "
-                    f"fresh token ({MAX_RENEWALS_PER_REQUEST} logins in a row). Check that "
-                    "api_key belongs to the same organisation as username."
-                ) from None
-
-        def where(prepared_request: requests.PreparedRequest, _context: Context | None) -> str:
-            return request_label(prepared_request)
-
-        return self.retry_policy.wrap(send_signed_in, where)
+    def parse_response(self, response: requests.Response) -> Iterable[Record]:
+        """The page's records (decoded once, in `validate_response`)."""
+        return Page.of(response).records
 
     def validate_response(self, response: requests.Response) -> None:
-        """Raise the right error for a non-200 answer, or for a 200 that is not usable.
+        """Raise the right error for a non-200 answer; decode and check a 200 answer.
 
         Raises:
             TransientResponseError: 429, 5xx, or a 200 body that is not JSON (retried).
@@ -178,7 +159,8 @@ class CentaurStream(RESTStream["int | None"]):
         """
         status = response.status_code
         if status == 200:
-            self.decode(response)
+            page = Page.read(response, self.shape, listed=self.listed)
+            self.client.skew.observe(page.time)
             return
         where = request_label(response.request)
         if status == 429 or status >= 500:
@@ -186,16 +168,17 @@ class CentaurStream(RESTStream["int | None"]):
                 f"{where}: HTTP {status} {response.reason or ''}".rstrip()
                 + f" ({body_excerpt(response)})",
                 status=status,
-                retry_after=self.retry_policy.retry_after(response) if status == 429 else None,
+                retry_after=self.client.retry_policy.retry_after(response)
+                if status == 429
+                else None,
             )
         if status == 401:
             raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
         if status == 426:
             raise UnsupportedTaskError(self.client_error_message(response, where))
+        if status == 400 or (status == 403 and _server_code(response) == "restricted_country"):
+            raise AccessRefusedError(self.client_error_message(response, where))
         raise CentaurAPIError(self.client_error_message(response, where))
-
-    def decode(self, response: requests.Response) -> None:
-        """Decode and check a 200 answer's body (once; the result is cached)."""
 
     def client_error_message(self, response: requests.Response, where: str) -> str:
         """One line for a 4xx answer: what the server said and what to do."""
@@ -214,19 +197,28 @@ class CentaurStream(RESTStream["int | None"]):
             )
         if status == 426:
             return (
-                f"{where}: v1 of the results API does not serve this task's type (HTTP 426: "
-                f"{message}). Remove the task from task_ids; its results need "
-                "/results/public/v2/list, which this tap does not read yet."
+                f"{where}: this version of the results API does not serve this task's type "
+                f"(HTTP 426: {message})."
             )
         return f"{where}: the API answered HTTP {status}: {message}."
 
 
+def _json_body(response: requests.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _server_code(response: requests.Response) -> str | None:
+    body = _json_body(response)
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def _server_message(response: requests.Response) -> str:
     """The server's `message` (and `code`) from an error body, else the start of the body."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = _json_body(response)
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         code = body.get("code")
         return f"{body['message']} [{code}]" if isinstance(code, str) else body["message"]

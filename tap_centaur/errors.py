@@ -1,8 +1,17 @@
-"""Errors the tap reports to its user as one clear line (see `tap_centaur.cli`)."""
+"""Errors the tap reports to its user as one clear line (see `tap_centaur.cli`).
+
+Each error knows its exit code and whether it belongs to one task (that task fails, the others
+go on) or to the whole run (the run stops: nothing else would work either).
+"""
 
 from __future__ import annotations
 
+import typing as t
+
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+TASK_SCOPE: t.Final = "task"
+RUN_SCOPE: t.Final = "run"
 
 
 class TapCentaurError(Exception):
@@ -13,6 +22,7 @@ class TapCentaurError(Exception):
     """
 
     exit_code = 1
+    scope: t.ClassVar[str] = RUN_SCOPE
 
 
 class ConfigError(TapCentaurError):
@@ -29,24 +39,67 @@ class ConfigError(TapCentaurError):
         super().__init__(message)
 
 
+class StateError(TapCentaurError):
+    """The input state cannot be read without guessing (checked before any request)."""
+
+    exit_code = 2
+
+    def __init__(self, where: str, problem: str) -> None:
+        """Name the state (and the entry) at fault and what is wrong with it."""
+        super().__init__(
+            f"Invalid state {where}: {problem} Fix or remove that entry (a task without a "
+            "bookmark is read from start_date), or run without --state for a full sync."
+        )
+
+
 class CentaurAPIError(TapCentaurError, FatalAPIError):
     """The API answered in a way that retrying cannot fix (4xx, unexpected shape)."""
 
+    scope = TASK_SCOPE
+
 
 class UnsupportedTaskError(CentaurAPIError):
-    """HTTP 426: v1 of the results API does not serve this task's type."""
-
-
-class AuthenticationError(CentaurAPIError):
-    """The API rejected the credentials or the bearer token."""
+    """HTTP 426: this version of the results API does not serve the task's type."""
 
 
 class PaginationError(CentaurAPIError):
     """The API's pagination cursor would loop, go backwards or is missing."""
 
 
+class AuthenticationError(CentaurAPIError):
+    """The API rejected the credentials or the bearer token."""
+
+    scope = RUN_SCOPE
+
+
+class AccessRefusedError(CentaurAPIError):
+    """A refusal that applies to every request: country restriction, rejected parameters."""
+
+    scope = RUN_SCOPE
+
+
+class TransportError(TapCentaurError):
+    """The connection to the API cannot work as configured (TLS, redirects): never retried."""
+
+
+class CrossOriginRedirectError(TransportError):
+    """The API redirected to another origin; no credential is ever sent there."""
+
+    def __init__(self, *, status: int, target: str, api_url: str) -> None:
+        """Name the redirect's target origin (never its path or query) and api_url."""
+        self.target = target
+        super().__init__(
+            f"the API answered HTTP {status}, a redirect to another origin ({target}); it was "
+            "not followed, so no credential was sent there. Check api_url "
+            f"({api_url}): it must be the API's own address, not a page or proxy that "
+            "redirects elsewhere."
+        )
+
+
 class RetriesExhaustedError(TapCentaurError):
     """A transient failure (429, 5xx, reset, timeout, bad body) outlasted every retry."""
+
+    scope = TASK_SCOPE
 
 
 class TransientResponseError(RetriableAPIError):
@@ -57,3 +110,11 @@ class TransientResponseError(RetriableAPIError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class UndecodableBodyError(TransientResponseError):
+    """A 200 whose body is not UTF-8 JSON (a proxy page, a cut body): retried, then named."""
+
+
+class UnauthorizedError(CentaurAPIError):
+    """A 401: the token expired or was revoked. Renewed and retried when possible."""

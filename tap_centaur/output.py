@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 import typing as t
 import weakref
@@ -11,7 +12,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import SingerMessageType
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from singer_sdk.singerlib.messages import Message
 
@@ -35,6 +36,9 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     Any other message (SCHEMA, STATE, BATCH, ...) writes the buffer and flushes, so a STATE
     never reaches the target before the records it covers, and only records written after
     the last STATE can be lost by a crash.
+
+    Writes are exclusive: an action a signal handler asks for (`run_when_idle`) waits until
+    the write in progress, whether of a message or of the buffer, has ended.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -47,39 +51,69 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     def write_message(self, message: Message) -> None:
         """Buffer a RECORD; write everything now for any other message."""
-        self._busy = True
-        try:
+        with self._exclusive():
             self._pending += self.format_message(message)
             if message.type != SingerMessageType.RECORD or len(self._pending) >= BUFFER_BYTES:
-                self.flush()
+                self._write_pending()
+
+    def flush(self) -> None:
+        """Write what is buffered, all of it, and flush stdout."""
+        with self._exclusive():
+            self._write_pending()
+
+    def run_when_idle(self, action: Callable[[], None]) -> None:
+        """Run `action` now, or right after the write in progress, never in the middle.
+
+        For signal handlers: a handler that wrote while a message was half written would
+        corrupt the output line, and one that grew the buffer while it is being written
+        would fail (a buffer cannot be resized while exported).
+        """
+        if self._busy:
+            self._deferred = action
+        else:
+            action()
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self._busy = True
+        try:
+            yield
         finally:
             self._busy = False
         if self._deferred is not None:
             deferred, self._deferred = self._deferred, None
             deferred()
 
-    def flush(self) -> None:
-        """Write what is buffered, all of it, and flush stdout.
+    def _write_pending(self) -> None:
+        """Write the buffer to stdout until nothing is left.
 
         Unbuffered stdout is a raw file whose `write` may write only part of the data (a
         pipe interrupted by a signal): the rest is written until nothing is left.
         """
         out = sys.stdout.buffer
-        remaining = memoryview(self._pending)
-        while remaining:
-            written = out.write(remaining)
-            remaining = remaining[written if written is not None else 0 :]
-        remaining.release()
+        view = memoryview(self._pending)
+        try:
+            offset = 0
+            while offset < len(view):
+                offset += out.write(view[offset:]) or 0
+        finally:
+            view.release()
         self._pending.clear()
         sys.stdout.flush()
 
-    def run_when_idle(self, action: Callable[[], None]) -> None:
-        """Run `action` now, or right after the message being written, never in the middle.
 
-        For signal handlers: a handler that wrote while a message was half written would
-        corrupt the output line.
-        """
-        if self._busy:
-            self._deferred = action
-        else:
-            action()
+def output_failure(error: BaseException) -> str | None:
+    """One line for a failure to write the output (the target went away, the disk is full)."""
+    if isinstance(error, BrokenPipeError):
+        return (
+            "The output was closed before the run ended: the target stopped reading (it "
+            "exited or failed; see its own log). The last STATE it received is safe to resume "
+            "from."
+        )
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            "Writing the output failed: no space left on the device (or the disk quota is "
+            "exceeded). Free space where the output goes, then run again; the last STATE "
+            "written is safe to resume from."
+        )
+    return None

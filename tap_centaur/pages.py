@@ -1,22 +1,24 @@
-"""Decoding API responses once, and checking they have the documented shape."""
+"""Pages: each answer decoded once, checked against its documented shape, then read as a Page."""
 
 from __future__ import annotations
 
 import typing as t
+import weakref
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from tap_centaur.errors import CentaurAPIError, TransientResponseError
-from tap_centaur.schemas import CASE_RESULT, UNDOCUMENTED_FIELDS, RecordShape
+from tap_centaur.clock import RequestTime
+from tap_centaur.errors import CentaurAPIError, UndecodableBodyError
+from tap_centaur.schemas import UNDOCUMENTED_FIELDS
 
 if t.TYPE_CHECKING:
     import requests
 
-Record = dict[str, t.Any]
+    from tap_centaur.schemas import RecordShape
 
-_DECODED_ATTRIBUTE = "_tap_centaur_decoded"
+Record = dict[str, t.Any]
 
 #: msgspec decodes JSON into the same Python values as `json` (dict, list, str, int, float,
 #: bool, None), about twice as fast; the SDK already depends on it.
@@ -25,11 +27,42 @@ _decode = msgspec.json.Decoder().decode
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list endpoint: its records and where the next page starts."""
+    """One checked answer: its records, whether another page follows, and when it was read."""
 
     records: list[Record]
     has_next: bool
     cursor: int | None
+    time: RequestTime
+
+    @classmethod
+    def read(cls, response: requests.Response, shape: RecordShape, *, listed: bool) -> Page:
+        """Decode and check an answer once (a `list` page, or one `get` record).
+
+        Raises:
+            UndecodableBodyError: the body is not UTF-8 JSON (retried).
+            CentaurAPIError: the body is JSON but not the documented shape.
+        """
+        body = decode_json(response)
+        moment = RequestTime.of(response)
+        if listed:
+            page = _parse_page(body, response, shape, moment)
+        else:
+            page = cls([check_record(body, response, shape)], False, None, moment)
+        _READ[response] = page
+        return page
+
+    def __len__(self) -> int:
+        """The page's size in records (the workers' queues are bounded in records)."""
+        return len(self.records)
+
+    @staticmethod
+    def of(response: requests.Response) -> Page:
+        """The page `read` from this answer (when the stream validated it)."""
+        return _READ[response]
+
+
+#: The page of each answer, for the paginator and the parser (entries go with the answer).
+_READ: weakref.WeakKeyDictionary[requests.Response, Page] = weakref.WeakKeyDictionary()
 
 
 def request_label(request: requests.PreparedRequest | None) -> str:
@@ -40,6 +73,8 @@ def request_label(request: requests.PreparedRequest | None) -> str:
     params = dict(parse_qsl(url.query))
     task = params.pop("task_id", None)
     subject = f"task {task}" if task is not None else f"{request.method} {url.path}"
+    if "/v2/" in url.path:
+        subject += " (results v2)"
     details = ", ".join(f"{key}={value}" for key, value in params.items() if key != "limit")
     return f"{subject} ({details})" if details else subject
 
@@ -55,80 +90,70 @@ def decode_json(response: requests.Response) -> object:
     """Decode a JSON body; a body that is not JSON is transient (truncated, proxy page).
 
     Raises:
-        TransientResponseError: if the body is empty, not UTF-8 or not JSON.
+        UndecodableBodyError: if the body is empty, not UTF-8 or not JSON.
     """
     try:
         return _decode(response.content)
     except ValueError:  # msgspec.DecodeError and UnicodeDecodeError
         content_type = response.headers.get("Content-Type", "no content type")
-        raise TransientResponseError(
+        raise UndecodableBodyError(
             f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
-            f"({content_type}, {len(response.content)} bytes: {body_excerpt(response)})",
+            f"(or not UTF-8): {content_type}, {len(response.content)} bytes: "
+            f"{body_excerpt(response)}",
             status=response.status_code,
         ) from None
 
 
-def page_of(response: requests.Response, shape: RecordShape = CASE_RESULT) -> Page:
-    """The page in a `list` response, decoded and checked once, then cached on the response.
-
-    Raises:
-        CentaurAPIError: if the body is JSON but not the documented page shape.
-    """
-    cached = response.__dict__.get(_DECODED_ATTRIBUTE)
-    if not isinstance(cached, Page):
-        cached = _parse_page(decode_json(response), request_label(response.request), shape)
-        response.__dict__[_DECODED_ATTRIBUTE] = cached
-    return cached
-
-
-def case_of(response: requests.Response) -> Record:
-    """The case result in a `get` response, decoded and checked once, then cached.
-
-    Raises:
-        CentaurAPIError: if the body is JSON but not a case result.
-    """
-    cached = response.__dict__.get(_DECODED_ATTRIBUTE)
-    if not isinstance(cached, dict):
-        cached = check_record(decode_json(response), request_label(response.request), CASE_RESULT)
-        response.__dict__[_DECODED_ATTRIBUTE] = cached
-    return cached
-
-
-def _parse_page(body: object, where: str, shape: RecordShape) -> Page:
+def _parse_page(
+    body: object, response: requests.Response, shape: RecordShape, moment: RequestTime
+) -> Page:
     if not isinstance(body, dict):
-        raise _shape_error(where, f"the body is a JSON {type(body).__name__}, not an object")
+        raise _shape_error(
+            response, shape, f"the body is a JSON {type(body).__name__}, not an object"
+        )
     payload = body.get("payload")
     if not isinstance(payload, list):
-        raise _shape_error(where, f"'payload' is {_describe(payload)}, not a list")
+        keys = ", ".join(repr(key) for key in list(body)[:8])
+        raise _shape_error(
+            response, shape, f"'payload' is {_describe(payload)}, not a list (keys: {keys})"
+        )
     has_next = body.get("has_next", False)
     if has_next is None:
         has_next = False
     if not isinstance(has_next, bool):
-        raise _shape_error(where, f"'has_next' is {_describe(has_next)}, not true or false")
+        raise _shape_error(
+            response, shape, f"'has_next' is {_describe(has_next)}, not true or false"
+        )
     cursor = body.get("last_sequence_id")
     if cursor is not None and type(cursor) is not int:
-        raise _shape_error(where, f"'last_sequence_id' is {_describe(cursor)}, not an integer")
+        raise _shape_error(
+            response, shape, f"'last_sequence_id' is {_describe(cursor)}, not an integer"
+        )
     for record in payload:
-        check_record(record, where, shape)
-    return Page(records=payload, has_next=has_next, cursor=cursor)
+        check_record(record, response, shape)
+    return Page(payload, has_next, cursor, moment)
 
 
-def check_record(record: object, where: str, shape: RecordShape) -> Record:
+def check_record(record: object, response: requests.Response, shape: RecordShape) -> Record:
     """Check a record against its schema's types; fold undocumented fields away.
 
     Raises:
         CentaurAPIError: naming the record and the field whose value has the wrong type.
     """
     if not isinstance(record, dict):
-        raise _shape_error(where, f"a {shape.name} is {_describe(record)}, not an object")
-    key = record.get(shape.key)
-    if type(key) is not int:
-        raise _shape_error(where, f"a {shape.name} has '{shape.key}' {_describe(key)}")
+        raise _shape_error(response, shape, f"a {shape.name} is {_describe(record)}, not an object")
+    for field in shape.keys:
+        if type(record.get(field)) is not int:
+            raise _shape_error(
+                response, shape, f"a {shape.name} has '{field}' {_describe(record.get(field))}"
+            )
     for field, types in shape.field_types:
         value = record.get(field)
         if type(value) not in types:
+            key = record[shape.keys[-1]]
             raise _shape_error(
-                where,
+                response,
+                shape,
                 f"{shape.name} {key} has '{field}' {_describe(value)}, which the schema forbids",
             )
     if not record.keys() <= shape.documented:
@@ -146,9 +171,10 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {shown}"
 
 
-def _shape_error(where: str, problem: str) -> CentaurAPIError:
+def _shape_error(response: requests.Response, shape: RecordShape, problem: str) -> CentaurAPIError:
+    expected = f" Expected: {shape.expected}." if shape.expected else ""
     return CentaurAPIError(
-        f"{where}: the API answered 200 but {problem}. The response does not have the "
-        "documented shape; no data past the last complete task was bookmarked. Report it to "
-        "Centaur Labs support if it persists."
+        f"{request_label(response.request)}: {shape.source} answered 200 but {problem}."
+        f"{expected} The response does not have the documented shape; this task keeps its "
+        "bookmark. Report it to Centaur Labs support if it persists."
     )

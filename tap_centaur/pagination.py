@@ -1,24 +1,36 @@
-"""Paging through results with `last_sequence_id` and `has_next`."""
+"""Paging through list endpoints with `last_sequence_id` and `has_next`."""
 
 from __future__ import annotations
 
 import typing as t
+from dataclasses import dataclass
 
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_centaur.errors import PaginationError
-from tap_centaur.pages import page_of, request_label
+from tap_centaur.pages import Page, request_label
 
 if t.TYPE_CHECKING:
     import requests
 
 
-class SequenceIdPaginator(BaseAPIPaginator["int | None"]):
+@dataclass(frozen=True)
+class Cursor:
+    """The `last_sequence_id` of the page before: always truthy, even at 0.
+
+    The SDK's paginator ends pagination on a falsy token (SDK notes, pitfall 4); a cursor of
+    0 is a real cursor, so it travels wrapped.
+    """
+
+    value: int
+
+
+class SequenceIdPaginator(BaseAPIPaginator["Cursor | None"]):
     """Follows `last_sequence_id` while `has_next` is true; refuses cursors that do not advance.
 
     Unlike the SDK's defaults: a cursor of 0 is a cursor, an empty page with `has_next` true
     is followed, and a cursor that does not move forward (a repeat, a step back, A→B→A) or a
-    missing cursor ends the run with an error instead of looping or stopping silently.
+    missing cursor ends the task with an error instead of looping or stopping silently.
     """
 
     def __init__(self) -> None:
@@ -27,39 +39,31 @@ class SequenceIdPaginator(BaseAPIPaginator["int | None"]):
 
     def has_more(self, response: requests.Response) -> bool:
         """Whether the API says another page follows."""
-        return page_of(response).has_next
+        return Page.of(response).has_next
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         """An empty page is not the end while `has_next` is true."""
         return self.has_more(response)
 
-    def get_next(self, response: requests.Response) -> int:
+    def get_next(self, response: requests.Response) -> Cursor:
         """The cursor of the next page, checked to move strictly forward.
 
         Raises:
             PaginationError: when the cursor is missing or does not advance.
         """
-        cursor = page_of(response).cursor
+        cursor = Page.of(response).cursor
         where = request_label(response.request)
         if cursor is None:
             raise PaginationError(
                 f"{where}: the API said has_next=true but sent no last_sequence_id, so the "
                 "next page cannot be requested. Stopping rather than skipping the rest of the "
-                "task; no bookmark was saved for it."
+                "task; its bookmark stays where it was."
             )
         previous = self.current_value
-        if previous is not None and cursor <= previous:
+        if previous is not None and cursor <= previous.value:
             raise PaginationError(
-                f"{where}: the API's cursor went from last_sequence_id={previous} to {cursor} "
-                "instead of moving forward; following it would loop or repeat pages. Stopping; "
-                "no bookmark was saved for this task."
+                f"{where}: the API's cursor went from last_sequence_id={previous.value} to "
+                f"{cursor} instead of moving forward; following it would loop or repeat pages. "
+                "Stopping; this task's bookmark stays where it was."
             )
-        return cursor
-
-    def advance(self, response: requests.Response) -> None:
-        """Move to the next page, or finish: any cursor counts, including 0."""
-        self._page_count += 1
-        if self.has_more(response):
-            self._value = self.get_next(response)
-        else:
-            self._finished = True
+        return Cursor(cursor)

@@ -35,8 +35,8 @@ _JOIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
-class Page(t.Generic[P]):
-    """A page of partition `partition`."""
+class Fetched(t.Generic[P]):
+    """A page of partition `partition`, as its worker fetched it."""
 
     partition: int
     page: P
@@ -98,7 +98,9 @@ class PartitionFetcher(t.Generic[P]):
         #: Records waiting in each group's queue (an empty page counts as one).
         self._waiting: dict[int, int] = {}
         #: The event queues of the groups claimed and not yet fully consumed, by group number.
-        self._queues: dict[int, deque[Page[P] | PartitionDone | PartitionFailed | _GroupEnd]] = {}
+        self._queues: dict[
+            int, deque[Fetched[P] | PartitionDone | PartitionFailed | _GroupEnd]
+        ] = {}
         self._next_group = 0
         self._halted = False
         self._closed = False
@@ -114,7 +116,7 @@ class PartitionFetcher(t.Generic[P]):
             thread.start()
             self._threads.append(thread)
 
-    def events(self) -> Iterator[Page[P] | PartitionDone | PartitionFailed]:
+    def events(self) -> Iterator[Fetched[P] | PartitionDone | PartitionFailed]:
         """Every partition's pages and its end (done or failed), as the workers produce them.
 
         When several groups have events waiting, the earliest group's come first.
@@ -128,6 +130,12 @@ class PartitionFetcher(t.Generic[P]):
                 self._changed.notify_all()
             if not isinstance(event, _GroupEnd):
                 yield event
+
+    def halt(self) -> None:
+        """Start no further group; those in progress finish (the run is being stopped)."""
+        with self._changed:
+            self._halted = True
+            self._changed.notify_all()
 
     def close(self) -> None:
         """Stop the workers and wait for them, at most `_JOIN_SECONDS` in all.
@@ -145,12 +153,12 @@ class PartitionFetcher(t.Generic[P]):
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
 
-    def _take(self) -> Page[P] | PartitionDone | PartitionFailed | _GroupEnd | None:
+    def _take(self) -> Fetched[P] | PartitionDone | PartitionFailed | _GroupEnd | None:
         """The next waiting event (lock held); a group's end removes its queue."""
         for group, queue in self._queues.items():
             if queue:
                 event = queue.popleft()
-                if isinstance(event, Page):
+                if isinstance(event, Fetched):
                     self._waiting[group] -= _size(event)
                 elif isinstance(event, _GroupEnd):
                     del self._queues[group], self._waiting[group]
@@ -194,7 +202,7 @@ class PartitionFetcher(t.Generic[P]):
                 page = next(pages, _END)
                 if page is _END:
                     return self._put(group, PartitionDone(index))
-                self._put(group, Page(index, t.cast("P", page)))
+                self._put(group, Fetched(index, t.cast("P", page)))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
             if not self._is_recoverable(error):
                 with self._changed:
@@ -216,19 +224,19 @@ class PartitionFetcher(t.Generic[P]):
             return not self._closed
 
     def _put(
-        self, group: int, event: Page[P] | PartitionDone | PartitionFailed | _GroupEnd
+        self, group: int, event: Fetched[P] | PartitionDone | PartitionFailed | _GroupEnd
     ) -> bool:
         """Queue an event; False when closed."""
         with self._changed:
             if self._closed:
                 return False
             self._queues[group].append(event)
-            if isinstance(event, Page):
+            if isinstance(event, Fetched):
                 self._waiting[group] += _size(event)
             self._changed.notify_all()
             return True
 
 
-def _size(event: Page[t.Any]) -> int:
+def _size(event: Fetched[t.Any]) -> int:
     """A page's weight in the queue: its records, at least 1 (empty pages take room too)."""
     return max(1, len(event.page))

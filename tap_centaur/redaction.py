@@ -39,10 +39,3 @@ class RedactingFilter(logging.Filter):
             if record.exc_text:
                 record.exc_text = redact(record.exc_text)
         return True
-
-
-def install_redaction() -> None:
-    """Attach the filter to every handler of the root logger (where the SDK logs)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
-            handler.addFilter(RedactingFilter())

@@ -1,4 +1,10 @@
-"""Retrying transient failures: bounded exponential backoff that honours `Retry-After`."""
+"""Retrying transient failures: bounded exponential backoff that honours `Retry-After`.
+
+What is retried: 429, 5xx, resets, timeouts (the whole answer bounded by request_timeout),
+cut or undecodable bodies, proxy failures. What is not: TLS certificate failures and
+redirects (they fail the same way every time). Each final failure is one line saying what
+happened and what to check.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,19 @@ import random
 import threading
 import time
 import typing as t
+from dataclasses import dataclass, replace
 
 import backoff
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_centaur.errors import RetriesExhaustedError, TransientResponseError
-from tap_centaur.timestamps import parse_http_date, retry_after_seconds
+from tap_centaur.clock import parse_http_date, retry_after_seconds
+from tap_centaur.errors import (
+    RetriesExhaustedError,
+    TransportError,
+    UndecodableBodyError,
+)
+from tap_centaur.session import MAX_REDIRECTS, ResponseTimeout, origin_text
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -33,12 +45,20 @@ RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-MAX_BACKOFF_SECONDS = 60.0
 #: A Retry-After longer than this is cut short (and logged): the run would look hung.
 MAX_RETRY_AFTER_SECONDS = 600.0
+MAX_BACKOFF_SECONDS = 60.0
 
 logger = logging.getLogger("tap-centaur")
+
+
+@dataclass(frozen=True)
+class RetryBudget:
+    """How many retries, and how long waits may grow."""
+
+    max_retries: int
+    backoff_factor: float
+    max_backoff: float = MAX_BACKOFF_SECONDS
 
 
 class RetryPolicy:
@@ -51,13 +71,18 @@ class RetryPolicy:
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
         """Set the retry budget (retries after the first attempt) and the base wait."""
-        self.max_retries = max_retries
-        self.backoff_factor = backoff_factor
+        self.budget = RetryBudget(max_retries, backoff_factor)
         self.request_timeout = request_timeout
         self._resume_at = 0.0
         self._lock = threading.Lock()
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
         self.retries = 0
+
+    def check_connection_quickly(self) -> None:
+        """For a connection check: a few short retries, so an unreachable API fails fast."""
+        self.budget = replace(
+            self.budget, max_retries=min(self.budget.max_retries, 2), max_backoff=1.0
+        )
 
     def retry_after(self, response: requests.Response) -> float | None:
         """Seconds the server asked to wait, measured against the server's own clock."""
@@ -66,25 +91,38 @@ class RetryPolicy:
         )
 
     def wrap(self, func: Callable[P, T], where: Callable[P, str]) -> Callable[P, T]:
-        """Return `func` with retries; `where` names the call's target for messages."""
+        """Return `func` with retries; `where` names the call's target for messages.
+
+        Raises (from the returned function):
+            RetriesExhaustedError: a transient failure outlasted every retry.
+            TransportError: TLS or redirect failures (never retried).
+        """
 
         def attempt(*args: P.args, **kwargs: P.kwargs) -> T:
             self._wait_for_shared_pause()
             return func(*args, **kwargs)
 
-        retrying = backoff.on_exception(
-            self._waits,
-            RETRYABLE_EXCEPTIONS,
-            max_tries=self.max_retries + 1,
-            jitter=None,
-            on_backoff=self._log_backoff,
-            logger=None,
-        )(attempt)
-
         @functools.wraps(func)
         def call(*args: P.args, **kwargs: P.kwargs) -> T:
+            retrying = backoff.on_exception(
+                self._waits,
+                RETRYABLE_EXCEPTIONS,
+                max_tries=self.budget.max_retries + 1,
+                giveup=_never_retried,
+                jitter=None,
+                on_backoff=self._log_backoff,
+                logger=None,
+            )(attempt)
             try:
                 return retrying(*args, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise TransportError(f"{where(*args, **kwargs)}: {_tls_advice(exc)}") from exc
+            except requests.exceptions.TooManyRedirects as exc:
+                raise TransportError(
+                    f"{where(*args, **kwargs)}: the API redirected more than {MAX_REDIRECTS} "
+                    "times within its own origin (a redirect loop). Check api_url: it must be "
+                    "the API's base URL."
+                ) from exc
             except RETRYABLE_EXCEPTIONS as exc:
                 raise RetriesExhaustedError(
                     self._exhausted_message(where(*args, **kwargs), exc)
@@ -104,9 +142,16 @@ class RetryPolicy:
             requested = getattr(exc, "retry_after", None)
             if requested is not None:
                 wait = min(float(requested), MAX_RETRY_AFTER_SECONDS)
+                if wait < requested:
+                    logger.warning(
+                        "The API asked to wait %.0f s (Retry-After); the tap waits %.0f s, "
+                        "its longest wait, then tries again.",
+                        requested,
+                        wait,
+                    )
                 self._pause_everyone(wait)
             else:
-                ceiling = min(self.backoff_factor * 2**retry, MAX_BACKOFF_SECONDS)
+                ceiling = min(self.budget.backoff_factor * 2**retry, self.budget.max_backoff)
                 wait = self._random.uniform(ceiling / 2, ceiling)
             retry += 1
             exc = yield wait
@@ -126,41 +171,82 @@ class RetryPolicy:
         logger.warning(
             "Retrying (%d of %d) in %.1f s after: %s",
             details["tries"],
-            self.max_retries,
+            self.budget.max_retries,
             details.get("wait", 0.0),
-            _describe_failure(exc, self.request_timeout),
+            describe_failure(exc, self.request_timeout),
         )
 
     def _exhausted_message(self, where: str, exc: BaseException) -> str:
-        tries = self.max_retries + 1
+        tries = self.budget.max_retries + 1
         return (
             f"{where}: giving up after {tries} attempt{'s' if tries > 1 else ''}; last error: "
-            f"{_describe_failure(exc, self.request_timeout)}. {_advice(exc)}"
+            f"{describe_failure(exc, self.request_timeout)}. {_advice(exc)}"
         )
 
 
-def _describe_failure(exc: BaseException | None, timeout: float) -> str:
-    if isinstance(exc, TransientResponseError):
+def _never_retried(exc: Exception) -> bool:
+    """TLS failures repeat identically: retrying only delays the message."""
+    return isinstance(exc, requests.exceptions.SSLError)
+
+
+def describe_failure(exc: BaseException | None, timeout: float) -> str:  # noqa: PLR0911
+    """What went wrong, in a few words (no URL query, no credential)."""
+    if isinstance(exc, (RetriableAPIError, ResponseTimeout)):
         return str(exc)
-    if isinstance(exc, RetriableAPIError):
-        return str(exc)
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return f"the proxy {_proxy_of(exc)} failed ({_reason(exc)})"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"no answer within request_timeout={timeout:g} s"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection closed before the whole body arrived (truncated response)"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "the body could not be decompressed"
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return "the connection failed or was reset"
+        return f"the connection failed or was reset ({_reason(exc)})"
     return type(exc).__name__ if exc else "unknown failure"
 
 
 def _advice(exc: BaseException) -> str:
     status = getattr(exc, "status", None)
+    if isinstance(exc, UndecodableBodyError):
+        return (
+            "Every answer was something other than the API's JSON: check api_url (a proxy, "
+            "captive portal or maintenance page may answer instead), and report it to Centaur "
+            "Labs support if api_url is right."
+        )
     if status == 429:
         return "The API kept rate limiting the tap: run it later, or raise max_retries."
     if isinstance(status, int) and status >= 500:
         return "The API kept failing: try again later, or raise max_retries / backoff_factor."
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return (
+            "Check the proxy named in HTTPS_PROXY / HTTP_PROXY (or exclude the API with NO_PROXY)."
+        )
     if isinstance(exc, requests.exceptions.Timeout):
         return "Raise request_timeout, or lower page_size so each page is quicker to serve."
-    if isinstance(exc, TransientResponseError):
-        return "The API kept sending bodies that are not JSON: try again later."
     return "Check api_url and the network, then try again; or raise max_retries."
+
+
+def _tls_advice(exc: requests.exceptions.SSLError) -> str:
+    url = exc.request.url if exc.request is not None and exc.request.url else ""
+    where = f" with {origin_text(url)}" if url else ""
+    return (
+        f"the TLS handshake{where} failed ({_reason(exc)}); not retried. Check api_url, and "
+        "if your network inspects TLS with its own certificate authority, set "
+        "REQUESTS_CA_BUNDLE to that authority's certificate file."
+    )
+
+
+def _proxy_of(exc: requests.exceptions.ProxyError) -> str:
+    request = exc.request
+    url = request.url if request is not None and request.url else ""
+    proxies = requests.utils.get_environ_proxies(url) if url else {}
+    proxy = requests.utils.select_proxy(url, proxies) if url else None
+    return origin_text(proxy) if proxy else "(HTTPS_PROXY / HTTP_PROXY)"
+
+
+def _reason(exc: BaseException) -> str:
+    """The underlying cause's text, cut short (urllib3 nests it in the error's first arg)."""
+    inner = exc.args[0] if exc.args else exc
+    text = str(getattr(inner, "reason", inner))
+    return text if len(text) <= 160 else text[:157] + "..."

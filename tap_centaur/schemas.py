@@ -1,4 +1,4 @@
-"""The JSON schemas of case results, tasks and projects, and the type checks derived from them."""
+"""The JSON schemas of the streams, and the type checks derived from them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ UNDOCUMENTED_FIELDS = "undocumented_fields"
 #: WKT (string) for boxes, lines and circles. Kept as JSON whatever its shape.
 _LABEL = th.CustomType({"type": ["array", "string", "object", "null"]})
 _JSON_OBJECT = th.CustomType({"type": ["object", "null"], "additionalProperties": True})
+_JSON_ARRAY = th.CustomType({"type": ["array", "null"], "items": {}})
+_UNDOCUMENTED = th.Property(
+    UNDOCUMENTED_FIELDS,
+    _JSON_OBJECT,
+    description="Fields the API returned that this schema does not list, kept verbatim.",
+)
 
 CONTENT_METADATA = th.ObjectType(
     th.Property("content_id", th.IntegerType, description="Id of the piece of content."),
@@ -41,13 +47,44 @@ CASE_RESULT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
     th.Property("majority_label", _LABEL),
     th.Property("read_stats", _JSON_OBJECT, description="Case-level read information."),
     th.Property("counts", _JSON_OBJECT, description="Vote count by label."),
-    th.Property(
-        UNDOCUMENTED_FIELDS,
-        _JSON_OBJECT,
-        description="Fields the API returned that this schema does not list, kept verbatim.",
-    ),
+    _UNDOCUMENTED,
 ).to_dict()
 
+#: Results v2 (`/results/public/v2/...`): the fields a third-party copy of Centaur's OpenAPI
+#: publishes (inferred, checked at run time); `results` has one element per piece of content.
+CASE_RESULT_V2_SCHEMA: dict[str, t.Any] = th.PropertiesList(
+    th.Property("task_id", th.IntegerType, required=True, description="Task id."),
+    th.Property("case_id", th.IntegerType, required=True, description="Case (problem) id."),
+    th.Property("task_name", th.StringType),
+    th.Property("project_id", th.IntegerType),
+    th.Property("project_name", th.StringType),
+    th.Property("task_type", th.StringType),
+    th.Property("content_type", th.StringType),
+    th.Property("labeling_state", th.StringType),
+    th.Property("n_qualified_opinions", th.IntegerType, description="Qualified opinions."),
+    th.Property(
+        "results",
+        _JSON_ARRAY,
+        description="One element per piece of content (content_metadata, prelabel, ...), "
+        "kept as JSON.",
+    ),
+    _UNDOCUMENTED,
+).to_dict()
+
+TASK_SCHEMA: dict[str, t.Any] = th.PropertiesList(
+    th.Property("task_id", th.IntegerType, required=True, description="Task id."),
+    th.Property("task_name", th.StringType),
+    th.Property("project_id", th.IntegerType, description="Inferred: the task's project."),
+    th.Property("project_name", th.StringType),
+    th.Property("task_type", th.StringType),
+    _UNDOCUMENTED,
+).to_dict()
+
+PROJECT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
+    th.Property("project_id", th.IntegerType, required=True, description="Project id."),
+    th.Property("project_name", th.StringType),
+    _UNDOCUMENTED,
+).to_dict()
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
@@ -70,49 +107,46 @@ class RecordShape:
     """What a record of one endpoint must look like, derived from its JSON schema."""
 
     name: str
-    key: str
+    #: The integer fields that identify a record (its primary key), checked first.
+    keys: tuple[str, ...]
     documented: frozenset[str]
     #: (field, the exact Python types its decoded JSON value may have), per typed field.
     #: Exact types: JSON `true` decodes to bool, which must not pass for an integer.
     field_types: tuple[tuple[str, tuple[type, ...]], ...]
+    #: Who answered, and what was expected, for error messages.
+    source: str = "the API"
+    expected: str = ""
 
     @classmethod
-    def of(cls, name: str, key: str, schema: dict[str, t.Any]) -> RecordShape:
+    def of(
+        cls, name: str, keys: tuple[str, ...], schema: dict[str, t.Any], **labels: str
+    ) -> RecordShape:
         """Derive the shape from a schema that has an `undocumented_fields` property."""
         properties = schema["properties"]
         return cls(
             name=name,
-            key=key,
+            keys=keys,
             documented=frozenset(properties) - {UNDOCUMENTED_FIELDS},
             field_types=tuple(
                 (field, _python_types(spec["type"]))
                 for field, spec in properties.items()
-                if "type" in spec and field != UNDOCUMENTED_FIELDS
+                if "type" in spec and field not in (UNDOCUMENTED_FIELDS, *keys)
             ),
+            **labels,
         )
 
 
-_UNDOCUMENTED = th.Property(
-    UNDOCUMENTED_FIELDS,
-    _JSON_OBJECT,
-    description="Fields the API returned that this schema does not list, kept verbatim.",
+CASE_RESULT = RecordShape.of("case result", ("task_id", "case_id"), CASE_RESULT_SCHEMA)
+CASE_RESULT_V2 = RecordShape.of(
+    "case result",
+    ("task_id", "case_id"),
+    CASE_RESULT_V2_SCHEMA,
+    source="results v2",
+    expected=(
+        "a page like v1's, {'payload': [case results with integer task_id and case_id], "
+        "'has_next': true or false, 'last_sequence_id': integer} (the v2 shape is inferred from "
+        "public material; see the README's Known limits)"
+    ),
 )
-
-TASK_SCHEMA: dict[str, t.Any] = th.PropertiesList(
-    th.Property("task_id", th.IntegerType, required=True, description="Task id."),
-    th.Property("task_name", th.StringType),
-    th.Property("project_id", th.IntegerType, description="Inferred: the task's project."),
-    th.Property("project_name", th.StringType),
-    th.Property("task_type", th.StringType),
-    _UNDOCUMENTED,
-).to_dict()
-
-PROJECT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
-    th.Property("project_id", th.IntegerType, required=True, description="Project id."),
-    th.Property("project_name", th.StringType),
-    _UNDOCUMENTED,
-).to_dict()
-
-CASE_RESULT = RecordShape.of("case result", "case_id", CASE_RESULT_SCHEMA)
-TASK = RecordShape.of("task", "task_id", TASK_SCHEMA)
-PROJECT = RecordShape.of("project", "project_id", PROJECT_SCHEMA)
+TASK = RecordShape.of("task", ("task_id",), TASK_SCHEMA)
+PROJECT = RecordShape.of("project", ("project_id",), PROJECT_SCHEMA)

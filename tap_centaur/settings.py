@@ -1,8 +1,9 @@
-"""The tap's settings: their JSON schema, and their checked, normalised form."""
+"""The tap's settings: one declaration each, from which the JSON schema and the parser follow."""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import math
 import typing as t
@@ -10,10 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from singer_sdk import typing as th
-
+from tap_centaur.clock import parse_start_date
 from tap_centaur.errors import ConfigError
-from tap_centaur.timestamps import parse_start_date
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,149 +20,236 @@ if t.TYPE_CHECKING:
 
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 DEFAULT_API_URL = "https://api.centaurlabs.com"
-DEFAULT_REQUEST_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 8
-DEFAULT_BACKOFF_FACTOR = 1.0
-DEFAULT_MAX_PARALLEL_TASKS = 4
 MAX_PARALLEL_TASKS = 32
+DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 
 _STATE_LIST = ", ".join(f"'{state}'" for state in LABELING_STATES)
+#: Numbers may come as text from environment variables (`--config ENV`, Meltano).
+_NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?\s*$"
+_ID_TEXT = r"^\s*[0-9]+\s*$"
+_ID = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": _ID_TEXT}]}
+_STATE = {"type": "string", "enum": list(LABELING_STATES)}
 
-# Numbers may come as text from environment variables (`--config ENV`, Meltano): the tap
-# parses them itself, so a bad value gets a message naming the setting.
-_INTEGER_OR_TEXT = th.CustomType({"type": ["integer", "string"]})
-_NUMBER_OR_TEXT = th.CustomType({"type": ["number", "string"]})
 
-CONFIG_SCHEMA = th.PropertiesList(
-    th.Property(
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its JSON schema, documentation, and how its value is read."""
+
+    name: str
+    title: str
+    description: str
+    schema: dict[str, t.Any]
+    default: object = None
+    required: bool = False
+    secret: bool = False
+
+    def json_schema(self) -> dict[str, t.Any]:
+        """The setting's property in the config schema (Draft 7); optional ones may be null."""
+        prop: dict[str, t.Any] = {**self.schema, "title": self.title}
+        if not self.required:
+            if "anyOf" in prop:
+                prop["anyOf"] = [*prop["anyOf"], {"type": "null"}]
+            else:
+                prop["type"] = [prop["type"], "null"]
+        prop["description"] = self.description
+        if self.default is not None:
+            prop["default"] = self.default
+        if self.secret:
+            prop["secret"] = True  # the SDK's and Meltano's marker for credentials
+            prop["writeOnly"] = True
+        return prop
+
+
+def _integer(minimum: int, maximum: int | None = None) -> dict[str, t.Any]:
+    integer: dict[str, t.Any] = {"type": "integer", "minimum": minimum}
+    if maximum is not None:
+        integer["maximum"] = maximum
+    return {"anyOf": [integer, {"type": "string", "pattern": _ID_TEXT}]}
+
+
+def _number(*, exclusive_minimum: bool) -> dict[str, t.Any]:
+    bound = {"exclusiveMinimum": 0} if exclusive_minimum else {"minimum": 0}
+    return {"anyOf": [{"type": "number", **bound}, {"type": "string", "pattern": _NUMERIC_TEXT}]}
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
         "api_key",
-        th.StringType,
+        "API key",
+        "Centaur API key (portal: Organization Settings → API Integration). Sent as X-API-KEY "
+        "on every request.",
+        {"type": "string"},
         required=True,
         secret=True,
-        title="API key",
-        description="Centaur API key (portal: Organization Settings → API Integration). "
-        "Sent as X-API-KEY on every request.",
     ),
-    th.Property(
+    Setting(
         "username",
-        th.StringType,
-        title="Username",
-        description="Email of the portal account. With api_password, the tap logs in at the "
-        "start of the run and again whenever the token expires.",
+        "Username",
+        "Email of the portal account. With api_password, the tap logs in at the start of the "
+        "run and again whenever the token expires.",
+        {"type": "string", "format": "email"},
     ),
-    th.Property(
+    Setting(
         "api_password",
-        th.StringType,
+        "API password",
+        "API password of the account (not the portal password), generated next to the API key.",
+        {"type": "string"},
         secret=True,
-        title="API password",
-        description="API password of the account (not the portal password), generated next to "
-        "the API key.",
     ),
-    th.Property(
+    Setting(
         "bearer_token",
-        th.StringType,
+        "Bearer token",
+        "A ready session token, used as is when username/api_password are not set. It cannot "
+        "be renewed: the run fails when it expires.",
+        {"type": "string"},
         secret=True,
-        title="Bearer token",
-        description="A ready session token, used as is when username/api_password are not set. "
-        "It cannot be renewed: the run fails when it expires.",
     ),
-    th.Property(
+    Setting(
         "task_ids",
-        th.ArrayType(th.CustomType({"type": ["integer", "string"]})),
-        title="Task IDs",
-        description="Ids of the tasks to extract (the number in go.centaurlabs.com/task/<id>). "
-        "Numeric strings are accepted; duplicates are removed. When not set, the tap extracts "
-        "every task the API lists (within project_ids when set), new tasks included.",
+        "Task IDs",
+        "Ids of the tasks to extract (the number in go.centaurlabs.com/task/<id>). Numeric "
+        "strings are accepted; duplicates are removed. When not set, the tap extracts every "
+        "task the API lists (within project_ids when set), new tasks included.",
+        {"type": "array", "items": _ID},
     ),
-    th.Property(
+    Setting(
         "project_ids",
-        th.ArrayType(th.CustomType({"type": ["integer", "string"]})),
-        title="Project IDs",
-        description="Limit the tasks stream, and the tasks discovered when task_ids is not set, "
-        "to these projects.",
+        "Project IDs",
+        "Limit the tasks stream, and the tasks discovered when task_ids is not set, to these "
+        "projects.",
+        {"type": "array", "items": _ID},
     ),
-    th.Property(
+    Setting(
         "labeling_state",
-        th.CustomType(
-            {
-                "anyOf": [
-                    {"type": "string", "enum": list(LABELING_STATES)},
-                    {"type": "array", "items": {"type": "string", "enum": list(LABELING_STATES)}},
-                ]
-            }
-        ),
-        title="Labeling state",
-        description=f"Only extract cases in this labeling state, or in any of a list of states: "
+        "Labeling state",
+        f"Only extract cases in this labeling state, or in any of a list of states: "
         f"{_STATE_LIST}. Each state is its own partition with its own bookmark.",
+        {"anyOf": [_STATE, {"type": "array", "items": _STATE}]},
     ),
-    th.Property(
+    Setting(
         "start_date",
-        th.StringType,
-        title="Start date",
-        description="ISO date or date-time (UTC when no offset is given): the updated_after of "
-        "a task's first sync. Without it, the first sync reads every case.",
+        "Start date",
+        "ISO date or date-time (UTC when no offset is given): the updated_after of a task's "
+        "first sync. Without it, the first sync reads every case.",
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ]
+        },
     ),
-    th.Property(
+    Setting(
+        "lookback_seconds",
+        "Lookback",
+        "Seconds each new bookmark is moved back, so that cases stamped by a clock that lags "
+        "the API's Date header (or this machine's clock) are read again rather than skipped. "
+        "Re-read cases are deduplicated by targets on the primary key.",
+        _integer(0),
+        default=300,
+    ),
+    Setting(
         "api_url",
-        th.StringType,
+        "API URL",
+        "Base URL of the Centaur API. Plain http:// is accepted only for a loopback host (a "
+        "local simulator): credentials never travel in clear text.",
+        {"type": "string", "format": "uri"},
         default=DEFAULT_API_URL,
-        title="API URL",
-        description="Base URL of the Centaur API.",
     ),
-    th.Property(
+    Setting(
         "page_size",
-        _INTEGER_OR_TEXT,
-        title="Page size",
-        description="Cases per page, sent as `limit`. The API's own default applies when unset.",
+        "Page size",
+        "Cases per page, sent as `limit`. The API's own default applies when unset.",
+        _integer(1),
     ),
-    th.Property(
+    Setting(
         "request_timeout",
-        _NUMBER_OR_TEXT,
-        default=DEFAULT_REQUEST_TIMEOUT,
-        title="Request timeout",
-        description="Seconds to wait for the API to answer a request before retrying it.",
+        "Request timeout",
+        "Seconds a request may take, from sending it to the last byte of the answer, before it "
+        "is retried.",
+        _number(exclusive_minimum=True),
+        default=60,
     ),
-    th.Property(
+    Setting(
         "max_retries",
-        _INTEGER_OR_TEXT,
-        default=DEFAULT_MAX_RETRIES,
-        title="Max retries",
-        description="Retries of a request after a 429, a 5xx, a reset, a timeout or an "
-        "undecodable body, before the run fails.",
+        "Max retries",
+        "Retries of a request after a 429, a 5xx, a reset, a timeout or an undecodable body, "
+        "before the task fails.",
+        _integer(0),
+        default=8,
     ),
-    th.Property(
+    Setting(
         "backoff_factor",
-        _NUMBER_OR_TEXT,
-        default=DEFAULT_BACKOFF_FACTOR,
-        title="Backoff factor",
-        description="Seconds before the first retry; each retry waits twice as long, up to 60 s. "
-        "A 429's Retry-After takes precedence.",
+        "Backoff factor",
+        "Seconds before the first retry; each retry waits twice as long, up to 60 s. A 429's "
+        "Retry-After takes precedence.",
+        _number(exclusive_minimum=False),
+        default=1,
     ),
-    th.Property(
+    Setting(
         "max_parallel_tasks",
-        _INTEGER_OR_TEXT,
-        default=DEFAULT_MAX_PARALLEL_TASKS,
-        title="Max parallel tasks",
-        description=f"Tasks (partitions) fetched at the same time (1 to {MAX_PARALLEL_TASKS}). "
-        "Each page is written as soon as it arrives, so records of different tasks may "
-        "interleave; a task's records keep the API's order and its STATE follows its last "
-        "record. The default, 4, hides most network latency while keeping the load on the API "
-        "modest; a run that is stopped re-reads at most this many unfinished tasks (with "
-        "batch_config, also those not yet in an announced BATCH).",
+        "Max parallel tasks",
+        f"Tasks (partitions) fetched at the same time (1 to {MAX_PARALLEL_TASKS}). Each page is "
+        "written as soon as it arrives, so records of different tasks may interleave; a task's "
+        "records keep the API's order. The default, 4, hides most network latency while "
+        "keeping the load on the API modest.",
+        _integer(1, MAX_PARALLEL_TASKS),
+        default=4,
     ),
-    th.Property(
+    Setting(
+        "max_consecutive_task_failures",
+        "Max consecutive task failures",
+        "The run stops early when this many tasks in a row fail because the API itself keeps "
+        "failing (5xx, timeouts, connection errors outlasting max_retries), instead of trying "
+        "every remaining task. Failures that belong to one task (404, a bad page) never count.",
+        _integer(1),
+        default=3,
+    ),
+    Setting(
+        "shard_count",
+        "Shard count",
+        "Split the tasks between this many jobs, each with its own state: a task belongs to "
+        "shard task_id % shard_count.",
+        _integer(1),
+        default=1,
+    ),
+    Setting(
+        "shard_index",
+        "Shard index",
+        "Which shard this job syncs (0 to shard_count - 1). Only shard 0 emits the projects "
+        "stream.",
+        _integer(0),
+        default=0,
+    ),
+    Setting(
         "case_ids",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("task_id", th.IntegerType, required=True),
-                th.Property("case_id", th.IntegerType, required=True),
-            )
-        ),
-        title="Case IDs",
-        description="Cases to fetch one by one into the case_results stream, as "
-        '[{"task_id": 1234, "case_id": 2345}].',
+        "Case IDs",
+        'Cases to fetch one by one into the case_results stream, as [{"task_id": 1234, '
+        '"case_id": 2345}].',
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"task_id": _integer(1), "case_id": _integer(1)},
+                "required": ["task_id", "case_id"],
+                "additionalProperties": False,
+            },
+        },
     ),
-).to_dict()
+)
+
+CONFIG_SCHEMA: dict[str, t.Any] = {
+    "$schema": DRAFT_7,
+    "type": "object",
+    "properties": {setting.name: setting.json_schema() for setting in SETTINGS},
+    "required": [setting.name for setting in SETTINGS if setting.required],
+}
+DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS if s.default is not None}
+#: Settings whose environment variables the SDK converts with int() (see `check_environment`).
+INTEGER_SETTINGS = tuple(
+    s.name
+    for s in SETTINGS
+    if {"type": "integer"}.items() <= s.schema.get("anyOf", [{}])[0].items()
+)
 
 
 @dataclass(frozen=True)
@@ -203,13 +289,21 @@ class Settings:
     project_ids: tuple[int, ...]
     labeling_states: tuple[str, ...]
     start_date: datetime | None
+    lookback_seconds: int
     api_url: str
     page_size: int | None
     request_timeout: float
     max_retries: int
     backoff_factor: float
     max_parallel_tasks: int
+    max_consecutive_task_failures: int
+    shard_count: int
+    shard_index: int
     case_ids: tuple[CaseRef, ...]
+
+    def in_shard(self, task_id: int) -> bool:
+        """Whether this job syncs `task_id` (a task's shard never changes with the task list)."""
+        return task_id % self.shard_count == self.shard_index
 
 
 def parse_settings(config: Mapping[str, t.Any]) -> Settings:
@@ -218,26 +312,47 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
     Raises:
         ConfigError: naming the first setting at fault and how to fix it.
     """
-    return Settings(
-        credentials=_credentials(config),
-        task_ids=_ids("task_ids", config.get("task_ids")),
-        project_ids=_ids("project_ids", config.get("project_ids")),
-        labeling_states=_labeling_states(config.get("labeling_state")),
-        start_date=_start_date(config.get("start_date")),
-        api_url=_api_url(config.get("api_url", DEFAULT_API_URL)),
-        page_size=_optional_int(config, "page_size", minimum=1),
-        request_timeout=_positive_number(config, "request_timeout", DEFAULT_REQUEST_TIMEOUT),
-        max_retries=_optional_int(config, "max_retries", minimum=0, default=DEFAULT_MAX_RETRIES),
-        backoff_factor=_non_negative_number(config, "backoff_factor", DEFAULT_BACKOFF_FACTOR),
-        max_parallel_tasks=_optional_int(
-            config,
-            "max_parallel_tasks",
-            minimum=1,
-            maximum=MAX_PARALLEL_TASKS,
-            default=DEFAULT_MAX_PARALLEL_TASKS,
-        ),
-        case_ids=_case_ids(config.get("case_ids")),
+    values = {**DEFAULTS, **{k: v for k, v in config.items() if v is not None}}
+    settings = Settings(
+        credentials=_credentials(values),
+        task_ids=_ids("task_ids", values.get("task_ids")),
+        project_ids=_ids("project_ids", values.get("project_ids")),
+        labeling_states=_labeling_states(values.get("labeling_state")),
+        start_date=_start_date(values.get("start_date")),
+        lookback_seconds=_int(values, "lookback_seconds", minimum=0),
+        api_url=_api_url(values["api_url"]),
+        page_size=_int(values, "page_size", minimum=1) if "page_size" in values else None,
+        request_timeout=_seconds(values, "request_timeout", positive=True),
+        max_retries=_int(values, "max_retries", minimum=0),
+        backoff_factor=_seconds(values, "backoff_factor", positive=False),
+        max_parallel_tasks=_int(values, "max_parallel_tasks", 1, MAX_PARALLEL_TASKS),
+        max_consecutive_task_failures=_int(values, "max_consecutive_task_failures", minimum=1),
+        shard_count=_int(values, "shard_count", minimum=1),
+        shard_index=_int(values, "shard_index", minimum=0),
+        case_ids=_case_ids(values.get("case_ids")),
     )
+    if settings.shard_index >= settings.shard_count:
+        raise ConfigError(
+            "shard_index",
+            f"is {settings.shard_index}, but shard_count is {settings.shard_count}.",
+            "Use 0 to shard_count - 1, one value per job.",
+        )
+    return settings
+
+
+def check_environment(environ: Mapping[str, str], prefix: str) -> None:
+    """Refuse integer settings from the environment that the SDK cannot convert.
+
+    The SDK converts `<PREFIX><NAME>` of an integer setting with int(), which raises a bare
+    ValueError for any other text; this names the setting instead.
+
+    Raises:
+        ConfigError: naming the setting whose variable is not an integer.
+    """
+    for name in INTEGER_SETTINGS:
+        value = environ.get(prefix + name.upper())
+        if value is not None and not value.strip().lstrip("+-").isdigit():
+            raise ConfigError(name, f"{prefix}{name.upper()}={value!r} is not an integer.")
 
 
 def _is_set(value: object) -> bool:
@@ -305,10 +420,7 @@ def _ids(setting: str, value: object) -> tuple[int, ...]:
     """Positive integer ids (numeric strings accepted), without duplicates, in order."""
     if value is None or value in ([], ""):
         return ()
-    ids: dict[int, None] = {}
-    for item in _as_list(setting, value):
-        ids[_id(setting, item)] = None
-    return tuple(ids)
+    return tuple(dict.fromkeys(_id(setting, item) for item in _as_list(setting, value)))
 
 
 def _id(setting: str, item: object) -> int:
@@ -362,7 +474,7 @@ def _api_url(value: object) -> str:
         raise ConfigError("api_url", "must be a URL such as https://api.centaurlabs.com.")
     url = value.strip().rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             "api_url",
             f"{value!r} is not an http(s) URL.",
@@ -370,33 +482,31 @@ def _api_url(value: object) -> str:
         )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigError("api_url", "must not carry a query, fragment or credentials.")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ConfigError("api_url", f"{value!r} has an invalid port.") from None
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            "api_url",
+            f"http://{parts.hostname} would send the API password and key in clear text.",
+            "Use https:// (plain http is accepted only for a local simulator on a loopback "
+            "address).",
+        )
     return url
 
 
-@t.overload
-def _optional_int(
-    config: Mapping[str, t.Any], name: str, *, minimum: int, maximum: int | None = None
-) -> int | None: ...
-@t.overload
-def _optional_int(
-    config: Mapping[str, t.Any],
-    name: str,
-    *,
-    minimum: int,
-    maximum: int | None = None,
-    default: int,
-) -> int: ...
-def _optional_int(
-    config: Mapping[str, t.Any],
-    name: str,
-    *,
-    minimum: int,
-    maximum: int | None = None,
-    default: int | None = None,
-) -> int | None:
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _int(config: Mapping[str, t.Any], name: str, minimum: int, maximum: int | None = None) -> int:
     value = config.get(name)
-    if value is None:
-        return default
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # environment variables
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -408,30 +518,19 @@ def _optional_int(
     return value
 
 
-def _number(config: Mapping[str, t.Any], name: str, default: float) -> float:
+def _seconds(config: Mapping[str, t.Any], name: str, *, positive: bool) -> float:
     value = config.get(name)
-    if value is None:
-        return default
     if isinstance(value, str):  # environment variables arrive as text
         with contextlib.suppress(ValueError):
             value = float(value)
     # The SDK reads JSON config files with decimals for non-integers.
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ConfigError(name, f"must be a number of seconds, got {value!r}.")
-    if not math.isfinite(value):
+    number = float(value)
+    if not math.isfinite(number):
         raise ConfigError(name, f"must be a finite number of seconds, got {value!r}.")
-    return float(value)
-
-
-def _positive_number(config: Mapping[str, t.Any], name: str, default: float) -> float:
-    number = _number(config, name, default)
-    if number <= 0:
+    if positive and number <= 0:
         raise ConfigError(name, f"must be greater than 0, got {number:g}.")
-    return number
-
-
-def _non_negative_number(config: Mapping[str, t.Any], name: str, default: float) -> float:
-    number = _number(config, name, default)
     if number < 0:
         raise ConfigError(name, f"must not be negative, got {number:g}.")
     return number
@@ -453,3 +552,23 @@ def _case_ids(value: object) -> tuple[CaseRef, ...]:
             raise ConfigError("case_ids", f"{item!r}: task_id and case_id must be positive ints.")
         refs[CaseRef(task_id=ids[0], case_id=ids[1])] = None
     return tuple(refs)
+
+
+def draft7(schema: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Make a settings schema valid Draft 7: the SDK's built-ins list `"null"` in `anyOf`."""
+
+    def repair(node: object) -> object:
+        if isinstance(node, dict):
+            return {
+                key: [{"type": "null"} if item == "null" else repair(item) for item in value]
+                if key in ("anyOf", "oneOf") and isinstance(value, list)
+                else repair(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [repair(item) for item in node]
+        return node
+
+    repaired = t.cast("dict[str, t.Any]", repair(schema))
+    repaired["$schema"] = DRAFT_7
+    return repaired

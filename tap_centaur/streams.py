@@ -1,54 +1,340 @@
-"""The other streams: single cases, and the project and task lists."""
+"""The streams: what each reads (path, schema, keys, parameters) and how its records are checked."""
 
 from __future__ import annotations
 
 import typing as t
+from datetime import timedelta
 
 from tap_centaur.client import CentaurStream
-from tap_centaur.pages import case_of, page_of
-from tap_centaur.pagination import SequenceIdPaginator
-from tap_centaur.schemas import CASE_RESULT_SCHEMA, PROJECT, PROJECT_SCHEMA, TASK, TASK_SCHEMA
+from tap_centaur.clock import format_updated_after
+from tap_centaur.engine import Partition, PartitionRun
+from tap_centaur.errors import TASK_SCOPE, TapCentaurError, UnsupportedTaskError
+from tap_centaur.pages import Page
+from tap_centaur.schemas import (
+    CASE_RESULT,
+    CASE_RESULT_SCHEMA,
+    CASE_RESULT_V2,
+    CASE_RESULT_V2_SCHEMA,
+    PROJECT,
+    PROJECT_SCHEMA,
+    TASK,
+    TASK_SCHEMA,
+)
+from tap_centaur.state import V2_STREAM, PartitionStates
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Generator, Iterable, Iterator
+    from datetime import datetime
 
     import requests
+    from singer_sdk import Tap
+    from singer_sdk.batch import BaseBatchFileEncoding
+    from singer_sdk.helpers._batch import BatchConfig
     from singer_sdk.helpers.types import Context
 
+    from tap_centaur.client import ApiClient
+    from tap_centaur.engine import RunReport
     from tap_centaur.pages import Record
-    from tap_centaur.schemas import RecordShape
+    from tap_centaur.tasks import TaskCatalog
 
 
-class CaseResultsStream(CentaurStream):
+class RunStream(CentaurStream):
+    """A stream that tells the run's report when it ends, and records failures in it."""
+
+    def __init__(self, tap: Tap, client: ApiClient, report: RunReport) -> None:
+        """A stream of `tap`, reporting to `report`."""
+        self.report = report
+        super().__init__(tap, client)
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        """The stream's records; at the run's end the report logs out and sums up failures.
+
+        A dry run (the SDK's connection check, `--test`, which stops each stream after one
+        record) gives up quickly on an unreachable API; a scheduled sync keeps its retries.
+        """
+        if self.ABORT_AT_RECORD_COUNT is not None:
+            self.client.retry_policy.check_connection_quickly()
+        try:
+            yield from self.read_records(context)
+        except GeneratorExit:  # the SDK stopped the stream early (a dry run)
+            self.report.finished(self.name, summarise=False)
+            raise
+        except Exception:
+            self.report.end()
+            raise
+        self.report.finished(self.name)
+
+    def read_records(self, context: Context | None) -> Iterable[Record]:
+        """The stream's records (the SDK's page loop by default)."""
+        return self.request_records(context)
+
+
+class ProjectsStream(RunStream):
+    """`GET /projects/public/v1/list`: the organisation's projects (emitted by shard 0 only)."""
+
+    name = "projects"
+    path = "/projects/public/v1/list"
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("project_id",)
+    schema = PROJECT_SCHEMA
+    shape = PROJECT
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Only a run that reads every project may tell targets to drop the others."""
+        return super().emit_activate_version_messages and self.settings.shard_count == 1
+
+    def read_records(self, context: Context | None) -> Iterable[Record]:
+        """Every project, in shard 0: shards loading one warehouse never write the same rows."""
+        if self.settings.shard_index != 0:
+            self.logger.info("projects: emitted by shard 0 only (this is shard %d).",
+                             self.settings.shard_index)  # fmt: skip
+            return ()
+        return self.request_records(context)
+
+
+class TasksStream(RunStream):
+    """`GET /tasks/public/v1/list`: this shard's tasks (within `project_ids` when set)."""
+
+    name = "tasks"
+    path = "/tasks/public/v1/list"
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id",)
+    schema = TASK_SCHEMA
+    shape = TASK
+
+    def __init__(self, tap: Tap, client: ApiClient, report: RunReport) -> None:
+        """The catalog is attached by the tap (it lists tasks through this stream)."""
+        super().__init__(tap, client, report)
+        self.catalog: TaskCatalog | None = None
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Only a run that reads every task may tell targets to drop the others."""
+        return (
+            super().emit_activate_version_messages
+            and self.settings.shard_count == 1
+            and not self.settings.project_ids
+        )
+
+    def list_tasks(self) -> Iterator[Record]:
+        """Every task the API lists, per project when `project_ids` is set."""
+        filters: list[dict[str, int] | None] = [
+            {"project_id": project} for project in self.settings.project_ids
+        ]
+        for context in filters or [None]:
+            yield from self.request_records(context)
+
+    def read_records(self, context: Context | None) -> Iterable[Record]:
+        """The tasks of this shard, as listed this run (copies: the SDK may change them)."""
+        assert self.catalog is not None  # noqa: S101 - attached by the tap
+        return [dict(task) for task in self.catalog.shard_tasks()]
+
+
+class ResultsStream(RunStream):
+    """Case results of each task, incrementally, partition by partition, in parallel.
+
+    One partition per task id, and per labeling state when `labeling_state` is set (the
+    filter is part of the partition, so changing it never reuses a bookmark taken under
+    another filter). The SDK sees the stream as one incremental sync without partitions;
+    `engine.PartitionRun` reads the partitions and emits each page as it arrives.
+    """
+
+    replication_key = "updated_after"
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id", "case_id")
+    is_sorted = False
+
+    def __init__(
+        self, tap: Tap, client: ApiClient, report: RunReport, catalog: TaskCatalog
+    ) -> None:
+        """Results of the tasks in `catalog`."""
+        super().__init__(tap, client, report)
+        self.catalog = catalog
+        self.states = PartitionStates(tap.state, self.name)
+        self._run: PartitionRun | None = None
+
+    @property
+    def partitions(self) -> None:
+        """None: the engine, not the SDK, runs the partitions (docs/DESIGN.md)."""
+        return None
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
+        """None: bookmarks are capped by clocks when they are taken (`clock.RequestTime`)."""
+        return
+
+    def task_ids(self) -> tuple[int, ...]:
+        """The tasks this stream reads."""
+        raise NotImplementedError
+
+    def contexts(self) -> list[Context]:
+        """One context per task (and labeling state): plain ints and strings, no secrets."""
+        states = self.settings.labeling_states
+        return [
+            {"task_id": task_id, "labeling_state": state} if state else {"task_id": task_id}
+            for task_id in self.task_ids()
+            for state in states or [None]
+        ]
+
+    def fetch_pages(self, context: Context, since: datetime | None) -> Generator[Page, None, None]:
+        """A partition's pages through the SDK's page loop (retries, paginator, metrics)."""
+        request_context = dict(context)
+        if since is not None:
+            request_context["updated_after"] = format_updated_after(since)
+        return t.cast("Generator[Page, None, None]", self.request_records(request_context))
+
+    def parse_response(self, response: requests.Response) -> list[Page]:  # type: ignore[override]
+        """One item per answer, the whole page: the engine emits its records."""
+        return [Page.of(response)]
+
+    def read_records(self, context: Context | None) -> Iterator[Record]:
+        """Every partition's records, as the engine reads them."""
+        self._run = self._new_run()
+        yield from self._run.records()
+
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        """The SDK's batches; after each BATCH message, bookmark the partitions it completes.
+
+        A bookmark never reaches a STATE (not even a signal's) before the BATCH that holds
+        the partition's last records has been written.
+        """
+        for batch in super().get_batches(batch_config, context):
+            yield batch  # the SDK writes the BATCH message before asking for the next one
+            if self._run is not None:
+                self._run.release_batched()
+        if self._run is not None:
+            self._run.release_batched()
+
+    def reroute(self, partition: Partition, error: BaseException) -> bool:
+        """Whether another stream takes over a failed partition (none by default)."""
+        return False
+
+    def client_error_message(self, response: requests.Response, where: str) -> str:
+        """Name the task on a 404; otherwise as for every endpoint."""
+        if response.status_code == 404:
+            task = where.split(" (", maxsplit=1)[0]
+            return (
+                f"{task} not found or not visible to this API key (HTTP 404). Check "
+                "task_ids (the number in go.centaurlabs.com/task/<id>) and that the API key "
+                "belongs to the organisation that owns the task."
+            )
+        return super().client_error_message(response, where)
+
+    def _new_run(self) -> PartitionRun:
+        settings = self.settings
+        partitions = []
+        for context in self.contexts():
+            bookmark = self.states.bookmark(context)
+            since = bookmark or settings.start_date
+            partitions.append(Partition(dict(context), since, bookmarked=bookmark is not None))
+        if not partitions and self.catalog.discovering and self.name == "task_results":
+            self.logger.warning("No task to sync: task discovery found no task.")
+        return PartitionRun(
+            self,
+            partitions,
+            states=self.states,
+            write_state=self._write_state,
+            report=self.report,
+            parallelism=settings.max_parallel_tasks,
+            lookback=timedelta(seconds=settings.lookback_seconds),
+            start_date=settings.start_date,
+            max_consecutive_failures=settings.max_consecutive_task_failures,
+            batched=bool(self.get_batch_config(self.config)),
+            reroute=self.reroute,
+            logger=self.logger,
+        )
+
+    def _write_state(self) -> None:
+        self.owner.state_writer.write_state(self.owner.state)
+
+
+class TaskResultsStream(ResultsStream):
+    """`GET /results/public/v1/list`: every case result of each task, incrementally."""
+
+    name = "task_results"
+    path = "/results/public/v1/list"
+    schema = CASE_RESULT_SCHEMA
+    shape = CASE_RESULT
+
+    def task_ids(self) -> tuple[int, ...]:
+        """This shard's tasks, except those read through results v2."""
+        return tuple(task for task in self.catalog.task_ids() if not self.catalog.reads_v2(task))
+
+    def reroute(self, partition: Partition, error: BaseException) -> bool:
+        """A task that v1 does not serve (426) is read by `task_results_v2`, now and later."""
+        if not isinstance(error, UnsupportedTaskError):
+            return False
+        task_id = partition.task_id
+        if not self.catalog.reads_v2(task_id):
+            self.catalog.use_v2(task_id)
+            self.logger.info(
+                "task %s%s: v1 of the results API does not serve its type (HTTP 426); it is "
+                "read through results v2 (stream task_results_v2) from now on.",
+                task_id,
+                f" ({self.catalog.name_of(task_id)!r})" if self.catalog.name_of(task_id) else "",
+            )
+        # Remember the version in the state, bookmark or not.
+        PartitionStates(self.owner.state, V2_STREAM).ensure(partition.context)
+        return True
+
+
+class TaskResultsV2Stream(ResultsStream):
+    """`GET /results/public/v2/list`: the case results of tasks that v1 does not serve."""
+
+    name = "task_results_v2"
+    path = "/results/public/v2/list"
+    schema = CASE_RESULT_V2_SCHEMA
+    shape = CASE_RESULT_V2
+
+    def task_ids(self) -> tuple[int, ...]:
+        """This shard's tasks that are read through results v2."""
+        return tuple(task for task in self.catalog.task_ids() if self.catalog.reads_v2(task))
+
+
+class CaseResultsStream(RunStream):
     """`GET /results/public/v1/get`: the case results listed in `case_ids` (full sync)."""
 
     name = "case_results"
     path = "/results/public/v1/get"
     primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id", "case_id")
     schema = CASE_RESULT_SCHEMA
+    shape = CASE_RESULT
+    listed = False
+    v2 = False
 
-    def get_new_paginator(self) -> None:
-        """One case per request."""
-        return
+    def __init__(
+        self, tap: Tap, client: ApiClient, report: RunReport, catalog: TaskCatalog
+    ) -> None:
+        """The cases in `case_ids` whose task `catalog` reads through this version."""
+        super().__init__(tap, client, report)
+        self.catalog = catalog
 
-    def get_url_params(
-        self, context: Context | None, next_page_token: int | None
-    ) -> dict[str, t.Any]:
-        """The case to fetch."""
-        return dict(context or {})
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Never: a run reads only the cases listed, not the whole stream."""
+        return False
 
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Fetch each configured case in turn."""
+    def read_records(self, context: Context | None) -> Iterator[Record]:
+        """Fetch each configured case in turn; a failed case does not stop the others."""
         for ref in self.settings.case_ids:
-            yield from self.request_records({"task_id": ref.task_id, "case_id": ref.case_id})
-
-    def parse_response(self, response: requests.Response) -> list[Record]:
-        """The case result (decoded once, in `validate_response`)."""
-        return [case_of(response)]
-
-    def decode(self, response: requests.Response) -> None:
-        """Decode and check the case now, so a bad body is retried or reported here."""
-        case_of(response)
+            if self.catalog.reads_v2(ref.task_id) != self.v2:
+                continue
+            case = {"task_id": ref.task_id, "case_id": ref.case_id}
+            try:
+                yield from self.request_records(case)
+            except UnsupportedTaskError:
+                if self.v2:
+                    raise
+                self.catalog.use_v2(ref.task_id)
+                self.logger.info(
+                    "case %s of task %s: read through results v2 (v1 answered 426).",
+                    ref.case_id,
+                    ref.task_id,
+                )
+            except TapCentaurError as error:
+                if error.scope != TASK_SCOPE:
+                    raise
+                self.report.failed(f"case {ref.case_id} of task {ref.task_id}", str(error))
+                self.logger.warning("%s", error)
 
     def client_error_message(self, response: requests.Response, where: str) -> str:
         """Name the case on a 404."""
@@ -60,67 +346,11 @@ class CaseResultsStream(CentaurStream):
         return super().client_error_message(response, where)
 
 
-class _ListStream(CentaurStream):
-    """A paginated list endpoint (`last_sequence_id` + `has_next`), read in full each run."""
+class CaseResultsV2Stream(CaseResultsStream):
+    """`GET /results/public/v2/get`: the `case_ids` entries whose task needs results v2."""
 
-    shape: t.ClassVar[RecordShape]
-
-    def get_new_paginator(self) -> SequenceIdPaginator:
-        """Page with `last_sequence_id` and `has_next`."""
-        return SequenceIdPaginator()
-
-    def get_url_params(
-        self, context: Context | None, next_page_token: int | None
-    ) -> dict[str, t.Any]:
-        """The context's filters, the page size and the cursor."""
-        params: dict[str, t.Any] = dict(context or {})
-        if self.settings.page_size is not None:
-            params["limit"] = self.settings.page_size
-        if next_page_token is not None:
-            params["last_sequence_id"] = next_page_token
-        return params
-
-    def parse_response(self, response: requests.Response) -> list[Record]:
-        """The page's records (decoded once, in `validate_response`)."""
-        return page_of(response, self.shape).records
-
-    def decode(self, response: requests.Response) -> None:
-        """Decode and check the page now, so a bad body is retried or reported here."""
-        page_of(response, self.shape)
-
-
-class ProjectsStream(_ListStream):
-    """`GET /projects/public/v1/list`: the organisation's projects."""
-
-    name = "projects"
-    path = "/projects/public/v1/list"
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("project_id",)
-    schema = PROJECT_SCHEMA
-    shape = PROJECT
-
-
-class TasksStream(_ListStream):
-    """`GET /tasks/public/v1/list`: the tasks (within `project_ids` when set).
-
-    The list is read once per run and shared with `task_results`, which syncs every listed
-    task when `task_ids` is not set.
-    """
-
-    name = "tasks"
-    path = "/tasks/public/v1/list"
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id",)
-    schema = TASK_SCHEMA
-    shape = TASK
-
-    def list_tasks(self) -> Iterator[Record]:
-        """Every task the API lists, per project when `project_ids` is set."""
-        filters: list[dict[str, int] | None] = [
-            {"project_id": project} for project in self.settings.project_ids
-        ]
-        for context in filters or [None]:
-            yield from self.request_records(context)
-
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        """The tasks listed this run (copies: the SDK may change what it emits)."""
-        for task in self._centaur_tap.discovered_tasks.values():
-            yield dict(task)
+    name = "case_results_v2"
+    path = "/results/public/v2/get"
+    schema = CASE_RESULT_V2_SCHEMA
+    shape = CASE_RESULT_V2
+    v2 = True

@@ -1,31 +1,52 @@
-"""The tap: its settings, its streams, and the shared authenticator and retry policy."""
+"""The tap: its settings and streams, the run's shared client, its state and its signals."""
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import signal
 import sys
+import threading
 import typing as t
 from functools import cached_property
 
-from singer_sdk import Tap
 from singer_sdk import singerlib as singer
 
-from tap_centaur.auth import CentaurAuthenticator
+from tap_centaur import logs
+from tap_centaur.client import ApiClient
+from tap_centaur.engine import RunReport
 from tap_centaur.output import BufferedMsgSpecWriter
-from tap_centaur.redaction import install_redaction, register_secret
-from tap_centaur.retry import RetryPolicy
-from tap_centaur.settings import CONFIG_SCHEMA, Settings, parse_settings
-from tap_centaur.streams import CaseResultsStream, ProjectsStream, TasksStream
-from tap_centaur.task_results import TaskResultsStream
+from tap_centaur.sdk_internals import SdkTap
+from tap_centaur.settings import CONFIG_SCHEMA, Settings, check_environment, draft7, parse_settings
+from tap_centaur.state import (
+    V2_STREAM,
+    PartitionStates,
+    normalise_state,
+    read_state_text,
+    task_ids_of,
+)
+from tap_centaur.streams import (
+    CaseResultsStream,
+    CaseResultsV2Stream,
+    ProjectsStream,
+    TaskResultsStream,
+    TaskResultsV2Stream,
+    TasksStream,
+)
+from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
     from types import FrameType
 
     from singer_sdk.streams import Stream
 
-    from tap_centaur.pages import Record
+
+#: Settings in environment variables: TAP_CENTAUR_API_KEY, ... (`--config ENV`, Meltano).
+ENV_PREFIX = "TAP_CENTAUR_"
 
 
-class TapCentaur(Tap):
+class TapCentaur(SdkTap):
     """Singer tap for Centaur Labs labeling results."""
 
     name = "tap-centaur"
@@ -33,77 +54,99 @@ class TapCentaur(Tap):
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = BufferedMsgSpecWriter
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """The SDK's tap; then the tap's own handlers for SIGTERM and SIGINT.
+
+        Raises:
+            ConfigError: for an integer setting's environment variable that is not one.
+        """
+        if kwargs.get("parse_env_config"):
+            check_environment(os.environ, ENV_PREFIX)
+        super().__init__(*args, **kwargs)
+        logs.install(self.logger)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+
     @cached_property
     def settings(self) -> Settings:
         """The config, checked and normalised (see `tap_centaur.settings`)."""
-        settings = parse_settings(self.config)
-        credentials = settings.credentials
-        for secret in (credentials.api_key, credentials.api_password, credentials.bearer_token):
-            register_secret(secret)
-        install_redaction()
-        return settings
+        return parse_settings(self.config)
 
     @cached_property
-    def retry_policy(self) -> RetryPolicy:
-        """One retry policy for the run: a 429 pauses every request."""
-        return RetryPolicy(
-            max_retries=self.settings.max_retries,
-            backoff_factor=self.settings.backoff_factor,
-            request_timeout=self.settings.request_timeout,
-        )
+    def client(self) -> ApiClient:
+        """One client for the run: one login, one retry policy, one clock check."""
+        return ApiClient.create(self.settings, user_agent=f"{self.name}/{self.plugin_version}")
 
     @cached_property
-    def authenticator(self) -> CentaurAuthenticator:
-        """One authenticator for the run: one login, shared by every stream."""
-        return CentaurAuthenticator(
-            self.settings.credentials,
-            api_url=self.settings.api_url,
-            timeout=self.settings.request_timeout,
-            retry_policy=self.retry_policy,
-            user_agent=f"{self.name}/{self.plugin_version}",
+    def report(self) -> RunReport:
+        """The run's failed tasks, and its end (logout, summary) once every stream is done."""
+        return RunReport(
+            streams=lambda: [s.name for s in self.streams.values() if s.selected],
+            on_end=self.client.auth.logout,
         )
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Check our settings first, with messages naming the setting and hiding secrets.
+    @classmethod
+    def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Run the tap's CLI, reading `--state` with a clear error for a broken file.
 
-        The SDK's JSON-schema check then covers its built-in settings (stream maps, ...).
+        Raises:
+            StateError: for an empty, malformed or unreadable state file (before any request).
         """
-        if raise_errors:
-            _ = self.settings
-        return super()._validate_config(raise_errors=raise_errors)
+        if state is not None:
+            where = f"file '{getattr(state, 'name', 'state')}'"
+            state = io.StringIO(json.dumps(read_state_text(state.read(), where)))
+        super().invoke(state=state, **kwargs)
 
-    @cached_property
-    def discovered_tasks(self) -> dict[int, Record]:
-        """Every task the API lists (within project_ids), by id; read once per run."""
-        tasks_stream = t.cast("TasksStream", self.streams["tasks"])
-        tasks = {task["task_id"]: task for task in tasks_stream.list_tasks()}
-        scope = (
-            f"projects {list(self.settings.project_ids)}"
-            if self.settings.project_ids
-            else "all projects"
-        )
-        self.logger.info("Found %d tasks in %s: %s", len(tasks), scope, sorted(tasks))
-        return tasks
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
+        """The SDK's built-in settings, made valid Draft 7 like the tap's own."""
+        super().append_builtin_config(config_jsonschema)
+        repaired = draft7(config_jsonschema)
+        config_jsonschema.clear()
+        config_jsonschema.update(repaired)
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """On SIGTERM/SIGINT, end the output with a STATE line and exit 0, as the SDK does.
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """Check the input state, and normalise it, before any request.
 
-        Unlike the SDK's handler, the STATE is written even when unchanged since the last one,
-        and never in the middle of another message's line.
+        Raises:
+            StateError: naming the entry that cannot be read without guessing.
         """
-        writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
-        writer.run_when_idle(self._stop_with_state)
-
-    def _stop_with_state(self) -> None:
-        self.message_writer.write_message(singer.StateMessage(value=self.state))
-        self.logger.info("Stopped by a signal; the last STATE holds the tasks completed so far.")
-        sys.exit(0)
+        super().load_state(normalise_state(state, "given with --state"))
 
     def discover_streams(self) -> list[Stream]:
-        """The projects, tasks, task_results and case_results streams."""
+        """The streams (the SDK runs them in the order of their names)."""
+        client, report = self.client, self.report
+        tasks = TasksStream(self, client, report)
+        catalog = TaskCatalog(
+            self.settings,
+            tasks.list_tasks,
+            v2_task_ids=lambda: task_ids_of(PartitionStates(self.state, V2_STREAM).contexts()),
+            logger=self.logger,
+        )
+        tasks.catalog = catalog
         return [
-            ProjectsStream(tap=self),
-            TasksStream(tap=self),
-            TaskResultsStream(tap=self),
-            CaseResultsStream(tap=self),
+            ProjectsStream(self, client, report),
+            tasks,
+            CaseResultsStream(self, client, report, catalog),
+            CaseResultsV2Stream(self, client, report, catalog),
+            TaskResultsStream(self, client, report, catalog),
+            TaskResultsV2Stream(self, client, report, catalog),
         ]
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: end the output with a STATE line, then exit 128 + the signal.
+
+        The STATE (even when unchanged since the last one) is written between two messages,
+        never inside one; the exit code tells an orchestrator the sync did not finish.
+        """
+        writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
+        writer.run_when_idle(lambda: self._stop(signum))
+
+    def _stop(self, signum: int) -> None:
+        self.message_writer.write_message(singer.StateMessage(value=self.state))
+        self.logger.info(
+            "Stopped by %s; the last STATE holds the tasks completed so far.",
+            signal.Signals(signum).name,
+        )
+        sys.exit(128 + signum)

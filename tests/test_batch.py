@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from tap_centaur.tap import TapCentaur
-from tap_centaur.task_results import TaskResultsStream
+from tap_centaur.engine import PartitionRun
 from tests.tap_runner import login_config, partition_bookmarks, run_tap
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -76,13 +76,13 @@ def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
     batch_config["batch_size"] = 10_000  # one batch, announced after the last partition
     tap = TapCentaur(config=login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     live_bookmarks: list[dict[tuple[int, str | None], str]] = []
-    complete = TaskResultsStream._complete_partition
+    complete = PartitionRun._complete
 
-    def complete_and_look(self, index):
-        complete(self, index)
+    def complete_and_look(self, partition, seen):
+        complete(self, partition, seen)
         live_bookmarks.append(partition_bookmarks(dict(tap.state)))  # what a SIGTERM writes
 
-    monkeypatch.setattr(TaskResultsStream, "_complete_partition", complete_and_look)
+    monkeypatch.setattr(PartitionRun, "_complete", complete_and_look)
     tap.sync_all()
     output = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(live_bookmarks) == 3

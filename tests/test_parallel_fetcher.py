@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from tap_centaur.parallel import Page, PartitionDone, PartitionFailed, PartitionFetcher
+from tap_centaur.parallel import Fetched, PartitionDone, PartitionFailed, PartitionFetcher
 
 WAIT = 10.0  # seconds before a test that would otherwise hang fails instead
 
@@ -38,7 +38,7 @@ def test_every_partition_arrives_whole_and_in_order(parallelism, queued_records,
     events = run_all(fetcher)
     for index in range(5):
         mine = [e for e in events if e.partition == index]
-        assert mine == [*(Page(index, (index, n)) for n in range(4)), PartitionDone(index)]
+        assert mine == [*(Fetched(index, (index, n)) for n in range(4)), PartitionDone(index)]
     if group_sizes:  # a group's partitions never interleave: 0 then 1, 3 then 4
         order = [e.partition for e in events]
         for first, second in ((0, 1), (3, 4)):
@@ -61,7 +61,7 @@ def test_queues_stay_bounded_while_the_consumer_is_slow():
     fetcher.start()
     try:
         for event in fetcher.events():
-            if isinstance(event, Page):
+            if isinstance(event, Fetched):
                 consumed[event.partition] += 1
                 threading.Event().wait(0.001)  # let the workers run ahead as far as they can
                 ahead = max(produced[i] - consumed[i] for i in range(4))
@@ -138,7 +138,7 @@ def test_a_recoverable_failure_does_not_stop_the_others():
     )
     events = run_all(fetcher)
     assert [type(e).__name__ for e in events] == [
-        "Page", "PartitionDone", "PartitionFailed", "Page", "PartitionDone", "Page", "PartitionDone"
+        "Fetched", "PartitionDone", "PartitionFailed", "Fetched", "PartitionDone", "Fetched", "PartitionDone"
     ]  # fmt: skip
 
 
@@ -169,7 +169,7 @@ def test_a_fetch_that_raises_before_its_first_page_is_a_failed_partition():
         return iter([[index]])
 
     events = run_all(PartitionFetcher(fetch, 2, parallelism=1, recoverable=lambda _e: True))
-    assert [type(e).__name__ for e in events] == ["PartitionFailed", "Page", "PartitionDone"]
+    assert [type(e).__name__ for e in events] == ["PartitionFailed", "Fetched", "PartitionDone"]
 
 
 def test_a_broken_recoverable_predicate_still_reports_the_failure():
@@ -186,4 +186,4 @@ def test_a_broken_recoverable_predicate_still_reports_the_failure():
 
 def test_a_zero_budget_still_makes_progress():
     events = run_all(PartitionFetcher(pages_of, 2, parallelism=2, queued_records=0))
-    assert sum(isinstance(e, Page) for e in events) == 8
+    assert sum(isinstance(e, Fetched) for e in events) == 8

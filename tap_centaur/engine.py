@@ -1,0 +1,343 @@
+"""Running partitions: workers, pages in order, completion, bookmarks, STATE and failures.
+
+A results stream hands its partitions (one per task, or per task and labeling state) to a
+`PartitionRun`. Worker threads (`parallel.PartitionFetcher`) fetch `max_parallel_tasks` tasks
+at a time; the SDK's thread takes every page as it arrives, whichever task it belongs to, and
+yields its records to the SDK, which writes them. After a partition's last record:
+
+- its bookmark is the earlier of the API's and this machine's clock at its first request,
+  moved back by `lookback_seconds` (`clock.RequestTime.bookmark`); it goes into the state at
+  once, or with BATCH messages after the BATCH that holds its records (`release_batched`);
+- STATE is written at most every `STATE_INTERVAL` seconds and at the end of the stream, so
+  its size grows with the number of tasks, not with their square; a crash re-reads at most
+  the tasks finished in the last interval (and those in progress).
+
+A failure that belongs to one task ends that task only (its bookmark stays); the run's
+summary names it and the run exits 1. A failure of the run itself (login, a refused
+redirect, several tasks in a row failing on the API) stops the run at once, after a STATE
+holding every finished task.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import typing as t
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import groupby
+
+from tap_centaur.clock import format_bookmark
+from tap_centaur.errors import (
+    RUN_SCOPE,
+    RetriesExhaustedError,
+    TapCentaurError,
+)
+from tap_centaur.parallel import Fetched, PartitionFailed, PartitionFetcher
+from tap_centaur.progress import ProgressLog
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+    from datetime import datetime
+
+    from tap_centaur.pages import Page, Record
+    from tap_centaur.state import Context, PartitionStates
+
+#: Seconds between two STATE messages written while partitions complete.
+STATE_INTERVAL = 5.0
+
+
+class PageSource(t.Protocol):
+    """What a stream gives the engine: each partition's pages, from a starting point."""
+
+    name: str
+
+    def fetch_pages(self, context: Context, since: datetime | None) -> Generator[Page, None, None]:
+        """The partition's pages of cases updated after `since`, in order (worker thread)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One partition to read: its context, where the read starts, and whether that is a bookmark."""
+
+    context: Context
+    since: datetime | None
+    bookmarked: bool = False
+
+    @property
+    def task_id(self) -> int:
+        """The partition's task."""
+        return int(self.context["task_id"])
+
+    @property
+    def label(self) -> str:
+        """'task 101' or 'task 101 (Labeled)'."""
+        label = f"task {self.context['task_id']}"
+        if "labeling_state" in self.context:
+            label += f" ({self.context['labeling_state']})"
+        return label
+
+
+class RunReport:
+    """The run's failed tasks (and cases), and its end: once every selected stream is done.
+
+    At the end the run logs out and, if anything failed, raises the summary (exit 1).
+    """
+
+    def __init__(self, *, streams: Callable[[], Iterable[str]], on_end: Callable[[], None]) -> None:
+        """`streams()` names the streams that will run; `on_end` runs once, at the end."""
+        self._streams = streams
+        self._on_end = on_end
+        self._finished: set[str] = set()
+        self._ended = False
+        self.failures: dict[str, str] = {}
+
+    def failed(self, subject: str, reason: str) -> None:
+        """Record a failed task (or case) and its one-line reason (the first one counts)."""
+        self.failures.setdefault(subject, reason)
+
+    def finished(self, stream: str, *, summarise: bool = True) -> None:
+        """A stream is done; after the last one, end the run.
+
+        Raises:
+            TaskFailuresError: naming each failed task, when there is one.
+        """
+        self._finished.add(stream)
+        if not self._finished >= set(self._streams()):
+            return
+        self.end()
+        if self.failures and summarise:
+            raise TaskFailuresError(self.failures)
+
+    def end(self) -> None:
+        """End the run (log out), once, whether it completed or failed."""
+        if not self._ended:
+            self._ended = True
+            self._on_end()
+
+
+class TaskFailuresError(TapCentaurError):
+    """Some tasks failed and the others were synced: the summary of the run."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        """List each failed subject with its reason."""
+        self.failures = dict(failures)
+        listed = "; ".join(f"{reason}" for reason in failures.values())
+        count = len(failures)
+        super().__init__(
+            f"{count} task{'s' if count > 1 else ''} failed, every other task was synced and "
+            f"bookmarked (the failed ones keep their bookmarks and are read again next run): "
+            f"{listed}"
+        )
+
+
+class ConsecutiveFailuresError(TapCentaurError):
+    """The API failed for several tasks in a row: the run stops instead of trying them all."""
+
+
+@dataclass
+class _Progress:
+    """What the run has seen of one partition."""
+
+    pages: int = 0
+    records: int = 0
+    bookmark: datetime | None = None
+
+
+class PartitionRun:
+    """Reads a stream's partitions in parallel; `records()` runs in the SDK's thread."""
+
+    def __init__(
+        self,
+        source: PageSource,
+        partitions: Sequence[Partition],
+        *,
+        states: PartitionStates,
+        write_state: Callable[[], None],
+        report: RunReport,
+        parallelism: int,
+        lookback: timedelta,
+        start_date: datetime | None,
+        max_consecutive_failures: int,
+        batched: bool,
+        reroute: Callable[[Partition, BaseException], bool] = lambda _p, _e: False,
+        logger: logging.Logger,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Prepare the run; no thread starts and no request is sent until `records()`.
+
+        `reroute(partition, error)` may take over a failed partition (e.g. a task that v1
+        cannot serve goes to the v2 stream); it then neither fails nor gets a bookmark.
+        """
+        self._source = source
+        self._partitions = list(partitions)
+        self._states = states
+        self._write_state = write_state
+        self._report = report
+        self._parallelism = parallelism
+        self._lookback = lookback
+        self._start_date = start_date
+        self._max_consecutive = max_consecutive_failures
+        self._batched = batched
+        self._reroute = reroute
+        self._logger = logger
+        self._clock = clock
+        self._seen: dict[int, _Progress] = {}
+        self._waiting_for_batch: list[tuple[Context, datetime]] = []
+        self._last_state = clock()
+        self._consecutive: list[str] = []
+        self._progress = ProgressLog(logger, source.name, total=len(self._partitions))
+
+    def records(self) -> Iterator[Record]:
+        """Every partition's records as the workers fetch them.
+
+        Raises:
+            TapCentaurError: a failure of the whole run (after a STATE of every finished task).
+        """
+        if not self._partitions:
+            return
+        tasks = [len(list(group)) for _, group in groupby(self._partitions, _task_of)]
+        fetcher: PartitionFetcher[Page] = PartitionFetcher(
+            self._pages_of,
+            len(self._partitions),
+            parallelism=self._parallelism,
+            # A task's partitions (one per labeling state) are fetched and emitted one after
+            # another: a case moving between states mid-run is then emitted old version
+            # first. Tasks share no case, so they may interleave.
+            group_sizes=tasks,
+            recoverable=lambda error: _scope(error) != RUN_SCOPE,
+        )
+        fetcher.start()
+        try:
+            for event in fetcher.events():
+                if isinstance(event, Fetched):
+                    yield from self._take(event.partition, event.page)
+                elif isinstance(event, PartitionFailed):
+                    self._fail(event.partition, event.error, fetcher)
+        finally:
+            fetcher.close()
+        self._progress.finish()
+        self._flush_state()
+
+    def release_batched(self) -> None:
+        """Bookmark the partitions whose records are now in an announced BATCH, write STATE."""
+        for context, moment in self._waiting_for_batch:
+            self._states.set_bookmark(context, moment)
+        self._waiting_for_batch = []
+        self._flush_state()
+
+    def _pages_of(self, index: int) -> Generator[Page, None, None]:
+        """A partition's pages (worker thread), re-read in full if its bookmark is impossible."""
+        partition = self._partitions[index]
+        pages = self._source.fetch_pages(partition.context, partition.since)
+        first = next(pages, None)
+        if first is None:
+            return
+        if (
+            partition.bookmarked
+            and partition.since is not None
+            and first.time.is_future(partition.since)
+        ):
+            self._logger.warning(
+                "%s: the bookmark in the input state, %s, is later than both the API's clock "
+                "(%s) and this machine's (%s), so no run can have taken it; reading the task "
+                "again from %s instead of trusting it.",
+                partition.label,
+                format_bookmark(partition.since),
+                format_bookmark(first.time.server_now) if first.time.server_now else "unknown",
+                format_bookmark(first.time.local_now),
+                format_bookmark(self._start_date) if self._start_date else "the start",
+            )
+            pages.close()
+            pages = self._source.fetch_pages(partition.context, self._start_date)
+            first = next(pages, None)
+            if first is None:
+                return
+        yield first
+        yield from pages
+
+    def _take(self, index: int, page: Page) -> Iterator[Record]:
+        """Yield a page's records; after the partition's last page, complete it."""
+        partition = self._partitions[index]
+        seen = self._seen.get(index)
+        if seen is None:
+            seen = self._seen[index] = self._start(partition, page)
+        seen.pages += 1
+        seen.records += len(page.records)
+        self._progress.page(len(page.records))
+        for key, value in partition.context.items():  # as the SDK fills partition keys
+            for record in page.records:
+                record.setdefault(key, value)
+        yield from page.records
+        if not page.has_next:
+            self._complete(partition, seen)
+
+    def _start(self, partition: Partition, first: Page) -> _Progress:
+        since = partition.since
+        self._logger.debug(
+            "%s: reading cases updated after %s",
+            partition.label,
+            format_bookmark(since) if since else "the start (full sync)",
+        )
+        bookmark = first.time.bookmark(self._lookback)
+        return _Progress(bookmark=bookmark)
+
+    def _complete(self, partition: Partition, seen: _Progress) -> None:
+        """Every page is emitted: the partition's bookmark moves (SDK pitfall 1)."""
+        self._consecutive.clear()
+        self._progress.done(partition.label, seen.records, seen.pages)
+        if seen.bookmark is None:
+            self._logger.warning(
+                "%s: the API sent no usable Date header, so the bookmark stays where it was "
+                "(the next run re-reads the same cases rather than risk skipping any).",
+                partition.label,
+            )
+            return
+        if self._batched:
+            self._waiting_for_batch.append((partition.context, seen.bookmark))
+            return
+        self._states.set_bookmark(partition.context, seen.bookmark)
+        if self._clock() - self._last_state >= STATE_INTERVAL:
+            self._flush_state()
+
+    def _fail(self, index: int, error: BaseException, fetcher: PartitionFetcher[Page]) -> None:
+        """One task's failure is recorded; the run's own failure stops everything."""
+        partition = self._partitions[index]
+        if self._reroute(partition, error):
+            self._progress.skipped()
+            return
+        if _scope(error) == RUN_SCOPE:
+            fetcher.close()
+            self._flush_state()
+            raise error
+        reason = str(error)
+        self._progress.failed()
+        self._report.failed(partition.label, reason)
+        self._logger.warning("%s failed; the other tasks go on: %s", partition.label, reason)
+        if isinstance(error, RetriesExhaustedError):
+            self._consecutive.append(reason)
+            if len(self._consecutive) >= self._max_consecutive:
+                fetcher.close()
+                self._flush_state()
+                raise ConsecutiveFailuresError(
+                    f"the API failed for {len(self._consecutive)} tasks in a row, so the run "
+                    "stops instead of trying every remaining task (finished tasks are "
+                    f"bookmarked). Last failure: {reason} Try again later, or raise "
+                    "max_consecutive_task_failures."
+                )
+
+    def _flush_state(self) -> None:
+        """Write STATE now, partitions in the configured order."""
+        self._states.order([p.context for p in self._partitions])
+        self._write_state()
+        self._last_state = self._clock()
+
+
+def _task_of(partition: Partition) -> int:
+    return partition.task_id
+
+
+def _scope(error: BaseException) -> str:
+    """Whether a failure belongs to one task or to the run (anything unforeseen: the run)."""
+    return error.scope if isinstance(error, TapCentaurError) else RUN_SCOPE

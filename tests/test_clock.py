@@ -1,0 +1,101 @@
+"""Time: bookmark formats, Retry-After, and when a request ran by the API's and the local clock."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from tap_centaur.clock import (
+    RequestTime,
+    SkewWatch,
+    format_bookmark,
+    format_updated_after,
+    parse_start_date,
+    retry_after_seconds,
+)
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 28, 14, 52, 2, tzinfo=UTC)
+
+
+def answer(date: str | None, elapsed: float) -> requests.Response:
+    response = requests.Response()
+    if date is not None:
+        response.headers["Date"] = date
+    response.elapsed = timedelta(seconds=elapsed)
+    return response
+
+
+def test_bookmarks_have_one_utc_format_and_updated_after_rounds_down():
+    moment = datetime(2024, 5, 1, 14, 30, 15, 900_000, tzinfo=timezone(timedelta(hours=2)))
+    assert format_bookmark(moment) == "2024-05-01T12:30:15+00:00"
+    assert format_updated_after(moment) == "2024-05-01T12:30:15"
+    assert parse_start_date("2024-05-01T12:30:15Z") == datetime(2024, 5, 1, 12, 30, 15, tzinfo=UTC)
+    assert parse_start_date("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        parse_start_date("garbage")
+
+
+def test_retry_after_in_seconds_or_as_an_http_date_against_the_server_clock():
+    server_now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert retry_after_seconds("7", server_now) == 7.0
+    assert retry_after_seconds("Fri, 02 Jan 2026 03:04:35 GMT", server_now) == 30.0
+    assert retry_after_seconds("Fri, 02 Jan 2026 03:00:00 GMT", server_now) == 0.0
+    assert retry_after_seconds("soon", server_now) is None
+    assert retry_after_seconds(None, server_now) is None
+
+
+def test_server_time_is_the_date_header_minus_the_round_trip_rounded_up():
+    slow = RequestTime.of(answer("Sat, 28 Nov 2026 14:52:02 GMT", 1.2), local_now=NOW)
+    assert slow.server_before == datetime(2026, 11, 28, 14, 52, 0, tzinfo=UTC)
+    fast = RequestTime.of(answer("Sat, 28 Nov 2026 14:52:02 GMT", 0.004), local_now=NOW)
+    assert fast.server_before == datetime(2026, 11, 28, 14, 52, 1, tzinfo=UTC)
+    assert RequestTime.of(answer(None, 0.004), local_now=NOW).server_before is None
+
+
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        # The API's Date 30 s ahead (a load balancer's clock): the local clock wins.
+        ("Sat, 28 Nov 2026 14:52:32 GMT", NOW - timedelta(seconds=1)),
+        # A Date a year ahead cannot move a bookmark a year ahead.
+        ("Sun, 28 Nov 2027 14:52:02 GMT", NOW - timedelta(seconds=1)),
+        # The local clock 40 s ahead of the API: the API's clock wins.
+        ("Sat, 28 Nov 2026 14:51:22 GMT", NOW - timedelta(seconds=41)),
+    ],
+)
+def test_a_bookmark_is_the_earlier_clock_minus_the_lookback(date, expected):
+    moment = RequestTime.of(answer(date, 0.2), local_now=NOW)
+    assert moment.bookmark(timedelta(0)) == expected
+    assert moment.bookmark(timedelta(seconds=300)) == expected - timedelta(seconds=300)
+
+
+def test_no_date_header_gives_no_bookmark():
+    assert RequestTime.of(answer(None, 0.2), local_now=NOW).bookmark(timedelta(0)) is None
+
+
+def test_a_bookmark_later_than_both_clocks_is_in_the_future():
+    moment = RequestTime.of(answer("Sat, 28 Nov 2026 14:52:32 GMT", 0.2), local_now=NOW)
+    assert moment.is_future(datetime(2099, 1, 1, tzinfo=UTC))
+    assert moment.is_future(NOW + timedelta(seconds=31))
+    # Later than the local clock but not than the API's: some run could have taken it.
+    assert not moment.is_future(NOW + timedelta(seconds=20))
+    assert not moment.is_future(NOW)
+
+
+def test_clocks_more_than_a_minute_apart_are_reported_once_naming_both(caplog):
+    watch = SkewWatch()
+    in_step = RequestTime.of(answer("Sat, 28 Nov 2026 14:52:32 GMT", 0.2), local_now=NOW)
+    apart = RequestTime.of(answer("Sat, 28 Nov 2026 14:54:02 GMT", 0.2), local_now=NOW)
+    with caplog.at_level(logging.WARNING, logger="tap-centaur"):
+        watch.observe(in_step)  # 30 s: within a minute
+        assert not caplog.records
+        watch.observe(apart)
+        watch.observe(apart)
+    assert len(caplog.records) == 1
+    line = caplog.records[0].getMessage()
+    assert "2026-11-28T14:54:02+00:00" in line
+    assert "2026-11-28T14:52:01" in line  # this machine's clock, when the answer came
