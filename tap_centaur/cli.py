@@ -7,14 +7,12 @@ invalid setting or state; 128 + the signal (143, 130) when SIGTERM or SIGINT sto
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
-import os
 import sys
 import typing as t
 
 from tap_centaur.errors import TapCentaurError
-from tap_centaur.output import flush_pending_output, output_failure
+from tap_centaur.output import flush_pending_output
 from tap_centaur.redaction import redact
 from tap_centaur.tap import TapCentaur
 
@@ -34,12 +32,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         TapCentaur.cli.main(args=list(argv) if argv is not None else None)
     except TapCentaurError as exc:
         _fail(str(exc), exc.exit_code)
-    except OSError as exc:
-        message = output_failure(exc)
-        if message is None:
-            _unexpected(exc)
-        _silence_stdout()
-        _fail(message, 1)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: still one clear line
         _unexpected(exc)
 
@@ -57,10 +49,3 @@ def _fail(message: str, exit_code: int) -> t.NoReturn:
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("Traceback of the error above:", exc_info=True)
     sys.exit(exit_code)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that exiting does not fail writing to it again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())

@@ -44,11 +44,15 @@ class StateError(TapCentaurError):
 
     exit_code = 2
 
-    def __init__(self, where: str, problem: str) -> None:
+    def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
         """Name the state (and the entry) at fault and what is wrong with it."""
+        fix = (
+            "Fix or remove that entry (a task without a bookmark is read from start_date)"
+            if in_an_entry
+            else "Fix the file"
+        )
         super().__init__(
-            f"Invalid state {where}: {problem} Fix or remove that entry (a task without a "
-            "bookmark is read from start_date), or run without --state for a full sync."
+            f"Invalid state {where}: {problem} {fix}, or run without --state for a full sync."
         )
 
 
@@ -85,15 +89,20 @@ class TransportError(TapCentaurError):
 class CrossOriginRedirectError(TransportError):
     """The API redirected to another origin; no credential is ever sent there."""
 
-    def __init__(self, *, status: int, target: str, api_url: str) -> None:
+    def __init__(self, *, where: str, status: int, target: str, api_url: str) -> None:
         """Name the redirect's target origin (never its path or query) and api_url."""
         self.target = target
         super().__init__(
-            f"the API answered HTTP {status}, a redirect to another origin ({target}); it was "
+            f"{where}: the API answered HTTP {status}, a redirect to another origin ({target}); "
+            "it was "
             "not followed, so no credential was sent there. Check api_url "
             f"({api_url}): it must be the API's own address, not a page or proxy that "
             "redirects elsewhere."
         )
+
+
+class OutputError(TapCentaurError):
+    """The output could not be written: the target stopped reading, or the disk is full."""
 
 
 class RetriesExhaustedError(TapCentaurError):

@@ -5,7 +5,7 @@ Filters on the root logger's handlers (where the SDK's console handler writes):
 - `redaction.RedactingFilter` masks every credential;
 - the SDK logs "An unhandled error occurred while syncing '<stream>'" before re-raising any
   error; for the tap's own errors, which the CLI reports as one clear line, that line only
-  repeats the failure, so it is dropped;
+  repeats the failure, and for the SDK's deliberate stops (`--test`) it is wrong: dropped;
 - the SDK's per-request and per-partition METRIC points of the results streams
   (`http_request_duration`, `http_request_count`) are kept at DEBUG only: a run over
   thousands of tasks would otherwise log two lines per task.
@@ -17,6 +17,7 @@ import logging
 import sys
 
 from singer_sdk import metrics
+from singer_sdk.exceptions import SyncLifecycleSignal
 
 from tap_centaur.errors import TapCentaurError
 from tap_centaur.redaction import RedactingFilter
@@ -28,12 +29,16 @@ _PER_REQUEST = frozenset({metrics.Metric.HTTP_REQUEST_DURATION, metrics.Metric.H
 
 
 class DropRepeatedError(logging.Filter):
-    """Drops the SDK's generic error line when the error is one the CLI reports itself."""
+    """Drops the SDK's generic error line for the tap's own errors and the SDK's own stops.
+
+    The CLI reports the tap's errors in one line; a stream the SDK stops on purpose (the
+    connection check reads one record per stream) has not failed.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Keep every record but that one."""
         if record.msg == SDK_SYNC_ERROR:
-            return not isinstance(sys.exc_info()[1], TapCentaurError)
+            return not isinstance(sys.exc_info()[1], (TapCentaurError, SyncLifecycleSignal))
         return True
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import sys
 import typing as t
 import weakref
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import SingerMessageType
+
+from tap_centaur.errors import OutputError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -91,15 +94,27 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         pipe interrupted by a signal): the rest is written until nothing is left.
         """
         out = sys.stdout.buffer
-        view = memoryview(self._pending)
+        data = bytes(self._pending)
+        self._pending.clear()
+        view = memoryview(data)
         try:
             offset = 0
-            while offset < len(view):
+            while offset < len(data):
                 offset += out.write(view[offset:]) or 0
-        finally:
-            view.release()
-        self._pending.clear()
-        sys.stdout.flush()
+            sys.stdout.flush()
+        except OSError as error:
+            message = output_failure(error)
+            if message is None:
+                raise
+            _silence_stdout()
+            raise OutputError(message) from error
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that exiting does not fail writing to it again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def output_failure(error: BaseException) -> str | None:

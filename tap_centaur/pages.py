@@ -75,8 +75,10 @@ def request_label(request: requests.PreparedRequest | None) -> str:
     subject = f"task {task}" if task is not None else f"{request.method} {url.path}"
     if "/v2/" in url.path:
         subject += " (results v2)"
-    details = ", ".join(f"{key}={value}" for key, value in params.items() if key != "limit")
-    return f"{subject} ({details})" if details else subject
+    details = [f"{key}={value}" for key, value in params.items() if key != "limit"]
+    if task is not None and url.path.endswith("/list") and "last_sequence_id" not in params:
+        details.insert(0, "first page")
+    return f"{subject} ({', '.join(details)})" if details else subject
 
 
 def body_excerpt(response: requests.Response, limit: int = 80) -> str:

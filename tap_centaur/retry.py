@@ -189,7 +189,7 @@ def _never_retried(exc: Exception) -> bool:
     return isinstance(exc, requests.exceptions.SSLError)
 
 
-def describe_failure(exc: BaseException | None, timeout: float) -> str:  # noqa: PLR0911
+def describe_failure(exc: BaseException | None, timeout: float) -> str:  # noqa: PLR0911 - likewise
     """What went wrong, in a few words (no URL query, no credential)."""
     if isinstance(exc, (RetriableAPIError, ResponseTimeout)):
         return str(exc)
@@ -201,12 +201,14 @@ def describe_failure(exc: BaseException | None, timeout: float) -> str:  # noqa:
         return "the connection closed before the whole body arrived (truncated response)"
     if isinstance(exc, requests.exceptions.ContentDecodingError):
         return "the body could not be decompressed"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return f"the connection failed or was reset ({_reason(exc)})"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"the connection to {_origin_of(exc)} failed or was reset ({_reason(exc)})"
+    if isinstance(exc, ConnectionResetError):
+        return "the connection was reset"
     return type(exc).__name__ if exc else "unknown failure"
 
 
-def _advice(exc: BaseException) -> str:
+def _advice(exc: BaseException) -> str:  # noqa: PLR0911 - one answer per kind of failure
     status = getattr(exc, "status", None)
     if isinstance(exc, UndecodableBodyError):
         return (
@@ -224,6 +226,8 @@ def _advice(exc: BaseException) -> str:
         )
     if isinstance(exc, requests.exceptions.Timeout):
         return "Raise request_timeout, or lower page_size so each page is quicker to serve."
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "Check api_url (the host and port above) and the network, then try again."
     return "Check api_url and the network, then try again; or raise max_retries."
 
 
@@ -237,6 +241,12 @@ def _tls_advice(exc: requests.exceptions.SSLError) -> str:
     )
 
 
+def _origin_of(exc: requests.exceptions.RequestException) -> str:
+    request = exc.request
+    url = request.url if request is not None and request.url else ""
+    return origin_text(url) if url else "the API"
+
+
 def _proxy_of(exc: requests.exceptions.ProxyError) -> str:
     request = exc.request
     url = request.url if request is not None and request.url else ""
@@ -246,7 +256,15 @@ def _proxy_of(exc: requests.exceptions.ProxyError) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """The underlying cause's text, cut short (urllib3 nests it in the error's first arg)."""
-    inner = exc.args[0] if exc.args else exc
-    text = str(getattr(inner, "reason", inner))
+    """The innermost cause's text, cut short (urllib3 nests causes in `reason` and `args`)."""
+    cause: object = exc
+    for _ in range(5):
+        inner = getattr(cause, "reason", None)
+        if inner is None:
+            args = getattr(cause, "args", ())
+            inner = next((a for a in reversed(args) if isinstance(a, BaseException)), None)
+        if not isinstance(inner, BaseException):
+            break
+        cause = inner
+    text = str(cause)
     return text if len(text) <= 160 else text[:157] + "..."

@@ -10,16 +10,19 @@ port) is refused before anything is sent there, same-origin redirects are follow
 
 from __future__ import annotations
 
+import gzip
 import io
 import threading
 import time
 import typing as t
+import zlib
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
 
 from tap_centaur.errors import CrossOriginRedirectError
+from tap_centaur.pages import request_label
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,7 +58,19 @@ class ApiSession(requests.Session):
         self.timeout = timeout
         self.max_redirects = MAX_REDIRECTS
         self._origin = origin(api_url)
+        self.headers["Accept-Encoding"] = "gzip"
         self.hooks["response"].append(self._read_body_in_time)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # noqa: ANN401
+        """Send as `requests` does, trusting REQUESTS_CA_BUNDLE like `Session.request` does.
+
+        The SDK calls `send` directly, which otherwise ignores REQUESTS_CA_BUNDLE and
+        CURL_CA_BUNDLE (networks that inspect TLS need them).
+        """
+        if kwargs.get("verify") is None:
+            settings = self.merge_environment_settings(request.url, {}, None, None, None)
+            kwargs["verify"] = settings["verify"]
+        return super().send(request, **kwargs)
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """The redirect to follow, refusing any other origin before a byte is sent there.
@@ -69,6 +84,7 @@ class ApiSession(requests.Session):
         absolute = urljoin(resp.url, target)
         if origin(absolute) != self._origin:
             raise CrossOriginRedirectError(
+                where=request_label(resp.request),
                 status=resp.status_code,
                 target=origin_text(absolute),
                 api_url=self.api_url,
@@ -86,26 +102,21 @@ class ApiSession(requests.Session):
         """
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
         raw = response.raw
-        chunks: list[bytes] = []
+        received = bytearray()
         try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise self._timeout(response, sum(map(len, chunks)))
-                _limit_next_read(raw, left)
-                chunk = raw.read1(_CHUNK, decode_content=True)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            _read_until(deadline, raw, received)
         except (TimeoutError, urllib3.exceptions.ReadTimeoutError):
-            raise self._timeout(response, sum(map(len, chunks))) from None
+            raw.close()  # a half-read connection must not go back to the pool
+            raise self._timeout(response, len(received)) from None
         except urllib3.exceptions.ProtocolError as error:
+            raw.close()
             raise requests.exceptions.ChunkedEncodingError(error) from None
-        except urllib3.exceptions.DecodeError as error:
-            raise requests.exceptions.ContentDecodingError(error) from None
-        finally:
-            raw.release_conn()
-        response.raw = io.BytesIO(b"".join(chunks))
+        except BaseException:
+            raw.close()
+            raise
+        raw.release_conn()
+        encoding = response.headers.get("Content-Encoding", "")
+        response.raw = io.BytesIO(_decoded(bytes(received), encoding))
 
     def _timeout(self, response: requests.Response, received: int) -> ResponseTimeout:
         return ResponseTimeout(
@@ -113,6 +124,47 @@ class ApiSession(requests.Session):
             f"(HTTP {response.status_code}, {received} bytes of the body received)",
             request=response.request,
         )
+
+
+def _read_until(deadline: float, raw: urllib3.BaseHTTPResponse, received: bytearray) -> None:
+    """Read the raw body into `received`, one socket read at a time, until the deadline.
+
+    Raw bytes: decompressing while reading would wait for a whole compressed block, however
+    slowly it arrives.
+
+    Raises:
+        TimeoutError: at the deadline (the monotonic clock's).
+    """
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        _limit_next_read(raw, left)
+        chunk = raw.read1(_CHUNK, decode_content=False)
+        if not chunk:
+            return
+        received += chunk
+
+
+def _decoded(body: bytes, content_encoding: str) -> bytes:
+    """The body without its content coding (the tap asks for gzip or none).
+
+    Raises:
+        requests.exceptions.ContentDecodingError: for a corrupt or unknown coding.
+    """
+    coding = content_encoding.strip().lower()
+    try:
+        if coding in ("", "identity"):
+            return body
+        if coding in ("gzip", "x-gzip"):
+            return bytes(gzip.decompress(body))
+        if coding == "deflate":
+            return zlib.decompress(body)
+    except (OSError, EOFError, zlib.error) as error:
+        raise requests.exceptions.ContentDecodingError(
+            f"the {coding} body could not be decompressed ({error})"
+        ) from None
+    raise requests.exceptions.ContentDecodingError(f"unexpected Content-Encoding {coding!r}")
 
 
 def _limit_next_read(raw: urllib3.BaseHTTPResponse, seconds: float) -> None:

@@ -46,11 +46,11 @@ def read_state_text(text: str, where: str) -> dict[str, t.Any]:
         StateError: naming the file and what is wrong.
     """
     if not text.strip():
-        raise StateError(where, "the file is empty (an empty state is {}).")
+        raise StateError(where, "the file is empty (an empty state is {}).", in_an_entry=False)
     try:
         value = json.loads(text)
     except ValueError as error:
-        raise StateError(where, f"it is not valid JSON ({error}).") from None
+        raise StateError(where, f"it is not valid JSON ({error}).", in_an_entry=False) from None
     return normalise_state(value, where)
 
 
@@ -66,7 +66,9 @@ def normalise_state(state: object, where: str) -> dict[str, t.Any]:
         StateError: naming the state and the entry at fault.
     """
     if not isinstance(state, dict):
-        raise StateError(where, f"it is a JSON {_json_type(state)}, not an object.")
+        raise StateError(
+            where, f"it is a JSON {_json_type(state)}, not an object.", in_an_entry=False
+        )
     bookmarks = state.get("bookmarks", {})
     if bookmarks is None:
         bookmarks = {}

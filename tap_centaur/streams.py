@@ -29,7 +29,6 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
     from singer_sdk.batch import BaseBatchFileEncoding
-    from singer_sdk.helpers._batch import BatchConfig
     from singer_sdk.helpers.types import Context
 
     from tap_centaur.client import ApiClient
@@ -190,7 +189,9 @@ class ResultsStream(RunStream):
         yield from self._run.records()
 
     def get_batches(
-        self, batch_config: BatchConfig, context: Context | None = None
+        self,
+        batch_config: t.Any,  # noqa: ANN401 - the SDK's BatchConfig, not a public name
+        context: Context | None = None,
     ) -> Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
         """The SDK's batches; after each BATCH message, bookmark the partitions it completes.
 
