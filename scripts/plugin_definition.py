@@ -44,7 +44,7 @@ PLUGIN: dict[str, Any] = {
     "docs": "https://github.com/tap-centaur/tap-centaur#readme",
     "repo": "https://github.com/tap-centaur/tap-centaur",
 }
-#: Keys only the Hub reads (Meltano drops them when it adds the plugin to a project).
+#: Keys only the Hub reads: Meltano 4.4.1 drops them when it adds the plugin to a project.
 HUB_METADATA: dict[str, Any] = {
     "domain_url": "https://docs.centaurlabs.com",
     "keywords": ["api", "meltano_sdk"],
@@ -196,6 +196,8 @@ def definition() -> dict[str, Any]:
 def meltano_yml_extractor() -> dict[str, Any]:
     """meltano.yml's extractor: the definition as Meltano keeps it, installed from here."""
     plugin = {k: v for k, v in definition().items() if k not in HUB_METADATA}
+    # `meltano add` writes this one into a project too, but Meltano 4.4.1's own schema of
+    # meltano.yml rejects it there (it only serves a Python check at install time).
     plugin.pop("supported_python_versions")
     plugin["pip_url"] = MELTANO_YML_PIP_URL
     return plugin

@@ -162,8 +162,8 @@ def test_meltano_yml_extractor_is_the_hub_definition_installed_from_the_checkout
     assert extractor.pop("pip_url") == "-e ."
     assert hub.pop("pip_url") == "tap-centaur"
     hub_only = {"domain_url", "keywords", "maintenance_status", "quality"}
-    hub_only.add("supported_python_versions")
     assert hub_only <= set(hub)
+    hub_only.add("supported_python_versions")  # Meltano's meltano.yml schema rejects it
     assert extractor == {k: v for k, v in hub.items() if k not in hub_only}
 
 
@@ -343,7 +343,6 @@ def as_project(definition: dict[str, Any]) -> dict[str, Any]:
     """The definition as `meltano add --from-ref` puts it in a project (Hub keys dropped)."""
     hub_only = {"domain_url", "keywords", "maintenance_status", "quality"}
     plugin = {k: v for k, v in definition.items() if k not in hub_only}
-    plugin.pop("supported_python_versions", None)
     return {"version": 1, "default_environment": "dev", "plugins": {"extractors": [plugin]}}
 
 
@@ -421,3 +420,32 @@ def test_the_hubs_schema_rejects_a_broken_definition(change: Any, message: str) 
     change(broken)
     errors = hub_errors(broken)
     assert any(message in error for error in errors), errors
+
+
+# --- the README's use of the file ---------------------------------------------------------
+
+
+def test_readmes_sed_commands_change_only_pip_url(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
+    expressions = re.findall(r"""sed (["'])(s\|\^pip_url: \.\*\|pip_url: [^|]+\|)\1""", section)
+    targets = {expression.rsplit("pip_url: ", 1)[1].rstrip("|") for _, expression in expressions}
+    assert targets == {"$CLONE", "git+https://github.com/tap-centaur/tap-centaur"}, targets
+    for _, expression in expressions:
+        edited = subprocess.run(
+            ["sed", expression.replace("$CLONE", "/src/tap-centaur"), str(HUB_FILE)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        path = tmp_path / "tap-centaur.yml"
+        path.write_text(edited, encoding="utf-8")
+        changed = load_yaml(path)
+        target = (
+            expression.rsplit("pip_url: ", 1)[1].rstrip("|").replace("$CLONE", "/src/tap-centaur")
+        )
+        assert changed.pop("pip_url") == target
+        original = hub_definition()
+        original.pop("pip_url")
+        assert changed == original
