@@ -164,13 +164,20 @@ def setting(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def settings_schema() -> tuple[dict[str, Any], set[str]]:
-    """The settings schema `--about` prints, and the names of the SDK's built-in settings."""
-    schema = copy.deepcopy(TapCentaur.config_jsonschema)
-    TapCentaur.append_builtin_config(schema)
+    """The settings schema `--about` prints (the tap's settings, then the SDK's built-in ones),
+    and the names of the built-in settings."""
     builtins: dict[str, Any] = {"properties": {}}
     TapCentaur.append_builtin_config(builtins)
-    own = set(TapCentaur.config_jsonschema["properties"]) - set(builtins["properties"])
-    return schema, set(schema["properties"]) - own
+    # The SDK appends its settings to the class's own schema once a tap has been validated or
+    # described in this process, so take the tap's settings by name, not by position.
+    schema = copy.deepcopy(TapCentaur.config_jsonschema)
+    TapCentaur.append_builtin_config(schema)
+    properties = schema["properties"]
+    order = [n for n in properties if n not in builtins["properties"]] + list(
+        builtins["properties"]
+    )
+    schema["properties"] = {name: properties[name] for name in order}
+    return schema, set(builtins["properties"])
 
 
 def definition() -> dict[str, Any]:

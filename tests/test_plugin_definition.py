@@ -315,6 +315,8 @@ def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch)
     from tap_centaur.tap import TapCentaur
 
     schema = copy.deepcopy(TapCentaur.config_jsonschema)
+    # As in a process where a tap was already validated: the SDK appended its settings.
+    TapCentaur.append_builtin_config(schema)
     schema["properties"]["shard_count"] = {
         "type": "integer",
         "minimum": 1,
@@ -333,7 +335,9 @@ def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch)
     assert settings["shard_count"]["kind"] == "integer"
     assert settings["shard_count"]["value"] == 1
     assert settings["start_date"]["kind"] == "date_iso8601"
-    assert list(settings)[-1] == "batch_config"  # the SDK's settings stay after the tap's
+    names = list(settings)
+    assert names.index("shard_count") < names.index("stream_maps")  # the tap's settings first
+    assert names[-1] == "batch_config"
 
 
 # --- Meltano's and the Hub's schemas -------------------------------------------------------
