@@ -78,11 +78,15 @@ KIND_OF_FORMAT = {"date-time": "date_iso8601", "date": "date_iso8601", "email": 
 ENUM_KIND = "options"
 #: Settings that accept several forms: the kind that lets each form through Meltano.
 KIND_OF_UNION = {
-    # A number, or a number as text (an environment variable): Meltano casts text with int().
+    # A value, or the same value as text (an environment variable): Meltano casts the text
+    # with int() or its truthy().
     frozenset({"integer", "string"}): "integer",
-    # One choice or a list of choices: `options` rejects a list and `array` a single value;
-    # `string` passes both to the tap as they are (the tap parses a JSON list).
+    frozenset({"boolean", "string"}): "boolean",
+    # One choice or a list of choices (or their text): `options` rejects a list and `array` a
+    # single value; `string` passes each form to the tap as it is (the tap parses the text).
     frozenset({"options", "array"}): "string",
+    frozenset({"options", "array", "string"}): "string",
+    frozenset({"array", "string"}): "string",
 }
 
 

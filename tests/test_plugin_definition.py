@@ -250,6 +250,19 @@ STATES = ["Ready", "Labeled"]
         ),
         ({"type": "string", "format": "email"}, "email"),
         ({"type": "string", "format": "uri"}, "string"),
+        ({"type": ["boolean", "string"]}, "boolean"),
+        (
+            {
+                "anyOf": [
+                    {"type": "string", "enum": STATES},
+                    {"type": "array", "items": {"type": "string", "enum": STATES}},
+                    {"type": "string", "pattern": "^\\s*\\["},
+                    {"type": "null"},
+                ]
+            },
+            "string",
+        ),
+        ({"anyOf": [{"type": "array"}, {"type": "string"}]}, "string"),
         ({"type": "string", "enum": STATES}, "options"),
         ({"type": ["string", "null"], "enum": [*STATES, None]}, "options"),
         ({"anyOf": [{"type": "string", "enum": STATES}, {"type": "null"}]}, "options"),
