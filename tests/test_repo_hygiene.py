@@ -46,7 +46,9 @@ SDK_CAPABILITY_NAMES = {
 KIND_FOR_TYPE = {
     "string": {"string", "email", "date_iso8601", "options", "file"},
     "integer": {"integer"},
-    "number": {"decimal"},
+    # Not `decimal`: Meltano 4.4.1 cannot pass a decimal setting from an environment variable
+    # (see KIND_OF_TYPE in scripts/plugin_definition.py).
+    "number": {"string"},
     "boolean": {"boolean"},
     "array": {"array"},
     "object": {"object"},
@@ -208,6 +210,7 @@ def test_meltano_yml_defaults_match_the_tap() -> None:
 def test_meltano_yml_plugin_definition() -> None:
     tap = extractor()
     assert tap["namespace"] == "tap_centaur"
+    assert tap["variant"] == "tap-centaur"
     assert tap["executable"] == "tap-centaur"
     assert tap["pip_url"] == "-e ."
     assert set(tap["capabilities"]) >= SDK_CAPABILITY_NAMES

@@ -1,0 +1,155 @@
+"""The README's "In your Meltano project" block, run as written in a new Meltano project.
+
+The block is taken from README.md and run by bash in a temporary folder outside this
+repository, with the real Meltano (MELTANO_BIN) first on PATH and the simulator as the API.
+What is replaced, and checked to be there before it is: the clone's path (this checkout), the
+placeholder credentials and task ids (the simulator's), and the Hub lookup of target-jsonl
+(there is no network here: it is added from this repository's definition of that loader).
+`TAP_CENTAUR_API_URL` and a few more settings come from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from centaur_sim import Simulator
+from tests.e2e.conftest import ROOT, RUN_TIMEOUT, clean_env
+
+pytestmark = pytest.mark.e2e
+
+HUB_ONLY = {"domain_url", "keywords", "maintenance_status", "quality"}
+
+
+def readme_block() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert block, "README.md has no bash block under '### In your Meltano project'"
+    return block.group(1)
+
+
+def load_yaml(path: Path) -> Any:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def loader_definition(folder: Path) -> Path:
+    """This repository's target-jsonl, as a --from-ref file (what the Hub would give)."""
+    project = load_yaml(ROOT / "meltano.yml")
+    loader = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-jsonl")
+    loader.pop("config", None)
+    path = folder / "target-jsonl.yml"
+    path.write_text(json.dumps(loader), encoding="utf-8")
+    return path
+
+
+def replace(script: str, old: str, new: str) -> str:
+    assert old in script, f"the README's block no longer has {old!r}"
+    return script.replace(old, new)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_readme_block_in_a_new_meltano_project(
+    meltano_bin: str, sim: Simulator, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    assert ROOT not in work.resolve().parents
+    config = sim.config
+    script = readme_block()
+    for old, new in (
+        ("CLONE=~/src/tap-centaur", f"CLONE={shlex.quote(str(ROOT))}"),
+        ("'<your API key>'", shlex.quote(config.api_key)),
+        ("'<your API password>'", shlex.quote(config.api_password)),
+        ("'<your portal email>'", shlex.quote(config.username)),
+        ("'[1234, 5678]'", shlex.quote(json.dumps(sim.task_ids()))),
+        (
+            "meltano add --plugin-type loader target-jsonl\n",
+            f"meltano add --plugin-type loader target-jsonl --from-ref "
+            f"{shlex.quote(str(loader_definition(tmp_path)))}\n",
+        ),
+    ):
+        script = replace(script, old, new)
+    state = re.search(r"^export TAP_CENTAUR_LABELING_STATE=(\S+)", script, re.MULTILINE)
+    assert state, "the README's block sets no labeling state"
+    states = {shlex.split(state.group(1))[0]}
+
+    env = clean_env()
+    env.pop("MELTANO_ENVIRONMENT")  # the new project's default environment applies
+    env["PATH"] = f"{Path(meltano_bin).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(
+        {
+            # Other settings from the environment: the simulator, a number, a date.
+            "TAP_CENTAUR_API_URL": sim.url,
+            "TAP_CENTAUR_REQUEST_TIMEOUT": "30.5",
+            "TAP_CENTAUR_START_DATE": "2000-01-01",
+            "TAP_CENTAUR_PAGE_SIZE": "40",
+        }
+    )
+    completed = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + script],
+        cwd=work,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    log = completed.stdout + completed.stderr
+    (tmp_path / "readme-block.log").write_text(f"{script}\n---\n{log}", encoding="utf-8")
+    assert completed.returncode == 0, "\n".join(log.splitlines()[-40:])
+
+    project = work / "centaur-project"
+    meltano_yml = (project / "meltano.yml").read_text(encoding="utf-8")
+    plugins = load_yaml(project / "meltano.yml")["plugins"]
+    assert set(plugins) == {"extractors", "loaders"}, plugins.keys()  # no utility tap-centaur
+    [extractor] = plugins["extractors"]
+
+    # The project holds the Hub definition, installed from the clone, with the username set.
+    hub = load_yaml(ROOT / "hub" / "tap-centaur.yml")
+    assert extractor.pop("pip_url") == str(ROOT)
+    assert extractor.pop("config") == {"username": config.username}
+    assert extractor == {k: v for k, v in hub.items() if k not in HUB_ONLY | {"pip_url"}}
+
+    # The secrets went to .env, and nowhere in meltano.yml.
+    dotenv = (project / ".env").read_text(encoding="utf-8")
+    assert f"TAP_CENTAUR_API_KEY='{config.api_key}'" in dotenv
+    assert f"TAP_CENTAUR_API_PASSWORD='{config.api_password}'" in dotenv
+    for secret in (config.api_key, config.api_password):
+        assert secret not in meltano_yml
+        assert secret not in log
+
+    # The JSONL is the simulator's truth, for the README's labeling states.
+    records = read_jsonl(project / "output" / "task_results.jsonl")
+    truth = [r for r in sim.truth() if r["labeling_state"] in states]
+    assert 0 < len(truth) < len(sim.truth())
+    keys = [(r["task_id"], r["case_id"]) for r in records]
+    assert len(keys) == len(set(keys)), "a case was written twice"
+    by_key = {(r["task_id"], r["case_id"]): r for r in truth}
+    assert set(keys) == set(by_key)
+    for record in records:
+        documented = {k: v for k, v in record.items() if k != "undocumented_fields"}
+        assert documented == by_key[(record["task_id"], record["case_id"])]
+    tasks = read_jsonl(project / "output" / "tasks.jsonl")
+    assert sorted(t["task_id"] for t in tasks) == sim.task_ids()
+
+    # The installed package carries the license.
+    licenses = list(
+        (project / ".meltano" / "extractors" / "tap-centaur" / "venv").glob(
+            "lib/python3*/site-packages/tap_centaur-*.dist-info/licenses/LICENSE"
+        )
+    )
+    assert len(licenses) == 1, licenses
+    assert licenses[0].read_text(encoding="utf-8") == (ROOT / "LICENSE").read_text()

@@ -1,0 +1,468 @@
+"""hub/tap-centaur.yml: generated from the tap's settings schema, valid for the Hub and Meltano.
+
+- `scripts/plugin_definition.py --check` passes (hub/tap-centaur.yml and meltano.yml's extractor
+  are what the schema gives) and fails, naming the file, on a drifted copy.
+- The JSON-schema -> Meltano-kind mapping, on today's schema forms and on Draft 7 ones.
+- The file against the Meltano Hub's JSON schema for extractor definitions (Draft 7), and a
+  broken copy rejected. Those schema files are not part of this repository: the test reads
+  them from MELTANO_HUB_SCHEMAS or from `shared/meltano-hub/schemas` beside the checkout
+  (hub/README.md says which files, from where), and is skipped, saying so, without them.
+- The file, as a Meltano project would hold it, against Meltano's own schema (always).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB_FILE = ROOT / "hub" / "tap-centaur.yml"
+SCRIPT = ROOT / "scripts" / "plugin_definition.py"
+SECRETS = {"api_key", "api_password", "bearer_token"}
+#: The Hub's schema files the extractor schema needs, relative to the Hub's `schemas/`.
+HUB_SCHEMA_FILES = (
+    "plugin_definitions/extractors.schema.json",
+    "plugin_definitions/hub_metadata.schema.json",
+    "common/common.schema.json",
+    "common/extractors_specific.schema.json",
+    "common/base_setting.schema.json",
+)
+
+
+@cache
+def generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("plugin_definition", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_yaml(path: Path) -> Any:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def hub_definition() -> dict[str, Any]:
+    data: dict[str, Any] = load_yaml(HUB_FILE)
+    return data
+
+
+@cache
+def about() -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_centaur", "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=ROOT,
+    )
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# --- one source ---------------------------------------------------------------------------
+
+
+def test_generated_files_are_up_to_date() -> None:
+    result = run_script("--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_names_the_file_that_drifted_and_a_rewrite_fixes_it(tmp_path: Path) -> None:
+    hub, project = tmp_path / "tap-centaur.yml", tmp_path / "meltano.yml"
+    shutil.copy(HUB_FILE, hub)
+    shutil.copy(ROOT / "meltano.yml", project)
+    paths = ("--hub-file", str(hub), "--meltano-yml", str(project))
+    assert run_script("--check", *paths).returncode == 0
+
+    text = project.read_text(encoding="utf-8")
+    assert text.count("kind: integer") > 1
+    project.write_text(text.replace("kind: integer", "kind: string", 1), encoding="utf-8")
+    result = run_script("--check", *paths)
+    assert result.returncode == 1
+    assert str(project) in result.stderr
+    assert str(hub) not in result.stderr
+
+    hub.write_text(re.sub(r"^ *sensitive: true\n", "", hub.read_text(), count=1, flags=re.M))
+    result = run_script("--check", *paths)
+    assert result.returncode == 1
+    assert str(hub) in result.stderr
+
+    rewrite = run_script(*paths)
+    assert rewrite.returncode == 0, rewrite.stderr
+    assert run_script("--check", *paths).returncode == 0
+    assert project.read_text(encoding="utf-8") == (ROOT / "meltano.yml").read_text()
+    assert hub.read_text(encoding="utf-8") == HUB_FILE.read_text(encoding="utf-8")
+
+
+def test_rewriting_meltano_yml_keeps_the_rest_of_the_project() -> None:
+    original = (ROOT / "meltano.yml").read_text(encoding="utf-8")
+    rewritten = generator().meltano_yml_text(original)
+    assert rewritten == original  # idempotent, comments included
+    # A project whose extractor lost a setting, has a wrong kind and a stale key gets the
+    # generated definition back; its comments, environments, inherited extractor and loaders
+    # stay as they were.
+    yaml = generator().yaml()
+    project = yaml.load(original)
+    plugin = project["plugins"]["extractors"][0]
+    del plugin["settings"][3]
+    plugin["settings"][-1]["kind"] = "string"
+    plugin["hidden"] = True
+    plugin["config"] = {"page_size": 10}
+    stripped = generator().meltano_yml_text(dump(yaml, project))
+    for comment in re.findall(r"^[ \t]*#.*$", original, re.MULTILINE):
+        assert comment in stripped
+    again = YAML(typ="safe", pure=True).load(stripped)
+    before = YAML(typ="safe", pure=True).load(original)
+    assert again["environments"] == before["environments"]
+    assert again["plugins"]["loaders"] == before["plugins"]["loaders"]
+    assert again["plugins"]["extractors"][1] == before["plugins"]["extractors"][1]
+    regenerated = again["plugins"]["extractors"][0]
+    assert regenerated.pop("config") == {"page_size": 10}  # a project key: kept
+    assert regenerated == before["plugins"]["extractors"][0]  # `hidden` is gone
+
+
+def dump(yaml: YAML, data: Any) -> str:
+    import io
+
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def test_meltano_yml_extractor_is_the_hub_definition_installed_from_the_checkout() -> None:
+    project = load_yaml(ROOT / "meltano.yml")
+    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-centaur")
+    hub = hub_definition()
+    assert extractor.pop("pip_url") == "-e ."
+    assert hub.pop("pip_url") == "tap-centaur"
+    hub_only = {"domain_url", "keywords", "maintenance_status", "quality"}
+    assert hub_only <= set(hub)
+    hub_only.add("supported_python_versions")  # Meltano's meltano.yml schema rejects it
+    assert extractor == {k: v for k, v in hub.items() if k not in hub_only}
+
+
+# --- the definition -----------------------------------------------------------------------
+
+
+def test_definition_declares_every_setting_of_the_tap() -> None:
+    properties = about()["settings"]["properties"]
+    settings = {s["name"]: s for s in hub_definition()["settings"]}
+    assert list(settings) == list(properties)
+    for name, spec in properties.items():
+        assert settings[name]["label"] == spec.get("title"), name
+        assert settings[name]["description"] == " ".join(spec["description"].split()), name
+        assert settings[name].get("value") == spec.get("default"), name
+    assert {n for n, s in settings.items() if s.get("sensitive")} == SECRETS
+    states = [o["value"] for o in settings["labeling_state"]["options"]]
+    assert states == ["Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged"]
+
+
+def test_definition_metadata() -> None:
+    hub = hub_definition()
+    assert (hub["name"], hub["namespace"], hub["executable"]) == (
+        "tap-centaur",
+        "tap_centaur",
+        "tap-centaur",
+    )
+    assert hub["pip_url"] == "tap-centaur"  # the package name, once it is on PyPI
+    assert "meltano_sdk" in hub["keywords"]
+    assert hub["capabilities"] == about()["capabilities"]
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    classifiers = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject)
+    assert (
+        hub["supported_python_versions"] == classifiers == ["3.10", "3.11", "3.12", "3.13", "3.14"]
+    )
+    for key in ("docs", "repo", "domain_url"):
+        assert hub[key].startswith("https://"), key
+    groups = [set(g) for g in hub["settings_group_validation"]]
+    assert groups == [{"api_key", "username", "api_password"}, {"api_key", "bearer_token"}]
+
+
+# --- JSON schema -> Meltano kind ----------------------------------------------------------
+
+STATES = ["Ready", "Labeled"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [
+        # Forms in today's schema (some not valid JSON Schema).
+        ({"type": ["string"]}, "string"),
+        ({"type": ["string", "null"]}, "string"),
+        ({"type": ["integer", "string", "null"]}, "integer"),
+        ({"type": ["number", "string", "null"]}, "string"),
+        ({"type": ["array", "null"], "items": {"type": ["integer", "string"]}}, "array"),
+        ({"type": ["object", "null"], "properties": {}}, "object"),
+        ({"type": ["boolean", "null"]}, "boolean"),
+        (
+            {
+                "anyOf": [
+                    {"type": "string", "enum": STATES},
+                    {"type": "array", "items": {"type": "string", "enum": STATES}},
+                    "null",
+                ]
+            },
+            "string",
+        ),
+        # Draft 7 forms.
+        ({"type": "integer", "minimum": 1, "maximum": 32}, "integer"),
+        ({"type": ["integer", "null"], "minimum": 0}, "integer"),
+        (
+            {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^\\d+$"}]},
+            "integer",
+        ),
+        ({"type": "number", "exclusiveMinimum": 0}, "string"),
+        ({"type": ["string", "null"], "format": "date-time"}, "date_iso8601"),
+        (
+            {
+                "anyOf": [
+                    {"type": "string", "format": "date"},
+                    {"type": "string", "format": "date-time"},
+                ]
+            },
+            "date_iso8601",
+        ),
+        ({"type": "string", "format": "email"}, "email"),
+        ({"type": "string", "format": "uri"}, "string"),
+        ({"type": ["boolean", "string"]}, "boolean"),
+        (
+            {
+                "anyOf": [
+                    {"type": "string", "enum": STATES},
+                    {"type": "array", "items": {"type": "string", "enum": STATES}},
+                    {"type": "string", "pattern": "^\\s*\\["},
+                    {"type": "null"},
+                ]
+            },
+            "string",
+        ),
+        ({"anyOf": [{"type": "array"}, {"type": "string"}]}, "string"),
+        ({"type": "string", "enum": STATES}, "options"),
+        ({"type": ["string", "null"], "enum": [*STATES, None]}, "options"),
+        ({"anyOf": [{"type": "string", "enum": STATES}, {"type": "null"}]}, "options"),
+    ],
+)
+def test_kind_of_a_setting(spec: dict[str, Any], kind: str) -> None:
+    assert generator().setting_kind("x", spec) == kind
+
+
+def test_options_come_from_the_enum_of_the_value_or_of_its_items() -> None:
+    entry = generator().setting(
+        "labeling_state",
+        {
+            "description": "d",
+            "anyOf": [
+                {"type": "string", "enum": STATES},
+                {"type": "array", "items": {"type": "string", "enum": [*STATES, "Flagged"]}},
+                {"type": "null"},
+            ],
+        },
+    )
+    assert entry["kind"] == "string"
+    assert entry["options"] == [
+        {"label": "Ready", "value": "Ready"},
+        {"label": "Labeled", "value": "Labeled"},
+        {"label": "Flagged", "value": "Flagged"},
+    ]
+
+
+def test_a_value_of_no_known_kind_is_an_error_naming_the_setting() -> None:
+    module = generator()
+    with pytest.raises(module.UnmappedSettingError, match=r"'shard_index'.*KIND_OF_UNION"):
+        module.setting_kind("shard_index", {"type": ["integer", "boolean"]})
+    with pytest.raises(module.UnmappedSettingError, match=r"'lookback_seconds'.*description"):
+        module.setting("lookback_seconds", {"type": "integer"})
+
+
+def test_setting_entry_from_schema_keywords() -> None:
+    entry = generator().setting(
+        "shard_count",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "default": 1,
+            "title": "Shard count",
+            "description": "How many\n   shards.",
+        },
+    )
+    assert entry == {
+        "name": "shard_count",
+        "label": "Shard count",
+        "kind": "integer",
+        "description": "How many shards.",
+        "value": 1,
+    }
+    secret = generator().setting("token", {"type": "string", "writeOnly": True, "description": "d"})
+    assert secret["sensitive"] is True
+    assert secret["label"] == "Token"  # no title: from the name
+    assert "value" not in secret
+
+
+def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tap_centaur.tap import TapCentaur
+
+    schema = copy.deepcopy(TapCentaur.config_jsonschema)
+    # As in a process where a tap was already validated: the SDK appended its settings.
+    TapCentaur.append_builtin_config(schema)
+    schema["properties"]["shard_count"] = {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1,
+        "title": "Shard count",
+        "description": "Shards.",
+    }
+    schema["properties"]["start_date"] = {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "title": "Start date",
+        "description": "Start.",
+    }
+    monkeypatch.setattr(TapCentaur, "config_jsonschema", schema)
+    settings = {s["name"]: s for s in generator().definition()["settings"]}
+    assert settings["shard_count"]["kind"] == "integer"
+    assert settings["shard_count"]["value"] == 1
+    assert settings["start_date"]["kind"] == "date_iso8601"
+    names = list(settings)
+    assert names.index("shard_count") < names.index("stream_maps")  # the tap's settings first
+    assert names[-1] == "batch_config"
+
+
+# --- Meltano's and the Hub's schemas -------------------------------------------------------
+
+
+def as_project(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as `meltano add --from-ref` puts it in a project (Hub keys dropped)."""
+    hub_only = {"domain_url", "keywords", "maintenance_status", "quality"}
+    plugin = {k: v for k, v in definition.items() if k not in hub_only}
+    return {"version": 1, "default_environment": "dev", "plugins": {"extractors": [plugin]}}
+
+
+def check_meltano_schema(
+    project: dict[str, Any], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "meltano.yml"
+    path.write_text(json.dumps(project), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.meltano", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_definition_is_valid_for_meltanos_schema(tmp_path: Path) -> None:
+    result = check_meltano_schema(as_project(hub_definition()), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = as_project(hub_definition())
+    broken["plugins"]["extractors"][0]["settings"][0]["kind"] = "decimals"
+    assert check_meltano_schema(broken, tmp_path).returncode == 1
+
+
+def hub_schema_dir() -> Path:
+    candidates = [
+        os.environ.get("MELTANO_HUB_SCHEMAS"),
+        ROOT.parent / "shared" / "meltano-hub" / "schemas",
+    ]
+    for candidate in candidates:
+        if candidate and all((Path(candidate) / f).is_file() for f in HUB_SCHEMA_FILES):
+            return Path(candidate)
+    pytest.skip(
+        "the Meltano Hub's schema files are not here (they are not vendored: see hub/README.md); "
+        "set MELTANO_HUB_SCHEMAS to a folder holding " + ", ".join(HUB_SCHEMA_FILES)
+    )
+
+
+def hub_errors(definition: dict[str, Any]) -> list[str]:
+    from jsonschema import Draft7Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    folder = hub_schema_dir()
+    schemas = [json.loads((folder / f).read_text(encoding="utf-8")) for f in HUB_SCHEMA_FILES]
+    assert all(s["$schema"] == "http://json-schema.org/draft-07/schema#" for s in schemas)
+    registry: Registry[Any] = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s, default_specification=DRAFT7)) for s in schemas
+    )
+    validator = Draft7Validator(
+        schemas[0], registry=registry, format_checker=Draft7Validator.FORMAT_CHECKER
+    )
+    return [error.message for error in validator.iter_errors(definition)]
+
+
+def test_definition_is_valid_for_the_hubs_extractor_schema() -> None:
+    assert hub_errors(hub_definition()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("quality"), "'quality' is a required property"),
+        (lambda d: d.update(pipurl="tap-centaur"), "'pipurl' was unexpected"),
+        (lambda d: d.update(maintenance_status="alive"), "'alive' is not one of"),
+        (lambda d: d["settings"][0].update(kind="decimals"), "'decimals' is not one of"),
+        (lambda d: d["settings"][0].update(secret=True), "'secret' was unexpected"),
+        (lambda d: d["capabilities"].append("parallel"), "'parallel' is not one of"),
+        (lambda d: d["supported_python_versions"].append("3"), "does not match"),
+    ],
+)
+def test_the_hubs_schema_rejects_a_broken_definition(change: Any, message: str) -> None:
+    broken = copy.deepcopy(hub_definition())
+    change(broken)
+    errors = hub_errors(broken)
+    assert any(message in error for error in errors), errors
+
+
+# --- the README's use of the file ---------------------------------------------------------
+
+
+def test_readmes_sed_commands_change_only_pip_url(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
+    expressions = re.findall(r"""sed (["'])(s\|\^pip_url: \.\*\|pip_url: [^|]+\|)\1""", section)
+    targets = {expression.rsplit("pip_url: ", 1)[1].rstrip("|") for _, expression in expressions}
+    assert targets == {"$CLONE", "git+https://github.com/tap-centaur/tap-centaur"}, targets
+    for _, expression in expressions:
+        edited = subprocess.run(
+            ["sed", expression.replace("$CLONE", "/src/tap-centaur"), str(HUB_FILE)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        path = tmp_path / "tap-centaur.yml"
+        path.write_text(edited, encoding="utf-8")
+        changed = load_yaml(path)
+        target = (
+            expression.rsplit("pip_url: ", 1)[1].rstrip("|").replace("$CLONE", "/src/tap-centaur")
+        )
+        assert changed.pop("pip_url") == target
+        original = hub_definition()
+        original.pop("pip_url")
+        assert changed == original
