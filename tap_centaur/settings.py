@@ -124,7 +124,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Labeling state",
         f"Only extract cases in this labeling state, or in any of a list of states: "
         f"{_STATE_LIST}. Each state is its own partition with its own bookmark.",
-        {"anyOf": [_STATE, {"type": "array", "items": _STATE}]},
+        {
+            "anyOf": [
+                _STATE,
+                {"type": "array", "items": _STATE},
+                # A JSON list as text, from an environment variable (checked by the tap).
+                {"type": "string", "pattern": r"^\s*\["},
+            ]
+        },
     ),
     Setting(
         "start_date",
