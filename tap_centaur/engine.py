@@ -80,18 +80,33 @@ class Partition:
 
 
 class RunReport:
-    """The run's failed tasks (and cases), and its end: once every selected stream is done.
+    """The run's start, its failed tasks (and cases), and its end.
 
-    At the end the run logs out and, if anything failed, raises the summary (exit 1).
+    When the first stream syncs, `on_start` runs (the tap starts reading results early).
+    Once every selected stream is done, the run logs out (`on_end`) and, if anything failed,
+    raises the summary (exit 1).
     """
 
-    def __init__(self, *, streams: Callable[[], Iterable[str]], on_end: Callable[[], None]) -> None:
-        """`streams()` names the streams that will run; `on_end` runs once, at the end."""
+    def __init__(
+        self,
+        *,
+        streams: Callable[[], Iterable[str]],
+        on_start: Callable[[], None],
+        on_end: Callable[[], None],
+    ) -> None:
+        """`streams()` names the streams that will run; `on_start`, `on_end` run once each."""
         self._streams = streams
+        self._on_start: Callable[[], None] | None = on_start
         self._on_end = on_end
         self._finished: set[str] = set()
         self._ended = False
         self.failures: dict[str, str] = {}
+
+    def started(self) -> None:
+        """A stream begins; the first one starts the run."""
+        on_start, self._on_start = self._on_start, None
+        if on_start is not None:
+            on_start()
 
     def failed(self, subject: str, reason: str) -> None:
         """Record a failed task (or case) and its one-line reason (the first one counts)."""
@@ -183,22 +198,19 @@ class PartitionRun:
         self._reroute = reroute
         self._logger = logger
         self._clock = clock
+        self._fetcher: PartitionFetcher[Page] | None = None
         self._seen: dict[int, _Progress] = {}
         self._waiting_for_batch: list[tuple[Context, datetime]] = []
         self._last_state = clock()
         self._consecutive: list[str] = []
         self._progress = ProgressLog(logger, source.name, total=len(self._partitions))
 
-    def records(self) -> Iterator[Record]:
-        """Every partition's records as the workers fetch them.
-
-        Raises:
-            TapCentaurError: a failure of the whole run (after a STATE of every finished task).
-        """
-        if not self._partitions:
+    def start(self) -> None:
+        """Start the workers (at most once): pages then wait, bounded, for `records()`."""
+        if self._fetcher is not None or not self._partitions:
             return
         tasks = [len(list(group)) for _, group in groupby(self._partitions, _task_of)]
-        fetcher: PartitionFetcher[Page] = PartitionFetcher(
+        self._fetcher = PartitionFetcher(
             self._pages_of,
             len(self._partitions),
             parallelism=self._parallelism,
@@ -208,7 +220,18 @@ class PartitionRun:
             group_sizes=tasks,
             recoverable=lambda error: _scope(error) != RUN_SCOPE,
         )
-        fetcher.start()
+        self._fetcher.start()
+
+    def records(self) -> Iterator[Record]:
+        """Every partition's records as the workers fetch them.
+
+        Raises:
+            TapCentaurError: a failure of the whole run (after a STATE of every finished task).
+        """
+        self.start()
+        fetcher = self._fetcher
+        if fetcher is None:
+            return
         try:
             for event in fetcher.events():
                 if isinstance(event, Fetched):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from tap_centaur.client import CentaurStream
@@ -53,6 +54,8 @@ class RunStream(CentaurStream):
         """
         if self.ABORT_AT_RECORD_COUNT is not None:
             self.client.retry_policy.check_connection_quickly()
+        else:
+            self.report.started()
         try:
             yield from self.read_records(context)
         except GeneratorExit:  # the SDK stopped the stream early (a dry run)
@@ -149,6 +152,7 @@ class ResultsStream(RunStream):
         self.catalog = catalog
         self.states = PartitionStates(tap.state, self.name)
         self._run: PartitionRun | None = None
+        self._early: Future[None] | None = None
 
     @property
     def partitions(self) -> None:
@@ -183,9 +187,28 @@ class ResultsStream(RunStream):
         """One item per answer, the whole page: the engine emits its records."""
         return [Page.of(response)]
 
+    def start(self) -> None:
+        """Read where each partition starts and start the workers (once)."""
+        if self._run is None:
+            self._run = self._new_run()
+        self._run.start()
+
+    def start_early(self) -> None:
+        """Start in the background, while the streams before this one are written.
+
+        So the requests of the projects and tasks streams do not delay the first results page.
+        """
+        if self._early is None:
+            starter = ThreadPoolExecutor(1, thread_name_prefix="tap-centaur-start")
+            self._early = starter.submit(self.start)
+            starter.shutdown(wait=False)
+
     def read_records(self, context: Context | None) -> Iterator[Record]:
         """Every partition's records, as the engine reads them."""
-        self._run = self._new_run()
+        if self._early is not None:
+            self._early.result()  # an error while starting is raised here, in the SDK's thread
+        self.start()
+        assert self._run is not None  # noqa: S101 - just started
         yield from self._run.records()
 
     def get_batches(

@@ -83,8 +83,22 @@ class TapCentaur(SdkTap):
         """The run's failed tasks, and its end (logout, summary) once every stream is done."""
         return RunReport(
             streams=lambda: [s.name for s in self.streams.values() if s.selected],
+            on_start=self._start_early,
             on_end=self.client.auth.logout,
         )
+
+    def _start_early(self) -> None:
+        """Read results (and the task list) in the background from the run's first stream on.
+
+        The SDK syncs one stream after another; the projects and tasks requests would
+        otherwise come before the first results page, or after the last one.
+        """
+        results = self.streams["task_results"]
+        if results.selected:
+            t.cast("TaskResultsStream", results).start_early()
+        tasks = t.cast("TasksStream", self.streams["tasks"])
+        if tasks.selected and tasks.catalog is not None:
+            tasks.catalog.list_early()
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401

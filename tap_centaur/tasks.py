@@ -6,6 +6,7 @@ shard's share of them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import typing as t
 
@@ -65,6 +66,15 @@ class TaskCatalog:
                 self._logger.info("Found %s tasks in %s.", f"{len(self._listed):,}", scope)
                 self._logger.debug("Task ids found: %s", sorted(self._listed))
             return self._listed
+
+    def list_early(self) -> None:
+        """Read the task list in a background thread (a failure there is retried on use)."""
+
+        def list_quietly() -> None:
+            with contextlib.suppress(Exception):
+                self.listed()
+
+        threading.Thread(target=list_quietly, name="tap-centaur-tasks", daemon=True).start()
 
     def task_ids(self) -> tuple[int, ...]:
         """This shard's tasks: `task_ids`, or every listed task, in order."""
