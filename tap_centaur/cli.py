@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+from collections.abc import Sequence
 
 from tap_centaur.errors import TapCentaurError
 from tap_centaur.output import flush_pending_output
@@ -14,14 +15,15 @@ from tap_centaur.tap import TapCentaur
 logger = logging.getLogger("tap-centaur")
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap; on failure print one line (a traceback only at DEBUG) and exit non-zero.
 
-    The SDK itself reports errors in its built-in settings (one line naming the setting).
+    `argv` is the command's arguments (default: the command line's). The SDK itself reports
+    errors in its built-in settings (one line naming the setting).
     """
     atexit.register(flush_pending_output)
     try:
-        TapCentaur.cli()
+        TapCentaur.cli(args=argv)
     except TapCentaurError as exc:
         _fail(str(exc), exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: still one clear line

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import typing as t
 from functools import cached_property
 from urllib.parse import parse_qsl, urlsplit
@@ -51,14 +50,17 @@ class CentaurStream(RESTStream["int | None"]):
     #: (`tap_centaur.pages.check_record`), so the SDK's per-record conformance pass is skipped.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    _sessions = threading.local()
-
     @property
     def requests_session(self) -> requests.Session:
-        """One HTTP session (keep-alive connection pool) per thread: sessions are not shared."""
-        session: requests.Session | None = getattr(self._sessions, "session", None)
+        """One HTTP session (keep-alive connection pool) per thread and tap: never shared.
+
+        A session kept per thread for the whole process would hand one tap's connections to
+        the next tap run in the same thread (connected to whatever server they were opened to).
+        """
+        sessions = self._centaur_tap.http_sessions
+        session: requests.Session | None = getattr(sessions, "session", None)
         if session is None:
-            session = self._sessions.session = requests.Session()
+            session = sessions.session = requests.Session()
         return session
 
     @property

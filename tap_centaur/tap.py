@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import typing as t
 from functools import cached_property
 
@@ -42,6 +43,11 @@ class TapCentaur(Tap):
             register_secret(secret)
         install_redaction()
         return settings
+
+    @cached_property
+    def http_sessions(self) -> threading.local:
+        """This tap's HTTP sessions, one per thread (see `CentaurStream.requests_session`)."""
+        return threading.local()
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:

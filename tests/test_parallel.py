@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import threading
+import typing as t
 from typing import Any
 
 import pytest
 
+from tap_centaur.client import CentaurStream
 from tap_centaur.errors import PaginationError
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.tap import TapCentaur
@@ -104,6 +106,23 @@ def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys):
         TapCentaur(config=config).sync_all()
     assert fetch_threads() == []
     capsys.readouterr()
+
+
+def test_each_tap_has_its_own_http_sessions_one_per_thread(sim):
+    """Sessions kept per thread for the whole process would give a tap run after another one
+    in the same thread (as tests run taps in-process) the first one's open connections."""
+    config = login_config(sim.url, [101])
+    first, second = TapCentaur(config=config), TapCentaur(config=config)
+    streams = [t.cast("CentaurStream", stream) for stream in first.streams.values()]
+    session = streams[0].requests_session
+    assert all(stream.requests_session is session for stream in streams)
+    other = t.cast("CentaurStream", second.streams["task_results"])
+    assert other.requests_session is not session
+    in_a_thread = []
+    thread = threading.Thread(target=lambda: in_a_thread.append(streams[0].requests_session))
+    thread.start()
+    thread.join()
+    assert in_a_thread[0] is not session
 
 
 def test_a_429_pauses_every_worker_sharing_the_policy(monkeypatch):
