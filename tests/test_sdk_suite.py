@@ -14,7 +14,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from centaur_sim import SimConfig, Simulator
 from tap_centaur.tap import TapCentaur
-from tests.tap_runner import API_KEY, API_PASSWORD, USERNAME, login_config
+from tests.harness import API_KEY, API_PASSWORD, USERNAME, login_config
 
 SIMULATOR = Simulator(
     SimConfig(
