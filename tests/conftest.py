@@ -22,6 +22,25 @@ from tests.figures import (  # noqa: F401 - the figures' hooks and fixture
 )
 from tests.harness import THREE_TASKS, Sim, SimFactory, TapRunner
 
+#: The longest tests (20, 8, 6 and 2 x 3 s alone), collected first: pytest-xdist then starts
+#: them at once, and the other tests fill the workers around them.
+LONGEST_FIRST = (
+    "tests/reliability/test_kill_resume.py::test_sigkill_at_random_points",
+    "tests/test_bench_smoke.py::",
+    "tests/reliability/test_fault_soak.py::",
+    "tests/reliability/test_moving_data.py::test_incremental_runs",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest tests first, the others in their order (the same on every worker)."""
+
+    def rank(item: pytest.Item) -> int:
+        starts = [item.nodeid.startswith(prefix) for prefix in LONGEST_FIRST]
+        return starts.index(True) if True in starts else len(starts)
+
+    items.sort(key=rank)
+
 
 @pytest.fixture
 def make_sim() -> Iterator[SimFactory]:
