@@ -2,7 +2,7 @@
 # the virtualenvs it needs and remembers it with a stamp file, so a second run is fast.
 #
 #   make demo    simulator -> meltano run tap-centaur target-jsonl -> records per task
-#   make test    the unit and integration tests (tests/, without the e2e ones)
+#   make test    the unit and integration tests (tests/, without the e2e ones), in parallel
 #   make e2e     Meltano -> PostgreSQL end-to-end tests (tests/e2e/); starts a throwaway
 #                PostgreSQL unless TARGET_POSTGRES_HOST is set (needs the server binaries)
 #   make lint    ruff check, ruff format --check, mypy
@@ -29,6 +29,9 @@ MELTANO_STAMP := $(MELTANO_VENV)/.stamp-meltano-$(MELTANO_VERSION)
 DEMO_PLUGINS_STAMP := .meltano/.stamp-demo-plugins
 E2E_PLUGINS_STAMP := .meltano/.stamp-e2e-plugins
 PIP_QUIET := --quiet --disable-pip-version-check
+# pytest-xdist workers of `make test`: one more than the 2 cores of the development machine,
+# since many tests wait on the simulator's latency and retries (TEST_WORKERS=0: one process).
+TEST_WORKERS ?= 3
 
 # The simulator's demo credentials (not secrets: they only open the local simulator).
 DEMO_ENV := TAP_CENTAUR_API_KEY=demo-api-key TAP_CENTAUR_USERNAME=demo@example.com \
@@ -77,7 +80,7 @@ demo: $(DEMO_PLUGINS_STAMP)
 	@$(DEMO_ENV) $(MELTANO_VENV)/bin/python scripts/demo.py --meltano $(MELTANO)
 
 test: $(VENV_STAMP)
-	$(VENV_PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest -m "not e2e" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: $(VENV_STAMP)
 	$(VENV_PY) scripts/bench.py $(BENCH_ARGS)

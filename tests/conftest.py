@@ -1,48 +1,72 @@
-"""Fixtures: a simulator of the Centaur API on a free port, with this suite's credentials."""
+"""Fixtures: simulators of the Centaur API with this suite's credentials, and tap runs.
+
+`make_sim(**overrides)` starts simulators (see `tests.harness.SimFactory`), `sim` is the
+default one, and `tap` runs the tap against them (`tests.harness.TapRunner`). `figures`
+and the hooks that report them come from `tests.figures`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+import signal
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from centaur_sim import SimConfig, Simulator
-from tests.tap_runner import API_KEY, API_PASSWORD, STATIC_TOKEN, USERNAME
+from tests.figures import (  # noqa: F401 - the figures' hooks and fixture
+    figures,
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
+from tests.harness import THREE_TASKS, Sim, SimFactory, TapRunner
 
-MakeSim = Callable[..., Simulator]
+#: The longest tests (20, 8, 6 and 2 x 3 s alone), collected first: pytest-xdist then starts
+#: them at once, and the other tests fill the workers around them.
+LONGEST_FIRST = (
+    "tests/reliability/test_kill_resume.py::test_sigkill_at_random_points",
+    "tests/test_bench_smoke.py::",
+    "tests/reliability/test_fault_soak.py::",
+    "tests/reliability/test_moving_data.py::test_incremental_runs",
+)
 
-#: Three tasks: several pages, one page, and an empty task.
-DEFAULT_SIM = {"tasks": 3, "cases": (250, 120, 0), "page_size": 100, "retry_after": 0}
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest tests first, the others in their order (the same on every worker)."""
+
+    def rank(item: pytest.Item) -> int:
+        starts = [item.nodeid.startswith(prefix) for prefix in LONGEST_FIRST]
+        return starts.index(True) if True in starts else len(starts)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture
-def make_sim() -> Iterator[MakeSim]:
+def make_sim() -> Iterator[SimFactory]:
     """Start simulators with config overrides; stop them after the test."""
-    started: list[Simulator] = []
-
-    def make(**overrides: Any) -> Simulator:
-        config = SimConfig(
-            **{
-                "api_key": API_KEY,
-                "username": USERNAME,
-                "api_password": API_PASSWORD,
-                "static_token": STATIC_TOKEN,
-                **DEFAULT_SIM,
-                **overrides,
-            }
-        )
-        sim = Simulator(config)
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
+    factory = SimFactory()
+    yield factory
+    factory.stop_all()
 
 
 @pytest.fixture
-def sim(make_sim: MakeSim) -> Simulator:
+def sim(make_sim: SimFactory) -> Sim:
     """The default simulator: tasks 101 (250 cases), 102 (120) and 103 (none)."""
-    return make_sim()
+    return make_sim(**THREE_TASKS)
+
+
+@pytest.fixture
+def tap(tmp_path: Path, make_sim: SimFactory) -> TapRunner:
+    """Runs the tap in folders under tmp_path, checked against the test's simulators' secrets."""
+    return TapRunner(tmp_path, make_sim)
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored() -> Iterator[None]:
+    """A tap built in a test (`TapCentaur(config=...)`) installs SIGINT/SIGTERM handlers."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        if handler is not None:
+            signal.signal(sig, handler)

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from tests.tap_runner import STATIC_TOKEN, login_config, run_tap
+from tests.harness import bearer_config, login_config
 
 
-def bearer_config(url, task_ids, **extra):
-    config = login_config(url, task_ids, **extra)
-    del config["username"], config["api_password"]
-    return {**config, "bearer_token": STATIC_TOKEN}
-
-
-def test_logs_in_once_at_the_start(sim, tmp_path):
+def test_logs_in_once_at_the_start(sim, tap):
     sim.reset_stats()
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102]))
+    run = tap.run(login_config(sim.url, [101, 102]))
     assert run.exit_code == 0, run.stderr
     assert sim.stats()["logins"] == 1
 
 
-def test_token_expiry_mid_run_logs_in_again_and_loses_nothing(sim, tmp_path):
+def test_token_expiry_mid_run_logs_in_again_and_loses_nothing(sim, tap):
     sim.set(token_expiry_requests=2)
     sim.reset_stats()
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102], page_size=20))
+    run = tap.run(login_config(sim.url, [101, 102], page_size=20))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == sorted((c["task_id"], c["case_id"]) for c in sim.truth())
     assert len(set(run.keys)) == 370
@@ -30,53 +24,53 @@ def test_token_expiry_mid_run_logs_in_again_and_loses_nothing(sim, tmp_path):
     assert stats["requests"]["/results/public/v1/list"].get("401", 0) >= 9
 
 
-def test_a_401_is_retried_once_after_a_new_login(sim, tmp_path):
+def test_a_401_is_retried_once_after_a_new_login(sim, tap):
     sim.script_faults([{"kind": "401", "count": 1, "path": "/results/public/v1/list"}])
     sim.reset_stats()
-    run = run_tap(tmp_path, login_config(sim.url, [102]))
+    run = tap.run(login_config(sim.url, [102]))
     assert run.exit_code == 0, run.stderr
     assert sim.stats()["logins"] == 2
 
 
-def test_bearer_token_is_used_as_is(sim, tmp_path):
+def test_bearer_token_is_used_as_is(sim, tap):
     sim.reset_stats()
-    run = run_tap(tmp_path, bearer_config(sim.url, [102]))
+    run = tap.run(bearer_config(sim.url, [102]))
     assert run.exit_code == 0, run.stderr
     assert len(run.keys) == 120
     assert sim.stats()["logins"] == 0
 
 
-def test_rejected_bearer_token_says_how_to_renew(sim, tmp_path):
+def test_rejected_bearer_token_says_how_to_renew(sim, tap):
     sim.script_faults([{"kind": "401", "count": 1, "path": "/results/public/v1/list"}])
-    run = run_tap(tmp_path, bearer_config(sim.url, [102]))
+    run = tap.run(bearer_config(sim.url, [102]))
     assert run.exit_code == 1
-    last = [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
+    last = run.error_lines[-1]
     assert "rejected the bearer token" in last
     assert "username and api_password" in last
     assert "Traceback" not in run.stderr
 
 
-def test_wrong_password_is_a_clear_login_error(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101], api_password="wrong-password-99"))
+def test_wrong_password_is_a_clear_login_error(sim, tap):
+    run = tap.run(login_config(sim.url, [101], api_password="wrong-password-99"))
     assert run.exit_code == 1
-    last = [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
+    last = run.error_lines[-1]
     assert "login: the API rejected the credentials (HTTP 401" in last
     assert "wrong-password-99" not in run.stderr
 
 
-def test_login_refused_by_country_restriction(sim, tmp_path):
+def test_login_refused_by_country_restriction(sim, tap):
     sim.set(restricted_country=True)
-    run = run_tap(tmp_path, login_config(sim.url, [101]))
+    run = tap.run(login_config(sim.url, [101]))
     assert run.exit_code == 1
-    last = [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
+    last = run.error_lines[-1]
     assert "HTTP 403 restricted_country" in last
 
 
-def test_a_401_that_outlasts_fresh_logins_ends_the_run(sim, tmp_path):
+def test_a_401_that_outlasts_fresh_logins_ends_the_run(sim, tap):
     sim.script_faults([{"kind": "401", "count": 10, "path": "/results/public/v1/list"}])
     sim.reset_stats()
-    run = run_tap(tmp_path, login_config(sim.url, [102]))
+    run = tap.run(login_config(sim.url, [102]))
     assert run.exit_code == 1
-    last = [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
+    last = run.error_lines[-1]
     assert "task 102: the API answered 401 even with a fresh token (3 logins in a row)" in last
     assert sim.stats()["logins"] == 4

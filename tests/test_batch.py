@@ -11,7 +11,7 @@ import yaml
 
 from tap_centaur.tap import TapCentaur
 from tap_centaur.engine import PartitionRun
-from tests.tap_runner import login_config, partition_bookmarks, run_tap
+from tests.harness import login_config, partition_bookmarks
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -22,10 +22,10 @@ def readme_batch_config():
     return yaml.safe_load(block)["config"]["batch_config"]
 
 
-def test_readme_batch_config_writes_batch_files(sim, tmp_path):
+def test_readme_batch_config_writes_batch_files(sim, tmp_path, tap):
     batch_config = readme_batch_config()
     batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102], batch_config=batch_config))
+    run = tap.run(login_config(sim.url, [101, 102], batch_config=batch_config))
     assert run.exit_code == 0, run.stderr
     batches = [m for m in run.messages if m["type"] == "BATCH" and m["stream"] == "task_results"]
     assert batches
@@ -43,12 +43,12 @@ def test_readme_batch_config_writes_batch_files(sim, tmp_path):
     )
 
 
-def test_with_batches_a_bookmark_never_precedes_its_records(make_sim, tmp_path):
+def test_with_batches_a_bookmark_never_precedes_its_records(make_sim, tmp_path, tap):
     sim = make_sim(tasks=3, cases=(30, 700, 40), page_size=100)
     batch_config = readme_batch_config()
     batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
     batch_config["batch_size"] = 250
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102, 103], batch_config=batch_config))
+    run = tap.run(login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     assert run.exit_code == 0, run.stderr
     delivered: set[int] = set()
     expected = {t: {c["case_id"] for c in sim.truth(t)} for t in (101, 102, 103)}

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.tap_runner import login_config, partition_bookmarks, run_tap
+from tests.harness import login_config, partition_bookmarks
 
 #: Five tasks in three projects (two per project); task 105's type is not served by v1.
 DISCOVERY_SIM = {"tasks": 5, "cases": (60, 35, 0, 80, 20), "unsupported_task_ids": (105,)}
@@ -22,9 +18,9 @@ def served_keys(sim, task_ids):
     return sorted((c["task_id"], c["case_id"]) for t in task_ids for c in sim.truth(t))
 
 
-def test_every_listed_task_is_synced_and_unsupported_ones_are_skipped(make_sim, tmp_path):
+def test_every_listed_task_is_synced_and_unsupported_ones_are_skipped(make_sim, tap):
     sim = make_sim(**DISCOVERY_SIM)
-    run = run_tap(tmp_path, discovery_config(sim.url))
+    run = tap.run(discovery_config(sim.url))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == served_keys(sim, [101, 102, 103, 104])
     assert sorted(r["task_id"] for r in run.records_of("tasks")) == [101, 102, 103, 104, 105]
@@ -39,24 +35,22 @@ def test_every_listed_task_is_synced_and_unsupported_ones_are_skipped(make_sim, 
     assert "105" in next(line for line in run.stderr.splitlines() if "Skipped 1" in line)
 
 
-def test_project_ids_limit_discovery(make_sim, tmp_path):
+def test_project_ids_limit_discovery(make_sim, tap):
     sim = make_sim(**DISCOVERY_SIM)
     project = sim.truth(104)[0]["project_id"]
     in_project = sorted({c["task_id"] for c in sim.truth() if c["project_id"] == project})
-    run = run_tap(tmp_path, discovery_config(sim.url, project_ids=[project]))
+    run = tap.run(discovery_config(sim.url, project_ids=[project]))
     assert run.exit_code == 0, run.stderr
     assert in_project
     assert sorted({t for t, _ in run.keys}) == in_project
     assert {r["project_id"] for r in run.records_of("tasks")} == {project}
 
 
-def test_a_new_task_is_picked_up_and_old_bookmarks_are_kept(make_sim, tmp_path):
+def test_a_new_task_is_picked_up_and_old_bookmarks_are_kept(make_sim, tap):
     sim = make_sim(**DISCOVERY_SIM)
-    first = run_tap(tmp_path, discovery_config(sim.url, start_date="2000-01-01"))
+    first = tap.run(discovery_config(sim.url, start_date="2000-01-01"))
     new_task = sim.add_task(cases=12)
-    second = run_tap(
-        tmp_path, discovery_config(sim.url, start_date="2000-01-01"), first.final_state
-    )
+    second = tap.run(discovery_config(sim.url, start_date="2000-01-01"), first.final_state)
     assert second.exit_code == 0, second.stderr
     assert sorted(second.keys) == served_keys(sim, [new_task])
     bookmarks = partition_bookmarks(second.final_state)
@@ -66,35 +60,20 @@ def test_a_new_task_is_picked_up_and_old_bookmarks_are_kept(make_sim, tmp_path):
     )
 
 
-def test_state_from_explicit_task_ids_keeps_working(make_sim, tmp_path):
+def test_state_from_explicit_task_ids_keeps_working(make_sim, tap):
     sim = make_sim(**DISCOVERY_SIM)
-    explicit = run_tap(tmp_path, login_config(sim.url, [101, 102]))
-    discovered = run_tap(tmp_path, discovery_config(sim.url), explicit.final_state)
+    explicit = tap.run(login_config(sim.url, [101, 102]))
+    discovered = tap.run(discovery_config(sim.url), explicit.final_state)
     assert discovered.exit_code == 0, discovered.stderr
     assert {t for t, _ in discovered.keys} == {104}  # 101 and 102 unchanged; 103 is empty
 
 
-def test_selecting_only_task_results_still_discovers(make_sim, tmp_path):
+def test_selecting_only_task_results_still_discovers(make_sim, tap):
     sim = make_sim(**DISCOVERY_SIM)
     config = discovery_config(sim.url)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    catalog = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "tap_centaur", "--config", str(config_path), "--discover"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] == "task_results"
-    catalog_path = tmp_path / "catalog.json"
-    catalog_path.write_text(json.dumps(catalog))
+    catalog_path = tap.catalog_selecting(config, ["task_results"])
     sim.reset_stats()
-    run = run_tap(tmp_path, config, args=("--catalog", str(catalog_path)))
+    run = tap.run(config, args=("--catalog", str(catalog_path)))
     assert run.exit_code == 0, run.stderr
     assert run.records_of("tasks") == []
     assert {m["stream"] for m in run.messages if m["type"] == "SCHEMA"} == {"task_results"}
@@ -102,18 +81,18 @@ def test_selecting_only_task_results_still_discovers(make_sim, tmp_path):
     assert sim.stats()["requests"]["/tasks/public/v1/list"]
 
 
-def test_projects_stream(make_sim, tmp_path):
+def test_projects_stream(make_sim, tap):
     sim = make_sim(**DISCOVERY_SIM)
-    run = run_tap(tmp_path, login_config(sim.url, [103]))
+    run = tap.run(login_config(sim.url, [103]))
     projects = run.records_of("projects")
     assert sorted(p["project_id"] for p in projects) == sorted(
         {c["project_id"] for c in sim.truth()} | {t["project_id"] for t in run.records_of("tasks")}
     )
 
 
-def test_no_task_found_is_a_warning_not_a_crash(make_sim, tmp_path):
+def test_no_task_found_is_a_warning_not_a_crash(make_sim, tap):
     sim = make_sim(**DISCOVERY_SIM)
-    run = run_tap(tmp_path, discovery_config(sim.url, project_ids=[99999]))
+    run = tap.run(discovery_config(sim.url, project_ids=[99999]))
     assert run.exit_code == 0, run.stderr
     assert run.keys == []
     assert "No task to sync" in run.stderr

@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tap_runner import login_config, partition_bookmarks, run_tap
-
-LIST = "/results/public/v1/list"
-
-
-def error_lines(run):
-    return [line for line in run.stderr.splitlines() if "| ERROR" in line]
-
-
-def assert_one_clear_failure(run, *fragments):
-    assert run.exit_code != 0
-    assert "Traceback" not in run.stderr
-    last = error_lines(run)[-1]
-    for fragment in fragments:
-        assert fragment in last, last
-    return last
+from tests.harness import (
+    LIST,
+    THREE_TASKS,
+    assert_one_clear_error,
+    login_config,
+    partition_bookmarks,
+)
 
 
 @pytest.mark.parametrize(
     "kind", ["429", "500", "502", "503", "reset", "truncate", "html200", "empty200", "bad_utf8"]
 )
-def test_transient_failures_are_retried_and_lose_nothing(sim, tmp_path, kind):
+def test_transient_failures_are_retried_and_lose_nothing(sim, tap, kind):
     sim.script_faults([{"kind": kind, "count": 2, "path": LIST}])
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102]))
+    run = tap.run(login_config(sim.url, [101, 102]))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == sorted((c["task_id"], c["case_id"]) for c in sim.truth())
     assert len(set(run.keys)) == len(run.keys)
@@ -35,47 +26,46 @@ def test_transient_failures_are_retried_and_lose_nothing(sim, tmp_path, kind):
     assert run.stderr.count("Retrying (") == 2
 
 
-def test_timeouts_are_retried(make_sim, tmp_path):
-    sim = make_sim(spike_seconds=3)
+def test_timeouts_are_retried(make_sim, tap):
+    sim = make_sim(spike_seconds=3, **THREE_TASKS)
     sim.script_faults([{"kind": "timeout", "count": 1, "path": LIST}])
-    run = run_tap(tmp_path, login_config(sim.url, [102], request_timeout=0.5))
+    run = tap.run(login_config(sim.url, [102], request_timeout=0.5))
     assert run.exit_code == 0, run.stderr
     assert len(run.keys) == 120
     assert "no answer within request_timeout=0.5 s" in run.stderr
 
 
-def test_retry_after_is_honoured(make_sim, tmp_path):
-    sim = make_sim(retry_after=2)
+def test_retry_after_is_honoured(make_sim, tap):
+    sim = make_sim(retry_after=2, **THREE_TASKS)
     sim.script_faults([{"kind": "429", "count": 1, "path": LIST}])
-    run = run_tap(tmp_path, login_config(sim.url, [102], backoff_factor=0.01))
+    run = tap.run(login_config(sim.url, [102], backoff_factor=0.01))
     assert run.exit_code == 0, run.stderr
     # The server's 2 s, not the 0.01 s exponential backoff.
     assert "Retrying (1 of 8) in 2.0 s after: task 102: HTTP 429" in run.stderr
 
 
-def test_retries_run_out_with_a_message_naming_task_status_and_advice(sim, tmp_path):
+def test_retries_run_out_with_a_message_naming_task_status_and_advice(sim, tap):
     sim.script_faults([{"kind": "503", "count": 10, "path": LIST, "task_id": 102}])
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102], max_retries=2))
-    assert_one_clear_failure(
+    run = tap.run(login_config(sim.url, [101, 102], max_retries=2))
+    assert_one_clear_error(
         run, "task 102", "giving up after 3 attempts", "HTTP 503", "try again later"
     )
     assert (101, None) in partition_bookmarks(run.final_state)
     assert (102, None) not in partition_bookmarks(run.final_state)
 
 
-def test_400_shows_the_server_message_and_parameters(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101], page_size=5000))
-    last = assert_one_clear_failure(run, "HTTP 400", "Invalid parameter", "Parameters sent")
+def test_400_shows_the_server_message_and_parameters(sim, tap):
+    run = tap.run(login_config(sim.url, [101], page_size=5000))
+    last = assert_one_clear_error(run, "HTTP 400", "Invalid parameter", "Parameters sent")
     assert "'limit': '5000'" in last
     assert partition_bookmarks(run.final_state) == {}
 
 
-def test_403_shows_the_server_message(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101], bearer_token=None))
+def test_403_shows_the_server_message(sim, tap):
+    run = tap.run(login_config(sim.url, [101], bearer_token=None))
     assert run.exit_code == 0
     sim.set(restricted_country=True)
-    run = run_tap(
-        tmp_path,
+    run = tap.run(
         {
             **login_config(sim.url, [101]),
             "username": None,
@@ -83,29 +73,29 @@ def test_403_shows_the_server_message(sim, tmp_path):
             "bearer_token": sim.config.static_token,
         },
     )
-    assert_one_clear_failure(run, "HTTP 403", "restricted_country", "country")
+    assert_one_clear_error(run, "HTTP 403", "restricted_country", "country")
 
 
-def test_404_names_the_task(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101, 999]))
-    assert_one_clear_failure(run, "task 999 not found or not visible to this API key")
+def test_404_names_the_task(sim, tap):
+    run = tap.run(login_config(sim.url, [101, 999]))
+    assert_one_clear_error(run, "task 999 not found or not visible to this API key")
     assert set(partition_bookmarks(run.final_state)) == {(101, None)}
 
 
-def test_426_names_the_task_and_the_api_version(make_sim, tmp_path):
-    sim = make_sim(unsupported_task_ids=(102,))
-    run = run_tap(tmp_path, login_config(sim.url, [102]))
-    assert_one_clear_failure(run, "task 102", "HTTP 426", "v1 of the results API does not serve")
+def test_426_names_the_task_and_the_api_version(make_sim, tap):
+    sim = make_sim(unsupported_task_ids=(102,), **THREE_TASKS)
+    run = tap.run(login_config(sim.url, [102]))
+    assert_one_clear_error(run, "task 102", "HTTP 426", "v1 of the results API does not serve")
 
 
-def test_404_for_an_unknown_case(sim, tmp_path):
+def test_404_for_an_unknown_case(sim, tap):
     config = login_config(sim.url, [103], case_ids=[{"task_id": 101, "case_id": 1}])
-    run = run_tap(tmp_path, config)
-    assert_one_clear_failure(run, "task 101 (case_id=1)", "case not found")
+    run = tap.run(config)
+    assert_one_clear_error(run, "task 101 (case_id=1)", "case not found")
 
 
-def test_traceback_only_at_debug(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [999]), log_level="DEBUG")
+def test_traceback_only_at_debug(sim, tap):
+    run = tap.run(login_config(sim.url, [999]), log_level="DEBUG")
     assert run.exit_code != 0
     assert "Traceback" in run.stderr
 
@@ -121,31 +111,31 @@ def test_traceback_only_at_debug(sim, tmp_path):
         ({"page_size": -1}, "page_size"),
     ],
 )
-def test_bad_config_exits_before_any_request(sim, tmp_path, overrides, setting):
+def test_bad_config_exits_before_any_request(sim, tap, overrides, setting):
     config = {
         k: v for k, v in {**login_config(sim.url, [101]), **overrides}.items() if v is not None
     }
     sim.reset_stats()
-    run = run_tap(tmp_path, config)
+    run = tap.run(config)
     assert run.exit_code == 2
-    assert_one_clear_failure(run, f"Invalid setting '{setting}'")
+    assert_one_clear_error(run, f"Invalid setting '{setting}'")
     assert sim.stats()["total_requests"] == 0
     assert run.stdout == ""
 
 
-def test_bad_builtin_setting_is_reported_by_the_sdk_naming_it(sim, tmp_path):
+def test_bad_builtin_setting_is_reported_by_the_sdk_naming_it(sim, tap):
     sim.reset_stats()
-    run = run_tap(tmp_path, login_config(sim.url, [101], flattening_max_depth="deep"))
+    run = tap.run(login_config(sim.url, [101], flattening_max_depth="deep"))
     assert run.exit_code != 0
     assert "Traceback" not in run.stderr
-    assert any("config['flattening_max_depth']" in line for line in error_lines(run))
+    assert any("config['flattening_max_depth']" in line for line in run.error_lines)
     assert sim.stats()["total_requests"] == 0
 
 
-def test_retry_after_as_an_http_date_is_honoured(make_sim, tmp_path):
-    sim = make_sim(retry_after=2, retry_after_style="http-date")
+def test_retry_after_as_an_http_date_is_honoured(make_sim, tap):
+    sim = make_sim(retry_after=2, retry_after_style="http-date", **THREE_TASKS)
     sim.script_faults([{"kind": "429", "count": 1, "path": LIST}])
-    run = run_tap(tmp_path, login_config(sim.url, [102], backoff_factor=0.01))
+    run = tap.run(login_config(sim.url, [102], backoff_factor=0.01))
     assert run.exit_code == 0, run.stderr
     waits = [line for line in run.stderr.splitlines() if "Retrying (1 of 8) in" in line]
     # Measured against the server's Date header (whole seconds): 1 to 2 s, not 0.01 s.

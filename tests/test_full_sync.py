@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.tap_runner import login_config, partition_bookmarks, run_tap
+from tests.harness import THREE_TASKS, login_config, partition_bookmarks
 
 BOOKMARK_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 
@@ -17,8 +17,8 @@ def truth_keys(sim, task_ids):
     return sorted((c["task_id"], c["case_id"]) for t in task_ids for c in sim.truth(t))
 
 
-def test_full_sync_returns_every_case_once(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102, 103]))
+def test_full_sync_returns_every_case_once(sim, tap):
+    run = tap.run(login_config(sim.url, [101, 102, 103]))
     assert run.exit_code == 0, run.stderr
     counts = Counter(run.keys)
     assert max(counts.values()) == 1
@@ -29,8 +29,8 @@ def test_full_sync_returns_every_case_once(sim, tmp_path):
         assert record == truth[(record["task_id"], record["case_id"])]
 
 
-def test_nested_fields_stay_json_and_types_match_schema(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101]))
+def test_nested_fields_stay_json_and_types_match_schema(sim, tap):
+    run = tap.run(login_config(sim.url, [101]))
     schema = next(
         m for m in run.messages if m["type"] == "SCHEMA" and m["stream"] == "task_results"
     )
@@ -46,9 +46,9 @@ def test_nested_fields_stay_json_and_types_match_schema(sim, tmp_path):
         assert record["correct_label"] is None or isinstance(record["correct_label"], (list, str))
 
 
-def test_final_state_has_one_normalised_bookmark_per_task_and_no_progress_markers(sim, tmp_path):
+def test_final_state_has_one_normalised_bookmark_per_task_and_no_progress_markers(sim, tap):
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102, 103]))
+    run = tap.run(login_config(sim.url, [101, 102, 103]))
     after = datetime.now(timezone.utc)
     final = run.final_state
     assert "progress_markers" not in str(final)
@@ -62,9 +62,9 @@ def test_final_state_has_one_normalised_bookmark_per_task_and_no_progress_marker
 
 
 @pytest.mark.parametrize("parallel", [1, 4])
-def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tmp_path, parallel):
+def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tap, parallel):
     """The message right after a task's last record is a STATE that bookmarks it."""
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102], max_parallel_tasks=parallel))
+    run = tap.run(login_config(sim.url, [101, 102], max_parallel_tasks=parallel))
     assert run.exit_code == 0, run.stderr
     messages = [
         m for m in run.messages if m["type"] == "STATE" or m.get("stream") == "task_results"
@@ -79,9 +79,9 @@ def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tmp_path, par
         assert (task, None) in partition_bookmarks(messages[last + 1]["value"])
 
 
-def test_undocumented_fields_are_kept_not_dropped(make_sim, tmp_path):
-    sim = make_sim(extra_fields=True)
-    run = run_tap(tmp_path, login_config(sim.url, [101]))
+def test_undocumented_fields_are_kept_not_dropped(make_sim, tap):
+    sim = make_sim(**THREE_TASKS, extra_fields=True)
+    run = tap.run(login_config(sim.url, [101]))
     assert run.exit_code == 0, run.stderr
     truth = {c["case_id"]: c for c in sim.truth(101)}
     extras_seen = 0
@@ -95,26 +95,26 @@ def test_undocumented_fields_are_kept_not_dropped(make_sim, tmp_path):
     assert "undocumented_fields" in schema["schema"]["properties"]
 
 
-def test_case_results_fetches_listed_cases(sim, tmp_path):
+def test_case_results_fetches_listed_cases(sim, tap):
     wanted = [sim.truth(101)[3], sim.truth(102)[7]]
     config = login_config(
         sim.url,
         [103],
         case_ids=[{"task_id": c["task_id"], "case_id": c["case_id"]} for c in wanted],
     )
-    run = run_tap(tmp_path, config)
+    run = tap.run(config)
     assert run.exit_code == 0, run.stderr
     assert run.records_of("case_results") == wanted
 
 
-def test_case_results_is_empty_without_case_ids(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [102]))
+def test_case_results_is_empty_without_case_ids(sim, tap):
+    run = tap.run(login_config(sim.url, [102]))
     assert run.records_of("case_results") == []
     assert len(run.records_of("task_results")) == 120
 
 
-def test_labeling_state_filter(sim, tmp_path):
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102], labeling_state="Labeled"))
+def test_labeling_state_filter(sim, tap):
+    run = tap.run(login_config(sim.url, [101, 102], labeling_state="Labeled"))
     assert run.exit_code == 0, run.stderr
     expected = sorted(
         (c["task_id"], c["case_id"]) for c in sim.truth() if c["labeling_state"] == "Labeled"
@@ -123,9 +123,9 @@ def test_labeling_state_filter(sim, tmp_path):
     assert set(partition_bookmarks(run.final_state)) == {(101, "Labeled"), (102, "Labeled")}
 
 
-def test_several_labeling_states_are_partitions(sim, tmp_path):
+def test_several_labeling_states_are_partitions(sim, tap):
     states = ["Gold Standard", "Flagged"]
-    run = run_tap(tmp_path, login_config(sim.url, [101], labeling_state=states))
+    run = tap.run(login_config(sim.url, [101], labeling_state=states))
     assert run.exit_code == 0, run.stderr
     expected = sorted(
         (c["task_id"], c["case_id"]) for c in sim.truth(101) if c["labeling_state"] in states
@@ -135,12 +135,12 @@ def test_several_labeling_states_are_partitions(sim, tmp_path):
 
 
 @pytest.mark.parametrize("labeling_state", [None, ["Labeled", "Flagged"]])
-def test_a_record_without_labeling_state_gets_its_partitions_filter(sim, tmp_path, labeling_state):
+def test_a_record_without_labeling_state_gets_its_partitions_filter(sim, tap, labeling_state):
     """As the SDK does for partition keys: the filter that returned a case is its state; with no
     filter, nothing is made up."""
     sim.set_misbehaviour(101, "missing_labeling_state")
     extra = {"labeling_state": labeling_state} if labeling_state else {}
-    run = run_tap(tmp_path, login_config(sim.url, [101], **extra))
+    run = tap.run(login_config(sim.url, [101], **extra))
     assert run.exit_code == 0, run.stderr
     truth = {c["case_id"]: c["labeling_state"] for c in sim.truth(101)}
     records = run.records_of("task_results")
@@ -150,17 +150,17 @@ def test_a_record_without_labeling_state_gets_its_partitions_filter(sim, tmp_pat
         assert sum(r.get("labeling_state") is None for r in records) == 1
 
 
-def test_page_size_is_sent_as_limit(sim, tmp_path):
+def test_page_size_is_sent_as_limit(sim, tap):
     sim.reset_stats()
-    run = run_tap(tmp_path, login_config(sim.url, [101], page_size=7))
+    run = tap.run(login_config(sim.url, [101], page_size=7))
     assert run.exit_code == 0, run.stderr
     assert len(run.keys) == 250
     assert sum(sim.stats()["requests"]["/results/public/v1/list"].values()) == 36  # ceil(250/7)
 
 
-def test_start_date_limits_the_first_sync(sim, tmp_path):
-    future = run_tap(tmp_path, login_config(sim.url, [101], start_date="2999-01-01"))
+def test_start_date_limits_the_first_sync(sim, tap):
+    future = tap.run(login_config(sim.url, [101], start_date="2999-01-01"))
     assert future.exit_code == 0, future.stderr
     assert future.keys == []
-    past = run_tap(tmp_path, login_config(sim.url, [101], start_date="2000-01-01T00:00:00Z"))
+    past = tap.run(login_config(sim.url, [101], start_date="2000-01-01T00:00:00Z"))
     assert len(past.keys) == 250

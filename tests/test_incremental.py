@@ -5,20 +5,20 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 
-from tests.tap_runner import login_config, partition_bookmarks, run_tap
+from tests.harness import login_config, partition_bookmarks
 
 
 def bookmark_epoch(state, task_id):
     return datetime.fromisoformat(partition_bookmarks(state)[(task_id, None)]).timestamp()
 
 
-def test_second_run_returns_only_cases_updated_in_between(sim, tmp_path):
+def test_second_run_returns_only_cases_updated_in_between(sim, tap):
     config = login_config(sim.url, [101, 102, 103])
-    first = run_tap(tmp_path, config)
+    first = tap.run(config)
     assert len(first.keys) == 370
     updated = sim.update_cases(101, count=5, rng_seed=1)
     added = sim.add_cases(102, 3)
-    second = run_tap(tmp_path, config, first.final_state)
+    second = tap.run(config, first.final_state)
     assert second.exit_code == 0, second.stderr
     assert sorted(second.keys) == sorted([(101, c) for c in updated] + [(102, c) for c in added])
     truth = {(c["task_id"], c["case_id"]): c for c in sim.truth()}
@@ -26,22 +26,22 @@ def test_second_run_returns_only_cases_updated_in_between(sim, tmp_path):
         assert record == truth[(record["task_id"], record["case_id"])]
     # A bookmark sits up to a round trip (rounded up to whole seconds) before the run's first
     # query, so cases updated in that window come again; nothing else does.
-    third = run_tap(tmp_path, config, second.final_state)
+    third = tap.run(config, second.final_state)
     assert set(third.keys) <= set(second.keys)
 
 
-def test_cases_updated_in_the_same_second_as_the_bookmark_are_not_missed(sim, tmp_path):
+def test_cases_updated_in_the_same_second_as_the_bookmark_are_not_missed(sim, tap):
     config = login_config(sim.url, [101])
-    first = run_tap(tmp_path, config)
+    first = tap.run(config)
     bookmark = bookmark_epoch(first.final_state, 101)
     same_second = sim.update_cases(101, count=2, rng_seed=2, at=bookmark + 0.001)
     later_in_second = sim.update_cases(101, count=2, rng_seed=3, at=bookmark + 0.999)
-    second = run_tap(tmp_path, config, first.final_state)
+    second = tap.run(config, first.final_state)
     got = {case for _, case in second.keys}
     assert set(same_second) | set(later_in_second) <= got
 
 
-def test_case_updated_while_a_run_reads_it_is_picked_up_next_run(sim, tmp_path):
+def test_case_updated_while_a_run_reads_it_is_picked_up_next_run(sim, tap):
     config = login_config(sim.url, [101], page_size=50)
     # Delay every list page so the update below lands while the tap is paging.
     sim.set(latency_ms=150)
@@ -50,41 +50,39 @@ def test_case_updated_while_a_run_reads_it_is_picked_up_next_run(sim, tmp_path):
     first_case = sim.truth(101)[0]["case_id"]
     timer = threading.Timer(0.4, lambda: sim.update_cases(101, case_ids=[first_case]))
     timer.start()
-    first = run_tap(tmp_path, config)
+    first = tap.run(config)
     timer.join()
     sim.set(latency_ms=0)
     assert first.exit_code == 0, first.stderr
-    second = run_tap(tmp_path, config, first.final_state)
+    second = tap.run(config, first.final_state)
     assert (101, first_case) in second.keys
     fresh = next(r for r in second.records_of("task_results") if r["case_id"] == first_case)
     assert fresh == next(c for c in sim.truth(101) if c["case_id"] == first_case)
 
 
-def test_bookmark_wins_over_start_date(sim, tmp_path):
+def test_bookmark_wins_over_start_date(sim, tap):
     config = login_config(sim.url, [102], start_date="2000-01-01")
-    first = run_tap(tmp_path, config)
+    first = tap.run(config)
     assert len(first.keys) == 120
-    second = run_tap(tmp_path, config, first.final_state)
+    second = tap.run(config, first.final_state)
     assert second.keys == []
 
 
-def test_labeling_state_change_does_not_reuse_another_filters_bookmark(sim, tmp_path):
-    labeled = run_tap(tmp_path, login_config(sim.url, [101], labeling_state="Labeled"))
-    flagged = run_tap(
-        tmp_path, login_config(sim.url, [101], labeling_state="Flagged"), labeled.final_state
-    )
+def test_labeling_state_change_does_not_reuse_another_filters_bookmark(sim, tap):
+    labeled = tap.run(login_config(sim.url, [101], labeling_state="Labeled"))
+    flagged = tap.run(login_config(sim.url, [101], labeling_state="Flagged"), labeled.final_state)
     expected = sorted(
         (101, c["case_id"]) for c in sim.truth(101) if c["labeling_state"] == "Flagged"
     )
     assert expected and sorted(flagged.keys) == expected
 
 
-def test_resuming_from_any_emitted_state_loses_nothing(sim, tmp_path):
+def test_resuming_from_any_emitted_state_loses_nothing(sim, tap):
     config = login_config(sim.url, [101, 102, 103])
-    full = run_tap(tmp_path, config)
+    full = tap.run(config)
     all_keys = set(full.keys)
     for state in full.states:
-        resumed = run_tap(tmp_path, config, copy.deepcopy(state))
+        resumed = tap.run(config, copy.deepcopy(state))
         assert resumed.exit_code == 0, resumed.stderr
         done = {task for task, _ in partition_bookmarks(state)}
         expected = {key for key in all_keys if key[0] not in done}
@@ -92,16 +90,16 @@ def test_resuming_from_any_emitted_state_loses_nothing(sim, tmp_path):
         assert set(resumed.keys) == expected
 
 
-def test_failure_in_partition_two_keeps_partition_ones_bookmark(sim, tmp_path):
+def test_failure_in_partition_two_keeps_partition_ones_bookmark(sim, tap):
     config = login_config(sim.url, [101, 102], max_retries=1)
     sim.script_faults([{"kind": "503", "count": 5, "task_id": 102}])
-    failed = run_tap(tmp_path, config)
+    failed = tap.run(config)
     assert failed.exit_code != 0
     bookmarks = partition_bookmarks(failed.final_state)
     assert (101, None) in bookmarks
     assert (102, None) not in bookmarks
     sim.clear_faults()
-    resumed = run_tap(tmp_path, config, failed.final_state)
+    resumed = tap.run(config, failed.final_state)
     assert resumed.exit_code == 0, resumed.stderr
     assert sorted(resumed.keys) == sorted((102, c["case_id"]) for c in sim.truth(102))
     assert set(partition_bookmarks(resumed.final_state)) == {(101, None), (102, None)}

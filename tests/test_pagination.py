@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tap_runner import login_config, partition_bookmarks, run_tap
-
-LIST = "/results/public/v1/list"
+from tests.harness import THREE_TASKS, login_config, partition_bookmarks
 
 
 def all_keys(sim, task_id):
@@ -14,32 +12,32 @@ def all_keys(sim, task_id):
 
 
 @pytest.mark.parametrize("last_page_style", ["absent", "false"])
-def test_last_page_with_or_without_has_next(make_sim, tmp_path, last_page_style):
-    sim = make_sim(last_page_style=last_page_style)
-    run = run_tap(tmp_path, login_config(sim.url, [101]))
+def test_last_page_with_or_without_has_next(make_sim, tap, last_page_style):
+    sim = make_sim(**THREE_TASKS, last_page_style=last_page_style)
+    run = tap.run(login_config(sim.url, [101]))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == all_keys(sim, 101)
 
 
-def test_empty_pages_with_has_next_are_followed(sim, tmp_path):
+def test_empty_pages_with_has_next_are_followed(sim, tap):
     sim.set_misbehaviour(101, "empty_pages")
-    run = run_tap(tmp_path, login_config(sim.url, [101]))
+    run = tap.run(login_config(sim.url, [101]))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == all_keys(sim, 101)
     assert sim.stats()["misbehaviours"]  # the empty pages were really served
 
 
-def test_a_cursor_of_zero_is_a_cursor(make_sim, tmp_path):
+def test_a_cursor_of_zero_is_a_cursor(make_sim, tap):
     sim = make_sim(first_sequence_id=0, tasks=1, cases=5)
-    run = run_tap(tmp_path, login_config(sim.url, [101], page_size=1))
+    run = tap.run(login_config(sim.url, [101], page_size=1))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == all_keys(sim, 101)
     assert len(run.keys) == 5
 
 
-def test_has_next_false_with_a_cursor_ends_the_task(sim, tmp_path):
+def test_has_next_false_with_a_cursor_ends_the_task(sim, tap):
     sim.set_misbehaviour(101, "has_next_false_with_cursor")
-    run = run_tap(tmp_path, login_config(sim.url, [101]))
+    run = tap.run(login_config(sim.url, [101]))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == all_keys(sim, 101)
 
@@ -58,12 +56,12 @@ def test_has_next_false_with_a_cursor_ends_the_task(sim, tmp_path):
     ],
 )
 def test_broken_pagination_or_shape_ends_the_run_with_an_error_naming_the_task(
-    sim, tmp_path, misbehaviour, expected
+    sim, tap, misbehaviour, expected
 ):
     sim.set_misbehaviour(102, misbehaviour)
-    run = run_tap(tmp_path, login_config(sim.url, [101, 102]), timeout=60)
+    run = tap.run(login_config(sim.url, [101, 102]), timeout=60)
     assert run.exit_code == 1
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    errors = run.error_lines
     assert errors[-1].count("task 102") >= 1, errors
     assert expected in errors[-1]
     assert "Traceback" not in run.stderr
@@ -73,9 +71,9 @@ def test_broken_pagination_or_shape_ends_the_run_with_an_error_naming_the_task(
     assert (102, None) not in bookmarks
 
 
-def test_cursor_error_names_both_cursors(sim, tmp_path):
+def test_cursor_error_names_both_cursors(sim, tap):
     sim.set_misbehaviour(101, "cursor_cycle")
-    run = run_tap(tmp_path, login_config(sim.url, [101]))
-    line = [line for line in run.stderr.splitlines() if "| ERROR" in line][-1]
+    run = tap.run(login_config(sim.url, [101]))
+    line = run.error_lines[-1]
     assert "last_sequence_id=" in line
     assert "went from last_sequence_id=" in line

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 import threading
+import typing as t
 from typing import Any
 
 import pytest
 
+from tap_centaur.client import CentaurStream
 from tap_centaur.errors import PaginationError
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.tap import TapCentaur
-from tests.tap_runner import login_config, partition_bookmarks, premature_bookmarks, run_tap
+from tests.harness import login_config, partition_bookmarks, premature_bookmarks
 
 SIX_TASKS = {"tasks": 6, "cases": (130, 0, 260, 45, 301, 99), "page_size": 40}
 
@@ -40,14 +42,11 @@ def shape(state):
     return json.loads(text)
 
 
-def test_output_is_the_same_for_any_parallelism(make_sim, tmp_path):
+def test_output_is_the_same_for_any_parallelism(make_sim, tap):
     """Tasks may interleave; each task's records, the final STATE and their order may not."""
     sim = make_sim(**SIX_TASKS)
     task_ids = list(range(101, 107))
-    runs = {
-        p: run_tap(tmp_path, login_config(sim.url, task_ids, max_parallel_tasks=p))
-        for p in (1, 3, 8)
-    }
+    runs = {p: tap.run(login_config(sim.url, task_ids, max_parallel_tasks=p)) for p in (1, 3, 8)}
     assert len(runs[1].keys) == 835
     # Parallelism 1 emits the tasks one after another, in the configured order.
     assert [task for task, _ in runs[1].keys] == sorted(task for task, _ in runs[1].keys)
@@ -64,24 +63,24 @@ def test_output_is_the_same_for_any_parallelism(make_sim, tmp_path):
         assert premature_bookmarks(run, expected) == [], p
 
 
-def test_a_failing_partition_is_the_runs_error_and_other_bookmarks_are_kept(make_sim, tmp_path):
+def test_a_failing_partition_is_the_runs_error_and_other_bookmarks_are_kept(make_sim, tap):
     """One worker: the tasks before the failure are bookmarked, the ones after never start."""
     sim = make_sim(**SIX_TASKS)
     sim.set_misbehaviour(104, "cursor_repeat")
-    run = run_tap(tmp_path, login_config(sim.url, list(range(101, 107)), max_parallel_tasks=1))
+    run = tap.run(login_config(sim.url, list(range(101, 107)), max_parallel_tasks=1))
     assert run.exit_code == 1
     assert "task 104" in run.error_lines[-1]
     assert set(partition_bookmarks(run.final_state)) == {(101, None), (102, None), (103, None)}
     assert {task for task, _ in run.keys} == {101, 103, 104}  # 102 has no case
 
 
-def test_partitions_in_progress_finish_when_another_fails(make_sim, tmp_path):
+def test_partitions_in_progress_finish_when_another_fails(make_sim, tap):
     """Six workers: every task but the failing one has started, so each finishes and keeps
     its bookmark; the run still fails with the failing task's error."""
     sim = make_sim(**SIX_TASKS)
     sim.set_misbehaviour(104, "cursor_repeat")
     task_ids = list(range(101, 107))
-    run = run_tap(tmp_path, login_config(sim.url, task_ids, max_parallel_tasks=6))
+    run = tap.run(login_config(sim.url, task_ids, max_parallel_tasks=6))
     assert run.exit_code == 1
     assert "task 104" in run.error_lines[-1]
     assert "task 104 failed; the run stops with its error once the partitions" in run.stderr
@@ -104,6 +103,23 @@ def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys):
         TapCentaur(config=config).sync_all()
     assert fetch_threads() == []
     capsys.readouterr()
+
+
+def test_each_tap_has_its_own_http_sessions_one_per_thread(sim):
+    """Sessions kept per thread for the whole process would give a tap run after another one
+    in the same thread (as tests run taps in-process) the first one's open connections."""
+    config = login_config(sim.url, [101])
+    first, second = TapCentaur(config=config), TapCentaur(config=config)
+    streams = [t.cast("CentaurStream", stream) for stream in first.streams.values()]
+    session = streams[0].requests_session
+    assert all(stream.requests_session is session for stream in streams)
+    other = t.cast("CentaurStream", second.streams["task_results"])
+    assert other.requests_session is not session
+    in_a_thread = []
+    thread = threading.Thread(target=lambda: in_a_thread.append(streams[0].requests_session))
+    thread.start()
+    thread.join()
+    assert in_a_thread[0] is not session
 
 
 def test_a_429_pauses_every_worker_sharing_the_policy(monkeypatch):

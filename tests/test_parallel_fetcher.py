@@ -12,12 +12,17 @@ from tap_centaur.parallel import Fetched, PartitionDone, PartitionFailed, Partit
 WAIT = 10.0  # seconds before a test that would otherwise hang fails instead
 
 
-def run_all(fetcher):
+def run_all(fetcher, on_event=lambda event: None):
+    """Start `fetcher`, consume every event (`on_event` sees each as it comes), close it."""
+    events = []
     fetcher.start()
     try:
-        return list(fetcher.events())
+        for event in fetcher.events():
+            events.append(event)
+            on_event(event)
     finally:
         fetcher.close()
+    return events
 
 
 def pages_of(index, count=4):
@@ -50,27 +55,23 @@ def test_every_partition_arrives_whole_and_in_order(parallelism, queued_records,
 def test_queues_stay_bounded_while_the_consumer_is_slow():
     produced: dict[int, int] = defaultdict(int)
     consumed: dict[int, int] = defaultdict(int)
-    most_ahead = 0
+    ahead: list[int] = []
 
     def fetch(index):
         for page in range(20):
             produced[index] += 1
             yield [page] * 10  # 10 records
 
-    fetcher = PartitionFetcher(fetch, 4, parallelism=4, queued_records=20)
-    fetcher.start()
-    try:
-        for event in fetcher.events():
-            if isinstance(event, Fetched):
-                consumed[event.partition] += 1
-                threading.Event().wait(0.001)  # let the workers run ahead as far as they can
-                ahead = max(produced[i] - consumed[i] for i in range(4))
-                most_ahead = max(most_ahead, ahead)
-    finally:
-        fetcher.close()
+    def consume_slowly(event):
+        if isinstance(event, Fetched):
+            consumed[event.partition] += 1
+            threading.Event().wait(0.001)  # let the workers run ahead as far as they can
+            ahead.append(max(produced[i] - consumed[i] for i in range(4)))
+
+    run_all(PartitionFetcher(fetch, 4, parallelism=4, queued_records=20), consume_slowly)
     assert sum(consumed.values()) == 80
     # A worker asks for its next page only while fewer than 20 of its records wait.
-    assert most_ahead <= 2
+    assert max(ahead) <= 2
 
 
 def test_a_slow_partition_does_not_hold_back_the_others():
@@ -84,16 +85,12 @@ def test_a_slow_partition_does_not_hold_back_the_others():
             raise AssertionError("partition 1 was held back behind partition 0")
         yield "last"
 
-    fetcher = PartitionFetcher(fetch, 2, parallelism=2)
-    fetcher.start()
-    order = []
-    try:
-        for event in fetcher.events():
-            order.append((type(event).__name__, event.partition))
-            if event == PartitionDone(1):
-                partition_1_done.set()
-    finally:
-        fetcher.close()
+    def on_event(event):
+        if event == PartitionDone(1):
+            partition_1_done.set()
+
+    events = run_all(PartitionFetcher(fetch, 2, parallelism=2), on_event)
+    order = [(type(event).__name__, event.partition) for event in events]
     assert ("PartitionFailed", 0) not in order
     assert order.index(("PartitionDone", 1)) < order.index(("PartitionDone", 0))
 
@@ -111,16 +108,11 @@ def test_a_failure_starts_nothing_new_and_lets_started_partitions_finish():
             raise AssertionError("partition 1's failure never arrived")
         yield "another page"
 
-    fetcher = PartitionFetcher(fetch, 6, parallelism=2)
-    fetcher.start()
-    events = []
-    try:
-        for event in fetcher.events():
-            events.append(event)
-            if isinstance(event, PartitionFailed):
-                release.set()
-    finally:
-        fetcher.close()
+    def on_event(event):
+        if isinstance(event, PartitionFailed):
+            release.set()
+
+    events = run_all(PartitionFetcher(fetch, 6, parallelism=2), on_event)
     failed = [e for e in events if isinstance(e, PartitionFailed)]
     assert [(e.partition, str(e.error)) for e in failed] == [(1, "page 1 of partition 1 is broken")]
     assert PartitionDone(0) in events  # in progress at the failure: finished

@@ -1,36 +1,29 @@
-"""The Singer SDK's built-in tap tests, over real HTTP to a simulator started at import.
+"""The Singer SDK's built-in tap tests, over real HTTP to this module's simulator.
 
 `get_tap_test_class` builds the tap when this module is imported (SDK pitfall 11), so the
-simulator must be serving by then. Two built-in tests cannot fail (pitfall 9): primary keys
-and the final state are asserted again below, for real.
+config exists by then; the simulator behind its `api_url` serves from the module fixture
+below, which runs before the class-scoped sync, and stops after the module. The tap built at
+import sends no request. Two built-in tests cannot fail (pitfall 9): primary keys and the
+final state are asserted again below, for real.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 
+import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from centaur_sim import SimConfig, Simulator
 from tap_centaur.tap import TapCentaur
-from tests.tap_runner import API_KEY, API_PASSWORD, USERNAME, login_config
+from tests.harness import Sim, login_config, sim_config
 
-SIMULATOR = Simulator(
-    SimConfig(
-        api_key=API_KEY,
-        username=USERNAME,
-        api_password=API_PASSWORD,
-        tasks=2,
-        cases=(180, 45),
-        page_size=50,
-        seed=7,
-    )
-)
-SIMULATOR.start()
+SIMULATOR = Sim(sim_config(tasks=2, cases=(180, 45), page_size=50, seed=7))
 CASE = SIMULATOR.truth(102)[5]
+#: Its api_url, a port nothing listens on, is the simulator's once it serves (`_simulator`).
 CONFIG = login_config(
-    SIMULATOR.url,
+    "http://127.0.0.1:9",
     [101, 102],
     case_ids=[{"task_id": CASE["task_id"], "case_id": CASE["case_id"]}],
 )
@@ -38,6 +31,13 @@ CONFIG = login_config(
 TestTapCentaur = get_tap_test_class(
     TapCentaur, config=CONFIG, suite_config=SuiteConfig(max_records_limit=None)
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _simulator() -> Iterator[None]:
+    CONFIG["api_url"] = SIMULATOR.start()
+    yield
+    SIMULATOR.stop()
 
 
 def _sync(capsys):

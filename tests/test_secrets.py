@@ -6,32 +6,7 @@ import json
 
 import pytest
 
-from tests.tap_runner import SECRETS, STATIC_TOKEN, login_config, run_tap
-
-LIST = "/results/public/v1/list"
-
-
-@pytest.fixture
-def issued_tokens(sim, monkeypatch):
-    """Every session token the simulator hands out."""
-    issued: list[str] = []
-    original = sim.tokens.issue
-
-    def issue():
-        token = original()
-        issued.append(token)
-        return token
-
-    monkeypatch.setattr(sim.tokens, "issue", issue)
-    return issued
-
-
-def bearer(config):
-    return {
-        **{k: v for k, v in config.items() if k not in ("username", "api_password")},
-        "bearer_token": STATIC_TOKEN,
-    }
-
+from tests.harness import LIST, SECRETS, STATIC_TOKEN, bearer_config, login_config
 
 SCENARIOS = {
     "login, token expiry and faults": (
@@ -42,7 +17,7 @@ SCENARIOS = {
         ),
     ),
     "rejected bearer token": (
-        lambda sim: bearer(login_config(sim.url, [101])),
+        lambda sim: bearer_config(sim.url, [101]),
         lambda sim: sim.script_faults([{"kind": "401", "count": 1, "path": LIST}]),
     ),
     "wrong password": (
@@ -69,13 +44,13 @@ SCENARIOS = {
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_no_secret_in_any_output_at_debug(sim, tmp_path, issued_tokens, scenario):
+def test_no_secret_in_any_output_at_debug(sim, tap, scenario):
     make_config, prepare = SCENARIOS[scenario]
     config = make_config(sim)
     prepare(sim)
-    run = run_tap(tmp_path, config, log_level="DEBUG")
+    run = tap.run(config, log_level="DEBUG")
     assert "DEBUG" in run.stderr  # the run really logged at DEBUG
-    secrets = [*SECRETS, *issued_tokens, "sim-wrong-password-4417", "73311894221"]
+    secrets = [*SECRETS, *sim.issued_tokens, "sim-wrong-password-4417", "73311894221"]
     state_text = json.dumps(run.states)
     for secret in secrets:
         assert secret not in run.stdout

@@ -16,13 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.harness import (
-    API_PASSWORD,
-    STATIC_TOKEN,
-    Runner,
-    assert_one_clear_error,
-    login_config,
-)
+from tests.harness import API_PASSWORD, STATIC_TOKEN, assert_one_clear_error, login_config
 
 DROP = object()  # remove the setting
 NUMERIC_SECRET = 73311894221  # a secret given as a number: must not be echoed either
@@ -77,14 +71,11 @@ def _config(url: str, overrides: dict[str, Any]) -> dict[str, Any]:
     ("overrides", "setting"),
     [pytest.param(overrides, setting, id=name) for name, overrides, setting in BAD_CONFIGS],
 )
-def test_bad_config_exits_before_any_request_naming_the_setting(
-    make_sim_r, runner_for, overrides, setting
-):
-    sim = make_sim_r(tasks=2, cases=(30, 20))
-    runner: Runner = runner_for(sim)
+def test_bad_config_exits_before_any_request_naming_the_setting(make_sim, tap, overrides, setting):
+    sim = make_sim(tasks=2, cases=(30, 20))
     config = _config(sim.url, overrides)
 
-    runs = runner.run_at_levels(config, extra_secrets=[str(NUMERIC_SECRET)])
+    runs = tap.run_at_levels(config, extra_secrets=[str(NUMERIC_SECRET)])
 
     assert sim.stats()["total_requests"] == 0, "a request was sent despite the bad config"
     for level, run in runs.items():
@@ -107,9 +98,9 @@ def test_there_are_at_least_twenty_bad_configs(figures):
     )
 
 
-def test_number_settings_from_environment_variables_are_accepted(make_sim_r, runner_for):
-    sim = make_sim_r(tasks=1, cases=10)
-    runner: Runner = runner_for(sim)
+def test_number_settings_from_environment_variables_are_accepted(make_sim, tap):
+    """In a process of its own: the settings come from its environment, as Meltano passes them."""
+    sim = make_sim(tasks=1, cases=10)
     config = login_config(sim.url, [101], request_timeout=30, backoff_factor=0.5)
-    run = runner.run(config, log_level="INFO", config_in_env=True)
+    run = tap.run(config, log_level="INFO", config_in_env=True, in_subprocess=True)
     assert run.exit_code == 0, run.error_lines

@@ -15,24 +15,24 @@ simulator. Every run must:
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.reliability.harness import (
+from tests.harness import (
     LIST,
     WRONG_PASSWORD,
-    RelSim,
     Run,
-    Runner,
+    Sim,
+    SimFactory,
+    TapRunner,
     assert_one_clear_error,
+    at_levels,
     bearer_config,
-    bookmarks,
     login_config,
-    make_relsim,
+    partition_bookmarks,
+    premature_bookmarks,
 )
-from tests.tap_runner import premature_bookmarks
 
 TASKS = (101, 102, 103)
 SIM = {"tasks": 3, "cases": (120, 160, 80), "page_size": 40, "spike_seconds": 2.0}
@@ -86,8 +86,8 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
 ]
 
 
-def _prepare(case: dict[str, Any]) -> tuple[RelSim, dict[str, Any]]:
-    sim = make_relsim(**SIM, unsupported_task_ids=(102,) if case.get("unsupported") else ())
+def _prepare(make_sim: SimFactory, case: dict[str, Any]) -> tuple[Sim, dict[str, Any]]:
+    sim = make_sim(**SIM, unsupported_task_ids=(102,) if case.get("unsupported") else ())
     task_ids = case.get("task_ids", TASKS)
     if case.get("bearer"):
         config = bearer_config(sim.url, task_ids, page_size=40, max_retries=2)
@@ -106,12 +106,10 @@ def _prepare(case: dict[str, Any]) -> tuple[RelSim, dict[str, Any]]:
     return sim, config
 
 
-def _run(tmp_path, case: dict[str, Any], level: str) -> tuple[RelSim, Run]:
-    sim, config = _prepare(case)
+def _run(make_sim: SimFactory, tap: TapRunner, case: dict[str, Any], level: str) -> tuple[Sim, Run]:
+    sim, config = _prepare(make_sim, case)
     try:
-        runner = Runner(tmp_path / level, sim)
-        (tmp_path / level).mkdir()
-        return sim, runner.run(config, log_level=level, extra_secrets=[WRONG_PASSWORD])
+        return sim, tap.run(config, log_level=level, extra_secrets=[WRONG_PASSWORD])
     finally:
         sim.stop()
 
@@ -121,27 +119,27 @@ def _run(tmp_path, case: dict[str, Any], level: str) -> tuple[RelSim, Run]:
     [pytest.param(case, fragments, first, id=name) for name, case, fragments, first in CASES],
 )
 def test_bad_response_is_a_clear_error_and_skips_no_data(
-    tmp_path, case, fragments, first_task_completes
+    make_sim, tap, case, fragments, first_task_completes
 ):
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {level: pool.submit(_run, tmp_path, case, level) for level in ("INFO", "DEBUG")}
-        results = {level: future.result() for level, future in futures.items()}
+    results = at_levels(lambda level: _run(make_sim, tap, case, level))
 
     for level, (sim, run) in results.items():
         assert_one_clear_error(run, *fragments, traceback_allowed=level == "DEBUG")
         failing = case.get("task_ids", TASKS)[1]
         for state in run.states:
-            assert failing not in {task for task, _ in bookmarks(state)}, (
+            assert failing not in {task for task, _ in partition_bookmarks(state)}, (
                 f"{level}: a STATE bookmarks the failing task {failing}: {state}"
             )
         served = {task: sim.keys(task) for task in case.get("task_ids", TASKS) if task != failing}
         assert premature_bookmarks(run, served) == [], level
         if first_task_completes:
-            assert (101, None) in bookmarks(run.final_state), f"{level}: task 101 lost its bookmark"
+            assert (101, None) in partition_bookmarks(run.final_state), (
+                f"{level}: task 101 lost its bookmark"
+            )
             assert {k for k in run.keys if k[0] == 101} == sim.keys(101)
         else:
             assert not run.keys
-            assert not bookmarks(run.final_state)
+            assert not partition_bookmarks(run.final_state)
 
 
 def test_there_are_at_least_twelve_bad_responses(figures):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 
 from centaur_sim import FAULT_KINDS
-from tests.reliability.harness import LIST, LOGIN, login_config
+from tests.harness import LIST, LOGIN, login_config
 
 #: Every fault the simulator has, except the auth ones (401 expires a token, 403 is final).
 RANDOM_KINDS = tuple(kind for kind in FAULT_KINDS if kind not in ("401", "403"))
@@ -23,10 +23,8 @@ TASKS = (101, 102, 103)
 CASES = 5000
 
 
-def test_fault_soak_loses_nothing_and_repeats_nothing(make_sim_r, runner_for, figures):
-    sim = make_sim_r(
-        tasks=3, cases=CASES, page_size=50, spike_seconds=1.0, token_expiry_requests=25
-    )
+def test_fault_soak_loses_nothing_and_repeats_nothing(make_sim, tap, figures):
+    sim = make_sim(tasks=3, cases=CASES, page_size=50, spike_seconds=1.0, token_expiry_requests=25)
     sim.set_fault_rates(dict.fromkeys(RANDOM_KINDS, RATE), seed=20240605)
     sim.script_faults(
         [
@@ -40,7 +38,7 @@ def test_fault_soak_loses_nothing_and_repeats_nothing(make_sim_r, runner_for, fi
         sim.url, TASKS, page_size=50, max_retries=15, backoff_factor=0.001, request_timeout=0.4
     )
 
-    run = runner_for(sim).run(config, timeout=240)
+    run = tap.run(config, log_level="DEBUG", timeout=240)
 
     assert run.exit_code == 0, run.stderr[-3000:]
     truth = sim.truth_by_key()

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.harness import Run, Runner, Stop, bookmarks, login_config
+from tests.harness import Run, Stop, TapRunner, login_config, partition_bookmarks
 
 TASKS = (101, 102, 103, 104)
 CASES = (600, 350, 0, 450)
@@ -36,8 +36,8 @@ PARALLEL = 2
 
 
 @pytest.fixture
-def kill_sim(make_sim_r):
-    return make_sim_r(tasks=len(TASKS), cases=CASES, page_size=50, latency_ms=3)
+def kill_sim(make_sim):
+    return make_sim(tasks=len(TASKS), cases=CASES, page_size=50, latency_ms=3)
 
 
 @pytest.fixture
@@ -61,22 +61,22 @@ class Ledger:
         repeated = set(counts) & self.union
         tasks = {task for task, _ in repeated}
         assert len(tasks) <= PARALLEL, f"repeats span more partitions than run at once: {tasks}"
-        done_before = {task for task, _ in bookmarks(started_from)}
+        done_before = {task for task, _ in partition_bookmarks(started_from)}
         assert not tasks & done_before, f"a bookmarked partition was re-read: {tasks}"
         self.repeats.append(len(repeated))
         self.union |= set(counts)
         for state in run.states:
-            for task, _ in bookmarks(state):
+            for task, _ in partition_bookmarks(state):
                 lost = self.truth[task] - self.union
                 assert not lost, f"task {task} bookmarked with {len(lost)} cases never emitted"
 
 
-def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, runner_for, figures):
-    runner: Runner = runner_for(kill_sim)
+def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, tap, figures):
     truth = {task: kill_sim.keys(task) for task in TASKS}
     everything = set().union(*truth.values())
 
-    reference = runner.run(config)
+    # A process of its own: its start-up time aims the kills by delay.
+    reference = tap.run(config, log_level="DEBUG", in_subprocess=True)
     assert reference.exit_code == 0, reference.stderr[-3000:]
     assert set(reference.keys) == everything
     startup = reference.first_output or 0.0
@@ -96,7 +96,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ru
         while landed < KILLS_PER_CHAIN and attempts < 2 * KILLS_PER_CHAIN:
             attempts += 1
             # Aim inside what this run still has to emit (resumed runs emit less).
-            done = {task for task, _ in bookmarks(state)}
+            done = {task for task, _ in partition_bookmarks(state)}
             remaining = sum(len(truth[task]) for task in TASKS if task not in done)
             if not remaining:
                 break
@@ -107,7 +107,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ru
             else:
                 limit = startup + remaining * seconds_per_case
                 stop = Stop(signal.SIGKILL, after_seconds=rng.uniform(startup / 2, limit))
-            killed = runner.run(config, state, stop=stop)
+            killed = tap.run(config, state, log_level="DEBUG", stop=stop)
             ledger.absorb(killed, state)
             kills.append(
                 {
@@ -124,13 +124,13 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ru
             else:  # the run finished before the kill point: fine, and counted
                 assert killed.exit_code == 0, killed.stderr[-3000:]
             state = killed.final_state or state
-        resumed = runner.run(config, state)
+        resumed = tap.run(config, state, log_level="DEBUG")
         assert resumed.exit_code == 0, resumed.stderr[-3000:]
         ledger.absorb(resumed, state)
         resume_repeats.append(ledger.repeats[-1])
         all_repeats.extend(ledger.repeats)
         assert ledger.union == everything, f"lost: {sorted(everything - ledger.union)[:5]}"
-        assert {task for task, _ in bookmarks(resumed.final_state)} == set(TASKS)
+        assert {task for task, _ in partition_bookmarks(resumed.final_state)} == set(TASKS)
 
     really_killed = [k for k in kills if k["killed"]]
     assert len(really_killed) >= KILLS, (
@@ -150,7 +150,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ru
         repeats_per_completing_resume=resume_repeats,
         max_repeats_in_a_run=max(all_repeats),
         largest_partition=max(CASES),
-        runs=runner.count,
+        runs=tap.count,
     )
 
 
@@ -161,20 +161,20 @@ SIGNALS = [
 ]
 
 
-def _signalled_run(runner: Runner, config, sig: int, fraction: float, total_bytes: int) -> Run:
-    run = runner.run(config, stop=Stop(sig, after_bytes=int(total_bytes * fraction)), timeout=60)
+def _signalled_run(tap: TapRunner, config, sig: int, fraction: float, total_bytes: int) -> Run:
+    stop = Stop(sig, after_bytes=int(total_bytes * fraction))
+    run = tap.run(config, log_level="DEBUG", stop=stop, timeout=60)
     assert run.stopped, "the run ended before the signal was sent"
     return run
 
 
 @pytest.mark.parametrize(("sig", "fraction"), SIGNALS)
 def test_sigterm_and_sigint_stop_the_run_with_a_valid_state(  # noqa: PLR0917 - fixtures
-    kill_sim, config, runner_for, figures, sig, fraction
+    kill_sim, config, tap, figures, sig, fraction
 ):
-    runner: Runner = runner_for(kill_sim)
     truth = {task: kill_sim.keys(task) for task in TASKS}
-    reference = runner.run(config, log_level="INFO")
-    run = _signalled_run(runner, config, sig, fraction, len(reference.stdout))
+    reference = tap.run(config, log_level="INFO")
+    run = _signalled_run(tap, config, sig, fraction, len(reference.stdout))
 
     assert "Traceback" not in run.stderr
     # Exit 0 (the SDK's convention, which the tap keeps) or 128 + the signal (the shell's).
@@ -183,35 +183,33 @@ def test_sigterm_and_sigint_stop_the_run_with_a_valid_state(  # noqa: PLR0917 - 
     state = run.final_state
     assert state is not None, "no STATE at all"
     emitted = set(run.keys)
-    for task, _ in bookmarks(state):
+    for task, _ in partition_bookmarks(state):
         assert truth[task] <= emitted, f"task {task} is bookmarked but was not fully emitted"
     unfinished = {task for task in TASKS if not truth[task] <= emitted}
     assert unfinished, "the signal came too late to test anything"
-    resumed = runner.run(config, state)
+    resumed = tap.run(config, state, log_level="DEBUG")
     assert resumed.exit_code == 0, resumed.stderr[-3000:]
     assert emitted | set(resumed.keys) == set().union(*truth.values())
     figures.update(
         exit_code=run.exit_code,
         last_line_type=run.messages[-1]["type"],
         records_before_signal=len(run.keys),
-        bookmarked_tasks=sorted(task for task, _ in bookmarks(state)),
+        bookmarked_tasks=sorted(task for task, _ in partition_bookmarks(state)),
         repeats_on_resume=len(emitted & set(resumed.keys)),
         seconds_to_stop=round(run.duration, 2),
     )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_while_writing_to_a_slow_reader_leaves_no_half_line(
-    kill_sim, config, runner_for, sig
-):
+def test_a_signal_while_writing_to_a_slow_reader_leaves_no_half_line(kill_sim, config, tap, sig):
     """A target reading slower than the tap writes: the signal lands inside a write.
 
     With the 64 KiB writes of 8ec4d18 the output ended mid-line in 37 of 40 tries; three
     tries miss such a bug once in about 2,000 runs.
     """
-    runner: Runner = runner_for(kill_sim)
     for _ in range(3):
-        run = runner.run(config, stop=Stop(sig, after_bytes=300_000, slow_reader=0.2), timeout=60)
+        stop = Stop(sig, after_bytes=300_000, slow_reader=0.2)
+        run = tap.run(config, log_level="DEBUG", stop=stop, timeout=60)
         assert run.stopped
         assert not run.partial_tail, f"the output ends with {len(run.partial_tail)} bytes of a line"
         assert run.messages[-1]["type"] == "STATE", "the output does not end with a STATE"

@@ -33,7 +33,7 @@ import pytest
 
 from centaur_sim.server import SimHandler
 from centaur_sim.store import Case
-from tests.reliability.harness import RelSim, Run, Runner, bookmarks, login_config
+from tests.harness import Run, Sim, login_config, partition_bookmarks
 
 TASKS = (101, 102, 103)
 STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
@@ -43,7 +43,7 @@ INCREMENTAL_RUNS = 12
 class Versions:
     """Every version of every case the simulator has held, in the order it made them."""
 
-    def __init__(self, sim: RelSim, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
         self.lock = threading.Lock()
         self.history: dict[int, list[dict[str, Any]]] = {}
         for record in sim.truth():
@@ -77,7 +77,7 @@ class Versions:
 class Changes:
     """Seeded changes to the simulator's data."""
 
-    def __init__(self, sim: RelSim, seed: int) -> None:
+    def __init__(self, sim: Sim, seed: int) -> None:
         self.sim = sim
         self.rng = random.Random(seed)  # noqa: S311 - reproducible changes
         self.counts = {"updates": 0, "adds": 0, "state_changes": 0, "same_second": 0}
@@ -121,7 +121,7 @@ class Changes:
 class DuringRun:
     """Changes made while the tap runs: from the request path, and from a timer thread."""
 
-    def __init__(self, sim: RelSim, changes: Changes, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, sim: Sim, changes: Changes, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sim = sim
         self.changes = changes
         self.active = False
@@ -178,15 +178,15 @@ def _task_bookmarks(state: dict[str, Any] | None) -> dict[int, float]:
     previous run should have seen, yet it did not exist then.
     """
     found: dict[int, float] = {}
-    for (task, _), value in bookmarks(state).items():
+    for (task, _), value in partition_bookmarks(state).items():
         if value is not None:
             found[task] = max(found.get(task, _epoch(value)), _epoch(value))
     return found
 
 
-def _changed_since(sim: RelSim, state: dict[str, Any] | None) -> set[tuple[int, int]]:
+def _changed_since(sim: Sim, state: dict[str, Any] | None) -> set[tuple[int, int]]:
     """Cases updated after their partition's bookmark (all cases of unbookmarked ones)."""
-    marks = bookmarks(state)
+    marks = partition_bookmarks(state)
     changed = set()
     for row in sim.truth_meta():
         mark = marks.get((row["task_id"], None)) or marks.get(
@@ -199,13 +199,12 @@ def _changed_since(sim: RelSim, state: dict[str, Any] | None) -> set[tuple[int, 
 
 @pytest.mark.parametrize("labeling_state", [None, list(STATES)], ids=["all", "six-states"])
 def test_incremental_runs_on_moving_data_miss_nothing(
-    make_sim_r, runner_for, figures, monkeypatch, labeling_state
+    make_sim, tap, figures, monkeypatch, labeling_state
 ):
-    sim = make_sim_r(tasks=3, cases=(400, 250, 150), page_size=25, latency_ms=5)
+    sim = make_sim(tasks=3, cases=(400, 250, 150), page_size=25, latency_ms=5)
     versions = Versions(sim, monkeypatch)
     changes = Changes(sim, seed=31337)
     during = DuringRun(sim, changes, monkeypatch)
-    runner: Runner = runner_for(sim)
     extra = {"labeling_state": labeling_state} if labeling_state else {}
     config = login_config(sim.url, TASKS, page_size=25, **extra)
 
@@ -221,10 +220,10 @@ def test_incremental_runs_on_moving_data_miss_nothing(
         versions.moved.clear()
         versions.watching = not quiet and labeling_state is not None
         if quiet:
-            run = runner.run(config, state)
+            run = tap.run(config, state, log_level="DEBUG")
         else:
             with during:
-                run = runner.run(config, state)
+                run = tap.run(config, state, log_level="DEBUG")
         versions.watching = False
         # A case that moved to another state during the run may have left its partition
         # before that partition was read, and joined one already read: the next run has it.
@@ -247,7 +246,7 @@ def test_incremental_runs_on_moving_data_miss_nothing(
     stale = [key for key, record in final.items() if record != truth[key]]
     assert not stale, f"{len(stale)} cases end on an old version: {_explain(sim, state, stale)}"
     figures.update(
-        runs=runner.count,
+        runs=tap.count,
         incremental_runs=INCREMENTAL_RUNS,
         changes_between_runs=dict(changes.counts),
         changes_during_runs=during.made,
@@ -258,10 +257,10 @@ def test_incremental_runs_on_moving_data_miss_nothing(
     )
 
 
-def _explain(sim: RelSim, state: dict[str, Any] | None, keys: Iterable[tuple[int, int]]) -> str:
+def _explain(sim: Sim, state: dict[str, Any] | None, keys: Iterable[tuple[int, int]]) -> str:
     """Update time, labeling state and partition bookmark of a few cases."""
     meta = {(row["task_id"], row["case_id"]): row for row in sim.truth_meta()}
-    marks = bookmarks(state)
+    marks = partition_bookmarks(state)
     shown = []
     for key in sorted(keys)[:5]:
         row = meta[key]
@@ -275,7 +274,7 @@ def _explain(sim: RelSim, state: dict[str, Any] | None, keys: Iterable[tuple[int
 def _check_run(
     run: Run,
     *,
-    sim: RelSim,
+    sim: Sim,
     state: dict[str, Any] | None,
     pending: set[tuple[int, int]],
     versions: Versions,
@@ -296,29 +295,30 @@ def _check_run(
         latest[key] = number
 
 
-def test_records_are_written_when_the_state_does_not_change(make_sim_r, runner_for, monkeypatch):
-    sim = make_sim_r(tasks=2, cases=(120, 80), page_size=50)
-    runner: Runner = runner_for(sim)
+def test_records_are_written_when_the_state_does_not_change(make_sim, tap, monkeypatch):
+    sim = make_sim(tasks=2, cases=(120, 80), page_size=50)
     config = login_config(sim.url, (101, 102), page_size=50)
     # As with `select: [task_results.*]` in meltano.yml: task_results is the last stream.
-    catalog = runner.catalog_selecting(config, ["task_results"])
-    first = runner.run(config, args=("--catalog", str(catalog)))
+    catalog = tap.catalog_selecting(config, ["task_results"])
+    first = tap.run(config, log_level="DEBUG", args=("--catalog", str(catalog)))
     assert first.exit_code == 0, first.stderr[-3000:]
     changed = {(101, case) for case in sim.update_cases(101, count=7, rng_seed=1)}
     changed |= {(102, case) for case in sim.update_cases(102, count=3, rng_seed=2)}
     # Without a Date header the tap keeps each bookmark where it was: the state does not change.
     monkeypatch.setattr(SimHandler, "date_time_string", lambda self, timestamp=None: "no date")
-    second = runner.run(config, first.final_state, args=("--catalog", str(catalog)))
+    second = tap.run(config, first.final_state, log_level="DEBUG", args=("--catalog", str(catalog)))
     assert second.exit_code == 0, second.stderr[-3000:]
     assert "no usable Date header" in second.stderr
-    assert bookmarks(second.final_state or first.final_state) == bookmarks(first.final_state)
+    assert partition_bookmarks(second.final_state or first.final_state) == partition_bookmarks(
+        first.final_state
+    )
     assert changed <= set(second.keys), f"{len(changed - set(second.keys))} updated cases lost"
 
 
 def test_a_case_moving_between_states_during_a_run_never_goes_back_a_version(
-    make_sim_r, runner_for, monkeypatch
+    make_sim, tap, monkeypatch
 ):
-    sim = make_sim_r(tasks=1, cases=300, page_size=10, latency_ms=15)
+    sim = make_sim(tasks=1, cases=300, page_size=10, latency_ms=15)
     rows = sim.truth_meta(101)
     long_ago = min(row["updated_at"] for row in rows)
     for row in rows[:-1]:
@@ -341,9 +341,8 @@ def test_a_case_moving_between_states_during_a_run_never_goes_back_a_version(
         return found
 
     monkeypatch.setattr(sim.store, "select", select)
-    runner: Runner = runner_for(sim)
     config = login_config(sim.url, [101], page_size=10, labeling_state=["Ready", "Labeled"])
-    run = runner.run(config)
+    run = tap.run(config, log_level="DEBUG")
     assert run.exit_code == 0, run.stderr[-3000:]
     # A tap that reads "Labeled" only after "Ready" never sees the move within the run.
     emitted = [versions.index(r) for r in run.records if r["case_id"] == moving]

@@ -1,10 +1,12 @@
 """Scenario 6, secrets: no secret in stdout, stderr, STATE or the state file, at any level.
 
-Every run of this suite goes through `Runner.run`, which checks the API key, the API
-password, the bearer token, every session token the simulator issued and any secret the
-test adds (a wrong password, a secret given as a number) against stdout, stderr, every
-STATE message and the state file written from the last one. Scenarios 1-3 run at DEBUG;
-scenarios 4 and 5 run every case at INFO and at DEBUG. This file adds the paths most
+Every tap run of the test suite goes through `tests.harness.TapRunner.run`, which checks the
+API key, the API password, the bearer token, every session token the simulators issued, the
+credentials in the run's config and any secret the test adds (a wrong password, a secret
+given as a number) against stdout, stderr, every STATE message and the state file written
+from the last one; the number of runs checked is reported at the end of the session (the
+`secret_checks` figure). Scenarios 1-3 run at DEBUG; scenarios 4 and 5 run every case at
+INFO and at DEBUG. This file adds the paths most
 likely to leak, at DEBUG: settings passed in environment variables (`--config ENV`, as
 Meltano may), a login whose tokens expire and get revoked mid-run, retries, and a fatal
 error at the end; and checks that the check itself catches a leak.
@@ -17,15 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.harness import (
+from tests.harness import (
     API_KEY,
     API_PASSWORD,
     LIST,
     LOGIN,
-    SECRET_CHECKS,
     STATIC_TOKEN,
     Run,
-    Runner,
     assert_no_secrets,
     bearer_config,
     login_config,
@@ -34,9 +34,9 @@ from tests.reliability.harness import (
 
 @pytest.mark.parametrize("config_in_env", [False, True], ids=["config-file", "config-env"])
 def test_login_expiry_revocation_retries_and_a_fatal_error_leak_nothing(
-    make_sim_r, runner_for, config_in_env
+    make_sim, tap, config_in_env
 ):
-    sim = make_sim_r(tasks=3, cases=(200, 150, 100), page_size=25, token_expiry_requests=4)
+    sim = make_sim(tasks=3, cases=(200, 150, 100), page_size=25, token_expiry_requests=4)
     sim.script_faults(
         [
             {"kind": "503", "path": LOGIN},
@@ -46,11 +46,10 @@ def test_login_expiry_revocation_retries_and_a_fatal_error_leak_nothing(
             {"kind": "403", "path": LIST, "task_id": 103},
         ]
     )
-    runner: Runner = runner_for(sim)
     config = login_config(sim.url, (101, 102, 103))
     if config_in_env:  # numbers cannot be passed in variables yet (see test_bad_config.py)
         del config["backoff_factor"]
-    run = runner.run(config, config_in_env=config_in_env)
+    run = tap.run(config, log_level="DEBUG", config_in_env=config_in_env)
     assert run.exit_code != 0  # the 403 on task 103
     assert "| DEBUG" in run.stderr
     assert run.retries >= 3
@@ -58,13 +57,12 @@ def test_login_expiry_revocation_retries_and_a_fatal_error_leak_nothing(
     assert {(r["task_id"]) for r in run.records} == {101, 102}
 
 
-def test_bearer_token_rejected_mid_run_leaks_nothing(make_sim_r, runner_for):
-    sim = make_sim_r(tasks=2, cases=(60, 60), page_size=20)
+def test_bearer_token_rejected_mid_run_leaks_nothing(make_sim, tap):
+    sim = make_sim(tasks=2, cases=(60, 60), page_size=20)
     sim.script_faults([{"kind": "401", "path": LIST, "task_id": 102}])
-    runner: Runner = runner_for(sim)
     config = bearer_config(sim.url, (101, 102))
     del config["backoff_factor"]
-    run = runner.run(config, config_in_env=True)
+    run = tap.run(config, log_level="DEBUG", config_in_env=True)
     assert run.exit_code != 0
     assert "bearer token" in run.error_lines[-1]
 
@@ -84,8 +82,3 @@ def test_the_check_catches_a_leak(tmp_path: Path, place: str, secret: str):
     run.state_file.write_text(json.dumps(state))
     with pytest.raises(AssertionError, match="leaked into"):
         assert_no_secrets(run, [secret])
-
-
-def test_secret_checks_of_the_session(figures):
-    """Report how many runs of this session were checked (all of them, by construction)."""
-    figures.update(runs_checked_by_level=dict(SECRET_CHECKS))

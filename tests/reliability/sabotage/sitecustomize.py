@@ -1,7 +1,7 @@
 """Deliberate bugs, loaded into the tap subprocess only when a sabotage is requested.
 
-`tests/reliability/harness.py` puts this folder on PYTHONPATH and sets TAP_CENTAUR_SABOTAGE
-when RELIABILITY_SABOTAGE is set, e.g.
+When RELIABILITY_SABOTAGE is set, `tests/harness.py` runs every tap in a subprocess, with
+this folder on its PYTHONPATH and TAP_CENTAUR_SABOTAGE set, e.g.
 
     RELIABILITY_SABOTAGE=truncated_page_is_empty pytest -m reliability -k soak
 

@@ -1,0 +1,72 @@
+"""Checks of a run's output: secrets, the error line, bookmarks."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tests.harness.credentials import SECRET_NAMES
+from tests.harness.output import Run
+
+
+def partition_bookmarks(state: dict[str, Any] | None) -> dict[tuple[int, str | None], str]:
+    """{(task_id, labeling_state or None): bookmark} of the partitions that have one."""
+    if not state:
+        return {}
+    stream = state.get("bookmarks", {}).get("task_results", {})
+    return {
+        (p["context"]["task_id"], p["context"].get("labeling_state")): p["replication_key_value"]
+        for p in stream.get("partitions", [])
+        if p.get("replication_key_value")
+    }
+
+
+def assert_no_secrets(run: Run, secrets: Iterable[str]) -> None:
+    """No secret in stdout, stderr, STATE messages or the state file."""
+    places = {
+        "stdout": run.stdout,
+        "stderr": run.stderr,
+        "STATE messages": json.dumps(run.states),
+        "state file": run.state_file.read_text() if run.state_file else "",
+    }
+    for secret in secrets:
+        for where, text in places.items():
+            name = SECRET_NAMES.get(secret, "a secret (session token, config value or extra)")
+            assert secret not in text, f"{name} leaked into {where}"
+
+
+def assert_one_clear_error(run: Run, *fragments: str, traceback_allowed: bool = False) -> str:
+    """Non-zero exit, the last ERROR line holds every fragment; no traceback unless allowed."""
+    assert run.exit_code not in (0, None), run.stderr[-3000:]
+    errors = run.error_lines
+    assert errors, f"no ERROR line in stderr:\n{run.stderr[-3000:]}"
+    last = errors[-1]
+    for fragment in fragments:
+        assert fragment in last, f"{fragment!r} not in the error line: {last}"
+    if not traceback_allowed:
+        assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    return last
+
+
+def premature_bookmarks(run: Run, expected: Mapping[int, set[tuple[int, int]]]) -> list[str]:
+    """STATE messages that bookmark a task before every one of its `expected` records.
+
+    For runs that start without state and sync one partition per task (no `labeling_state`):
+    a bookmark is only safe once the task is fully read.
+    """
+    emitted: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    problems = []
+    for number, message in enumerate(run.messages):
+        if message["type"] == "RECORD" and message["stream"] == "task_results":
+            record = message["record"]
+            emitted[record["task_id"]].add((record["task_id"], record["case_id"]))
+        elif message["type"] == "STATE":
+            for task, _labeling_state in partition_bookmarks(message["value"]):
+                missing = expected.get(task, set()) - emitted[task]
+                if missing:
+                    problems.append(
+                        f"message {number}: task {task} bookmarked, {len(missing)} records unsent"
+                    )
+    return problems

@@ -1,0 +1,146 @@
+"""Running the tap in this process, as `tap-centaur ARGV` would run in a process of its own.
+
+Through the command's entry point (`tap_centaur.cli.main`), with stdout captured as bytes and
+stderr as text, the exit code taken from `SystemExit`, and the atexit hooks it registers run
+at its end; everything it changes in the process (sys.stdout/stderr, environment variables,
+loggers, warning filters, signal handlers, excepthook, registered secrets) is restored
+afterwards. One run at a time: they share the process's streams and environment.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tests.harness.output import Output
+from tests.harness.process import ENV_PREFIX
+
+_IN_PROCESS = threading.Lock()
+
+
+class _Stdout(io.BytesIO):
+    """The tap's stdout: bytes, with the time of the first write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = time.monotonic()
+        self.first_write: float | None = None
+
+    def write(self, data: Any) -> int:
+        if self.first_write is None and len(data):
+            self.first_write = time.monotonic() - self.started
+        return super().write(data)
+
+
+def run_in_process(argv: list[str], env: dict[str, str]) -> Output:
+    """`tap_centaur.cli.main(argv)` in this process, as `tap-centaur ARGV` would run."""
+    from tap_centaur import cli
+
+    with _IN_PROCESS, _isolated_process(env) as (out, err, exit_hooks):
+        try:
+            cli.main(argv)
+            code: object = 0
+        except SystemExit as exc:
+            code = exc.code
+        except Exception:  # noqa: BLE001 - as the interpreter does with an uncaught error
+            sys.excepthook(*sys.exc_info())
+            code = 1
+        for hook in reversed(exit_hooks):  # what the interpreter does at exit
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - atexit prints the error and goes on
+                traceback.print_exc()
+        sys.stdout.flush()
+        if code is None:
+            code = 0
+        elif not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+        duration = time.monotonic() - out.started
+        stdout, stderr = out.getvalue(), err.getvalue()
+    return Output(code, stdout, stderr, duration, out.first_write)
+
+
+@contextlib.contextmanager
+def _isolated_process(
+    env: dict[str, str],
+) -> Iterator[tuple[_Stdout, io.StringIO, list[Callable[[], object]]]]:
+    """Give the tap a process of its own, as far as it can tell, and restore it afterwards.
+
+    Yields its stdout (bytes), its stderr and the atexit hooks it registers.
+    """
+    from tap_centaur import redaction
+
+    out, err = _Stdout(), io.StringIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    exit_hooks: list[Callable[[], object]] = []
+    saved_streams = sys.stdout, sys.stderr, sys.excepthook
+    saved_environ = dict(os.environ)
+    saved_loggers = _logger_settings()
+    saved_secrets = set(redaction._secrets)  # the masks of earlier runs only
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    saved_handlers = [signal.getsignal(s) for s in signals] if in_main_thread else []
+    register = atexit.register
+
+    def register_exit_hook(
+        func: Callable[..., object], *args: object, **kwargs: object
+    ) -> Callable[..., object]:
+        exit_hooks.append(lambda: func(*args, **kwargs))
+        return func
+
+    for name in [name for name in os.environ if name.startswith(ENV_PREFIX)]:
+        del os.environ[name]  # the test process's settings: a subprocess does not get them
+    os.environ.update(env)
+    logging.getLogger().handlers = []  # pytest's; the tap adds its own, on its stderr
+    atexit.register = register_exit_hook  # type: ignore[assignment]
+    sys.stdout, sys.stderr = stdout, err
+    try:
+        with warnings.catch_warnings():
+            yield out, err, exit_hooks
+    finally:
+        sys.stdout, sys.stderr, sys.excepthook = saved_streams
+        atexit.register = register
+        for handler, sig in zip(saved_handlers, signals, strict=False):
+            if handler is not None:
+                signal.signal(sig, handler)
+        _restore_loggers(saved_loggers)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        redaction._secrets.clear()
+        redaction._secrets.update(saved_secrets)
+        stdout.detach()
+
+
+_LoggerSettings = list[tuple[logging.Logger, int, list[logging.Handler], bool, bool]]
+
+
+def _logger_settings() -> _LoggerSettings:
+    """Level, handlers, propagation and disabling of every logger (the root included)."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    return [
+        (logger, logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+        for logger in loggers
+        if isinstance(logger, logging.Logger)
+    ]
+
+
+def _restore_loggers(saved: _LoggerSettings) -> None:
+    """Loggers made during the run are left as made (a process of its own would have them)."""
+    for logger, level, handlers, propagate, disabled in saved:
+        if logger.level != level:
+            logger.setLevel(level)
+        logger.handlers = handlers
+        logger.propagate = propagate
+        logger.disabled = disabled

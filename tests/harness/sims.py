@@ -1,0 +1,75 @@
+"""Simulators with this suite's credentials, recording every session token they issue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from centaur_sim import SimConfig, Simulator
+from tests.harness.credentials import API_KEY, API_PASSWORD, STATIC_TOKEN, USERNAME
+
+LIST = "/results/public/v1/list"
+LOGIN = "/auth/public/v1/login"
+
+#: Simulator settings of every simulator of the suite: its credentials, no Retry-After wait.
+SIM_DEFAULTS: dict[str, Any] = {
+    "api_key": API_KEY,
+    "username": USERNAME,
+    "api_password": API_PASSWORD,
+    "static_token": STATIC_TOKEN,
+    "retry_after": 0,
+}
+#: Three tasks: 101 of several pages (250 cases), 102 of one page (120), 103 empty.
+THREE_TASKS: dict[str, Any] = {"tasks": 3, "cases": (250, 120, 0), "page_size": 100}
+
+
+class Sim(Simulator):
+    """A simulator that remembers every session token it issued (they are secrets too)."""
+
+    def __init__(self, config: SimConfig) -> None:
+        super().__init__(config)
+        self.issued_tokens: list[str] = []
+        issue = self.tokens.issue
+
+        def recording_issue() -> str:
+            token = issue()
+            self.issued_tokens.append(token)
+            return token
+
+        self.tokens.issue = recording_issue  # type: ignore[method-assign]
+
+    def keys(self, task_id: int | None = None) -> set[tuple[int, int]]:
+        """(task_id, case_id) of every case the simulator holds now."""
+        return {(c["task_id"], c["case_id"]) for c in self.truth(task_id)}
+
+    def truth_by_key(self) -> dict[tuple[int, int], dict[str, Any]]:
+        """The current version of every case, by key."""
+        return {(c["task_id"], c["case_id"]): c for c in self.truth()}
+
+
+def sim_config(**overrides: Any) -> SimConfig:
+    """SimConfig's defaults, then `SIM_DEFAULTS` (the suite's credentials), then `overrides`."""
+    return SimConfig(**{**SIM_DEFAULTS, **overrides})
+
+
+class SimFactory:
+    """Starts simulators with the suite's credentials (`SIM_DEFAULTS` + overrides)."""
+
+    def __init__(self) -> None:
+        self.started: list[Sim] = []
+
+    def __call__(self, **overrides: Any) -> Sim:
+        """Start a simulator of `sim_config(**overrides)`."""
+        sim = Sim(sim_config(**overrides))
+        sim.start()
+        self.started.append(sim)
+        return sim
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every session token any of the simulators issued so far."""
+        return [token for sim in list(self.started) for token in sim.issued_tokens]
+
+    def stop_all(self) -> None:
+        """Stop every simulator started."""
+        for sim in self.started:
+            sim.stop()

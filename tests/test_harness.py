@@ -1,0 +1,81 @@
+"""The harness runs the tap in-process as the command runs it, and leaves the process as it was."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import warnings
+
+import pytest
+
+from tap_centaur import redaction
+from tests.harness import SABOTAGE_ENV, Run, login_config
+
+subprocess_only = pytest.mark.skipif(
+    bool(os.environ.get(SABOTAGE_ENV)), reason="under a sabotage every run is a subprocess"
+)
+
+
+def comparable(run: Run) -> tuple[object, ...]:
+    """What two runs of the same config print alike: messages up to times, the error lines."""
+    messages = []
+    for message in run.messages:
+        shown = {k: v for k, v in message.items() if k != "time_extracted"}
+        if message["type"] == "STATE":
+            shown["value"] = re.sub(r'"replication_key_value": "[^"]+"', "T", json.dumps(message))
+        messages.append(shown)
+    errors = [line.split("| ERROR", 1)[1] for line in run.error_lines]
+    return run.exit_code, messages, errors
+
+
+@subprocess_only
+@pytest.mark.parametrize(
+    ("overrides", "exit_code"),
+    [({}, 0), ({"task_ids": [101, 999]}, 1), ({"page_size": 0}, 2)],
+    ids=["synced", "failed", "bad-config"],
+)
+def test_an_in_process_run_prints_what_the_command_prints(sim, tap, overrides, exit_code):
+    config = {**login_config(sim.url, [101, 102], max_parallel_tasks=1), **overrides}
+    in_process = tap.run(config)
+    command = tap.run(config, in_subprocess=True)
+    assert in_process.in_process
+    assert not command.in_process
+    assert in_process.exit_code == exit_code
+    assert comparable(in_process) == comparable(command)
+
+
+def process_state() -> dict[str, object]:
+    root = logging.getLogger()
+    return {
+        "streams": (sys.stdout, sys.stderr, sys.excepthook),
+        "environment": dict(os.environ),
+        "root logger": (root.level, list(root.handlers)),
+        "metrics logger": logging.getLogger("singer_sdk.metrics").level,
+        "signal handlers": [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)],
+        "warning filters": list(warnings.filters),
+        "atexit.register": atexit.register,
+        "masked secrets": set(redaction._secrets),
+    }
+
+
+@subprocess_only
+def test_an_in_process_run_leaves_the_process_as_it_was(sim, tap, monkeypatch):
+    monkeypatch.setattr(redaction, "_secrets", {"a-secret-of-an-earlier-run"})
+    before = process_state()
+    tap.run(login_config(sim.url, [102]), log_level="DEBUG")
+    tap.run(login_config(sim.url, [999]), log_level="DEBUG", config_in_env=True)  # an error
+    assert process_state() == before
+
+
+@subprocess_only
+def test_the_test_processs_settings_variables_do_not_reach_an_in_process_run(sim, tap, monkeypatch):
+    monkeypatch.setenv("TAP_CENTAUR_START_DATE", "2999-01-01")
+    run = tap.run(login_config(sim.url, [102]), config_in_env=True)
+    assert run.exit_code == 0, run.stderr
+    assert len(run.keys) == 120
+    assert os.environ["TAP_CENTAUR_START_DATE"] == "2999-01-01"
