@@ -8,7 +8,7 @@ yields its records to the SDK, which writes them. After a partition's last recor
 - its bookmark is the earlier of the API's and this machine's clock at its first request,
   moved back by `lookback_seconds` (`clock.RequestTime.bookmark`); it goes into the state at
   once, or with BATCH messages after the BATCH that holds its records (`release_batched`);
-- STATE is written at most every `STATE_INTERVAL` seconds and at the end of the stream, so
+- STATE is written at most every `state_interval_seconds` and at the end of the stream, so
   its size grows with the number of tasks, not with their square; a crash re-reads at most
   the tasks finished in the last interval (and those in progress).
 
@@ -42,9 +42,6 @@ if t.TYPE_CHECKING:
 
     from tap_centaur.pages import Page, Record
     from tap_centaur.state import Context, PartitionStates
-
-#: Seconds between two STATE messages written while partitions complete.
-STATE_INTERVAL = 5.0
 
 
 class PageSource(t.Protocol):
@@ -173,6 +170,7 @@ class PartitionRun:
         report: RunReport,
         parallelism: int,
         lookback: timedelta,
+        state_interval: float,
         start_date: datetime | None,
         max_consecutive_failures: int,
         batched: bool,
@@ -192,6 +190,7 @@ class PartitionRun:
         self._report = report
         self._parallelism = parallelism
         self._lookback = lookback
+        self._state_interval = state_interval
         self._start_date = start_date
         self._max_consecutive = max_consecutive_failures
         self._batched = batched
@@ -199,6 +198,7 @@ class PartitionRun:
         self._logger = logger
         self._clock = clock
         self._fetcher: PartitionFetcher[Page] | None = None
+        self._stopped_by: BaseException | None = None
         self._seen: dict[int, _Progress] = {}
         self._waiting_for_batch: list[tuple[Context, datetime]] = []
         self._last_state = clock()
@@ -242,6 +242,8 @@ class PartitionRun:
             fetcher.close()
         self._progress.finish()
         self._flush_state()
+        if self._stopped_by is not None:
+            raise self._stopped_by
 
     def release_batched(self) -> None:
         """Bookmark the partitions whose records are now in an announced BATCH, write STATE."""
@@ -321,19 +323,24 @@ class PartitionRun:
             self._waiting_for_batch.append((partition.context, seen.bookmark))
             return
         self._states.set_bookmark(partition.context, seen.bookmark)
-        if self._clock() - self._last_state >= STATE_INTERVAL:
+        if self._clock() - self._last_state >= self._state_interval:
             self._flush_state()
 
     def _fail(self, index: int, error: BaseException, fetcher: PartitionFetcher[Page]) -> None:
-        """One task's failure is recorded; the run's own failure stops everything."""
+        """Record one task's failure; a failure of the run stops it.
+
+        Stopping starts no further task; those in progress finish and are bookmarked, then
+        `records()` raises the run's error.
+        """
         partition = self._partitions[index]
         if self._reroute(partition, error):
             self._progress.skipped()
             return
+        if self._stopped_by is not None:
+            return  # the run is stopping: the first failure is the one reported
         if _scope(error) == RUN_SCOPE:
-            fetcher.close()
-            self._flush_state()
-            raise error
+            self._stop(error, fetcher)
+            return
         reason = str(error)
         self._progress.failed()
         self._report.failed(partition.label, reason)
@@ -341,14 +348,23 @@ class PartitionRun:
         if isinstance(error, RetriesExhaustedError):
             self._consecutive.append(reason)
             if len(self._consecutive) >= self._max_consecutive:
-                fetcher.close()
-                self._flush_state()
-                raise ConsecutiveFailuresError(
-                    f"the API failed for {len(self._consecutive)} tasks in a row, so the run "
-                    "stops instead of trying every remaining task (finished tasks are "
-                    f"bookmarked). Last failure: {reason} Try again later, or raise "
-                    "max_consecutive_task_failures."
+                self._stop(
+                    ConsecutiveFailuresError(
+                        f"the API failed for {len(self._consecutive)} tasks in a row, so the "
+                        "run stops instead of trying every remaining task (finished tasks are "
+                        f"bookmarked). Last failure: {reason} Try again later, or raise "
+                        "max_consecutive_task_failures."
+                    ),
+                    fetcher,
                 )
+
+    def _stop(self, error: BaseException, fetcher: PartitionFetcher[Page]) -> None:
+        self._stopped_by = error
+        fetcher.halt()
+        self._logger.warning(
+            "Stopping the run: no further task starts; those in progress finish first. Cause: %s",
+            error,
+        )
 
     def _flush_state(self) -> None:
         """Write STATE now, partitions in the configured order."""

@@ -203,6 +203,16 @@ SETTINGS: tuple[Setting, ...] = (
         default=4,
     ),
     Setting(
+        "state_interval_seconds",
+        "STATE interval",
+        "While tasks complete, a STATE message is written at most once per this many seconds "
+        "(and always after the last record): STATE output grows with the number of tasks, and "
+        "a run that is killed re-reads at most the tasks finished since its last STATE. 0 "
+        "writes one after every task.",
+        _number(exclusive_minimum=False),
+        default=5,
+    ),
+    Setting(
         "max_consecutive_task_failures",
         "Max consecutive task failures",
         "The run stops early when this many tasks in a row fail because the API itself keeps "
@@ -303,6 +313,7 @@ class Settings:
     max_retries: int
     backoff_factor: float
     max_parallel_tasks: int
+    state_interval_seconds: float
     max_consecutive_task_failures: int
     shard_count: int
     shard_index: int
@@ -333,6 +344,7 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         max_retries=_int(values, "max_retries", minimum=0),
         backoff_factor=_seconds(values, "backoff_factor", positive=False),
         max_parallel_tasks=_int(values, "max_parallel_tasks", 1, MAX_PARALLEL_TASKS),
+        state_interval_seconds=_seconds(values, "state_interval_seconds", positive=False),
         max_consecutive_task_failures=_int(values, "max_consecutive_task_failures", minimum=1),
         shard_count=_int(values, "shard_count", minimum=1),
         shard_index=_int(values, "shard_index", minimum=0),

@@ -260,6 +260,7 @@ class ResultsStream(RunStream):
             report=self.report,
             parallelism=settings.max_parallel_tasks,
             lookback=timedelta(seconds=settings.lookback_seconds),
+            state_interval=settings.state_interval_seconds,
             start_date=settings.start_date,
             max_consecutive_failures=settings.max_consecutive_task_failures,
             batched=bool(self.get_batch_config(self.config)),

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tap_centaur.tap import TapCentaur
 from tap_centaur.engine import PartitionRun
+from tap_centaur.tap import TapCentaur
 from tests.harness import login_config, partition_bookmarks
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -35,7 +35,7 @@ def test_bookmarks_have_one_utc_format_and_updated_after_rounds_down():
     assert format_updated_after(moment) == "2024-05-01T12:30:15"
     assert parse_start_date("2024-05-01T12:30:15Z") == datetime(2024, 5, 1, 12, 30, 15, tzinfo=UTC)
     assert parse_start_date("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="garbage"):
         parse_start_date("garbage")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.harness import login_config, partition_bookmarks
+from tap_centaur.schemas import CASE_RESULT_V2_SCHEMA as V2_SCHEMA
+from tests.harness import as_emitted, login_config, partition_bookmarks
 
 #: Five tasks in three projects (two per project); task 105's type is not served by v1.
 DISCOVERY_SIM = {"tasks": 5, "cases": (60, 35, 0, 80, 20), "unsupported_task_ids": (105,)}
@@ -18,21 +19,32 @@ def served_keys(sim, task_ids):
     return sorted((c["task_id"], c["case_id"]) for t in task_ids for c in sim.truth(t))
 
 
-def test_every_listed_task_is_synced_and_unsupported_ones_are_skipped(make_sim, tap):
+def test_every_listed_task_is_synced_v2_tasks_through_results_v2(make_sim, tap):
+    """Discovery with v1 and v2 tasks: a task v1 answers 426 for is read through v2, once
+    named in the log, and remembered in the state so that the next run asks v2 directly."""
     sim = make_sim(**DISCOVERY_SIM)
     run = tap.run(discovery_config(sim.url))
     assert run.exit_code == 0, run.stderr
     assert sorted(run.keys) == served_keys(sim, [101, 102, 103, 104])
+    assert run.records_of("task_results_v2") == as_emitted(sim.truth_v2(105), V2_SCHEMA)
     assert sorted(r["task_id"] for r in run.records_of("tasks")) == [101, 102, 103, 104, 105]
     assert set(partition_bookmarks(run.final_state)) == {(t, None) for t in (101, 102, 103, 104)}
-    warnings = [
-        line for line in run.stderr.splitlines() if "task 105" in line and "skipped" in line
-    ]
-    assert len(warnings) == 1
+    v2 = partition_bookmarks(run.final_state, stream="task_results_v2")
+    assert set(v2) == {(105, None)}
+    notices = [line for line in run.stderr.splitlines() if "task 105" in line and "426" in line]
+    assert len(notices) == 1
     name = next(t["task_name"] for t in run.records_of("tasks") if t["task_id"] == 105)
-    assert repr(name) in warnings[0]
-    assert "Skipped 1 discovered task(s)" in run.stderr
-    assert "105" in next(line for line in run.stderr.splitlines() if "Skipped 1" in line)
+    assert repr(name) in notices[0]
+
+    sim.reset_stats()
+    sim.update_cases(105, count=3)
+    again = tap.run(discovery_config(sim.url), run.final_state)
+    assert again.exit_code == 0, again.stderr
+    answers = sim.stats()["requests"].values()
+    assert sum(by_status.get("426", 0) for by_status in answers) == 0  # no 426 per run
+    changed = {(c["task_id"], c["case_id"]) for c in sim.truth_v2(105)}
+    assert {(r["task_id"], r["case_id"]) for r in again.records_of("task_results_v2")} <= changed
+    assert len(again.records_of("task_results_v2")) >= 3
 
 
 def test_project_ids_limit_discovery(make_sim, tap):

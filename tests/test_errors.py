@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tap_centaur.schemas import CASE_RESULT_V2_SCHEMA as V2_SCHEMA
 from tests.harness import (
     LIST,
     THREE_TASKS,
+    as_emitted,
     assert_one_clear_error,
     login_config,
     partition_bookmarks,
@@ -41,7 +43,7 @@ def test_retry_after_is_honoured(make_sim, tap):
     run = tap.run(login_config(sim.url, [102], backoff_factor=0.01))
     assert run.exit_code == 0, run.stderr
     # The server's 2 s, not the 0.01 s exponential backoff.
-    assert "Retrying (1 of 8) in 2.0 s after: task 102: HTTP 429" in run.stderr
+    assert "Retrying (1 of 8) in 2.0 s after: task 102 (first page): HTTP 429" in run.stderr
 
 
 def test_retries_run_out_with_a_message_naming_task_status_and_advice(sim, tap):
@@ -82,10 +84,17 @@ def test_404_names_the_task(sim, tap):
     assert set(partition_bookmarks(run.final_state)) == {(101, None)}
 
 
-def test_426_names_the_task_and_the_api_version(make_sim, tap):
+def test_a_426_sends_the_task_to_results_v2_saying_so(make_sim, tap):
+    """An explicit task that v1 does not serve is read through v2, not an error (issue 13)."""
     sim = make_sim(unsupported_task_ids=(102,), **THREE_TASKS)
     run = tap.run(login_config(sim.url, [102]))
-    assert_one_clear_error(run, "task 102", "HTTP 426", "v1 of the results API does not serve")
+    assert run.exit_code == 0, run.stderr
+    assert run.records_of("task_results_v2") == as_emitted(sim.truth_v2(102), V2_SCHEMA)
+    notice = [line for line in run.stderr.splitlines() if "HTTP 426" in line]
+    assert len(notice) == 1
+    assert "task 102" in notice[0]
+    assert "read through results v2 (stream task_results_v2) from now on" in notice[0]
+    assert "task_ids" not in notice[0]  # nothing for the user to edit
 
 
 def test_404_for_an_unknown_case(sim, tap):
@@ -140,4 +149,6 @@ def test_retry_after_as_an_http_date_is_honoured(make_sim, tap):
     waits = [line for line in run.stderr.splitlines() if "Retrying (1 of 8) in" in line]
     # Measured against the server's Date header (whole seconds): 1 to 2 s, not 0.01 s.
     assert waits
-    assert any(f"in {s} s after: task 102: HTTP 429" in waits[0] for s in ("1.0", "2.0"))
+    assert any(
+        f"in {s} s after: task 102 (first page): HTTP 429" in waits[0] for s in ("1.0", "2.0")
+    )

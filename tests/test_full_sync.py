@@ -57,14 +57,16 @@ def test_final_state_has_one_normalised_bookmark_per_task_and_no_progress_marker
     for value in bookmarks.values():
         assert BOOKMARK_FORMAT.match(value), value
         moment = datetime.fromisoformat(value)
-        # From the server's clock, a little before its first answer; never in the future.
-        assert before.timestamp() - 5 <= moment.timestamp() <= after.timestamp()
+        # The earlier clock at the first answer, less lookback_seconds (300 by default).
+        assert before.timestamp() - 5 - 300 <= moment.timestamp() <= after.timestamp() - 300
 
 
 @pytest.mark.parametrize("parallel", [1, 4])
 def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tap, parallel):
-    """The message right after a task's last record is a STATE that bookmarks it."""
-    run = tap.run(login_config(sim.url, [101, 102], max_parallel_tasks=parallel))
+    """With state_interval_seconds 0, the message right after a task's last record is a STATE
+    that bookmarks it."""
+    config = login_config(sim.url, [101, 102], max_parallel_tasks=parallel)
+    run = tap.run({**config, "state_interval_seconds": 0})
     assert run.exit_code == 0, run.stderr
     messages = [
         m for m in run.messages if m["type"] == "STATE" or m.get("stream") == "task_results"
@@ -77,6 +79,28 @@ def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tap, parallel
         )
         assert messages[last + 1]["type"] == "STATE"
         assert (task, None) in partition_bookmarks(messages[last + 1]["value"])
+
+
+def test_by_default_state_is_written_at_most_once_per_interval(make_sim, tap):
+    """Forty tasks done within a second: one STATE at the start, one after the last record
+    (5 s apart at most), not one per task."""
+    sim = make_sim(tasks=40, cases=2)
+    run = tap.run(login_config(sim.url, list(range(101, 141))))
+    assert run.exit_code == 0, run.stderr
+    states = [i for i, m in enumerate(run.messages) if m["type"] == "STATE"]
+    last_record = max(i for i, m in enumerate(run.messages) if m["type"] == "RECORD")
+    bookmarked = [
+        partition_bookmarks(m["value"])
+        for m in run.messages
+        if m["type"] == "STATE" and partition_bookmarks(m["value"])
+    ]
+    # Done within 5 s: the first STATE with a bookmark has them all (the SDK's STATEs after
+    # the other streams repeat it).
+    assert len(bookmarked[0]) == 40
+    assert all(b == bookmarked[0] for b in bookmarked)
+    results = [i for i, m in enumerate(run.messages) if m.get("stream") == "task_results"]
+    assert not [i for i in states if results[1] < i < results[-1]]  # none while reading
+    assert any(i > last_record for i in states)
 
 
 def test_undocumented_fields_are_kept_not_dropped(make_sim, tap):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import typing as t
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,9 @@ class SignalMidWrite(io.RawIOBase):
 def stdout(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], None]], SignalMidWrite]:
     def install(handler: Callable[[], None]) -> SignalMidWrite:
         raw = SignalMidWrite(handler)
-        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, write_through=True))
+        monkeypatch.setattr(
+            sys, "stdout", io.TextIOWrapper(t.cast("t.Any", raw), write_through=True)
+        )
         return raw
 
     return install
@@ -75,7 +78,9 @@ def test_a_closed_output_is_one_clear_error(monkeypatch: pytest.MonkeyPatch):
         def fileno(self) -> int:
             raise OSError("no descriptor")
 
-    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(Closed(), write_through=True))
+    monkeypatch.setattr(
+        sys, "stdout", io.TextIOWrapper(t.cast("t.Any", Closed()), write_through=True)
+    )
     writer = BufferedMsgSpecWriter()
     writer.write_message(record(1))
     with pytest.raises(OutputError, match="the target stopped reading"):

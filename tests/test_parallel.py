@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tap_centaur.client import CentaurStream
-from tap_centaur.errors import PaginationError
+from tap_centaur.engine import TaskFailuresError
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config, partition_bookmarks, premature_bookmarks
@@ -63,27 +63,36 @@ def test_output_is_the_same_for_any_parallelism(make_sim, tap):
         assert premature_bookmarks(run, expected) == [], p
 
 
-def test_a_failing_partition_is_the_runs_error_and_other_bookmarks_are_kept(make_sim, tap):
-    """One worker: the tasks before the failure are bookmarked, the ones after never start."""
+def test_a_failing_task_fails_alone_and_every_other_task_is_bookmarked(make_sim, tap):
+    """One worker: a task that fails on every run (a cursor that repeats) no longer stops the
+    tasks after it; the run names it in its summary and exits 1 (issue 12)."""
     sim = make_sim(**SIX_TASKS)
     sim.set_misbehaviour(104, "cursor_repeat")
     run = tap.run(login_config(sim.url, list(range(101, 107)), max_parallel_tasks=1))
     assert run.exit_code == 1
-    assert "task 104" in run.error_lines[-1]
-    assert set(partition_bookmarks(run.final_state)) == {(101, None), (102, None), (103, None)}
-    assert {task for task, _ in run.keys} == {101, 103, 104}  # 102 has no case
+    last = run.error_lines[-1]
+    assert "1 task failed, every other task was synced and bookmarked" in last
+    assert "task 104 (last_sequence_id=" in last
+    assert len(run.error_lines) == 1  # one ERROR line
+    assert set(partition_bookmarks(run.final_state)) == {
+        (t, None) for t in (101, 102, 103, 105, 106)
+    }
+    truth = {task: {(task, c["case_id"]) for c in sim.truth(task)} for task in range(101, 107)}
+    assert {k for k in run.keys if k[0] != 104} == set().union(*truth.values()) - truth[104]
 
 
-def test_partitions_in_progress_finish_when_another_fails(make_sim, tap):
-    """Six workers: every task but the failing one has started, so each finishes and keeps
-    its bookmark; the run still fails with the failing task's error."""
+def test_a_failure_of_the_run_lets_the_tasks_in_progress_finish(make_sim, tap):
+    """Six workers: every task has started when task 104's answer is a 403 country refusal
+    (a failure of the whole run), so each finishes and keeps its bookmark; the run fails
+    with that error, and no task starts after it."""
     sim = make_sim(**SIX_TASKS)
-    sim.set_misbehaviour(104, "cursor_repeat")
+    sim.script_faults([{"kind": "403", "count": 1, "path": "/results/", "task_id": 104}])
     task_ids = list(range(101, 107))
     run = tap.run(login_config(sim.url, task_ids, max_parallel_tasks=6))
     assert run.exit_code == 1
     assert "task 104" in run.error_lines[-1]
-    assert "task 104 failed; the run stops with its error once the partitions" in run.stderr
+    assert "HTTP 403" in run.error_lines[-1]
+    assert "Stopping the run: no further task starts; those in progress finish" in run.stderr
     bookmarked = {task for task, _ in partition_bookmarks(run.final_state)}
     assert 104 not in bookmarked
     started = {task for task, _ in run.keys} | {102}  # 102 has no case to show it started
@@ -99,7 +108,7 @@ def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys):
     TapCentaur(config=config).sync_all()
     assert fetch_threads() == []
     sim.set_misbehaviour(103, "cursor_cycle")
-    with pytest.raises(PaginationError):
+    with pytest.raises(TaskFailuresError, match="task 103"):
         TapCentaur(config=config).sync_all()
     assert fetch_threads() == []
     capsys.readouterr()

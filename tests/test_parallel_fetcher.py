@@ -130,7 +130,8 @@ def test_a_recoverable_failure_does_not_stop_the_others():
     )
     events = run_all(fetcher)
     assert [type(e).__name__ for e in events] == [
-        "Fetched", "PartitionDone", "PartitionFailed", "Fetched", "PartitionDone", "Fetched", "PartitionDone"
+        "Fetched", "PartitionDone", "PartitionFailed",
+        "Fetched", "PartitionDone", "Fetched", "PartitionDone",
     ]  # fmt: skip
 
 

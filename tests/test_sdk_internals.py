@@ -89,7 +89,11 @@ def _messages_both_ways(tap: TapCentaur, stream_name: str) -> tuple[list[Any], l
     [
         pytest.param({}, id="everything-selected"),
         pytest.param(
-            {"stream_maps": {"task_results": {"read_stats": "__NULL__", "state": "labeling_state"}}},
+            {
+                "stream_maps": {
+                    "task_results": {"read_stats": "__NULL__", "state": "labeling_state"}
+                }
+            },
             id="stream-map",
         ),
         pytest.param(
@@ -126,7 +130,9 @@ def test_deselected_fields_go_through_the_sdks_path(make_sim):
 def test_the_record_version_is_the_sdks(make_sim):
     """`_stream_version` is the SDK's; activate-version runs set it on full-table streams."""
     sim = make_sim(tasks=1, cases=1)
-    tap = TapCentaur(config={**login_config(sim.url, [101]), "emit_activate_version_messages": True})
+    tap = TapCentaur(
+        config={**login_config(sim.url, [101]), "emit_activate_version_messages": True}
+    )
     stream = tap.streams["tasks"]
     stream._stream_version = 1234  # as Stream.sync sets it before an ACTIVATE_VERSION
     ours = list(stream._generate_record_messages({"task_id": 101}))

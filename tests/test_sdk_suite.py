@@ -19,13 +19,16 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_centaur.tap import TapCentaur
 from tests.harness import Sim, login_config, sim_config
 
-SIMULATOR = Sim(sim_config(tasks=2, cases=(180, 45), page_size=50, seed=7))
-CASE = SIMULATOR.truth(102)[5]
+#: Task 103 is v2-only (v1 answers 426): every stream, the v2 ones included, has records.
+SIMULATOR = Sim(
+    sim_config(tasks=3, cases=(180, 45, 20), page_size=50, seed=7, unsupported_task_ids=(103,))
+)
+CASES = [SIMULATOR.truth(102)[5], SIMULATOR.truth(103)[2]]
 #: Its api_url, a port nothing listens on, is the simulator's once it serves (`_simulator`).
 CONFIG = login_config(
     "http://127.0.0.1:9",
-    [101, 102],
-    case_ids=[{"task_id": CASE["task_id"], "case_id": CASE["case_id"]}],
+    [101, 102, 103],
+    case_ids=[{"task_id": case["task_id"], "case_id": case["case_id"]} for case in CASES],
 )
 
 TestTapCentaur = get_tap_test_class(
@@ -52,10 +55,15 @@ def test_primary_keys_are_unique_and_present(capsys):
     keys = Counter(
         (m["stream"], m["record"]["task_id"], m["record"]["case_id"])
         for m in messages
-        if m["type"] == "RECORD" and m["stream"] in ("task_results", "case_results")
+        if m["type"] == "RECORD" and m["stream"] != "tasks" and m["stream"] != "projects"
     )
     assert keys and max(keys.values()) == 1
     assert sum(1 for key in keys if key[0] == "task_results") == 225
+    assert sum(1 for key in keys if key[0] == "task_results_v2") == 20
+    assert {key[0] for key in keys if key[1:] == (103, CASES[1]["case_id"])} == {
+        "task_results_v2",
+        "case_results_v2",
+    }
 
 
 def test_final_state_is_valid_and_has_no_progress_markers(capsys):
@@ -64,4 +72,7 @@ def test_final_state_is_valid_and_has_no_progress_markers(capsys):
     partitions = final["bookmarks"]["task_results"]["partitions"]
     assert [p["context"] for p in partitions] == [{"task_id": 101}, {"task_id": 102}]
     assert all(p["replication_key_value"] for p in partitions)
+    v2 = final["bookmarks"]["task_results_v2"]["partitions"]
+    assert [p["context"] for p in v2] == [{"task_id": 103}]
+    assert all(p["replication_key_value"] for p in v2)
     assert "progress_markers" not in json.dumps(final)

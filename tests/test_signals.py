@@ -1,4 +1,4 @@
-"""SIGTERM and SIGINT end the run with exit 0 and a final STATE line; no line is ever cut."""
+"""SIGTERM and SIGINT end the run with 128 + the signal and a final STATE line; no line is cut."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from tests.harness import Stop, login_config, partition_bookmarks
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_ends_the_run_with_a_valid_final_state(make_sim, tap, signum):
     sim = make_sim(tasks=4, cases=(400, 400, 400, 400), page_size=20, latency_ms=30)
-    config = login_config(sim.url, [101, 102, 103, 104], max_parallel_tasks=2)
+    # A STATE after every task, so that the signal can be aimed after the first bookmark.
+    config = login_config(
+        sim.url, [101, 102, 103, 104], max_parallel_tasks=2, state_interval_seconds=0
+    )
     # Once the first task is bookmarked, a slow target: the pipe fills and the tap's writes
     # block; the signal comes 50 ms later, in the middle of task 2, a write likely blocked.
     stop = Stop(signum, after_text=b'"replication_key_value"', slow_reader=0.05)
     run = tap.run(config, stop=stop, env={"PYTHONUNBUFFERED": "1"}, timeout=60)
     assert run.stopped
-    assert run.exit_code == 0
+    assert run.exit_code == 128 + signum  # the orchestrator learns the sync did not finish
     assert not run.partial_tail  # every line parses: none was cut by the signal
     messages = run.messages
     assert messages[-1]["type"] == "STATE"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import typing as t
 from typing import Any
 
 import pytest
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import TapState
 
 from tap_centaur import state as state_module
 from tap_centaur.errors import StateError
@@ -29,7 +33,7 @@ def tap_state(*task_ids: int) -> dict[str, Any]:
 def test_partition_states_follow_the_configured_order_and_keep_others_after():
     state = tap_state(103, 999, 101, 102)
     contexts = [{"task_id": 101}, {"task_id": 102}, {"task_id": 103}]
-    PartitionStates(state, "task_results").order(contexts)
+    PartitionStates(t.cast("TapState", state), "task_results").order(contexts)
     partitions = state["bookmarks"]["task_results"]["partitions"]
     assert [p["context"]["task_id"] for p in partitions] == [101, 102, 103, 999]
 
@@ -45,7 +49,7 @@ def test_a_signal_during_the_sort_sees_every_partition(monkeypatch: pytest.Monke
         seen_by_handler.append(len(state["bookmarks"]["task_results"]["partitions"]))
         return key(context)
 
-    partitions = PartitionStates(state, "task_results")
+    partitions = PartitionStates(t.cast("TapState", state), "task_results")
     monkeypatch.setattr(state_module, "partition_key", key_while_a_signal_lands)
     partitions.order([{"task_id": 101}, {"task_id": 102}])
     assert seen_by_handler and set(seen_by_handler) == {2}
@@ -53,11 +57,13 @@ def test_a_signal_during_the_sort_sees_every_partition(monkeypatch: pytest.Monke
 
 def test_an_empty_stream_gets_no_entry_until_a_bookmark_is_written():
     state: dict[str, Any] = {}
-    partitions = PartitionStates(state, "task_results_v2")
+    partitions = PartitionStates(t.cast("TapState", state), "task_results_v2")
     partitions.order([{"task_id": 1}])
     assert state == {}
     partitions.ensure({"task_id": 1})
-    assert state == {"bookmarks": {"task_results_v2": {"partitions": [{"context": {"task_id": 1}}]}}}
+    assert state == {
+        "bookmarks": {"task_results_v2": {"partitions": [{"context": {"task_id": 1}}]}}
+    }
 
 
 @pytest.mark.parametrize(
@@ -117,9 +123,18 @@ def test_readable_shapes_are_normalised_and_merged_keeping_the_earliest_bookmark
             "bookmarks": {
                 "task_results": {
                     "partitions": [
-                        {"context": {"task_id": "101"}, "replication_key_value": "2026-01-05T10:00:00Z"},
-                        {"context": {"task_id": 101}, "replication_key_value": "2026-01-03 09:30:00"},
-                        {"context": {"task_id": 102}, "replication_key_value": "2026-01-04T12:00:00.123+02:00"},
+                        {
+                            "context": {"task_id": "101"},
+                            "replication_key_value": "2026-01-05T10:00:00Z",
+                        },
+                        {
+                            "context": {"task_id": 101},
+                            "replication_key_value": "2026-01-03 09:30:00",
+                        },
+                        {
+                            "context": {"task_id": 102},
+                            "replication_key_value": "2026-01-04T12:00:00.123+02:00",
+                        },
                         {"context": {"task_id": 103}, "replication_key_value": None},
                     ]
                 },
@@ -152,7 +167,10 @@ def test_a_partition_without_a_bookmark_wins_a_merge():
             "bookmarks": {
                 "task_results": {
                     "partitions": [
-                        {"context": {"task_id": 7}, "replication_key_value": "2026-01-05T10:00:00Z"},
+                        {
+                            "context": {"task_id": 7},
+                            "replication_key_value": "2026-01-05T10:00:00Z",
+                        },
                         {"context": {"task_id": "7"}},
                     ]
                 }

@@ -19,6 +19,7 @@ written from the last STATE.
 """
 
 from tests.harness.checks import (
+    as_emitted,
     assert_no_secrets,
     assert_one_clear_error,
     partition_bookmarks,
@@ -57,6 +58,7 @@ __all__ = [
     "SimFactory",
     "Stop",
     "TapRunner",
+    "as_emitted",
     "assert_no_secrets",
     "assert_one_clear_error",
     "at_levels",

@@ -11,14 +11,16 @@ from tests.harness.credentials import SECRET_NAMES
 from tests.harness.output import Run
 
 
-def partition_bookmarks(state: dict[str, Any] | None) -> dict[tuple[int, str | None], str]:
-    """{(task_id, labeling_state or None): bookmark} of the partitions that have one."""
+def partition_bookmarks(
+    state: dict[str, Any] | None, stream: str = "task_results"
+) -> dict[tuple[int, str | None], str]:
+    """{(task_id, labeling_state or None): bookmark} of a stream's partitions that have one."""
     if not state:
         return {}
-    stream = state.get("bookmarks", {}).get("task_results", {})
+    stream_state = state.get("bookmarks", {}).get(stream, {})
     return {
         (p["context"]["task_id"], p["context"].get("labeling_state")): p["replication_key_value"]
-        for p in stream.get("partitions", [])
+        for p in stream_state.get("partitions", [])
         if p.get("replication_key_value")
     }
 
@@ -70,3 +72,14 @@ def premature_bookmarks(run: Run, expected: Mapping[int, set[tuple[int, int]]]) 
                         f"message {number}: task {task} bookmarked, {len(missing)} records unsent"
                     )
     return problems
+
+
+def as_emitted(records: Iterable[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Records as the tap emits them: fields the schema does not list go to undocumented_fields."""
+    documented = set(schema["properties"]) - {"undocumented_fields"}
+    emitted = []
+    for record in records:
+        kept = {k: v for k, v in record.items() if k in documented}
+        extra = {k: v for k, v in record.items() if k not in documented}
+        emitted.append({**kept, "undocumented_fields": extra} if extra else kept)
+    return emitted

@@ -70,7 +70,14 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
     ("record-without-case_id", misbehave("missing_case_id"), ("task 102", "'case_id'"), True),
     ("wrong-field-types", misbehave("wrong_types"), ("task 102", "'case_id'", "'abc'"), True),
     ("403-on-list", fault("403", 1), ("task 102", "HTTP 403", "country"), True),
-    ("426-task-type", {"unsupported": True}, ("task 102", "HTTP 426", "v2"), True),
+    (
+        # v1 answers 426, so the task is read through results v2, which answers in a shape
+        # of its own: what v2 sent and what was expected, for the user to report.
+        "v2-unexpected-shape",
+        {"unsupported": True, "misbehaviour": "v2_shape"},
+        ("task 102 (results v2", "results v2 answered 200", "'payload'", "Expected:"),
+        True,
+    ),
     ("404-unknown-task", {"task_ids": (101, 999, 103)}, ("task 999", "not found"), True),
     ("401-bearer-rejected", {"bearer": True, **fault("401", 1)}, ("task 102", "401"), True),
     (

@@ -24,28 +24,14 @@ stays green, since the tap never formats a secret in the first place.
 
 from __future__ import annotations
 
-import importlib
 import os
-import types
 import typing as t
 from datetime import datetime, timedelta, timezone
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterator
 
     import requests
-
-
-def _task_results_module() -> types.ModuleType:
-    """The module that defines TaskResultsStream (it has moved before)."""
-    for name in ("tap_centaur.task_results", "tap_centaur.streams"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(module, "TaskResultsStream"):
-            return module
-    raise RuntimeError("sabotage: TaskResultsStream not found")
 
 
 def _truncated_page_is_empty() -> None:
@@ -66,47 +52,31 @@ def _truncated_page_is_empty() -> None:
 
 
 def _premature_bookmark() -> None:
-    from tap_centaur.bookmarks import write_bookmark
+    from tap_centaur.engine import PartitionRun
 
-    stream_class = _task_results_module().TaskResultsStream
-    original = stream_class.get_records
+    original = PartitionRun._take
 
-    def get_records(self: t.Any, context: t.Any) -> Iterable[t.Any]:
-        bookmarked: list[t.Any] = []
-        for record in original(self, context):
-            yield record
-            partition = _partition_of(self, context, record)
-            if partition not in bookmarked:  # bookmark each partition after its first record
-                bookmarked.append(partition)
-                state = self.get_context_state(partition)
-                write_bookmark(state, datetime.now(timezone.utc))
-                self.state_manager.finalize_state(state)
-                self._write_state_message()
+    def _take(self: t.Any, index: int, page: t.Any) -> Iterator[t.Any]:
+        yield from original(self, index, page)
+        partition = self._partitions[index]
+        if not getattr(self, "_sabotaged", set()) >= {index}:  # after its first page
+            self._sabotaged = getattr(self, "_sabotaged", set()) | {index}
+            self._states.set_bookmark(partition.context, datetime.now(timezone.utc))
+            self._flush_state()
 
-    stream_class.get_records = get_records
-
-
-def _partition_of(stream: t.Any, context: t.Any, record: dict[str, t.Any]) -> t.Any:
-    """The partition a record belongs to (the stream syncs them all in one SDK context)."""
-    for partition in getattr(stream, "task_partitions", None) or [context]:
-        if (
-            partition["task_id"] == record["task_id"]
-            and partition.get("labeling_state", record["labeling_state"])
-            == record["labeling_state"]
-        ):
-            return partition
-    raise RuntimeError(f"sabotage: no partition for task {record['task_id']}")
+    PartitionRun._take = _take  # type: ignore[method-assign]
 
 
 def _updated_after_rounded_up() -> None:
-    module = _task_results_module()
-    original = module.format_updated_after
+    from tap_centaur import clock, streams
+
+    original = clock.format_updated_after
 
     def format_updated_after(moment: datetime) -> str:
         result: str = original(moment + timedelta(seconds=1))
         return result
 
-    vars(module)["format_updated_after"] = format_updated_after
+    vars(streams)["format_updated_after"] = format_updated_after
 
 
 def _bad_start_date_ignored() -> None:
@@ -128,15 +98,15 @@ def _bad_cursor_ends_task() -> None:
     from tap_centaur import pagination
     from tap_centaur.errors import PaginationError
 
-    original = pagination.SequenceIdPaginator.advance
+    original = pagination.SequenceIdPaginator.get_next
 
-    def advance(self: t.Any, response: requests.Response) -> None:
+    def get_next(self: t.Any, response: requests.Response) -> t.Any:
         try:
-            original(self, response)
+            return original(self, response)
         except PaginationError:
-            self._finished = True
+            return None  # the SDK's paginator ends on a falsy token: the task ends quietly
 
-    pagination.SequenceIdPaginator.advance = advance  # type: ignore[method-assign]
+    pagination.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
 
 
 def _redaction_off() -> None:
@@ -152,14 +122,14 @@ def _token_logged() -> None:
     from tap_centaur import auth, redaction
 
     redaction.RedactingFilter.filter = lambda self, record: True  # type: ignore[method-assign]
-    original = auth.CentaurAuthenticator._login
+    original = auth.CentaurAuth._login
 
     def _login(self: t.Any) -> str:
         token: str = original(self)
         logging.getLogger("tap-centaur").debug("Logged in; session token %s", token)
         return token
 
-    auth.CentaurAuthenticator._login = _login  # type: ignore[method-assign]
+    auth.CentaurAuth._login = _login  # type: ignore[method-assign]
 
 
 SABOTAGES: dict[str, Callable[[], None]] = {
