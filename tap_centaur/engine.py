@@ -209,6 +209,7 @@ class PartitionRun:
         """Start the workers (at most once): pages then wait, bounded, for `records()`."""
         if self._fetcher is not None or not self._partitions:
             return
+        self._log_starting_points()
         tasks = [len(list(group)) for _, group in groupby(self._partitions, _task_of)]
         self._fetcher = PartitionFetcher(
             self._pages_of,
@@ -244,6 +245,19 @@ class PartitionRun:
         self._flush_state()
         if self._stopped_by is not None:
             raise self._stopped_by
+
+    def _log_starting_points(self) -> None:
+        """One line for every partition, however many: how many resume from a bookmark."""
+        bookmarks = [p.since for p in self._partitions if p.bookmarked and p.since is not None]
+        fresh = len(self._partitions) - len(bookmarks)
+        start = format_bookmark(self._start_date) if self._start_date else "the start"
+        text = f"{len(self._partitions):,} partitions to read ({self._parallelism} at a time): "
+        if bookmarks:
+            text += (
+                f"{len(bookmarks):,} from their bookmarks ({format_bookmark(min(bookmarks))}"
+                f" to {format_bookmark(max(bookmarks))}), "
+            )
+        self._logger.info("%s: %s%s from %s.", self._source.name, text, f"{fresh:,}", start)
 
     def release_batched(self) -> None:
         """Bookmark the partitions whose records are now in an announced BATCH, write STATE."""
