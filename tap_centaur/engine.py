@@ -21,6 +21,7 @@ holding every finished task.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import typing as t
 from dataclasses import dataclass
@@ -192,7 +193,6 @@ class PartitionRun:
         self._lookback = lookback
         self._state_interval = state_interval
         self._start_date = start_date
-        self._max_consecutive = max_consecutive_failures
         self._batched = batched
         self._reroute = reroute
         self._logger = logger
@@ -202,7 +202,7 @@ class PartitionRun:
         self._seen: dict[int, _Progress] = {}
         self._waiting_for_batch: list[tuple[Context, datetime]] = []
         self._last_state = clock()
-        self._consecutive: list[str] = []
+        self._streak = _FailureStreak(max_consecutive_failures)
         self._progress = ProgressLog(logger, source.name, total=len(self._partitions))
 
     def start(self) -> None:
@@ -219,7 +219,8 @@ class PartitionRun:
             # another: a case moving between states mid-run is then emitted old version
             # first. Tasks share no case, so they may interleave.
             group_sizes=tasks,
-            recoverable=lambda error: _scope(error) != RUN_SCOPE,
+            # Decided in the worker that saw the failure, so that no further task starts.
+            recoverable=lambda error: _scope(error) != RUN_SCOPE and not self._streak.failed(error),
         )
         self._fetcher.start()
 
@@ -295,6 +296,7 @@ class PartitionRun:
                 return
         yield first
         yield from pages
+        self._streak.succeeded()  # every page of the partition was fetched
 
     def _take(self, index: int, page: Page) -> Iterator[Record]:
         """Yield a page's records; after the partition's last page, complete it."""
@@ -324,7 +326,6 @@ class PartitionRun:
 
     def _complete(self, partition: Partition, seen: _Progress) -> None:
         """Every page is emitted: the partition's bookmark moves (SDK pitfall 1)."""
-        self._consecutive.clear()
         self._progress.done(partition.label, seen.records, seen.pages)
         if seen.bookmark is None:
             self._logger.warning(
@@ -359,18 +360,16 @@ class PartitionRun:
         self._progress.failed()
         self._report.failed(partition.label, reason)
         self._logger.warning("%s failed; the other tasks go on: %s", partition.label, reason)
-        if isinstance(error, RetriesExhaustedError):
-            self._consecutive.append(reason)
-            if len(self._consecutive) >= self._max_consecutive:
-                self._stop(
-                    ConsecutiveFailuresError(
-                        f"the API failed for {len(self._consecutive)} tasks in a row, so the "
-                        "run stops instead of trying every remaining task (finished tasks are "
-                        f"bookmarked). Last failure: {reason} Try again later, or raise "
-                        "max_consecutive_task_failures."
-                    ),
-                    fetcher,
-                )
+        if self._streak.tripped:
+            self._stop(
+                ConsecutiveFailuresError(
+                    f"the API failed for {self._streak.limit} tasks in a row, so the run stops "
+                    "instead of trying every remaining task (finished tasks are bookmarked). "
+                    f"Last failure: {self._streak.last} Try again later, or raise "
+                    "max_consecutive_task_failures."
+                ),
+                fetcher,
+            )
 
     def _stop(self, error: BaseException, fetcher: PartitionFetcher[Page]) -> None:
         self._stopped_by = error
@@ -385,6 +384,34 @@ class PartitionRun:
         self._states.order([p.context for p in self._partitions])
         self._write_state()
         self._last_state = self._clock()
+
+
+class _FailureStreak:
+    """Tasks failing in a row because the API itself fails (retries exhausted).
+
+    Counted as the workers see the failures (thread-safe), tripped for good at the limit.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.tripped = False
+        self.last = ""
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> bool:
+        """Count a failed task; whether the streak has reached the limit."""
+        with self._lock:
+            if isinstance(error, RetriesExhaustedError):
+                self._count += 1
+                self.last = str(error)
+                self.tripped = self.tripped or self._count >= self.limit
+            return self.tripped
+
+    def succeeded(self) -> None:
+        """A task was read whole: the streak starts again."""
+        with self._lock:
+            self._count = 0
 
 
 def _task_of(partition: Partition) -> int:

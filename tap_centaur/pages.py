@@ -73,11 +73,11 @@ def request_label(request: requests.PreparedRequest | None) -> str:
     params = dict(parse_qsl(url.query))
     task = params.pop("task_id", None)
     subject = f"task {task}" if task is not None else f"{request.method} {url.path}"
-    if "/v2/" in url.path:
-        subject += " (results v2)"
     details = [f"{key}={value}" for key, value in params.items() if key != "limit"]
     if task is not None and url.path.endswith("/list") and "last_sequence_id" not in params:
         details.insert(0, "first page")
+    if task is not None and "/v2/" in url.path:
+        details.insert(0, "results v2")
     return f"{subject} ({', '.join(details)})" if details else subject
 
 

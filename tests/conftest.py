@@ -26,6 +26,7 @@ from tests.harness import THREE_TASKS, Sim, SimFactory, TapRunner
 #: them at once, and the other tests fill the workers around them.
 LONGEST_FIRST = (
     "tests/reliability/test_kill_resume.py::test_sigkill_at_random_points",
+    "tests/test_task_failures.py::test_an_info_log_over_two_thousand",
     "tests/test_bench_smoke.py::",
     "tests/reliability/test_fault_soak.py::",
     "tests/reliability/test_moving_data.py::test_incremental_runs",

@@ -1,0 +1,88 @@
+"""`--about` describes the settings in valid JSON Schema; `--test` checks the connection cleanly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import jsonschema
+import pytest
+
+from tests.harness import login_config
+
+
+@pytest.fixture(scope="module")
+def settings_schema():
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_centaur", "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(about.stdout)["settings"]
+
+
+def test_about_prints_a_valid_draft_7_schema(settings_schema):
+    jsonschema.Draft7Validator.check_schema(settings_schema)
+    assert settings_schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+
+
+def test_integers_are_integers_with_their_bounds(settings_schema):
+    properties = settings_schema["properties"]
+    parallel = properties["max_parallel_tasks"]["anyOf"][0]
+    assert parallel == {"type": "integer", "minimum": 1, "maximum": 32}
+    assert properties["page_size"]["anyOf"][0] == {"type": "integer", "minimum": 1}
+    assert properties["lookback_seconds"]["default"] == 300
+    validator = jsonschema.Draft7Validator(settings_schema)
+    base = {"api_key": "k"}
+    assert validator.is_valid({**base, "max_parallel_tasks": 8})
+    assert validator.is_valid({**base, "max_parallel_tasks": "8"})  # from the environment
+    assert not validator.is_valid({**base, "max_parallel_tasks": 33})
+    assert not validator.is_valid({**base, "max_parallel_tasks": "eight"})
+    assert not validator.is_valid({**base, "request_timeout": 0})
+
+
+def test_formats_enums_and_secrets_are_declared(settings_schema):
+    properties = settings_schema["properties"]
+    assert {"type": "string", "format": "date-time"} in properties["start_date"]["anyOf"]
+    assert {"type": "string", "format": "date"} in properties["start_date"]["anyOf"]
+    assert properties["username"]["format"] == "email"
+    states = properties["labeling_state"]["anyOf"][0]["enum"]
+    assert states == ["Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged"]
+    for name in ("api_key", "api_password", "bearer_token"):
+        assert properties[name]["secret"] is True
+        assert properties[name]["writeOnly"] is True
+    assert "null" not in json.dumps(properties["labeling_state"]["anyOf"]).replace(
+        '"type": "null"', ""
+    )
+
+
+def test_a_successful_connection_check_logs_no_error(sim, tap):
+    run = tap.run(login_config(sim.url, [101, 102]), args=("--test",))
+    assert run.exit_code == 0, run.stderr
+    assert run.error_lines == []
+
+
+@pytest.mark.parametrize(
+    ("api_url", "cause"),
+    [
+        pytest.param("http://127.0.0.1:9", "Connection refused", id="refused"),
+        pytest.param("https://no-such-host.invalid", "no-such-host.invalid", id="unknown-host"),
+    ],
+)
+def test_an_unreachable_api_fails_the_check_quickly_naming_it(tap, api_url, cause):
+    """A scheduled sync retries 8 times over minutes; the check gives up within seconds."""
+    config = {**login_config(api_url, [101]), "backoff_factor": 1}
+    started = time.monotonic()
+    run = tap.run(config, args=("--test",))
+    elapsed = time.monotonic() - started
+    assert run.exit_code == 1
+    assert len(run.error_lines) == 1
+    line = run.error_lines[0]
+    assert cause in line
+    assert api_url.split("//", 1)[1].split(":")[0] in line  # the host of api_url
+    assert "Check api_url" in line
+    assert run.retries <= 2
+    assert elapsed < 20

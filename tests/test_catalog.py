@@ -1,0 +1,88 @@
+"""The catalog: task_results is incremental, and ACTIVATE_VERSION only for whole streams."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import login_config, partition_bookmarks
+
+RESULTS = ("task_results", "task_results_v2")
+
+
+def test_the_results_streams_are_incremental_on_updated_after(sim, tap):
+    catalog = tap.discover(login_config(sim.url, [101]))
+    entries = {stream["tap_stream_id"]: stream for stream in catalog["streams"]}
+    for name, entry in entries.items():
+        root = next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
+        if name in RESULTS:
+            assert entry["replication_method"] == "INCREMENTAL"
+            assert entry["replication_key"] == "updated_after"
+            assert root["valid-replication-keys"] == ["updated_after"]
+        else:
+            assert entry["replication_method"] == "FULL_TABLE"
+
+
+def test_the_sdk_logs_an_incremental_sync(sim, tap):
+    run = tap.run(login_config(sim.url, [101]))
+    assert "Beginning sync of 'task_results' in incremental mode" in run.stderr
+
+
+def activate_versions(run):
+    return sorted({m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"})
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        pytest.param({}, ["projects", "tasks"], id="whole"),
+        pytest.param({"project_ids": [7000]}, ["projects"], id="tasks-filtered"),
+        pytest.param({"shard_count": 2, "shard_index": 0}, [], id="sharded"),
+    ],
+)
+def test_activate_version_only_for_streams_read_whole(make_sim, tap, extra, expected):
+    """Never for the results streams, whose runs read only what changed: a target honouring
+    it would soft-delete (or delete) every case loaded before (issue 13)."""
+    sim = make_sim(tasks=3, cases=(20, 10, 5), unsupported_task_ids=(103,))
+    case = sim.truth(101)[0]
+    config = login_config(
+        sim.url,
+        [101, 102, 103],
+        emit_activate_version_messages=True,
+        case_ids=[{"task_id": 101, "case_id": case["case_id"]}],
+        **extra,
+    )
+    first = tap.run(config)
+    assert first.exit_code == 0, first.stderr
+    assert activate_versions(first) == expected
+    sim.update_cases(102, count=2)  # 102 is in every variant's tasks (shard 0 of 2 too)
+    second = tap.run(config, first.final_state)
+    assert activate_versions(second) == expected
+    assert 0 < len(second.records_of("task_results")) < len(first.records_of("task_results"))
+
+
+def test_state_written_by_release_0_1_0_reads_only_what_changed(make_sim, tap):
+    """0.1.0's STATE (the same layout, written by its own run) resumes incrementally."""
+    sim = make_sim(tasks=2, cases=(40, 30))
+    first = tap.run(login_config(sim.url, [101, 102]))
+    bookmarks = partition_bookmarks(first.final_state)
+    state_of_0_1_0 = {
+        "bookmarks": {
+            "task_results": {
+                "partitions": [
+                    {
+                        "context": {"task_id": task},
+                        "replication_key": "updated_after",
+                        "replication_key_value": bookmark,
+                    }
+                    for (task, _), bookmark in bookmarks.items()
+                ]
+            },
+            "projects": {},
+            "tasks": {},
+            "case_results": {},
+        }
+    }
+    changed = {(101, c) for c in sim.update_cases(101, count=3)}
+    resumed = tap.run(login_config(sim.url, [101, 102]), state_of_0_1_0)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert set(resumed.keys) == changed

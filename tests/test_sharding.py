@@ -1,0 +1,82 @@
+"""Sharding: jobs share the tasks by `task_id % shard_count`, each with its own state."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_centaur.errors import ConfigError
+from tap_centaur.settings import parse_settings
+from tests.harness import login_config, partition_bookmarks
+
+TEN_TASKS = {"tasks": 10, "cases": (4, 3, 0, 5, 2, 6, 1, 3, 2, 4)}
+
+
+def discovery(url, **extra):
+    config = login_config(url, [], **extra)
+    del config["task_ids"]
+    return config
+
+
+def test_each_shard_syncs_its_tasks_and_together_they_sync_each_once(make_sim, tap):
+    sim = make_sim(**TEN_TASKS)
+    runs = [tap.run(discovery(sim.url, shard_count=3, shard_index=i)) for i in range(3)]
+    everything = {(c["task_id"], c["case_id"]) for c in sim.truth()}
+    for index, run in enumerate(runs):
+        assert run.exit_code == 0, run.stderr
+        assert {task for task, _ in run.keys} <= {t for t in sim.task_ids() if t % 3 == index}
+        assert {r["task_id"] for r in run.records_of("tasks")} == {
+            t for t in sim.task_ids() if t % 3 == index
+        }
+        assert {task for task, _ in partition_bookmarks(run.final_state)} == {
+            t for t in sim.task_ids() if t % 3 == index
+        }
+    keys = [key for run in runs for key in run.keys]
+    assert sorted(keys) == sorted(everything)  # every case once, in one shard only
+    # Only shard 0 writes the projects: shards loading one warehouse never write the same rows.
+    projects = {t["project_id"] for t in sim.tasks_truth()}
+    assert [len(run.records_of("projects")) for run in runs] == [len(projects), 0, 0]
+
+
+def test_a_tasks_shard_never_changes_when_tasks_are_added(make_sim, tap):
+    sim = make_sim(**TEN_TASKS)
+    before = tap.run(discovery(sim.url, shard_count=4, shard_index=1))
+    for _ in range(5):
+        sim.add_task(cases=1)
+    after = tap.run(discovery(sim.url, shard_count=4, shard_index=1), before.final_state)
+    assert after.exit_code == 0, after.stderr
+    shard = {t for t in sim.task_ids() if t % 4 == 1}
+    assert {r["task_id"] for r in after.records_of("tasks")} == shard
+    old = {task for task, _ in partition_bookmarks(before.final_state)}
+    assert old <= shard  # the tasks the shard had are still its own
+    assert {task for task, _ in after.keys} == shard - old  # only the new ones are read
+
+
+def test_explicit_task_ids_are_sharded_too(make_sim, tap):
+    sim = make_sim(**TEN_TASKS)
+    run = tap.run(login_config(sim.url, [101, 102, 103, 104], shard_count=2, shard_index=0))
+    assert run.exit_code == 0, run.stderr
+    assert {task for task, _ in run.keys} == {102, 104}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting", "fragment"),
+    [
+        ({"shard_count": 2, "shard_index": 2}, "shard_index", "shard_count is 2"),
+        ({"shard_count": 0}, "shard_count", "at least 1"),
+        ({"shard_index": -1}, "shard_index", "at least 0"),
+        ({"shard_count": "two"}, "shard_count", "must be an integer"),
+    ],
+)
+def test_invalid_shard_settings_name_the_setting(overrides, setting, fragment):
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"api_key": "k-123456", "bearer_token": "t-123456", **overrides})
+    assert caught.value.setting == setting
+    assert fragment in str(caught.value)
+
+
+def test_invalid_shard_settings_stop_before_any_request(sim, tap):
+    sim.reset_stats()
+    run = tap.run(login_config(sim.url, [101], shard_count=3, shard_index=3))
+    assert run.exit_code == 2
+    assert "Invalid setting 'shard_index'" in run.error_lines[-1]
+    assert sim.stats()["total_requests"] == 0
