@@ -81,10 +81,11 @@ class CentaurStream(SdkStream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: Tap, client: ApiClient) -> None:
-        """A stream of `tap` sending its requests through `client`."""
+        """A stream of `tap` sending its requests through `client`; schema and keys: `shape`."""
         self.client = client
         self.owner = tap
-        super().__init__(tap=tap)
+        super().__init__(tap=tap, schema=self.shape.schema)
+        self.primary_keys = self.shape.keys
 
     @property
     def settings(self) -> Settings:

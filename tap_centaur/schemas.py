@@ -30,13 +30,18 @@ CONTENT_METADATA = th.ObjectType(
     additional_properties=True,
 )
 
-CASE_RESULT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
+#: What every case result, v1 or v2, starts with: its keys, its task and project.
+_CASE_AND_TASK = (
     th.Property("task_id", th.IntegerType, required=True, description="Task id."),
     th.Property("case_id", th.IntegerType, required=True, description="Case (problem) id."),
     th.Property("task_name", th.StringType),
     th.Property("project_id", th.IntegerType),
     th.Property("project_name", th.StringType),
     th.Property("task_type", th.StringType, description='e.g. "choice", "box", "circle".'),
+)
+
+CASE_RESULT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
+    *_CASE_AND_TASK,
     th.Property("patch", th.StringType, description="Area of interest as WKT, scaled 0-100."),
     th.Property("labeling_state", th.StringType),
     th.Property("qualified_reads", th.IntegerType, description="Reads meeting the accuracy bar."),
@@ -53,12 +58,7 @@ CASE_RESULT_SCHEMA: dict[str, t.Any] = th.PropertiesList(
 #: Results v2 (`/results/public/v2/...`): the fields a third-party copy of Centaur's OpenAPI
 #: publishes (inferred, checked at run time); `results` has one element per piece of content.
 CASE_RESULT_V2_SCHEMA: dict[str, t.Any] = th.PropertiesList(
-    th.Property("task_id", th.IntegerType, required=True, description="Task id."),
-    th.Property("case_id", th.IntegerType, required=True, description="Case (problem) id."),
-    th.Property("task_name", th.StringType),
-    th.Property("project_id", th.IntegerType),
-    th.Property("project_name", th.StringType),
-    th.Property("task_type", th.StringType),
+    *_CASE_AND_TASK,
     th.Property("content_type", th.StringType),
     th.Property("labeling_state", th.StringType),
     th.Property("n_qualified_opinions", th.IntegerType, description="Qualified opinions."),
@@ -107,6 +107,8 @@ class RecordShape:
     """What a record of one endpoint must look like, derived from its JSON schema."""
 
     name: str
+    #: The stream's JSON schema.
+    schema: dict[str, t.Any]
     #: The integer fields that identify a record (its primary key), checked first.
     keys: tuple[str, ...]
     documented: frozenset[str]
@@ -125,6 +127,7 @@ class RecordShape:
         properties = schema["properties"]
         return cls(
             name=name,
+            schema=schema,
             keys=keys,
             documented=frozenset(properties) - {UNDOCUMENTED_FIELDS},
             field_types=tuple(

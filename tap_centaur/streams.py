@@ -11,16 +11,7 @@ from tap_centaur.clock import format_updated_after
 from tap_centaur.engine import Partition, PartitionRun
 from tap_centaur.errors import TASK_SCOPE, TapCentaurError, UnsupportedTaskError
 from tap_centaur.pages import Page
-from tap_centaur.schemas import (
-    CASE_RESULT,
-    CASE_RESULT_SCHEMA,
-    CASE_RESULT_V2,
-    CASE_RESULT_V2_SCHEMA,
-    PROJECT,
-    PROJECT_SCHEMA,
-    TASK,
-    TASK_SCHEMA,
-)
+from tap_centaur.schemas import CASE_RESULT, CASE_RESULT_V2, PROJECT, TASK
 from tap_centaur.state import V2_STREAM, PartitionStates
 
 if t.TYPE_CHECKING:
@@ -76,8 +67,6 @@ class ProjectsStream(RunStream):
 
     name = "projects"
     path = "/projects/public/v1/list"
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("project_id",)
-    schema = PROJECT_SCHEMA
     shape = PROJECT
 
     @property
@@ -99,8 +88,6 @@ class TasksStream(RunStream):
 
     name = "tasks"
     path = "/tasks/public/v1/list"
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id",)
-    schema = TASK_SCHEMA
     shape = TASK
 
     def __init__(self, tap: Tap, client: ApiClient, report: RunReport) -> None:
@@ -131,7 +118,18 @@ class TasksStream(RunStream):
         return [dict(task) for task in self.catalog.shard_tasks()]
 
 
-class ResultsStream(RunStream):
+class PerTaskStream(RunStream):
+    """A stream of requests per task: it reads the run's `TaskCatalog` (shards, v1 or v2)."""
+
+    def __init__(
+        self, tap: Tap, client: ApiClient, report: RunReport, catalog: TaskCatalog
+    ) -> None:
+        """A stream of the tasks in `catalog`."""
+        super().__init__(tap, client, report)
+        self.catalog = catalog
+
+
+class ResultsStream(PerTaskStream):
     """Case results of each task, incrementally, partition by partition, in parallel.
 
     One partition per task id, and per labeling state when `labeling_state` is set (the
@@ -141,15 +139,13 @@ class ResultsStream(RunStream):
     """
 
     replication_key = "updated_after"
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id", "case_id")
     is_sorted = False
 
     def __init__(
         self, tap: Tap, client: ApiClient, report: RunReport, catalog: TaskCatalog
     ) -> None:
         """Results of the tasks in `catalog`."""
-        super().__init__(tap, client, report)
-        self.catalog = catalog
+        super().__init__(tap, client, report, catalog)
         self.states = PartitionStates(tap.state, self.name)
         self._run: PartitionRun | None = None
         self._early: Future[None] | None = None
@@ -277,7 +273,6 @@ class TaskResultsStream(ResultsStream):
 
     name = "task_results"
     path = "/results/public/v1/list"
-    schema = CASE_RESULT_SCHEMA
     shape = CASE_RESULT
 
     def task_ids(self) -> tuple[int, ...]:
@@ -307,7 +302,6 @@ class TaskResultsV2Stream(ResultsStream):
 
     name = "task_results_v2"
     path = "/results/public/v2/list"
-    schema = CASE_RESULT_V2_SCHEMA
     shape = CASE_RESULT_V2
 
     def task_ids(self) -> tuple[int, ...]:
@@ -315,23 +309,14 @@ class TaskResultsV2Stream(ResultsStream):
         return tuple(task for task in self.catalog.task_ids() if self.catalog.reads_v2(task))
 
 
-class CaseResultsStream(RunStream):
+class CaseResultsStream(PerTaskStream):
     """`GET /results/public/v1/get`: the case results listed in `case_ids` (full sync)."""
 
     name = "case_results"
     path = "/results/public/v1/get"
-    primary_keys: t.ClassVar[tuple[str, ...]] = ("task_id", "case_id")
-    schema = CASE_RESULT_SCHEMA
     shape = CASE_RESULT
     listed = False
     v2 = False
-
-    def __init__(
-        self, tap: Tap, client: ApiClient, report: RunReport, catalog: TaskCatalog
-    ) -> None:
-        """The cases in `case_ids` whose task `catalog` reads through this version."""
-        super().__init__(tap, client, report)
-        self.catalog = catalog
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -376,6 +361,5 @@ class CaseResultsV2Stream(CaseResultsStream):
 
     name = "case_results_v2"
     path = "/results/public/v2/get"
-    schema = CASE_RESULT_V2_SCHEMA
     shape = CASE_RESULT_V2
     v2 = True
