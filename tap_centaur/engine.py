@@ -224,6 +224,11 @@ class PartitionRun:
         )
         self._fetcher.start()
 
+    def close(self) -> None:
+        """Stop the workers (a run that ends before reading this one must not leave them)."""
+        if self._fetcher is not None:
+            self._fetcher.close()
+
     def records(self) -> Iterator[Record]:
         """Every partition's records as the workers fetch them.
 

@@ -105,6 +105,10 @@ class OutputError(TapCentaurError):
     """The output could not be written: the target stopped reading, or the disk is full."""
 
 
+class RunEndedError(TapCentaurError):
+    """A request a background thread would still send after the run ended (never sent)."""
+
+
 class RetriesExhaustedError(TapCentaurError):
     """A transient failure (429, 5xx, reset, timeout, bad body) outlasted every retry."""
 

@@ -23,6 +23,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from tap_centaur.clock import parse_http_date, retry_after_seconds
 from tap_centaur.errors import (
     RetriesExhaustedError,
+    RunEndedError,
     TransportError,
     UndecodableBodyError,
 )
@@ -74,9 +75,14 @@ class RetryPolicy:
         self.budget = RetryBudget(max_retries, backoff_factor)
         self.request_timeout = request_timeout
         self._resume_at = 0.0
+        self._ended = False
         self._lock = threading.Lock()
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
         self.retries = 0
+
+    def end(self) -> None:
+        """The run is over: a request still retrying in a background thread gives up."""
+        self._ended = True
 
     def check_connection_quickly(self) -> None:
         """For a connection check: a few short retries, so an unreachable API fails fast."""
@@ -100,6 +106,8 @@ class RetryPolicy:
 
         def attempt(*args: P.args, **kwargs: P.kwargs) -> T:
             self._wait_for_shared_pause()
+            if self._ended:
+                raise RunEndedError(f"{where(*args, **kwargs)}: not sent, the run has ended.")
             return func(*args, **kwargs)
 
         @functools.wraps(func)
@@ -140,7 +148,9 @@ class RetryPolicy:
         retry = 0
         while True:
             requested = getattr(exc, "retry_after", None)
-            if requested is not None:
+            if self._ended:
+                wait = 0.0
+            elif requested is not None:
                 wait = min(float(requested), MAX_RETRY_AFTER_SECONDS)
                 if wait < requested:
                     logger.warning(

@@ -16,7 +16,7 @@ from tap_centaur.errors import StateError
 from tap_centaur.settings import LABELING_STATES
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from singer_sdk.helpers.types import TapState
@@ -230,8 +230,3 @@ class PartitionStates:
             self._index.values(),
             key=lambda p: rank.get(partition_key(p["context"]), len(rank)),
         )
-
-
-def task_ids_of(partitions: Iterable[Mapping[str, t.Any]]) -> set[int]:
-    """The task ids of some partition contexts."""
-    return {int(context["task_id"]) for context in partitions}

@@ -12,7 +12,6 @@ from tap_centaur.engine import Partition, PartitionRun
 from tap_centaur.errors import TASK_SCOPE, TapCentaurError, UnsupportedTaskError
 from tap_centaur.pages import Page
 from tap_centaur.schemas import CASE_RESULT, CASE_RESULT_V2, PROJECT, TASK
-from tap_centaur.state import V2_STREAM, PartitionStates
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator
@@ -26,6 +25,7 @@ if t.TYPE_CHECKING:
     from tap_centaur.client import ApiClient
     from tap_centaur.engine import RunReport
     from tap_centaur.pages import Record
+    from tap_centaur.state import PartitionStates
     from tap_centaur.tasks import TaskCatalog
 
 
@@ -49,8 +49,11 @@ class RunStream(CentaurStream):
             self.report.started()
         try:
             yield from self.read_records(context)
-        except GeneratorExit:  # the SDK stopped the stream early (a dry run)
-            self.report.finished(self.name, summarise=False)
+        except GeneratorExit:  # the SDK stopped reading: a dry run, or an error after a record
+            if self.ABORT_AT_RECORD_COUNT is not None:
+                self.report.finished(self.name, summarise=False)
+            else:
+                self.report.end()
             raise
         except Exception:
             self.report.end()
@@ -142,11 +145,16 @@ class ResultsStream(PerTaskStream):
     is_sorted = False
 
     def __init__(
-        self, tap: Tap, client: ApiClient, report: RunReport, catalog: TaskCatalog
+        self,
+        tap: Tap,
+        client: ApiClient,
+        report: RunReport,
+        catalog: TaskCatalog,
+        states: PartitionStates,
     ) -> None:
-        """Results of the tasks in `catalog`."""
+        """Results of the tasks in `catalog`, bookmarked in `states`."""
         super().__init__(tap, client, report, catalog)
-        self.states = PartitionStates(tap.state, self.name)
+        self.states = states
         self._run: PartitionRun | None = None
         self._early: Future[None] | None = None
 
@@ -188,6 +196,11 @@ class ResultsStream(PerTaskStream):
         if self._run is None:
             self._run = self._new_run()
         self._run.start()
+
+    def close(self) -> None:
+        """Stop the workers, whether the run read this stream or ended before it."""
+        if self._run is not None:
+            self._run.close()
 
     def start_early(self) -> None:
         """Start in the background, while the streams before this one are written.
@@ -285,15 +298,13 @@ class TaskResultsStream(ResultsStream):
             return False
         task_id = partition.task_id
         if not self.catalog.reads_v2(task_id):
-            self.catalog.use_v2(task_id)
             self.logger.info(
                 "task %s%s: v1 of the results API does not serve its type (HTTP 426); it is "
                 "read through results v2 (stream task_results_v2) from now on.",
                 task_id,
                 f" ({self.catalog.name_of(task_id)!r})" if self.catalog.name_of(task_id) else "",
             )
-        # Remember the version in the state, bookmark or not.
-        PartitionStates(self.owner.state, V2_STREAM).ensure(partition.context)
+        self.catalog.use_v2(partition.context)
         return True
 
 
@@ -334,7 +345,7 @@ class CaseResultsStream(PerTaskStream):
             except UnsupportedTaskError:
                 if self.v2:
                     raise
-                self.catalog.use_v2(ref.task_id)
+                self.catalog.use_v2({"task_id": ref.task_id})
                 self.logger.info(
                     "case %s of task %s: read through results v2 (v1 answered 426).",
                     ref.case_id,

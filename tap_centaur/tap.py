@@ -19,17 +19,12 @@ from tap_centaur.engine import RunReport
 from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.settings import CONFIG_SCHEMA, Settings, check_environment, draft7, parse_settings
-from tap_centaur.state import (
-    V2_STREAM,
-    PartitionStates,
-    normalise_state,
-    read_state_text,
-    task_ids_of,
-)
+from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.streams import (
     CaseResultsStream,
     CaseResultsV2Stream,
     ProjectsStream,
+    ResultsStream,
     TaskResultsStream,
     TaskResultsV2Stream,
     TasksStream,
@@ -84,8 +79,17 @@ class TapCentaur(SdkTap):
         return RunReport(
             streams=lambda: [s.name for s in self.streams.values() if s.selected],
             on_start=self._start_early,
-            on_end=self.client.auth.logout,
+            on_end=self._end,
         )
+
+    def _end(self) -> None:
+        """The run is over, completed or not: its records are out, no thread goes on; log out."""
+        t.cast("BufferedMsgSpecWriter", self.message_writer).flush()
+        for stream in self.streams.values():
+            if isinstance(stream, ResultsStream):
+                stream.close()
+        self.client.retry_policy.end()
+        self.client.auth.logout()
 
     def _start_early(self) -> None:
         """Read results (and the task list) in the background from the run's first stream on.
@@ -132,20 +136,17 @@ class TapCentaur(SdkTap):
         """The streams (the SDK runs them in the order of their names)."""
         client, report = self.client, self.report
         tasks = TasksStream(self, client, report)
-        catalog = TaskCatalog(
-            self.settings,
-            tasks.list_tasks,
-            v2_task_ids=lambda: task_ids_of(PartitionStates(self.state, V2_STREAM).contexts()),
-            logger=self.logger,
-        )
+        v1_states = PartitionStates(self.state, TaskResultsStream.name)
+        v2_states = PartitionStates(self.state, TaskResultsV2Stream.name)
+        catalog = TaskCatalog(self.settings, tasks.list_tasks, v2_states, logger=self.logger)
         tasks.catalog = catalog
         return [
             ProjectsStream(self, client, report),
             tasks,
             CaseResultsStream(self, client, report, catalog),
             CaseResultsV2Stream(self, client, report, catalog),
-            TaskResultsStream(self, client, report, catalog),
-            TaskResultsV2Stream(self, client, report, catalog),
+            TaskResultsStream(self, client, report, catalog, v1_states),
+            TaskResultsV2Stream(self, client, report, catalog, v2_states),
         ]
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

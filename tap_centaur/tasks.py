@@ -12,10 +12,11 @@ import typing as t
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from tap_centaur.pages import Record
     from tap_centaur.settings import Settings
+    from tap_centaur.state import PartitionStates
 
 
 class TaskCatalog:
@@ -25,26 +26,26 @@ class TaskCatalog:
         self,
         settings: Settings,
         list_tasks: Callable[[], Iterable[Record]],
+        v2_states: PartitionStates,
         *,
-        v2_task_ids: Callable[[], Iterable[int]],
         logger: logging.Logger,
     ) -> None:
-        """`list_tasks` reads the API's task list; `v2_task_ids()` those the state reads in v2.
+        """`list_tasks` reads the API's task list; `v2_states` holds the tasks read in v2.
 
-        Both are called on first use, once the input state is loaded.
+        Both are read on first use, once the input state is loaded.
         """
         self._settings = settings
         self._list_tasks = list_tasks
         self._logger = logger
         self._listed: dict[int, Record] | None = None
         self._lock = threading.Lock()
-        self._v2_from_state = v2_task_ids
+        self._v2_states = v2_states
         self._v2_known: set[int] | None = None
 
     @property
     def _v2(self) -> set[int]:
         if self._v2_known is None:
-            self._v2_known = set(self._v2_from_state())
+            self._v2_known = {int(context["task_id"]) for context in self._v2_states.contexts()}
         return self._v2_known
 
     @property
@@ -95,6 +96,10 @@ class TaskCatalog:
         """Whether the task is read through results v2 (v1 answered 426, now or before)."""
         return task_id in self._v2
 
-    def use_v2(self, task_id: int) -> None:
-        """Read the task through results v2 from now on."""
-        self._v2.add(task_id)
+    def use_v2(self, context: Mapping[str, t.Any]) -> None:
+        """Read a partition's task through results v2 from now on, remembered in the state.
+
+        The partition gets its place in task_results_v2's state, bookmark or not.
+        """
+        self._v2.add(int(context["task_id"]))
+        self._v2_states.ensure(context)

@@ -12,6 +12,7 @@ import pytest
 
 from tap_centaur.client import CentaurStream
 from tap_centaur.engine import TaskFailuresError
+from tap_centaur.errors import TapCentaurError
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config, partition_bookmarks, premature_bookmarks
@@ -150,3 +151,18 @@ def test_a_429_pauses_every_worker_sharing_the_policy(monkeypatch):
     now[0] += 7.0
     policy._wait_for_shared_pause()
     assert slept == [7.0]
+
+
+def test_a_run_that_fails_before_its_results_stops_the_workers_started_early(make_sim, capsys):
+    """The results workers start with the run's first stream; when a later stream fails the
+    run (here the projects list, refused), they stop too: no thread, no request, goes on."""
+    sim = make_sim(tasks=4, cases=(300, 300, 300, 300), page_size=10, latency_ms=5)
+    sim.script_faults([{"kind": "403", "count": 1, "path": "/projects/"}])
+    config = login_config(sim.url, [101, 102, 103, 104], max_parallel_tasks=2)
+    with pytest.raises(TapCentaurError, match="HTTP 403"):
+        TapCentaur(config=config).sync_all()
+    assert fetch_threads() == []
+    served = sim.stats()["total_requests"]
+    threading.Event().wait(0.2)
+    assert sim.stats()["total_requests"] == served
+    capsys.readouterr()
