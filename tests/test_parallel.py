@@ -156,9 +156,17 @@ def test_a_429_pauses_every_worker_sharing_the_policy(monkeypatch):
 def test_a_run_that_fails_before_its_results_stops_the_workers_started_early(make_sim, capsys):
     """The results workers start with the run's first stream; when a later stream fails the
     run (here the projects list, refused), they stop too: no thread, no request, goes on."""
-    sim = make_sim(tasks=4, cases=(300, 300, 300, 300), page_size=10, latency_ms=5)
-    sim.script_faults([{"kind": "403", "count": 1, "path": "/projects/"}])
-    config = login_config(sim.url, [101, 102, 103, 104], max_parallel_tasks=2)
+    sim = make_sim(tasks=4, cases=(3000, 3000, 3000, 3000), page_size=10, spike_seconds=2)
+    # The projects list first times out (0.5 s: the workers are busy by then), then is refused.
+    sim.script_faults(
+        [
+            {"kind": "timeout", "count": 1, "path": "/projects/"},
+            {"kind": "403", "count": 1, "path": "/projects/"},
+        ]
+    )
+    config = login_config(
+        sim.url, [101, 102, 103, 104], max_parallel_tasks=2, request_timeout=0.5
+    )
     with pytest.raises(TapCentaurError, match="HTTP 403"):
         TapCentaur(config=config).sync_all()
     assert fetch_threads() == []
