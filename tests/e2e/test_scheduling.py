@@ -60,13 +60,21 @@ def test_meltano_lists_the_hourly_schedule_of_the_job(meltano: Meltano) -> None:
     assert jobs == [{"job_name": JOB, "tasks": ["tap-centaur target-postgres"]}]
 
 
-def test_readme_sharding_recipe_is_what_meltano_yml_declares() -> None:
+def readme_yaml(heading: str) -> Any:
+    """The first YAML block of the README after `heading`."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Sharding", 1)[-1]
-    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert block, "README.md has no YAML block under '### Sharding'"
-    recipe = YAML(typ="safe", pure=True).load(block.group(1))
+    block = re.search(r"```yaml\n(.*?)```", readme.split(f"\n{heading}\n", 1)[-1], re.DOTALL)
+    assert block, f"README.md has no YAML block under {heading!r}"
+    return YAML(typ="safe", pure=True).load(block.group(1))
+
+
+def test_readme_scheduling_blocks_are_what_meltano_yml_declares() -> None:
     project = YAML(typ="safe", pure=True).load((ROOT / "meltano.yml").read_text("utf-8"))
+    assert readme_yaml("## Scheduling") == {
+        "jobs": project["jobs"],
+        "schedules": project["schedules"],
+    }
+    recipe = readme_yaml("### Sharding: several jobs, one warehouse")
     declared = [plugin(project, "extractors", name) for name in SHARDS]
     assert recipe == declared
     assert [p["config"] for p in declared] == [
@@ -188,3 +196,17 @@ def test_two_shards_at_the_same_time_load_every_task_once(
         (before,),
     )
     assert set(resent) == changed
+
+
+def test_a_failed_run_keeps_the_bookmarks_of_the_tasks_it_synced(
+    meltano: Meltano, postgres: Postgres, sim: Simulator
+) -> None:
+    # A task id that does not exist fails that task only; the run, the job here, exits 1.
+    meltano.env["TAP_CENTAUR_TASK_IDS"] = json.dumps([*sim.task_ids(), 999])
+    result = meltano("run", JOB, check=False)
+    assert result.returncode != 0
+    assert "task 999 not found" in result.output
+    # What a scheduler's next run starts from: every other task's bookmark, and its cases.
+    marks = bookmarks(meltano.state(state_id("tap-centaur")))
+    assert set(marks) == set(sim.task_ids())
+    assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
