@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from centaur_sim import Simulator
+from tests.e2e.conftest import Postgres
 
 Rows = dict[tuple[int, int], dict[str, Any]]
 
@@ -108,3 +109,19 @@ def updated_after(bookmark: str) -> str:
 def just_after(*bookmark_values: str) -> float:
     """An update time one second after the latest bookmark: the earliest change to read next."""
     return max(datetime.fromisoformat(b).timestamp() for b in bookmark_values) + 1.0
+
+
+def activate_versions(output: str) -> int:
+    """ACTIVATE_VERSION messages target-postgres received, from its closing summary."""
+    found = re.search(r"(\d+) activate version messages", output)
+    assert found, "target-postgres logged no summary"
+    return int(found.group(1))
+
+
+def assert_nothing_deleted(postgres: Postgres, *tables: str) -> None:
+    """No row of `tables` is marked deleted (`_sdc_deleted_at`, set on ACTIVATE_VERSION)."""
+    for table in tables:
+        deleted = postgres.scalar(
+            f"SELECT count(*) FROM {{schema}}.{table} WHERE _sdc_deleted_at IS NOT NULL"
+        )
+        assert deleted == 0, f"{deleted} rows of {table} marked deleted"

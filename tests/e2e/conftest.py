@@ -329,6 +329,17 @@ def overlay_project(meltano: Meltano, edit: Callable[[Any], None]) -> Path:
     return overlay
 
 
+def emit_activate_version(*extractors: str) -> Callable[[Any], None]:
+    """An overlay edit: what a user writes in meltano.yml to get ACTIVATE_VERSION messages."""
+
+    def edit(project: Any) -> None:
+        for name in extractors:
+            extractor = plugin(project, "extractors", name)
+            extractor.setdefault("config", {})["emit_activate_version_messages"] = True
+
+    return edit
+
+
 def plugin(project: Any, kind: str, name: str) -> Any:
     """The definition of plugin `name` of `kind` ("extractors", "loaders") in a meltano.yml."""
     return next(p for p in project["plugins"][kind] if p["name"] == name)

@@ -9,46 +9,25 @@ is resumed where it stands.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
-from typing import Any
 
 import pytest
 
 from centaur_sim import Simulator
 from tests.e2e.checks import (
+    activate_versions,
+    assert_nothing_deleted,
     assert_rows_match,
     bookmarks,
     just_after,
     truth_by_key,
 )
-from tests.e2e.conftest import Meltano, Postgres, overlay_project, plugin
+from tests.e2e.conftest import Meltano, Postgres, emit_activate_version, overlay_project
 
 pytestmark = pytest.mark.e2e
 
 STATE_ID = "dev:tap-centaur-to-target-postgres"
 TABLES = ("task_results", "tasks", "projects")
-
-
-def emit_activate_version(project: Any) -> None:
-    """What a user writes in meltano.yml to turn the SDK's ACTIVATE_VERSION messages on."""
-    extractor = plugin(project, "extractors", "tap-centaur")
-    extractor["config"] = {"emit_activate_version_messages": True}
-
-
-def activate_versions(output: str) -> int:
-    """ACTIVATE_VERSION messages target-postgres received, from its closing summary."""
-    found = re.search(r"(\d+) activate version messages", output)
-    assert found, "target-postgres logged no summary"
-    return int(found.group(1))
-
-
-def assert_nothing_deleted(postgres: Postgres) -> None:
-    for table in TABLES:
-        deleted = postgres.scalar(
-            f"SELECT count(*) FROM {{schema}}.{table} WHERE _sdc_deleted_at IS NOT NULL"
-        )
-        assert deleted == 0, f"{deleted} rows of {table} marked deleted"
 
 
 def at_second(epoch: float) -> str:
@@ -60,7 +39,7 @@ def at_second(epoch: float) -> str:
 def test_incremental_runs_keep_every_case_with_activate_version_on(
     meltano: Meltano, postgres: Postgres, sim: Simulator
 ) -> None:
-    overlay_project(meltano, emit_activate_version)
+    overlay_project(meltano, emit_activate_version("tap-centaur"))
     truth = truth_by_key(sim)
     first = meltano("run", "tap-centaur", "target-postgres")
     # The setting reached the tap: projects and tasks (read in full) were versioned...
@@ -81,7 +60,7 @@ def test_incremental_runs_keep_every_case_with_activate_version_on(
         == 0
     )
     assert_rows_match(postgres.rows("task_results"), truth)
-    assert_nothing_deleted(postgres)
+    assert_nothing_deleted(postgres, *TABLES)
     stored = bookmarks(meltano.state(STATE_ID))
     assert set(stored) == {101, 102}
 
@@ -130,7 +109,7 @@ def test_incremental_runs_keep_every_case_with_activate_version_on(
     assert set(resent) == expected
     assert activate_versions(second.output) == 2
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
-    assert_nothing_deleted(postgres)
+    assert_nothing_deleted(postgres, *TABLES)
 
     # --full-refresh ignores the stored state: every case is read again. With hard_delete,
     # the versions of projects and tasks delete nothing that is still there.
@@ -142,4 +121,4 @@ def test_incremental_runs_keep_every_case_with_activate_version_on(
     assert activate_versions(third.output) == 2
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
     assert postgres.scalar("SELECT count(*) FROM {schema}.tasks") == len(sim.task_ids())
-    assert_nothing_deleted(postgres)
+    assert_nothing_deleted(postgres, *TABLES)

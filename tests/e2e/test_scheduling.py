@@ -20,6 +20,8 @@ from ruamel.yaml import YAML
 
 from centaur_sim import SimConfig, Simulator
 from tests.e2e.checks import (
+    activate_versions,
+    assert_nothing_deleted,
     assert_rows_match,
     bookmarks,
     first_pages,
@@ -29,7 +31,15 @@ from tests.e2e.checks import (
     truth_by_key,
     updated_after,
 )
-from tests.e2e.conftest import ROOT, Meltano, Postgres, RunResult, plugin
+from tests.e2e.conftest import (
+    ROOT,
+    Meltano,
+    Postgres,
+    RunResult,
+    emit_activate_version,
+    overlay_project,
+    plugin,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -137,6 +147,9 @@ def test_two_shards_at_the_same_time_load_every_task_once(
     projects = {t["project_id"] for t in sim.tasks_truth()}
     assert len(tasks[0]) == len(tasks[1]) == 3 and len(projects) == 3
     meltano.env["TAP_CENTAUR_TASK_IDS"] = "[]"  # discovery: every task the API lists
+    # With ACTIVATE_VERSION messages on, a shard (which reads a part of the tasks) must send
+    # none, or target-postgres would mark the other shard's rows deleted.
+    overlay_project(meltano, emit_activate_version(*SHARDS))
 
     # The README: the first time, one shard runs alone (it creates the tables, and Meltano's
     # system database: two loaders creating the same table at once fail, as do two Meltanos
@@ -147,6 +160,7 @@ def test_two_shards_at_the_same_time_load_every_task_once(
     failed = meltano("run", SHARDS[0], "target-postgres", check=False)
     assert failed.returncode != 0 and "task 106" in failed.output, failed.output[-3000:]
     sim.set_misbehaviour(106, None)
+    assert activate_versions(failed.output) == 0
     assert set(first_pages_per_task(sim)) == tasks[0]
     synced = tasks[0] - {106}
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim, synced))
@@ -180,6 +194,8 @@ def test_two_shards_at_the_same_time_load_every_task_once(
     assert sorted(r[0] for r in postgres.all("SELECT task_id FROM {schema}.tasks")) == sorted(
         sim.task_ids()
     )
+    assert [activate_versions(run.output) for run in runs] == [0, 0]
+    assert_nothing_deleted(postgres, "task_results", "tasks", "projects")
     counts = [record_counts(run.output) for run in runs]
     assert (counts[0]["projects"], counts[1]["projects"]) == (0, len(projects))
     assert (counts[0]["tasks"], counts[1]["tasks"]) == (3, 3)
@@ -190,8 +206,9 @@ def test_two_shards_at_the_same_time_load_every_task_once(
     before = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results")
     changed = change_cases(sim, at=just_after(*marks[0].values(), *marks[1].values()))
     sim.reset_stats()
-    meltano.concurrently([("run", SHARDS[0], "target-postgres"),
-                          ("run", SHARDS[1], "target-postgres")])  # fmt: skip
+    runs = meltano.concurrently([("run", SHARDS[0], "target-postgres"),
+                                 ("run", SHARDS[1], "target-postgres")])  # fmt: skip
+    assert [activate_versions(run.output) for run in runs] == [0, 0]
     assert sim.stats()["records_served"] == len(changed) == 18
     assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
     for params in first_pages(sim):
@@ -203,3 +220,4 @@ def test_two_shards_at_the_same_time_load_every_task_once(
         (before,),
     )
     assert set(resent) == changed
+    assert_nothing_deleted(postgres, "task_results", "tasks", "projects")
