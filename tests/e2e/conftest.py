@@ -8,21 +8,25 @@ Without them, e.g. under a bare `pytest`, these tests are skipped with the reaso
 Each test gets its own simulator, its own Meltano system database (so its own state) and its
 own PostgreSQL schema, which is dropped afterwards. The plugins are installed once per
 session in the project's .meltano/ (`meltano install` is quick when they are up to date).
+A test that needs a different meltano.yml runs in an overlay project (`overlay_project`): an
+edited copy of the file next to a link to the installed plugins.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from centaur_sim import SimConfig, Simulator
 
@@ -64,33 +68,73 @@ class RunResult:
 
 @dataclass
 class Meltano:
-    """Runs `meltano` in the repository's project with a per-test environment."""
+    """Runs `meltano` in the repository's project (or an overlay) with a per-test environment."""
 
     executable: str
     env: dict[str, str]
     workdir: Path
+    project: Path = ROOT
     runs: list[RunResult] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Meltano finds the project by its working directory and MELTANO_PROJECT_ROOT."""
+        self.env["MELTANO_PROJECT_ROOT"] = str(self.project)
+
+    def use_project(self, project: Path) -> None:
+        """Run the following commands in `project` (e.g. an overlay project)."""
+        self.project = project
+        self.env["MELTANO_PROJECT_ROOT"] = str(project)
 
     def __call__(self, *args: str, check: bool = True, timeout: float = RUN_TIMEOUT) -> RunResult:
         """Run `meltano ARGS`; with `check`, fail the test (showing the log) on a non-zero exit."""
-        completed = subprocess.run(
-            [self.executable, *args],
-            cwd=ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        result = RunResult(args, completed.returncode, completed.stdout, completed.stderr)
-        self.runs.append(result)
-        log = self.workdir / f"meltano-{len(self.runs)}.log"
-        log.write_text(f"$ meltano {' '.join(args)}\n{result.output}", encoding="utf-8")
-        if check and result.returncode != 0:
-            tail = "\n".join(result.output.splitlines()[-40:])
-            pytest.fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}")
-        return result
+        return self.concurrently([args], check=check, timeout=timeout)[0]
+
+    def concurrently(
+        self, commands: list[tuple[str, ...]], *, check: bool = True, timeout: float = RUN_TIMEOUT
+    ) -> list[RunResult]:
+        """Start every `meltano ARGS` of `commands` at once, then wait for all of them.
+
+        Output goes to files (not to pipes, which one process could fill while the test waits
+        for another), so no command waits for another; each run's log is kept in `workdir`.
+        """
+        started: list[tuple[tuple[str, ...], subprocess.Popen[bytes], Path, Path]] = []
+        for args in commands:
+            number = len(self.runs) + len(started) + 1
+            stdout = self.workdir / f"meltano-{number}.stdout"
+            log = self.workdir / f"meltano-{number}.log"
+            with stdout.open("wb") as out, log.open("wb") as err:
+                process = subprocess.Popen(
+                    [self.executable, *args],
+                    cwd=self.project,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                )
+            started.append((args, process, stdout, log))
+        results = []
+        for args, process, stdout, log in started:
+            try:
+                returncode = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise
+            result = RunResult(
+                args,
+                returncode,
+                stdout.read_text(encoding="utf-8", errors="replace"),
+                log.read_text(encoding="utf-8", errors="replace"),
+            )
+            log.write_text(f"$ meltano {' '.join(args)}\n{result.output}", encoding="utf-8")
+            stdout.unlink()
+            self.runs.append(result)
+            results.append(result)
+        for result in results:
+            if check and result.returncode != 0:
+                tail = "\n".join(result.output.splitlines()[-40:])
+                pytest.fail(f"meltano {' '.join(result.args)} exited {result.returncode}:\n{tail}")
+        return results
 
     def state(self, state_id: str) -> dict[str, Any]:
         """Return the state Meltano stored under `state_id`."""
@@ -99,6 +143,10 @@ class Meltano:
         assert start >= 0, f"no state printed for {state_id}: {result.output[-2000:]}"
         state: dict[str, Any] = json.loads(result.stdout[start:])
         return state
+
+    def set_state(self, state_id: str, singer_state: dict[str, Any]) -> None:
+        """Store `singer_state` (what a tap writes) under `state_id`, as a user would."""
+        self("state", "set", "--force", state_id, json.dumps({"singer_state": singer_state}))
 
 
 class Postgres:
@@ -230,30 +278,28 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
-@pytest.fixture
-def meltano(meltano_bin: str, sim: Simulator, tmp_path: Path) -> Meltano:
-    """Meltano with a private system database (so private state), pointed at `sim`."""
+def meltano_for(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
+    """Meltano with a private system database in `workdir` (so private state), using `sim`."""
     env = clean_env()
     config = sim.config
     env.update(
         {
-            "MELTANO_PROJECT_ROOT": str(ROOT),
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+            "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
             "TAP_CENTAUR_API_URL": sim.url,
             "TAP_CENTAUR_API_KEY": config.api_key,
             "TAP_CENTAUR_USERNAME": config.username,
             "TAP_CENTAUR_API_PASSWORD": config.api_password,
             "TAP_CENTAUR_TASK_IDS": json.dumps(sim.task_ids()),
             "TAP_CENTAUR_PAGE_SIZE": "40",
-            "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "jsonl"),
+            "TARGET_JSONL_DESTINATION_PATH": str(workdir / "jsonl"),
         }
     )
-    return Meltano(meltano_bin, env, tmp_path)
+    return Meltano(meltano_bin, env, workdir)
 
 
-@pytest.fixture
-def postgres(pg_settings: dict[str, str], meltano: Meltano) -> Iterator[Postgres]:
-    """A fresh schema for this test; target-postgres loads into it."""
+@contextlib.contextmanager
+def schema_for(pg_settings: dict[str, str], meltano: Meltano) -> Iterator[Postgres]:
+    """A fresh schema that `meltano`'s target-postgres loads into, dropped on exit."""
     schema = f"e2e_{uuid.uuid4().hex[:12]}"
     meltano.env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = schema
     database = Postgres(pg_settings, schema)
@@ -261,3 +307,52 @@ def postgres(pg_settings: dict[str, str], meltano: Meltano) -> Iterator[Postgres
         yield database
     finally:
         database.close()
+
+
+def overlay_project(meltano: Meltano, edit: Callable[[Any], None]) -> Path:
+    """Run `meltano` in a copy of this project whose meltano.yml `edit` changed.
+
+    `edit` gets the parsed meltano.yml (ruamel's round-trip form) and changes it in place;
+    the overlay links to this project's `.meltano/` (the installed plugins), so nothing is
+    installed again. For settings that only meltano.yml can give (e.g. one the plugin
+    definition does not declare, which no environment variable reaches).
+    """
+    yaml = YAML()
+    project = yaml.load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    edit(project)
+    overlay = meltano.workdir / "project"
+    overlay.mkdir()
+    with (overlay / "meltano.yml").open("w", encoding="utf-8") as out:
+        yaml.dump(project, out)
+    (overlay / ".meltano").symlink_to(ROOT / ".meltano", target_is_directory=True)
+    meltano.use_project(overlay)
+    return overlay
+
+
+def emit_activate_version(*extractors: str) -> Callable[[Any], None]:
+    """An overlay edit: what a user writes in meltano.yml to get ACTIVATE_VERSION messages."""
+
+    def edit(project: Any) -> None:
+        for name in extractors:
+            extractor = plugin(project, "extractors", name)
+            extractor.setdefault("config", {})["emit_activate_version_messages"] = True
+
+    return edit
+
+
+def plugin(project: Any, kind: str, name: str) -> Any:
+    """The definition of plugin `name` of `kind` ("extractors", "loaders") in a meltano.yml."""
+    return next(p for p in project["plugins"][kind] if p["name"] == name)
+
+
+@pytest.fixture
+def meltano(meltano_bin: str, sim: Simulator, tmp_path: Path) -> Meltano:
+    """Meltano with a private system database (so private state), pointed at `sim`."""
+    return meltano_for(meltano_bin, sim, tmp_path)
+
+
+@pytest.fixture
+def postgres(pg_settings: dict[str, str], meltano: Meltano) -> Iterator[Postgres]:
+    """A fresh schema for this test; target-postgres loads into it."""
+    with schema_for(pg_settings, meltano) as database:
+        yield database

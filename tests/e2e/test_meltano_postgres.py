@@ -11,6 +11,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from centaur_sim import Simulator
+from tests.e2e.checks import assert_rows_match, truth_by_key
 from tests.e2e.conftest import ROOT, Meltano, Postgres
 
 pytestmark = pytest.mark.e2e
@@ -18,48 +19,14 @@ pytestmark = pytest.mark.e2e
 STATE_ID = "dev:tap-centaur-to-target-postgres"
 INTEGER_COLUMNS = ("task_id", "case_id", "project_id", "qualified_reads")
 JSON_COLUMNS = ("read_stats", "counts", "correct_label", "majority_label")
-#: The compared values of each case: what the API returned must be what the table holds.
-COMPARED = (
-    "task_name",
-    "project_id",
-    "project_name",
-    "task_type",
-    "patch",
-    "labeling_state",
-    "qualified_reads",
-    "content_metadata",
-    "correct_label",
-    "majority_label",
-    "read_stats",
-    "counts",
-)
-
-
-Rows = dict[tuple[int, int], dict[str, Any]]
-
-
-def truth_by_key(sim: Simulator) -> Rows:
-    return {(int(r["task_id"]), int(r["case_id"])): r for r in sim.truth()}
-
-
-def assert_rows_match(rows: Rows, truth: Rows) -> None:
-    assert set(rows) == set(truth)
-    for key, expected in truth.items():
-        row = rows[key]
-        for name in COMPARED:
-            assert row[name] == expected[name], (key, name, row[name], expected[name])
-        for name in ("agreement", "difficulty"):
-            if expected[name] is None:
-                assert row[name] is None
-            else:
-                assert float(row[name]) == pytest.approx(float(expected[name]))
 
 
 def test_full_sync_then_incremental_sync_with_stored_state(
     meltano: Meltano, postgres: Postgres, sim: Simulator
 ) -> None:
     truth = truth_by_key(sim)
-    first = meltano("run", "tap-centaur", "target-postgres")
+    # The hourly schedule of meltano.yml, run now: its job is `tap-centaur target-postgres`.
+    first = meltano("schedule", "run", "centaur-to-postgres-hourly")
     assert "No state was found" in first.output  # a private, empty state backend
 
     # One row per case, the table keyed by (task_id, case_id).
@@ -101,20 +68,22 @@ def test_full_sync_then_incremental_sync_with_stored_state(
     )
     assert sorted(origins) == expected_origins
 
-    # Meltano stored the tap's bookmarks: one partition per task.
+    # Meltano stored the tap's bookmarks under the state id of `meltano run tap-centaur
+    # target-postgres` in the dev environment (the schedule's): one partition per task.
     state = meltano.state(STATE_ID)
     partitions = state["singer_state"]["bookmarks"]["task_results"]["partitions"]
     assert sorted(p["context"]["task_id"] for p in partitions) == sim.task_ids()
     bookmarks = {p["replication_key_value"] for p in partitions}
     assert all(bookmarks)
 
-    # Some cases change on the server; the next run reuses the state and gets only those.
+    # Some cases change on the server; the next run, the job itself, reuses that state and
+    # gets only those.
     extracted_before = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results")
     sim.reset_stats()
     changed = set()
     for task_id, count, seed in ((101, 7, 1), (102, 4, 2)):
         changed |= {(task_id, c) for c in sim.update_cases(task_id, count=count, rng_seed=seed)}
-    second = meltano("run", "tap-centaur", "target-postgres")
+    second = meltano("run", "centaur-to-postgres")
     assert "No state was found" not in second.output
     # The tap logged the stored bookmark it started from.
     stamps = {b[:19] for b in bookmarks}
