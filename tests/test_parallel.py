@@ -164,9 +164,7 @@ def test_a_run_that_fails_before_its_results_stops_the_workers_started_early(mak
             {"kind": "403", "count": 1, "path": "/projects/"},
         ]
     )
-    config = login_config(
-        sim.url, [101, 102, 103, 104], max_parallel_tasks=2, request_timeout=0.5
-    )
+    config = login_config(sim.url, [101, 102, 103, 104], max_parallel_tasks=2, request_timeout=0.5)
     with pytest.raises(TapCentaurError, match="HTTP 403"):
         TapCentaur(config=config).sync_all()
     assert fetch_threads() == []
