@@ -14,6 +14,8 @@ from tests.harness import API_KEY, API_PASSWORD, LOGIN, USERNAME
 KEY_HEADER = {"X-API-KEY": API_KEY}
 #: The body of a login with the suite's username and API password.
 CREDS = {"username": USERNAME, "api_password": API_PASSWORD}
+#: The leading fields of a v1 record and of a v2 item, in this order.
+CASE_FIELDS = ["task_id", "task_name", "project_id", "project_name", "case_id", "task_type"]
 
 
 def auth_headers(token: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The results endpoints: records, pagination, filters and parameter errors."""
+"""The results endpoints: records, pagination, filters and parameter errors (v1 and v2)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,12 @@ import requests
 
 from centaur_sim import LABELING_STATES, Simulator
 from tests.harness import LIST, SimFactory, sim_config
-from tests.sim.helpers import NewSession, Walk
+from tests.sim.helpers import CASE_FIELDS, NewSession, Walk
 
 GET = "/results/public/v1/get"
+V2_LIST = "/results/public/v2/list"
 FIELDS = [
-    "task_id",
-    "task_name",
-    "project_id",
-    "project_name",
-    "case_id",
-    "task_type",
+    *CASE_FIELDS,
     "patch",
     "labeling_state",
     "qualified_reads",
@@ -108,23 +104,27 @@ def test_limit_out_of_range_is_400(
     assert (r.status_code, r.json()) == (400, {"message": "Invalid parameter"})
 
 
+@pytest.mark.parametrize("path", [LIST, V2_LIST], ids=["v1", "v2"])
 @pytest.mark.parametrize(
     "params",
     [
         {},
         {"task_id": "abc"},
+        {"task_id": "x"},
         {"task_id": 101, "last_sequence_id": "x"},
+        {"task_id": 101, "limit": 1001},
         {"task_id": 101, "labeling_state": "Done"},
         {"task_id": 101, "labeling_state": "labeled"},
+        {"task_id": 101, "labeling_state": "x"},
         {"task_id": 101, "updated_after": "yesterday"},
         {"task_id": 101, "updated_after": "2024-13-01T00:00:00"},
         {"task_id": 101, "updated_after": "2024-01-01"},
     ],
 )
 def test_bad_parameters_are_400(
-    sim: Simulator, client: requests.Session, params: dict[str, Any]
+    sim: Simulator, client: requests.Session, path: str, params: dict[str, Any]
 ) -> None:
-    r = client.get(sim.url + LIST, params=params)
+    r = client.get(sim.url + path, params=params)
     assert (r.status_code, r.json()) == (400, {"message": "Invalid parameter"})
 
 
@@ -231,12 +231,18 @@ def test_set_labeling_state(sim: Simulator) -> None:
         sim.set_labeling_state(101, case_id, "Done")
 
 
-def test_get_one_case(make_sim: SimFactory, new_session: NewSession) -> None:
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_get_one_case(make_sim: SimFactory, new_session: NewSession, version: str) -> None:
+    """A case of the task, in the version's shape; 404 for a case the task does not hold."""
     sim = make_sim(tasks=3, cases=30)
     client = new_session(sim)
-    record = sim.truth(103)[5]
-    r = client.get(sim.url + GET, params={"task_id": 103, "case_id": record["case_id"]})
-    assert (r.status_code, r.json()) == (200, record)
+    url = sim.url + f"/results/public/{version}/get"
+    truth = sim.truth(103) if version == "v1" else sim.truth_v2(103)
+    for record in truth[4:6]:
+        r = client.get(url, params={"task_id": 103, "case_id": record["case_id"]})
+        assert (r.status_code, r.json()) == (200, record)
+    r = client.get(url, params={"task_id": 103, "case_id": 1})
+    assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
 
 
 @pytest.mark.parametrize(

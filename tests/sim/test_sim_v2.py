@@ -1,26 +1,22 @@
-"""Results v2: every task in the inferred v2 shape, paged, filtered and faulted like v1."""
+"""Results v2: every task in the inferred v2 shape, paged, filtered and faulted like v1.
+
+Its GET and parameter errors are checked with v1's, in test_sim_results.py.
+"""
 
 from __future__ import annotations
 
 import base64
-from typing import Any
 
-import pytest
 import requests
 
 from centaur_sim import Simulator
 from tests.harness import SimFactory
-from tests.sim.helpers import KEY_HEADER, NewSession, Walk
+from tests.sim.helpers import CASE_FIELDS, KEY_HEADER, NewSession, Walk
 
 V1_LIST, V1_GET = "/results/public/v1/list", "/results/public/v1/get"
 LIST, GET = "/results/public/v2/list", "/results/public/v2/get"
 TOP = [
-    "task_id",
-    "task_name",
-    "project_id",
-    "project_name",
-    "case_id",
-    "task_type",
+    *CASE_FIELDS,
     "content_type",
     "labeling_state",
     "n_qualified_opinions",
@@ -84,32 +80,6 @@ def test_v2_filters_follow_the_stored_cases(
     state = sim.truth(101)[0]["labeling_state"]
     items, _ = walk(client, sim.url, path=LIST, task_id=101, labeling_state=state, limit=3)
     assert items == [i for i in sim.truth_v2(101) if i["labeling_state"] == state]
-
-
-def test_v2_get(make_sim: SimFactory, new_session: NewSession) -> None:
-    sim = make_sim(tasks=3, cases=30)
-    client = new_session(sim)
-    item = sim.truth_v2(103)[4]
-    r = client.get(sim.url + GET, params={"task_id": 103, "case_id": item["case_id"]})
-    assert (r.status_code, r.json()) == (200, item)
-    r = client.get(sim.url + GET, params={"task_id": 103, "case_id": 1})
-    assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {},
-        {"task_id": "x"},
-        {"task_id": 101, "limit": 1001},
-        {"task_id": 101, "labeling_state": "x"},
-    ],
-)
-def test_v2_bad_parameters_are_400(
-    sim: Simulator, client: requests.Session, params: dict[str, Any]
-) -> None:
-    r = client.get(sim.url + LIST, params=params)
-    assert (r.status_code, r.json()) == (400, {"message": "Invalid parameter"})
 
 
 def test_v2_only_tasks(make_sim: SimFactory, new_session: NewSession, walk: Walk) -> None:
