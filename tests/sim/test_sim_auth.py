@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.harness import LIST, USERNAME, SimFactory
-from tests.sim.helpers import CREDS, KEY_HEADER, LoginToken, NewSession, login
+from tests.harness import LIST, STATIC_TOKEN, USERNAME, SimFactory
+from tests.sim.helpers import CREDS, KEY_HEADER, LoginToken, NewSession, auth_headers, login
 
 
 def test_login_returns_documented_fields(sim: Simulator) -> None:
@@ -89,8 +89,8 @@ def test_removed_token_endpoints_are_unknown(sim: Simulator, client: requests.Se
 
 
 def test_static_token_needs_no_login(make_sim: SimFactory) -> None:
-    sim = make_sim(static_token="static-123")
-    headers = {**KEY_HEADER, "Authorization": "Bearer static-123"}
+    sim = make_sim(static_token=STATIC_TOKEN)
+    headers = auth_headers(STATIC_TOKEN)
     for _ in range(3):
         r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=headers, timeout=5)
         assert r.status_code == 200
