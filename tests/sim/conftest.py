@@ -1,40 +1,19 @@
-"""Fixtures for the simulator's own tests: started simulators on free ports, sessions, walks."""
+"""Sessions and walks for the simulator's own tests, with the suite's credentials.
+
+The simulators come from the suite's `make_sim` and `sim` fixtures (tests/conftest.py); a
+test that needs other data passes its overrides to `make_sim`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from centaur_sim import SimConfig, Simulator
-from tests.sim.helpers import LoginToken, MakeSim, NewSession, Page, Walk
-
-API_KEY = "demo-api-key"
-CREDENTIALS = {"username": "demo@example.com", "api_password": "demo-api-password"}
-
-
-@pytest.fixture
-def make_sim() -> Iterator[MakeSim]:
-    """Factory: `make_sim(**config)` starts a simulator (port 0, 3x30 cases)."""
-    started: list[Simulator] = []
-
-    def make(**overrides: Any) -> Simulator:
-        sim = Simulator(SimConfig(**{"port": 0, "tasks": 3, "cases": 30, **overrides}))
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
-
-
-@pytest.fixture
-def sim(make_sim: MakeSim) -> Simulator:
-    """A simulator with default settings: tasks 101-103 (103 is a box task) of 30 cases."""
-    return make_sim()
+from centaur_sim import Simulator
+from tests.harness import LIST
+from tests.sim.helpers import KEY_HEADER, LoginToken, NewSession, Page, Walk, login
 
 
 @pytest.fixture
@@ -63,19 +42,14 @@ def walk() -> Walk:
 
 def _session(sim: Simulator, *, login: bool = True) -> requests.Session:
     s = requests.Session()
-    s.headers["X-API-KEY"] = API_KEY
+    s.headers.update(KEY_HEADER)
     if login:
         s.headers["Authorization"] = f"Bearer {_login_token(sim)}"
     return s
 
 
 def _login_token(sim: Simulator) -> str:
-    r = requests.post(
-        sim.url + "/auth/public/v1/login",
-        json=CREDENTIALS,
-        headers={"X-API-KEY": API_KEY},
-        timeout=5,
-    )
+    r = login(sim)
     assert r.status_code == 200, r.text
     token: str = r.json()["token"]
     return token
@@ -85,7 +59,7 @@ def _walk(
     s: requests.Session,
     url: str,
     max_pages: int = 1000,
-    path: str = "/results/public/v1/list",
+    path: str = LIST,
     **params: Any,
 ) -> tuple[list[Page], list[Page]]:
     records: list[Page] = []

@@ -8,16 +8,12 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import LoginToken, MakeSim, NewSession
-
-LOGIN = "/auth/public/v1/login"
-LIST = "/results/public/v1/list"
-CREDS = {"username": "demo@example.com", "api_password": "demo-api-password"}
-KEY = {"X-API-KEY": "demo-api-key"}
+from tests.harness import LIST, STATIC_TOKEN, USERNAME, SimFactory
+from tests.sim.helpers import CREDS, KEY_HEADER, LoginToken, NewSession, auth_headers, login
 
 
 def test_login_returns_documented_fields(sim: Simulator) -> None:
-    r = requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5)
+    r = login(sim)
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {
@@ -30,7 +26,7 @@ def test_login_returns_documented_fields(sim: Simulator) -> None:
         "organization",
         "created_at",
     }
-    assert body["email"] == "demo@example.com"
+    assert body["email"] == USERNAME
     assert body["token"]
     assert sim.stats()["logins"] == 1
 
@@ -38,24 +34,24 @@ def test_login_returns_documented_fields(sim: Simulator) -> None:
 @pytest.mark.parametrize(
     ("headers", "body", "status", "message"),
     [
-        (KEY, {**CREDS, "api_password": "nope"}, 401, "Invalid username or password"),
-        (KEY, {**CREDS, "username": "x@example.com"}, 401, "Invalid username or password"),
+        (KEY_HEADER, {**CREDS, "api_password": "nope"}, 401, "Invalid username or password"),
+        (KEY_HEADER, {**CREDS, "username": "x@example.com"}, 401, "Invalid username or password"),
         ({"X-API-KEY": "wrong"}, CREDS, 401, "Unauthorized"),
         ({}, CREDS, 401, "Unauthorized"),
-        (KEY, {"username": "demo@example.com"}, 400, None),
-        (KEY, ["not", "an", "object"], 400, None),
+        (KEY_HEADER, {"username": USERNAME}, 400, None),
+        (KEY_HEADER, ["not", "an", "object"], 400, None),
     ],
 )
 def test_login_failures(
     sim: Simulator, headers: dict[str, str], body: Any, status: int, message: str | None
 ) -> None:
-    r = requests.post(sim.url + LOGIN, json=body, headers=headers, timeout=5)
+    r = login(sim, body, headers)
     assert r.status_code == status
     assert r.json()["message"] == (message or r.json()["message"])
 
 
 def test_login_malformed_json_is_400(sim: Simulator) -> None:
-    r = requests.post(sim.url + LOGIN, data=b"{nope", headers=KEY, timeout=5)
+    r = login(sim, body=None, data=b"{nope")
     assert r.status_code == 400
     assert "message" in r.json()
 
@@ -66,13 +62,13 @@ def test_results_need_api_key_and_live_bearer(sim: Simulator, login_token: Login
     params = {"task_id": 101}
     auth = {"Authorization": f"Bearer {token}"}
     assert requests.get(url, params=params, headers=auth, timeout=5).status_code == 401
-    assert requests.get(url, params=params, headers=KEY, timeout=5).status_code == 401
-    bad = {**KEY, "Authorization": "Bearer not-a-token"}
+    assert requests.get(url, params=params, headers=KEY_HEADER, timeout=5).status_code == 401
+    bad = {**KEY_HEADER, "Authorization": "Bearer not-a-token"}
     r = requests.get(url, params=params, headers=bad, timeout=5)
     assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
     wrong_key = {"X-API-KEY": "other", **auth}
     assert requests.get(url, params=params, headers=wrong_key, timeout=5).status_code == 401
-    ok = requests.get(url, params=params, headers={**KEY, **auth}, timeout=5)
+    ok = requests.get(url, params=params, headers={**KEY_HEADER, **auth}, timeout=5)
     assert ok.status_code == 200
 
 
@@ -92,16 +88,16 @@ def test_removed_token_endpoints_are_unknown(sim: Simulator, client: requests.Se
         assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
 
 
-def test_static_token_needs_no_login(make_sim: MakeSim) -> None:
-    sim = make_sim(static_token="static-123")
-    headers = {**KEY, "Authorization": "Bearer static-123"}
+def test_static_token_needs_no_login(make_sim: SimFactory) -> None:
+    sim = make_sim(static_token=STATIC_TOKEN)
+    headers = auth_headers(STATIC_TOKEN)
     for _ in range(3):
         r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=headers, timeout=5)
         assert r.status_code == 200
     assert sim.stats()["logins"] == 0
 
 
-def test_token_expires_after_n_requests(make_sim: MakeSim, new_session: NewSession) -> None:
+def test_token_expires_after_n_requests(make_sim: SimFactory, new_session: NewSession) -> None:
     sim = make_sim(token_expiry_requests=3)
     s = new_session(sim)
     codes = [s.get(sim.url + LIST, params={"task_id": 101}).status_code for _ in range(5)]
@@ -115,24 +111,24 @@ def test_expire_tokens_and_runtime_expiry_setting(sim: Simulator, client: reques
     assert sim.expire_tokens() == 1
     assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 401
     sim.set(token_expiry_requests=0)
-    token = requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5).json()["token"]
+    token = login(sim).json()["token"]
     client.headers["Authorization"] = f"Bearer {token}"
     assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 401
 
 
-def test_restricted_country_answers_403_everywhere(make_sim: MakeSim) -> None:
+def test_restricted_country_answers_403_everywhere(make_sim: SimFactory) -> None:
     sim = make_sim(restricted_country=True)
     expected = {"message": "Access from your country is restricted", "code": "restricted_country"}
-    r = requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5)
+    r = login(sim)
     assert (r.status_code, r.json()) == (403, expected)
-    r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=KEY, timeout=5)
+    r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=KEY_HEADER, timeout=5)
     assert (r.status_code, r.json()) == (403, expected)
     sim.set(restricted_country=False)
-    assert requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5).status_code == 200
+    assert login(sim).status_code == 200
 
 
 def test_password_rotation_invalidates_old_password(sim: Simulator) -> None:
     sim.set(api_password="rotated")
-    assert requests.post(sim.url + LOGIN, json=CREDS, headers=KEY, timeout=5).status_code == 401
+    assert login(sim).status_code == 401
     rotated = {**CREDS, "api_password": "rotated"}
-    assert requests.post(sim.url + LOGIN, json=rotated, headers=KEY, timeout=5).status_code == 200
+    assert login(sim, rotated).status_code == 200

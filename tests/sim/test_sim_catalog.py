@@ -8,11 +8,12 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import MakeSim, NewSession, Walk
+from tests.harness import LIST as RESULTS
+from tests.harness import SimFactory
+from tests.sim.helpers import NewSession, Walk
 
 TASKS = "/tasks/public/v1/list"
 PROJECTS = "/projects/public/v1/list"
-RESULTS = "/results/public/v1/list"
 TASK_FIELDS = [
     "task_id",
     "task_name",
@@ -28,7 +29,7 @@ FIVE = {"tasks": 5, "cases": (6, 5, 0, 8, 2), "unsupported_task_ids": (105,)}
 
 
 @pytest.fixture
-def five(make_sim: MakeSim) -> Simulator:
+def five(make_sim: SimFactory) -> Simulator:
     return make_sim(**FIVE)
 
 
@@ -91,7 +92,7 @@ def test_records_agree_with_the_task_and_project_lists(
 
 
 def test_task_walk_returns_every_task_once(
-    make_sim: MakeSim, new_session: NewSession, walk: Walk
+    make_sim: SimFactory, new_session: NewSession, walk: Walk
 ) -> None:
     sim = make_sim(tasks=11, cases=1)
     items, pages = walk(new_session(sim), sim.url, path=TASKS, limit=3)
@@ -105,7 +106,7 @@ def test_task_walk_returns_every_task_once(
 
 
 def test_catalog_paging_follows_the_page_settings(
-    make_sim: MakeSim, new_session: NewSession, walk: Walk
+    make_sim: SimFactory, new_session: NewSession, walk: Walk
 ) -> None:
     sim = make_sim(tasks=6, cases=1, page_size=4, max_limit=5)
     s = new_session(sim)

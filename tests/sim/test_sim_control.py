@@ -7,15 +7,15 @@ from typing import Any
 import requests
 
 from centaur_sim import Simulator
-
-LIST = "/results/public/v1/list"
+from tests.harness import LIST, SimFactory
 
 
 def _post(sim: Simulator, path: str, body: dict[str, Any] | None = None) -> requests.Response:
     return requests.post(sim.url + "/_sim/" + path, json=body or {}, timeout=5)
 
 
-def test_truth_and_meta(sim: Simulator) -> None:
+def test_truth_and_meta(make_sim: SimFactory) -> None:
+    sim = make_sim(tasks=3, cases=30)
     truth = requests.get(sim.url + "/_sim/truth", params={"task_id": 102}, timeout=5).json()
     assert truth == sim.truth(102)
     assert len(requests.get(sim.url + "/_sim/truth", timeout=5).json()) == 90

@@ -9,9 +9,9 @@ import time
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import LoginToken, MakeSim
+from tests.harness import LIST, SimFactory
+from tests.sim.helpers import LoginToken, auth_headers, login
 
-LIST = "/results/public/v1/list"
 YEAR = 365 * 86400
 #: How far a Date may be from the expected moment (one-second resolution plus a slow machine).
 SLACK = 30
@@ -31,15 +31,10 @@ def test_date_follows_real_time_by_default(sim: Simulator, client: requests.Sess
     assert abs(_date(_list(client, sim)) - time.time()) < SLACK
 
 
-def test_date_offset_shifts_api_and_control_answers(make_sim: MakeSim) -> None:
+def test_date_offset_shifts_api_and_control_answers(make_sim: SimFactory) -> None:
     sim = make_sim(date_offset_seconds=-7200)
-    login = requests.post(
-        sim.url + "/auth/public/v1/login",
-        json={"username": "demo@example.com", "api_password": "demo-api-password"},
-        headers={"X-API-KEY": "demo-api-key"},
-        timeout=5,
-    )
-    assert abs(_date(login) - (time.time() - 7200)) < SLACK
+    logged_in = login(sim)
+    assert abs(_date(logged_in) - (time.time() - 7200)) < SLACK
     control = requests.get(sim.url + "/_sim/stats", timeout=5)
     assert abs(_date(control) - (time.time() - 7200)) < SLACK
     missing = requests.get(sim.url + "/nowhere", timeout=5)
@@ -95,7 +90,7 @@ def test_future_date_adds_to_the_offset(sim: Simulator, client: requests.Session
 def test_no_date_drops_the_header_once(sim: Simulator, login_token: LoginToken) -> None:
     sim.script_faults([{"kind": "no_date"}])
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
-    headers = {"X-API-KEY": "demo-api-key", "Authorization": f"Bearer {login_token(sim)}"}
+    headers = auth_headers(login_token(sim))
     dates = []
     for _ in range(2):
         conn.request("GET", f"{LIST}?task_id=101&limit=3", headers=headers)

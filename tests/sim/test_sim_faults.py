@@ -9,11 +9,9 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import MakeSim, NewSession
+from tests.harness import LIST, LOGIN, SimFactory
+from tests.sim.helpers import NewSession, login
 
-LIST = "/results/public/v1/list"
-LOGIN = "/auth/public/v1/login"
-CREDS = {"username": "demo@example.com", "api_password": "demo-api-password"}
 PARAMS = {"task_id": 101}
 
 
@@ -121,18 +119,17 @@ def test_script_filters_by_path_and_task(sim: Simulator, client: requests.Sessio
 
 def test_login_gets_faults_only_by_path(sim: Simulator) -> None:
     sim.script_faults([{"kind": "502"}])
-    key = {"X-API-KEY": "demo-api-key"}
-    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 200
+    assert login(sim).status_code == 200
     sim.clear_faults()
     sim.script_faults([{"kind": "502", "path": LOGIN}, {"kind": "503", "path": "/auth/"}])
-    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 502
-    token = requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5)
+    assert login(sim).status_code == 502
+    token = login(sim)
     assert token.status_code == 503
     sim.set_fault_rates({"500": 1.0})
-    assert requests.post(sim.url + LOGIN, json=CREDS, headers=key, timeout=5).status_code == 200
+    assert login(sim).status_code == 200
 
 
-def test_random_rates_are_seeded(make_sim: MakeSim, new_session: NewSession) -> None:
+def test_random_rates_are_seeded(make_sim: SimFactory, new_session: NewSession) -> None:
     def run() -> list[int]:
         sim = make_sim(fault_rates={"500": 0.3, "503": 0.2}, fault_seed=9)
         s = new_session(sim)

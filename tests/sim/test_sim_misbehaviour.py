@@ -8,9 +8,8 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import Walk
-
-LIST = "/results/public/v1/list"
+from tests.harness import LIST, SimFactory
+from tests.sim.helpers import NewSession, Walk
 
 
 def _page(
@@ -96,8 +95,10 @@ def test_wrong_types(sim: Simulator, client: requests.Session) -> None:
 
 
 def test_empty_pages_keep_moving_forward(
-    sim: Simulator, client: requests.Session, walk: Walk
+    make_sim: SimFactory, new_session: NewSession, walk: Walk
 ) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
     sim.set_misbehaviour(101, "empty_pages")
     records, pages = walk(client, sim.url, task_id=101, limit=10)
     assert records == sim.truth(101)

@@ -9,16 +9,14 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import LoginToken, MakeSim
-
-LIST = "/results/public/v1/list"
+from tests.harness import API_KEY, LIST, SimFactory
+from tests.sim.helpers import LoginToken, NewSession, auth_headers
 
 
 def _raw(sim: Simulator, token: str, target: str) -> http.client.HTTPResponse:
     """One GET that does not follow redirects."""
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
-    headers = {"X-API-KEY": "demo-api-key", "Authorization": f"Bearer {token}"}
-    conn.request("GET", target, headers=headers)
+    conn.request("GET", target, headers=auth_headers(token))
     response = conn.getresponse()
     response.read()
     conn.close()
@@ -51,7 +49,9 @@ def test_a_long_redirect_script_is_a_loop(sim: Simulator, client: requests.Sessi
         client.get(sim.url + LIST, params={"task_id": 101}, timeout=5)
 
 
-def test_a_same_origin_redirect_is_followed(sim: Simulator, client: requests.Session) -> None:
+def test_a_same_origin_redirect_is_followed(make_sim: SimFactory, new_session: NewSession) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
     sim.script_faults([{"kind": "redirect", "location": f"{LIST}?task_id=102"}])
     r = client.get(sim.url + LIST, params={"task_id": 101}, timeout=5)
     assert r.status_code == 200
@@ -67,7 +67,7 @@ def test_bad_redirect_specs_are_rejected(sim: Simulator) -> None:
 
 
 def test_another_origin_records_what_reached_it(
-    make_sim: MakeSim, client: requests.Session, sim: Simulator
+    make_sim: SimFactory, client: requests.Session, sim: Simulator
 ) -> None:
     other = make_sim(record_requests=True)
     location = other.url + "/landing?from=sim"
@@ -96,10 +96,10 @@ def test_recording_is_off_by_default_and_skips_control_calls(
         ("GET", LIST, "task_id=101"),
     ]
     assert recorded[0]["body"] == "\ufffdhi"
-    assert recorded[0]["headers"]["x-api-key"] == "demo-api-key"
+    assert recorded[0]["headers"]["x-api-key"] == API_KEY
     assert all(name == name.lower() for r in recorded for name in r["headers"])
     recorded[0]["headers"].clear()  # a copy: the simulator's record stays
-    assert sim.requests()[0]["headers"]["x-api-key"] == "demo-api-key"
+    assert sim.requests()[0]["headers"]["x-api-key"] == API_KEY
     over_http = requests.get(sim.url + "/_sim/requests", timeout=5).json()
     assert over_http == sim.requests()
     sim.reset_stats()
@@ -107,14 +107,14 @@ def test_recording_is_off_by_default_and_skips_control_calls(
 
 
 def test_recording_keeps_every_request_of_concurrent_clients(
-    make_sim: MakeSim, login_token: LoginToken
+    make_sim: SimFactory, login_token: LoginToken
 ) -> None:
     sim = make_sim(record_requests=True)
     token = login_token(sim)
 
     def client(n: int) -> None:
         s = requests.Session()
-        s.headers.update({"X-API-KEY": "demo-api-key", "Authorization": f"Bearer {token}"})
+        s.headers.update(auth_headers(token))
         for i in range(10):
             params: dict[str, str | int] = {"task_id": 101, "limit": 1, "n": f"{n}-{i}"}
             s.get(sim.url + LIST, params=params, timeout=5)

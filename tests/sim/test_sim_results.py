@@ -1,4 +1,4 @@
-"""The results endpoints: records, pagination, filters and parameter errors."""
+"""The results endpoints: records, pagination, filters and parameter errors (v1 and v2)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ from typing import Any
 import pytest
 import requests
 
-from centaur_sim import LABELING_STATES, SimConfig, Simulator
-from tests.sim.helpers import MakeSim, NewSession, Walk
+from centaur_sim import LABELING_STATES, Simulator
+from tests.harness import LIST, SimFactory, sim_config
+from tests.sim.helpers import CASE_FIELDS, NewSession, Walk
 
-LIST = "/results/public/v1/list"
 GET = "/results/public/v1/get"
+V2_LIST = "/results/public/v2/list"
 FIELDS = [
-    "task_id",
-    "task_name",
-    "project_id",
-    "project_name",
-    "case_id",
-    "task_type",
+    *CASE_FIELDS,
     "patch",
     "labeling_state",
     "qualified_reads",
@@ -34,7 +30,9 @@ FIELDS = [
 ]
 
 
-def test_records_have_the_documented_fields(sim: Simulator, client: requests.Session) -> None:
+def test_records_have_the_documented_fields(make_sim: SimFactory, new_session: NewSession) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
     records = client.get(sim.url + LIST, params={"task_id": 101}).json()["payload"]
     choice = sim.truth(101)
     box = sim.truth(103)
@@ -63,13 +61,16 @@ def test_records_have_the_documented_fields(sim: Simulator, client: requests.Ses
 
 
 def test_same_seed_same_data() -> None:
-    assert Simulator(SimConfig(cases=20)).truth() == Simulator(SimConfig(cases=20)).truth()
-    assert Simulator(SimConfig(cases=20, seed=1)).truth() != Simulator(SimConfig(cases=20)).truth()
+    config = sim_config(cases=20)
+    assert Simulator(config).truth() == Simulator(sim_config(cases=20)).truth()
+    assert Simulator(sim_config(cases=20, seed=1)).truth() != Simulator(config).truth()
 
 
 def test_walk_returns_every_case_once_in_sequence_order(
-    sim: Simulator, client: requests.Session, walk: Walk
+    make_sim: SimFactory, new_session: NewSession, walk: Walk
 ) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
     records, pages = walk(client, sim.url, task_id=102, limit=7)
     meta = sim.truth_meta(102)
     assert [r["case_id"] for r in records] == [m["case_id"] for m in meta]
@@ -81,7 +82,9 @@ def test_walk_returns_every_case_once_in_sequence_order(
     assert pages[-1] == {"payload": pages[-1]["payload"], "limit": 7}  # no has_next, no cursor
 
 
-def test_default_and_maximum_limit(make_sim: MakeSim, new_session: NewSession, walk: Walk) -> None:
+def test_default_and_maximum_limit(
+    make_sim: SimFactory, new_session: NewSession, walk: Walk
+) -> None:
     sim = make_sim(tasks=1, cases=250, max_limit=200)
     s = new_session(sim)
     first = s.get(sim.url + LIST, params={"task_id": 101}).json()
@@ -92,41 +95,47 @@ def test_default_and_maximum_limit(make_sim: MakeSim, new_session: NewSession, w
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "201", "abc", "1.5", ""])
-def test_limit_out_of_range_is_400(make_sim: MakeSim, new_session: NewSession, limit: str) -> None:
+def test_limit_out_of_range_is_400(
+    make_sim: SimFactory, new_session: NewSession, limit: str
+) -> None:
     sim = make_sim(max_limit=200)
     params: dict[str, str | int] = {"task_id": 101, "limit": limit}
     r = new_session(sim).get(sim.url + LIST, params=params)
     assert (r.status_code, r.json()) == (400, {"message": "Invalid parameter"})
 
 
+@pytest.mark.parametrize("path", [LIST, V2_LIST], ids=["v1", "v2"])
 @pytest.mark.parametrize(
     "params",
     [
         {},
         {"task_id": "abc"},
+        {"task_id": "x"},
         {"task_id": 101, "last_sequence_id": "x"},
+        {"task_id": 101, "limit": 1001},
         {"task_id": 101, "labeling_state": "Done"},
         {"task_id": 101, "labeling_state": "labeled"},
+        {"task_id": 101, "labeling_state": "x"},
         {"task_id": 101, "updated_after": "yesterday"},
         {"task_id": 101, "updated_after": "2024-13-01T00:00:00"},
         {"task_id": 101, "updated_after": "2024-01-01"},
     ],
 )
 def test_bad_parameters_are_400(
-    sim: Simulator, client: requests.Session, params: dict[str, Any]
+    sim: Simulator, client: requests.Session, path: str, params: dict[str, Any]
 ) -> None:
-    r = client.get(sim.url + LIST, params=params)
+    r = client.get(sim.url + path, params=params)
     assert (r.status_code, r.json()) == (400, {"message": "Invalid parameter"})
 
 
-def test_last_page_style_false(make_sim: MakeSim, new_session: NewSession, walk: Walk) -> None:
+def test_last_page_style_false(make_sim: SimFactory, new_session: NewSession, walk: Walk) -> None:
     sim = make_sim(last_page_style="false")
     _, pages = walk(new_session(sim), sim.url, task_id=101, limit=20)
     assert pages[-1]["has_next"] is False
     assert "last_sequence_id" not in pages[-1]
 
 
-def test_cursor_zero_happens(make_sim: MakeSim, new_session: NewSession) -> None:
+def test_cursor_zero_happens(make_sim: SimFactory, new_session: NewSession) -> None:
     sim = make_sim(first_sequence_id=0)
     s = new_session(sim)
     page = s.get(sim.url + LIST, params={"task_id": 101, "limit": 1}).json()
@@ -222,10 +231,18 @@ def test_set_labeling_state(sim: Simulator) -> None:
         sim.set_labeling_state(101, case_id, "Done")
 
 
-def test_get_one_case(sim: Simulator, client: requests.Session) -> None:
-    record = sim.truth(103)[5]
-    r = client.get(sim.url + GET, params={"task_id": 103, "case_id": record["case_id"]})
-    assert (r.status_code, r.json()) == (200, record)
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_get_one_case(make_sim: SimFactory, new_session: NewSession, version: str) -> None:
+    """A case of the task, in the version's shape; 404 for a case the task does not hold."""
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
+    url = sim.url + f"/results/public/{version}/get"
+    truth = sim.truth(103) if version == "v1" else sim.truth_v2(103)
+    for record in truth[4:6]:
+        r = client.get(url, params={"task_id": 103, "case_id": record["case_id"]})
+        assert (r.status_code, r.json()) == (200, record)
+    r = client.get(url, params={"task_id": 103, "case_id": 1})
+    assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
 
 
 @pytest.mark.parametrize(
@@ -251,7 +268,7 @@ def test_case_of_another_task_is_not_found(sim: Simulator, client: requests.Sess
     assert r.status_code == 404
 
 
-def test_unsupported_task_type_is_426(make_sim: MakeSim, new_session: NewSession) -> None:
+def test_unsupported_task_type_is_426(make_sim: SimFactory, new_session: NewSession) -> None:
     sim = make_sim(unsupported_task_ids=(102,))
     s = new_session(sim)
     text = "Task type not supported by this API version, please use /results/public/v2/"
@@ -264,8 +281,8 @@ def test_unsupported_task_type_is_426(make_sim: MakeSim, new_session: NewSession
     assert s.get(sim.url + LIST, params={"task_id": 104}).status_code == 426
 
 
-def test_extra_fields_on_some_tasks(make_sim: MakeSim, new_session: NewSession) -> None:
-    sim = make_sim(extra_fields=True)
+def test_extra_fields_on_some_tasks(make_sim: SimFactory, new_session: NewSession) -> None:
+    sim = make_sim(tasks=3, cases=30, extra_fields=True)
     s = new_session(sim)
     first = s.get(sim.url + LIST, params={"task_id": 101}).json()["payload"]
     second = s.get(sim.url + LIST, params={"task_id": 102}).json()["payload"]

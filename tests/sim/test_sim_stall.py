@@ -10,18 +10,14 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import LoginToken, MakeSim
+from tests.harness import LIST, SimFactory
+from tests.sim.helpers import LoginToken, auth_headers
 
 TASKS = "/tasks/public/v1/list"
-LIST = "/results/public/v1/list"
 
 
 def _headers(token: str) -> dict[str, str]:
-    return {
-        "X-API-KEY": "demo-api-key",
-        "Authorization": f"Bearer {token}",
-        "Accept-Encoding": "identity",
-    }
+    return {**auth_headers(token), "Accept-Encoding": "identity"}
 
 
 def _connect(sim: Simulator, token: str, target: str) -> http.client.HTTPConnection:
@@ -78,7 +74,7 @@ def _handler_threads() -> set[threading.Thread]:
 def test_the_simulator_stops_dripping_when_the_client_leaves(
     sim: Simulator, login_token: LoginToken
 ) -> None:
-    sim.set(stall_byte_seconds=0.05)  # a 30-case page would take minutes
+    sim.set(stall_byte_seconds=0.05)  # a page of 100 cases would take minutes
     token = login_token(sim)
     before = _handler_threads()
     sim.script_faults([{"kind": "stall"}])
@@ -91,7 +87,7 @@ def test_the_simulator_stops_dripping_when_the_client_leaves(
     assert not dripping.is_alive()
 
 
-def test_stopping_the_simulator_ends_a_stall(make_sim: MakeSim, login_token: LoginToken) -> None:
+def test_stopping_the_simulator_ends_a_stall(make_sim: SimFactory, login_token: LoginToken) -> None:
     sim = make_sim(stall_byte_seconds=60)
     token = login_token(sim)
     before = _handler_threads()

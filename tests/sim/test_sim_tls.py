@@ -8,41 +8,38 @@ import pytest
 import requests
 
 from centaur_sim import SimConfig
-from tests.sim.helpers import MakeSim
+from tests.harness import LIST, STATIC_TOKEN, SimFactory
+from tests.sim.helpers import auth_headers, login
 
 TLS = Path(__file__).resolve().parent / "tls"
 CERT, KEY = str(TLS / "cert.pem"), str(TLS / "key.pem")
-KEY_HEADER = {"X-API-KEY": "demo-api-key"}
-CREDS = {"username": "demo@example.com", "api_password": "demo-api-password"}
-LIST = "/results/public/v1/list"
 
 
-def test_https_needs_the_certificate_to_verify(make_sim: MakeSim) -> None:
-    sim = make_sim(tls_certfile=CERT, tls_keyfile=KEY)
+def test_https_needs_the_certificate_to_verify(make_sim: SimFactory) -> None:
+    sim = make_sim(tasks=3, cases=30, tls_certfile=CERT, tls_keyfile=KEY)
     assert sim.url.startswith("https://127.0.0.1:")
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(sim.url + "/nowhere", timeout=5)
-    login = sim.url + "/auth/public/v1/login"
-    r = requests.post(login, json=CREDS, headers=KEY_HEADER, verify=CERT, timeout=5)
+    r = login(sim, verify=CERT)
     assert r.status_code == 200
     s = requests.Session()  # not `s.verify`: REQUESTS_CA_BUNDLE in the environment beats it
-    s.headers.update({**KEY_HEADER, "Authorization": f"Bearer {r.json()['token']}"})
+    s.headers.update(auth_headers(r.json()["token"]))
     for _ in range(2):  # keep-alive over TLS
         page = s.get(sim.url + LIST, params={"task_id": 101}, verify=CERT, timeout=5)
         assert page.json()["payload"] == sim.truth(101)
     assert sim.stats()["requests"][LIST] == {"200": 2}
 
 
-def test_plain_http_to_the_https_port_fails_and_serving_goes_on(make_sim: MakeSim) -> None:
+def test_plain_http_to_the_https_port_fails_and_serving_goes_on(make_sim: SimFactory) -> None:
     sim = make_sim(tls_certfile=CERT, tls_keyfile=KEY)
     with pytest.raises(requests.ConnectionError):
         requests.get(sim.url.replace("https://", "http://") + "/nowhere", timeout=5)
     assert requests.get(sim.url + "/nowhere", verify=CERT, timeout=5).status_code == 404
 
 
-def test_transport_faults_over_tls(make_sim: MakeSim) -> None:
-    sim = make_sim(tls_certfile=CERT, tls_keyfile=KEY, static_token="tok")
-    headers = {**KEY_HEADER, "Authorization": "Bearer tok"}
+def test_transport_faults_over_tls(make_sim: SimFactory) -> None:
+    sim = make_sim(tls_certfile=CERT, tls_keyfile=KEY)
+    headers = auth_headers(STATIC_TOKEN)
 
     def get() -> requests.Response:
         url = sim.url + LIST

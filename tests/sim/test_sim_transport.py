@@ -10,10 +10,9 @@ import time
 import pytest
 import requests
 
-from centaur_sim import SimConfig, Simulator
-from tests.sim.helpers import LoginToken, MakeSim, NewSession
-
-LIST = "/results/public/v1/list"
+from centaur_sim import Simulator
+from tests.harness import LIST, SimFactory, sim_config
+from tests.sim.helpers import LoginToken, NewSession, auth_headers
 
 
 def test_gzip_when_asked(sim: Simulator, client: requests.Session) -> None:
@@ -27,7 +26,7 @@ def test_gzip_when_asked(sim: Simulator, client: requests.Session) -> None:
     assert plain.json() == r.json()
 
 
-def test_gzip_can_be_switched_off(make_sim: MakeSim, new_session: NewSession) -> None:
+def test_gzip_can_be_switched_off(make_sim: SimFactory, new_session: NewSession) -> None:
     sim = make_sim(gzip=False)
     r = new_session(sim).get(sim.url + LIST, params={"task_id": 101})
     assert "Content-Encoding" not in r.headers
@@ -36,11 +35,7 @@ def test_gzip_can_be_switched_off(make_sim: MakeSim, new_session: NewSession) ->
 def test_raw_http_headers_and_keep_alive(sim: Simulator, login_token: LoginToken) -> None:
     token = login_token(sim)
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
-    headers = {
-        "X-API-KEY": "demo-api-key",
-        "Authorization": f"Bearer {token}",
-        "Accept-Encoding": "gzip",
-    }
+    headers = {**auth_headers(token), "Accept-Encoding": "gzip"}
     for _ in range(3):  # one connection, three requests
         conn.request("GET", f"{LIST}?task_id=101&limit=5", headers=headers)
         response = conn.getresponse()
@@ -87,7 +82,7 @@ def test_stats_and_reset(sim: Simulator, client: requests.Session) -> None:
     assert sim.stats()["total_requests"] == 0
 
 
-def test_stop_closes_everything(make_sim: MakeSim, new_session: NewSession) -> None:
+def test_stop_closes_everything(make_sim: SimFactory, new_session: NewSession) -> None:
     sim = make_sim()
     s = new_session(sim)
     assert s.get(sim.url + LIST, params={"task_id": 101}).status_code == 200
@@ -101,5 +96,5 @@ def test_stop_closes_everything(make_sim: MakeSim, new_session: NewSession) -> N
 
 
 def test_context_manager() -> None:
-    with Simulator(SimConfig(cases=1)) as sim:
+    with Simulator(sim_config(cases=1)) as sim:
         assert requests.get(sim.url + "/x", timeout=5).status_code == 404

@@ -1,25 +1,22 @@
-"""Results v2: every task in the inferred v2 shape, paged, filtered and faulted like v1."""
+"""Results v2: every task in the inferred v2 shape, paged, filtered and faulted like v1.
+
+Its GET and parameter errors are checked with v1's, in test_sim_results.py.
+"""
 
 from __future__ import annotations
 
 import base64
-from typing import Any
 
-import pytest
 import requests
 
 from centaur_sim import Simulator
-from tests.sim.helpers import MakeSim, NewSession, Walk
+from tests.harness import SimFactory
+from tests.sim.helpers import CASE_FIELDS, KEY_HEADER, NewSession, Walk
 
 V1_LIST, V1_GET = "/results/public/v1/list", "/results/public/v1/get"
 LIST, GET = "/results/public/v2/list", "/results/public/v2/get"
 TOP = [
-    "task_id",
-    "task_name",
-    "project_id",
-    "project_name",
-    "case_id",
-    "task_type",
+    *CASE_FIELDS,
     "content_type",
     "labeling_state",
     "n_qualified_opinions",
@@ -51,14 +48,17 @@ def test_items_have_the_inferred_shape_and_agree_with_v1(sim: Simulator) -> None
     assert any(r["prelabel"] is not None for i in items for r in i["results"])
 
 
-def test_every_other_task_has_an_undocumented_field(sim: Simulator) -> None:
+def test_every_other_task_has_an_undocumented_field(make_sim: SimFactory) -> None:
+    sim = make_sim(tasks=3, cases=30)
     assert all(isinstance(i["review_notes"], str) for i in sim.truth_v2(101))
     assert all("review_notes" not in i for i in sim.truth_v2(102))
     assert all(isinstance(i["review_notes"], str) for i in sim.truth_v2(103))
     assert all("review_notes" not in r for r in sim.truth())  # v1 is unchanged
 
 
-def test_v2_list_walks_like_v1(sim: Simulator, client: requests.Session, walk: Walk) -> None:
+def test_v2_list_walks_like_v1(make_sim: SimFactory, new_session: NewSession, walk: Walk) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
     items, pages = walk(client, sim.url, path=LIST, task_id=102, limit=7, verbose="true")
     _, v1_pages = walk(client, sim.url, task_id=102, limit=7)
     assert items == sim.truth_v2(102)
@@ -82,31 +82,7 @@ def test_v2_filters_follow_the_stored_cases(
     assert items == [i for i in sim.truth_v2(101) if i["labeling_state"] == state]
 
 
-def test_v2_get(sim: Simulator, client: requests.Session) -> None:
-    item = sim.truth_v2(103)[4]
-    r = client.get(sim.url + GET, params={"task_id": 103, "case_id": item["case_id"]})
-    assert (r.status_code, r.json()) == (200, item)
-    r = client.get(sim.url + GET, params={"task_id": 103, "case_id": 1})
-    assert (r.status_code, r.json()) == (404, {"message": "Not Found"})
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {},
-        {"task_id": "x"},
-        {"task_id": 101, "limit": 1001},
-        {"task_id": 101, "labeling_state": "x"},
-    ],
-)
-def test_v2_bad_parameters_are_400(
-    sim: Simulator, client: requests.Session, params: dict[str, Any]
-) -> None:
-    r = client.get(sim.url + LIST, params=params)
-    assert (r.status_code, r.json()) == (400, {"message": "Invalid parameter"})
-
-
-def test_v2_only_tasks(make_sim: MakeSim, new_session: NewSession, walk: Walk) -> None:
+def test_v2_only_tasks(make_sim: SimFactory, new_session: NewSession, walk: Walk) -> None:
     sim = make_sim(unsupported_task_ids=(102,))
     s = new_session(sim)
     text = "Task type not supported by this API version, please use /results/public/v2/"
@@ -126,8 +102,7 @@ def test_v2_only_tasks(make_sim: MakeSim, new_session: NewSession, walk: Walk) -
 
 
 def test_auth_and_faults_apply_to_v2(sim: Simulator, client: requests.Session) -> None:
-    key_only = {"X-API-KEY": "demo-api-key"}
-    r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=key_only, timeout=5)
+    r = requests.get(sim.url + LIST, params={"task_id": 101}, headers=KEY_HEADER, timeout=5)
     assert r.status_code == 401
     sim.script_faults([{"kind": "503"}, {"kind": "500", "path": "/results/public/v2/"}])
     assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 503
@@ -135,7 +110,9 @@ def test_auth_and_faults_apply_to_v2(sim: Simulator, client: requests.Session) -
     assert client.get(sim.url + GET, params={"task_id": 101, "case_id": 1}).status_code == 500
 
 
-def test_misbehaviours_apply_to_v2_pages(sim: Simulator, client: requests.Session) -> None:
+def test_misbehaviours_apply_to_v2_pages(make_sim: SimFactory, new_session: NewSession) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
     sim.set_misbehaviour(101, "wrong_types")
     first = client.get(sim.url + LIST, params={"task_id": 101}).json()["payload"][0]
     assert (first["case_id"], first["n_qualified_opinions"]) == ("abc", "x")
@@ -145,7 +122,9 @@ def test_misbehaviours_apply_to_v2_pages(sim: Simulator, client: requests.Sessio
     assert sim.stats()["misbehaviours"] == {"wrong_types": 1, "payload_not_list": 1}
 
 
-def test_v2_shape_misbehaviour(sim: Simulator, client: requests.Session) -> None:
+def test_v2_shape_misbehaviour(make_sim: SimFactory, new_session: NewSession) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = new_session(sim)
     sim.set_misbehaviour(101, "v2_shape")
     page = client.get(sim.url + LIST, params={"task_id": 101, "limit": 10}).json()
     assert set(page) == {"results", "next"}
