@@ -27,6 +27,8 @@ from tests.harness.output import Output
 from tests.harness.process import ENV_PREFIX
 
 _IN_PROCESS = threading.Lock()
+#: Seconds a run waits, at most, for the threads that earlier runs left behind to end.
+EARLIER_THREADS_SECONDS = 10.0
 
 
 class _Stdout(io.BytesIO):
@@ -47,9 +49,16 @@ def run_in_process(argv: list[str], env: dict[str, str]) -> Output:
     """`tap_centaur.cli.main(argv)` in this process, as `tap-centaur ARGV` would run."""
     from tap_centaur import cli
 
-    with _IN_PROCESS, _isolated_process(env) as (out, err, exit_hooks):
+    with _IN_PROCESS:
+        wait_for_tap_threads()
+        return _run(cli.main, argv, env)
+
+
+def _run(main: Callable[[list[str]], None], argv: list[str], env: dict[str, str]) -> Output:
+    """`main(argv)` in an isolated process, its exit hooks run as the interpreter would."""
+    with _isolated_process(env) as (out, err, exit_hooks):
         try:
-            cli.main(argv)
+            main(argv)
             code: object = 0
         except SystemExit as exc:
             code = exc.code
@@ -70,6 +79,21 @@ def run_in_process(argv: list[str], env: dict[str, str]) -> Output:
         duration = time.monotonic() - out.started
         stdout, stderr = out.getvalue(), err.getvalue()
     return Output(code, stdout, stderr, duration, out.first_write)
+
+
+def wait_for_tap_threads() -> None:
+    """Let the tap's threads (`tap-centaur-*`) of earlier runs end, for a while (each run first).
+
+    They are daemon threads, which the exit of a process of their own would have ended; here
+    they could outlive their run (a run stopped by a failure outside the results stream
+    leaves its workers running, see docs/RELIABILITY.md), log into the next run's stderr and
+    send requests with its environment (a proxy). Their simulators have usually stopped, so
+    they fail fast.
+    """
+    deadline = time.monotonic() + EARLIER_THREADS_SECONDS
+    for thread in threading.enumerate():
+        if thread.name.startswith("tap-centaur") and thread is not threading.current_thread():
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 @contextlib.contextmanager

@@ -13,6 +13,11 @@ what a target relies on:
   `max_parallel_tasks` partitions, none bookmarked in the state the run started from (they
   are the partitions in flight when the previous run died);
 - no run emits a case twice; a line cut short by SIGKILL can only be the last one.
+
+SIGTERM and SIGINT land at seven points (the first byte of output, just before the first
+result, right after the first bookmark, 15%, 35%, 55% and 85% of the output): each run exits
+128 + the signal (143, 130) with a STATE as its last line that bookmarks only tasks fully
+emitted, and a resume from it completes the data.
 """
 
 from __future__ import annotations
@@ -159,27 +164,39 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ta
     )
 
 
+#: Where the signal lands: after a fraction of the output's bytes, or once a text is out.
 SIGNALS = [
     pytest.param(signal.SIGTERM, 0.15, id="SIGTERM-early"),
     pytest.param(signal.SIGTERM, 0.55, id="SIGTERM-late"),
     pytest.param(signal.SIGINT, 0.35, id="SIGINT-middle"),
+    pytest.param(signal.SIGINT, 0.85, id="SIGINT-near-the-end"),
+    pytest.param(signal.SIGTERM, 1, id="SIGTERM-at-the-first-byte"),
+    pytest.param(signal.SIGINT, b'"stream":"task_results"', id="SIGINT-before-the-first-result"),
+    pytest.param(signal.SIGTERM, b'"replication_key_value"', id="SIGTERM-at-the-first-bookmark"),
 ]
 
 
-def _signalled_run(tap: TapRunner, config, sig: int, fraction: float, total_bytes: int) -> Run:
-    stop = Stop(sig, after_bytes=int(total_bytes * fraction))
+def _signalled_run(
+    tap: TapRunner, config, sig: int, point: float | int | bytes, total_bytes: int
+) -> Run:
+    if isinstance(point, bytes):
+        stop = Stop(sig, after_text=point)
+    elif isinstance(point, int):
+        stop = Stop(sig, after_bytes=point)
+    else:
+        stop = Stop(sig, after_bytes=int(total_bytes * point))
     run = tap.run(config, log_level="DEBUG", stop=stop, timeout=60)
     assert run.stopped, "the run ended before the signal was sent"
     return run
 
 
-@pytest.mark.parametrize(("sig", "fraction"), SIGNALS)
+@pytest.mark.parametrize(("sig", "point"), SIGNALS)
 def test_sigterm_and_sigint_stop_the_run_with_a_valid_state(  # noqa: PLR0917 - fixtures
-    kill_sim, config, tap, figures, sig, fraction
+    kill_sim, config, tap, figures, sig, point
 ):
     truth = {task: kill_sim.keys(task) for task in TASKS}
     reference = tap.run(config, log_level="INFO")
-    run = _signalled_run(tap, config, sig, fraction, len(reference.stdout))
+    run = _signalled_run(tap, config, sig, point, len(reference.stdout))
 
     assert "Traceback" not in run.stderr
     # 128 + the signal, as a shell reports it: an orchestrator knows the sync did not finish.

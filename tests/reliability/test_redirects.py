@@ -1,0 +1,153 @@
+"""Scenario 8, redirects: no credential ever reaches another origin.
+
+The API answers a redirect (301, 302, 303, 307, 308) to another origin, a second simulator
+that records every request it receives, on the login, on the second page of a task's
+results, on the task list and on the project list, every time: 20 cases, each run at INFO
+and at DEBUG.
+Every run must end non-zero with one ERROR line naming the redirect's target origin
+(`scheme://host:port`, never its path or query) and `api_url`, and the other origin must
+receive no request at all: no `X-API-KEY`, no `Authorization`, no `api_password` body. No
+STATE bookmarks a task whose records were not all emitted.
+
+A redirect within the API's origin is followed and loses nothing; a redirect loop ends with
+one clear line; an `api_url` with plain http:// to a host that is not loopback is refused
+before any request (a recording proxy in HTTP_PROXY would see anything sent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.harness import (
+    LIST,
+    LOGIN,
+    Sim,
+    assert_one_clear_error,
+    at_levels,
+    login_config,
+    premature_bookmarks,
+)
+from tests.harness.in_process import wait_for_tap_threads
+
+TASKS = (101, 102, 103)
+SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
+STATUSES = (301, 302, 303, 307, 308)
+#: Path and query of the redirect's target: never to be printed.
+TARGET_PATH = "/collect/b7f3e1"
+TARGET_QUERY = "session=q9z2&next=%2Fresults"
+
+
+@pytest.fixture(autouse=True)
+def _no_tap_thread_outlives_the_test(make_sim):
+    """A run stopped outside its results leaves workers behind (test_logout's xfail): end them."""
+    yield
+    make_sim.stop_all()
+    wait_for_tap_threads()
+
+
+def _redirect_at(place: str, status: int, location: str) -> list[dict[str, Any]]:
+    # Every time, as a misconfigured proxy or load balancer would.
+    redirect = {"kind": "redirect", "status": status, "location": location, "count": 1000}
+    if place == "login":
+        return [{**redirect, "path": LOGIN}]
+    if place == "results page 2":
+        # Task 101's first page is served (without a Date: no bookmark either way); its second
+        # page redirects.
+        return [
+            {"kind": "no_date", "path": LIST, "task_id": 101},
+            {**redirect, "path": LIST, "task_id": 101},
+        ]
+    return [{**redirect, "path": {"task list": "/tasks/", "project list": "/projects/"}[place]}]
+
+
+PLACES = ("login", "results page 2", "task list", "project list")
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("place", PLACES)
+def test_a_redirect_to_another_origin_sends_it_nothing(make_sim, tap, figures, place, status):
+    def run(level: str) -> tuple[Sim, Sim, Any]:
+        sim = make_sim(**SIM)
+        other = make_sim(tasks=1, cases=1, record_requests=True)
+        location = f"{other.url}{TARGET_PATH}?{TARGET_QUERY}"
+        sim.script_faults(_redirect_at(place, status, location))
+        return sim, other, tap.run(login_config(sim.url, TASKS, page_size=20), log_level=level)
+
+    for level, (sim, other, result) in at_levels(run).items():
+        assert other.requests() == [], f"{level}: the other origin received {other.requests()}"
+        assert other.stats()["total_requests"] == 0
+        assert sim.stats()["faults"].get("redirect"), "the redirect was never served"
+        line = assert_one_clear_error(
+            result,
+            f"HTTP {status}",
+            f"another origin ({other.url})",
+            f"api_url ({sim.url})",
+            traceback_allowed=level == "DEBUG",
+        )
+        assert len(result.error_lines) == 1, result.error_lines
+        assert "Unexpected error" not in line
+        for secret_part in (TARGET_PATH, "session=", "q9z2"):
+            assert secret_part not in result.stderr, f"{level}: the target's {secret_part} logged"
+        served = {task: sim.keys(task) for task in TASKS}
+        assert premature_bookmarks(result, served) == [], level
+        figures.update(exit_code=result.exit_code, records_before_the_redirect=len(result.keys))
+    figures.update(requests_to_the_other_origin=0)
+
+
+SAME_ORIGIN = [
+    *[pytest.param("results page 2", status, id=f"results-{status}") for status in STATUSES],
+    pytest.param("login", 307, id="login-307"),
+    pytest.param("login", 308, id="login-308"),
+]
+
+
+@pytest.mark.parametrize(("place", "status"), SAME_ORIGIN)
+def test_a_redirect_within_the_api_origin_is_followed_and_loses_nothing(
+    make_sim, tap, place, status
+):
+    sim = make_sim(**SIM, record_requests=True)
+    # Back to the request itself (the simulator's default location): once, then served.
+    redirect: dict[str, Any] = {"kind": "redirect", "status": status}
+    redirect |= {"path": LOGIN} if place == "login" else {"path": LIST, "task_id": 101}
+    if place == "login":
+        redirect["location"] = f"{sim.url}{LOGIN}"  # absolute, same origin
+    sim.script_faults([redirect])
+    run = tap.run(login_config(sim.url, TASKS, page_size=20))
+    assert run.exit_code == 0, run.stderr[-3000:]
+    assert sim.stats()["faults"] == {"redirect": 1}
+    assert set(run.keys) == sim.keys() and len(run.keys) == len(sim.keys())
+    followed = [r for r in sim.requests() if r["path"] == (LOGIN if place == "login" else LIST)]
+    assert all(r["headers"].get("x-api-key") for r in followed), "the API key was dropped"
+
+
+@pytest.mark.parametrize("place", ["login", "results"])
+def test_a_redirect_loop_is_one_clear_line(make_sim, tap, place):
+    sim = make_sim(**SIM)
+    path = {"path": LOGIN} if place == "login" else {"path": LIST, "task_id": 102}
+    sim.script_faults([{"kind": "redirect", "status": 307, "count": 1000, **path}])
+    run = tap.run(login_config(sim.url, TASKS, page_size=20))
+    line = assert_one_clear_error(run, "redirect loop", "api_url")
+    assert "Unexpected error" not in line and "TooManyRedirects" not in line
+    assert "Retrying" not in run.stderr, "a redirect loop was retried"
+
+
+@pytest.mark.parametrize(
+    "api_url", ["http://api.centaurlabs.com", "http://10.20.30.40:8080", "HTTP://Example.org/v1"]
+)
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused_before_any_request(
+    make_sim, tap, monkeypatch, api_url
+):
+    proxy = make_sim(tasks=1, cases=1, record_requests=True)  # would see any request sent
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    runs = tap.run_at_levels(login_config(api_url, TASKS), env={"HTTP_PROXY": proxy.url})
+    assert proxy.requests() == [], "a request left despite the bad api_url"
+    for level, run in runs.items():
+        assert run.exit_code == 2, f"{level}: exit {run.exit_code}"
+        assert run.stdout == ""
+        assert len(run.error_lines) == 1, run.error_lines
+        assert_one_clear_error(
+            run, "Invalid setting 'api_url'", "clear text", traceback_allowed=level == "DEBUG"
+        )

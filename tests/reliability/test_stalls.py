@@ -1,0 +1,106 @@
+"""Scenario 9, stalled bodies: an answer dripped one byte at a time cannot hang the run.
+
+The simulator sends the status line and headers at once, then the body one byte every
+`stall_byte_seconds` (0.2 to 1.0 s: each byte arrives well within `request_timeout`, so a
+timeout per socket read never fires; a page would take hours). It does so on every request
+for task 102 (its first page, or its second), or for every task. Each attempt must end at
+`request_timeout` (measured from the log's timestamps; bounded loosely, at 3 x the timeout:
+the point is "not forever"), be retried, then fail the task with one line naming the task,
+the page and `request_timeout`; the other tasks are synced and bookmarked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.harness import LIST, Run, assert_one_clear_error, login_config, partition_bookmarks
+
+TASKS = (101, 102, 103)
+SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
+MAX_RETRIES = 1
+STALL = {"kind": "stall", "count": 1_000_000, "path": LIST}
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \|")
+
+CASES = [
+    pytest.param(0.2, 1.0, [102], "first page", id="task-102-0.2s-per-byte-timeout-1s"),
+    pytest.param(0.5, 1.5, [102], "first page", id="task-102-0.5s-per-byte-timeout-1.5s"),
+    pytest.param(1.0, 2.0, [102], "last_sequence_id=", id="task-102-page-2-1s-per-byte-timeout-2s"),
+    pytest.param(0.2, 1.0, list(TASKS), "first page", id="every-task-0.2s-per-byte-timeout-1s"),
+]
+
+
+def _stamps(run: Run, text: str) -> list[float]:
+    """Epoch times of the log lines holding `text`."""
+    times = []
+    for line in run.stderr.splitlines():
+        match = _STAMP.match(line)
+        if match and text in line:
+            times.append(datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").timestamp())
+    return times
+
+
+def _faults(stalled: list[int], page: str) -> list[dict[str, Any]]:
+    faults: list[dict[str, Any]] = []
+    for task in stalled:
+        if page != "first page":  # the first page is served, every later one stalls
+            faults.append({"kind": "no_date", "path": LIST, "task_id": task})
+        faults.append({**STALL, "task_id": task})
+    return faults
+
+
+@pytest.mark.timeout(120)  # the tap of 04698e7 waited for the whole body: hours
+@pytest.mark.parametrize(("byte_seconds", "timeout", "stalled", "page"), CASES)
+def test_a_stalled_body_is_cut_at_request_timeout_retried_then_fails_its_task_only(  # noqa: PLR0917
+    make_sim, tap, figures, byte_seconds, timeout, stalled, page
+):
+    sim = make_sim(**SIM, stall_byte_seconds=byte_seconds)
+    sim.script_faults(_faults(stalled, page))
+    config = login_config(
+        sim.url, TASKS, page_size=20, request_timeout=timeout, max_retries=MAX_RETRIES
+    )
+    run = tap.run(config)
+
+    attempts = (MAX_RETRIES + 1) * len(stalled)
+    assert sim.stats()["faults"].get("stall") == attempts, sim.stats()["faults"]
+    line = assert_one_clear_error(run, f"request_timeout={timeout:g} s", "giving up after 2")
+    for task in stalled:
+        assert f"task {task} ({page}" in run.stderr, f"task {task} and its page not named"
+    if len(stalled) == 1:
+        assert f"task {stalled[0]} ({page}" in line, line
+    # Each attempt ended at the deadline: from the start of the results to the retry, from
+    # the retry to the failure (one stalled task), all within the run's duration (several).
+    started = _stamps(run, "partitions to read")[0]
+    retried = _stamps(run, "Retrying (")
+    failed = _stamps(run, "failed; the other tasks go on")
+    assert len(retried) == len(stalled) and len(failed) == len(stalled)
+    if len(stalled) == 1:
+        durations = [retried[0] - started, failed[0] - retried[0]]
+        if page != "first page":
+            durations = durations[1:]  # the first attempt began after page 1
+        for seconds in durations:
+            assert timeout * 0.9 <= seconds < 3 * timeout + 1, f"an attempt took {seconds:.2f} s"
+    else:
+        durations = [max(failed) - started]
+        assert durations[0] < attempts * 3 * timeout, f"the stalled tasks took {durations[0]} s"
+    assert run.duration < attempts * 3 * timeout + 10, f"the run took {run.duration:.1f} s"
+
+    marks = partition_bookmarks(run.final_state)
+    for task in TASKS:
+        if task in stalled:
+            assert (task, None) not in marks, f"stalled task {task} was bookmarked"
+        else:
+            assert (task, None) in marks, f"task {task} was not bookmarked"
+            assert {k for k in run.keys if k[0] == task} == sim.keys(task)
+    figures.update(
+        stall_byte_seconds=byte_seconds,
+        request_timeout=timeout,
+        stalled_tasks=stalled,
+        stalled_attempts=attempts,
+        attempt_seconds=[round(seconds, 2) for seconds in durations],
+        run_seconds=round(run.duration, 2),
+        other_tasks_synced_and_bookmarked=len(TASKS) - len(stalled),
+    )
