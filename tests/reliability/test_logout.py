@@ -5,11 +5,9 @@ request of the run, signed with the API key and the run's last token; after a ru
 succeeds, one in which a task fails (exit 1), and one stopped by a run-level failure (a
 redirect to another origin). A logout that fails (HTTP 500, a reset connection) is a
 WARNING and the run's exit code stays 0. A run with a fixed bearer_token never logs out
-(the token is not the run's to revoke).
-
-Open tap bug (strict xfail): a run stopped by a failure in a stream before the results
-(the project list redirects elsewhere) logs out while the results workers, started early,
-still request; they log in again, and that session is never logged out.
+(the token is not the run's to revoke). A run stopped by a failure in a stream before the
+results (the project list redirects elsewhere) stops the results workers it started early
+before it logs out: no request follows the logout, and no second login.
 """
 
 from __future__ import annotations
@@ -86,12 +84,6 @@ def test_a_bearer_token_run_never_logs_out(make_sim, tap):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tap bug: a failure in the projects stream ends the run (RunStream.get_records -> "
-    "RunReport.end -> logout) while the results workers started early (start_early) still "
-    "run: requests follow the logout, and a 401 on the revoked token makes them log in again",
-)
 def test_a_run_stopped_before_its_results_logs_out_after_its_last_request(make_sim, tap):
     sim = make_sim(tasks=6, cases=(300,) * 6, page_size=20, latency_ms=20, record_requests=True)
     sim.script_faults([{**REFUSED_REDIRECT, "count": 1000, "path": "/projects/"}])

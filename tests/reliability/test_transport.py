@@ -38,7 +38,7 @@ PROXY_PASSWORD = "pr0xy-s3cret-W8"
 
 @pytest.fixture(autouse=True)
 def _no_tap_thread_outlives_the_test(make_sim):
-    """A run stopped outside its results leaves workers behind (test_logout's xfail): end them."""
+    """No thread of a run (a retry in the background, a worker) outlives its test."""
     yield
     make_sim.stop_all()
     wait_for_tap_threads()
