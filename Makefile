@@ -7,7 +7,7 @@
 #                PostgreSQL unless TARGET_POSTGRES_HOST is set (needs the server binaries)
 #   make lint    ruff check, ruff format --check, mypy
 #   make build   sdist + wheel in dist/, installed in a fresh virtualenv, `tap-centaur --about`
-#   make bench   the benchmark of docs/PERFORMANCE.md (~3 min); BENCH_ARGS="--quick" for a smoke run
+#   make bench   the benchmark of docs/PERFORMANCE.md (~5 min); BENCH_ARGS="--quick" for a smoke run
 #   make venv    the development virtualenv .venv (`. .venv/bin/activate`)
 #   make clean   remove virtualenvs, Meltano's .meltano/, output/, dist/ and caches
 

@@ -8,12 +8,18 @@ Measures, in one run, side by side:
    longest task's pages x latency), net of the tap's fixed startup (an empty sync's wall); the
    floor client with N threads, net of its own startup, as the reference.
 3. Memory: peak RSS of the tap process syncing a small and a large number of records.
+4. Scale: discovery over a few hundred to ten thousand tasks of one case each, as a user runs
+   the tap (default streams and settings): wall, CPU, STATE bytes against the final STATE's,
+   peak RSS, STATE messages and INFO log lines per size.
+5. Wall time as a user runs it: the tap (start-up included, default streams) against the
+   floor client with N threads on the same tasks under latency, paired run by run.
 
 A speed probe (a fixed Python loop) is timed before and after, since this VM's speed drifts.
 
 Every program runs as its own process: the simulator (so its CPU is not the tap's), and each tap
-or floor run, measured with `os.wait4`. The tap syncs the `task_results` stream alone (a catalog
-selects it). Each measurement is repeated and the medians reported.
+or floor run, measured with `os.wait4`. In measurements 1-3 the tap syncs the `task_results`
+stream alone (a catalog selects it); in 4 and 5 it runs without a catalog, as a user runs it.
+Each measurement is repeated and the medians reported.
 Prints the machine, the settings and a table; writes the details as JSON under output/bench/.
 No target is enforced here: the table says whether each is met.
 """
@@ -27,6 +33,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -34,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,7 +67,17 @@ SIM_START_TIMEOUT = 300.0
 #: stdout costs a system call per line, and without bytecode files each start recompiles.
 UNSET_VARIABLES = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
 SPEED_PROBE_STEPS = 10_000_000
-TARGETS = {"cpu_ratio": 1.5, "latency_ratio": 1.25, "memory_ratio": 1.15}
+TARGETS = {
+    "cpu_ratio": 1.5,
+    "latency_ratio": 1.25,
+    "memory_ratio": 1.15,
+    "scale_state_ratio": 20.0,
+    "scale_cpu_ratio": 12.0,
+    "user_wall_ratio": 1.10,
+}
+#: The simulator's (and the API's) page size when a request sends no `limit`.
+API_DEFAULT_PAGE_SIZE = 100
+STATE_PREFIXES = (b'{"type":"STATE"', b'{"type": "STATE"')
 
 
 class BenchError(Exception):
@@ -83,12 +101,21 @@ class Plan:
     lat_page_size: int = 100
     latency_ms: float = 50.0
     parallel: int = 8
+    scale_sizes: tuple[int, ...] = (200, 2_000, 10_000)
+    user_tasks: int = 8
+    user_cases: int = 6_100
+    pairs: int = 9
     timeout: float = 900.0
 
     @property
     def lat_pages(self) -> int:
         """Pages of each latency task (the simulator ends on the last full or partial page)."""
         return max(1, math.ceil(self.lat_cases / self.lat_page_size))
+
+    @property
+    def user_pages(self) -> int:
+        """Pages of each task of measurement 5, at the API's default page size."""
+        return max(1, math.ceil(self.user_cases / API_DEFAULT_PAGE_SIZE))
 
 
 QUICK = Plan(
@@ -98,6 +125,9 @@ QUICK = Plan(
     mem_large=10_000,
     lat_cases=300,
     latency_ms=20.0,
+    scale_sizes=(10, 50, 100),
+    user_cases=300,
+    pairs=2,
     timeout=120.0,
 )
 
@@ -129,6 +159,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Plan, Path, str]:
     parser.add_argument("--latency-ms", type=float, help="simulator latency of measurement 2")
     parser.add_argument("--parallel", type=int, help="max_parallel_tasks compared with 1")
     parser.add_argument("--page-size", type=int, help="page size of measurements 1 and 3")
+    parser.add_argument(
+        "--scale-sizes",
+        type=_sizes,
+        help="task counts of measurement 4, comma-separated (at least 2; default 200,2000,10000)",
+    )
+    parser.add_argument("--pairs", type=int, help="paired runs of measurement 5")
     parser.add_argument("--out", type=Path, help="JSON result file (default: output/bench/)")
     parser.add_argument("--label", default="", help="a note printed with the results")
     args = parser.parse_args(argv)
@@ -138,23 +174,44 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Plan, Path, str]:
         "latency_ms": args.latency_ms,
         "parallel": args.parallel,
         "page_size": args.page_size,
+        "scale_sizes": args.scale_sizes,
+        "pairs": args.pairs,
     }
     plan = dataclasses.replace(plan, **{k: v for k, v in overrides.items() if v is not None})
-    if plan.repeat < 1 or plan.parallel < 1 or plan.page_size < 1:
-        parser.error("--repeat, --parallel and --page-size must be >= 1")
+    if min(plan.repeat, plan.parallel, plan.page_size, plan.pairs) < 1:
+        parser.error("--repeat, --parallel, --page-size and --pairs must be >= 1")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return plan, args.out or ROOT / "output" / "bench" / f"bench-{stamp}.json", args.label
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """`--scale-sizes 200,2000,10000`: at least two task counts, each >= 1."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of task counts: {text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("give at least two task counts, each >= 1")
+    return sizes
 
 
 # --- processes ----------------------------------------------------------------------------
 
 
 @contextmanager
-def simulator(cases: Sequence[int], page_size: int, latency_ms: float, log: Path) -> Iterator[str]:
-    """Run `python -m centaur_sim` on a free port as a separate process; yield its URL."""
+def simulator(
+    cases: Sequence[int], page_size: int | None, latency_ms: float, log: Path
+) -> Iterator[str]:
+    """Run `python -m centaur_sim` on a free port as a separate process; yield its URL.
+
+    Without `page_size` the simulator keeps the API's default (100 cases per page).
+    """
     options = ["--tasks", str(len(cases)), "--first-task-id", str(FIRST_TASK_ID)]
-    options += ["--cases", ",".join(map(str, cases))]
-    options += ["--page-size", str(min(page_size, 1000)), "--max-limit", str(max(page_size, 1000))]
+    same = len(set(cases)) == 1
+    options += ["--cases", str(cases[0]) if same else ",".join(map(str, cases))]
+    if page_size is not None:
+        options += ["--page-size", str(min(page_size, 1000))]
+        options += ["--max-limit", str(max(page_size, 1000))]
     options += ["--latency-ms", str(latency_ms), "--seed", "42"]
     try:
         with sim_process.running(options, log, cwd=ROOT, start_timeout=SIM_START_TIMEOUT) as url:
@@ -205,6 +262,60 @@ def count_records(path: Path) -> int:
         return sum(1 for line in lines if line.startswith(RECORD_PREFIXES))
 
 
+@dataclass(frozen=True)
+class OutputScan:
+    """What a run wrote: RECORD lines per stream, its STATE messages, its log lines."""
+
+    records: dict[str, int]
+    state_messages: int
+    #: Bytes of every STATE line written, newlines included.
+    state_bytes: int
+    #: The last STATE line (its bytes count as the final STATE's size).
+    final_state: bytes
+    log_lines: int
+    info_lines: int
+
+    @property
+    def final_state_bytes(self) -> int:
+        """Size of the last STATE line, newline included."""
+        return len(self.final_state)
+
+    def final_partitions(self, stream: str) -> list[dict[str, Any]]:
+        """The partitions of `stream` in the last STATE."""
+        if not self.final_state:
+            return []
+        value = json.loads(self.final_state)["value"]
+        partitions = value.get("bookmarks", {}).get(stream, {}).get("partitions", [])
+        return list(partitions)
+
+
+_STREAM_FIELD = re.compile(rb'"stream": ?"([^"]*)"')
+#: The SDK's log format: `time | LEVEL | logger | message`.
+_INFO_FIELD = b"| INFO "
+
+
+def scan_output(out: Path, err: Path) -> OutputScan:
+    """Count a run's RECORD lines per stream and its STATE lines and bytes; count its log."""
+    records: Counter[str] = Counter()
+    states = state_bytes = 0
+    final = b""
+    with out.open("rb") as lines:
+        for line in lines:
+            if line.startswith(RECORD_PREFIXES):
+                match = _STREAM_FIELD.search(line, 0, 200)
+                records[match.group(1).decode() if match else "?"] += 1
+            elif line.startswith(STATE_PREFIXES):
+                states += 1
+                state_bytes += len(line)
+                final = line
+    with err.open("rb") as log:
+        log_lines = info_lines = 0
+        for line in log:
+            log_lines += 1
+            info_lines += _INFO_FIELD in line
+    return OutputScan(dict(records), states, state_bytes, final, log_lines, info_lines)
+
+
 # --- the commands measured ----------------------------------------------------------------
 
 
@@ -240,6 +351,42 @@ class Target:
         path = self.workdir / f"{name}.json"
         path.write_text(json.dumps(config), encoding="utf-8")
         return path
+
+    def user_tap(self, config: Path) -> list[str]:
+        """`python -m tap_centaur --config CONFIG`: every default stream, as a user runs it."""
+        return [sys.executable, "-m", "tap_centaur", "--config", str(config)]
+
+    def user_config(
+        self, name: str, ids: Sequence[int] | None = None, parallel: int | None = None
+    ) -> Path:
+        """A config of api_url and credentials, plus `task_ids` and `max_parallel_tasks` if given.
+
+        Every other setting keeps the tap's default (page size: the API's).
+        """
+        config: dict[str, Any] = {**CREDENTIALS, "api_url": self.url}
+        if ids is not None:
+            config["task_ids"] = list(ids)
+        if parallel is not None:
+            config["max_parallel_tasks"] = parallel
+        path = self.workdir / f"{name}.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        return path
+
+    def run_scanned(
+        self, command: list[str], expected: dict[str, int]
+    ) -> tuple[ChildRun, OutputScan]:
+        """Run a command once; check its RECORD lines per stream (`expected`); scan its output."""
+        out = self.workdir / "stdout.jsonl"
+        run = run_child(command, out, self.plan.timeout)
+        scan = scan_output(out, out.with_suffix(".err"))
+        out.unlink()
+        for stream, count in expected.items():
+            if scan.records.get(stream, 0) != count:
+                raise BenchError(
+                    f"{command[1:3]} emitted {scan.records.get(stream, 0)} {stream} records, "
+                    f"not {count}"
+                )
+        return run, scan
 
     def run(self, command: list[str], expected: int) -> ChildRun:
         """Run a command once; check that it emitted `expected` records."""
@@ -423,6 +570,145 @@ def measure_latency(target: Target, startup_s: float, floor_startup_s: float) ->
     return {**result, **verdict(ratio, TARGETS["latency_ratio"])}
 
 
+def measure_scale(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """Measurement 4: discovery over `scale_sizes` tasks of one case each, as a user runs it.
+
+    One simulator per size (discovery reads every task it lists); the tap with api_url and
+    credentials only. Per size: wall, CPU, peak RSS, STATE messages and bytes against the
+    final STATE's, log lines. Every run must emit each task's case and each task, and end
+    with a STATE that bookmarks every task.
+    """
+    result: dict[str, Any] = {"sizes": list(plan.scale_sizes), "by_size": {}}
+    for number, size in enumerate(plan.scale_sizes):
+        _progress(f"scale, {size:,} tasks")
+        with simulator([1] * size, None, 0, workdir / f"sim-scale-{size}.log") as url:
+            target = Target(plan, url, workdir)
+            command = target.user_tap(target.user_config(f"scale-{size}"))
+            expected = {STREAM: size, "tasks": size}
+            if number == 0:  # bytecode and disk caches, as for the other measurements
+                target.run_scanned(command, expected)
+            runs = [_scale_run(target, command, size, expected) for _ in range(plan.repeat)]
+        result["by_size"][str(size)] = {"tasks": size, **_scale_summary(runs)}
+    small, middle = (result["by_size"][str(size)]["median"] for size in plan.scale_sizes[:2])
+    result["state_target"] = {
+        "tasks": plan.scale_sizes[1],
+        **verdict(middle["state_ratio"], TARGETS["scale_state_ratio"]),
+    }
+    result["cpu_target"] = {
+        "tasks": list(plan.scale_sizes[:2]),
+        **verdict(middle["cpu_s"] / small["cpu_s"], TARGETS["scale_cpu_ratio"]),
+    }
+    return result
+
+
+SCALE_FIELDS = (
+    "wall_s",
+    "cpu_s",
+    "user_s",
+    "sys_s",
+    "maxrss_mb",
+    "state_messages",
+    "state_bytes",
+    "final_state_bytes",
+    "state_ratio",
+    "log_lines",
+    "info_lines",
+)
+
+
+def _scale_run(
+    target: Target, command: list[str], size: int, expected: dict[str, int]
+) -> dict[str, float]:
+    run, scan = target.run_scanned(command, expected)
+    partitions = scan.final_partitions(STREAM)
+    bookmarked = sum(1 for partition in partitions if partition.get("replication_key_value"))
+    if len(partitions) != size or bookmarked != size:
+        raise BenchError(
+            f"the final STATE has {len(partitions)} {STREAM} partitions, {bookmarked} with a "
+            f"bookmark, for {size} tasks"
+        )
+    return {
+        "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
+        "user_s": run.user_s,
+        "sys_s": run.sys_s,
+        "maxrss_mb": run.maxrss_mb,
+        "state_messages": scan.state_messages,
+        "state_bytes": scan.state_bytes,
+        "final_state_bytes": scan.final_state_bytes,
+        "state_ratio": scan.state_bytes / scan.final_state_bytes,
+        "log_lines": scan.log_lines,
+        "info_lines": scan.info_lines,
+    }
+
+
+def _scale_summary(runs: Sequence[dict[str, float]]) -> dict[str, Any]:
+    return {
+        "median": {
+            field: round(statistics.median(run[field] for run in runs), 4) for field in SCALE_FIELDS
+        },
+        "runs": [{field: round(run[field], 4) for field in SCALE_FIELDS} for run in runs],
+    }
+
+
+def measure_user_wall(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """Measurement 5: the tap as a user runs it against the floor client, pair by pair.
+
+    `user_tasks` tasks of `user_cases` cases at the API's default page size and
+    `latency_ms`; the tap with api_url, credentials, task_ids and max_parallel_tasks N
+    (default streams, start-up included), the floor client with N threads. In each pair
+    both run back to back (the order alternates), so a drift of the machine's speed hits
+    both; the ratio is tap wall / floor wall per pair.
+    """
+    ids = task_ids(FIRST_TASK_ID, plan.user_tasks)
+    expected = {STREAM: plan.user_tasks * plan.user_cases}
+    cases = [plan.user_cases] * plan.user_tasks
+    with simulator(cases, None, plan.latency_ms, workdir / "sim-user.log") as url:
+        target = Target(plan, url, workdir)
+        config = target.user_config("user", ids, plan.parallel)
+        commands = {"tap": target.user_tap(config), "floor": floor_command(config, plan.parallel)}
+        for command in commands.values():  # warm-up, unmeasured
+            target.run_scanned(command, expected)
+        pairs: list[dict[str, Any]] = []
+        for number in range(plan.pairs):
+            order = ("tap", "floor") if number % 2 == 0 else ("floor", "tap")
+            walls = {name: target.run_scanned(commands[name], expected)[0] for name in order}
+            pairs.append(
+                {
+                    "tap_wall_s": round(walls["tap"].wall_s, 4),
+                    "floor_wall_s": round(walls["floor"].wall_s, 4),
+                    "tap_cpu_s": round(walls["tap"].cpu_s, 4),
+                    "floor_cpu_s": round(walls["floor"].cpu_s, 4),
+                    "ratio": round(walls["tap"].wall_s / walls["floor"].wall_s, 4),
+                    "first": order[0],
+                }
+            )
+    ratios = [pair["ratio"] for pair in pairs]
+    critical = plan.user_pages * plan.latency_ms / 1000
+    return {
+        "tasks": plan.user_tasks,
+        "pages_per_task": plan.user_pages,
+        "records": expected[STREAM],
+        "threads": plan.parallel,
+        "critical_path_s": critical,
+        "pairs": pairs,
+        "tap_wall_s": _spread([pair["tap_wall_s"] for pair in pairs]),
+        "floor_wall_s": _spread([pair["floor_wall_s"] for pair in pairs]),
+        "ratio_spread": _spread(ratios),
+        "pairs_above_target": sum(ratio > TARGETS["user_wall_ratio"] for ratio in ratios),
+        **verdict(statistics.median(ratios), TARGETS["user_wall_ratio"]),
+    }
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    """Minimum, median and maximum."""
+    return {
+        "min": round(min(values), 4),
+        "median": round(statistics.median(values), 4),
+        "max": round(max(values), 4),
+    }
+
+
 # --- the machine and the report -----------------------------------------------------------
 
 
@@ -491,6 +777,13 @@ def settings_lines(plan: Plan) -> list[str]:
         f"{plan.startup_tasks} empty tasks at latency 0",
         f"memory: {plan.mem_small:,} and {plan.mem_large:,} records over {plan.mem_tasks} "
         f"tasks each, page size {plan.page_size}, latency 0, default max_parallel_tasks",
+        f"scale: discovery over {', '.join(f'{size:,}' for size in plan.scale_sizes)} tasks "
+        "of 1 case each, latency 0, the tap with api_url and credentials only (default "
+        "streams and settings)",
+        f"user wall: {plan.user_tasks} tasks x {plan.user_cases:,} cases ({plan.user_pages} "
+        f"pages at the API's default page size), latency {plan.latency_ms:g} ms, {plan.pairs} "
+        f"pairs; the tap with task_ids and max_parallel_tasks {plan.parallel} (default "
+        f"streams, start-up included) vs the floor client with {plan.parallel} threads",
     ]
 
 
@@ -503,6 +796,8 @@ def table_rows(results: dict[str, Any]) -> list[Row]:
         *_cpu_rows(results["cpu"]),
         *_latency_rows(results["latency"], results["startup"], results["plan"]["parallel"]),
         *_memory_rows(results["memory"]),
+        *_scale_rows(results["scale"]),
+        *_user_wall_rows(results["user_wall"]),
     ]
 
 
@@ -570,6 +865,93 @@ def _memory_rows(mem: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _scale_rows(scale: dict[str, Any]) -> list[Row]:
+    state, cpu = scale["state_target"], scale["cpu_target"]
+    at = scale["by_size"][str(state["tasks"])]["median"]
+    small, middle = (scale["by_size"][str(size)]["median"] for size in cpu["tasks"])
+    return [
+        (
+            f"STATE bytes, {state['tasks']:,} tasks",
+            f"{at['state_bytes']:,.0f} B in {at['state_messages']:.0f} STATE",
+            f"final STATE {at['final_state_bytes']:,.0f} B",
+            f"{state['ratio']:.2f}",
+            _target(state),
+        ),
+        (
+            f"CPU, {cpu['tasks'][1]:,} tasks vs {cpu['tasks'][0]:,}",
+            f"{middle['cpu_s']:.2f} s",
+            f"{small['cpu_s']:.2f} s at {cpu['tasks'][0]:,} tasks",
+            f"{cpu['ratio']:.2f}",
+            _target(cpu),
+        ),
+    ]
+
+
+def _user_wall_rows(user: dict[str, Any]) -> list[Row]:
+    tap, floor, spread = user["tap_wall_s"], user["floor_wall_s"], user["ratio_spread"]
+    return [
+        (
+            f"wall as run, {user['tasks']} tasks x {user['pages_per_task']} pages",
+            f"{tap['median']:.2f} s ({tap['min']:.2f}-{tap['max']:.2f})",
+            f"floor client, {user['threads']} threads: {floor['median']:.2f} s "
+            f"({floor['min']:.2f}-{floor['max']:.2f})",
+            f"{user['ratio']:.3f} ({spread['min']:.3f}-{spread['max']:.3f}, "
+            f"{len(user['pairs'])} pairs)",
+            _target(user),
+        )
+    ]
+
+
+SCALE_HEADER = (
+    "tasks",
+    "wall s",
+    "CPU s",
+    "CPU ms/task",
+    "peak RSS MB",
+    "STATE msgs",
+    "STATE bytes",
+    "final STATE bytes",
+    "total/final",
+    "INFO lines",
+)
+
+
+def scale_table_rows(scale: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per size of measurement 4 (medians)."""
+    rows: list[tuple[str, ...]] = []
+    for size in scale["sizes"]:
+        run = scale["by_size"][str(size)]["median"]
+        rows.append(
+            (
+                f"{size:,}",
+                f"{run['wall_s']:.2f}",
+                f"{run['cpu_s']:.2f}",
+                f"{run['cpu_s'] / size * 1000:.2f}",
+                f"{run['maxrss_mb']:.1f}",
+                f"{run['state_messages']:.0f}",
+                f"{run['state_bytes']:,.0f}",
+                f"{run['final_state_bytes']:,.0f}",
+                f"{run['state_ratio']:.2f}",
+                f"{run['info_lines']:.0f}",
+            )
+        )
+    return rows
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell, ` | ` between them, a rule under the header."""
+    everything = [tuple(header), *(tuple(row) for row in rows)]
+    widths = [max(len(row[i]) for row in everything) for i in range(len(header))]
+    lines = []
+    for index, row in enumerate(everything):
+        lines.append(
+            " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if index == 0:
+            lines.append("-+-".join("-" * width for width in widths))
+    return lines
+
+
 def _mb(result: dict[str, Any]) -> str:
     return f"{result['median']['maxrss_mb']:.1f} MB"
 
@@ -592,14 +974,10 @@ def render(results: dict[str, Any]) -> str:
         "",
     ]
     header = ("measurement", "tap-centaur", "limit / reference", "ratio", "target")
-    rows = [header, *table_rows(results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for index, row in enumerate(rows):
-        lines.append(
-            " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-        if index == 0:
-            lines.append("-+-".join("-" * width for width in widths))
+    lines += _table(header, table_rows(results))
+    lines += ["", "scale: discovery as a user runs it (medians)"]
+    lines += _table(SCALE_HEADER, scale_table_rows(results["scale"]))
+    lines.append("")
     lines.append(
         f"(peak RSS of this bench process: {results['bench_maxrss_mb']:.1f} MB; a child's "
         "ru_maxrss can include it, so it must stay well below the tap's)"
@@ -631,6 +1009,9 @@ def run_all(plan: Plan, workdir: Path) -> dict[str, Any]:
     with simulator(lat_cases, plan.lat_page_size, plan.latency_ms, workdir / "sim.log") as url:
         _progress("latency")
         results["latency"] = measure_latency(Target(plan, url, workdir), startup, floor_startup)
+    results["scale"] = measure_scale(plan, workdir)
+    _progress("wall as a user runs it")
+    results["user_wall"] = measure_user_wall(plan, workdir)
     results["speed_probe_end_s"] = speed_probe()
     results["bench_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results["finished_at"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

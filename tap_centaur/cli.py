@@ -7,6 +7,7 @@ invalid setting or state; 128 + the signal (143, 130) when SIGTERM or SIGINT sto
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import sys
 import typing as t
@@ -26,7 +27,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap; on failure print one line (a traceback only at DEBUG) and exit non-zero.
 
     The SDK itself reports errors in its built-in settings (one line naming the setting).
+    Run as the command (`argv` None), what the imports made is first left out of garbage
+    collection (`gc.freeze`): it lives as long as the process, and the full collections that
+    Python runs while the process exits would walk all of it (0.1 s of every run's wall time,
+    docs/PERFORMANCE.md). In-process callers (the tests) keep their collections as they are.
     """
+    if argv is None:
+        gc.freeze()
     atexit.register(flush_pending_output)
     try:
         TapCentaur.cli.main(args=list(argv) if argv is not None else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import typing as t
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
@@ -79,6 +80,9 @@ class CentaurStream(SdkStream):
     #: Records are type-checked against the schema as they are decoded (`pages.check_record`),
     #: so the SDK's per-record conformance pass is skipped.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    #: Never the SDK's STATE every 10,000 records (it would repeat every partition's bookmark):
+    #: STATE comes from the engine, at most every state_interval_seconds, and at stream ends.
+    STATE_MSG_FREQUENCY = sys.maxsize
 
     def __init__(self, tap: Tap, client: ApiClient) -> None:
         """A stream of `tap` sending its requests through `client`; schema and keys: `shape`."""

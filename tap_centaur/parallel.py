@@ -16,6 +16,7 @@ progress have finished.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import typing as t
@@ -87,10 +88,8 @@ class PartitionFetcher(t.Generic[P]):
         sizes = list(group_sizes) if group_sizes is not None else [1] * partitions
         if sum(sizes) != partitions or min(sizes, default=1) < 1:
             raise ValueError(f"group sizes {sizes} do not split {partitions} partitions")
-        starts = [sum(sizes[:number]) for number in range(len(sizes))]
-        self._groups = [
-            range(start, start + size) for start, size in zip(starts, sizes, strict=True)
-        ]
+        ends = itertools.accumulate(sizes)  # a running sum: linear in the number of groups
+        self._groups = [range(end - size, end) for end, size in zip(ends, sizes, strict=True)]
         self._fetch = fetch
         self._recoverable = recoverable
         self._parallelism = max(1, min(parallelism, len(self._groups)))

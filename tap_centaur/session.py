@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import threading
 import time
 import typing as t
@@ -20,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+from requests.utils import resolve_proxies
 
 from tap_centaur.errors import CrossOriginRedirectError
 from tap_centaur.pages import request_label
@@ -60,17 +62,43 @@ class ApiSession(requests.Session):
         self._origin = origin(api_url)
         self.headers["Accept-Encoding"] = "gzip"
         self.hooks["response"].append(self._read_body_in_time)
+        self._proxies: dict[tuple[object, ...], dict[str, str]] = {}
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # noqa: ANN401
         """Send as `requests` does, trusting REQUESTS_CA_BUNDLE like `Session.request` does.
 
         The SDK calls `send` directly, which otherwise ignores REQUESTS_CA_BUNDLE and
-        CURL_CA_BUNDLE (networks that inspect TLS need them).
+        CURL_CA_BUNDLE (networks that inspect TLS need them). The proxies from the
+        environment are worked out once per origin, not for every request: `requests` reads
+        the whole environment several times for each (a third of the CPU of a run over
+        thousands of one-page tasks, docs/PERFORMANCE.md).
         """
         if kwargs.get("verify") is None:
-            settings = self.merge_environment_settings(request.url, {}, None, None, None)
-            kwargs["verify"] = settings["verify"]
+            kwargs["verify"] = self._environment_verify()
+        if "proxies" not in kwargs:
+            kwargs["proxies"] = self._proxies_for(request)
         return super().send(request, **kwargs)
+
+    def _environment_verify(self) -> bool | str | None:
+        """`merge_environment_settings`'s verify, without its proxy lookups (thrown away here)."""
+        bundle = None
+        if self.trust_env:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        return bundle or self.verify  # as `merge_setting`: the environment's, else the session's
+
+    def _proxies_for(self, request: requests.PreparedRequest) -> dict[str, str]:
+        """What `Session.send` would resolve (the session's and the environment's proxies).
+
+        They depend on the URL's scheme and host (with its port as written) only, and the
+        environment does not change during a run: resolved once per host and session settings.
+        """
+        scheme, netloc = urlsplit(request.url or "")[:2]
+        key = (scheme, netloc, tuple(sorted(self.proxies.items())), self.trust_env)
+        proxies = self._proxies.get(key)
+        if proxies is None:
+            proxies = resolve_proxies(request, dict(self.proxies), self.trust_env)
+            self._proxies[key] = proxies
+        return dict(proxies)
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """The redirect to follow, refusing any other origin before a byte is sent there.

@@ -16,7 +16,22 @@ ROW_LABELS = (
     "reference: floor client, 8 threads",
     "peak RSS, 1,000 records",
     "peak RSS, 10,000 records",
+    "STATE bytes, 50 tasks",
+    "CPU, 50 tasks vs 10",
+    "wall as run, 8 tasks x 3 pages",
 )
+SCALE_HEADER = [
+    "tasks",
+    "wall s",
+    "CPU s",
+    "CPU ms/task",
+    "peak RSS MB",
+    "STATE msgs",
+    "STATE bytes",
+    "final STATE bytes",
+    "total/final",
+    "INFO lines",
+]
 
 
 def test_quick_bench_prints_the_table_and_writes_the_json(tmp_path):
@@ -41,8 +56,12 @@ def test_quick_bench_prints_the_table_and_writes_the_json(tmp_path):
         "ratio",
         "target",
     ]
-    rows = [line.split("|")[0].strip() for line in lines if "|" in line]
+    scale_at = lines.index(next(line for line in lines if line.startswith("tasks ")))
+    rows = [line.split("|")[0].strip() for line in lines[:scale_at] if "|" in line]
     assert rows[1:] == list(ROW_LABELS)
+    assert [cell.strip() for cell in lines[scale_at].split("|")] == SCALE_HEADER
+    sizes = [line.split("|")[0].strip() for line in lines[scale_at + 2 :] if "|" in line]
+    assert sizes == ["10", "50", "100"]
 
     results = json.loads(out.read_text())
     for name in ("cpu", "latency", "memory"):
@@ -53,3 +72,21 @@ def test_quick_bench_prints_the_table_and_writes_the_json(tmp_path):
     assert results["latency"]["floor"]["threads"] == 8
     assert results["machine"]["cores"] >= 1
     assert len(results["cpu"]["tap"]["runs"]) == results["plan"]["repeat"] == 1
+
+    scale = results["scale"]
+    assert scale["sizes"] == [10, 50, 100]
+    for target in ("state_target", "cpu_target"):
+        assert set(scale[target]) >= {"ratio", "target", "met"}
+    for size in scale["sizes"]:
+        run = scale["by_size"][str(size)]["median"]
+        # Every STATE is counted, the final one among them; each holds every task's bookmark.
+        assert run["state_messages"] >= 1
+        assert run["state_bytes"] >= run["final_state_bytes"] > 40 * size
+        assert run["info_lines"] >= 1
+    user = results["user_wall"]
+    assert set(user) >= {"ratio", "target", "met"}
+    assert user["pages_per_task"] == 3
+    assert user["records"] == 8 * 300
+    assert len(user["pairs"]) == 2
+    assert [pair["first"] for pair in user["pairs"]] == ["tap", "floor"]
+    assert user["ratio_spread"]["min"] <= user["ratio"] <= user["ratio_spread"]["max"]
