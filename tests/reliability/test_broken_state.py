@@ -38,7 +38,8 @@ def _partitions(*bad: object, stream: str = "task_results") -> str:
 
 
 def _bad_partition(**fields: object) -> str:
-    return _partitions({**GOOD, **fields})
+    """A partition of task 102 (GOOD is task 101's) with `fields` changed."""
+    return _partitions({**GOOD, "context": {"task_id": 102}, **fields})
 
 
 ENTRY = "'bookmarks.task_results.partitions[1]"

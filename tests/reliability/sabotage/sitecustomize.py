@@ -17,6 +17,13 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | bad_start_date_ignored | bad config: an unparsable start_date is ignored, not refused |
 | bad_cursor_ends_task | bad responses: a cursor that does not advance ends the task quietly |
 | token_logged | secrets: the session token is logged at DEBUG and masking is off |
+| bookmark_from_server_clock | clocks: a bookmark is the API's `Date` alone, without lookback |
+| future_bookmark_trusted | clocks: a bookmark later than both clocks is trusted |
+| redirects_followed_anywhere | redirects: a redirect to another origin is followed |
+| state_not_checked | broken state: the input state is used as it is, unchecked |
+| output_errors_unexplained | output failures: a closed pipe or a full disk gets no words |
+| tls_failures_retried | transport: a TLS certificate failure is retried like a reset |
+| logout_skipped | logout: the run never logs out |
 
 `redaction_off` (log masking off, nothing else) is an experiment, not a failure: the suite
 stays green, since the tap never formats a secret in the first place.
@@ -132,6 +139,57 @@ def _token_logged() -> None:
     auth.CentaurAuth._login = _login  # type: ignore[method-assign]
 
 
+def _bookmark_from_server_clock() -> None:
+    from tap_centaur.clock import RequestTime
+
+    def bookmark(self: t.Any, lookback: timedelta) -> datetime | None:
+        server: datetime | None = self.server_before
+        return None if server is None else server.replace(microsecond=0)
+
+    RequestTime.bookmark = bookmark  # type: ignore[method-assign]
+
+
+def _future_bookmark_trusted() -> None:
+    from tap_centaur.clock import RequestTime
+
+    RequestTime.is_future = lambda self, moment: False  # type: ignore[method-assign]
+
+
+def _redirects_followed_anywhere() -> None:
+    import requests
+
+    from tap_centaur.session import ApiSession
+
+    ApiSession.get_redirect_target = requests.Session.get_redirect_target  # type: ignore[method-assign]
+
+
+def _state_not_checked() -> None:
+    import json
+
+    from tap_centaur import tap
+
+    vars(tap)["normalise_state"] = lambda state, where: state
+    vars(tap)["read_state_text"] = lambda text, where: json.loads(text)
+
+
+def _output_errors_unexplained() -> None:
+    from tap_centaur import output
+
+    output.output_failure = lambda error: None
+
+
+def _tls_failures_retried() -> None:
+    from tap_centaur import retry
+
+    retry._never_retried = lambda exc: False
+
+
+def _logout_skipped() -> None:
+    from tap_centaur.auth import CentaurAuth
+
+    CentaurAuth.logout = lambda self: None  # type: ignore[method-assign]
+
+
 SABOTAGES: dict[str, Callable[[], None]] = {
     "truncated_page_is_empty": _truncated_page_is_empty,
     "premature_bookmark": _premature_bookmark,
@@ -140,6 +198,13 @@ SABOTAGES: dict[str, Callable[[], None]] = {
     "bad_cursor_ends_task": _bad_cursor_ends_task,
     "token_logged": _token_logged,
     "redaction_off": _redaction_off,
+    "bookmark_from_server_clock": _bookmark_from_server_clock,
+    "future_bookmark_trusted": _future_bookmark_trusted,
+    "redirects_followed_anywhere": _redirects_followed_anywhere,
+    "state_not_checked": _state_not_checked,
+    "output_errors_unexplained": _output_errors_unexplained,
+    "tls_failures_retried": _tls_failures_retried,
+    "logout_skipped": _logout_skipped,
 }
 
 _name = os.environ.get("TAP_CENTAUR_SABOTAGE")
