@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
+import io
 import json
 import os
 import re
@@ -75,6 +77,7 @@ def about() -> dict[str, Any]:
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python scripts/plugin_definition.py ARGS`, as a developer runs it."""
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
         cwd=ROOT,
@@ -83,6 +86,14 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess[str]:
+    """The script's `main(ARGS)` in this process (no interpreter start-up), its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = generator().main(list(args))
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 # --- one source ---------------------------------------------------------------------------
@@ -98,24 +109,24 @@ def test_check_names_the_file_that_drifted_and_a_rewrite_fixes_it(tmp_path: Path
     shutil.copy(HUB_FILE, hub)
     shutil.copy(ROOT / "meltano.yml", project)
     paths = ("--hub-file", str(hub), "--meltano-yml", str(project))
-    assert run_script("--check", *paths).returncode == 0
+    assert run_main("--check", *paths).returncode == 0
 
     text = project.read_text(encoding="utf-8")
     assert text.count("kind: integer") > 1
     project.write_text(text.replace("kind: integer", "kind: string", 1), encoding="utf-8")
-    result = run_script("--check", *paths)
+    result = run_main("--check", *paths)
     assert result.returncode == 1
     assert str(project) in result.stderr
     assert str(hub) not in result.stderr
 
     hub.write_text(re.sub(r"^ *sensitive: true\n", "", hub.read_text(), count=1, flags=re.M))
-    result = run_script("--check", *paths)
+    result = run_main("--check", *paths)
     assert result.returncode == 1
     assert str(hub) in result.stderr
 
-    rewrite = run_script(*paths)
+    rewrite = run_main(*paths)
     assert rewrite.returncode == 0, rewrite.stderr
-    assert run_script("--check", *paths).returncode == 0
+    assert run_main("--check", *paths).returncode == 0
     assert project.read_text(encoding="utf-8") == (ROOT / "meltano.yml").read_text()
     assert hub.read_text(encoding="utf-8") == HUB_FILE.read_text(encoding="utf-8")
 

@@ -176,15 +176,14 @@ SIGNALS = [
 ]
 
 
-def _signalled_run(
-    tap: TapRunner, config, sig: int, point: float | int | bytes, total_bytes: int
-) -> Run:
+def _signalled_run(tap: TapRunner, config, sig: int, point: float | int | bytes) -> Run:
     if isinstance(point, bytes):
         stop = Stop(sig, after_text=point)
     elif isinstance(point, int):
         stop = Stop(sig, after_bytes=point)
-    else:
-        stop = Stop(sig, after_bytes=int(total_bytes * point))
+    else:  # a fraction of what a whole run prints
+        reference = tap.run(config, log_level="INFO")
+        stop = Stop(sig, after_bytes=int(len(reference.stdout) * point))
     run = tap.run(config, log_level="DEBUG", stop=stop, timeout=60)
     assert run.stopped, "the run ended before the signal was sent"
     return run
@@ -195,8 +194,7 @@ def test_sigterm_and_sigint_stop_the_run_with_a_valid_state(  # noqa: PLR0917 - 
     kill_sim, config, tap, figures, sig, point
 ):
     truth = {task: kill_sim.keys(task) for task in TASKS}
-    reference = tap.run(config, log_level="INFO")
-    run = _signalled_run(tap, config, sig, point, len(reference.stdout))
+    run = _signalled_run(tap, config, sig, point)
 
     assert "Traceback" not in run.stderr
     # 128 + the signal, as a shell reports it: an orchestrator knows the sync did not finish.
