@@ -175,14 +175,16 @@ class PartitionRun:
         start_date: datetime | None,
         max_consecutive_failures: int,
         batched: bool,
-        reroute: Callable[[Partition, BaseException], bool] = lambda _p, _e: False,
+        reroute: Callable[[Partition, BaseException], BaseException | None] = lambda _p, e: e,
         logger: logging.Logger,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Prepare the run; no thread starts and no request is sent until `records()`.
 
         `reroute(partition, error)` may take over a failed partition (e.g. a task that v1
-        cannot serve goes to the v2 stream); it then neither fails nor gets a bookmark.
+        cannot serve goes to the v2 stream) and returns None: the partition then neither
+        fails nor gets a bookmark. Otherwise it returns the error to report (the same one, or
+        one that says more).
         """
         self._source = source
         self._partitions = list(partitions)
@@ -353,9 +355,11 @@ class PartitionRun:
         `records()` raises the run's error.
         """
         partition = self._partitions[index]
-        if self._reroute(partition, error):
+        reported = self._reroute(partition, error)
+        if reported is None:
             self._progress.skipped()
             return
+        error = reported
         if self._stopped_by is not None:
             return  # the run is stopping: the first failure is the one reported
         if _scope(error) == RUN_SCOPE:

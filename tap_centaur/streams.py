@@ -237,9 +237,9 @@ class ResultsStream(PerTaskStream):
         if self._run is not None:
             self._run.release_batched()
 
-    def reroute(self, partition: Partition, error: BaseException) -> bool:
-        """Whether another stream takes over a failed partition (none by default)."""
-        return False
+    def reroute(self, partition: Partition, error: BaseException) -> BaseException | None:
+        """None when another stream takes over a failed partition, else the error to report."""
+        return error
 
     def client_error_message(self, response: requests.Response, where: str) -> str:
         """Name the task on a 404; otherwise as for every endpoint."""
@@ -287,15 +287,26 @@ class TaskResultsStream(ResultsStream):
     name = "task_results"
     path = "/results/public/v1/list"
     shape = CASE_RESULT
+    #: The stream that reads the tasks v1 does not serve (set by the tap).
+    v2_stream: CentaurStream | None = None
 
     def task_ids(self) -> tuple[int, ...]:
-        """This shard's tasks, except those read through results v2."""
-        return tuple(task for task in self.catalog.task_ids() if not self.catalog.reads_v2(task))
+        """This shard's tasks, except those read through results v2 (when it is selected)."""
+        tasks = self.catalog.task_ids()
+        if self.v2_stream is None or not self.v2_stream.selected:
+            return tasks  # a v2 task's 426 then fails it, saying what to select
+        return tuple(task for task in tasks if not self.catalog.reads_v2(task))
 
-    def reroute(self, partition: Partition, error: BaseException) -> bool:
-        """A task that v1 does not serve (426) is read by `task_results_v2`, now and later."""
+    def reroute(self, partition: Partition, error: BaseException) -> BaseException | None:
+        """A task that v1 does not serve (426) is read by `task_results_v2`, now and later.
+
+        Only when that stream is selected: otherwise the task fails, saying what to select,
+        and nothing in the state sends it to v2 (it is never skipped without a word).
+        """
         if not isinstance(error, UnsupportedTaskError):
-            return False
+            return error
+        if self.v2_stream is None or not self.v2_stream.selected:
+            return not_selected(error, "task_results_v2")
         task_id = partition.task_id
         if not self.catalog.reads_v2(task_id):
             self.logger.info(
@@ -305,7 +316,7 @@ class TaskResultsStream(ResultsStream):
                 f" ({self.catalog.name_of(task_id)!r})" if self.catalog.name_of(task_id) else "",
             )
         self.catalog.use_v2(partition.context)
-        return True
+        return None
 
 
 class TaskResultsV2Stream(ResultsStream):
@@ -328,6 +339,8 @@ class CaseResultsStream(PerTaskStream):
     shape = CASE_RESULT
     listed = False
     v2 = False
+    #: The stream that reads the cases of tasks v1 does not serve (set by the tap).
+    v2_stream: CentaurStream | None = None
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -342,9 +355,14 @@ class CaseResultsStream(PerTaskStream):
             case = {"task_id": ref.task_id, "case_id": ref.case_id}
             try:
                 yield from self.request_records(case)
-            except UnsupportedTaskError:
+            except UnsupportedTaskError as error:
                 if self.v2:
                     raise
+                if self.v2_stream is None or not self.v2_stream.selected:
+                    reason = str(not_selected(error, "case_results_v2"))
+                    self.report.failed(f"case {ref.case_id} of task {ref.task_id}", reason)
+                    self.logger.warning("%s", reason)
+                    continue
                 self.catalog.use_v2({"task_id": ref.task_id})
                 self.logger.info(
                     "case %s of task %s: read through results v2 (v1 answered 426).",
@@ -374,3 +392,12 @@ class CaseResultsV2Stream(CaseResultsStream):
     path = "/results/public/v2/get"
     shape = CASE_RESULT_V2
     v2 = True
+
+
+def not_selected(error: UnsupportedTaskError, v2_stream: str) -> UnsupportedTaskError:
+    """The 426 of a task whose results v2 stream is not selected: what to select."""
+    return UnsupportedTaskError(
+        f"{error} Results v2 serves it, through the stream {v2_stream}, which is not "
+        f"selected: select it (e.g. meltano select tap-centaur {v2_stream} '*') to read "
+        "this task."
+    )

@@ -140,14 +140,16 @@ class TapCentaur(SdkTap):
         v2_states = PartitionStates(self.state, TaskResultsV2Stream.name)
         catalog = TaskCatalog(self.settings, tasks.list_tasks, v2_states, logger=self.logger)
         tasks.catalog = catalog
-        return [
-            ProjectsStream(self, client, report),
-            tasks,
+        cases, cases_v2 = (
             CaseResultsStream(self, client, report, catalog),
             CaseResultsV2Stream(self, client, report, catalog),
+        )
+        results, results_v2 = (
             TaskResultsStream(self, client, report, catalog, v1_states),
             TaskResultsV2Stream(self, client, report, catalog, v2_states),
-        ]
+        )
+        cases.v2_stream, results.v2_stream = cases_v2, results_v2
+        return [ProjectsStream(self, client, report), tasks, cases, cases_v2, results, results_v2]
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: end the output with a STATE line, then exit 128 + the signal.

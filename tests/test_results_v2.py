@@ -68,3 +68,43 @@ def test_a_v2_page_of_another_shape_fails_that_task_saying_what_v2_sent(make_sim
     assert "(keys: 'results', 'next')" in line
     assert "Expected: a page like v1's" in line
     assert {task for task, _ in partition_bookmarks(run.final_state)} == {101, 103}
+
+
+def test_a_task_only_v2_serves_fails_loudly_when_task_results_v2_is_not_selected(make_sim, tap):
+    """Never skipped without a word: the task fails, naming the stream to select, every run."""
+    sim = make_sim(**V1_AND_V2)
+    config = login_config(sim.url, [101, 102, 103])
+    v1_only = tap.catalog_selecting(config, ["task_results"])
+    state = None
+    for number in range(2):  # nothing in the state makes the next run pass over the task
+        run = tap.run(config, state, args=["--catalog", str(v1_only)])
+        assert run.exit_code == 1, run.stderr
+        summary = run.error_lines[-1]
+        assert "task 102" in summary and "task_results_v2" in summary, summary
+        assert {task for task, _ in run.keys} == ({101, 103} if number == 0 else set())
+        assert set(partition_bookmarks(run.final_state)) == {(101, None), (103, None)}
+        assert partition_bookmarks(run.final_state, stream="task_results_v2") == {}
+        state = run.final_state
+
+    # A state from a run that read the task through v2, now with v2 deselected: still loud.
+    both = tap.run(config)
+    assert both.exit_code == 0, both.stderr
+    run = tap.run(config, both.final_state, args=["--catalog", str(v1_only)])
+    assert run.exit_code == 1, run.stderr
+    assert "task 102" in run.error_lines[-1] and "task_results_v2" in run.error_lines[-1]
+
+
+def test_a_case_of_a_v2_task_fails_loudly_when_case_results_v2_is_not_selected(make_sim, tap):
+    sim = make_sim(**V1_AND_V2)
+    v1_case, v2_case = sim.truth(101)[3], sim.truth_v2(102)[5]
+    cases = [
+        {"task_id": 101, "case_id": v1_case["case_id"]},
+        {"task_id": 102, "case_id": v2_case["case_id"]},
+    ]
+    config = login_config(sim.url, [101], case_ids=cases)
+    run = tap.run(config, args=["--catalog", str(tap.catalog_selecting(config, ["case_results"]))])
+    assert run.exit_code == 1, run.stderr
+    assert run.records_of("case_results") == [v1_case]
+    summary = run.error_lines[-1]
+    assert f"task 102 (case_id={v2_case['case_id']})" in summary, summary
+    assert "select it" in summary and "case_results_v2" in summary, summary
