@@ -110,17 +110,19 @@ class RunReport:
         """Record a failed task (or case) and its one-line reason (the first one counts)."""
         self.failures.setdefault(subject, reason)
 
-    def finished(self, stream: str, *, summarise: bool = True) -> None:
-        """A stream is done; after the last one, end the run.
+    def finished(self, stream: str) -> None:
+        """A stream has read its records; after the last one, end the run."""
+        self._finished.add(stream)
+        if self._finished >= set(self._streams()):
+            self.end()
+
+    def raise_failures(self) -> None:
+        """Once every stream has read its records: sum up the failed tasks, if any.
 
         Raises:
             TaskFailuresError: naming each failed task, when there is one.
         """
-        self._finished.add(stream)
-        if not self._finished >= set(self._streams()):
-            return
-        self.end()
-        if self.failures and summarise:
+        if self.failures and self._finished >= set(self._streams()):
             raise TaskFailuresError(self.failures)
 
     def end(self) -> None:

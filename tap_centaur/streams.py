@@ -38,7 +38,7 @@ class RunStream(CentaurStream):
         super().__init__(tap, client)
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        """The stream's records; at the run's end the report logs out and sums up failures.
+        """The stream's records; after the last stream's, the report ends the run (logout).
 
         A dry run (the SDK's connection check, `--test`, which stops each stream after one
         record) gives up quickly on an unreachable API; a scheduled sync keeps its retries.
@@ -51,7 +51,7 @@ class RunStream(CentaurStream):
             yield from self.read_records(context)
         except GeneratorExit:  # the SDK stopped reading: a dry run, or an error after a record
             if self.ABORT_AT_RECORD_COUNT is not None:
-                self.report.finished(self.name, summarise=False)
+                self.report.finished(self.name)
             else:
                 self.report.end()
             raise
@@ -59,6 +59,18 @@ class RunStream(CentaurStream):
             self.report.end()
             raise
         self.report.finished(self.name)
+
+    def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
+        """As the SDK does; after the run's last stream, end with the failed tasks' summary.
+
+        The SDK calls this once a stream's sync is over, its last BATCH written: raised here,
+        not from the records, the summary comes after every other task's BATCH and bookmark.
+
+        Raises:
+            TaskFailuresError: naming each failed task and its reason.
+        """
+        super().finalize_state_progress_markers(state)
+        self.report.raise_failures()
 
     def read_records(self, context: Context | None) -> Iterable[Record]:
         """The stream's records (the SDK's page loop by default)."""

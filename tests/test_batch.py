@@ -89,3 +89,32 @@ def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
     assert live_bookmarks == [{}, {}, {}]  # no batch was announced yet
     final = [m["value"] for m in output if m["type"] == "STATE"][-1]
     assert set(partition_bookmarks(final)) == {(101, None), (102, None), (103, None)}
+
+
+def _batched_keys(run, stream: str) -> set[tuple[int, int]]:
+    keys = set()
+    for message in run.messages:
+        if message["type"] == "BATCH" and message["stream"] == stream:
+            for url in message["manifest"]:
+                with gzip.open(Path(urlsplit(url).path), "rt") as lines:
+                    keys |= {(r["task_id"], r["case_id"]) for r in map(json.loads, lines)}
+    return keys
+
+
+def test_with_batches_a_failed_task_still_lets_the_others_out_in_batches(make_sim, tmp_path, tap):
+    """The failure summary comes after the last BATCH and the other tasks' bookmarks."""
+    sim = make_sim(tasks=3, cases=(30, 60, 40), page_size=10)
+    sim.set_misbehaviour(102, "cursor_repeat")
+    batch_config = readme_batch_config()
+    batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
+    config = login_config(sim.url, [101, 102, 103], batch_config=batch_config)
+    results_only = tap.catalog_selecting(config, ["task_results"])
+    for args in (["--catalog", str(results_only)], []):
+        run = tap.run(config, args=args)
+        assert run.exit_code == 1, run.stderr
+        assert "task 102" in run.error_lines[-1]
+        assert _batched_keys(run, "task_results") >= sim.keys(101) | sim.keys(103)
+        assert set(partition_bookmarks(run.final_state)) == {(101, None), (103, None)}
+        if not args:  # every default stream, the tasks list after the results' start
+            batched = {m["stream"] for m in run.messages if m["type"] == "BATCH"}
+            assert {"projects", "tasks", "task_results"} <= batched, batched
