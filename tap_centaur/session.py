@@ -23,6 +23,7 @@ import requests
 import urllib3.exceptions
 from requests.utils import resolve_proxies
 
+from tap_centaur.clock import mark_headers_received
 from tap_centaur.errors import CrossOriginRedirectError
 from tap_centaur.pages import request_label
 
@@ -128,6 +129,7 @@ class ApiSession(requests.Session):
         Raises:
             ResponseTimeout: when the answer is not complete within the timeout.
         """
+        mark_headers_received(response)  # the local clock's bookmark is taken from here
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
         raw = response.raw
         received = bytearray()

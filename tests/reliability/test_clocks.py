@@ -299,3 +299,26 @@ def _with_bookmarks(state: dict[str, Any] | None, marks: dict[int, str]) -> dict
         if task in marks:
             partition["replication_key_value"] = marks[task]
     return state
+
+
+def test_a_slow_body_does_not_move_the_local_clocks_bookmark_past_the_request(make_sim, tap):
+    """This machine's clock bookmarks from when the answer's headers came, not its last byte.
+
+    The API's `Date` is 2 min ahead, so this machine's clock decides; task 101's only page
+    takes about 3.5 s to arrive (441 gzip bytes, one every 8 ms). A case updated 1.5 s after
+    the run started (after the query, long before the body ended) must be read by the next
+    run, even with `lookback_seconds: 0`. Taken at the body's end, the bookmark was past it.
+    """
+    sim = make_sim(
+        tasks=1, cases=(1,), page_size=20, stall_byte_seconds=0.008, date_offset_seconds=120
+    )
+    sim.script_faults([{"kind": "stall", "path": LIST, "task_id": 101}])
+    config = login_config(sim.url, [101], lookback_seconds=0, request_timeout=60)
+    started = time.time()
+    first = tap.run(config)
+    assert first.exit_code == 0, first.stderr[-3000:]
+    assert time.time() - started >= 3, "the body did not take long: the test tests nothing"
+    changed = set(sim.update_cases(101, at=started + 1.5))
+    second = tap.run(config, first.final_state)
+    assert second.exit_code == 0, second.stderr[-3000:]
+    assert {case for _, case in second.keys} == changed, partition_bookmarks(first.final_state)
