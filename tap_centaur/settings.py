@@ -224,8 +224,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "shard_count",
         "Shard count",
-        "Split the tasks between this many jobs, each with its own state: a task belongs to "
-        "shard task_id % shard_count.",
+        "Split the tasks between this many jobs, each with its own state: a task (and each "
+        "case_ids entry) belongs to shard task_id % shard_count.",
         _integer(1),
         default=1,
     ),

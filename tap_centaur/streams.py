@@ -360,8 +360,10 @@ class CaseResultsStream(PerTaskStream):
         return False
 
     def read_records(self, context: Context | None) -> Iterator[Record]:
-        """Fetch each configured case in turn; a failed case does not stop the others."""
+        """Fetch each configured case of this shard in turn; a failed one stops no other."""
         for ref in self.settings.case_ids:
+            if not self.settings.in_shard(ref.task_id):
+                continue  # another shard's: shards never write the same rows
             if self.catalog.reads_v2(ref.task_id) != self.v2:
                 continue
             case = {"task_id": ref.task_id, "case_id": ref.case_id}

@@ -80,3 +80,21 @@ def test_invalid_shard_settings_stop_before_any_request(sim, tap):
     assert run.exit_code == 2
     assert "Invalid setting 'shard_index'" in run.error_lines[-1]
     assert sim.stats()["total_requests"] == 0
+
+
+def test_case_ids_are_sharded_by_their_task(make_sim, tap):
+    sim = make_sim(tasks=3, cases=(10, 10, 10), page_size=10)
+    cases = [
+        {"task_id": task, "case_id": sim.truth(task)[0]["case_id"]} for task in (101, 102, 103)
+    ]
+    emitted = []
+    for index in (0, 1):
+        config = login_config(sim.url, [], case_ids=cases, shard_count=2, shard_index=index)
+        run = tap.run(
+            config, args=["--catalog", str(tap.catalog_selecting(config, ["case_results"]))]
+        )
+        assert run.exit_code == 0, run.stderr
+        tasks = {r["task_id"] for r in run.records_of("case_results")}
+        assert tasks == {t for t in (101, 102, 103) if t % 2 == index}
+        emitted += run.records_of("case_results")
+    assert sorted(r["case_id"] for r in emitted) == sorted(c["case_id"] for c in cases)
