@@ -11,6 +11,8 @@ from requests.auth import AuthBase
 
 from tap_centaur.errors import (
     AuthenticationError,
+    LoginUnavailableError,
+    RetriesExhaustedError,
     TapCentaurError,
     TransientResponseError,
     UnauthorizedError,
@@ -164,8 +166,16 @@ class CentaurAuth(AuthBase):
                 self._token = self._login()
 
     def _login(self) -> str:
-        """POST the login endpoint, retrying transient failures, and return the token."""
-        response = self._retry_policy.call(self._send_login, where="login")
+        """POST the login endpoint, retrying transient failures, and return the token.
+
+        Raises:
+            LoginUnavailableError: when every retry failed (a failure of the run, not of the
+                task whose request needed the token).
+        """
+        try:
+            response = self._retry_policy.call(self._send_login, where="login")
+        except RetriesExhaustedError as error:
+            raise LoginUnavailableError(str(error)) from error
         body = decode_json(response)
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:

@@ -87,9 +87,7 @@ def retry_after_seconds(value: str | None, server_now: datetime | None) -> float
 
 
 #: When each answer's headers arrived, by this machine's clock (before its body was read).
-_HEADERS_RECEIVED: weakref.WeakKeyDictionary[requests.Response, float] = (
-    weakref.WeakKeyDictionary()
-)
+_HEADERS_RECEIVED: weakref.WeakKeyDictionary[requests.Response, float] = weakref.WeakKeyDictionary()
 
 
 def mark_headers_received(response: requests.Response) -> None:

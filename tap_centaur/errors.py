@@ -115,6 +115,10 @@ class RetriesExhaustedError(TapCentaurError):
     scope = TASK_SCOPE
 
 
+class LoginUnavailableError(TapCentaurError):
+    """The login failed on every retry (429, 5xx, resets): no task can be read, the run stops."""
+
+
 class TransientResponseError(RetriableAPIError):
     """A response worth retrying: 429, 5xx, or a 200 whose body could not be decoded."""
 

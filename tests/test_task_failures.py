@@ -108,6 +108,27 @@ def test_a_rejected_login_stops_before_any_results_request(make_sim, tap):
     assert not run.keys
 
 
+def test_a_login_that_fails_on_every_retry_stops_the_run_once(make_sim, tap):
+    """Not one task's failure: the run stops after one login's retries, naming the login.
+
+    With `task_ids` set and only `task_results` selected, the first login happens in the
+    results workers; counted as a task failure, each task would pay a login's retries in turn.
+    """
+    sim = make_sim(**SIX_TASKS)
+    sim.script_faults([{"kind": "503", "count": 1000, "path": "/auth/public/v1/login"}])
+    config = login_config(sim.url, TASKS, max_retries=2, max_consecutive_task_failures=100)
+    catalog = tap.catalog_selecting(
+        login_config(make_sim(**SIX_TASKS).url, TASKS), ["task_results"]
+    )
+    run = tap.run(config, args=["--catalog", str(catalog)])
+    assert run.exit_code == 1, run.stderr
+    assert run.error_lines[-1].split("| ")[-1].startswith("login: giving up after 3 attempts")
+    logins = sim.stats()["requests"]["/auth/public/v1/login"]
+    assert sum(logins.values()) <= 3 * 4, logins  # one login's attempts per worker at most
+    assert "failed; the other tasks go on" not in run.stderr
+    assert not run.keys
+
+
 def test_an_info_log_over_two_thousand_unchanged_tasks_stays_short(make_sim, tap):
     """A few hundred lines at most: one line per interval across tasks, not lines per task."""
     sim = make_sim(tasks=2000, cases=1)
