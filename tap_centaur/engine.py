@@ -206,6 +206,7 @@ class PartitionRun:
         self._seen: dict[int, _Progress] = {}
         self._waiting_for_batch: list[tuple[Context, datetime]] = []
         self._last_state = clock()
+        self._unsaved = False  # bookmarks moved since the last STATE
         self._streak = _FailureStreak(max_consecutive_failures)
         self._progress = ProgressLog(logger, source.name, total=len(self._partitions))
 
@@ -247,6 +248,7 @@ class PartitionRun:
             for event in fetcher.events():
                 if isinstance(event, Fetched):
                     yield from self._take(event.partition, event.page)
+                    self._save_if_due()  # while a long task runs, finished ones are saved
                 elif isinstance(event, PartitionFailed):
                     self._fail(event.partition, event.error, fetcher)
         finally:
@@ -347,7 +349,12 @@ class PartitionRun:
             self._waiting_for_batch.append((partition.context, seen.bookmark))
             return
         self._states.set_bookmark(partition.context, seen.bookmark)
-        if self._clock() - self._last_state >= self._state_interval:
+        self._unsaved = True
+        self._save_if_due()
+
+    def _save_if_due(self) -> None:
+        """Write STATE when a bookmark moved and state_interval_seconds have passed since."""
+        if self._unsaved and self._clock() - self._last_state >= self._state_interval:
             self._flush_state()
 
     def _fail(self, index: int, error: BaseException, fetcher: PartitionFetcher[Page]) -> None:
@@ -395,6 +402,7 @@ class PartitionRun:
         self._states.order([p.context for p in self._partitions])
         self._write_state()
         self._last_state = self._clock()
+        self._unsaved = False
 
 
 class _FailureStreak:
