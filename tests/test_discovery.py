@@ -86,7 +86,9 @@ def test_selecting_only_task_results_still_discovers(make_sim, tap):
     catalog_path = tap.catalog_selecting(config, ["task_results"])
     sim.reset_stats()
     run = tap.run(config, args=("--catalog", str(catalog_path)))
-    assert run.exit_code == 0, run.stderr
+    # Task 105 only results v2 serves, and task_results_v2 is not selected: it fails, saying so.
+    assert run.exit_code == 1, run.stderr
+    assert "task 105" in run.error_lines[-1] and "task_results_v2" in run.error_lines[-1]
     assert run.records_of("tasks") == []
     assert {m["stream"] for m in run.messages if m["type"] == "SCHEMA"} == {"task_results"}
     assert sorted(run.keys) == served_keys(sim, [101, 102, 103, 104])
