@@ -11,7 +11,6 @@ port) is refused before anything is sent there, same-origin redirects are follow
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import threading
 import time
@@ -146,7 +145,7 @@ class ApiSession(requests.Session):
             raise
         raw.release_conn()
         encoding = response.headers.get("Content-Encoding", "")
-        response.raw = io.BytesIO(_decoded(bytes(received), encoding))
+        response.raw = _BodyInMemory(_decoded(bytes(received), encoding))
 
     def _timeout(self, response: requests.Response, received: int) -> ResponseTimeout:
         return ResponseTimeout(
@@ -154,6 +153,26 @@ class ApiSession(requests.Session):
             f"(HTTP {response.status_code}, {received} bytes of the body received)",
             request=response.request,
         )
+
+
+class _BodyInMemory:
+    """A body already read and decoded, handed to `requests` in one read, then let go.
+
+    `requests` joins what it reads into `response.content`; one read of the whole body makes
+    that join the body itself, so a page is held once, not twice (as a `BytesIO` would).
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._body: bytes | None = body
+
+    def read(self, _size: int = -1) -> bytes:
+        """All that is left (whatever the size asked for), then nothing."""
+        body, self._body = self._body or b"", None
+        return body
+
+    def close(self) -> None:
+        """Let the body go."""
+        self._body = None
 
 
 def _read_until(deadline: float, raw: urllib3.BaseHTTPResponse, received: bytearray) -> None:
