@@ -8,6 +8,7 @@
 #   make lint    ruff check, ruff format --check, mypy
 #   make build   sdist + wheel in dist/, installed in a fresh virtualenv, `tap-centaur --about`
 #   make bench   the benchmark of docs/PERFORMANCE.md (~5 min); BENCH_ARGS="--quick" for a smoke run
+#   make bench-smoke  the test of that smoke run (tests/test_bench_smoke.py, ~15 s; in .ci/run)
 #   make venv    the development virtualenv .venv (`. .venv/bin/activate`)
 #   make clean   remove virtualenvs, Meltano's .meltano/, output/, dist/ and caches
 
@@ -39,7 +40,7 @@ DEMO_ENV := TAP_CENTAUR_API_KEY=demo-api-key TAP_CENTAUR_USERNAME=demo@example.c
 
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help venv demo test e2e lint build bench clean check-python
+.PHONY: help venv demo test e2e lint build bench bench-smoke clean check-python
 
 help:
 	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
@@ -80,7 +81,11 @@ demo: $(DEMO_PLUGINS_STAMP)
 	@$(DEMO_ENV) $(MELTANO_VENV)/bin/python scripts/demo.py --meltano $(MELTANO)
 
 test: $(VENV_STAMP)
-	$(VENV_PY) -m pytest -m "not e2e" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest -m "not e2e and not bench" --ignore=tests/e2e -n $(TEST_WORKERS) \
+		--dist worksteal $(PYTEST_ARGS)
+
+bench-smoke: $(VENV_STAMP)
+	$(VENV_PY) -m pytest -m bench tests/test_bench_smoke.py $(PYTEST_ARGS)
 
 bench: $(VENV_STAMP)
 	$(VENV_PY) scripts/bench.py $(BENCH_ARGS)

@@ -7,6 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+#: Not in `make test`: about 15 s of a dozen tap, floor-client and simulator processes that
+#: test the benchmark, not the tap. `make bench-smoke` runs it, and so does .ci/run.
+pytestmark = pytest.mark.bench
+
 ROOT = Path(__file__).resolve().parent.parent
 ROW_LABELS = (
     "CPU, 3,000 records",
