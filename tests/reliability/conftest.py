@@ -8,9 +8,13 @@ session. `RELIABILITY_SABOTAGE=<name>` runs the tap with one deliberate bug (see
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.harness import SimFactory
+from tests.harness.in_process import wait_for_tap_threads
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,3 +30,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.reliability)
+
+
+@pytest.fixture
+def no_tap_thread_outlives_the_test(make_sim: SimFactory) -> Iterator[None]:
+    """No thread of a run (a retry in the background, a worker) outlives its test."""
+    yield
+    make_sim.stop_all()
+    wait_for_tap_threads()

@@ -29,7 +29,6 @@ from tests.harness import (
     login_config,
     premature_bookmarks,
 )
-from tests.harness.in_process import wait_for_tap_threads
 
 TASKS = (101, 102, 103)
 SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
@@ -39,12 +38,7 @@ TARGET_PATH = "/collect/b7f3e1"
 TARGET_QUERY = "session=q9z2&next=%2Fresults"
 
 
-@pytest.fixture(autouse=True)
-def _no_tap_thread_outlives_the_test(make_sim):
-    """No thread of a run (a retry in the background, a worker) outlives its test."""
-    yield
-    make_sim.stop_all()
-    wait_for_tap_threads()
+pytestmark = pytest.mark.usefixtures("no_tap_thread_outlives_the_test")
 
 
 def _redirect_at(place: str, status: int, location: str) -> list[dict[str, Any]]:

@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 from tests.harness import LIST, SABOTAGE_ENV, assert_one_clear_error, login_config
-from tests.harness.in_process import wait_for_tap_threads
 
 TASKS = (101, 102, 103)
 SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
@@ -36,12 +35,7 @@ SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"  # Debian's bundle: not the te
 PROXY_PASSWORD = "pr0xy-s3cret-W8"
 
 
-@pytest.fixture(autouse=True)
-def _no_tap_thread_outlives_the_test(make_sim):
-    """No thread of a run (a retry in the background, a worker) outlives its test."""
-    yield
-    make_sim.stop_all()
-    wait_for_tap_threads()
+pytestmark = pytest.mark.usefixtures("no_tap_thread_outlives_the_test")
 
 
 @pytest.fixture
