@@ -305,7 +305,7 @@ class TaskResultsStream(ResultsStream):
     def task_ids(self) -> tuple[int, ...]:
         """This shard's tasks, except those read through results v2 (when it is selected)."""
         tasks = self.catalog.task_ids()
-        if self.v2_stream is None or not self.v2_stream.selected:
+        if not _selected(self.v2_stream):
             return tasks  # a v2 task's 426 then fails it, saying what to select
         return tuple(task for task in tasks if not self.catalog.reads_v2(task))
 
@@ -317,7 +317,7 @@ class TaskResultsStream(ResultsStream):
         """
         if not isinstance(error, UnsupportedTaskError):
             return error
-        if self.v2_stream is None or not self.v2_stream.selected:
+        if not _selected(self.v2_stream):
             return not_selected(error, "task_results_v2")
         task_id = partition.task_id
         if not self.catalog.reads_v2(task_id):
@@ -372,7 +372,7 @@ class CaseResultsStream(PerTaskStream):
             except UnsupportedTaskError as error:
                 if self.v2:
                     raise
-                if self.v2_stream is None or not self.v2_stream.selected:
+                if not _selected(self.v2_stream):
                     reason = str(not_selected(error, "case_results_v2"))
                     self.report.failed(f"case {ref.case_id} of task {ref.task_id}", reason)
                     self.logger.warning("%s", reason)
@@ -406,6 +406,11 @@ class CaseResultsV2Stream(CaseResultsStream):
     path = "/results/public/v2/get"
     shape = CASE_RESULT_V2
     v2 = True
+
+
+def _selected(stream: CentaurStream | None) -> bool:
+    """Whether a results v2 stream is there to take over a task (or case) and is selected."""
+    return stream is not None and stream.selected
 
 
 def not_selected(error: UnsupportedTaskError, v2_stream: str) -> UnsupportedTaskError:
