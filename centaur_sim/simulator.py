@@ -19,7 +19,7 @@ from centaur_sim.generate import Record
 from centaur_sim.messages import Reply, Request
 from centaur_sim.server import SimServer
 from centaur_sim.stats import Stats
-from centaur_sim.store import Case, CaseStore, Task
+from centaur_sim.store import Case, Task, new_store
 from centaur_sim.timefmt import to_micros
 from centaur_sim.tokens import TokenStore
 
@@ -36,7 +36,7 @@ class Simulator:
         """Generate the data of `config`; `verbose` logs each request to stderr."""
         self.lock = threading.RLock()
         self.config = config or SimConfig()
-        self.store = CaseStore(self.config)
+        self.store = new_store(self.config)
         self.tokens = TokenStore()
         self.faults = FaultPlan(self.config.fault_rates, self.config.fault_seed)
         self.misbehaviours: dict[int, str] = {}
