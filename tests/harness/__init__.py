@@ -9,6 +9,8 @@
   is tested: with `in_subprocess=True`, with a `Stop` (SIGKILL, SIGTERM or SIGINT after N
   bytes of stdout, N seconds or a text, optionally behind a slow reader), and for every run
   when RELIABILITY_SABOTAGE is set, since a sabotage patches the tap at interpreter start.
+  The process is forked from one that imported the tap once (`forked.py`), except under a
+  sabotage or with PYTHON* variables of its own (then a fresh interpreter).
 
 Either way the Singer output is parsed into a `Run` (`output.py`; a last line cut short is
 an error unless the run was stopped), and the run is checked to have leaked no secret

@@ -20,6 +20,8 @@ class Output:
     first_output: float | None
     #: Whether a Stop condition fired (subprocess runs only).
     stopped: bool = False
+    #: Whether the subprocess was forked from the fork server (`forked.py`).
+    forked: bool = False
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Run:
     first_output: float | None = None
     state_file: Path | None = None
     in_process: bool = True
+    #: A subprocess forked from the fork server (`forked.py`), not a fresh interpreter.
+    forked: bool = False
 
     def records_of(self, stream: str) -> list[dict[str, Any]]:
         """The records of one stream, in output order."""
@@ -103,4 +107,5 @@ def parse(output: Output, *, in_process: bool) -> Run:
         stopped=output.stopped,
         first_output=output.first_output,
         in_process=in_process,
+        forked=output.forked,
     )

@@ -1,5 +1,8 @@
 """Running the tap as a process of its own: `python -m tap_centaur`, stopped when told to.
 
+The process is forked from the fork server (`forked.py`) unless the run needs a fresh
+interpreter (a sabotage, PYTHON* variables of its own, TEST_FORKED_RUNS=0).
+
 Stdout is read as it comes, so a run can be signalled after N bytes, after N seconds or once
 a text appeared, behind a slow reader if asked. RELIABILITY_SABOTAGE=<name> makes the process
 load that sabotage at start-up (`tests/reliability/sabotage/sitecustomize.py`).
@@ -7,15 +10,18 @@ load that sabotage at start-up (`tests/reliability/sabotage/sitecustomize.py`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.harness.forked import SERVER, ForkedProcess, forked_runs_enabled
 from tests.harness.output import Output
 
 SABOTAGE_DIR = Path(__file__).resolve().parents[1] / "reliability" / "sabotage"
@@ -61,32 +67,30 @@ def run_subprocess(
     argv: list[str], env: dict[str, str], run_dir: Path, stop: Stop | None, timeout: float
 ) -> Output:
     """`python -m tap_centaur ARGV`, its stdout read as it comes (see `Stop`)."""
-    command = [sys.executable, "-m", "tap_centaur", *argv]
     process_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)},
         **env,
         **sabotage_env(),
     }
     stderr_path = run_dir / "stderr.log"
+    forkable = not sabotage_env() and forked_runs_enabled(env)
+    if forkable:
+        SERVER.ready()
     started = time.monotonic()
     with stderr_path.open("wb") as stderr_file:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr_file, env=process_env, cwd=run_dir
-        )
-        assert process.stdout is not None
+        process, fd = _start(argv, process_env, run_dir, stderr_file.fileno(), forkable=forkable)
         out = bytearray()
         stopped = False
         slow_since: float | None = None
         first_output: float | None = None
-        fd = process.stdout.fileno()
-        with selectors.DefaultSelector() as selector:
+        with selectors.DefaultSelector() as selector, _closing(fd):
             selector.register(fd, selectors.EVENT_READ)
             while True:
                 elapsed = time.monotonic() - started
                 if elapsed > timeout:
                     process.kill()
                     process.wait()
-                    raise AssertionError(f"tap run exceeded {timeout} s: {command}")
+                    raise AssertionError(f"tap run exceeded {timeout} s: {argv}")
                 read_size = 1 << 16
                 if stop is not None and not stopped:
                     due = stop.due(out, elapsed)
@@ -118,10 +122,41 @@ def run_subprocess(
         time.monotonic() - started,
         first_output,
         stopped,
+        forked=isinstance(process, ForkedProcess),
     )
 
 
-def _send(process: subprocess.Popen[bytes], sig: int) -> bool:
+def _start(
+    argv: list[str], env: dict[str, str], run_dir: Path, stderr: int, *, forkable: bool
+) -> tuple[subprocess.Popen[bytes] | ForkedProcess, int]:
+    """Start the run (forked from the server when `forkable`); return it and its stdout."""
+    read_end, write_end = os.pipe()
+    process: subprocess.Popen[bytes] | ForkedProcess | None = None
+    try:
+        if forkable:
+            process = SERVER.start(argv, env, run_dir, write_end, stderr)
+        if process is None:
+            command = [sys.executable, "-m", "tap_centaur", *argv]
+            process = subprocess.Popen(
+                command, stdout=write_end, stderr=stderr, env=env, cwd=run_dir
+            )
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    return process, read_end
+
+
+@contextlib.contextmanager
+def _closing(fd: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _send(process: subprocess.Popen[bytes] | ForkedProcess, sig: int) -> bool:
     if process.poll() is not None:
         return False
     process.send_signal(sig)

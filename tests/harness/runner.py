@@ -87,7 +87,7 @@ class TapRunner:
             run.state_file.write_text(json.dumps(run.final_state))
         assert_no_secrets(run, [*self._secrets(config), *extra_secrets])
         SECRET_CHECKS[log_level] += 1
-        RUN_MODES["in-process" if run.in_process else "subprocess"] += 1
+        RUN_MODES["in-process" if run.in_process else "forked" if run.forked else "subprocess"] += 1
         return run
 
     def run_at_levels(
