@@ -188,3 +188,27 @@ def test_start_date_limits_the_first_sync(sim, tap):
     assert future.keys == []
     past = tap.run(login_config(sim.url, [101], start_date="2000-01-01T00:00:00Z"))
     assert len(past.keys) == 250
+
+
+def test_labels_keep_their_task_types_shape_in_both_streams(make_sim, tap):
+    """Class names (a list) for a choice task, WKT (a string) for a box task, as the API sends
+    them, in task_results and case_results (the SDK's one-type checks skip these fields)."""
+    sim = make_sim(tasks=3, cases=20)  # 101 and 102 choice, 103 box
+    truth = {(c["task_id"], c["case_id"]): c for c in sim.truth()}
+    picked = [key for key in truth if key[0] in (102, 103)][::7]
+    config = login_config(
+        sim.url, [101, 103], case_ids=[{"task_id": t, "case_id": c} for t, c in picked]
+    )
+    run = tap.run(config)
+    assert run.exit_code == 0, run.stderr[-2000:]
+    shapes = {"choice": list, "box": str}
+    seen = set()
+    for stream in ("task_results", "case_results"):
+        for record in run.records_of(stream):
+            sent = truth[(record["task_id"], record["case_id"])]
+            for field in ("correct_label", "majority_label"):
+                assert record[field] == sent[field]
+                if record[field] is not None:
+                    assert isinstance(record[field], shapes[record["task_type"]])
+                    seen.add((stream, field, record["task_type"]))
+    assert len(seen) == 8, seen  # both streams, both labels, both shapes

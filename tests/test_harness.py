@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 from tap_centaur import redaction
-from tests.harness import SABOTAGE_ENV, THREE_TASKS, Run, Stop, login_config
+from tests.harness import SABOTAGE_ENV, THREE_TASKS, Run, Stop, login_config, process
 from tests.harness import forked as forked_runs
 
 subprocess_only = pytest.mark.skipif(
@@ -129,10 +129,21 @@ def test_a_forked_run_ends_by_a_signal_as_a_fresh_interpreter_does(
 
 @subprocess_only
 def test_a_forked_run_has_the_environment_of_its_run_only(sim, tap, monkeypatch):
-    monkeypatch.setenv("TAP_CENTAUR_START_DATE", "2999-01-01")
-    run = tap.run(login_config(sim.url, [102]), config_in_env=True, in_subprocess=True)
+    """Not the one its server started with: a proxy set then (nothing listens there) is gone."""
+    server = forked_runs.ForkServer()
+    monkeypatch.setattr(process, "SERVER", server)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    server.ready()
+    monkeypatch.delenv("HTTP_PROXY")
+    monkeypatch.setenv("TAP_CENTAUR_START_DATE", "2999-01-01")  # nor the test process's settings
+    try:
+        run = tap.run(login_config(sim.url, [102]), config_in_env=True, in_subprocess=True)
+    finally:
+        server.close()
     assert run.forked
-    assert run.exit_code == 0, run.stderr
+    assert run.exit_code == 0, run.stderr[-2000:]
     assert len(run.keys) == 120
 
 
@@ -141,4 +152,19 @@ def test_a_run_with_python_variables_of_its_own_starts_a_fresh_interpreter(sim, 
     run = tap.run(login_config(sim.url, [102]), in_subprocess=True, env={"PYTHONHASHSEED": "7"})
     assert not run.forked
     assert run.exit_code == 0, run.stderr
+    assert len(run.keys) == 120
+
+
+@subprocess_only
+def test_a_run_abandoned_mid_way_is_killed_and_the_next_one_is_forked(sim, tap, monkeypatch):
+    def failing_check(*_args):
+        raise RuntimeError("a check failed mid-run")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(process, "_send", failing_check)
+        with pytest.raises(RuntimeError, match="mid-run"):
+            tap.run(login_config(sim.url, [101]), stop=Stop(signal.SIGTERM, after_bytes=1))
+    run = tap.run(login_config(sim.url, [102]), in_subprocess=True)
+    assert run.forked
+    assert run.exit_code == 0, run.stderr[-2000:]
     assert len(run.keys) == 120

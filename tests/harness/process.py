@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness.forked import SERVER, ForkedProcess, forked_runs_enabled
+from tests.harness.forked import SERVER, ForkedProcess
 from tests.harness.output import Output
 
 SABOTAGE_DIR = Path(__file__).resolve().parents[1] / "reliability" / "sabotage"
@@ -73,46 +73,21 @@ def run_subprocess(
         **sabotage_env(),
     }
     stderr_path = run_dir / "stderr.log"
-    forkable = not sabotage_env() and forked_runs_enabled(env)
+    forkable = not sabotage_env() and SERVER.can_run(process_env)
     if forkable:
         SERVER.ready()
     started = time.monotonic()
     with stderr_path.open("wb") as stderr_file:
         process, fd = _start(argv, process_env, run_dir, stderr_file.fileno(), forkable=forkable)
-        out = bytearray()
-        stopped = False
-        slow_since: float | None = None
-        first_output: float | None = None
-        with selectors.DefaultSelector() as selector, _closing(fd):
-            selector.register(fd, selectors.EVENT_READ)
-            while True:
-                elapsed = time.monotonic() - started
-                if elapsed > timeout:
-                    process.kill()
-                    process.wait()
-                    raise AssertionError(f"tap run exceeded {timeout} s: {argv}")
-                read_size = 1 << 16
-                if stop is not None and not stopped:
-                    due = stop.due(out, elapsed)
-                    if due and stop.slow_reader and slow_since is None:
-                        slow_since = time.monotonic()
-                    if slow_since is not None and time.monotonic() - slow_since < stop.slow_reader:
-                        read_size = 4096
-                        time.sleep(0.01)
-                    elif due:
-                        stopped = _send(process, stop.sig)
-                wait = 0.5
-                if stop is not None and not stopped and stop.after_seconds is not None:
-                    wait = max(0.0, min(wait, stop.after_seconds - elapsed))
-                if not selector.select(wait):
-                    continue
-                chunk = os.read(fd, read_size)
-                if not chunk:
-                    break
-                if first_output is None:
-                    first_output = time.monotonic() - started
-                out += chunk
-        exit_code = process.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
+        try:
+            with _closing(fd):
+                out, stopped, first_output = _read(
+                    process, fd, stop, started=started, timeout=timeout, argv=argv
+                )
+            exit_code = process.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
+        except BaseException:  # a failed check, a timeout, an interrupt: no run outlives it
+            _end(process)
+            raise
     if stopped and stop is not None and stop.sig == signal.SIGKILL:
         stopped = exit_code == -signal.SIGKILL  # False: the run was exiting when it was sent
     return Output(
@@ -124,6 +99,57 @@ def run_subprocess(
         stopped,
         forked=isinstance(process, ForkedProcess),
     )
+
+
+def _read(
+    process: subprocess.Popen[bytes] | ForkedProcess,
+    fd: int,
+    stop: Stop | None,
+    *,
+    started: float,
+    timeout: float,
+    argv: list[str],
+) -> tuple[bytearray, bool, float | None]:
+    """Read stdout to its end, stopping the run as `stop` says: (output, stopped, first byte)."""
+    out = bytearray()
+    stopped = False
+    slow_since: float | None = None
+    first_output: float | None = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed > timeout:
+                raise AssertionError(f"tap run exceeded {timeout} s: {argv}")
+            read_size = 1 << 16
+            if stop is not None and not stopped:
+                due = stop.due(out, elapsed)
+                if due and stop.slow_reader and slow_since is None:
+                    slow_since = time.monotonic()
+                if slow_since is not None and time.monotonic() - slow_since < stop.slow_reader:
+                    read_size = 4096
+                    time.sleep(0.01)
+                elif due:
+                    stopped = _send(process, stop.sig)
+            wait = 0.5
+            if stop is not None and not stopped and stop.after_seconds is not None:
+                wait = max(0.0, min(wait, stop.after_seconds - elapsed))
+            if not selector.select(wait):
+                continue
+            chunk = os.read(fd, read_size)
+            if not chunk:
+                return out, stopped, first_output
+            if first_output is None:
+                first_output = time.monotonic() - started
+            out += chunk
+
+
+def _end(process: subprocess.Popen[bytes] | ForkedProcess) -> None:
+    """Kill a run abandoned mid-way and reap it (a forked one frees the server)."""
+    with contextlib.suppress(Exception):
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
 
 
 def _start(
