@@ -450,6 +450,13 @@ def _id(setting: str, item: object) -> int:
         number = item
     elif isinstance(item, str) and item.strip().isdigit():
         number = int(item.strip())
+    elif isinstance(item, str) and ("[" in item or "]" in item):
+        # The SDK splits a variable that is not valid JSON at its commas: '[1,2' -> '[1', '2'.
+        raise ConfigError(
+            setting,
+            f"{item!r} is not an id: the value looks like a JSON list that does not parse.",
+            "Write a complete JSON list, e.g. [1234, 5678], or ids with commas: 1234,5678.",
+        )
     else:
         raise ConfigError(setting, f"{item!r} is not an id.", example)
     if number <= 0:

@@ -81,6 +81,8 @@ def test_case_ids():
         ({"api_key": None}, "api_key", "required"),
         ({"api_key": 12345678}, "api_key", "string"),
         ({"task_ids": ["abc"]}, "task_ids", "'abc' is not an id"),
+        ({"task_ids": ["[1", "2"]}, "task_ids", "looks like a JSON list that does not parse"),
+        ({"project_ids": ["1", "2]"]}, "project_ids", "e.g. [1234, 5678], or ids with commas"),
         ({"task_ids": [0]}, "task_ids", "positive"),
         ({"task_ids": [True]}, "task_ids", "not an id"),
         ({"task_ids": [1.5]}, "task_ids", "not an id"),

@@ -104,3 +104,14 @@ def test_number_settings_from_environment_variables_are_accepted(make_sim, tap):
     config = login_config(sim.url, [101], request_timeout=30, backoff_factor=0.5)
     run = tap.run(config, log_level="INFO", config_in_env=True, in_subprocess=True)
     assert run.exit_code == 0, run.error_lines
+
+
+def test_a_list_variable_missing_a_bracket_is_named_as_such(make_sim, tap):
+    """TAP_CENTAUR_TASK_IDS='[101,102' is no JSON: the SDK splits it at its commas ('[101')."""
+    sim = make_sim(tasks=2, cases=1)
+    config = login_config(sim.url, [101])
+    del config["task_ids"]
+    run = tap.run(config, config_in_env=True, env={"TAP_CENTAUR_TASK_IDS": "[101,102"})
+    assert_one_clear_error(run, "'task_ids'", "looks like a JSON list", "1234,5678")
+    assert run.exit_code == 2
+    assert not run.keys
