@@ -151,6 +151,29 @@ class ConsecutiveFailuresError(TapCentaurError):
     """The API failed for several tasks in a row: the run stops instead of trying them all."""
 
 
+class RunStoppedError(TapCentaurError):
+    """The run stopped for `cause` after some tasks had failed: the one line names both."""
+
+    def __init__(self, cause: TapCentaurError, failures: dict[str, str]) -> None:
+        """`cause`'s message, then each earlier failure's reason; `cause`'s exit code."""
+        self.exit_code = cause.exit_code
+        count = len(failures)
+        listed = "; ".join(failures.values())
+        super().__init__(
+            f"{cause} Before the run stopped, {count} task{'s' if count > 1 else ''} "
+            f"failed (each keeps its bookmark and is read again next run): {listed}"
+        )
+
+
+def _naming_earlier_failures(error: BaseException, failures: dict[str, str]) -> BaseException:
+    """The run's error; when tasks failed before it, one whose message names them too."""
+    if failures and isinstance(error, TapCentaurError):
+        stopped = RunStoppedError(error, failures)
+        stopped.__cause__ = error
+        return stopped
+    return error
+
+
 @dataclass
 class _Progress:
     """What the run has seen of one partition."""
@@ -256,7 +279,7 @@ class PartitionRun:
         self._progress.finish()
         self._flush_state()
         if self._stopped_by is not None:
-            raise self._stopped_by
+            raise _naming_earlier_failures(self._stopped_by, self._report.failures)
 
     def _log_starting_points(self) -> None:
         """One line for every partition, however many: how many resume from a bookmark."""

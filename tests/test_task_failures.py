@@ -98,6 +98,22 @@ def test_a_task_that_succeeds_resets_the_count(make_sim, tap):
     assert {t for t, _ in partition_bookmarks(run.final_state)} == {103, 106}
 
 
+def test_a_run_that_stops_names_the_tasks_that_failed_before_in_its_last_line(make_sim, tap):
+    """Task 999 fails alone; three in a row later stop the run: the one ERROR line says both."""
+    sim = make_sim(**SIX_TASKS)
+    for task in (102, 103, 104):
+        sim.script_faults([{"kind": "503", "count": 10**6, "path": "/results/", "task_id": task}])
+    config = login_config(sim.url, [999, *TASKS], max_retries=0, max_parallel_tasks=1)
+    run = tap.run(config)
+    assert run.exit_code == 1
+    last = run.error_lines[-1]
+    assert "the API failed for 3 tasks in a row, so the run stops" in last
+    assert "Before the run stopped, 4 tasks failed" in last
+    assert "task 999 not found" in last
+    assert "Traceback" not in run.stderr
+    assert {t for t, _ in partition_bookmarks(run.final_state)} >= {101}
+
+
 def test_a_rejected_login_stops_before_any_results_request(make_sim, tap):
     sim = make_sim(**SIX_TASKS)
     config = login_config(sim.url, TASKS, api_password=WRONG_PASSWORD)
