@@ -165,10 +165,14 @@ class RunStoppedError(TapCentaurError):
         )
 
 
-def _naming_earlier_failures(error: BaseException, failures: dict[str, str]) -> BaseException:
-    """The run's error; when tasks failed before it, one whose message names them too."""
-    if failures and isinstance(error, TapCentaurError):
-        stopped = RunStoppedError(error, failures)
+def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:
+    """The run's error; when tasks failed before it, one whose message names them too.
+
+    Failures whose reason the error already gives (the last of N tasks in a row) are left out.
+    """
+    earlier = {task: reason for task, reason in failures.items() if reason not in str(error)}
+    if earlier and isinstance(error, TapCentaurError) and not isinstance(error, RunStoppedError):
+        stopped = RunStoppedError(error, earlier)
         stopped.__cause__ = error
         return stopped
     return error
@@ -279,7 +283,7 @@ class PartitionRun:
         self._progress.finish()
         self._flush_state()
         if self._stopped_by is not None:
-            raise _naming_earlier_failures(self._stopped_by, self._report.failures)
+            raise self._stopped_by
 
     def _log_starting_points(self) -> None:
         """One line for every partition, however many: how many resume from a bookmark."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from tap_centaur.client import CentaurStream
 from tap_centaur.clock import format_updated_after
-from tap_centaur.engine import Partition, PartitionRun
+from tap_centaur.engine import Partition, PartitionRun, naming_earlier_failures
 from tap_centaur.errors import TASK_SCOPE, TapCentaurError, UnsupportedTaskError
 from tap_centaur.pages import Page
 from tap_centaur.schemas import CASE_RESULT, CASE_RESULT_V2, PROJECT, TASK
@@ -55,9 +55,12 @@ class RunStream(CentaurStream):
             else:
                 self.report.end()
             raise
-        except Exception:
+        except Exception as error:
             self.report.end()
-            raise
+            stopped = naming_earlier_failures(error, self.report.failures)
+            if stopped is error:
+                raise
+            raise stopped from error
         self.report.finished(self.name)
 
     def finalize_state_progress_markers(self, state: dict[str, t.Any] | None = None) -> None:
