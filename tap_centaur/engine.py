@@ -138,12 +138,9 @@ class TaskFailuresError(TapCentaurError):
     def __init__(self, failures: dict[str, str]) -> None:
         """List each failed subject with its reason."""
         self.failures = dict(failures)
-        listed = "; ".join(f"{reason}" for reason in failures.values())
-        count = len(failures)
         super().__init__(
-            f"{count} task{'s' if count > 1 else ''} failed, every other task was synced and "
-            f"bookmarked (the failed ones keep their bookmarks and are read again next run): "
-            f"{listed}"
+            f"{_tasks_failed(failures)}, every other task was synced and bookmarked (the "
+            f"failed ones keep their bookmarks and are read again next run): {_reasons(failures)}"
         )
 
 
@@ -157,12 +154,18 @@ class RunStoppedError(TapCentaurError):
     def __init__(self, cause: TapCentaurError, failures: dict[str, str]) -> None:
         """`cause`'s message, then each earlier failure's reason; `cause`'s exit code."""
         self.exit_code = cause.exit_code
-        count = len(failures)
-        listed = "; ".join(failures.values())
         super().__init__(
-            f"{cause} Before the run stopped, {count} task{'s' if count > 1 else ''} "
-            f"failed (each keeps its bookmark and is read again next run): {listed}"
+            f"{cause} Before the run stopped, {_tasks_failed(failures)} (each keeps its "
+            f"bookmark and is read again next run): {_reasons(failures)}"
         )
+
+
+def _tasks_failed(failures: dict[str, str]) -> str:
+    return f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed"
+
+
+def _reasons(failures: dict[str, str]) -> str:
+    return "; ".join(failures.values())
 
 
 def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:
@@ -172,9 +175,7 @@ def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Excep
     """
     earlier = {task: reason for task, reason in failures.items() if reason not in str(error)}
     if earlier and isinstance(error, TapCentaurError) and not isinstance(error, RunStoppedError):
-        stopped = RunStoppedError(error, earlier)
-        stopped.__cause__ = error
-        return stopped
+        return RunStoppedError(error, earlier)
     return error
 
 
