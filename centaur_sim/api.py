@@ -110,6 +110,9 @@ class PublicApi:
         if kind == "redirect":
             here = request.path + (f"?{request.query_string}" if request.query_string else "")
             return msg.redirect(fault.status or 307, fault.location or here)
+        if kind == "answer":
+            key = request.headers.get("x-api-key", "")
+            return msg.echoing(fault.status or 400, fault.reason, fault.body or "", key)
         if kind == "401" and token is not None:
             self.sim.tokens.revoke(token)
         if kind == "reset":
@@ -129,8 +132,8 @@ class PublicApi:
             return msg.message(200, "Logged out")
         try:
             return self._data[request.path](request)
-        except InvalidParameterError:
-            return CANNED["400"]()
+        except InvalidParameterError as error:
+            return msg.invalid_parameter(self.sim.config.bad_parameter_status, str(error))
 
     def _login(self, request: Request) -> Reply:
         config = self.sim.config

@@ -28,7 +28,8 @@ FAULT_KINDS = (
     "403",
 )
 #: Kinds that only a script can ask for (never drawn at random rates).
-SCRIPTED_KINDS = ("future_date", "no_date", "redirect", "stall")
+#: `answer`: a reply of any status, reason phrase and body (see `faults.ScriptedFault`).
+SCRIPTED_KINDS = ("future_date", "no_date", "redirect", "stall", "answer")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MISBEHAVIOURS = (
     "payload_not_list",
@@ -46,6 +47,8 @@ MISBEHAVIOURS = (
 )
 LAST_PAGE_STYLES = ("absent", "false")
 RETRY_AFTER_STYLES = ("seconds", "http-date")
+#: How a bad query parameter is refused: the documented 400, or FastAPI's 422 validation body.
+BAD_PARAMETER_STATUSES = (400, 422)
 GZIP_LEVEL = 1
 T = TypeVar("T")
 
@@ -95,6 +98,9 @@ class SimConfig:
     fault_seed: int = _opt(0)
     retry_after: int = _opt(1, "seconds in a 429's Retry-After", runtime=True)
     retry_after_style: str = _opt("seconds", runtime=True, choices=RETRY_AFTER_STYLES)
+    bad_parameter_status: int = _opt(
+        400, "status of a bad query parameter", runtime=True, choices=BAD_PARAMETER_STATUSES
+    )
     spike_seconds: float = _opt(5.0, "delay of the timeout fault", runtime=True)
     date_offset_seconds: float = _opt(0.0, "shifts every Date header", runtime=True)
     record_requests: bool = _opt(False, "keep every request (GET /_sim/requests)", runtime=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from centaur_sim.config import FAULT_KINDS, REDIRECT_STATUSES, SCRIPTED_KINDS, validate_rates
@@ -15,7 +15,9 @@ class ScriptedFault:
     """`count` faults of `kind` for requests whose path starts with `path` (and `task_id`).
 
     A `redirect` answers `status` (default 307) with `Location: location` (default: the
-    request's own path and query).
+    request's own path and query). An `answer` answers `status` (default 400) with the reason
+    phrase `reason` (default the standard one; any text, control characters included) and
+    `body`, which may echo the request's API key (see `messages.echoing`).
     """
 
     kind: str
@@ -24,11 +26,13 @@ class ScriptedFault:
     task_id: int | None = None
     status: int | None = None
     location: str | None = None
+    reason: str | None = None
+    body: str | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> ScriptedFault:
         """Build from `{"kind": K, "count": n, "path": prefix, "task_id": id, ...}`."""
-        unknown = set(data) - {"kind", "count", "path", "task_id", "status", "location"}
+        unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         fault = cls(
@@ -38,15 +42,23 @@ class ScriptedFault:
             task_id=None if data.get("task_id") is None else int(data["task_id"]),
             status=None if data.get("status") is None else int(data["status"]),
             location=None if data.get("location") is None else str(data["location"]),
+            reason=None if data.get("reason") is None else str(data["reason"]),
+            body=None if data.get("body") is None else str(data["body"]),
         )
         if fault.kind not in FAULT_KINDS + SCRIPTED_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS + SCRIPTED_KINDS}")
         if fault.count < 1:
             raise ValueError("fault count must be >= 1")
-        if fault.kind != "redirect" and (fault.status, fault.location) != (None, None):
-            raise ValueError("status and location are fields of redirect faults only")
-        if fault.status is not None and fault.status not in REDIRECT_STATUSES:
+        if fault.kind != "redirect" and fault.location is not None:
+            raise ValueError("location is a field of redirect faults only")
+        if fault.kind != "answer" and (fault.reason, fault.body) != (None, None):
+            raise ValueError("reason and body are fields of answer faults only")
+        if fault.kind not in ("redirect", "answer") and fault.status is not None:
+            raise ValueError("status is a field of redirect and answer faults only")
+        if fault.kind == "redirect" and fault.status not in (None, *REDIRECT_STATUSES):
             raise ValueError(f"redirect status must be one of {REDIRECT_STATUSES}")
+        if fault.status is not None and not 100 <= fault.status <= 599:
+            raise ValueError("status must be in 100..599")
         return fault
 
     def matches(self, path: str, task_id: int | None, by_default: bool) -> bool:

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
@@ -35,7 +36,8 @@ class Request:
 class Reply:
     """What to answer; `action`: "reset" (abort), "truncate" (half the body), "stall" (drip it).
 
-    `date_shift` moves the `Date` header further than the configured offset (None: no header).
+    `date_shift` moves the `Date` header further than the configured offset (None: no header);
+    `reason` replaces the status line's standard reason phrase.
     """
 
     status: int
@@ -46,6 +48,7 @@ class Reply:
     delay: float = 0.0
     records: int = 0
     date_shift: float | None = 0.0
+    reason: str | None = None
 
 
 def json_reply(status: int, data: object) -> Reply:
@@ -100,3 +103,31 @@ def redirect(status: int, location: str) -> Reply:
     reply = message(status, "Moved", location=location)
     reply.headers.append(("Location", location))
     return reply
+
+
+def invalid_parameter(status: int, name: str) -> Reply:
+    """A bad query parameter: the documented 400, or a FastAPI-style 422 validation body."""
+    if status == 422:
+        detail = {"loc": ["query", name], "msg": "value is not valid", "type": "value_error"}
+        return json_reply(422, {"detail": [detail]})
+    return CANNED["400"]()
+
+
+def echoing(status: int, reason: str | None, body: str, api_key: str) -> Reply:
+    r"""A reply whose body echoes the request's API key, as a server echoing its request would.
+
+    In `body`, `{api_key}` becomes the key as sent, `{api_key_json}` the key JSON-escaped (`/`
+    as `\/`) and `{api_key_url}` the key URL-encoded. JSON when the result parses, else text.
+    """
+    forms = {
+        "{api_key}": api_key,
+        "{api_key_json}": json.dumps(api_key)[1:-1].replace("/", "\\/"),
+        "{api_key_url}": quote(api_key, safe=""),
+    }
+    for placeholder, form in forms.items():
+        body = body.replace(placeholder, form)
+    try:
+        json.loads(body)
+    except ValueError:
+        return Reply(status, body.encode(), TEXT, reason=reason)
+    return Reply(status, body.encode(), reason=reason)

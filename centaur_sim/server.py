@@ -164,7 +164,7 @@ class SimHandler(BaseHTTPRequestHandler):
             self._reset()
             return
         self.log_request(reply.status)
-        self.send_response_only(reply.status)
+        self.send_response_only(reply.status, reply.reason)
         self.send_header("Server", self.version_string())
         if reply.date_shift is not None:
             moment = time.time() + config.date_offset_seconds + reply.date_shift

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from centaur_sim import Simulator
+from centaur_sim.messages import TEXT
 from tests.harness import LIST, LOGIN, SimFactory
 from tests.sim.helpers import NewSession, login
 
@@ -59,6 +60,38 @@ def test_canned_faults(
     assert r.headers["Content-Type"].startswith(content_type)
     if body is not None:
         assert r.content == body
+
+
+def test_answer_sends_any_status_reason_and_body_echoing_the_api_key(
+    sim: Simulator, client: requests.Session
+) -> None:
+    sim.set(api_key="k/ey+1 x")
+    client.headers["X-API-KEY"] = "k/ey+1 x"
+    body = '{"message": "key {api_key_json} {api_key_url}", "raw": "{api_key}"}'
+    sim.script_faults(
+        [
+            {"kind": "answer", "status": 403, "reason": "No\rway\x1b[2J", "body": body},
+            {"kind": "answer", "body": "text {api_key}"},
+        ]
+    )
+    r = _get(client, sim)
+    assert (r.status_code, r.reason) == (403, "No\rway\x1b[2J")
+    assert r.text == '{"message": "key k\\/ey+1 x k%2Fey%2B1%20x", "raw": "k/ey+1 x"}'
+    r = _get(client, sim)
+    assert (r.status_code, r.headers["Content-Type"], r.text) == (400, TEXT, "text k/ey+1 x")
+
+
+def test_bad_parameters_answer_400_or_a_fastapi_422(
+    sim: Simulator, client: requests.Session
+) -> None:
+    bad = {**PARAMS, "limit": 0}
+    assert client.get(sim.url + LIST, params=bad, timeout=5).json() == {
+        "message": "Invalid parameter"
+    }
+    sim.set(bad_parameter_status=422)
+    r = client.get(sim.url + LIST, params=bad, timeout=5)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["query", "limit"]
 
 
 def test_bad_utf8(sim: Simulator, client: requests.Session) -> None:
@@ -143,5 +176,7 @@ def test_random_rates_are_seeded(make_sim: SimFactory, new_session: NewSession) 
 def test_bad_fault_specs_are_rejected(sim: Simulator) -> None:
     with pytest.raises(ValueError, match="fault kind"):
         sim.script_faults([{"kind": "teapot"}])
+    with pytest.raises(ValueError, match="answer faults only"):
+        sim.script_faults([{"kind": "500", "body": "x"}])
     with pytest.raises(ValueError, match="sum"):
         sim.set_fault_rates({"500": 0.8, "503": 0.5})
