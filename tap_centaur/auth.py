@@ -17,7 +17,7 @@ from tap_centaur.errors import (
     TransientResponseError,
     UnauthorizedError,
 )
-from tap_centaur.pages import body_excerpt, decode_json, request_label
+from tap_centaur.pages import body_excerpt, decode_json, error_body, request_label, server_message
 from tap_centaur.redaction import register_secret
 
 if t.TYPE_CHECKING:
@@ -29,8 +29,9 @@ if t.TYPE_CHECKING:
 
 LOGIN_PATH = "/auth/public/v1/login"
 LOGOUT_PATH = "/auth/public/v1/logout"
-#: Logins in a row for one request whose retries keep answering 401.
-MAX_RENEWALS_PER_REQUEST = 3
+#: Logins in a row whose tokens the API rejected before any request succeeded: per request,
+#: and for the whole run (so the logins of a run are bounded whatever the parallelism).
+MAX_RENEWALS = 3
 LOGOUT_TIMEOUT = 10.0
 
 R = t.TypeVar("R")
@@ -47,7 +48,9 @@ class CentaurAuth(AuthBase):
 
     With username + API password it logs in before the first request and again after a
     401 (tokens expire after inactivity). With a fixed bearer token a 401 is final.
-    Thread-safe: concurrent 401s on the same token lead to one login.
+    Thread-safe: one login at a time serves every worker, and concurrent 401s on the same
+    token lead to one login; after `MAX_RENEWALS` renewals in a row with no request served
+    in between, the run stops (a login lockout is a real risk).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class CentaurAuth(AuthBase):
         self._retry_policy = retry_policy
         self._lock = threading.Lock()
         self._token: str | None = credentials.bearer_token
+        self._renewals_unused = 0  # renewals since the last request the API served
         register_secret(credentials.api_key)
         register_secret(credentials.api_password)
         register_secret(credentials.bearer_token)
@@ -102,23 +106,23 @@ class CentaurAuth(AuthBase):
 
         Each rejected attempt gets one renewal. Parallel workers share the token, so a fresh
         token can expire again before a worker's retry is sent (the API expires tokens after
-        inactivity); past `MAX_RENEWALS_PER_REQUEST` consecutive rejections the run stops.
+        inactivity); past `MAX_RENEWALS` consecutive rejections of one request, or of the run's
+        requests (none served in between), the run stops.
         """
 
         def send_signed_in(request: requests.PreparedRequest, context: R) -> requests.Response:
-            for _ in range(MAX_RENEWALS_PER_REQUEST):
+            for _ in range(MAX_RENEWALS):
                 try:
-                    return send(request, context)
+                    response = send(request, context)
                 except UnauthorizedError:
                     self._renew(_token_of(request), request_label(request))
+                else:
+                    self._renewals_unused = 0
+                    return response
             try:
                 return send(request, context)
             except UnauthorizedError:
-                raise AuthenticationError(
-                    f"{request_label(request)}: the API answered 401 even with a fresh token "
-                    f"({MAX_RENEWALS_PER_REQUEST} logins in a row). Check that api_key belongs "
-                    "to the same organisation as username."
-                ) from None
+                raise _rejected_anyway(request_label(request)) from None
 
         return send_signed_in
 
@@ -154,7 +158,8 @@ class CentaurAuth(AuthBase):
         """Replace a token the API rejected (401); no-op if another thread already did.
 
         Raises:
-            AuthenticationError: when the token is a fixed bearer_token.
+            AuthenticationError: when the token is a fixed bearer_token, or the run's last
+                `MAX_RENEWALS` tokens were rejected before serving a request.
         """
         if not self._credentials.can_login:
             raise AuthenticationError(
@@ -163,7 +168,10 @@ class CentaurAuth(AuthBase):
             )
         with self._lock:
             if self._token == rejected_token or self._token is None:
+                if self._renewals_unused >= MAX_RENEWALS:
+                    raise _rejected_anyway(where)
                 self._token = self._login()
+                self._renewals_unused += 1
 
     def _login(self) -> str:
         """POST the login endpoint, retrying transient failures, and return the token.
@@ -214,6 +222,13 @@ class CentaurAuth(AuthBase):
         return response
 
 
+def _rejected_anyway(where: str) -> AuthenticationError:
+    return AuthenticationError(
+        f"{where}: the API answered 401 even with a fresh token ({MAX_RENEWALS} logins in a "
+        "row). Check that api_key belongs to the same organisation as username."
+    )
+
+
 def _token_of(request: requests.PreparedRequest) -> str | None:
     """The token a request was sent with."""
     header = request.headers.get("Authorization", "")
@@ -222,22 +237,16 @@ def _token_of(request: requests.PreparedRequest) -> str | None:
 
 def _login_refusal(response: requests.Response) -> str:
     status = response.status_code
-    try:
-        body = decode_json(response)
-    except TransientResponseError:
-        body = None
-    message = body.get("message") if isinstance(body, dict) else None
-    code = body.get("code") if isinstance(body, dict) else None
-    server_says = f": {message}" if message else ""
-    if status == 403 and code == "restricted_country":
+    message = server_message(response, with_code=False)
+    if status == 403 and error_body(response).get("code") == "restricted_country":
         return (
-            f"login: the API refused access (HTTP 403 restricted_country{server_says}). "
+            f"login: the API refused access (HTTP 403 restricted_country: {message}). "
             "Centaur restricts API access by country; run the tap from an allowed location."
         )
     if status in (400, 401):
         return (
-            f"login: the API rejected the credentials (HTTP {status}{server_says}). Check "
+            f"login: the API rejected the credentials (HTTP {status}: {message}). Check "
             "username (the portal account email), api_password (the API password, not the "
             "portal password; generating a new one invalidates the old) and api_key."
         )
-    return f"login: unexpected HTTP {status}{server_says}."
+    return f"login: unexpected HTTP {status}: {message}."

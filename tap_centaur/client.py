@@ -18,8 +18,9 @@ from tap_centaur.errors import (
     UnauthorizedError,
     UnsupportedTaskError,
 )
-from tap_centaur.pages import Page, body_excerpt, request_label
+from tap_centaur.pages import Page, body_excerpt, error_body, request_label, server_message
 from tap_centaur.pagination import Cursor, SequenceIdPaginator
+from tap_centaur.redaction import excerpt
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.sdk_internals import SdkStream
 from tap_centaur.session import ApiSession, SessionPerThread
@@ -170,7 +171,7 @@ class CentaurStream(SdkStream):
         where = request_label(response.request)
         if status == 429 or status >= 500:
             raise TransientResponseError(
-                f"{where}: HTTP {status} {response.reason or ''}".rstrip()
+                f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
                 + f" ({body_excerpt(response)})",
                 status=status,
                 retry_after=self.client.retry_policy.retry_after(response)
@@ -181,19 +182,21 @@ class CentaurStream(SdkStream):
             raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
         if status == 426:
             raise UnsupportedTaskError(self.client_error_message(response, where))
-        if status == 400 or (status == 403 and _server_code(response) == "restricted_country"):
+        if status in (400, 422) or (
+            status == 403 and error_body(response).get("code") == "restricted_country"
+        ):
             raise AccessRefusedError(self.client_error_message(response, where))
         raise CentaurAPIError(self.client_error_message(response, where))
 
     def client_error_message(self, response: requests.Response, where: str) -> str:
         """One line for a 4xx answer: what the server said and what to do."""
         status = response.status_code
-        message = _server_message(response)
-        if status == 400:
+        message = server_message(response)
+        if status in (400, 422):
             sent = dict(parse_qsl(urlsplit(response.request.url or "").query))
             return (
-                f"{where}: the API rejected the request (HTTP 400: {message}). Parameters sent: "
-                f"{sent}. Check task_ids, labeling_state, start_date and page_size."
+                f"{where}: the API rejected the request (HTTP {status}: {message}). Parameters "
+                f"sent: {sent}. Check task_ids, labeling_state, start_date and page_size."
             )
         if status == 403:
             return (
@@ -206,25 +209,3 @@ class CentaurStream(SdkStream):
                 f"(HTTP 426: {message})."
             )
         return f"{where}: the API answered HTTP {status}: {message}."
-
-
-def _json_body(response: requests.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _server_code(response: requests.Response) -> str | None:
-    body = _json_body(response)
-    code = body.get("code") if isinstance(body, dict) else None
-    return code if isinstance(code, str) else None
-
-
-def _server_message(response: requests.Response) -> str:
-    """The server's `message` (and `code`) from an error body, else the start of the body."""
-    body = _json_body(response)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        code = body.get("code")
-        return f"{body['message']} [{code}]" if isinstance(code, str) else body["message"]
-    return body_excerpt(response)

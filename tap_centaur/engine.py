@@ -45,6 +45,10 @@ if t.TYPE_CHECKING:
     from tap_centaur.state import Context, PartitionStates
 
 
+#: Failed tasks whose reasons the run's summary lists; the others are counted.
+FAILURES_LISTED = 5
+
+
 class PageSource(t.Protocol):
     """What a stream gives the engine: each partition's pages, from a starting point."""
 
@@ -165,7 +169,10 @@ def _tasks_failed(failures: dict[str, str]) -> str:
 
 
 def _reasons(failures: dict[str, str]) -> str:
-    return "; ".join(failures.values())
+    """The first failures' reasons, then how many more (each has its WARNING line above)."""
+    listed = "; ".join(list(failures.values())[:FAILURES_LISTED])
+    more = len(failures) - FAILURES_LISTED
+    return f"{listed}; and {more} more (see the warnings above)" if more > 0 else listed
 
 
 def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:

@@ -11,6 +11,7 @@ import msgspec
 
 from tap_centaur.clock import RequestTime
 from tap_centaur.errors import CentaurAPIError, UndecodableBodyError
+from tap_centaur.redaction import EXCERPT_CHARS, excerpt
 from tap_centaur.schemas import UNDOCUMENTED_FIELDS
 
 if t.TYPE_CHECKING:
@@ -23,6 +24,8 @@ Record = dict[str, t.Any]
 #: msgspec decodes JSON into the same Python values as `json` (dict, list, str, int, float,
 #: bool, None), about twice as fast; the SDK already depends on it.
 _decode = msgspec.json.Decoder().decode
+#: Bytes of a body read for an excerpt: more than enough for EXCERPT_CHARS, escaped or masked.
+_BODY_WINDOW = 16 * EXCERPT_CHARS
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,44 @@ def request_label(request: requests.PreparedRequest | None) -> str:
     return f"{subject} ({', '.join(details)})" if details else subject
 
 
-def body_excerpt(response: requests.Response, limit: int = 80) -> str:
-    """The start of a response body, printable on one line."""
-    text = response.content[:limit].decode("utf-8", errors="replace")
-    text = " ".join(text.split())
-    return repr(text) if text else "an empty body"
+def body_excerpt(response: requests.Response) -> str:
+    """The start of a response body, on one line, masked and cut (`redaction.excerpt`)."""
+    content = response.content
+    text = " ".join(content[:_BODY_WINDOW].decode("utf-8", errors="replace").split())
+    return f"'{excerpt(text, total=len(content))}'" if text else "an empty body"
+
+
+def server_message(response: requests.Response, *, with_code: bool = True) -> str:
+    """What an error answer says: its `message` (and `code`), FastAPI's `detail`, or its start.
+
+    A 422 of FastAPI lists each parameter at fault: `{"detail": [{"loc": ["query", "limit"],
+    "msg": "..."}]}` reads `query.limit: ...`.
+    """
+    body = error_body(response)
+    message, code, detail = (body.get(key) for key in ("message", "code", "detail"))
+    if isinstance(message, str):
+        return excerpt(f"{message} [{code}]" if with_code and isinstance(code, str) else message)
+    if isinstance(detail, list) and detail:
+        return excerpt("; ".join(map(_validation_error, detail)))
+    if isinstance(detail, str):
+        return excerpt(detail)
+    return body_excerpt(response)
+
+
+def error_body(response: requests.Response) -> dict[str, object]:
+    """An error answer's JSON object (empty when the body is something else)."""
+    try:
+        body = _decode(response.content)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _validation_error(item: object) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    where = ".".join(map(str, item.get("loc") or []))
+    return f"{where}: {item.get('msg')}" if where else str(item.get("msg"))
 
 
 def decode_json(response: requests.Response) -> object:
@@ -97,7 +133,7 @@ def decode_json(response: requests.Response) -> object:
     try:
         return _decode(response.content)
     except ValueError:  # msgspec.DecodeError and UnicodeDecodeError
-        content_type = response.headers.get("Content-Type", "no content type")
+        content_type = excerpt(response.headers.get("Content-Type", "no content type"), 80)
         raise UndecodableBodyError(
             f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
             f"(or not UTF-8): {content_type}, {len(response.content)} bytes: "
@@ -115,7 +151,7 @@ def _parse_page(
         )
     payload = body.get("payload")
     if not isinstance(payload, list):
-        keys = ", ".join(repr(key) for key in list(body)[:8])
+        keys = ", ".join(excerpt(repr(key), 40) for key in list(body)[:8])
         raise _shape_error(
             response, shape, f"'payload' is {_describe(payload)}, not a list (keys: {keys})"
         )

@@ -1,39 +1,112 @@
-"""Keeping credentials out of every log line and error message, at any log level."""
+"""What may be printed: no credential in any form or part, no server text that forges a line.
+
+Every credential is registered (`register_secret`) with each form it can take in text: as is,
+escaped as Python and JSON escape it, URL-encoded. `redact` masks them all. Everything a
+server sends that goes into a message (an error message, a reason phrase, a body, a task
+name) goes through `excerpt`: masked first, then escaped (no line break, carriage return or
+terminal escape gets through) and cut, so that a cut never leaves part of a secret. The log
+filter (`RedactingFilter`) masks and escapes each log line once more, whatever its source.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
+from urllib.parse import quote, quote_plus
 
 MASK = "********"
+#: Characters of server text shown in one message (an error message, a body, a name).
+EXCERPT_CHARS = 300
+#: The end of a cut excerpt that starts a secret is masked from this many characters on.
+_PARTIAL = 4
 
+#: Every form of every registered credential.
 _secrets: set[str] = set()
 _lock = threading.Lock()
+_compiled: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
 
 
 def register_secret(value: str | None) -> None:
     """Remember a credential (API key, API password, bearer or session token) to mask."""
-    if value and len(value) >= 4:  # masking very short strings would garble ordinary text
+    if value and len(value) >= _PARTIAL:  # masking very short strings would garble text
         with _lock:
-            _secrets.add(value)
+            _secrets.update(form for form in forms_of(value) if len(form) >= _PARTIAL)
+
+
+def forms_of(secret: str) -> set[str]:
+    """A secret as it can appear in text: raw, escaped (Python, JSON), URL-encoded."""
+    as_json = json.dumps(secret)[1:-1]
+    return {
+        secret,
+        repr(secret)[1:-1],
+        repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
+        as_json,
+        as_json.replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
 
 
 def redact(text: str) -> str:
-    """Replace every registered credential in `text` with a mask."""
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    """Replace every form of every registered credential in `text` with a mask."""
+    pattern = _pattern()
+    return text if pattern is None else pattern.sub(MASK, text)
+
+
+def _pattern() -> re.Pattern[str] | None:
+    """One expression matching every form, longest first (made again when a form is added)."""
+    global _compiled  # noqa: PLW0603 - a cache of `_secrets`, as global as it is
+    with _lock:
+        forms = frozenset(_secrets)
+    if forms != _compiled[0]:
+        longest_first = sorted(forms, key=len, reverse=True)
+        _compiled = (forms, re.compile("|".join(map(re.escape, longest_first))) if forms else None)
+    return _compiled[1]
+
+
+def escape(text: str) -> str:
+    """`text` on one line: control, format and separator characters escaped as Python does."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS, *, total: int | None = None) -> str:
+    """Server text made printable: masked, escaped, cut to `limit` characters, and counted.
+
+    Masking comes first, over a window longer than what is shown, so the cut never leaves a
+    secret's start that masking missed; an end that begins a secret is masked too. `total`:
+    the size of the whole, when `text` is only its start (a body's first bytes).
+    """
+    with _lock:
+        forms = list(_secrets)
+    longest = max(map(len, forms), default=0)
+    window = text[: 4 * limit + longest]
+    shown = escape(redact(window))
+    size = len(text) if total is None else total
+    if len(shown) <= limit and len(window) == size:
+        return shown
+    straddling = shown.find(MASK, limit - len(MASK) + 1, limit + len(MASK) - 1)
+    cut = shown[: limit if straddling == -1 else straddling + len(MASK)]  # a mask stays whole
+    for start in range(max(len(cut) - longest, 0), len(cut) - _PARTIAL + 1):
+        tail = cut[start:]
+        if any(form.startswith(tail) for form in forms):
+            cut = cut[:start] + MASK
+            break
+    return f"{cut}... ({size:,} in all)"
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter that masks credentials in the formatted message and traceback."""
+    """A handler filter: each line masked and on one line (its traceback masked)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Render the message with its arguments, masked; always keep the record."""
+        """Render the message with its arguments, masked and escaped; always keep the record."""
+        record.msg = escape(redact(record.getMessage()))
+        record.args = None
         if _secrets:
-            record.msg = redact(record.getMessage())
-            record.args = None
             if record.exc_info and not record.exc_text:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
             if record.exc_text:

@@ -27,6 +27,7 @@ from tap_centaur.errors import (
     TransportError,
     UndecodableBodyError,
 )
+from tap_centaur.redaction import excerpt
 from tap_centaur.session import MAX_REDIRECTS, ResponseTimeout, origin_text
 
 if t.TYPE_CHECKING:
@@ -276,5 +277,4 @@ def _reason(exc: BaseException) -> str:
         if not isinstance(inner, BaseException):
             break
         cause = inner
-    text = str(cause)
-    return text if len(text) <= 160 else text[:157] + "..."
+    return excerpt(str(cause), 160)

@@ -25,6 +25,7 @@ from requests.utils import resolve_proxies
 from tap_centaur.clock import mark_headers_received
 from tap_centaur.errors import CrossOriginRedirectError
 from tap_centaur.pages import request_label
+from tap_centaur.redaction import excerpt
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,7 +48,7 @@ def origin(url: str) -> tuple[str, str, int | None]:
 def origin_text(url: str) -> str:
     """A URL's origin as `scheme://host:port`, without path or query (safe to print)."""
     scheme, host, port = origin(url)
-    return f"{scheme}://{host}:{port}"
+    return excerpt(f"{scheme}://{host}:{port}", 120)
 
 
 class ApiSession(requests.Session):

@@ -11,6 +11,7 @@ from tap_centaur.clock import format_updated_after
 from tap_centaur.engine import Partition, PartitionRun, naming_earlier_failures
 from tap_centaur.errors import TASK_SCOPE, TapCentaurError, UnsupportedTaskError
 from tap_centaur.pages import Page
+from tap_centaur.redaction import excerpt
 from tap_centaur.schemas import CASE_RESULT, CASE_RESULT_V2, PROJECT, TASK
 
 if t.TYPE_CHECKING:
@@ -328,7 +329,7 @@ class TaskResultsStream(ResultsStream):
                 "task %s%s: v1 of the results API does not serve its type (HTTP 426); it is "
                 "read through results v2 (stream task_results_v2) from now on.",
                 task_id,
-                f" ({self.catalog.name_of(task_id)!r})" if self.catalog.name_of(task_id) else "",
+                f" ('{excerpt(name)}')" if (name := self.catalog.name_of(task_id)) else "",
             )
         self.catalog.use_v2(partition.context)
         return None

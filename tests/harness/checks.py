@@ -6,9 +6,13 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from tests.harness.credentials import SECRET_NAMES
 from tests.harness.output import Run
+
+#: Secrets this long must not appear even in part: no PARTIAL characters of them in a row.
+PARTIAL_FROM, PARTIAL = 16, 10
 
 
 def partition_bookmarks(
@@ -26,7 +30,11 @@ def partition_bookmarks(
 
 
 def assert_no_secrets(run: Run, secrets: Iterable[str]) -> None:
-    """No secret in stdout, stderr, STATE messages or the state file."""
+    """No secret in stdout, stderr, STATE messages or the state file, in any form or part.
+
+    Forms: as is, escaped as Python (str and bytes) or JSON (`/` as is and as `\\/`) escape
+    it, URL-encoded; and of a secret of 16 characters or more, any 10 characters in a row.
+    """
     places = {
         "stdout": run.stdout,
         "stderr": run.stderr,
@@ -34,9 +42,27 @@ def assert_no_secrets(run: Run, secrets: Iterable[str]) -> None:
         "state file": run.state_file.read_text() if run.state_file else "",
     }
     for secret in secrets:
-        for where, text in places.items():
-            name = SECRET_NAMES.get(secret, "a secret (session token, config value or extra)")
-            assert secret not in text, f"{name} leaked into {where}"
+        name = SECRET_NAMES.get(secret, "a secret (session token, config value or extra)")
+        for form in leak_forms(secret):
+            for where, text in places.items():
+                assert form not in text, f"{name} leaked into {where} (as {form!r})"
+
+
+def leak_forms(secret: str) -> set[str]:
+    """What of a secret must never be printed (see `assert_no_secrets`)."""
+    as_json = json.dumps(secret)[1:-1]
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
+        as_json,
+        as_json.replace("/", "\\/"),
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
+    if len(secret) >= PARTIAL_FROM:
+        forms.update(secret[i : i + PARTIAL] for i in range(len(secret) - PARTIAL + 1))
+    return forms
 
 
 def assert_one_clear_error(run: Run, *fragments: str, traceback_allowed: bool = False) -> str:

@@ -96,7 +96,8 @@ def parse(output: Output, *, in_process: bool) -> Run:
     """The Singer messages of complete lines; a last line cut short is kept apart."""
     text = output.stdout.decode("utf-8", errors="replace")
     complete, _, tail = text.rpartition("\n")
-    messages = [json.loads(line) for line in complete.splitlines() if line.strip()]
+    # Lines end at "\n" only, as a target reads them: a record may hold U+2028 and the like.
+    messages = [json.loads(line) for line in complete.split("\n") if line.strip()]
     return Run(
         exit_code=output.exit_code,
         stdout=text,

@@ -90,6 +90,13 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
     ),
     ("401-on-login", {"password": WRONG_PASSWORD}, ("login", "401", "api_password"), False),
     ("403-country-on-login", {"restricted": True}, ("login", "403", "country"), False),
+    (
+        # A FastAPI-style 422 for a parameter the API refuses (here the page size): like 400.
+        "422-bad-parameter",
+        {"bad_parameter_status": 422, "page_size": 5000},
+        ("HTTP 422", "query.limit", "Parameters sent", "page_size"),
+        False,
+    ),
 ]
 
 
@@ -101,6 +108,9 @@ def _prepare(make_sim: SimFactory, case: dict[str, Any]) -> tuple[Sim, dict[str,
     else:
         config = login_config(sim.url, task_ids, page_size=40, max_retries=2)
     config["request_timeout"] = 1.0
+    if "page_size" in case:
+        config["page_size"] = case["page_size"]
+        sim.set(bad_parameter_status=case["bad_parameter_status"])
     if "max_parallel_tasks" in case:
         config["max_parallel_tasks"] = case["max_parallel_tasks"]
     if "password" in case:
@@ -152,3 +162,18 @@ def test_bad_response_is_a_clear_error_and_skips_no_data(
 def test_there_are_at_least_twelve_bad_responses(figures):
     assert len({name for name, _, _, _ in CASES}) == len(CASES) >= 12
     figures.update(bad_responses=len(CASES), runs=2 * len(CASES))
+
+
+@pytest.mark.parametrize("parallelism", [1, 4, 32])
+def test_401_after_every_login_makes_a_bounded_number_of_logins(
+    make_sim, tap, figures, parallelism
+):
+    """Before issue 19: 4, 8 and 36 logins at 1, 4 and 32 workers; 3 renewals are documented."""
+    sim = make_sim(tasks=40, cases=2, token_expiry_requests=0)
+    config = login_config(sim.url, sim.task_ids(), max_parallel_tasks=parallelism)
+    catalog = tap.catalog_selecting(config, ["task_results"])  # the workers, nothing before
+    run = tap.run(config, args=("--catalog", str(catalog)))
+    logins = sim.stats()["logins"]
+    figures.update(parallelism=parallelism, logins=logins)
+    assert_one_clear_error(run, "401 even with a fresh token", "3 logins in a row")
+    assert logins == 4, f"{logins} logins at max_parallel_tasks={parallelism}"

@@ -15,7 +15,9 @@ error at the end; and checks that the check itself catches a leak.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -27,6 +29,7 @@ from tests.harness import (
     STATIC_TOKEN,
     Run,
     assert_no_secrets,
+    assert_one_clear_error,
     bearer_config,
     login_config,
 )
@@ -67,14 +70,82 @@ def test_bearer_token_rejected_mid_run_leaks_nothing(make_sim, tap):
     assert "bearer token" in run.error_lines[-1]
 
 
+#: A key with characters that JSON (`/` as `\\/`) and URL encoding (`%2F`, `%2B`) change.
+SLASHED_KEY = "tct/apikey+Q7x2=Vd9Lm4Kf/Ja8"
+#: Error bodies that echo the API key: after a prefix longer than any excerpt, JSON-escaped
+#: outside the `message` field (the excerpt shown is the body's start), URL-encoded.
+ECHOES = {
+    # The excerpts of old cut bodies at 80 characters and messages not at all; now both are
+    # cut at 300 characters: the key straddles each cut.
+    "after-a-long-prefix": (500, "<html>" + "x" * 55 + " key={api_key} " + "y" * 300),
+    "in-a-long-message": (403, '{"message": "' + "z" * 290 + ' key {api_key}"}'),
+    "json-escaped": (403, '{"error": "denied", "request": {"x-api-key": "{api_key_json}"}}'),
+    "url-encoded": (502, "Blocked: GET /results?api_key={api_key_url}&task_id=102"),
+}
+
+
+@pytest.mark.parametrize("echo", ECHOES, ids=list(ECHOES))
+def test_an_error_body_echoing_the_api_key_prints_no_part_of_it(make_sim, tap, echo):
+    """Each form of the key is masked before the excerpt is cut (checked at INFO and DEBUG)."""
+    status, body = ECHOES[echo]
+    sim = make_sim(tasks=3, cases=(30, 30, 30), api_key=SLASHED_KEY)
+    sim.script_faults(
+        [
+            {
+                "kind": "answer",
+                "status": status,
+                "body": body,
+                "count": 99,
+                "path": LIST,
+                "task_id": 102,
+            }
+        ]
+    )
+    config = login_config(sim.url, (101, 102, 103), api_key=SLASHED_KEY, max_retries=1)
+    for level, run in tap.run_at_levels(config).items():
+        assert_one_clear_error(run, "task 102", f"{status}", traceback_allowed=level == "DEBUG")
+        assert "********" in run.error_lines[-1], "the key was not in the excerpt: no test"
+        assert {task for task, _ in run.keys} == {101, 103}
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["api_key", "api_password", "bearer_token", "username"],
+)
+def test_whitespace_around_a_credential_is_stripped(make_sim, tap, setting):
+    """A newline (from a Kubernetes secret volume, `echo > file`) never reaches a header."""
+    sim = make_sim(tasks=1, cases=10)
+    config = (
+        bearer_config(sim.url, [101]) if setting == "bearer_token" else login_config(sim.url, [101])
+    )
+    config[setting] = f" \t{config[setting]}\r\n"
+    run = tap.run(config, log_level="DEBUG")
+    assert run.exit_code == 0, run.error_lines
+    assert len(run.records) == 10
+
+
+#: (secret, how it is printed): each must be caught.
+LEAKS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "api_key": (API_KEY, str),
+    "api_password": (API_PASSWORD, str),
+    "bearer_token": (STATIC_TOKEN, str),
+    "repr-escaped": (API_KEY + "\n", repr),
+    "part": (API_PASSWORD, lambda secret: secret[3:15]),
+    "json-escaped": (SLASHED_KEY, lambda secret: json.dumps(secret).replace("/", "\\/")),
+    "url-encoded": (SLASHED_KEY, lambda secret: quote(secret, safe="")),
+}
+
+
 @pytest.mark.parametrize("place", ["stdout", "stderr", "state"])
-@pytest.mark.parametrize("secret", [API_KEY, API_PASSWORD, STATIC_TOKEN])
-def test_the_check_catches_a_leak(tmp_path: Path, place: str, secret: str):
-    state = {"bookmarks": {"note": secret if place == "state" else "-"}}
+@pytest.mark.parametrize("leak", LEAKS)
+def test_the_check_catches_a_leak(tmp_path: Path, place: str, leak: str):
+    secret, shown = LEAKS[leak]
+    text = shown(secret)
+    state = {"bookmarks": {"note": text if place == "state" else "-"}}
     run = Run(
         exit_code=0,
-        stdout=secret if place == "stdout" else "",
-        stderr=secret if place == "stderr" else "",
+        stdout=text if place == "stdout" else "",
+        stderr=text if place == "stderr" else "",
         duration=0.0,
         messages=[{"type": "STATE", "value": state}],
     )
