@@ -9,13 +9,17 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import os
 import sys
 import typing as t
 
+from singer_sdk.logging import ConsoleFormatter
+
 from tap_centaur.errors import TapCentaurError
 from tap_centaur.output import flush_pending_output
-from tap_centaur.redaction import redact
-from tap_centaur.tap import TapCentaur
+from tap_centaur.redaction import excerpt, redact
+from tap_centaur.settings import check_log_level
+from tap_centaur.tap import ENV_PREFIX, TapCentaur
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         gc.freeze()
     atexit.register(flush_pending_output)
     try:
+        check_log_level(os.environ, ENV_PREFIX)  # before the SDK sets up its logging with it
         TapCentaur.cli.main(args=list(argv) if argv is not None else None)
     except TapCentaurError as exc:
         _fail(str(exc), exc.exit_code)
@@ -45,13 +50,17 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _unexpected(exc: Exception) -> t.NoReturn:
     _fail(
-        f"Unexpected error ({type(exc).__name__}): {exc}. Rerun with "
+        f"Unexpected error ({type(exc).__name__}): {excerpt(str(exc))}. Rerun with "
         "TAP_CENTAUR_LOGLEVEL=DEBUG for a traceback and report it.",
         1,
     )
 
 
 def _fail(message: str, exit_code: int) -> t.NoReturn:
+    if not logging.getLogger().handlers:  # a failure before the SDK set up its logging
+        handler = logging.StreamHandler()
+        handler.setFormatter(ConsoleFormatter())
+        logging.getLogger().addHandler(handler)
     logger.error(redact(message))
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("Traceback of the error above:", exc_info=True)

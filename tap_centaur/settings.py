@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
+import copy
 import ipaddress
 import json
+import logging
 import math
+import re
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from jsonschema import Draft7Validator
+
 from tap_centaur.clock import parse_start_date
 from tap_centaur.errors import ConfigError
+from tap_centaur.redaction import excerpt
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,14 +26,25 @@ if t.TYPE_CHECKING:
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 DEFAULT_API_URL = "https://api.centaurlabs.com"
 MAX_PARALLEL_TASKS = 32
+#: Bounds of the settings that have one besides their type (checked before any request).
+MAX_LOOKBACK_SECONDS = 365 * 86400
+MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT = 0.1, 3600
+MAX_RETRIES = 100
+MAX_BACKOFF_FACTOR = 60
+MAX_STATE_INTERVAL = 86400
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 
 _STATE_LIST = ", ".join(f"'{state}'" for state in LABELING_STATES)
 #: Numbers may come as text from environment variables (`--config ENV`, Meltano).
-_NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?\s*$"
+_NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 _ID_TEXT = r"^\s*[0-9]+\s*$"
 _ID = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": _ID_TEXT}]}
 _STATE = {"type": "string", "enum": list(LABELING_STATES)}
+_CREDENTIAL_TEXT = (
+    "Leading and trailing whitespace (a newline at the end of a secret file) is ignored; "
+    "any other character that an HTTP header cannot carry (a control character, a non-ASCII "
+    "character such as a typographic quote) is refused."
+)
 
 
 @dataclass(frozen=True)
@@ -67,9 +83,9 @@ def _integer(minimum: int, maximum: int | None = None) -> dict[str, t.Any]:
     return {"anyOf": [integer, {"type": "string", "pattern": _ID_TEXT}]}
 
 
-def _number(*, exclusive_minimum: bool) -> dict[str, t.Any]:
-    bound = {"exclusiveMinimum": 0} if exclusive_minimum else {"minimum": 0}
-    return {"anyOf": [{"type": "number", **bound}, {"type": "string", "pattern": _NUMERIC_TEXT}]}
+def _number(minimum: float, maximum: float) -> dict[str, t.Any]:
+    number = {"type": "number", "minimum": minimum, "maximum": maximum}
+    return {"anyOf": [number, {"type": "string", "pattern": _NUMERIC_TEXT}]}
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -77,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
         "api_key",
         "API key",
         "Centaur API key (portal: Organization Settings → API Integration). Sent as X-API-KEY "
-        "on every request.",
+        f"on every request. {_CREDENTIAL_TEXT}",
         {"type": "string"},
         required=True,
         secret=True,
@@ -86,13 +102,15 @@ SETTINGS: tuple[Setting, ...] = (
         "username",
         "Username",
         "Email of the portal account. With api_password, the tap logs in at the start of the "
-        "run and again whenever the token expires.",
+        "run and again whenever the token expires. Leading and trailing whitespace is ignored; "
+        "a control character is refused.",
         {"type": "string", "format": "email"},
     ),
     Setting(
         "api_password",
         "API password",
-        "API password of the account (not the portal password), generated next to the API key.",
+        "API password of the account (not the portal password), generated next to the API key. "
+        f"{_CREDENTIAL_TEXT}",
         {"type": "string"},
         secret=True,
     ),
@@ -100,7 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
         "bearer_token",
         "Bearer token",
         "A ready session token, used as is when username/api_password are not set. It cannot "
-        "be renewed: the run fails when it expires.",
+        f"be renewed: the run fails when it expires. {_CREDENTIAL_TEXT}",
         {"type": "string"},
         secret=True,
     ),
@@ -150,8 +168,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Lookback",
         "Seconds each new bookmark is moved back, so that cases stamped by a clock that lags "
         "the API's Date header (or this machine's clock) are read again rather than skipped. "
-        "Re-read cases are deduplicated by targets on the primary key.",
-        _integer(0),
+        "Re-read cases are deduplicated by targets on the primary key. At most 365 days.",
+        _integer(0, MAX_LOOKBACK_SECONDS),
         default=300,
     ),
     Setting(
@@ -172,24 +190,24 @@ SETTINGS: tuple[Setting, ...] = (
         "request_timeout",
         "Request timeout",
         "Seconds a request may take, from sending it to the last byte of the answer, before it "
-        "is retried.",
-        _number(exclusive_minimum=True),
+        f"is retried ({MIN_REQUEST_TIMEOUT:g} to {MAX_REQUEST_TIMEOUT:g}).",
+        _number(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT),
         default=60,
     ),
     Setting(
         "max_retries",
         "Max retries",
         "Retries of a request after a 429, a 5xx, a reset, a timeout or an undecodable body, "
-        "before the task fails.",
-        _integer(0),
+        f"before the task fails (at most {MAX_RETRIES}).",
+        _integer(0, MAX_RETRIES),
         default=8,
     ),
     Setting(
         "backoff_factor",
         "Backoff factor",
         "Seconds before the first retry; each retry waits twice as long, up to 60 s. A 429's "
-        "Retry-After takes precedence.",
-        _number(exclusive_minimum=False),
+        f"Retry-After takes precedence (0 to {MAX_BACKOFF_FACTOR}).",
+        _number(0, MAX_BACKOFF_FACTOR),
         default=1,
     ),
     Setting(
@@ -208,8 +226,8 @@ SETTINGS: tuple[Setting, ...] = (
         "While tasks complete, a STATE message is written at most once per this many seconds "
         "(and always after the last record): STATE output grows with the number of tasks, and "
         "a run that is killed re-reads at most the tasks finished since its last STATE. 0 "
-        "writes one after every task.",
-        _number(exclusive_minimum=False),
+        f"writes one after every task (at most {MAX_STATE_INTERVAL:,}).",
+        _number(0, MAX_STATE_INTERVAL),
         default=5,
     ),
     Setting(
@@ -260,6 +278,9 @@ CONFIG_SCHEMA: dict[str, t.Any] = {
     "properties": {setting.name: setting.json_schema() for setting in SETTINGS},
     "required": [setting.name for setting in SETTINGS if setting.required],
 }
+#: The tap's own settings' schema (the SDK adds its built-in settings to CONFIG_SCHEMA).
+_OWN_SCHEMA = Draft7Validator(copy.deepcopy(CONFIG_SCHEMA))
+_SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS if s.default is not None}
 #: Settings whose environment variables the SDK converts with int() (see `check_environment`).
 INTEGER_SETTINGS = tuple(
@@ -337,14 +358,16 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         project_ids=_ids("project_ids", values.get("project_ids")),
         labeling_states=_labeling_states(values.get("labeling_state")),
         start_date=_start_date(values.get("start_date")),
-        lookback_seconds=_int(values, "lookback_seconds", minimum=0),
+        lookback_seconds=_int(values, "lookback_seconds", 0, MAX_LOOKBACK_SECONDS),
         api_url=_api_url(values["api_url"]),
         page_size=_int(values, "page_size", minimum=1) if "page_size" in values else None,
-        request_timeout=_seconds(values, "request_timeout", positive=True),
-        max_retries=_int(values, "max_retries", minimum=0),
-        backoff_factor=_seconds(values, "backoff_factor", positive=False),
+        request_timeout=_seconds(
+            values, "request_timeout", MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT
+        ),
+        max_retries=_int(values, "max_retries", 0, MAX_RETRIES),
+        backoff_factor=_seconds(values, "backoff_factor", 0, MAX_BACKOFF_FACTOR),
         max_parallel_tasks=_int(values, "max_parallel_tasks", 1, MAX_PARALLEL_TASKS),
-        state_interval_seconds=_seconds(values, "state_interval_seconds", positive=False),
+        state_interval_seconds=_seconds(values, "state_interval_seconds", 0, MAX_STATE_INTERVAL),
         max_consecutive_task_failures=_int(values, "max_consecutive_task_failures", minimum=1),
         shard_count=_int(values, "shard_count", minimum=1),
         shard_index=_int(values, "shard_index", minimum=0),
@@ -356,7 +379,24 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
             f"is {settings.shard_index}, but shard_count is {settings.shard_count}.",
             "Use 0 to shard_count - 1, one value per job.",
         )
+    _check_schema(config)
     return settings
+
+
+def _check_schema(config: Mapping[str, t.Any]) -> None:
+    """What the SDK checks next, the settings' schema, must not fail on a tap setting.
+
+    (The SDK's message would be exit code 1 and may echo the value.)
+
+    Raises:
+        ConfigError: naming the first setting the schema refuses.
+    """
+    own = {name: value for name, value in config.items() if name in _SETTING_NAMES}
+    for error in _OWN_SCHEMA.iter_errors(own):
+        name = str(error.absolute_path[0]) if error.absolute_path else "config"
+        raise ConfigError(
+            name, "does not have the type this setting takes.", "See README.md, Settings."
+        )
 
 
 def check_environment(environ: Mapping[str, str], prefix: str) -> None:
@@ -370,35 +410,68 @@ def check_environment(environ: Mapping[str, str], prefix: str) -> None:
     """
     for name in INTEGER_SETTINGS:
         value = environ.get(prefix + name.upper())
-        if value is not None and not value.strip().lstrip("+-").isdigit():
-            raise ConfigError(name, f"{prefix}{name.upper()}={value!r} is not an integer.")
+        if value is not None and not re.fullmatch(r"\s*[-+]?[0-9]+\s*", value):
+            raise ConfigError(
+                name, f"{prefix}{name.upper()}='{excerpt(value, 40)}' is not an integer."
+            )
+
+
+def check_log_level(environ: Mapping[str, str], prefix: str) -> None:
+    """Refuse a log level the SDK would fail on (`<PREFIX>LOGLEVEL`, else `LOGLEVEL`).
+
+    Raises:
+        ConfigError: naming the variable and the level.
+    """
+    name = f"{prefix}LOGLEVEL" if environ.get(f"{prefix}LOGLEVEL") else "LOGLEVEL"
+    level = environ.get(name)
+    if level and not isinstance(logging.getLevelName(level.upper()), int):
+        raise ConfigError(
+            name,
+            f"'{excerpt(level, 40)}' is not a log level.",
+            "Use DEBUG, INFO, WARNING or ERROR.",
+        )
 
 
 def _is_set(value: object) -> bool:
     return value is not None and value != ""
 
 
-def _secret(config: Mapping[str, t.Any], name: str) -> str | None:
+def _credential(config: Mapping[str, t.Any], name: str, *, in_header: bool = True) -> str | None:
+    """A credential without surrounding whitespace; never echoed (it is, or may be, a secret).
+
+    Raises:
+        ConfigError: for a value that is not text, or holds a character a request cannot
+            carry (`in_header`: only printable ASCII; else no control character).
+    """
     value = config.get(name)
     if not _is_set(value):
         return None
     if not isinstance(value, str):
-        # Never echo the value: it is (or may be) a credential.
         raise ConfigError(name, f"must be a string, got a {type(value).__name__}.")
-    return value
+    text = value.strip()
+    for char in text:
+        if not (" " <= char <= "~" if in_header else char.isprintable()):
+            kind = "a control" if not char.isprintable() else "a non-ASCII"
+            raise ConfigError(
+                name,
+                f"holds {kind} character (U+{ord(char):04X}), which an HTTP request cannot "
+                "carry; its value is not shown.",
+                "Copy it again from where it was issued, as plain text.",
+            )
+    return text or None
 
 
 def _credentials(config: Mapping[str, t.Any]) -> Credentials:
-    api_key = _secret(config, "api_key")
+    api_key = _credential(config, "api_key")
     if api_key is None:
         raise ConfigError(
             "api_key",
             "is required.",
             "Generate it in the Centaur portal under Organization Settings → API Integration.",
         )
-    username = _secret(config, "username")
-    api_password = _secret(config, "api_password")
-    bearer_token = _secret(config, "bearer_token")
+    username = _credential(config, "username", in_header=False)
+    api_password = _credential(config, "api_password")
+    bearer_token = _credential(config, "bearer_token")
     if username is not None and api_password is None:
         raise ConfigError("api_password", "is required when username is set.")
     if api_password is not None and username is None:
@@ -448,8 +521,8 @@ def _id(setting: str, item: object) -> int:
         raise ConfigError(setting, f"{item!r} is not an id.", example)
     if isinstance(item, int):
         number = item
-    elif isinstance(item, str) and item.strip().isdigit():
-        number = int(item.strip())
+    elif isinstance(item, str) and re.search(_ID_TEXT, item):
+        number = int(item)
     elif isinstance(item, str) and ("[" in item or "]" in item):
         # The SDK splits a variable that is not valid JSON at its commas: '[1,2' -> '[1', '2'.
         raise ConfigError(
@@ -499,19 +572,27 @@ def _api_url(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("api_url", "must be a URL such as https://api.centaurlabs.com.")
     url = value.strip().rstrip("/")
+    head, at, host = url.rpartition("@")
+    if at:  # whatever else is wrong: a password before the @ is never shown
+        scheme = head.partition("://")[0] + "://" if "://" in head else ""
+        raise ConfigError(
+            "api_url",
+            f"'{excerpt(scheme)}...@{excerpt(host, 80)}' carries credentials (user:password@).",
+            "Remove them: the tap authenticates with api_key and username/api_password.",
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             "api_url",
-            f"{value!r} is not an http(s) URL.",
+            f"'{excerpt(value, 80)}' is not an http(s) URL.",
             "Include the scheme, e.g. https://api.centaurlabs.com.",
         )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError("api_url", "must not carry a query, fragment or credentials.")
+    if parts.query or parts.fragment:
+        raise ConfigError("api_url", "must not carry a query or fragment.")
     try:
         _ = parts.port
     except ValueError:
-        raise ConfigError("api_url", f"{value!r} has an invalid port.") from None
+        raise ConfigError("api_url", f"'{excerpt(value, 80)}' has an invalid port.") from None
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
             "api_url",
@@ -533,10 +614,10 @@ def _is_loopback(host: str) -> bool:
 
 def _int(config: Mapping[str, t.Any], name: str, minimum: int, maximum: int | None = None) -> int:
     value = config.get(name)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # environment variables
+    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):  # environment variables
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be an integer, got {value!r}.")
+        raise ConfigError(name, f"must be an integer, got {_shown(value)}.")
     if value < minimum:
         raise ConfigError(name, f"must be at least {minimum}, got {value}.")
     if maximum is not None and value > maximum:
@@ -544,22 +625,24 @@ def _int(config: Mapping[str, t.Any], name: str, minimum: int, maximum: int | No
     return value
 
 
-def _seconds(config: Mapping[str, t.Any], name: str, *, positive: bool) -> float:
+def _seconds(config: Mapping[str, t.Any], name: str, minimum: float, maximum: float) -> float:
     value = config.get(name)
-    if isinstance(value, str):  # environment variables arrive as text
-        with contextlib.suppress(ValueError):
-            value = float(value)
+    if isinstance(value, str) and re.search(_NUMERIC_TEXT, value):  # environment variables
+        value = float(value)
     # The SDK reads JSON config files with decimals for non-integers.
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise ConfigError(name, f"must be a number of seconds, got {value!r}.")
+        raise ConfigError(name, f"must be a number of seconds, got {_shown(value)}.")
     number = float(value)
     if not math.isfinite(number):
-        raise ConfigError(name, f"must be a finite number of seconds, got {value!r}.")
-    if positive and number <= 0:
-        raise ConfigError(name, f"must be greater than 0, got {number:g}.")
-    if number < 0:
-        raise ConfigError(name, f"must not be negative, got {number:g}.")
+        raise ConfigError(name, f"must be a finite number of seconds, got {_shown(value)}.")
+    if not minimum <= number <= maximum:
+        raise ConfigError(name, f"must be {minimum:g} to {maximum:g} seconds, got {number:g}.")
     return number
+
+
+def _shown(value: object) -> str:
+    """A setting's value in a message (JSON numbers arrive as Decimal)."""
+    return excerpt(str(value) if isinstance(value, Decimal) else repr(value), 40)
 
 
 def _case_ids(value: object) -> tuple[CaseRef, ...]:

@@ -27,9 +27,9 @@ def test_task_ids_are_optional_discovery_is_the_default():
     assert parsed.project_ids == (7000, 7001)
 
 
-def test_task_ids_from_environment_strings():
-    assert settings(task_ids="[5, 6]").task_ids == (5, 6)
-    assert settings(task_ids="7,8").task_ids == (7, 8)
+def test_credentials_lose_surrounding_whitespace():
+    parsed = settings(api_key=" k-123456\n", bearer_token="\tt-123456\r\n")
+    assert (parsed.credentials.api_key, parsed.credentials.bearer_token) == ("k-123456", "t-123456")
 
 
 def test_labeling_state_single_or_list():
@@ -99,11 +99,18 @@ def test_case_ids():
         ({"api_url": ""}, "api_url", "URL"),
         ({"page_size": 0}, "page_size", "at least 1"),
         ({"page_size": "1OO"}, "page_size", "integer"),
-        ({"request_timeout": "nan"}, "request_timeout", "finite"),
-        ({"request_timeout": 0}, "request_timeout", "greater than 0"),
+        ({"request_timeout": "1e400"}, "request_timeout", "finite"),
+        ({"request_timeout": "nan"}, "request_timeout", "number"),
+        ({"request_timeout": 0}, "request_timeout", "0.1 to 3600"),
         ({"request_timeout": "fast"}, "request_timeout", "number"),
         ({"max_retries": -1}, "max_retries", "at least 0"),
-        ({"backoff_factor": -0.5}, "backoff_factor", "negative"),
+        ({"backoff_factor": -0.5}, "backoff_factor", "0 to 60"),
+        ({"lookback_seconds": 10**11}, "lookback_seconds", "at most 31536000"),
+        ({"max_parallel_tasks": "\u00b2"}, "max_parallel_tasks", "integer"),
+        ({"task_ids": "7,8"}, "task_ids", "type"),
+        ({"api_key": "k-123\n456"}, "api_key", "a control character (U+000A)"),
+        ({"bearer_token": "t-123\u2018456"}, "bearer_token", "a non-ASCII character (U+2018)"),
+        ({"api_url": "htps://u:12345678@h"}, "api_url", "'htps://...@h' carries credentials"),
         ({"case_ids": [{"task_id": 1}]}, "case_ids", "case reference"),
         ({"case_ids": [{"task_id": "x", "case_id": 2}]}, "case_ids", "positive ints"),
         ({"bearer_token": None}, "username/api_password", "no way to authenticate"),

@@ -20,6 +20,7 @@ from tests.harness import API_PASSWORD, STATIC_TOKEN, assert_one_clear_error, lo
 
 DROP = object()  # remove the setting
 NUMERIC_SECRET = 73311894221  # a secret given as a number: must not be echoed either
+URL_PASSWORD = "tct-urlpass-Rm3Kd8Wq"  # a password in api_url: must not be echoed either
 
 BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     # (id, overrides, setting the error must name)
@@ -54,6 +55,27 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("backoff_factor-negative", {"backoff_factor": -0.5}, "backoff_factor"),
     ("case_ids-incomplete", {"case_ids": [{"task_id": 101}]}, "case_ids"),
     ("max_parallel_tasks-zero", {"max_parallel_tasks": 0}, "max_parallel_tasks"),
+    # Issue 19: characters no header can carry, bounds, userinfo in a URL with a typo.
+    ("api_key-newline-inside", {"api_key": "tct-apikey-\nQ7x2Vd9Lm4Kf"}, "api_key"),
+    ("api_password-typographic-quote", {"api_password": "\u2018" + API_PASSWORD}, "api_password"),
+    ("username-escape", {"username": "robot\x1b[2J@example.com"}, "username"),
+    (
+        "bearer_token-non-ascii",
+        {"username": DROP, "api_password": DROP, "bearer_token": "tct-bearer-Hs5Ny0Pc2Ju\u00e9"},
+        "bearer_token",
+    ),
+    ("api_url-userinfo-bad-scheme", {"api_url": f"htps://robot:{URL_PASSWORD}@h"}, "api_url"),
+    ("api_url-userinfo-no-scheme", {"api_url": f"robot:{URL_PASSWORD}@host"}, "api_url"),
+    ("request_timeout-1e-9", {"request_timeout": 1e-9}, "request_timeout"),
+    ("request_timeout-text-1e-9", {"request_timeout": "1e-9"}, "request_timeout"),
+    ("request_timeout-a-year", {"request_timeout": 31536000}, "request_timeout"),
+    ("max_parallel_tasks-superscript", {"max_parallel_tasks": "\u00b2"}, "max_parallel_tasks"),
+    ("task_ids-superscript", {"task_ids": ["\u00b2"]}, "task_ids"),
+    ("lookback_seconds-1e11", {"lookback_seconds": 10**11}, "lookback_seconds"),
+    ("max_retries-1e6", {"max_retries": 10**6}, "max_retries"),
+    ("backoff_factor-1e300", {"backoff_factor": 1e300}, "backoff_factor"),
+    ("state_interval_seconds-1e300", {"state_interval_seconds": 1e300}, "state_interval_seconds"),
+    ("task_ids-a-text", {"task_ids": "101"}, "task_ids"),
 ]
 
 
@@ -75,7 +97,7 @@ def test_bad_config_exits_before_any_request_naming_the_setting(make_sim, tap, o
     sim = make_sim(tasks=2, cases=(30, 20))
     config = _config(sim.url, overrides)
 
-    runs = tap.run_at_levels(config, extra_secrets=[str(NUMERIC_SECRET)])
+    runs = tap.run_at_levels(config, extra_secrets=[str(NUMERIC_SECRET), URL_PASSWORD])
 
     assert sim.stats()["total_requests"] == 0, "a request was sent despite the bad config"
     for level, run in runs.items():
@@ -96,6 +118,33 @@ def test_there_are_at_least_twenty_bad_configs(figures):
         runs=2 * len(BAD_CONFIGS),
         settings_covered=sorted({setting for _, _, setting in BAD_CONFIGS}),
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("request_timeout", "1e-9"),
+        ("max_parallel_tasks", "\u00b2"),
+        ("lookback_seconds", "100000000000"),
+        ("max_retries", "-1"),
+    ],
+)
+def test_bad_numbers_in_environment_variables_are_named(make_sim, tap, name, value):
+    sim = make_sim(tasks=1, cases=1)
+    config = login_config(sim.url, [101])
+    del config["backoff_factor"]
+    run = tap.run(config, config_in_env=True, env={f"TAP_CENTAUR_{name.upper()}": value})
+    assert run.exit_code == 2, run.stderr[-2000:]
+    assert_one_clear_error(run, f"Invalid setting '{name}'")
+    assert sim.stats()["total_requests"] == 0
+
+
+def test_an_unknown_log_level_is_named(make_sim, tap):
+    sim = make_sim(tasks=1, cases=1)
+    run = tap.run(login_config(sim.url, [101]), log_level="VERBOSE")
+    assert run.exit_code == 2, run.stderr[-2000:]
+    assert_one_clear_error(run, "'TAP_CENTAUR_LOGLEVEL'", "'VERBOSE'", "DEBUG, INFO")
+    assert sim.stats()["total_requests"] == 0
 
 
 def test_number_settings_from_environment_variables_are_accepted(make_sim, tap):
