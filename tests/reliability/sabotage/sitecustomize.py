@@ -24,6 +24,19 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | output_errors_unexplained | output failures: a closed pipe or a full disk gets no words |
 | tls_failures_retried | transport: a TLS certificate failure is retried like a reset |
 | logout_skipped | logout: the run never logs out |
+| secret_forms_unmasked | secrets: only a secret's raw form is masked, not its escaped ones |
+| excerpt_not_masked | secrets: server text is cut before masking (the log filter masks) |
+| server_text_unescaped | log text: control characters of server text reach the log |
+| server_text_unbounded | log text: server messages are not cut |
+| failure_summary_unbounded | log text: the summary lists every failed task |
+| credentials_taken_as_given | secrets, bad config: credentials are neither stripped nor checked |
+| api_url_echoed | bad config: an api_url with a bad scheme is echoed, userinfo included |
+| bounds_unchecked | bad config: numbers have no bounds (parser and schema check) |
+| schema_not_checked | bad config: the tap's schema is left to the SDK (exit 1) |
+| unicode_digits_parsed | bad config: digits such as '²' go to int() |
+| log_level_unchecked | bad config: an unknown TAP_CENTAUR_LOGLEVEL is left to the SDK |
+| login_budget_reset | bad responses: renewals without a served request are never counted |
+| unprocessable_is_task_error | bad responses: a 422 is one task's failure, not a rejected request |
 
 `redaction_off` (log masking off, nothing else) is an experiment, not a failure: the suite
 stays green, since the tap never formats a secret in the first place.
@@ -190,6 +203,131 @@ def _logout_skipped() -> None:
     CentaurAuth.logout = lambda self: None  # type: ignore[method-assign]
 
 
+def _secret_forms_unmasked() -> None:
+    from tap_centaur import redaction
+
+    redaction.forms_of = lambda secret: {secret}
+
+
+def _excerpt_not_masked() -> None:
+    import logging
+
+    from tap_centaur import redaction
+
+    redact, keep = redaction.redact, redaction.RedactingFilter.filter
+    redaction.redact = lambda text: text  # `excerpt` cuts unmasked text...
+
+    def filter(self: t.Any, record: logging.LogRecord) -> bool:  # ...that the filter masks
+        record.msg, record.args = redact(record.getMessage()), None
+        return keep(self, record)
+
+    redaction.RedactingFilter.filter = filter  # type: ignore[method-assign]
+
+
+def _server_text_unescaped() -> None:
+    from tap_centaur import redaction
+
+    redaction.escape = lambda text: text
+
+
+def _server_text_unbounded() -> None:
+    from tap_centaur import redaction
+
+    redaction.excerpt.__defaults__ = (10**9,)
+
+
+def _failure_summary_unbounded() -> None:
+    from tap_centaur import engine
+
+    engine.FAILURES_LISTED = 10**9
+
+
+def _credentials_taken_as_given() -> None:
+    from tap_centaur import settings
+
+    def _credential(config: t.Any, name: str, *, in_header: bool = True) -> str | None:
+        return config.get(name) or None
+
+    settings._credential = _credential
+
+
+def _api_url_echoed() -> None:
+    from tap_centaur import settings
+    from tap_centaur.errors import ConfigError
+
+    original = settings._api_url
+
+    def _api_url(value: object) -> str:
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            raise ConfigError("api_url", f"{value!r} is not an http(s) URL.")
+        return original(value)
+
+    settings._api_url = _api_url
+
+
+def _bounds_unchecked() -> None:
+    from tap_centaur import settings
+
+    for name in ("MAX_LOOKBACK_SECONDS", "MAX_REQUEST_TIMEOUT", "MAX_RETRIES", "MAX_BACKOFF_FACTOR",
+                 "MAX_STATE_INTERVAL"):  # fmt: skip
+        setattr(settings, name, float("inf"))
+    settings.MIN_REQUEST_TIMEOUT = 0.0
+    settings._check_schema = lambda config: None
+
+
+def _schema_not_checked() -> None:
+    from tap_centaur import settings
+
+    settings._check_schema = lambda config: None
+
+
+def _unicode_digits_parsed() -> None:
+    from tap_centaur import settings, tap
+
+    vars(tap)["check_environment"] = lambda environ, prefix: None
+    original = settings._int
+
+    def _int(config: t.Any, name: str, minimum: int, maximum: int | None = None) -> int:
+        value = config.get(name)
+        if isinstance(value, str) and value.strip().isdigit():
+            config = {**config, name: int(value)}
+        return original(config, name, minimum, maximum)
+
+    settings._int = _int
+
+
+def _log_level_unchecked() -> None:
+    from tap_centaur import cli
+
+    vars(cli)["check_log_level"] = lambda environ, prefix: None
+
+
+def _login_budget_reset() -> None:
+    from tap_centaur.auth import CentaurAuth
+
+    renew = CentaurAuth._renew
+
+    def _renew(self: t.Any, rejected_token: str | None, where: str) -> None:
+        self._renewals_unused = 0
+        renew(self, rejected_token, where)
+
+    CentaurAuth._renew = _renew  # type: ignore[method-assign]
+
+
+def _unprocessable_is_task_error() -> None:
+    from tap_centaur.client import CentaurStream
+    from tap_centaur.errors import CentaurAPIError
+
+    validate = CentaurStream.validate_response
+
+    def validate_response(self: t.Any, response: requests.Response) -> None:
+        if response.status_code == 422:
+            raise CentaurAPIError(f"the API answered HTTP 422: {response.text[:80]}")
+        validate(self, response)
+
+    CentaurStream.validate_response = validate_response  # type: ignore[method-assign]
+
+
 SABOTAGES: dict[str, Callable[[], None]] = {
     "truncated_page_is_empty": _truncated_page_is_empty,
     "premature_bookmark": _premature_bookmark,
@@ -205,6 +343,19 @@ SABOTAGES: dict[str, Callable[[], None]] = {
     "output_errors_unexplained": _output_errors_unexplained,
     "tls_failures_retried": _tls_failures_retried,
     "logout_skipped": _logout_skipped,
+    "secret_forms_unmasked": _secret_forms_unmasked,
+    "excerpt_not_masked": _excerpt_not_masked,
+    "server_text_unescaped": _server_text_unescaped,
+    "server_text_unbounded": _server_text_unbounded,
+    "failure_summary_unbounded": _failure_summary_unbounded,
+    "credentials_taken_as_given": _credentials_taken_as_given,
+    "api_url_echoed": _api_url_echoed,
+    "bounds_unchecked": _bounds_unchecked,
+    "schema_not_checked": _schema_not_checked,
+    "unicode_digits_parsed": _unicode_digits_parsed,
+    "log_level_unchecked": _log_level_unchecked,
+    "login_budget_reset": _login_budget_reset,
+    "unprocessable_is_task_error": _unprocessable_is_task_error,
 }
 
 _name = os.environ.get("TAP_CENTAUR_SABOTAGE")
