@@ -1,8 +1,9 @@
-"""Scenario 4, bad config: 27 malformed configs, each refused before any request.
+"""Scenario 4, bad config: 43 malformed configs, each refused before any request.
 
 Each config is the suite's valid login config with one defect: a setting of the wrong type
 or out of range, an unknown labeling state, task id "abc", a garbage start_date, both or
-neither way to authenticate, half of the login, an api_url without scheme, ... (task_ids
+neither way to authenticate, half of the login, an api_url without scheme or with a password,
+a credential holding a character no header can carry, ... (task_ids
 may be left out: the tap then syncs every task it can list, so a missing or empty task_ids
 is not a config error). Each is run at INFO and at DEBUG; both runs must exit 2 without
 sending a single request to the simulator and print nothing on stdout, and the one ERROR
