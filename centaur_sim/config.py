@@ -28,7 +28,23 @@ FAULT_KINDS = (
     "403",
 )
 #: Kinds that only a script can ask for (never drawn at random rates).
-SCRIPTED_KINDS = ("future_date", "no_date", "redirect", "stall")
+SCRIPTED_KINDS = (
+    "future_date",
+    "no_date",
+    "redirect",
+    "stall",
+    # hostile answers (issue 19): sizes, pages that never end, page contents, dates
+    "gzip_bomb",
+    "flood",
+    "empty_page",
+    "deep_json",
+    "nan",
+    "huge_number",
+    "bom",
+    "date_9999",
+)
+#: Kinds whose `size` field means something: bytes of the body, or levels of nesting.
+SIZED_KINDS = ("gzip_bomb", "flood", "deep_json")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MISBEHAVIOURS = (
     "payload_not_list",
@@ -45,7 +61,7 @@ MISBEHAVIOURS = (
     "v2_shape",
 )
 LAST_PAGE_STYLES = ("absent", "false")
-RETRY_AFTER_STYLES = ("seconds", "http-date")
+RETRY_AFTER_STYLES = ("seconds", "http-date", "year-9999")
 GZIP_LEVEL = 1
 T = TypeVar("T")
 

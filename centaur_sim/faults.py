@@ -7,7 +7,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from centaur_sim.config import FAULT_KINDS, REDIRECT_STATUSES, SCRIPTED_KINDS, validate_rates
+from centaur_sim.config import (
+    FAULT_KINDS,
+    REDIRECT_STATUSES,
+    SCRIPTED_KINDS,
+    SIZED_KINDS,
+    validate_rates,
+)
 
 
 @dataclass
@@ -15,7 +21,8 @@ class ScriptedFault:
     """`count` faults of `kind` for requests whose path starts with `path` (and `task_id`).
 
     A `redirect` answers `status` (default 307) with `Location: location` (default: the
-    request's own path and query).
+    request's own path and query). `size`: the bytes of a `gzip_bomb` (once inflated) or a
+    `flood` (default 1 GiB), the levels of nesting of a `deep_json` (default 5,000).
     """
 
     kind: str
@@ -24,11 +31,12 @@ class ScriptedFault:
     task_id: int | None = None
     status: int | None = None
     location: str | None = None
+    size: int | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> ScriptedFault:
         """Build from `{"kind": K, "count": n, "path": prefix, "task_id": id, ...}`."""
-        unknown = set(data) - {"kind", "count", "path", "task_id", "status", "location"}
+        unknown = set(data) - {"kind", "count", "path", "task_id", "status", "location", "size"}
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
         fault = cls(
@@ -38,6 +46,7 @@ class ScriptedFault:
             task_id=None if data.get("task_id") is None else int(data["task_id"]),
             status=None if data.get("status") is None else int(data["status"]),
             location=None if data.get("location") is None else str(data["location"]),
+            size=None if data.get("size") is None else int(data["size"]),
         )
         if fault.kind not in FAULT_KINDS + SCRIPTED_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS + SCRIPTED_KINDS}")
@@ -45,6 +54,8 @@ class ScriptedFault:
             raise ValueError("fault count must be >= 1")
         if fault.kind != "redirect" and (fault.status, fault.location) != (None, None):
             raise ValueError("status and location are fields of redirect faults only")
+        if fault.size is not None and (fault.kind not in SIZED_KINDS or fault.size < 1):
+            raise ValueError(f"size is a positive field of {', '.join(SIZED_KINDS)} faults only")
         if fault.status is not None and fault.status not in REDIRECT_STATUSES:
             raise ValueError(f"redirect status must be one of {REDIRECT_STATUSES}")
         return fault

@@ -41,7 +41,7 @@ def test_update_add_state_task(sim: Simulator) -> None:
 def test_faults_misbehaviour_settings(sim: Simulator, client: requests.Session) -> None:
     r = _post(sim, "faults", {"script": [{"kind": "503", "count": 1}]})
     fault = {"kind": "503", "count": 1, "path": None, "task_id": None}
-    assert r.json()["script"] == [{**fault, "status": None, "location": None}]
+    assert r.json()["script"] == [{**fault, "status": None, "location": None, "size": None}]
     assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 503
     _post(sim, "faults", {"rates": {"500": 1.0}, "seed": 1})
     assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 500
