@@ -8,15 +8,15 @@ import json
 import math
 import typing as t
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from tap_centaur.clock import parse_start_date
+from tap_centaur.clock import format_bookmark, parse_start_date
 from tap_centaur.errors import ConfigError
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
 
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 DEFAULT_API_URL = "https://api.centaurlabs.com"
@@ -486,13 +486,26 @@ def _start_date(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise ConfigError("start_date", f"must be a string, got {type(value).__name__}.")
     try:
-        return parse_start_date(value)
+        start = parse_start_date(value)
     except ValueError:
         raise ConfigError(
             "start_date",
             f"{value!r} is not an ISO date or date-time.",
             "Use e.g. 2024-01-31 or 2024-01-31T12:00:00Z.",
         ) from None
+    now = datetime.now(timezone.utc)
+    if start > now:
+        # The first sync would read nothing and bookmark now: the history before it would
+        # never be read (issue 19), so a date in the future is a typo, refused.
+        raise ConfigError(
+            "start_date",
+            f"{value!r} ({format_bookmark(start)}) is later than now ({format_bookmark(now)} "
+            "by this machine's clock): the first sync would read nothing and bookmark the "
+            "present, so the cases before it would never be read.",
+            "Use a date in the past, e.g. 2024-01-31, or leave start_date unset to read every "
+            "case.",
+        )
+    return start
 
 
 def _api_url(value: object) -> str:
