@@ -51,7 +51,9 @@ class ApiClient:
         """One client for a run: one login and one retry policy shared by every stream."""
 
         def new_session() -> ApiSession:
-            session = ApiSession(settings.api_url, settings.request_timeout)
+            session = ApiSession(
+                settings.api_url, settings.request_timeout, settings.max_response_mb
+            )
             session.headers["User-Agent"] = user_agent
             return session
 

@@ -222,6 +222,28 @@ SETTINGS: tuple[Setting, ...] = (
         default=3,
     ),
     Setting(
+        "max_response_mb",
+        "Max response size (MiB)",
+        "Largest answer the tap reads, in MiB once decompressed, checked while it arrives. The "
+        "default, 256, is far above any real page (1,000 cases of a few KB each are a few "
+        "MB). A larger answer (a compression bomb, a body that never ends) fails its task, or "
+        "the run when it is the login or the task or project list, without being held in "
+        "memory: memory stays under about this much per max_parallel_tasks.",
+        _integer(1),
+        default=256,
+    ),
+    Setting(
+        "max_empty_pages",
+        "Max empty pages in a row",
+        "A task fails (the run stops, for the task or project list) after this many pages in "
+        "a row that bring no record while has_next says more follow: pagination that never "
+        "ends, ends. The default, 10,000, is a scan of 1,000,000 cases at the API's default "
+        "page of 100 without a single match (a rare labeling_state over a huge task); raise it "
+        "for larger tasks filtered that way, or with a small page_size.",
+        _integer(1),
+        default=10000,
+    ),
+    Setting(
         "shard_count",
         "Shard count",
         "Split the tasks between this many jobs, each with its own state: a task (and each "
@@ -315,6 +337,8 @@ class Settings:
     max_parallel_tasks: int
     state_interval_seconds: float
     max_consecutive_task_failures: int
+    max_response_mb: int
+    max_empty_pages: int
     shard_count: int
     shard_index: int
     case_ids: tuple[CaseRef, ...]
@@ -346,6 +370,8 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         max_parallel_tasks=_int(values, "max_parallel_tasks", 1, MAX_PARALLEL_TASKS),
         state_interval_seconds=_seconds(values, "state_interval_seconds", positive=False),
         max_consecutive_task_failures=_int(values, "max_consecutive_task_failures", minimum=1),
+        max_response_mb=_int(values, "max_response_mb", minimum=1),
+        max_empty_pages=_int(values, "max_empty_pages", minimum=1),
         shard_count=_int(values, "shard_count", minimum=1),
         shard_index=_int(values, "shard_index", minimum=0),
         case_ids=_case_ids(values.get("case_ids")),
