@@ -129,7 +129,7 @@ class CentaurStream(SdkStream):
 
     def get_new_paginator(self) -> SequenceIdPaginator | None:
         """List endpoints page with `last_sequence_id` and `has_next`."""
-        return SequenceIdPaginator() if self.listed else None
+        return SequenceIdPaginator(self.settings.max_empty_pages) if self.listed else None
 
     def get_url_params(
         self, context: Context | None, next_page_token: Cursor | None
