@@ -213,7 +213,7 @@ class CentaurStream(SdkStream):
 def _json_body(response: requests.Response) -> object:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read
         return None
 
 
