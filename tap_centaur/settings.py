@@ -137,7 +137,8 @@ SETTINGS: tuple[Setting, ...] = (
         "start_date",
         "Start date",
         "ISO date or date-time (UTC when no offset is given): the updated_after of a task's "
-        "first sync. Without it, the first sync reads every case.",
+        "first sync. Without it, the first sync reads every case. A date later than now is "
+        "refused (a typo would read nothing and bookmark the present).",
         {
             "anyOf": [
                 {"type": "string", "format": "date-time"},
