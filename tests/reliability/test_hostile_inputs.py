@@ -51,7 +51,7 @@ def _run(
     simulator = make_sim(**{**SIM, **(sim or {})})
     simulator.script_faults(faults)
     config = login_config(simulator.url, task_ids, page_size=10, max_retries=1, **settings)
-    return simulator, tap.run(config, timeout=60)
+    return simulator, tap.run(config, timeout=30)
 
 
 def _on_102(kind: str, **fields: Any) -> list[dict[str, Any]]:
