@@ -106,7 +106,7 @@ def decode_json(response: requests.Response) -> object:
     Raises:
         UndecodableBodyError: if the body is empty, not UTF-8 or not JSON.
         CentaurAPIError: for JSON that the tap cannot carry, which a retry would not change:
-            nested too deep, NaN, Infinity, numbers beyond 64-bit floats, UTF-16.
+            nested too deep, NaN, Infinity, numbers beyond 64-bit floats.
     """
     content = response.content
     if content.startswith(codecs.BOM_UTF8):
@@ -142,8 +142,6 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
     text = str(error)
     if "out of range" in text:
         return "it holds a number beyond the range of JSON numbers (64-bit floats, e.g. 1e400)"
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "it is UTF-16 (it starts with a UTF-16 byte order mark), not UTF-8"
     at = _AT_BYTE.search(text)
     if at is not None and content[int(at.group(1)) :].startswith((b"NaN", b"Infinity")):
         return f"it holds NaN or Infinity (at byte {at.group(1)}), which JSON does not allow"
