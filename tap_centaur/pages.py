@@ -25,8 +25,9 @@ Record = dict[str, t.Any]
 #: msgspec decodes JSON into the same Python values as `json` (dict, list, str, int, float,
 #: bool, None), about twice as fast; the SDK already depends on it.
 _decode = msgspec.json.Decoder().decode
-#: Objects and lists within each other, at most, in an answer: real records nest a few levels;
-#: far deeper ones would exhaust Python's recursion while they are written or mapped.
+#: Objects and lists within each other, at most, in an answer (real records nest about 5):
+#: msgspec's own limit follows the interpreter's recursion limit; this one is the same on every
+#: Python, and for every target.
 MAX_NESTING = 100
 _TOO_DEEP = f"it nests objects and lists more than {MAX_NESTING} levels deep"
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
