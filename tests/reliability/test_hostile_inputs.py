@@ -88,13 +88,17 @@ def test_a_start_date_later_than_now_is_refused_before_any_request(make_sim, tap
 
 
 @pytest.mark.parametrize(
-    ("kind", "said"),
-    [("gzip_bomb", "max_response_mb=1 MiB once gzip is undone"), ("flood", "max_response_mb=1")],
+    ("kind", "size", "said"),
+    [
+        ("gzip_bomb", 64 * MIB, "max_response_mb=1 MiB once gzip is undone"),
+        # Large enough that kernel buffers (up to tcp_rmem's maximum) cannot hold a quarter.
+        ("flood", 256 * MIB, "max_response_mb=1"),
+    ],
 )
-def test_an_answer_larger_than_max_response_mb_fails_its_task_only(
-    make_sim, tap, figures, kind, said
+def test_an_answer_larger_than_max_response_mb_fails_its_task_only(  # noqa: PLR0917
+    make_sim, tap, figures, kind, size, said
 ):
-    size = 64 * MIB  # the tap of 023f266 read it all, found an empty last page, and exited 0
+    # The tap of 023f266 read it all, found an empty last page, and exited 0.
     sim, run = _run(make_sim, tap, _on_102(kind, size=size), max_response_mb=1)
 
     assert_only_task_102_failed(sim, run, "(first page)", said, "raise max_response_mb")
