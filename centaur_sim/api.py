@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from centaur_sim import messages as msg
@@ -34,7 +35,14 @@ V2 = frozenset({V2_LIST, V2_GET})
 METHODS = {LOGIN: "POST", LOGOUT: "POST"} | dict.fromkeys(DATA, "GET")
 #: Faults that answer normally first, then change how (see `PublicApi._fault`).
 AMENDING = ("truncate", "stall", "timeout", "future_date", "no_date")
+#: Faults that answer normally first, then spoil the answer's contents (see `_spoil`).
+SPOILING = ("deep_json", "nan", "huge_number", "bom", "date_9999")
+#: Faults that answer in their own way (see `PublicApi._hostile`).
+HOSTILE = ("gzip_bomb", "flood", "empty_page")
 YEAR_SECONDS = 365 * 86400.0
+GIB = 1 << 30
+#: What `nan` and `huge_number` put first in a page's first record: numbers JSON does not allow.
+_BAD_NUMBERS = {"nan": b'"agreement":NaN', "huge_number": b'"agreement":1e400'}
 _INT = re.compile(r"[0-9]{1,18}", re.ASCII)
 
 
@@ -98,21 +106,12 @@ class PublicApi:
     def _fault(self, fault: ScriptedFault, request: Request, token: str | None) -> Reply:
         config = self.sim.config
         kind = fault.kind
-        if kind in AMENDING:
-            reply = self._endpoint(request, token)
-            if kind in ("truncate", "stall"):
-                reply.action = kind
-            elif kind == "timeout":
-                reply.delay += config.spike_seconds
-            else:
-                reply.date_shift = YEAR_SECONDS if kind == "future_date" else None
-            return reply
-        if kind == "redirect":
-            here = request.path + (f"?{request.query_string}" if request.query_string else "")
-            return msg.redirect(fault.status or 307, fault.location or here)
-        if kind == "answer":
-            key = request.headers.get("x-api-key", "")
-            return msg.echoing(fault.status or 400, fault.reason, fault.body or "", key)
+        if kind in AMENDING or kind in SPOILING:
+            return self._amended(fault, self._endpoint(request, token))
+        if kind in HOSTILE:
+            return self._hostile(fault, request)
+        if kind in ("redirect", "answer"):
+            return _scripted_reply(fault, request)
         if kind == "401" and token is not None:
             self.sim.tokens.revoke(token)
         if kind == "reset":
@@ -122,6 +121,35 @@ class PublicApi:
                 config.retry_after, config.retry_after_style, config.date_offset_seconds
             )
         return CANNED[kind]()
+
+    def _amended(self, fault: ScriptedFault, reply: Reply) -> Reply:
+        """The normal answer, sent differently (cut, slow, its date) or spoilt (`_spoil`)."""
+        kind = fault.kind
+        if kind in SPOILING:
+            return _spoil(reply, fault)
+        if kind in ("truncate", "stall"):
+            reply.action = kind
+        elif kind == "timeout":
+            reply.delay += self.sim.config.spike_seconds
+        else:
+            reply.date_shift = YEAR_SECONDS if kind == "future_date" else None
+        return reply
+
+    def _hostile(self, fault: ScriptedFault, request: Request) -> Reply:
+        """A bomb, an endless body, or a page without records that says more follow."""
+        if fault.kind == "gzip_bomb":
+            bomb = msg.gzip_bomb(fault.size or GIB)
+            return Reply(200, bomb, headers=[("Content-Encoding", "gzip")])
+        if fault.kind == "flood":
+            return Reply(200, chunks=self._counted(msg.padded_page(fault.size or GIB)))
+        try:
+            after, limit = self._paging(request)
+        except InvalidParameterError:
+            return CANNED["400"]()
+        cursor = (after or 0) + 1
+        return msg.json_reply(
+            200, {"payload": [], "has_next": True, "last_sequence_id": cursor, "limit": limit}
+        )
 
     def _endpoint(self, request: Request, token: str | None) -> Reply:
         if request.path == LOGIN or token is None:
@@ -227,6 +255,13 @@ class PublicApi:
             raise InvalidParameterError("limit")
         return after, limit
 
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """`chunks`, each counted in `streamed_bytes` as the connection takes it."""
+        for chunk in chunks:
+            with self.sim.lock:
+                self.sim.counters.streamed_bytes += len(chunk)
+            yield chunk
+
     def _tasks_list(self, request: Request) -> Reply:
         store = self.sim.store
         project_id = _int_param(request, "project_id")
@@ -241,6 +276,21 @@ class PublicApi:
         page = catalog_page(rows, after, limit, self.sim.config.last_page_style)
         self.sim.counters.catalog_items_served += len(page.records)
         return Reply(200, render(page))
+
+
+def _spoil(reply: Reply, fault: ScriptedFault) -> Reply:
+    """The answer with a date no clock reaches, a byte order mark or a record JSON cannot hold."""
+    if fault.kind == "date_9999":
+        reply.date_text = msg.DATE_9999
+    elif fault.kind == "bom":
+        reply.body = codecs.BOM_UTF8 + reply.body
+    elif fault.kind == "deep_json":
+        levels = fault.size or 5000
+        nested = b'"nested":' + b'{"a":' * levels + b"1" + b"}" * levels
+        reply.body = msg.with_field(reply.body, nested)
+    else:
+        reply.body = msg.with_field(reply.body, _BAD_NUMBERS[fault.kind])
+    return reply
 
 
 def _bearer(request: Request) -> str | None:
@@ -258,3 +308,12 @@ def _required_int(request: Request, name: str) -> int:
     if value is None or not _INT.fullmatch(value):
         raise InvalidParameterError(name)
     return int(value)
+
+
+def _scripted_reply(fault: ScriptedFault, request: Request) -> Reply:
+    """A `redirect` (to `location`, by default the request's own URL), or an `answer`."""
+    if fault.kind == "redirect":
+        here = request.path + (f"?{request.query_string}" if request.query_string else "")
+        return msg.redirect(fault.status or 307, fault.location or here)
+    key = request.headers.get("x-api-key", "")
+    return msg.echoing(fault.status or 400, fault.reason, fault.body or "", key)

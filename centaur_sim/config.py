@@ -28,8 +28,25 @@ FAULT_KINDS = (
     "403",
 )
 #: Kinds that only a script can ask for (never drawn at random rates).
-#: `answer`: a reply of any status, reason phrase and body (see `faults.ScriptedFault`).
-SCRIPTED_KINDS = ("future_date", "no_date", "redirect", "stall", "answer")
+SCRIPTED_KINDS = (
+    "future_date",
+    "no_date",
+    "redirect",
+    "stall",
+    # a reply of any status, reason phrase and body (see `faults.ScriptedFault`)
+    "answer",
+    # hostile answers (issue 19): sizes, pages that never end, page contents, dates
+    "gzip_bomb",
+    "flood",
+    "empty_page",
+    "deep_json",
+    "nan",
+    "huge_number",
+    "bom",
+    "date_9999",
+)
+#: Kinds whose `size` field means something: bytes of the body, or levels of nesting.
+SIZED_KINDS = ("gzip_bomb", "flood", "deep_json")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MISBEHAVIOURS = (
     "payload_not_list",
@@ -46,9 +63,9 @@ MISBEHAVIOURS = (
     "v2_shape",
 )
 LAST_PAGE_STYLES = ("absent", "false")
-RETRY_AFTER_STYLES = ("seconds", "http-date")
 #: How a bad query parameter is refused: the documented 400, or FastAPI's 422 validation body.
 BAD_PARAMETER_STATUSES = (400, 422)
+RETRY_AFTER_STYLES = ("seconds", "http-date", "year-9999")
 GZIP_LEVEL = 1
 T = TypeVar("T")
 

@@ -7,7 +7,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from centaur_sim.config import FAULT_KINDS, REDIRECT_STATUSES, SCRIPTED_KINDS, validate_rates
+from centaur_sim.config import (
+    FAULT_KINDS,
+    REDIRECT_STATUSES,
+    SCRIPTED_KINDS,
+    SIZED_KINDS,
+    validate_rates,
+)
 
 
 @dataclass
@@ -17,7 +23,9 @@ class ScriptedFault:
     A `redirect` answers `status` (default 307) with `Location: location` (default: the
     request's own path and query). An `answer` answers `status` (default 400) with the reason
     phrase `reason` (default the standard one; any text, control characters included) and
-    `body`, which may echo the request's API key (see `messages.echoing`).
+    `body`, which may echo the request's API key (see `messages.echoing`). `size`: the bytes of
+    a `gzip_bomb` (once inflated) or a `flood` (default 1 GiB), the levels of nesting of a
+    `deep_json` (default 5,000).
     """
 
     kind: str
@@ -28,6 +36,7 @@ class ScriptedFault:
     location: str | None = None
     reason: str | None = None
     body: str | None = None
+    size: int | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> ScriptedFault:
@@ -44,6 +53,7 @@ class ScriptedFault:
             location=None if data.get("location") is None else str(data["location"]),
             reason=None if data.get("reason") is None else str(data["reason"]),
             body=None if data.get("body") is None else str(data["body"]),
+            size=None if data.get("size") is None else int(data["size"]),
         )
         if fault.kind not in FAULT_KINDS + SCRIPTED_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS + SCRIPTED_KINDS}")
@@ -55,6 +65,8 @@ class ScriptedFault:
             raise ValueError("reason and body are fields of answer faults only")
         if fault.kind not in ("redirect", "answer") and fault.status is not None:
             raise ValueError("status is a field of redirect and answer faults only")
+        if fault.size is not None and (fault.kind not in SIZED_KINDS or fault.size < 1):
+            raise ValueError(f"size is a positive field of {', '.join(SIZED_KINDS)} faults only")
         if fault.kind == "redirect" and fault.status not in (None, *REDIRECT_STATUSES):
             raise ValueError(f"redirect status must be one of {REDIRECT_STATUSES}")
         if fault.status is not None and not 100 <= fault.status <= 599:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -13,6 +15,10 @@ JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 UNSUPPORTED_TEXT = "Task type not supported by this API version, please use /results/public/v2/"
+#: A `Date` (or `Retry-After`) that its offset moves past the year 9999 in UTC.
+DATE_9999 = "Fri, 31 Dec 9999 23:59:59 -0100"
+#: What a bomb or a flood sends: an empty last page, padded with spaces (valid JSON).
+_PAD_HEAD, _PAD_TAIL = b'{"payload":[', b'],"limit":100}'
 
 
 @dataclass
@@ -37,7 +43,9 @@ class Reply:
     """What to answer; `action`: "reset" (abort), "truncate" (half the body), "stall" (drip it).
 
     `date_shift` moves the `Date` header further than the configured offset (None: no header);
-    `reason` replaces the status line's standard reason phrase.
+    `date_text` replaces it. `reason` replaces the status line's standard reason phrase.
+    `chunks`, instead of `body`, are sent as they come, without `Content-Length`: the
+    connection then closes after the last one.
     """
 
     status: int
@@ -49,6 +57,8 @@ class Reply:
     records: int = 0
     date_shift: float | None = 0.0
     reason: str | None = None
+    date_text: str | None = None
+    chunks: Iterator[bytes] | None = None
 
 
 def json_reply(status: int, data: object) -> Reply:
@@ -84,6 +94,31 @@ CANNED: dict[str, Callable[[], Reply]] = {
 }
 
 
+def padded_page(size: int, block: int = 1 << 20) -> Iterator[bytes]:
+    """`size` bytes (at least the head and tail) of an empty last page padded with spaces."""
+    yield _PAD_HEAD
+    spaces = max(0, size - len(_PAD_HEAD) - len(_PAD_TAIL))
+    pad = b" " * min(block, spaces)
+    while spaces > 0:
+        yield pad[:spaces]
+        spaces -= len(pad)
+    yield _PAD_TAIL
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body of about size/1000 bytes that inflates to `size` bytes (`padded_page`)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip member
+    return b"".join([*map(packer.compress, padded_page(size)), packer.flush()])
+
+
+def with_field(body: bytes, field: bytes) -> bytes:
+    """`body` with `field` (`"name":value`) first in its first record (else in the body)."""
+    at = body.find(b'"payload":[{')
+    at = 0 if at < 0 else at + len(b'"payload":[')
+    return body[: at + 1] + field + b"," + body[at + 1 :]
+
+
 def unsupported_task_type(endpoint: str) -> Reply:
     """The documented 426 for task types v1 does not serve, naming v2's `endpoint` (list, get)."""
     return Reply(426, f"{UNSUPPORTED_TEXT}{endpoint}.".encode(), TEXT)
@@ -93,6 +128,8 @@ def too_many_requests(retry_after: int, style: str, date_offset: float) -> Reply
     """A 429 whose Retry-After is delta-seconds or an HTTP-date (on the server's clock)."""
     if style == "http-date":
         value = email.utils.formatdate(time.time() + date_offset + retry_after, usegmt=True)
+    elif style == "year-9999":
+        value = DATE_9999
     else:
         value = str(retry_after)
     return Reply(429, b'{"message":"Too Many Requests"}', headers=[("Retry-After", value)])

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -154,7 +154,7 @@ class SimHandler(BaseHTTPRequestHandler):
         body = reply.body
         config = self.server.config()
         headers = list(reply.headers)
-        if body and config.gzip and _accepts_gzip(self.headers.get("Accept-Encoding", "")):
+        if self._gzips(reply, config):
             body = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
             headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
         wait = self._read_at + reply.delay - time.monotonic()
@@ -163,26 +163,55 @@ class SimHandler(BaseHTTPRequestHandler):
         if reply.action == "reset":
             self._reset()
             return
-        self.log_request(reply.status)
-        self.send_response_only(reply.status, reply.reason)
-        self.send_header("Server", self.version_string())
-        if reply.date_shift is not None:
-            moment = time.time() + config.date_offset_seconds + reply.date_shift
-            self.send_header("Date", self.date_time_string(moment))
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
+        self._head(reply, len(body), headers, config)
         if reply.action == "truncate":
             self.close_connection = True
             body = body[: len(body) // 2]
         if reply.action == "stall":
             self._drip(body, config.stall_byte_seconds)
+        elif reply.chunks is not None:
+            self._stream(reply.chunks)
         else:
             self.wfile.write(body)
+
+    def _head(
+        self, reply: Reply, length: int, headers: list[tuple[str, str]], config: SimConfig
+    ) -> None:
+        """Send the status line and the headers (`Content-Length`: `length`, unless streamed)."""
+        self.log_request(reply.status)
+        self.send_response_only(reply.status, reply.reason)
+        self.send_header("Server", self.version_string())
+        if reply.date_text is not None:
+            self.send_header("Date", reply.date_text)
+        elif reply.date_shift is not None:
+            moment = time.time() + config.date_offset_seconds + reply.date_shift
+            self.send_header("Date", self.date_time_string(moment))
+        self.send_header("Content-Type", reply.content_type)
+        if reply.chunks is None:
+            self.send_header("Content-Length", str(length))
+        else:
+            self.close_connection = True  # the end of the body is the end of the connection
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+    def _stream(self, chunks: Iterator[bytes]) -> None:
+        """Send `chunks` as fast as the client takes them; stop when it is gone or we stop."""
+        for chunk in chunks:
+            if self.server.closing.is_set():
+                return
+            try:
+                self.wfile.write(chunk)
+            except OSError:
+                return
+
+    def _gzips(self, reply: Reply, config: SimConfig) -> bool:
+        """Whether to gzip the body: asked for, allowed, and not already encoded (a bomb)."""
+        encoded = any(name == "Content-Encoding" for name, _ in reply.headers)
+        accepted = _accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        return bool(reply.body) and config.gzip and accepted and not encoded
 
     def _drip(self, body: bytes, seconds: float) -> None:
         """Send `body` one byte per `seconds`, the first at once; stop when the client is gone."""

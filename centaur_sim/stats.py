@@ -10,6 +10,8 @@ class Stats:
     """Requests by path and status, faults and misbehaviours by kind, logins, logouts, items.
 
     `records_served` counts case results only; task and project items count separately.
+    `streamed_bytes`: what bodies without `Content-Length` (the `flood` fault) handed to their
+    connection before it closed.
     """
 
     def __init__(self) -> None:
@@ -26,6 +28,7 @@ class Stats:
         self.logouts = 0
         self.records_served = 0
         self.catalog_items_served = 0
+        self.streamed_bytes = 0
 
     def request(self, path: str, status: str, records: int) -> None:
         """Count one API request answered with `status` ("reset" when aborted)."""
@@ -44,4 +47,5 @@ class Stats:
             "logouts": self.logouts,
             "records_served": self.records_served,
             "catalog_items_served": self.catalog_items_served,
+            "streamed_bytes": self.streamed_bytes,
         }

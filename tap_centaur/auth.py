@@ -11,6 +11,7 @@ from requests.auth import AuthBase
 
 from tap_centaur.errors import (
     AuthenticationError,
+    CentaurAPIError,
     LoginUnavailableError,
     RetriesExhaustedError,
     TapCentaurError,
@@ -177,14 +178,16 @@ class CentaurAuth(AuthBase):
         """POST the login endpoint, retrying transient failures, and return the token.
 
         Raises:
-            LoginUnavailableError: when every retry failed (a failure of the run, not of the
-                task whose request needed the token).
+            LoginUnavailableError: when every retry failed, or the answer cannot be read (too
+                large, not JSON): a failure of the run, not of the task that needed the token.
         """
         try:
             response = self._retry_policy.call(self._send_login, where="login")
-        except RetriesExhaustedError as error:
+            body = decode_json(response)
+        except AuthenticationError:
+            raise
+        except (RetriesExhaustedError, TransientResponseError, CentaurAPIError) as error:
             raise LoginUnavailableError(str(error)) from error
-        body = decode_json(response)
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise AuthenticationError(

@@ -52,7 +52,9 @@ class ApiClient:
         """One client for a run: one login and one retry policy shared by every stream."""
 
         def new_session() -> ApiSession:
-            session = ApiSession(settings.api_url, settings.request_timeout)
+            session = ApiSession(
+                settings.api_url, settings.request_timeout, settings.max_response_mb
+            )
             session.headers["User-Agent"] = user_agent
             return session
 
@@ -128,7 +130,7 @@ class CentaurStream(SdkStream):
 
     def get_new_paginator(self) -> SequenceIdPaginator | None:
         """List endpoints page with `last_sequence_id` and `has_next`."""
-        return SequenceIdPaginator() if self.listed else None
+        return SequenceIdPaginator(self.settings.max_empty_pages) if self.listed else None
 
     def get_url_params(
         self, context: Context | None, next_page_token: Cursor | None

@@ -58,16 +58,20 @@ def format_updated_after(moment: datetime) -> str:
 
 
 def parse_http_date(value: str | None) -> datetime | None:
-    """Parse an HTTP date header (RFC 9110) into an aware UTC datetime, or None."""
+    """Parse an HTTP date header (RFC 9110) into an aware UTC datetime; None if unusable.
+
+    Unusable: missing, malformed, or beyond what a datetime holds once in UTC (`Fri, 31 Dec
+    9999 23:59:59 -0100`): the bookmark then stays, and a Retry-After falls back to backoff.
+    """
     if not value:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def retry_after_seconds(value: str | None, server_now: datetime | None) -> float | None:

@@ -66,6 +66,10 @@ class UnsupportedTaskError(CentaurAPIError):
     """HTTP 426: this version of the results API does not serve the task's type."""
 
 
+class ResponseTooLargeError(CentaurAPIError):
+    """An answer larger than max_response_mb once decoded: not read further, not retried."""
+
+
 class PaginationError(CentaurAPIError):
     """The API's pagination cursor would loop, go backwards or is missing."""
 
@@ -116,7 +120,7 @@ class RetriesExhaustedError(TapCentaurError):
 
 
 class LoginUnavailableError(TapCentaurError):
-    """The login failed on every retry (429, 5xx, resets): no task can be read, the run stops."""
+    """The login failed on every retry, or its answer is unreadable: the run stops."""
 
 
 class TransientResponseError(RetriableAPIError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import re
 import typing as t
 import weakref
 from dataclasses import dataclass
@@ -26,6 +28,12 @@ Record = dict[str, t.Any]
 _decode = msgspec.json.Decoder().decode
 #: Bytes of a body read for an excerpt: more than enough for EXCERPT_CHARS, escaped or masked.
 _BODY_WINDOW = 16 * EXCERPT_CHARS
+#: Objects and lists within each other, at most, in an answer (real records nest about 5):
+#: msgspec's own limit follows the interpreter's recursion limit; this one is the same on every
+#: Python, and for every target.
+MAX_NESTING = 100
+_TOO_DEEP = f"it nests objects and lists more than {MAX_NESTING} levels deep"
+_AT_BYTE = re.compile(r"\(byte (\d+)\)")
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,12 @@ class Page:
 
         Raises:
             UndecodableBodyError: the body is not UTF-8 JSON (retried).
-            CentaurAPIError: the body is JSON but not the documented shape.
+            CentaurAPIError: the body is JSON but not the documented shape, nests too deep or
+                holds numbers that JSON does not allow.
         """
         body = decode_json(response)
+        if isinstance(body, (dict, list)) and not _nests_within(body, MAX_NESTING):
+            raise unusable_json(response, _TOO_DEEP)
         moment = RequestTime.of(response)
         if listed:
             page = _parse_page(body, response, shape, moment)
@@ -112,7 +123,7 @@ def error_body(response: requests.Response) -> dict[str, object]:
     """An error answer's JSON object (empty when the body is something else)."""
     try:
         body = _decode(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read
         return {}
     return body if isinstance(body, dict) else {}
 
@@ -127,19 +138,61 @@ def _validation_error(item: object) -> str:
 def decode_json(response: requests.Response) -> object:
     """Decode a JSON body; a body that is not JSON is transient (truncated, proxy page).
 
+    A UTF-8 byte order mark is skipped (RFC 8259 8.1: parsers may ignore it).
+
     Raises:
         UndecodableBodyError: if the body is empty, not UTF-8 or not JSON.
+        CentaurAPIError: for JSON that the tap cannot carry, which a retry would not change:
+            nested too deep, NaN, Infinity, numbers beyond 64-bit floats.
     """
+    content = response.content
+    if content.startswith(codecs.BOM_UTF8):
+        content = content[len(codecs.BOM_UTF8) :]
     try:
-        return _decode(response.content)
-    except ValueError:  # msgspec.DecodeError and UnicodeDecodeError
-        content_type = excerpt(response.headers.get("Content-Type", "no content type"), 80)
-        raise UndecodableBodyError(
-            f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
-            f"(or not UTF-8): {content_type}, {len(response.content)} bytes: "
-            f"{body_excerpt(response)}",
-            status=response.status_code,
-        ) from None
+        return _decode(content)
+    except RecursionError:
+        problem: str | None = _TOO_DEEP
+    except ValueError as error:  # msgspec.DecodeError and UnicodeDecodeError
+        problem = _json_problem(content, error)
+    if problem is not None:
+        raise unusable_json(response, problem)
+    content_type = excerpt(response.headers.get("Content-Type", "no content type"), 80)
+    raise UndecodableBodyError(
+        f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
+        f"(or not UTF-8): {content_type}, {len(response.content)} bytes: "
+        f"{body_excerpt(response)}",
+        status=response.status_code,
+    )
+
+
+def unusable_json(response: requests.Response, problem: str) -> CentaurAPIError:
+    """The error for JSON the tap cannot carry: which answer, and what is wrong with it."""
+    return CentaurAPIError(
+        f"{request_label(response.request)}: the API answered {response.status_code} but "
+        f"{problem}; the tap cannot read it (this task keeps its bookmark). Report it to "
+        "Centaur Labs support if it persists."
+    )
+
+
+def _json_problem(content: bytes, error: ValueError) -> str | None:
+    """What makes `content` JSON the tap cannot carry (None: it is not JSON at all)."""
+    text = str(error)
+    if "out of range" in text:
+        return "it holds a number beyond the range of JSON numbers (64-bit floats, e.g. 1e400)"
+    at = _AT_BYTE.search(text)
+    if at is not None and content[int(at.group(1)) :].startswith((b"NaN", b"Infinity")):
+        return f"it holds NaN or Infinity (at byte {at.group(1)}), which JSON does not allow"
+    return None
+
+
+def _nests_within(value: dict[str, t.Any] | list[t.Any], levels: int) -> bool:
+    """Whether objects and lists nest at most `levels` deep in `value` (itself one level)."""
+    if levels == 0:
+        return False
+    for item in value.values() if type(value) is dict else value:
+        if (type(item) is dict or type(item) is list) and not _nests_within(item, levels - 1):
+            return False
+    return True
 
 
 def _parse_page(

@@ -1,16 +1,16 @@
-"""HTTP sessions that never leave the API's origin and never wait longer than request_timeout.
+"""HTTP sessions that never leave the API's origin and bound every answer in time and size.
 
 `requests` follows redirects anywhere, keeps custom headers such as `X-API-KEY` on every hop
-and re-sends a POST body (the login password) on a 307 (SDK notes, pitfall 14); and its
-timeout bounds each socket read, not the answer, so a body dripped one byte a second never
-times out. An `ApiSession` closes both holes: a redirect to another origin (scheme, host or
-port) is refused before anything is sent there, same-origin redirects are followed (at most
-`MAX_REDIRECTS`), and every answer, body included, must arrive within the timeout.
+and re-sends a POST body (the login password) on a 307 (SDK notes, pitfall 14); its timeout
+bounds each socket read, not the answer, so a body dripped one byte a second never times out;
+and it holds a body however large it inflates. An `ApiSession` closes these holes: a redirect
+to another origin (scheme, host or port) is refused before anything is sent there, same-origin
+redirects are followed (at most `MAX_REDIRECTS`), every answer, body included, must arrive
+within the timeout, and reading stops once the decoded body exceeds `max_response_mb`.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import threading
 import time
@@ -23,7 +23,7 @@ import urllib3.exceptions
 from requests.utils import resolve_proxies
 
 from tap_centaur.clock import mark_headers_received
-from tap_centaur.errors import CrossOriginRedirectError
+from tap_centaur.errors import CrossOriginRedirectError, ResponseTooLargeError
 from tap_centaur.pages import request_label
 from tap_centaur.redaction import excerpt
 
@@ -32,6 +32,16 @@ if t.TYPE_CHECKING:
 
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
+#: Compressed bytes inflated at a time: deflate inflates 4 KiB to at most about 4 MiB.
+_INFLATE_STEP = 4 * 1024
+#: zlib's window bits of each content coding the tap accepts (None: no coding).
+_WBITS: dict[str, int | None] = {
+    "": None,
+    "identity": None,
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": zlib.MAX_WBITS,
+}
 
 
 class ResponseTimeout(requests.exceptions.ReadTimeout):
@@ -54,11 +64,12 @@ def origin_text(url: str) -> str:
 class ApiSession(requests.Session):
     """A session bound to one origin, with a deadline on every whole answer."""
 
-    def __init__(self, api_url: str, timeout: float) -> None:
-        """Accept redirects only within `api_url`'s origin; answers must take < `timeout` s."""
+    def __init__(self, api_url: str, timeout: float, max_response_mb: int) -> None:
+        """Redirects only within `api_url`'s origin; answers within `timeout` s and the size."""
         super().__init__()
         self.api_url = api_url
         self.timeout = timeout
+        self.max_response_mb = max_response_mb
         self.max_redirects = MAX_REDIRECTS
         self._origin = origin(api_url)
         self.headers["Accept-Encoding"] = "gzip"
@@ -121,23 +132,29 @@ class ApiSession(requests.Session):
         return target
 
     def _read_body_in_time(self, response: requests.Response, **_kwargs: t.Any) -> None:  # noqa: ANN401
-        """Read the whole body now, each read bounded by what is left of the timeout.
+        """Read and decode the whole body now, each read bounded by what is left of the timeout.
 
         Runs as a response hook, before `requests` reads the body itself: the body is then
-        served from memory.
+        served from memory. The content coding is undone as the body arrives, so an answer
+        that inflates past `max_response_mb` is refused before it is held.
 
         Raises:
             ResponseTimeout: when the answer is not complete within the timeout.
+            ResponseTooLargeError: when the decoded body exceeds max_response_mb.
+            requests.exceptions.ContentDecodingError: for a corrupt or unknown coding.
         """
         mark_headers_received(response)  # the local clock's bookmark is taken from here
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
         raw = response.raw
-        received = bytearray()
         try:
-            _read_until(deadline, raw, received)
+            body = _DecodedBody(response.headers.get("Content-Encoding", ""), self.max_response_mb)
+            _read_until(deadline, raw, body)
         except (TimeoutError, urllib3.exceptions.ReadTimeoutError):
             raw.close()  # a half-read connection must not go back to the pool
-            raise self._timeout(response, len(received)) from None
+            raise self._timeout(response, body.received) from None
+        except _TooLargeError:
+            raw.close()
+            raise self._too_large(response, body.coding) from None
         except urllib3.exceptions.ProtocolError as error:
             raw.close()
             raise requests.exceptions.ChunkedEncodingError(error) from None
@@ -145,14 +162,23 @@ class ApiSession(requests.Session):
             raw.close()
             raise
         raw.release_conn()
-        encoding = response.headers.get("Content-Encoding", "")
-        response.raw = _BodyInMemory(_decoded(bytes(received), encoding))
+        response.raw = _BodyInMemory(body.finish())
 
     def _timeout(self, response: requests.Response, received: int) -> ResponseTimeout:
         return ResponseTimeout(
             f"the answer was not complete within request_timeout={self.timeout:g} s "
             f"(HTTP {response.status_code}, {received} bytes of the body received)",
             request=response.request,
+        )
+
+    def _too_large(self, response: requests.Response, coding: str) -> ResponseTooLargeError:
+        decoded = f" once {coding} is undone" if coding not in ("", "identity") else ""
+        return ResponseTooLargeError(
+            f"{request_label(response.request)}: the answer (HTTP {response.status_code}) is "
+            f"larger than max_response_mb={self.max_response_mb} MiB{decoded}; the tap stopped "
+            "reading it. No real page is that large: something other than the API's pages "
+            "answered (a compression bomb, a body that never ends). If pages this large are "
+            "expected, lower page_size or raise max_response_mb."
         )
 
 
@@ -176,11 +202,11 @@ class _BodyInMemory:
         self._body = None
 
 
-def _read_until(deadline: float, raw: urllib3.BaseHTTPResponse, received: bytearray) -> None:
-    """Read the raw body into `received`, one socket read at a time, until the deadline.
+def _read_until(deadline: float, raw: urllib3.BaseHTTPResponse, body: _DecodedBody) -> None:
+    """Read the raw body into `body`, one socket read at a time, until the deadline.
 
-    Raw bytes: decompressing while reading would wait for a whole compressed block, however
-    slowly it arrives.
+    Raw bytes, decoded here: urllib3's own decoding would wait for a whole compressed block,
+    however slowly it arrives.
 
     Raises:
         TimeoutError: at the deadline (the monotonic clock's).
@@ -193,28 +219,88 @@ def _read_until(deadline: float, raw: urllib3.BaseHTTPResponse, received: bytear
         chunk = raw.read1(_CHUNK, decode_content=False)
         if not chunk:
             return
-        received += chunk
+        body.add(chunk)
 
 
-def _decoded(body: bytes, content_encoding: str) -> bytes:
-    """The body without its content coding (the tap asks for gzip or none).
+class _TooLargeError(Exception):
+    """The decoded body passed its limit (internal to `ApiSession`)."""
 
-    Raises:
-        requests.exceptions.ContentDecodingError: for a corrupt or unknown coding.
-    """
-    coding = content_encoding.strip().lower()
-    try:
-        if coding in ("", "identity"):
-            return body
-        if coding in ("gzip", "x-gzip"):
-            return bytes(gzip.decompress(body))
-        if coding == "deflate":
-            return zlib.decompress(body)
-    except (OSError, EOFError, zlib.error) as error:
-        raise requests.exceptions.ContentDecodingError(
-            f"the {coding} body could not be decompressed ({error})"
-        ) from None
-    raise requests.exceptions.ContentDecodingError(f"unexpected Content-Encoding {coding!r}")
+
+class _DecodedBody:
+    """A body decoded as it arrives (gzip, deflate or none), refused past a size in MiB."""
+
+    def __init__(self, content_encoding: str, limit_mb: int) -> None:
+        """Expect a body in `content_encoding`, at most `limit_mb` MiB once decoded.
+
+        Raises:
+            requests.exceptions.ContentDecodingError: for a coding the tap does not accept.
+        """
+        self.coding = content_encoding.strip().lower()
+        if self.coding not in _WBITS:
+            raise requests.exceptions.ContentDecodingError(
+                f"unexpected Content-Encoding {self.coding!r}"
+            )
+        self._wbits = _WBITS[self.coding]
+        self._limit = limit_mb << 20
+        self._inflater = None if self._wbits is None else zlib.decompressobj(self._wbits)
+        self._pieces: list[bytes] = []  # joined once at the end: no growing buffer's slack
+        self._size = 0
+        self.received = 0  # bytes as sent
+
+    def add(self, chunk: bytes) -> None:
+        """Decode and keep one piece of the body as sent.
+
+        Compressed input goes in small steps, so that what one step inflates to (at most
+        about 1,000 times the step) is small too: the body is never held far past the limit.
+
+        Raises:
+            _TooLargeError: once the decoded body exceeds the limit.
+            requests.exceptions.ContentDecodingError: for a corrupt compressed body.
+        """
+        self.received += len(chunk)
+        if self._inflater is None:
+            self._keep(chunk)
+            return
+        view = memoryview(chunk)
+        for start in range(0, len(view), _INFLATE_STEP):
+            rest: bytes | memoryview = view[start : start + _INFLATE_STEP]
+            while rest:
+                rest = self._inflate(rest)
+
+    def _keep(self, decoded: bytes) -> None:
+        self._pieces.append(decoded)
+        self._size += len(decoded)
+        if self._size > self._limit:
+            raise _TooLargeError
+
+    def _inflate(self, data: bytes | memoryview) -> bytes:
+        """Inflate `data` (up to one byte past the limit); the input of a next gzip member."""
+        inflater = t.cast("zlib._Decompress", self._inflater)
+        try:
+            self._keep(inflater.decompress(data, self._limit + 1 - self._size))
+        except zlib.error as error:
+            raise self._corrupt(str(error)) from None
+        if not inflater.eof:
+            return b""  # all consumed: the output stopped short of the limit
+        rest = inflater.unused_data.lstrip(b"\0")  # another gzip member may follow
+        if rest:
+            self._inflater = zlib.decompressobj(t.cast("int", self._wbits))
+        return rest
+
+    def finish(self) -> bytes:
+        """The whole decoded body.
+
+        Raises:
+            requests.exceptions.ContentDecodingError: when a compressed body ended early.
+        """
+        if self._inflater is not None and self.received and not self._inflater.eof:
+            raise self._corrupt("it ended before the end of the compressed data")
+        return b"".join(self._pieces)
+
+    def _corrupt(self, reason: str) -> requests.exceptions.ContentDecodingError:
+        return requests.exceptions.ContentDecodingError(
+            f"the {self.coding} body could not be decompressed ({reason})"
+        )
 
 
 def _limit_next_read(raw: urllib3.BaseHTTPResponse, seconds: float) -> None:

@@ -10,18 +10,18 @@ import math
 import re
 import typing as t
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from jsonschema import Draft7Validator
 
-from tap_centaur.clock import parse_start_date
+from tap_centaur.clock import format_bookmark, parse_start_date
 from tap_centaur.errors import ConfigError
 from tap_centaur.redaction import excerpt
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
 
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 DEFAULT_API_URL = "https://api.centaurlabs.com"
@@ -155,7 +155,8 @@ SETTINGS: tuple[Setting, ...] = (
         "start_date",
         "Start date",
         "ISO date or date-time (UTC when no offset is given): the updated_after of a task's "
-        "first sync. Without it, the first sync reads every case.",
+        "first sync. Without it, the first sync reads every case. A date later than now is "
+        "refused (a typo would read nothing and bookmark the present).",
         {
             "anyOf": [
                 {"type": "string", "format": "date-time"},
@@ -238,6 +239,28 @@ SETTINGS: tuple[Setting, ...] = (
         "every remaining task. Failures that belong to one task (404, a bad page) never count.",
         _integer(1),
         default=3,
+    ),
+    Setting(
+        "max_response_mb",
+        "Max response size (MiB)",
+        "Largest answer the tap reads, in MiB once decompressed, checked while it arrives. The "
+        "default, 256, is far above any real page (1,000 cases of a few KB each are a few "
+        "MB). A larger answer (a compression bomb, a body that never ends) fails its task, or "
+        "the run when it is the login or the task or project list, without being held in "
+        "memory: memory stays under about this much per max_parallel_tasks.",
+        _integer(1),
+        default=256,
+    ),
+    Setting(
+        "max_empty_pages",
+        "Max empty pages in a row",
+        "A task fails (the run stops, for the task or project list) after this many pages in "
+        "a row that bring no record while has_next says more follow: pagination that never "
+        "ends, ends. The default, 10,000, is a scan of 1,000,000 cases at the API's default "
+        "page of 100 without a single match (a rare labeling_state over a huge task); raise it "
+        "for larger tasks filtered that way, or with a small page_size.",
+        _integer(1),
+        default=10000,
     ),
     Setting(
         "shard_count",
@@ -336,6 +359,8 @@ class Settings:
     max_parallel_tasks: int
     state_interval_seconds: float
     max_consecutive_task_failures: int
+    max_response_mb: int
+    max_empty_pages: int
     shard_count: int
     shard_index: int
     case_ids: tuple[CaseRef, ...]
@@ -369,6 +394,8 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         max_parallel_tasks=_int(values, "max_parallel_tasks", 1, MAX_PARALLEL_TASKS),
         state_interval_seconds=_seconds(values, "state_interval_seconds", 0, MAX_STATE_INTERVAL),
         max_consecutive_task_failures=_int(values, "max_consecutive_task_failures", minimum=1),
+        max_response_mb=_int(values, "max_response_mb", minimum=1),
+        max_empty_pages=_int(values, "max_empty_pages", minimum=1),
         shard_count=_int(values, "shard_count", minimum=1),
         shard_index=_int(values, "shard_index", minimum=0),
         case_ids=_case_ids(values.get("case_ids")),
@@ -559,13 +586,26 @@ def _start_date(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise ConfigError("start_date", f"must be a string, got {type(value).__name__}.")
     try:
-        return parse_start_date(value)
+        start = parse_start_date(value)
     except ValueError:
         raise ConfigError(
             "start_date",
             f"{value!r} is not an ISO date or date-time.",
             "Use e.g. 2024-01-31 or 2024-01-31T12:00:00Z.",
         ) from None
+    now = datetime.now(timezone.utc)
+    if start > now:
+        # The first sync would read nothing and bookmark now: the history before it would
+        # never be read (issue 19), so a date in the future is a typo, refused.
+        raise ConfigError(
+            "start_date",
+            f"{value!r} ({format_bookmark(start)}) is later than now ({format_bookmark(now)} "
+            "by this machine's clock): the first sync would read nothing and bookmark the "
+            "present, so the cases before it would never be read.",
+            "Use a date in the past, e.g. 2024-01-31, or leave start_date unset to read every "
+            "case.",
+        )
+    return start
 
 
 def _api_url(value: object) -> str:

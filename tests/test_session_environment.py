@@ -74,7 +74,7 @@ def test_verify_and_proxies_are_those_of_requests(monkeypatch, env, url, setting
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    session = ApiSession(url, 5)
+    session = ApiSession(url, 5, 1)
     for name, value in settings.items():
         setattr(session, name, value)
     adapter = Recording()
@@ -96,7 +96,7 @@ def test_a_new_session_reads_the_environment_again(monkeypatch):
     seen = []
     for proxy in ("http://one.invalid:1", "http://two.invalid:2"):
         monkeypatch.setenv("HTTPS_PROXY", proxy)
-        session = ApiSession(url, 5)
+        session = ApiSession(url, 5, 1)
         adapter = Recording()
         session.mount("https://", adapter)
         with pytest.raises(Sent):

@@ -42,7 +42,7 @@ def test_faults_misbehaviour_settings(sim: Simulator, client: requests.Session) 
     r = _post(sim, "faults", {"script": [{"kind": "503", "count": 1}]})
     fault = {"kind": "503", "count": 1, "path": None, "task_id": None}
     assert r.json()["script"] == [
-        {**fault, **dict.fromkeys(("status", "location", "reason", "body"))}
+        {**fault, **dict.fromkeys(("status", "location", "reason", "body", "size"))}
     ]
     assert client.get(sim.url + LIST, params={"task_id": 101}).status_code == 503
     _post(sim, "faults", {"rates": {"500": 1.0}, "seed": 1})

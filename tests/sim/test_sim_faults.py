@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
+import json
 from typing import Any
 
 import pytest
@@ -180,3 +182,53 @@ def test_bad_fault_specs_are_rejected(sim: Simulator) -> None:
         sim.script_faults([{"kind": "500", "body": "x"}])
     with pytest.raises(ValueError, match="sum"):
         sim.set_fault_rates({"500": 0.8, "503": 0.5})
+    with pytest.raises(ValueError, match="size"):
+        sim.script_faults([{"kind": "500", "size": 10}])
+
+
+def test_gzip_bomb_and_flood_are_an_empty_page_of_their_size(
+    sim: Simulator, client: requests.Session
+) -> None:
+    sim.script_faults([{"kind": "gzip_bomb", "size": 3_000_000}, {"kind": "flood", "size": 2_000}])
+    bomb = _get(client, sim, stream=True)
+    sent = bomb.raw.read(decode_content=False)
+    assert bomb.headers["Content-Encoding"] == "gzip" and len(sent) < 10_000
+    inflated = gzip.decompress(sent)
+    flood = _get(client, sim)
+    assert "Content-Length" not in flood.headers and flood.headers["Connection"] == "close"
+    assert (len(inflated), len(flood.content)) == (3_000_000, 2_000)
+    assert json.loads(inflated) == flood.json() == {"payload": [], "limit": 100}
+    assert sim.stats()["streamed_bytes"] == 2_000
+
+
+def test_empty_page_says_more_follow_one_past_the_cursor(
+    sim: Simulator, client: requests.Session
+) -> None:
+    sim.script_faults([{"kind": "empty_page", "count": 2}])
+    first = _get(client, sim).json()
+    assert first == {"payload": [], "has_next": True, "last_sequence_id": 1, "limit": 100}
+    params = {**PARAMS, "last_sequence_id": 41}
+    assert client.get(sim.url + LIST, params=params, timeout=5).json()["last_sequence_id"] == 42
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "start"),
+    [
+        ("deep_json", 3, b'{"payload":[{"nested":{"a":{"a":{"a":1}}},"task_id":101'),
+        ("nan", None, b'{"payload":[{"agreement":NaN,"task_id":101'),
+        ("huge_number", None, b'{"payload":[{"agreement":1e400,"task_id":101'),
+        ("bom", None, b'\xef\xbb\xbf{"payload":[{"task_id":101'),
+    ],
+)
+def test_spoilt_pages(
+    sim: Simulator, client: requests.Session, kind: str, size: int | None, start: bytes
+) -> None:
+    sim.script_faults([{"kind": kind, "size": size}])
+    assert _get(client, sim).content.startswith(start)
+
+
+def test_date_9999_in_the_date_and_in_retry_after(sim: Simulator, client: requests.Session) -> None:
+    sim.set(retry_after_style="year-9999")
+    sim.script_faults([{"kind": "date_9999"}, {"kind": "429"}])
+    assert _get(client, sim).headers["Date"] == "Fri, 31 Dec 9999 23:59:59 -0100"
+    assert _get(client, sim).headers["Retry-After"] == "Fri, 31 Dec 9999 23:59:59 -0100"

@@ -9,13 +9,17 @@ import pytest
 import requests
 
 from centaur_sim import FAULT_KINDS, SCRIPTED_KINDS, Simulator
+from centaur_sim.config import SIZED_KINDS
 from tests.harness import LIST, STATIC_TOKEN, SimFactory
 from tests.sim.helpers import Walk, auth_headers
 
 HEADERS = auth_headers(STATIC_TOKEN)
 FOREVER = 1_000_000
 #: Kinds whose answer is a 200 (the fault counter tells them apart).
-LOOK_FINE = ("future_date", "no_date", "html200", "empty200", "bad_utf8")
+LOOK_FINE = (
+    *("future_date", "no_date", "html200", "empty200", "bad_utf8", "empty_page", *SIZED_KINDS),
+    *("nan", "huge_number", "bom", "date_9999"),
+)
 #: Kinds that answer slowly (a delay, a dripping body): the client gives up on them after 0.2 s.
 SLOW = ("timeout", "stall")
 
@@ -52,7 +56,8 @@ def test_a_task_specific_fault_persists_and_spares_other_tasks(
     make_sim: SimFactory, kind: str
 ) -> None:
     sim = make_sim(tasks=3, cases=30, spike_seconds=1, stall_byte_seconds=1, retry_after=0)
-    sim.script_faults([{"kind": kind, "count": FOREVER, "task_id": 102}])
+    size = {"size": 1000} if kind in SIZED_KINDS else {}
+    sim.script_faults([{"kind": kind, "count": FOREVER, "task_id": 102, **size}])
     for attempt in range(1, 4):
         outcome = _attempt(sim, 102, read_timeout=0.2 if kind in SLOW else 5)
         failed = isinstance(outcome, Exception) or outcome.status_code != 200

@@ -37,6 +37,11 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | log_level_unchecked | bad config: an unknown TAP_CENTAUR_LOGLEVEL is left to the SDK |
 | login_budget_reset | bad responses: renewals without a served request are never counted |
 | unprocessable_is_task_error | bad responses: a 422 is one task's failure, not a rejected request |
+| future_start_date_accepted | hostile inputs: a start_date later than now is used as given |
+| size_cap_off | hostile inputs: an answer is read whole, however large it inflates |
+| empty_pages_unbounded | hostile inputs: empty pages that say more follow are followed for ever |
+| nesting_unchecked | hostile inputs: records nested past 100 levels are read if msgspec can |
+| json_errors_unexplained | hostile inputs: NaN and 1e400 are "not JSON" again, retried |
 
 `redaction_off` (log masking off, nothing else) is an experiment: the tap never formats a
 secret itself, so only the tests where a server echoes one (issue 19) go red.
@@ -328,6 +333,60 @@ def _unprocessable_is_task_error() -> None:
     CentaurStream.validate_response = validate_response  # type: ignore[method-assign]
 
 
+def _future_start_date_accepted() -> None:
+    from tap_centaur import settings
+    from tap_centaur.clock import parse_start_date
+    from tap_centaur.errors import ConfigError
+
+    original = settings._start_date
+
+    def _start_date(value: object) -> datetime | None:
+        try:
+            return original(value)
+        except ConfigError as error:
+            if "later than now" not in str(error):
+                raise
+            return parse_start_date(str(value))
+
+    settings._start_date = _start_date
+
+
+def _size_cap_off() -> None:
+    from tap_centaur import session
+
+    original = session._DecodedBody.__init__
+
+    def __init__(self: t.Any, content_encoding: str, limit_mb: int) -> None:
+        original(self, content_encoding, 1 << 30)  # a petabyte: nothing is ever too large
+
+    session._DecodedBody.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _empty_pages_unbounded() -> None:
+    import sys
+
+    from tap_centaur import pagination
+
+    original = pagination.SequenceIdPaginator.__init__
+
+    def __init__(self: t.Any, max_empty_pages: int) -> None:
+        original(self, sys.maxsize)
+
+    pagination.SequenceIdPaginator.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _nesting_unchecked() -> None:
+    from tap_centaur import pages
+
+    pages._nests_within = lambda value, levels: True
+
+
+def _json_errors_unexplained() -> None:
+    from tap_centaur import pages
+
+    pages._json_problem = lambda content, error: None
+
+
 SABOTAGES: dict[str, Callable[[], None]] = {
     "truncated_page_is_empty": _truncated_page_is_empty,
     "premature_bookmark": _premature_bookmark,
@@ -356,6 +415,11 @@ SABOTAGES: dict[str, Callable[[], None]] = {
     "log_level_unchecked": _log_level_unchecked,
     "login_budget_reset": _login_budget_reset,
     "unprocessable_is_task_error": _unprocessable_is_task_error,
+    "future_start_date_accepted": _future_start_date_accepted,
+    "size_cap_off": _size_cap_off,
+    "empty_pages_unbounded": _empty_pages_unbounded,
+    "nesting_unchecked": _nesting_unchecked,
+    "json_errors_unexplained": _json_errors_unexplained,
 }
 
 _name = os.environ.get("TAP_CENTAUR_SABOTAGE")

@@ -1,0 +1,210 @@
+"""Hostile inputs, round 2 (issue 19, items 2, 3, 4, 6): dates, sizes, pages, page contents.
+
+Over real HTTP against the simulator, which sends what a hostile server or a broken proxy
+could: a gzip bomb, a body without Content-Length that never ends, empty pages that say more
+follow forever, a record nested thousands of levels deep, NaN, 1e400, a byte order mark, a
+`Date` past the year 9999. Whatever an answer holds, it fails one task (or stops the run when
+it is the login or the task or project list) with one line naming what was read and what was
+wrong; the other tasks are synced and bookmarked, and no STATE skips data. A `start_date` in
+the future is refused before any request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from tests.harness import (
+    LOGIN,
+    Run,
+    Sim,
+    SimFactory,
+    TapRunner,
+    assert_one_clear_error,
+    login_config,
+    partition_bookmarks,
+    premature_bookmarks,
+)
+
+TASKS = (101, 102, 103)
+SIM = {"tasks": 3, "cases": (40, 30, 20), "page_size": 10}
+FOREVER = 1_000_000
+MIB = 1 << 20
+#: An hour ahead of now, written with another offset than UTC's.
+AN_HOUR_AHEAD = (
+    (datetime.now(timezone.utc) + timedelta(hours=1))
+    .astimezone(timezone(timedelta(hours=2)))
+    .isoformat(timespec="seconds")
+)
+
+
+def _run(
+    make_sim: SimFactory,
+    tap: TapRunner,
+    faults: list[dict[str, Any]],
+    task_ids: tuple[int, ...] = TASKS,
+    sim: dict[str, Any] | None = None,
+    **settings: Any,
+) -> tuple[Sim, Run]:
+    simulator = make_sim(**{**SIM, **(sim or {})})
+    simulator.script_faults(faults)
+    config = login_config(simulator.url, task_ids, page_size=10, max_retries=1, **settings)
+    return simulator, tap.run(config, timeout=30)
+
+
+def _on_102(kind: str, **fields: Any) -> list[dict[str, Any]]:
+    return [{"kind": kind, "count": FOREVER, "task_id": 102, **fields}]
+
+
+def assert_only_task_102_failed(sim: Sim, run: Run, *fragments: str) -> str:
+    """Exit 1, one line naming task 102 and `fragments`; 101 and 103 synced and bookmarked."""
+    line = assert_one_clear_error(run, "1 task failed", "task 102", *fragments)
+    assert run.exit_code == 1
+    assert set(partition_bookmarks(run.final_state)) == {(101, None), (103, None)}
+    synced = {101: sim.keys(101), 103: sim.keys(103)}
+    assert {key for key in run.keys if key[0] != 102} == synced[101] | synced[103]
+    assert premature_bookmarks(run, synced) == []
+    return line
+
+
+# --- item 2: a typo in start_date never costs history ---------------------------------------
+
+
+@pytest.mark.parametrize("start_date", ["2205-01-01", AN_HOUR_AHEAD])
+def test_a_start_date_later_than_now_is_refused_before_any_request(make_sim, tap, start_date):
+    sim = make_sim(**SIM)
+
+    run = tap.run(login_config(sim.url, TASKS, start_date=start_date))
+
+    assert_one_clear_error(run, "Invalid setting 'start_date'", start_date, "later than now")
+    assert run.exit_code == 2
+    assert sim.stats()["total_requests"] == 0
+    assert not run.messages
+
+
+# --- item 3: every answer is bounded in size -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "said"),
+    [
+        ("gzip_bomb", 64 * MIB, "max_response_mb=1 MiB once gzip is undone"),
+        # Large enough that kernel buffers (up to tcp_rmem's maximum) cannot hold a quarter.
+        ("flood", 256 * MIB, "max_response_mb=1"),
+    ],
+)
+def test_an_answer_larger_than_max_response_mb_fails_its_task_only(  # noqa: PLR0917
+    make_sim, tap, figures, kind, size, said
+):
+    # The tap of 023f266 read it all, found an empty last page, and exited 0.
+    sim, run = _run(make_sim, tap, _on_102(kind, size=size), max_response_mb=1)
+
+    assert_only_task_102_failed(sim, run, "(first page)", said, "raise max_response_mb")
+    assert "Retrying" not in run.stderr  # a bomb is not worth a second try
+    streamed = sim.stats()["streamed_bytes"]
+    if kind == "flood":  # reading stopped at the cap, not at the end of the body
+        assert MIB < streamed < size // 4, streamed
+        figures.update(flood_bytes=size, flood_bytes_sent_before_the_tap_stopped=streamed)
+
+
+# --- item 4: pagination that never ends, ends ------------------------------------------------
+
+
+@pytest.mark.timeout(60)  # the tap of 023f266 paged for ever
+def test_empty_pages_that_never_end_fail_their_task_at_max_empty_pages(make_sim, tap, figures):
+    sim, run = _run(make_sim, tap, _on_102("empty_page"), max_empty_pages=30)
+
+    assert_only_task_102_failed(sim, run, "30 pages in a row", "max_empty_pages=30")
+    requests_102 = sim.stats()["faults"]["empty_page"]
+    assert requests_102 == 30
+    figures.update(empty_pages_requested_before_the_task_failed=requests_102)
+
+
+@pytest.mark.parametrize(("empty", "limit"), [(4, 5), (4, 4)])
+def test_a_sparse_scan_is_followed_up_to_max_empty_pages(make_sim, tap, empty, limit):
+    # Empty pages first, their cursors (1..4) before the task's first case (sequence id 1000).
+    faults = [{"kind": "empty_page", "count": empty, "task_id": 102}]
+    sim, run = _run(make_sim, tap, faults, sim={"first_sequence_id": 1000}, max_empty_pages=limit)
+
+    if empty < limit:
+        assert run.exit_code == 0, run.stderr[-2000:]
+        assert sorted(run.keys) == sorted(sim.keys())
+        assert set(partition_bookmarks(run.final_state)) == {(task, None) for task in TASKS}
+    else:
+        assert_only_task_102_failed(sim, run, f"{limit} pages in a row", "max_empty_pages")
+
+
+# --- the login and the lists: the run stops, naming them ---------------------------------------
+
+
+#: (path, fault, (what the line names, why))
+LIST_AND_LOGIN_CASES = [
+    (LOGIN, "gzip_bomb", ("POST /auth/public/v1/login", "max_response_mb=1")),
+    ("/tasks/", "gzip_bomb", ("GET /tasks/public/v1/list", "max_response_mb=1")),
+    ("/tasks/", "empty_page", ("GET /tasks/public/v1/list", "20 pages in a row")),
+    ("/projects/", "empty_page", ("GET /projects/public/v1/list", "max_empty_pages=20")),
+    ("/tasks/", "nan", ("GET /tasks/public/v1/list", "NaN or Infinity")),
+    ("/projects/", "deep_json", ("GET /projects/public/v1/list", "100 levels deep")),
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("path", "kind", "said"),
+    LIST_AND_LOGIN_CASES,
+    ids=[f"{kind}-{path.strip('/').split('/')[0]}" for path, kind, _ in LIST_AND_LOGIN_CASES],
+)
+def test_a_hostile_login_or_list_stops_the_run_naming_it(make_sim, tap, path, kind, said):
+    size = {"size": 16 * MIB} if kind == "gzip_bomb" else {}
+    faults = [{"kind": kind, "path": path, "count": FOREVER, **size}]
+    _sim, run = _run(make_sim, tap, faults, (), max_response_mb=1, max_empty_pages=20)
+
+    assert_one_clear_error(run, *said)
+    assert run.exit_code == 1
+    assert not partition_bookmarks(run.final_state)
+    assert "Unexpected error" not in run.stderr
+
+
+# --- item 6: whatever a page holds, the failure names its task -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ({"kind": "deep_json", "size": 5000}, "more than 100 levels deep"),  # RecursionError
+        ({"kind": "deep_json", "size": 150}, "more than 100 levels deep"),  # read, then refused
+        ({"kind": "nan"}, "NaN or Infinity (at byte "),
+        ({"kind": "huge_number"}, "beyond the range of JSON numbers"),
+    ],
+    ids=["nested-5000", "nested-150", "NaN", "1e400"],
+)
+def test_json_the_tap_cannot_carry_fails_its_task_saying_what_is_wrong(
+    make_sim, tap, fault, reason
+):
+    sim, run = _run(make_sim, tap, _on_102(**fault))
+
+    assert_only_task_102_failed(sim, run, "(first page)", reason, "answered 200 but")
+    assert "Retrying" not in run.stderr  # the same answer would come again
+
+
+def test_a_utf8_byte_order_mark_is_skipped(make_sim, tap):
+    sim, run = _run(make_sim, tap, _on_102("bom"))
+
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert sorted(run.keys) == sorted(sim.keys())
+    assert set(partition_bookmarks(run.final_state)) == {(task, None) for task in TASKS}
+
+
+def test_a_date_past_the_year_9999_is_no_usable_date(make_sim, tap):
+    # Every answer for task 102 carries it; task 101's first answer is a 429 whose
+    # Retry-After is that date: the retry then waits as backoff_factor says.
+    faults = [*_on_102("date_9999"), {"kind": "429", "task_id": 101}]
+    sim, run = _run(make_sim, tap, faults, sim={"retry_after_style": "year-9999"})
+
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert sorted(run.keys) == sorted(sim.keys())
+    assert "task 102: the API sent no usable Date header" in run.stderr
+    assert set(partition_bookmarks(run.final_state)) == {(101, None), (103, None)}
+    assert run.stderr.count("Retrying (1 of 1)") == 1
