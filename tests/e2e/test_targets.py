@@ -202,6 +202,14 @@ def assert_covers_every_shape(runs: list[Messages]) -> None:
     assert counts[1] < counts[0] / 2, counts
 
 
+def meltano_with_case_ids(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
+    """Meltano pointed at `sim`, with the first case of tasks 101, 103, 104 in `case_ids`."""
+    meltano = meltano_for(meltano_bin, sim, workdir)
+    picked = [{"task_id": t, "case_id": sim.truth_v2(t)[0]["case_id"]} for t in (101, 103, 104)]
+    meltano.env["TAP_CENTAUR_CASE_IDS"] = json.dumps(picked)
+    return meltano
+
+
 @pytest.mark.parametrize("target", list(COLUMN_TYPES))
 def test_full_then_incremental_run_is_stored_as_emitted(
     target: str,
@@ -210,11 +218,7 @@ def test_full_then_incremental_run_is_stored_as_emitted(
     sim: Simulator,
     tmp_path: Path,
 ) -> None:
-    meltano = meltano_for(meltano_bin, sim, tmp_path)
-    picked = [(t, sim.truth_v2(t)[0]["case_id"]) for t in (101, 103, 104)]
-    meltano.env["TAP_CENTAUR_CASE_IDS"] = json.dumps(
-        [{"task_id": t, "case_id": c} for t, c in picked]
-    )
+    meltano = meltano_with_case_ids(meltano_bin, sim, tmp_path)
     schema = f"e2e_{uuid.uuid4().hex[:12]}"
     namespace = target.upper().replace("-", "_")
     meltano.env[f"{namespace}_DEFAULT_TARGET_SCHEMA"] = schema
@@ -238,3 +242,78 @@ def test_full_then_incremental_run_is_stored_as_emitted(
         assert_stored_as_emitted(target, stored, runs)
     finally:
         postgres.close()
+
+
+LABELS = ("correct_label", "majority_label")
+
+
+def old_layout(messages: Messages) -> Messages:
+    """The messages as the tap wrote them before a label had a field per shape: one field,
+    a list or a WKT string (a JSON union the targets made jsonb)."""
+    old = json.loads(json.dumps(messages))
+    for message in old:
+        if message["type"] == "SCHEMA" and "correct_label_wkt" in message["schema"]["properties"]:
+            properties = message["schema"]["properties"]
+            for label in LABELS:
+                properties[label] = {"type": ["array", "string", "object", "null"]}
+                del properties[f"{label}_wkt"]
+        elif message["type"] == "RECORD" and "correct_label_wkt" in message["record"]:
+            record = message["record"]
+            for label in LABELS:
+                wkt = record.pop(f"{label}_wkt")
+                record[label] = record[label] if wkt is None else wkt
+    return old
+
+
+def write_messages(path: Path, messages: Messages) -> Path:
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages), encoding="utf-8")
+    return path
+
+
+def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames(
+    meltano_bin: str, pg_settings: dict[str, str], sim: Simulator, tmp_path: Path
+) -> None:
+    """MeltanoLabs' target-postgres refuses the new label columns into old jsonb ones; after
+    docs/WAREHOUSE.md's renames, the old columns keep their old rows, the new ones fill."""
+    meltano = meltano_with_case_ids(meltano_bin, sim, tmp_path)
+    postgres = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
+    meltano.env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = postgres.schema
+    try:
+        tap = meltano("invoke", "tap-centaur").stdout
+        emitted = [json.loads(line) for line in tap.splitlines()]
+        before = old_layout(emitted)
+        meltano("invoke", "target-postgres", stdin=write_messages(tmp_path / "old.jsonl", before))
+        assert postgres.column_types("task_results")["correct_label"] == "jsonb"
+        # The new layout, read again for task 101 only: refused as the document says...
+        new = [m for m in emitted if m["type"] != "RECORD" or m["record"].get("task_id") == 101]
+        new_file = write_messages(tmp_path / "new.jsonl", new)
+        refused = meltano("invoke", "target-postgres", stdin=new_file, check=False)
+        assert refused.returncode != 0
+        assert 'column "correct_label" is of type jsonb but expression is of type text[]' in (
+            refused.output
+        )
+        # ...and loaded after the renames.
+        text = (ROOT / "docs" / "WAREHOUSE.md").read_text(encoding="utf-8")
+        renames = text.split("<!-- migration: rename_old_label_columns -->\n```sql\n")[1]
+        with postgres.connection.cursor() as cursor:
+            cursor.execute(f'SET search_path TO "{postgres.schema}"')
+            cursor.execute(renames.split("```")[0])
+        meltano("invoke", "target-postgres", stdin=new_file)
+    finally:
+        stored = stored_in_postgres(postgres)
+        postgres.close()
+    old_records = latest_records([before])[1]
+    for table in ("task_results", "case_results"):
+        types, rows = stored[table]
+        assert [types[f"{label}{s}"] for label in LABELS for s in ("", "_wkt", "_json")] == [
+            "_text", "text", "jsonb"
+        ] * 2  # fmt: skip
+        assert len(rows) == len(old_records[table])
+        for row in rows:
+            key = (row["task_id"], row["case_id"])
+            old = old_records[table][key]
+            new = latest_records([emitted])[1][table][key]
+            for label in LABELS:
+                assert row[f"{label}_json"] == old[label], (table, key, label)
+                fresh = [new[label], new[f"{label}_wkt"]] if key[0] == 101 else [None, None]
+                assert [row[label], row[f"{label}_wkt"]] == fresh, (table, key, label)

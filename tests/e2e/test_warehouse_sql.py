@@ -35,7 +35,7 @@ from tests.harness.checks import as_emitted
 pytestmark = pytest.mark.e2e
 
 DOC = ROOT / "docs" / "WAREHOUSE.md"
-BLOCK = re.compile(r"(?:<!-- check: (\w+) -->\n)?```sql\n(.*?)```", re.DOTALL)
+BLOCK = re.compile(r"(?:<!-- (check|migration): (\w+) -->\n)?```sql\n(.*?)```", re.DOTALL)
 EXTRACTED_SINCE = "'2026-11-30 00:00:00'"
 READ_SINCE = "'2026-11-30 00:00:00+00'"
 Row = tuple[Any, ...]
@@ -43,10 +43,11 @@ Truth = list[dict[str, Any]]
 
 
 def sql_blocks() -> list[tuple[str, str]]:
+    """The blocks marked `check:` (a migration block runs in tests/e2e/test_targets.py)."""
     blocks = BLOCK.findall(DOC.read_text(encoding="utf-8"))
-    unmarked = [sql.splitlines()[0] for name, sql in blocks if not name]
+    unmarked = [sql.splitlines()[0] for kind, _, sql in blocks if not kind]
     assert not unmarked, f"SQL blocks of {DOC.name} without a check marker: {unmarked}"
-    return [(name, sql) for name, sql in blocks]
+    return [(name, sql) for kind, name, sql in blocks if kind == "check"]
 
 
 def key(record: dict[str, Any]) -> tuple[int, int]:
