@@ -250,7 +250,7 @@ LABELS = ("correct_label", "majority_label")
 def old_layout(messages: Messages) -> Messages:
     """The messages as the tap wrote them before a label had a field per shape: one field,
     a list or a WKT string (a JSON union the targets made jsonb)."""
-    old = json.loads(json.dumps(messages))
+    old: Messages = json.loads(json.dumps(messages))
     for message in old:
         if message["type"] == "SCHEMA" and "correct_label_wkt" in message["schema"]["properties"]:
             properties = message["schema"]["properties"]
