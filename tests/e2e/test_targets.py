@@ -15,6 +15,7 @@ import json
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 
 from centaur_sim import SimConfig, Simulator
-from tests.e2e.conftest import ROOT, Meltano, Postgres, meltano_for
+from tests.e2e.conftest import ROOT, Meltano, Postgres, RunResult, meltano_for
 
 pytestmark = pytest.mark.e2e
 
@@ -31,10 +32,12 @@ Stored = dict[str, tuple[dict[str, str], list[dict[str, Any]]]]
 Messages = list[dict[str, Any]]
 
 #: The column type each target gives the fields whose storage differs between targets (the
-#: README's "Targets" table says the same): class names, WKT, objects, arrays of objects.
-NESTED = ("correct_label", "correct_label_wkt", "read_stats", "counts", "content_metadata")
+#: README's "Targets" table says the same, tests/test_docs.py checks it): class names, WKT,
+#: objects, arrays of objects, integers, numbers.
 COLUMN_TYPES = {
     "target-postgres": {
+        "task_id": "int8",
+        "agreement": "numeric",
         "correct_label": "_text",
         "correct_label_wkt": "text",
         "read_stats": "jsonb",
@@ -44,6 +47,8 @@ COLUMN_TYPES = {
         "undocumented_fields": "jsonb",
     },
     "target-postgres-pipelinewise": {
+        "task_id": "numeric",
+        "agreement": "float8",
         "correct_label": "jsonb",
         "correct_label_wkt": "varchar",
         "read_stats": "jsonb",
@@ -53,6 +58,8 @@ COLUMN_TYPES = {
         "undocumented_fields": "jsonb",
     },
     "target-duckdb": {
+        "task_id": "HUGEINT",
+        "agreement": "DOUBLE",
         "correct_label": "JSON",
         "correct_label_wkt": "VARCHAR",
         "read_stats": "JSON",
@@ -63,6 +70,7 @@ COLUMN_TYPES = {
     },
 }
 DUCKDB_SCHEMA = "centaur"
+POSTGRES = ("target-postgres", "target-postgres-pipelinewise")
 #: Run by target-duckdb's own Python: every table of the schema, its column types and rows.
 READ_DUCKDB = """
 import duckdb, json, sys
@@ -80,19 +88,6 @@ for (table,) in con.execute(
     stored[table] = (types, [dict(zip(names, row)) for row in cursor.fetchall()])
 print(json.dumps(stored, default=str))
 """
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """Choice tasks 101, 102 (its first case with labels of undocumented shapes), box task
-    103, task 104 that only results v2 serves; undocumented fields on every other task."""
-    config = SimConfig(
-        port=0, tasks=4, cases=(30, 20, 25, 15), seed=2020, unsupported_task_ids=(104,),
-        extra_fields=True,
-    )  # fmt: skip
-    with Simulator(config) as simulator:
-        simulator.set_misbehaviour(102, "odd_labels")
-        yield simulator
 
 
 def stored_in_postgres(postgres: Postgres) -> Stored:
@@ -129,11 +124,8 @@ def same(stored: Any, emitted: Any) -> bool:
     return bool(stored == emitted) and type(stored) is type(emitted)
 
 
-def sync(
-    meltano: Meltano, target: str, run: int, state: dict[str, Any] | None
-) -> tuple[Messages, dict[str, Any]]:
-    """One `meltano invoke tap-centaur | meltano invoke TARGET`, the tap starting from
-    `state`. Returns the tap's messages and the STATE the target passed on: the tap's last."""
+def tap_run(meltano: Meltano, run: int, state: dict[str, Any] | None) -> tuple[Path, Messages]:
+    """`meltano invoke tap-centaur [--state FILE] > tap-RUN.jsonl`: the file, its messages."""
     args = ["invoke", "tap-centaur"]
     if state is not None:
         state_file = meltano.workdir / f"state-{run}.json"
@@ -141,12 +133,7 @@ def sync(
         args += ["--state", str(state_file)]
     output = meltano.workdir / f"tap-{run}.jsonl"
     output.write_text(meltano(*args).stdout, encoding="utf-8")
-    passed_on = meltano("invoke", target, stdin=output).stdout.splitlines()
-    messages = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
-    last_state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
-    assert passed_on, f"{target} passed on no STATE"
-    assert json.loads(passed_on[-1]) == last_state, target
-    return messages, last_state
+    return output, [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
 
 
 def latest_records(runs: list[Messages]) -> tuple[dict[str, Any], dict[str, dict[Any, Any]]]:
@@ -210,38 +197,79 @@ def meltano_with_case_ids(meltano_bin: str, sim: Simulator, workdir: Path) -> Me
     return meltano
 
 
+@dataclass
+class Pipes:
+    """Two runs of the tap, each piped into every target."""
+
+    meltano: Meltano
+    #: The tap's messages, of the full run then of the incremental run.
+    runs: list[Messages]
+    #: Per target, its two `meltano invoke` runs (stdout: the STATE lines it passed on).
+    loads: dict[str, list[RunResult]]
+    stored: dict[str, Stored]
+
+
+@pytest.fixture(scope="module")
+def pipes(
+    meltano_bin: str, pg_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pipes]:
+    """The full run, changes on the server (cases updated in a choice, a box and a v2 task,
+    cases added), the incremental run from the STATE the targets passed on."""
+    config = SimConfig(
+        port=0, tasks=4, cases=(30, 20, 25, 15), seed=2020, unsupported_task_ids=(104,),
+        extra_fields=True,
+    )  # fmt: skip
+    workdir = tmp_path_factory.mktemp("targets")
+    with Simulator(config) as sim:
+        sim.set_misbehaviour(102, "odd_labels")
+        meltano = meltano_with_case_ids(meltano_bin, sim, workdir)
+        postgres = {t: Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}") for t in POSTGRES}
+        for target, database in postgres.items():
+            meltano.env[f"{target.upper().replace('-', '_')}_DEFAULT_TARGET_SCHEMA"] = (
+                database.schema
+            )
+        meltano.env["TARGET_DUCKDB_FILEPATH"] = str(workdir / "tap_centaur.duckdb")
+        meltano.env["TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA"] = DUCKDB_SCHEMA
+        try:
+            runs: list[Messages] = []
+            loads: dict[str, list[RunResult]] = {target: [] for target in COLUMN_TYPES}
+            state = None
+            for run in (1, 2):
+                output, messages = tap_run(meltano, run, state)
+                runs.append(messages)
+                invokes: list[tuple[str, ...]] = [("invoke", target) for target in COLUMN_TYPES]
+                results = meltano.concurrently(invokes, stdin=output, check=False)
+                for target, result in zip(COLUMN_TYPES, results, strict=True):
+                    loads[target].append(result)
+                state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+                if run == 1:
+                    sim.update_cases(101, count=3, rng_seed=1)
+                    sim.update_cases(103, count=3, rng_seed=2)
+                    sim.update_cases(104, count=2, rng_seed=3)
+                    sim.add_cases(102, 2)
+            stored = {t: stored_in_postgres(database) for t, database in postgres.items()}
+            stored["target-duckdb"] = stored_in_duckdb(workdir / "tap_centaur.duckdb")
+            yield Pipes(meltano, runs, loads, stored)
+        finally:
+            for database in postgres.values():
+                database.close()
+
+
+def test_the_runs_cover_every_shape(pipes: Pipes) -> None:
+    assert_covers_every_shape(pipes.runs)
+
+
 @pytest.mark.parametrize("target", list(COLUMN_TYPES))
-def test_full_then_incremental_run_is_stored_as_emitted(
-    target: str,
-    meltano_bin: str,
-    pg_settings: dict[str, str],
-    sim: Simulator,
-    tmp_path: Path,
-) -> None:
-    meltano = meltano_with_case_ids(meltano_bin, sim, tmp_path)
-    schema = f"e2e_{uuid.uuid4().hex[:12]}"
-    namespace = target.upper().replace("-", "_")
-    meltano.env[f"{namespace}_DEFAULT_TARGET_SCHEMA"] = schema
-    duckdb_file = tmp_path / "tap_centaur.duckdb"
-    meltano.env["TARGET_DUCKDB_FILEPATH"] = str(duckdb_file)
-    if target == "target-duckdb":
-        meltano.env[f"{namespace}_DEFAULT_TARGET_SCHEMA"] = DUCKDB_SCHEMA
-    postgres = Postgres(pg_settings, schema)
-    try:
-        first, state = sync(meltano, target, 1, None)
-        sim.update_cases(101, count=3, rng_seed=1)
-        sim.update_cases(103, count=3, rng_seed=2)
-        sim.update_cases(104, count=2, rng_seed=3)
-        sim.add_cases(102, 2)
-        second, _ = sync(meltano, target, 2, state)
-        runs = [first, second]
-        assert_covers_every_shape(runs)
-        stored = stored_in_duckdb(duckdb_file) if target == "target-duckdb" else (
-            stored_in_postgres(postgres)
-        )  # fmt: skip
-        assert_stored_as_emitted(target, stored, runs)
-    finally:
-        postgres.close()
+def test_full_then_incremental_run_is_stored_as_emitted(pipes: Pipes, target: str) -> None:
+    for result, messages in zip(pipes.loads[target], pipes.runs, strict=True):
+        tail = "\n".join(result.output.splitlines()[-30:])
+        assert result.returncode == 0, f"{target} exited {result.returncode}:\n{tail}"
+        # The STATE it passed on (what Meltano stores) is the tap's last.
+        passed_on = result.stdout.splitlines()
+        assert passed_on, f"{target} passed on no STATE"
+        last = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+        assert json.loads(passed_on[-1]) == last, target
+    assert_stored_as_emitted(target, pipes.stored[target], pipes.runs)
 
 
 LABELS = ("correct_label", "majority_label")
@@ -271,16 +299,16 @@ def write_messages(path: Path, messages: Messages) -> Path:
 
 
 def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames(
-    meltano_bin: str, pg_settings: dict[str, str], sim: Simulator, tmp_path: Path
+    pipes: Pipes, pg_settings: dict[str, str], tmp_path: Path
 ) -> None:
     """MeltanoLabs' target-postgres refuses the new label columns into old jsonb ones; after
-    docs/WAREHOUSE.md's renames, the old columns keep their old rows, the new ones fill."""
-    meltano = meltano_with_case_ids(meltano_bin, sim, tmp_path)
+    docs/WAREHOUSE.md's renames, the old columns keep their old rows, the new ones fill.
+    The tap's output: the full run of `pipes`, as it is (new) and as the tap wrote it before."""
+    meltano = Meltano(pipes.meltano.executable, dict(pipes.meltano.env), tmp_path)
     postgres = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
     meltano.env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = postgres.schema
+    emitted = pipes.runs[0]
     try:
-        tap = meltano("invoke", "tap-centaur").stdout
-        emitted = [json.loads(line) for line in tap.splitlines()]
         before = old_layout(emitted)
         meltano("invoke", "target-postgres", stdin=write_messages(tmp_path / "old.jsonl", before))
         assert postgres.column_types("task_results")["correct_label"] == "jsonb"
