@@ -153,19 +153,18 @@ def check_record(record: object, response: requests.Response, shape: RecordShape
                 response, shape, f"a {shape.name} has '{field}' {_describe(record.get(field))}"
             )
     undescribed = route_labels(record, shape.labels)
-    for field, check in shape.field_checks:
-        found = check.mismatch(record.get(field), field)
-        if found:
-            path, value = found
-            key = record[shape.keys[-1]]
-            raise _shape_error(
-                response,
-                shape,
-                f"{shape.name} {key} has '{path}' {_describe(value)}, which the schema forbids",
-            )
+    found = shape.check.mismatch(record)
+    if found:
+        path, value = found
+        key = record[shape.keys[-1]]
+        raise _shape_error(
+            response,
+            shape,
+            f"{shape.name} {key} has '{path[1:]}' {_describe(value)}, which the schema forbids",
+        )
     if undescribed or not record.keys() <= shape.documented:
         extra = {name: record.pop(name) for name in list(record) if name not in shape.documented}
-        record[UNDOCUMENTED_FIELDS] = {**extra, **undescribed}
+        record[UNDOCUMENTED_FIELDS] = {**extra, **(undescribed or {})}
     return record
 
 

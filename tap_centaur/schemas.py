@@ -15,6 +15,7 @@ UNDOCUMENTED_FIELDS = "undocumented_fields"
 #: WKT (a string: boxes, lines, circles) goes to the field named with this suffix, any other
 #: shape to `undocumented_fields` under the label's name. See `route_labels`.
 WKT_SUFFIX = "_wkt"
+_STRING = {str}
 _CLASS_NAMES = th.ArrayType(th.StringType)
 _JSON_OBJECT = th.CustomType({"type": ["object", "null"], "additionalProperties": True})
 _UNDOCUMENTED = th.Property(
@@ -140,45 +141,60 @@ def _python_types(json_types: str | list[str]) -> tuple[type, ...]:
     return tuple(py_type for name in names for py_type in _PYTHON_TYPES[name])
 
 
+#: A declared part of a value: the exact Python types it may have, and the check of its own
+#: parts when it has any.
+_Part = tuple[tuple[type, ...], "TypeCheck | None"]
+
+
 @dataclass(frozen=True)
 class TypeCheck:
-    """The exact Python types a JSON value may have, and the checks of its declared parts.
+    """The checks of the declared parts of a JSON value: an object's properties, an array's items.
 
-    The parts: an object's properties, an array's items. Exact types: JSON `true` decodes to
-    bool, which must not pass for an integer.
+    Exact types: JSON `true` decodes to bool, which must not pass for an integer.
     """
 
-    types: tuple[type, ...]
-    properties: tuple[tuple[str, TypeCheck], ...] = ()
-    items: TypeCheck | None = None
+    properties: tuple[tuple[str, tuple[type, ...], TypeCheck | None], ...] = ()
+    items: _Part | None = None
 
     @classmethod
-    def of(cls, schema: dict[str, t.Any]) -> TypeCheck | None:
-        """The check of a JSON schema with a `type`; None when it allows any value."""
-        if "type" not in schema:
-            return None
-        properties = schema.get("properties", {}).items()
-        return cls(
-            _python_types(schema["type"]),
-            tuple((name, check) for name, spec in properties if (check := cls.of(spec))),
-            cls.of(schema.get("items", {})),
-        )
+    def of(cls, schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeCheck | None:
+        """The check of the parts of a JSON schema, but of its properties in `skip`.
 
-    def mismatch(self, value: object, path: str) -> tuple[str, object] | None:
-        """The path and value of the first part of `value` of a type the schema forbids."""
-        if type(value) not in self.types:
-            return path, value
-        if self.properties and type(value) is dict:
-            for name, check in self.properties:
-                found = check.mismatch(value.get(name), f"{path}.{name}")
-                if found:
-                    return found
-        if self.items and type(value) is list:
+        None when there is no part to check.
+        """
+        properties = tuple(
+            (name, *part)
+            for name, spec in schema.get("properties", {}).items()
+            if name not in skip and (part := cls._part(spec))
+        )
+        items = cls._part(schema.get("items", {}))
+        return cls(properties, items) if properties or items else None
+
+    @classmethod
+    def _part(cls, schema: dict[str, t.Any]) -> _Part | None:
+        return (_python_types(schema["type"]), cls.of(schema)) if "type" in schema else None
+
+    def mismatch(self, value: object) -> tuple[str, object] | None:
+        """The path and value of the first part of `value` of a type the schema forbids.
+
+        The path is made of ".key" and "[0]" parts; None when every part has its type.
+        """
+        found: tuple[str, object] | None = None
+        if type(value) is dict:
+            for name, types, check in self.properties:
+                item = value.get(name)
+                if type(item) not in types:
+                    return f".{name}", item
+                if check is not None and item is not None and (found := check.mismatch(item)):
+                    return f".{name}{found[0]}", found[1]
+        elif type(value) is list and self.items is not None:
+            types, check = self.items
             for index, item in enumerate(value):
-                found = self.items.mismatch(item, f"{path}[{index}]")
-                if found:
-                    return found
-        return None
+                if type(item) not in types:
+                    return f"[{index}]", item
+                if check is not None and item is not None and (found := check.mismatch(item)):
+                    return f"[{index}]{found[0]}", found[1]
+        return found
 
 
 @dataclass(frozen=True)
@@ -191,10 +207,10 @@ class RecordShape:
     #: The integer fields that identify a record (its primary key), checked first.
     keys: tuple[str, ...]
     documented: frozenset[str]
-    #: The check of each typed field, at every depth the schema declares.
-    field_checks: tuple[tuple[str, TypeCheck], ...]
-    #: The label fields: a WKT string goes to `<label>_wkt` (see WKT_SUFFIX).
-    labels: tuple[str, ...] = ()
+    #: The check of the typed fields but the keys, at every depth the schema declares.
+    check: TypeCheck
+    #: The label fields and their WKT fields (see WKT_SUFFIX and `route_labels`).
+    labels: tuple[tuple[str, str], ...] = ()
     #: Who answered, and what was expected, for error messages.
     source: str = "the API"
     expected: str = ""
@@ -210,31 +226,38 @@ class RecordShape:
             schema=schema,
             keys=keys,
             documented=frozenset(properties) - {UNDOCUMENTED_FIELDS},
-            field_checks=tuple(
-                (field, check)
-                for field, spec in properties.items()
-                if field not in (UNDOCUMENTED_FIELDS, *keys) and (check := TypeCheck.of(spec))
+            check=TypeCheck.of(schema, skip=(UNDOCUMENTED_FIELDS, *keys)) or TypeCheck(),
+            labels=tuple(
+                (field, field + WKT_SUFFIX)
+                for field in properties
+                if field + WKT_SUFFIX in properties
             ),
-            labels=tuple(field for field in properties if field + WKT_SUFFIX in properties),
             **labels,
         )
 
 
-def route_labels(record: dict[str, t.Any], labels: tuple[str, ...]) -> dict[str, t.Any]:
+def route_labels(
+    record: dict[str, t.Any], labels: tuple[tuple[str, str], ...]
+) -> dict[str, t.Any] | None:
     """Give each label of `record` the field of its shape; return the labels of no known shape.
 
-    Class names (a list of strings) stay, a WKT string moves to `<label>_wkt`; both fields are
-    set (null when not of their shape). Any other shape (an object, a number, a list of
-    non-strings) is not the docs': the caller keeps it verbatim in `undocumented_fields`.
+    `labels`: (label, its WKT field) pairs. Class names (a list of strings) stay, a WKT string
+    moves to the WKT field; both fields are set (null when not of their shape). Any other shape
+    (an object, a number, a list of non-strings) is not the docs': the caller keeps it verbatim
+    in `undocumented_fields`.
     """
-    undescribed: dict[str, t.Any] = {}
-    for label in labels:
+    undescribed = None
+    for label, wkt in labels:
         value = record.get(label)
-        classes = type(value) is list and all(type(name) is str for name in value)
-        record[label + WKT_SUFFIX] = value if type(value) is str else None
-        record[label] = value if classes else None
-        if value is not None and not classes and type(value) is not str:
-            undescribed[label] = value
+        if type(value) is str:
+            record[label], record[wkt] = None, value
+            continue
+        record[wkt] = None
+        if value is None or (type(value) is list and not set(map(type, value)) - _STRING):
+            record[label] = value
+            continue
+        record[label] = None
+        undescribed = {**(undescribed or {}), label: value}
     return undescribed
 
 
