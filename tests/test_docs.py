@@ -91,3 +91,34 @@ def test_troubleshooting_table_quotes_messages_the_tap_really_prints():
         assert phrase in table.replace("`", ""), phrase
         fragment = phrase.split("{")[0]
         assert fragment in flat_source or fragment.replace("N ", "") in flat_source, phrase
+
+
+def test_the_targets_table_says_what_the_target_tests_check():
+    """Each row: the loader's pinned pip_url in meltano.yml, the column types
+    tests/e2e/test_targets.py asserts for it."""
+    from ruamel.yaml import YAML
+
+    from tests.e2e.test_targets import COLUMN_TYPES
+
+    loaders = {p["name"]: p for p in YAML().load(ROOT / "meltano.yml")["plugins"]["loaders"]}
+    table = README.split("<!-- targets-table", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    columns = {"correct_label": 2, "correct_label_wkt": 3, "read_stats": 4, "counts": 4}
+    columns |= {"undocumented_fields": 4, "content_metadata": 5, "results": 5}
+    assert "`correct_label`" in header[2] and "`content_metadata`" in header[5]
+    udt = {"text[]": "_text", "jsonb[]": "_jsonb", "character varying": "varchar"}
+    udt |= {"bigint": "int8", "double precision": "float8"}
+    rows = {}
+    for line in table[2:]:
+        cells = [re.findall(r"`([^`]+)`", cell) for cell in line.strip("|").split("|")]
+        rows[cells[0][0]] = cells
+    assert set(rows) == set(COLUMN_TYPES)
+    for name, expected in COLUMN_TYPES.items():
+        cells = rows[name]
+        assert cells[1] == [loaders[name]["pip_url"]], name
+        said = {field: [udt.get(t, t) for t in cells[column]] for field, column in columns.items()}
+        said |= {"task_id": [udt.get(cells[6][0], cells[6][0])]}
+        said |= {"agreement": [udt.get(cells[6][1], cells[6][1])]}
+        assert {field: said[field] for field in expected} == {
+            field: [column_type] for field, column_type in expected.items()
+        }, name

@@ -6,16 +6,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from centaur_sim import Simulator
+from tests.e2e.checks import truth_by_key
 from tests.e2e.conftest import ROOT, Meltano
 
 pytestmark = pytest.mark.e2e
 
 
-def read_jsonl(path: Path) -> list[dict[str, object]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -26,7 +28,7 @@ def test_target_jsonl_writes_exactly_the_simulators_cases(
     records = read_jsonl(tmp_path / "jsonl" / "task_results.jsonl")
     keys = [(r["task_id"], r["case_id"]) for r in records]
     assert len(keys) == len(set(keys)), "a case was written twice"
-    truth = {(r["task_id"], r["case_id"]): r for r in sim.truth()}
+    truth = truth_by_key(sim)
     assert set(keys) == set(truth)
     for record in records:
         expected = truth[(record["task_id"], record["case_id"])]
