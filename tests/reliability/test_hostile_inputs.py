@@ -72,7 +72,9 @@ def assert_only_task_102_failed(sim: Sim, run: Run, *fragments: str) -> str:
 # --- item 2: a typo in start_date never costs history ---------------------------------------
 
 
-@pytest.mark.parametrize("start_date", ["2205-01-01", AN_HOUR_AHEAD])
+@pytest.mark.parametrize(
+    "start_date", ["2205-01-01", AN_HOUR_AHEAD], ids=["a typo", "an hour ahead"]
+)
 def test_a_start_date_later_than_now_is_refused_before_any_request(make_sim, tap, start_date):
     sim = make_sim(**SIM)
 
