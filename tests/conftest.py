@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tap_centaur.signals import SIGNALS
 from tests.figures import (  # noqa: F401 - the figures' hooks and fixture
     figures,
     pytest_configure,
@@ -66,8 +67,8 @@ def tap(tmp_path: Path, make_sim: SimFactory) -> TapRunner:
 
 @pytest.fixture(autouse=True)
 def _signal_handlers_restored() -> Iterator[None]:
-    """A tap built in a test (`TapCentaur(config=...)`) installs SIGINT/SIGTERM handlers."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    """A tap built in a test (`TapCentaur(config=...)`) installs its signal handlers."""
+    saved = {sig: signal.getsignal(sig) for sig in SIGNALS}
     yield
     for sig, handler in saved.items():
         if handler is not None:

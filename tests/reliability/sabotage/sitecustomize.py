@@ -24,6 +24,8 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | output_errors_unexplained | output failures: a closed pipe or a full disk gets no words |
 | tls_failures_retried | transport: a TLS certificate failure is retried like a reset |
 | logout_skipped | logout: the run never logs out |
+| pipe_writes_not_atomic | signals anywhere: the output goes to a pipe in 64 KiB writes again |
+| signal_exit_waits | signals anywhere: a signal ends the run with `sys.exit`, as before issue 19 |
 
 `redaction_off` (log masking off, nothing else) is an experiment, not a failure: the suite
 stays green, since the tap never formats a secret in the first place.
@@ -190,6 +192,30 @@ def _logout_skipped() -> None:
     CentaurAuth.logout = lambda self: None  # type: ignore[method-assign]
 
 
+def _pipe_writes_not_atomic() -> None:
+    from tap_centaur.output import BufferedMsgSpecWriter
+
+    def _write_lines(self: t.Any, fd: int, data: bytes) -> None:
+        view, start = memoryview(data), 0
+        while start < len(data):
+            start += os.write(fd, view[start:])
+
+    BufferedMsgSpecWriter._write_lines = _write_lines  # type: ignore[method-assign]
+
+
+def _signal_exit_waits() -> None:
+    import signal
+    import sys
+
+    from tap_centaur import signals
+
+    def _exit(self: t.Any, level: int, message: str) -> t.NoReturn:
+        self._log(level, message % signal.Signals(self._signum).name)
+        sys.exit(128 + self._signum)
+
+    signals.Stopper._exit = _exit  # type: ignore[method-assign]
+
+
 SABOTAGES: dict[str, Callable[[], None]] = {
     "truncated_page_is_empty": _truncated_page_is_empty,
     "premature_bookmark": _premature_bookmark,
@@ -205,6 +231,8 @@ SABOTAGES: dict[str, Callable[[], None]] = {
     "output_errors_unexplained": _output_errors_unexplained,
     "tls_failures_retried": _tls_failures_retried,
     "logout_skipped": _logout_skipped,
+    "pipe_writes_not_atomic": _pipe_writes_not_atomic,
+    "signal_exit_waits": _signal_exit_waits,
 }
 
 _name = os.environ.get("TAP_CENTAUR_SABOTAGE")
