@@ -12,12 +12,15 @@ first prints where every thread is: file, line and function, never a value.
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import faulthandler
 import logging
 import os
 import select
 import signal
 import threading
+import time
 import typing as t
 
 from singer_sdk import singerlib as singer
@@ -38,7 +41,12 @@ _LOG_WRITE_SECONDS = 1.0
 
 
 class Stopper:
-    """Stops the run on a signal: the final STATE when the output takes it, then the exit."""
+    """Stops the run on a signal: the final STATE when the output takes it, then the exit.
+
+    The handler interrupts the main thread anywhere, possibly holding a lock (of `threading`,
+    of `logging`) that it then keeps while blocked writing: so the watchdog is a bare thread
+    (`_thread`, no `threading` bookkeeping), and its log lines are formatted beforehand.
+    """
 
     def __init__(
         self,
@@ -51,7 +59,7 @@ class Stopper:
         self._state = state
         self._logger = logger
         self._signum = 0
-        self._exiting = threading.Lock()
+        self._exiting = _thread.allocate_lock()
 
     def install(self) -> None:
         """Handle the signals (only the main thread may)."""
@@ -63,9 +71,18 @@ class Stopper:
         if self._signum:
             return  # already stopping, within the first signal's bound
         self._signum = signum
-        threading.Thread(target=self._watchdog, name="tap-centaur-stop", daemon=True).start()
+        late = {  # by whether a line is cut
+            cut: self._lines(
+                logging.WARNING,
+                f"Stopped by %s; the output was not read for {STOP_SECONDS:g} s, so the final "
+                f"STATE was not written{'; its last line (over 4 KiB) is cut' if cut else ''}: "
+                "the last STATE in the output stands, and the next run resumes from it.",
+            )
+            for cut in (False, True)
+        }
+        _thread.start_new_thread(self._watchdog, (late,))
         if signum == getattr(signal, "SIGQUIT", None):
-            self._log(logging.INFO, "SIGQUIT: where each thread is (then the run stops):")
+            _write(self._lines(logging.INFO, "%s: where each thread is (then the run stops):"))
             faulthandler.dump_traceback(all_threads=True)
         self._writer.run_when_idle(self._stop)
 
@@ -75,45 +92,52 @@ class Stopper:
             self._writer.write_message(singer.StateMessage(value=self._state()))
         except OutputError:
             self._exit(
-                logging.WARNING,
-                "Stopped by %s; the output was closed (the target stopped reading), so the "
-                "final STATE was not written: the last STATE the target received stands.",
+                self._lines(
+                    logging.WARNING,
+                    "Stopped by %s; the output was closed (the target stopped reading), so the "
+                    "final STATE was not written: the last STATE the target received stands.",
+                )
             )
-        self._exit(logging.INFO, "Stopped by %s; the last STATE holds the tasks completed so far.")
-
-    def _watchdog(self) -> None:
-        """End the process at `STOP_SECONDS` if the main thread has not ended it by then."""
-        threading.Event().wait(STOP_SECONDS)
-        cut = "; its last line (over 4 KiB) is cut" if self._writer.mid_line else ""
         self._exit(
-            logging.WARNING,
-            f"Stopped by %s; the output was not read for {STOP_SECONDS:g} s, so the final "
-            f"STATE was not written{cut}: the last STATE in the output stands, and the next "
-            "run resumes from it.",
+            self._lines(
+                logging.INFO, "Stopped by %s; the last STATE holds the tasks completed so far."
+            )
         )
 
-    def _exit(self, level: int, message: str) -> t.NoReturn:
-        """Log the line, then exit 128 + the signal (whichever thread comes first)."""
+    def _watchdog(self, late: dict[bool, list[tuple[int, bytes]]]) -> None:
+        """End the process at `STOP_SECONDS` if the main thread has not ended it by then."""
+        time.sleep(STOP_SECONDS)
+        self._exit(late[self._writer.mid_line])
+
+    def _exit(self, lines: list[tuple[int, bytes]]) -> t.NoReturn:
+        """Write the log line, then exit 128 + the signal (whichever thread comes first)."""
         with self._exiting:  # never released: the process ends inside
-            self._log(level, message % signal.Signals(self._signum).name)
+            _write(lines)
             os._exit(128 + self._signum)
 
-    def _log(self, level: int, message: str) -> None:
-        """One log line, written straight to each handler's stream, waiting at most 1 s.
-
-        Not through the handlers' locks and buffers: the main thread may hold them, or be
-        blocked writing a stderr that nobody reads.
-        """
+    def _lines(self, level: int, message: str) -> list[tuple[int, bytes]]:
+        """The log line of `message` (%s: the signal's name), as each log handler writes it."""
         if not self._logger.isEnabledFor(level):
-            return
-        record = self._logger.makeRecord(self._logger.name, level, __file__, 0, message, (), None)
+            return []
+        text = message % signal.Signals(self._signum).name
+        record = self._logger.makeRecord(self._logger.name, level, __file__, 0, text, (), None)
+        lines = []
         for handler in logging.getLogger().handlers:
             stream = getattr(handler, "stream", None)
             if level < handler.level or stream is None or not handler.filter(record):
                 continue
-            try:
-                fd = stream.fileno()
-                if select.select([], [fd], [], _LOG_WRITE_SECONDS)[1]:
-                    os.write(fd, (handler.format(record) + "\n").encode(errors="replace"))
-            except (OSError, ValueError):  # no descriptor, or a closed one: nowhere to say it
-                continue
+            with contextlib.suppress(OSError, ValueError):  # no descriptor: nowhere to write
+                lines.append((stream.fileno(), (handler.format(record) + "\n").encode()))
+        return lines
+
+
+def _write(lines: list[tuple[int, bytes]]) -> None:
+    """Write log lines straight to their descriptors, waiting at most 1 s for each.
+
+    Not through the handlers' locks and buffers: the main thread may hold them, or be
+    blocked writing a stderr that nobody reads.
+    """
+    for fd, line in lines:
+        with contextlib.suppress(OSError, ValueError):
+            if select.select([], [fd], [], _LOG_WRITE_SECONDS)[1]:
+                os.write(fd, line)

@@ -114,5 +114,6 @@ def test_sigquit_prints_every_thread_then_stops_like_sigterm(make_sim, tap):
     sim, config, stop = _scenario(make_sim, "task list")
     run = tap.run(config, stop=replace(stop, sig=signal.SIGQUIT), timeout=60)
     _check_stopped(run, sim, signal.SIGQUIT, state_written=True)
+    assert "SIGQUIT: where each thread is (then the run stops):" in run.stderr
     assert "Thread 0x" in run.stderr and "most recent call first" in run.stderr
     assert 'File "' in run.stderr and "tap_centaur/" in run.stderr  # where each thread is
