@@ -204,13 +204,12 @@ def _pipe_writes_not_atomic() -> None:
 
 
 def _signal_exit_waits() -> None:
-    import signal
     import sys
 
     from tap_centaur import signals
 
-    def _exit(self: t.Any, level: int, message: str) -> t.NoReturn:
-        self._log(level, message % signal.Signals(self._signum).name)
+    def _exit(self: t.Any, lines: list[tuple[int, bytes]]) -> t.NoReturn:
+        signals._write(lines)
         sys.exit(128 + self._signum)
 
     signals.Stopper._exit = _exit  # type: ignore[method-assign]
