@@ -23,7 +23,7 @@ from tests.figures import (  # noqa: F401 - the figures' hooks and fixture
 )
 from tests.harness import THREE_TASKS, Sim, SimFactory, TapRunner
 
-#: The longest tests (20, 13, 10, 2-4 and 6 s alone), collected first: pytest-xdist then starts
+#: The longest tests (20, 13, 10, 2-4, 6 and 6 s alone), collected first: pytest-xdist then starts
 #: them at once, and the other tests fill the workers around them.
 LONGEST_FIRST = (
     "tests/reliability/test_kill_resume.py::test_sigkill_at_random_points",
@@ -32,6 +32,7 @@ LONGEST_FIRST = (
     "tests/reliability/test_stalls.py::",  # waits for request_timeout
     "tests/reliability/test_fault_soak.py::",
     "tests/reliability/test_moving_data.py::test_incremental_runs",
+    "tests/reliability/test_signals_anywhere.py::test_a_signal_while_the_target",  # waits 5 s
 )
 
 
