@@ -62,6 +62,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._pipe: tuple[object, int | None] = (None, None)
         #: Whether part of a line is written and the rest not yet (see the class docstring).
         self.mid_line = False
+        #: Whether writing failed for good (`OutputError`): what follows goes to /dev/null.
+        self.failed = False
         _writers.add(self)
 
     def write_message(self, message: Message) -> None:
@@ -100,14 +102,15 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
+        """The write; then the action deferred meanwhile, even if the write failed."""
         self._busy = True
         try:
             yield
         finally:
             self._busy = False
-        if self._deferred is not None:
-            deferred, self._deferred = self._deferred, None
-            deferred()
+            if self._deferred is not None:
+                deferred, self._deferred = self._deferred, None
+                deferred()
 
     def _write_pending(self) -> None:
         """Write the buffer to stdout until nothing is left.
@@ -132,6 +135,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             if message is None:
                 raise
             _silence_stdout()
+            self.failed = True
             raise OutputError(message) from error
 
     def _write_lines(self, fd: int, data: bytes) -> None:

@@ -88,21 +88,20 @@ class Stopper:
 
     def _stop(self) -> None:
         """Between two messages (main thread): the final STATE, then the exit."""
-        try:
-            self._writer.write_message(singer.StateMessage(value=self._state()))
-        except OutputError:
+        if not self._writer.failed:
+            with contextlib.suppress(OutputError):  # the writer is then `failed`
+                self._writer.write_message(singer.StateMessage(value=self._state()))
+        if self._writer.failed:
             self._exit(
                 self._lines(
                     logging.WARNING,
-                    "Stopped by %s; the output was closed (the target stopped reading), so the "
-                    "final STATE was not written: the last STATE the target received stands.",
+                    "Stopped by %s; the output could not be written (the target stopped "
+                    "reading, or the disk is full), so the final STATE was not written: the "
+                    "last STATE the target received stands.",
                 )
             )
-        self._exit(
-            self._lines(
-                logging.INFO, "Stopped by %s; the last STATE holds the tasks completed so far."
-            )
-        )
+        done = "Stopped by %s; the last STATE holds the tasks completed so far."
+        self._exit(self._lines(logging.INFO, done))
 
     def _watchdog(self, late: dict[bool, list[tuple[int, bytes]]]) -> None:
         """End the process at `STOP_SECONDS` if the main thread has not ended it by then."""

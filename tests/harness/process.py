@@ -42,7 +42,7 @@ class Stop:
     10 ms, like a busy target), so the signal finds the tap in the middle of a write. With
     `blocked_reader`, the reader stops reading, sends the signal once the pipe is full (the
     tap is blocked writing), and reads again after `resume_after` seconds, or (None) once
-    the run has ended.
+    the run has ended; or, with `close_reader`, closes the pipe at once (the target exited).
     """
 
     sig: int = signal.SIGKILL
@@ -53,6 +53,7 @@ class Stop:
     slow_reader: float = 0.0
     blocked_reader: bool = False
     resume_after: float | None = None
+    close_reader: bool = False
 
     def due(self, out: bytes | bytearray, elapsed: float) -> bool:
         """Whether the condition to stop is met."""
@@ -138,25 +139,18 @@ def _read(
             elapsed = time.monotonic() - started
             if elapsed > timeout:
                 raise AssertionError(f"tap run exceeded {timeout} s: {argv}")
-            read_size = 1 << 16
+            read_size, wait = 1 << 16, 0.5
             if stop is not None and not stopped:
-                due = stop.due(out, elapsed)
-                if due and stop.slow_reader and slow_since is None:
-                    slow_since = time.monotonic()
-                if slow_since is not None and time.monotonic() - slow_since < stop.slow_reader:
-                    read_size = 4096
-                    time.sleep(0.01)
-                elif due and stop.blocked_reader:
-                    signalled = _block(process, fd, stop, started + timeout)
+                slow_since, read_size, due = _pace(stop, out, elapsed, slow_since)
+                if due:
+                    signalled = _signal(process, fd, stop, started + timeout)
                     stopped = signalled is not None
-                elif due:
-                    stopped = _send(process, stop.sig)
-                    signalled = time.monotonic()
-            wait = 0.5
-            if stop is not None and not stopped and stop.after_seconds is not None:
-                wait = max(0.0, min(wait, stop.after_seconds - elapsed))
-            elif stop is not None and not stopped:
-                wait = 0.05  # `after()` is polled
+                    if stop.close_reader:  # nothing more to read
+                        return out, stopped, first_output, signalled
+                elif stop.after_seconds is not None:
+                    wait = max(0.0, min(wait, stop.after_seconds - elapsed))
+                else:
+                    wait = 0.05  # `after()` is polled
             if not selector.select(wait):
                 continue
             chunk = os.read(fd, read_size)
@@ -165,6 +159,28 @@ def _read(
             if first_output is None:
                 first_output = time.monotonic() - started
             out += chunk
+
+
+def _pace(
+    stop: Stop, out: bytearray, elapsed: float, slow_since: float | None
+) -> tuple[float | None, int, bool]:
+    """(when the slow reading began, the next read's size, whether to signal now)."""
+    due = stop.due(out, elapsed)
+    if due and stop.slow_reader and slow_since is None:
+        slow_since = time.monotonic()
+    if slow_since is not None and time.monotonic() - slow_since < stop.slow_reader:
+        time.sleep(0.01)
+        return slow_since, 4096, False
+    return slow_since, 1 << 16, due
+
+
+def _signal(
+    process: subprocess.Popen[bytes] | ForkedProcess, fd: int, stop: Stop, deadline: float
+) -> float | None:
+    """Signal the run as `stop` says; when (None: it had ended)."""
+    if stop.blocked_reader:
+        return _block(process, fd, stop, deadline)
+    return time.monotonic() if _send(process, stop.sig) else None
 
 
 def _block(
@@ -182,10 +198,14 @@ def _block(
         if now != held:
             held, since = now, time.monotonic()
     sent = time.monotonic() if _send(process, stop.sig) else None
+    if stop.close_reader:  # the pipe's read end closes; the descriptor now reads /dev/null
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, fd)
+        os.close(null)
     if stop.resume_after is not None:
         time.sleep(stop.resume_after)
     else:
-        with contextlib.suppress(subprocess.TimeoutExpired):  # the read loop reports it
+        with contextlib.suppress(subprocess.TimeoutExpired):  # reported by the caller
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
     return sent
 

@@ -8,7 +8,8 @@ signal, its output ends with a whole line, and its last STATE bookmarks only tas
 records all came before it: the final STATE when the output can take it, within the bound the
 tap promises (`STOP_SECONDS`, 5 s; such a run takes about 0.01 s, or the half second the
 target does not read); else, at that bound (and well under `request_timeout`), a WARNING
-that says the output could not take it.
+that says the output could not take it. A target that exits when the signal comes (Ctrl-C
+stops a whole pipeline) gets the same exit code, and a WARNING that the output was closed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from tests.harness import LIST, LOGIN, Run, Sim, Stop, login_config, partition_b
 TASKS_LIST = "/tasks/public/v1/list"
 REQUEST_TIMEOUT = 120
 SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
-ACTIVITIES = ["login", "task list", "page", "between pages", "slow target"]
+#: The target stops reading at the first record; the signal comes once the tap is blocked.
+BLOCKED: dict[str, Any] = {"after_text": b'"RECORD"', "blocked_reader": True}
+ACTIVITIES = ["login", "task list", "page", "between pages", "slow target", "closed target"]
 
 
 def _stalled(sim: Sim, path: str, **match: Any) -> Stop:
@@ -53,27 +56,32 @@ def _scenario(make_sim, activity: str) -> tuple[Sim, dict[str, Any], Stop]:
         "task list": lambda: _stalled(sim, TASKS_LIST),
         "page": lambda: _stalled(sim, LIST, task_id=103),
         "between pages": lambda: Stop(after_text=b'"type":"RECORD","stream":"task_results"'),
-        "stuck target": lambda: Stop(after_text=b'"RECORD"', blocked_reader=True),
-        "slow target": lambda: Stop(after_text=b'"RECORD"', blocked_reader=True, resume_after=0.5),
+        "stuck target": lambda: Stop(**BLOCKED),
+        "slow target": lambda: Stop(**BLOCKED, resume_after=0.5),
+        "closed target": lambda: Stop(**BLOCKED, close_reader=True),
     }[activity]()
     return sim, config, stop
 
 
-def _check_stopped(run: Run, sim: Sim, sig: int, *, state_written: bool) -> None:
+def _check_stopped(run: Run, sim: Sim, sig: int, activity: str) -> None:
     assert run.stopped, "the run ended before the signal"
     assert run.exit_code == 128 + sig, (run.exit_code, run.stderr[-2000:])
     seconds = run.stop_seconds
     assert seconds is not None
+    assert "Traceback" not in run.stderr and "| ERROR" not in run.stderr
+    stopped_by = f"Stopped by {signal.Signals(sig).name}; "
+    if activity == "closed target":  # what the pipe held unread is gone: no line to check
+        assert seconds < STOP_SECONDS, f"the run took {seconds:.2f} s to stop"
+        assert f"{stopped_by}the output could not be written" in run.stderr
+        return
     assert not run.partial_tail, f"the output ends with {len(run.partial_tail)} bytes of a line"
-    assert "Traceback" not in run.stderr
-    name = signal.Signals(sig).name
-    if state_written:
+    if activity == "stuck target":  # the tap waited for the target up to the bound, no longer
+        assert STOP_SECONDS * 0.95 <= seconds < REQUEST_TIMEOUT / 4, f"{seconds:.2f} s"
+        assert f"{stopped_by}the output was not read for {STOP_SECONDS:g} s" in run.stderr
+    else:
         assert seconds < STOP_SECONDS, f"the run took {seconds:.2f} s to stop"
         assert run.messages[-1]["type"] == "STATE", "the output does not end with a STATE"
-        assert f"Stopped by {name}; the last STATE holds" in run.stderr
-    else:  # the tap waited for the target, up to the bound, then did not wait any longer
-        assert STOP_SECONDS * 0.95 <= seconds < REQUEST_TIMEOUT / 4, f"{seconds:.2f} s"
-        assert f"Stopped by {name}; the output was not read for {STOP_SECONDS:g} s" in run.stderr
+        assert f"{stopped_by}the last STATE holds" in run.stderr
     emitted = set(run.keys)
     for task, _ in partition_bookmarks(run.final_state):
         assert sim.keys(task) <= emitted, f"task {task} is bookmarked past records not written"
@@ -83,10 +91,11 @@ def _check_stopped(run: Run, sim: Sim, sig: int, *, state_written: bool) -> None
 @pytest.mark.parametrize("activity", ACTIVITIES)
 def test_a_signal_ends_the_run_promptly_whatever_it_is_doing(make_sim, tap, figures, activity, sig):
     """With a slow target, the signal comes once the tap is blocked writing, and the target
-    reads again 0.5 s later: the final STATE is written."""
+    reads again 0.5 s later: the final STATE is written. A closed target exits instead (as
+    Ctrl-C ends a whole pipeline): a warning says the final STATE could not be written."""
     sim, config, stop = _scenario(make_sim, activity)
     run = tap.run(config, stop=replace(stop, sig=sig), timeout=REQUEST_TIMEOUT / 2)
-    _check_stopped(run, sim, sig, state_written=True)
+    _check_stopped(run, sim, sig, activity)
     figures.update(exit_code=run.exit_code, seconds_to_exit=round(run.stop_seconds or 0, 2))
 
 
@@ -103,7 +112,7 @@ def test_a_signal_while_the_target_never_reads_ends_the_run_at_the_bound(make_si
         }
     for sig, future in runs.items():
         run = future.result()
-        _check_stopped(run, scenarios[sig][0], sig, state_written=False)
+        _check_stopped(run, scenarios[sig][0], sig, "stuck target")
         figures[signal.Signals(sig).name] = {
             "exit_code": run.exit_code,
             "seconds_to_exit": round(run.stop_seconds or 0, 2),
@@ -113,7 +122,7 @@ def test_a_signal_while_the_target_never_reads_ends_the_run_at_the_bound(make_si
 def test_sigquit_prints_every_thread_then_stops_like_sigterm(make_sim, tap):
     sim, config, stop = _scenario(make_sim, "task list")
     run = tap.run(config, stop=replace(stop, sig=signal.SIGQUIT), timeout=60)
-    _check_stopped(run, sim, signal.SIGQUIT, state_written=True)
+    _check_stopped(run, sim, signal.SIGQUIT, "task list")
     assert "SIGQUIT: where each thread is (then the run stops):" in run.stderr
     assert "Thread 0x" in run.stderr and "most recent call first" in run.stderr
     assert 'File "' in run.stderr and "tap_centaur/" in run.stderr  # where each thread is
