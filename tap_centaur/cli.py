@@ -1,7 +1,8 @@
 """The `tap-centaur` command: the SDK's CLI, with every failure reported as one clear line.
 
 Exit codes: 0 success; 1 a failed run (failed tasks, an API error, a closed output); 2 an
-invalid setting or state; 128 + the signal (143, 130) when SIGTERM or SIGINT stopped the run.
+invalid setting or state; 128 + the signal (143, 130, 129, 131) when SIGTERM, SIGINT, SIGHUP or
+SIGQUIT stopped the run (`signals.py`).
 """
 
 from __future__ import annotations

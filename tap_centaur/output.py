@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
+import stat
 import sys
 import typing as t
 import weakref
@@ -20,6 +22,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.singerlib.messages import Message
 
 BUFFER_BYTES = 64 * 1024
+#: A write to a pipe of at most this many bytes is atomic: all of it reaches the pipe, or none.
+PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 
 _writers: weakref.WeakSet[BufferedMsgSpecWriter] = weakref.WeakSet()
 
@@ -42,6 +46,11 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     Writes are exclusive: an action a signal handler asks for (`run_when_idle`) waits until
     the write in progress, whether of a message or of the buffer, has ended.
+
+    To a pipe, the buffer goes out in writes of whole lines of at most `PIPE_BUF` bytes, each
+    atomic: when the target stops reading, a blocked write has written nothing, so a process
+    that ends then (`signals.py`) leaves no line cut. Only a line longer than `PIPE_BUF` takes
+    several writes (`mid_line` meanwhile).
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -50,6 +59,11 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._pending = bytearray()
         self._busy = False
         self._deferred: Callable[[], None] | None = None
+        self._pipe: tuple[object, int | None] = (None, None)
+        #: Whether part of a line is written and the rest not yet (see the class docstring).
+        self.mid_line = False
+        #: Whether writing failed for good (`OutputError`): what follows goes to /dev/null.
+        self.failed = False
         _writers.add(self)
 
     def write_message(self, message: Message) -> None:
@@ -88,14 +102,15 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
+        """The write; then the action deferred meanwhile, even if the write failed."""
         self._busy = True
         try:
             yield
         finally:
             self._busy = False
-        if self._deferred is not None:
-            deferred, self._deferred = self._deferred, None
-            deferred()
+            if self._deferred is not None:
+                deferred, self._deferred = self._deferred, None
+                deferred()
 
     def _write_pending(self) -> None:
         """Write the buffer to stdout until nothing is left.
@@ -103,21 +118,49 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         Unbuffered stdout is a raw file whose `write` may write only part of the data (a
         pipe interrupted by a signal): the rest is written until nothing is left.
         """
-        out = sys.stdout.buffer
         data = bytes(self._pending)
         self._pending.clear()
-        view = memoryview(data)
         try:
-            offset = 0
-            while offset < len(data):
-                offset += out.write(view[offset:]) or 0
-            sys.stdout.flush()
+            fd = self._pipe_fd()
+            if fd is None:
+                out, view, offset = sys.stdout.buffer, memoryview(data), 0
+                while offset < len(data):
+                    offset += out.write(view[offset:]) or 0
+                sys.stdout.flush()
+            else:
+                sys.stdout.flush()  # anything written to stdout otherwise goes first
+                self._write_lines(fd, data)
         except OSError as error:
             message = output_failure(error)
             if message is None:
                 raise
             _silence_stdout()
+            self.failed = True
             raise OutputError(message) from error
+
+    def _write_lines(self, fd: int, data: bytes) -> None:
+        """Write whole lines to a pipe, at most `PIPE_BUF` bytes at a time (each atomic)."""
+        view, start = memoryview(data), 0
+        while start < len(data):
+            end = data.rfind(b"\n", start, start + PIPE_BUF) + 1
+            if end <= start:  # a line longer than PIPE_BUF: whole, in several writes
+                end = data.find(b"\n", start) + 1 or len(data)
+                self.mid_line = True
+            while start < end:
+                start += os.write(fd, view[start:end])
+            self.mid_line = False
+
+    def _pipe_fd(self) -> int | None:
+        """The file descriptor of stdout when it is a pipe (or a FIFO), else None."""
+        stream, fd = self._pipe
+        if stream is not sys.stdout:
+            try:
+                fd = sys.stdout.fileno()
+                fd = fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
+            except (OSError, ValueError):  # no descriptor (a test's capture), or a closed one
+                fd = None
+            self._pipe = (sys.stdout, fd)
+        return fd
 
 
 def _silence_stdout() -> None:

@@ -5,13 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
-import sys
-import threading
 import typing as t
 from functools import cached_property
-
-from singer_sdk import singerlib as singer
 
 from tap_centaur import logs
 from tap_centaur.client import ApiClient
@@ -19,6 +14,7 @@ from tap_centaur.engine import RunReport
 from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.settings import CONFIG_SCHEMA, Settings, check_environment, draft7, parse_settings
+from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.streams import (
     CaseResultsStream,
@@ -32,8 +28,6 @@ from tap_centaur.streams import (
 from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
-    from types import FrameType
-
     from singer_sdk.streams import Stream
 
 
@@ -50,7 +44,7 @@ class TapCentaur(SdkTap):
     message_writer_class = BufferedMsgSpecWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """The SDK's tap; then the tap's own handlers for SIGTERM and SIGINT.
+        """The SDK's tap; then the tap's own signal handlers (`signals.py`).
 
         Raises:
             ConfigError: for an integer setting's environment variable that is not one.
@@ -59,9 +53,8 @@ class TapCentaur(SdkTap):
             check_environment(os.environ, ENV_PREFIX)
         super().__init__(*args, **kwargs)
         logs.install(self.logger)
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._on_signal)
-            signal.signal(signal.SIGINT, self._on_signal)
+        writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
+        Stopper(writer, lambda: dict(self.state), self.logger).install()
 
     @cached_property
     def settings(self) -> Settings:
@@ -150,20 +143,3 @@ class TapCentaur(SdkTap):
         )
         cases.v2_stream, results.v2_stream = cases_v2, results_v2
         return [ProjectsStream(self, client, report), tasks, cases, cases_v2, results, results_v2]
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: end the output with a STATE line, then exit 128 + the signal.
-
-        The STATE (even when unchanged since the last one) is written between two messages,
-        never inside one; the exit code tells an orchestrator the sync did not finish.
-        """
-        writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
-        writer.run_when_idle(lambda: self._stop(signum))
-
-    def _stop(self, signum: int) -> None:
-        self.message_writer.write_message(singer.StateMessage(value=self.state))
-        self.logger.info(
-            "Stopped by %s; the last STATE holds the tasks completed so far.",
-            signal.Signals(signum).name,
-        )
-        sys.exit(128 + signum)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tap_centaur.signals import SIGNALS
 from tests.figures import (  # noqa: F401 - the figures' hooks and fixture
     figures,
     pytest_configure,
@@ -22,7 +23,7 @@ from tests.figures import (  # noqa: F401 - the figures' hooks and fixture
 )
 from tests.harness import THREE_TASKS, Sim, SimFactory, TapRunner
 
-#: The longest tests (20, 13, 10, 2-4 and 6 s alone), collected first: pytest-xdist then starts
+#: The longest tests (20, 13, 10, 2-4, 6 and 6 s alone), collected first: pytest-xdist then starts
 #: them at once, and the other tests fill the workers around them.
 LONGEST_FIRST = (
     "tests/reliability/test_kill_resume.py::test_sigkill_at_random_points",
@@ -31,6 +32,7 @@ LONGEST_FIRST = (
     "tests/reliability/test_stalls.py::",  # waits for request_timeout
     "tests/reliability/test_fault_soak.py::",
     "tests/reliability/test_moving_data.py::test_incremental_runs",
+    "tests/reliability/test_signals_anywhere.py::test_a_signal_while_the_target",  # waits 5 s
 )
 
 
@@ -66,8 +68,8 @@ def tap(tmp_path: Path, make_sim: SimFactory) -> TapRunner:
 
 @pytest.fixture(autouse=True)
 def _signal_handlers_restored() -> Iterator[None]:
-    """A tap built in a test (`TapCentaur(config=...)`) installs SIGINT/SIGTERM handlers."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    """A tap built in a test (`TapCentaur(config=...)`) installs its signal handlers."""
+    saved = {sig: signal.getsignal(sig) for sig in SIGNALS}
     yield
     for sig, handler in saved.items():
         if handler is not None:

@@ -15,6 +15,7 @@ import warnings
 import pytest
 
 from tap_centaur import redaction
+from tap_centaur.signals import SIGNALS
 from tests.harness import SABOTAGE_ENV, THREE_TASKS, Run, Stop, login_config, process
 from tests.harness import forked as forked_runs
 
@@ -58,7 +59,7 @@ def process_state() -> dict[str, object]:
         "environment": dict(os.environ),
         "root logger": (root.level, list(root.handlers)),
         "metrics logger": logging.getLogger("singer_sdk.metrics").level,
-        "signal handlers": [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)],
+        "signal handlers": [signal.getsignal(s) for s in SIGNALS],
         "warning filters": list(warnings.filters),
         "atexit.register": atexit.register,
         "masked secrets": set(redaction._secrets),

@@ -105,6 +105,7 @@ def _isolated_process(
     Yields its stdout (bytes), its stderr and the atexit hooks it registers.
     """
     from tap_centaur import redaction
+    from tap_centaur.signals import SIGNALS
 
     out, err = _Stdout(), io.StringIO()
     stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
@@ -114,8 +115,7 @@ def _isolated_process(
     saved_loggers = _logger_settings()
     saved_secrets = set(redaction._secrets)  # the masks of earlier runs only
     in_main_thread = threading.current_thread() is threading.main_thread()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    saved_handlers = [signal.getsignal(s) for s in signals] if in_main_thread else []
+    saved_handlers = [signal.getsignal(s) for s in SIGNALS] if in_main_thread else []
     register = atexit.register
 
     def register_exit_hook(
@@ -136,7 +136,7 @@ def _isolated_process(
     finally:
         sys.stdout, sys.stderr, sys.excepthook = saved_streams
         atexit.register = register
-        for handler, sig in zip(saved_handlers, signals, strict=False):
+        for handler, sig in zip(saved_handlers, SIGNALS, strict=False):
             if handler is not None:
                 signal.signal(sig, handler)
         _restore_loggers(saved_loggers)

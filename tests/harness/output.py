@@ -22,6 +22,8 @@ class Output:
     stopped: bool = False
     #: Whether the subprocess was forked from the fork server (`forked.py`).
     forked: bool = False
+    #: Seconds from the Stop's signal to the end of stdout (None: no signal sent).
+    stop_seconds: float | None = None
 
 
 @dataclass
@@ -43,6 +45,8 @@ class Run:
     in_process: bool = True
     #: A subprocess forked from the fork server (`forked.py`), not a fresh interpreter.
     forked: bool = False
+    #: Seconds from the Stop's signal to the end of the output (None: no signal sent).
+    stop_seconds: float | None = None
 
     def records_of(self, stream: str) -> list[dict[str, Any]]:
         """The records of one stream, in output order."""
@@ -109,4 +113,5 @@ def parse(output: Output, *, in_process: bool) -> Run:
         first_output=output.first_output,
         in_process=in_process,
         forked=output.forked,
+        stop_seconds=output.stop_seconds,
     )

@@ -11,13 +11,15 @@ load that sabotage at start-up (`tests/reliability/sabotage/sitecustomize.py`).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import selectors
 import signal
 import subprocess
 import sys
+import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,17 +35,25 @@ ENV_PREFIX = "TAP_CENTAUR_"
 @dataclass(frozen=True)
 class Stop:
     """Cut a subprocess run short: send `sig` once `after_bytes` of stdout were read, once
-    `after_seconds` passed, or once stdout holds `after_text` (whichever is set).
+    `after_seconds` passed, once stdout holds `after_text`, or once `after()` is true (e.g.
+    the simulator has received a request), whichever is set.
 
     With `slow_reader`, the reader first slows down for that many seconds (4 KiB every
-    10 ms, like a busy target), so the signal finds the tap in the middle of a write.
+    10 ms, like a busy target), so the signal finds the tap in the middle of a write. With
+    `blocked_reader`, the reader stops reading, sends the signal once the pipe is full (the
+    tap is blocked writing), and reads again after `resume_after` seconds, or (None) once
+    the run has ended; or, with `close_reader`, closes the pipe at once (the target exited).
     """
 
     sig: int = signal.SIGKILL
     after_bytes: int | None = None
     after_seconds: float | None = None
     after_text: bytes | None = None
+    after: Callable[[], bool] | None = None
     slow_reader: float = 0.0
+    blocked_reader: bool = False
+    resume_after: float | None = None
+    close_reader: bool = False
 
     def due(self, out: bytes | bytearray, elapsed: float) -> bool:
         """Whether the condition to stop is met."""
@@ -51,6 +61,7 @@ class Stop:
             (self.after_bytes is not None and len(out) >= self.after_bytes)
             or (self.after_seconds is not None and elapsed >= self.after_seconds)
             or (self.after_text is not None and self.after_text in out)
+            or (self.after is not None and self.after())
         )
 
 
@@ -81,9 +92,10 @@ def run_subprocess(
         process, fd = _start(argv, process_env, run_dir, stderr_file.fileno(), forkable=forkable)
         try:
             with _closing(fd):
-                out, stopped, first_output = _read(
+                out, stopped, first_output, signalled = _read(
                     process, fd, stop, started=started, timeout=timeout, argv=argv
                 )
+            ended = time.monotonic()
             exit_code = process.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
         except BaseException:  # a failed check, a timeout, an interrupt: no run outlives it
             _end(process)
@@ -98,6 +110,7 @@ def run_subprocess(
         first_output,
         stopped,
         forked=isinstance(process, ForkedProcess),
+        stop_seconds=None if signalled is None else ended - signalled,
     )
 
 
@@ -109,39 +122,92 @@ def _read(
     started: float,
     timeout: float,
     argv: list[str],
-) -> tuple[bytearray, bool, float | None]:
-    """Read stdout to its end, stopping the run as `stop` says: (output, stopped, first byte)."""
+) -> tuple[bytearray, bool, float | None, float | None]:
+    """Read stdout to its end, stopping the run as `stop` says.
+
+    Returns the output, whether the signal was sent, when the first byte came (seconds from
+    the start) and when the signal was sent (`time.monotonic()`, None: not sent).
+    """
     out = bytearray()
     stopped = False
     slow_since: float | None = None
     first_output: float | None = None
+    signalled: float | None = None
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
             elapsed = time.monotonic() - started
             if elapsed > timeout:
                 raise AssertionError(f"tap run exceeded {timeout} s: {argv}")
-            read_size = 1 << 16
+            read_size, wait = 1 << 16, 0.5
             if stop is not None and not stopped:
-                due = stop.due(out, elapsed)
-                if due and stop.slow_reader and slow_since is None:
-                    slow_since = time.monotonic()
-                if slow_since is not None and time.monotonic() - slow_since < stop.slow_reader:
-                    read_size = 4096
-                    time.sleep(0.01)
-                elif due:
-                    stopped = _send(process, stop.sig)
-            wait = 0.5
-            if stop is not None and not stopped and stop.after_seconds is not None:
-                wait = max(0.0, min(wait, stop.after_seconds - elapsed))
+                slow_since, read_size, due = _pace(stop, out, elapsed, slow_since)
+                if due:
+                    signalled = _signal(process, fd, stop, started + timeout)
+                    stopped = signalled is not None
+                    if stop.close_reader:  # nothing more to read
+                        return out, stopped, first_output, signalled
+                elif stop.after_seconds is not None:
+                    wait = max(0.0, min(wait, stop.after_seconds - elapsed))
+                else:
+                    wait = 0.05  # `after()` is polled
             if not selector.select(wait):
                 continue
             chunk = os.read(fd, read_size)
             if not chunk:
-                return out, stopped, first_output
+                return out, stopped, first_output, signalled
             if first_output is None:
                 first_output = time.monotonic() - started
             out += chunk
+
+
+def _pace(
+    stop: Stop, out: bytearray, elapsed: float, slow_since: float | None
+) -> tuple[float | None, int, bool]:
+    """(when the slow reading began, the next read's size, whether to signal now)."""
+    due = stop.due(out, elapsed)
+    if due and stop.slow_reader and slow_since is None:
+        slow_since = time.monotonic()
+    if slow_since is not None and time.monotonic() - slow_since < stop.slow_reader:
+        time.sleep(0.01)
+        return slow_since, 4096, False
+    return slow_since, 1 << 16, due
+
+
+def _signal(
+    process: subprocess.Popen[bytes] | ForkedProcess, fd: int, stop: Stop, deadline: float
+) -> float | None:
+    """Signal the run as `stop` says; when (None: it had ended)."""
+    if stop.blocked_reader:
+        return _block(process, fd, stop, deadline)
+    return time.monotonic() if _send(process, stop.sig) else None
+
+
+def _block(
+    process: subprocess.Popen[bytes] | ForkedProcess, fd: int, stop: Stop, deadline: float
+) -> float | None:
+    """Stop reading; once the pipe is full, signal the run (when: None, it had ended); read
+    again as `stop` says."""
+    capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    held, since = -1, time.monotonic()
+    while time.monotonic() - since < 0.3 or held < capacity // 2:  # full: not growing
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise AssertionError(f"the run ended or never filled its pipe ({held} bytes)")
+        time.sleep(0.05)
+        now = int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
+        if now != held:
+            held, since = now, time.monotonic()
+    sent = time.monotonic() if _send(process, stop.sig) else None
+    if stop.close_reader:  # the pipe's read end closes; the descriptor now reads /dev/null
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    if stop.resume_after is not None:
+        time.sleep(stop.resume_after)
+    else:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # reported by the caller
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    return sent
 
 
 def _end(process: subprocess.Popen[bytes] | ForkedProcess) -> None:

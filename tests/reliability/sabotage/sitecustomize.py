@@ -42,6 +42,8 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | empty_pages_unbounded | hostile inputs: empty pages that say more follow are followed for ever |
 | nesting_unchecked | hostile inputs: records nested past 100 levels are read if msgspec can |
 | json_errors_unexplained | hostile inputs: NaN and 1e400 are "not JSON" again, retried |
+| pipe_writes_not_atomic | signals anywhere: the output goes to a pipe in 64 KiB writes again |
+| signal_exit_waits | signals anywhere: a signal ends the run with `sys.exit`, as before issue 19 |
 
 `redaction_off` (log masking off, nothing else) is an experiment: the tap never formats a
 secret itself, so only the tests where a server echoes one (issue 19) go red.
@@ -387,6 +389,29 @@ def _json_errors_unexplained() -> None:
     pages._json_problem = lambda content, error: None
 
 
+def _pipe_writes_not_atomic() -> None:
+    from tap_centaur.output import BufferedMsgSpecWriter
+
+    def _write_lines(self: t.Any, fd: int, data: bytes) -> None:
+        view, start = memoryview(data), 0
+        while start < len(data):
+            start += os.write(fd, view[start:])
+
+    BufferedMsgSpecWriter._write_lines = _write_lines  # type: ignore[method-assign]
+
+
+def _signal_exit_waits() -> None:
+    import sys
+
+    from tap_centaur import signals
+
+    def _exit(self: t.Any, lines: list[tuple[int, bytes]]) -> t.NoReturn:
+        signals._write(lines)
+        sys.exit(128 + self._signum)
+
+    signals.Stopper._exit = _exit  # type: ignore[method-assign]
+
+
 SABOTAGES: dict[str, Callable[[], None]] = {
     "truncated_page_is_empty": _truncated_page_is_empty,
     "premature_bookmark": _premature_bookmark,
@@ -420,6 +445,8 @@ SABOTAGES: dict[str, Callable[[], None]] = {
     "empty_pages_unbounded": _empty_pages_unbounded,
     "nesting_unchecked": _nesting_unchecked,
     "json_errors_unexplained": _json_errors_unexplained,
+    "pipe_writes_not_atomic": _pipe_writes_not_atomic,
+    "signal_exit_waits": _signal_exit_waits,
 }
 
 _name = os.environ.get("TAP_CENTAUR_SABOTAGE")

@@ -1,0 +1,142 @@
+"""SIGTERM, SIGINT, SIGHUP and SIGQUIT: the run ends within `STOP_SECONDS`, exit 128 + signal.
+
+The handler runs in the main thread, wherever the run is (a login, the task list, a page, a
+retry's wait, a write). It asks the output for the final STATE between two messages
+(`BufferedMsgSpecWriter.run_when_idle`), then ends the process with `os._exit`: no thread
+(a request, a retry of the task list) and no exit hook can keep it alive, and nothing is
+left to write. If the output cannot take the STATE within `STOP_SECONDS` (the target does
+not read), a watchdog thread ends the process then, with a WARNING that says so; the output
+still ends at a line's end (`output.py` writes a pipe in whole lines). SIGQUIT (Ctrl-backslash)
+first prints where every thread is: file, line and function, never a value.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import faulthandler
+import logging
+import os
+import select
+import signal
+import threading
+import time
+import typing as t
+
+from singer_sdk import singerlib as singer
+
+from tap_centaur.errors import OutputError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
+    from tap_centaur.output import BufferedMsgSpecWriter
+
+#: Seconds from the signal to the exit, at most, when the output does not take the final STATE.
+STOP_SECONDS = 5.0
+_NAMES = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+SIGNALS = tuple(getattr(signal, name) for name in _NAMES if hasattr(signal, name))
+_LOG_WRITE_SECONDS = 1.0
+
+
+class Stopper:
+    """Stops the run on a signal: the final STATE when the output takes it, then the exit.
+
+    The handler interrupts the main thread anywhere, possibly holding a lock (of `threading`,
+    of `logging`) that it then keeps while blocked writing: so the watchdog is a bare thread
+    (`_thread`, no `threading` bookkeeping), and its log lines are formatted beforehand.
+    """
+
+    def __init__(
+        self,
+        writer: BufferedMsgSpecWriter,
+        state: Callable[[], dict[str, t.Any]],
+        logger: logging.Logger,
+    ) -> None:
+        """`state()` is the state to write last; `logger` says how the run stopped."""
+        self._writer = writer
+        self._state = state
+        self._logger = logger
+        self._signum = 0
+        self._exiting = _thread.allocate_lock()
+
+    def install(self) -> None:
+        """Handle the signals (only the main thread may)."""
+        if threading.current_thread() is threading.main_thread():
+            for signum in SIGNALS:
+                signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._signum:
+            return  # already stopping, within the first signal's bound
+        self._signum = signum
+        late = {  # by whether a line is cut
+            cut: self._lines(
+                logging.WARNING,
+                f"Stopped by %s; the output was not read for {STOP_SECONDS:g} s, so the final "
+                f"STATE was not written{'; its last line (over 4 KiB) is cut' if cut else ''}: "
+                "the last STATE in the output stands, and the next run resumes from it.",
+            )
+            for cut in (False, True)
+        }
+        _thread.start_new_thread(self._watchdog, (late,))
+        if signum == getattr(signal, "SIGQUIT", None):
+            _write(self._lines(logging.INFO, "%s: where each thread is (then the run stops):"))
+            faulthandler.dump_traceback(all_threads=True)
+        self._writer.run_when_idle(self._stop)
+
+    def _stop(self) -> None:
+        """Between two messages (main thread): the final STATE, then the exit."""
+        if not self._writer.failed:
+            with contextlib.suppress(OutputError):  # the writer is then `failed`
+                self._writer.write_message(singer.StateMessage(value=self._state()))
+        if self._writer.failed:
+            self._exit(
+                self._lines(
+                    logging.WARNING,
+                    "Stopped by %s; the output could not be written (the target stopped "
+                    "reading, or the disk is full), so the final STATE was not written: the "
+                    "last STATE the target received stands.",
+                )
+            )
+        done = "Stopped by %s; the last STATE holds the tasks completed so far."
+        self._exit(self._lines(logging.INFO, done))
+
+    def _watchdog(self, late: dict[bool, list[tuple[int, bytes]]]) -> None:
+        """End the process at `STOP_SECONDS` if the main thread has not ended it by then."""
+        time.sleep(STOP_SECONDS)
+        self._exit(late[self._writer.mid_line])
+
+    def _exit(self, lines: list[tuple[int, bytes]]) -> t.NoReturn:
+        """Write the log line, then exit 128 + the signal (whichever thread comes first)."""
+        with self._exiting:  # never released: the process ends inside
+            _write(lines)
+            os._exit(128 + self._signum)
+
+    def _lines(self, level: int, message: str) -> list[tuple[int, bytes]]:
+        """The log line of `message` (%s: the signal's name), as each log handler writes it."""
+        if not self._logger.isEnabledFor(level):
+            return []
+        text = message % signal.Signals(self._signum).name
+        record = self._logger.makeRecord(self._logger.name, level, __file__, 0, text, (), None)
+        lines = []
+        for handler in logging.getLogger().handlers:
+            stream = getattr(handler, "stream", None)
+            if level < handler.level or stream is None or not handler.filter(record):
+                continue
+            with contextlib.suppress(OSError, ValueError):  # no descriptor: nowhere to write
+                lines.append((stream.fileno(), (handler.format(record) + "\n").encode()))
+        return lines
+
+
+def _write(lines: list[tuple[int, bytes]]) -> None:
+    """Write log lines straight to their descriptors, waiting at most 1 s for each.
+
+    Not through the handlers' locks and buffers: the main thread may hold them, or be
+    blocked writing a stderr that nobody reads.
+    """
+    for fd, line in lines:
+        with contextlib.suppress(OSError, ValueError):
+            if select.select([], [fd], [], _LOG_WRITE_SECONDS)[1]:
+                os.write(fd, line)

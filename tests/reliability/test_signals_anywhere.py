@@ -1,0 +1,128 @@
+"""Hostile inputs, round 2 (issue 19 item 5): a signal ends the run promptly, whatever it does.
+
+SIGTERM, SIGINT and SIGHUP land while the login, the task list or a page does not answer
+(its body dripped a byte per 100 s, `request_timeout` 120 s: only the signal can end the run
+before then), between pages, and while the target does not read (the tap blocked writing,
+the pipe full), the target reading again within the bound or never. Each run exits 128 + the
+signal, its output ends with a whole line, and its last STATE bookmarks only tasks whose
+records all came before it: the final STATE when the output can take it, within the bound the
+tap promises (`STOP_SECONDS`, 5 s; such a run takes about 0.01 s, or the half second the
+target does not read); else, at that bound (and well under `request_timeout`), a WARNING
+that says the output could not take it. A target that exits when the signal comes (Ctrl-C
+stops a whole pipeline) gets the same exit code, and a WARNING that the output was closed.
+"""
+
+from __future__ import annotations
+
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from tap_centaur.signals import STOP_SECONDS
+from tests.harness import LIST, LOGIN, Run, Sim, Stop, login_config, partition_bookmarks
+
+TASKS_LIST = "/tasks/public/v1/list"
+REQUEST_TIMEOUT = 120
+SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
+#: The target stops reading at the first record; the signal comes once the tap is blocked.
+BLOCKED: dict[str, Any] = {"after_text": b'"RECORD"', "blocked_reader": True}
+ACTIVITIES = ["login", "task list", "page", "between pages", "slow target", "closed target"]
+
+
+def _stalled(sim: Sim, path: str, **match: Any) -> Stop:
+    """Drip every answer of `path`; the Stop fires once one such request is in flight."""
+    sim.script_faults([{"kind": "stall", "count": 1000, "path": path, **match}])
+    return Stop(after=lambda: bool(sim.stats()["faults"].get("stall")))
+
+
+def _scenario(make_sim, activity: str) -> tuple[Sim, dict[str, Any], Stop]:
+    """The simulator, config and Stop (its signal left to set) that put the run in `activity`."""
+    cases = (3000, 3000, 3000) if "target" in activity else (300, 300, 300)
+    latency = 300 if activity == "between pages" else 0
+    sim = make_sim(tasks=3, cases=cases, page_size=100, stall_byte_seconds=100, latency_ms=latency)
+    tasks = [] if activity == "task list" else [101, 102, 103]  # [] lists every task
+    config = login_config(
+        sim.url,
+        tasks,
+        request_timeout=REQUEST_TIMEOUT,
+        max_parallel_tasks=2,
+        state_interval_seconds=0,  # a STATE after every task
+    )
+    stop = {
+        "login": lambda: _stalled(sim, LOGIN),
+        "task list": lambda: _stalled(sim, TASKS_LIST),
+        "page": lambda: _stalled(sim, LIST, task_id=103),
+        "between pages": lambda: Stop(after_text=b'"type":"RECORD","stream":"task_results"'),
+        "stuck target": lambda: Stop(**BLOCKED),
+        "slow target": lambda: Stop(**BLOCKED, resume_after=0.5),
+        "closed target": lambda: Stop(**BLOCKED, close_reader=True),
+    }[activity]()
+    return sim, config, stop
+
+
+def _check_stopped(run: Run, sim: Sim, sig: int, activity: str) -> None:
+    assert run.stopped, "the run ended before the signal"
+    assert run.exit_code == 128 + sig, (run.exit_code, run.stderr[-2000:])
+    seconds = run.stop_seconds
+    assert seconds is not None
+    assert "Traceback" not in run.stderr and "| ERROR" not in run.stderr
+    stopped_by = f"Stopped by {signal.Signals(sig).name}; "
+    if activity == "closed target":  # what the pipe held unread is gone: no line to check
+        assert seconds < STOP_SECONDS, f"the run took {seconds:.2f} s to stop"
+        assert f"{stopped_by}the output could not be written" in run.stderr
+        return
+    assert not run.partial_tail, f"the output ends with {len(run.partial_tail)} bytes of a line"
+    if activity == "stuck target":  # the tap waited for the target up to the bound, no longer
+        assert STOP_SECONDS * 0.95 <= seconds < REQUEST_TIMEOUT / 4, f"{seconds:.2f} s"
+        assert f"{stopped_by}the output was not read for {STOP_SECONDS:g} s" in run.stderr
+    else:
+        assert seconds < STOP_SECONDS, f"the run took {seconds:.2f} s to stop"
+        assert run.messages[-1]["type"] == "STATE", "the output does not end with a STATE"
+        assert f"{stopped_by}the last STATE holds" in run.stderr
+    emitted = set(run.keys)
+    for task, _ in partition_bookmarks(run.final_state):
+        assert sim.keys(task) <= emitted, f"task {task} is bookmarked past records not written"
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=[s.name for s in SIGNALS])
+@pytest.mark.parametrize("activity", ACTIVITIES)
+def test_a_signal_ends_the_run_promptly_whatever_it_is_doing(make_sim, tap, figures, activity, sig):
+    """With a slow target, the signal comes once the tap is blocked writing, and the target
+    reads again 0.5 s later: the final STATE is written. A closed target exits instead (as
+    Ctrl-C ends a whole pipeline): a warning says the final STATE could not be written."""
+    sim, config, stop = _scenario(make_sim, activity)
+    run = tap.run(config, stop=replace(stop, sig=sig), timeout=REQUEST_TIMEOUT / 2)
+    _check_stopped(run, sim, sig, activity)
+    figures.update(exit_code=run.exit_code, seconds_to_exit=round(run.stop_seconds or 0, 2))
+
+
+def test_a_signal_while_the_target_never_reads_ends_the_run_at_the_bound(make_sim, tap, figures):
+    """The tap is blocked writing and the target does not read until the tap has exited.
+
+    The three signals at once (three runs, each waiting out the bound).
+    """
+    scenarios = {sig: _scenario(make_sim, "stuck target") for sig in SIGNALS}
+    with ThreadPoolExecutor(len(SIGNALS)) as pool:
+        runs = {
+            sig: pool.submit(tap.run, config, stop=replace(stop, sig=sig), timeout=60)
+            for sig, (_, config, stop) in scenarios.items()
+        }
+    for sig, future in runs.items():
+        run = future.result()
+        _check_stopped(run, scenarios[sig][0], sig, "stuck target")
+        figures[signal.Signals(sig).name] = {
+            "exit_code": run.exit_code,
+            "seconds_to_exit": round(run.stop_seconds or 0, 2),
+        }
+
+
+def test_sigquit_prints_every_thread_then_stops_like_sigterm(make_sim, tap):
+    sim, config, stop = _scenario(make_sim, "task list")
+    run = tap.run(config, stop=replace(stop, sig=signal.SIGQUIT), timeout=60)
+    _check_stopped(run, sim, signal.SIGQUIT, "task list")
+    assert "SIGQUIT: where each thread is (then the run stops):" in run.stderr
+    assert "Thread 0x" in run.stderr and "most recent call first" in run.stderr
+    assert 'File "' in run.stderr and "tap_centaur/" in run.stderr  # where each thread is
