@@ -40,6 +40,8 @@ MISBEHAVIOURS = (
     "missing_case_id",
     "missing_labeling_state",
     "wrong_types",
+    "odd_labels",
+    "wrong_nested_type",
     "empty_pages",
     "has_next_false_with_cursor",
     "v2_shape",

@@ -13,6 +13,10 @@ Each kind, applied to list pages of one task:
 - ``missing_labeling_state``: the first record of the first page has no ``labeling_state``.
 - ``wrong_types``: the first record of the first page has ``case_id: "abc"`` and
   ``qualified_reads: "x"`` (v2: ``n_qualified_opinions: "x"``).
+- ``odd_labels``: the first record of the first page has labels of shapes the docs do not
+  describe: ``correct_label: {"class": "Nodule", "score": 0.9}``, ``majority_label: 3``.
+- ``wrong_nested_type``: the first record of the first page has ``read_stats.total_reads: "12"``
+  (v2: ``results: [{"content_metadata": "x"}]``).
 - ``empty_pages``: before the first page and between data pages, a page with ``payload: []``,
   ``has_next: true`` and a cursor that still moves forward (into a sequence-id gap).
 - ``has_next_false_with_cursor``: the last page sends ``has_next: false`` and a cursor.
@@ -119,6 +123,18 @@ def _wrong_types(page: Page, query: PageQuery) -> bool:
     return _edit_first(page, query, {"case_id": "abc", count: "x"})
 
 
+def _odd_labels(page: Page, query: PageQuery) -> bool:
+    label = {"class": "Nodule", "score": 0.9}
+    return _edit_first(page, query, {"correct_label": label, "majority_label": 3})
+
+
+def _wrong_nested_type(page: Page, query: PageQuery) -> bool:
+    if query.v2:
+        return _edit_first(page, query, {"results": [{"content_metadata": "x"}]})
+    stats = {"total_reads": "12", "qualified_reads": 9}
+    return _edit_first(page, query, {"read_stats": stats})
+
+
 def _v2_shape(page: Page, query: PageQuery) -> bool:
     if not query.v2:
         return False
@@ -162,6 +178,8 @@ _MUTATORS = {
     "missing_case_id": _missing_case_id,
     "missing_labeling_state": _missing_labeling_state,
     "wrong_types": _wrong_types,
+    "odd_labels": _odd_labels,
+    "wrong_nested_type": _wrong_nested_type,
     "has_next_false_with_cursor": _has_next_false_with_cursor,
     "v2_shape": _v2_shape,
 }

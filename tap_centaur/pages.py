@@ -11,7 +11,7 @@ import msgspec
 
 from tap_centaur.clock import RequestTime
 from tap_centaur.errors import CentaurAPIError, UndecodableBodyError
-from tap_centaur.schemas import UNDOCUMENTED_FIELDS
+from tap_centaur.schemas import UNDOCUMENTED_FIELDS, route_labels
 
 if t.TYPE_CHECKING:
     import requests
@@ -139,6 +139,9 @@ def _parse_page(
 def check_record(record: object, response: requests.Response, shape: RecordShape) -> Record:
     """Check a record against its schema's types; fold undocumented fields away.
 
+    A label goes to the field of its shape first, or to `undocumented_fields` when it has
+    none (see `route_labels`); every other field of the wrong type fails the record.
+
     Raises:
         CentaurAPIError: naming the record and the field whose value has the wrong type.
     """
@@ -149,18 +152,20 @@ def check_record(record: object, response: requests.Response, shape: RecordShape
             raise _shape_error(
                 response, shape, f"a {shape.name} has '{field}' {_describe(record.get(field))}"
             )
-    for field, types in shape.field_types:
-        value = record.get(field)
-        if type(value) not in types:
+    undescribed = route_labels(record, shape.labels)
+    for field, check in shape.field_checks:
+        found = check.mismatch(record.get(field), field)
+        if found:
+            path, value = found
             key = record[shape.keys[-1]]
             raise _shape_error(
                 response,
                 shape,
-                f"{shape.name} {key} has '{field}' {_describe(value)}, which the schema forbids",
+                f"{shape.name} {key} has '{path}' {_describe(value)}, which the schema forbids",
             )
-    if not record.keys() <= shape.documented:
+    if undescribed or not record.keys() <= shape.documented:
         extra = {name: record.pop(name) for name in list(record) if name not in shape.documented}
-        record[UNDOCUMENTED_FIELDS] = extra
+        record[UNDOCUMENTED_FIELDS] = {**extra, **undescribed}
     return record
 
 

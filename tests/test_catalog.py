@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 
 from tests.harness import login_config, partition_bookmarks
@@ -86,3 +87,40 @@ def test_state_written_by_release_0_1_0_reads_only_what_changed(make_sim, tap):
     resumed = tap.run(login_config(sim.url, [101, 102]), state_of_0_1_0)
     assert resumed.exit_code == 0, resumed.stderr
     assert set(resumed.keys) == changed
+
+
+def _types(schema, path="$"):
+    """Each (path, declared types) of a schema, at every depth."""
+    if "type" in schema:
+        yield path, schema["type"]
+    for name, spec in schema.get("properties", {}).items():
+        yield from _types(spec, f"{path}.{name}")
+    if "items" in schema:
+        yield from _types(schema["items"], f"{path}[]")
+
+
+def test_every_stream_schema_is_draft_4_and_7_with_one_type_per_field(make_sim, tap):
+    """Every SCHEMA message: no draft-2020-12 `$schema`, valid Draft 4 and Draft 7, one JSON
+    type (plus null) per field at every depth; every RECORD valid against its SCHEMA."""
+    sim = make_sim(tasks=3, cases=(30, 30, 30), unsupported_task_ids=(102,))
+    cases = [{"task_id": t, "case_id": sim.truth_v2(t)[0]["case_id"]} for t in (101, 102, 103)]
+    run = tap.run(login_config(sim.url, [101, 102, 103], case_ids=cases))
+    assert run.exit_code == 0, run.stderr
+    schemas = {m["stream"]: m["schema"] for m in run.messages if m["type"] == "SCHEMA"}
+    assert set(schemas) == {
+        "projects", "tasks", "task_results", "task_results_v2", "case_results", "case_results_v2"
+    }  # fmt: skip
+    for stream, schema in schemas.items():
+        assert "$schema" not in schema, stream
+        jsonschema.Draft4Validator.check_schema(schema)
+        jsonschema.Draft7Validator.check_schema(schema)
+        for path, declared in _types(schema):
+            one = [declared] if isinstance(declared, str) else [t for t in declared if t != "null"]
+            assert len(one) == 1, f"{stream}{path[1:]}: {declared}"
+    validators = {s: jsonschema.Draft4Validator(schemas[s]) for s in schemas}
+    streams = set()
+    for message in run.messages:
+        if message["type"] == "RECORD":
+            validators[message["stream"]].validate(message["record"])
+            streams.add(message["stream"])
+    assert streams == set(schemas)

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.harness import THREE_TASKS, login_config, partition_bookmarks
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
+from tests.harness import THREE_TASKS, as_emitted, login_config, partition_bookmarks
 
 BOOKMARK_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 
@@ -24,7 +25,7 @@ def test_full_sync_returns_every_case_once(sim, tap):
     assert max(counts.values()) == 1
     assert sorted(counts) == truth_keys(sim, [101, 102, 103])
     assert len(run.keys) == 370
-    truth = {(c["task_id"], c["case_id"]): c for c in sim.truth()}
+    truth = sim.truth_by_key()
     for record in run.records_of("task_results"):
         assert record == truth[(record["task_id"], record["case_id"])]
 
@@ -128,7 +129,7 @@ def test_case_results_fetches_listed_cases(sim, tap):
     )
     run = tap.run(config)
     assert run.exit_code == 0, run.stderr
-    assert run.records_of("case_results") == wanted
+    assert run.records_of("case_results") == as_emitted(wanted, CASE_RESULT_SCHEMA)
 
 
 def test_case_results_is_empty_without_case_ids(sim, tap):
@@ -190,9 +191,9 @@ def test_start_date_limits_the_first_sync(sim, tap):
     assert len(past.keys) == 250
 
 
-def test_labels_keep_their_task_types_shape_in_both_streams(make_sim, tap):
-    """Class names (a list) for a choice task, WKT (a string) for a box task, as the API sends
-    them, in task_results and case_results (the SDK's one-type checks skip these fields)."""
+def test_each_label_shape_has_a_field_of_its_own_in_both_streams(make_sim, tap):
+    """Class names (choice task) in correct_label/majority_label, WKT (box task) in
+    correct_label_wkt/majority_label_wkt, the other field null: one JSON type per field."""
     sim = make_sim(tasks=3, cases=20)  # 101 and 102 choice, 103 box
     truth = {(c["task_id"], c["case_id"]): c for c in sim.truth()}
     picked = [key for key in truth if key[0] in (102, 103)][::7]
@@ -201,14 +202,29 @@ def test_labels_keep_their_task_types_shape_in_both_streams(make_sim, tap):
     )
     run = tap.run(config)
     assert run.exit_code == 0, run.stderr[-2000:]
-    shapes = {"choice": list, "box": str}
     seen = set()
     for stream in ("task_results", "case_results"):
         for record in run.records_of(stream):
             sent = truth[(record["task_id"], record["case_id"])]
-            for field in ("correct_label", "majority_label"):
-                assert record[field] == sent[field]
-                if record[field] is not None:
-                    assert isinstance(record[field], shapes[record["task_type"]])
-                    seen.add((stream, field, record["task_type"]))
+            for label in ("correct_label", "majority_label"):
+                kept, other = (label, f"{label}_wkt")[:: 1 if sent["task_type"] == "choice" else -1]
+                assert (record[kept], record[other]) == (sent[label], None)
+                if sent[label] is not None:
+                    shape = list if kept == label else str
+                    assert isinstance(record[kept], shape)
+                    seen.add((stream, kept))
+            assert "undocumented_fields" not in record
     assert len(seen) == 8, seen  # both streams, both labels, both shapes
+
+
+def test_a_label_of_an_undocumented_shape_is_kept_in_undocumented_fields(sim, tap):
+    sim.set_misbehaviour(101, "odd_labels")
+    run = tap.run(login_config(sim.url, [101], page_size=10))
+    assert run.exit_code == 0, run.stderr
+    first = run.records_of("task_results")[0]
+    assert first["undocumented_fields"] == {
+        "correct_label": {"class": "Nodule", "score": 0.9},
+        "majority_label": 3,
+    }
+    labels = ("correct_label", "majority_label", "correct_label_wkt", "majority_label_wkt")
+    assert [first[name] for name in labels] == [None] * 4

@@ -21,7 +21,7 @@ def test_second_run_returns_only_cases_updated_in_between(sim, tap):
     second = tap.run(config, first.final_state)
     assert second.exit_code == 0, second.stderr
     assert sorted(second.keys) == sorted([(101, c) for c in updated] + [(102, c) for c in added])
-    truth = {(c["task_id"], c["case_id"]): c for c in sim.truth()}
+    truth = sim.truth_by_key()
     for record in second.records_of("task_results"):
         assert record == truth[(record["task_id"], record["case_id"])]
     # A bookmark sits up to a round trip (rounded up to whole seconds) before the run's first
@@ -57,7 +57,7 @@ def test_case_updated_while_a_run_reads_it_is_picked_up_next_run(sim, tap):
     second = tap.run(config, first.final_state)
     assert (101, first_case) in second.keys
     fresh = next(r for r in second.records_of("task_results") if r["case_id"] == first_case)
-    assert fresh == next(c for c in sim.truth(101) if c["case_id"] == first_case)
+    assert fresh == next(c for c in sim.emitted(101) if c["case_id"] == first_case)
 
 
 def test_bookmark_wins_over_start_date(sim, tap):

@@ -53,6 +53,7 @@ def test_has_next_false_with_a_cursor_ends_the_task(sim, tap):
         ("payload_not_list", "'payload' is dict"),
         ("missing_case_id", "a case result has 'case_id' missing or null"),
         ("wrong_types", "'case_id' str 'abc'"),
+        ("wrong_nested_type", "has 'read_stats.total_reads' str '12', which the schema forbids"),
     ],
 )
 def test_broken_pagination_or_shape_ends_the_run_with_an_error_naming_the_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
 from tap_centaur.schemas import CASE_RESULT_V2_SCHEMA as V2_SCHEMA
 from tests.harness import as_emitted, login_config, partition_bookmarks
 
@@ -52,7 +53,7 @@ def test_case_ids_of_a_v2_task_go_through_v2_get(make_sim, tap):
     )
     run = tap.run(config)
     assert run.exit_code == 0, run.stderr
-    assert run.records_of("case_results") == [v1_case]
+    assert run.records_of("case_results") == as_emitted([v1_case], CASE_RESULT_SCHEMA)
     assert run.records_of("case_results_v2") == as_emitted([v2_case], V2_SCHEMA)
     v2_gets = sim.stats()["requests"]["/results/public/v2/get"]
     assert v2_gets == {"200": 1}
@@ -68,6 +69,15 @@ def test_a_v2_page_of_another_shape_fails_that_task_saying_what_v2_sent(make_sim
     assert "(keys: 'results', 'next')" in line
     assert "Expected: a page like v1's" in line
     assert {task for task, _ in partition_bookmarks(run.final_state)} == {101, 103}
+
+
+def test_a_v2_result_of_the_wrong_nested_type_fails_that_task(make_sim, tap):
+    sim = make_sim(**V1_AND_V2)
+    sim.set_misbehaviour(102, "wrong_nested_type")
+    run = tap.run(login_config(sim.url, [101, 102]))
+    assert run.exit_code == 1
+    assert "has 'results[0].content_metadata' str 'x'" in run.error_lines[-1]
+    assert set(partition_bookmarks(run.final_state)) == {(101, None)}
 
 
 def test_a_task_only_v2_serves_fails_loudly_when_task_results_v2_is_not_selected(make_sim, tap):
@@ -104,7 +114,7 @@ def test_a_case_of_a_v2_task_fails_loudly_when_case_results_v2_is_not_selected(m
     config = login_config(sim.url, [101], case_ids=cases)
     run = tap.run(config, args=["--catalog", str(tap.catalog_selecting(config, ["case_results"]))])
     assert run.exit_code == 1, run.stderr
-    assert run.records_of("case_results") == [v1_case]
+    assert run.records_of("case_results") == as_emitted([v1_case], CASE_RESULT_SCHEMA)
     summary = run.error_lines[-1]
     assert f"task 102 (case_id={v2_case['case_id']})" in summary, summary
     assert "select it" in summary and "case_results_v2" in summary, summary

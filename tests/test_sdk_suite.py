@@ -86,10 +86,8 @@ def _each_attribute_test_reads_its_attribute(request: pytest.FixtureRequest) -> 
 
     The SDK runs every parametrized test of a kind on one template object whose values are a
     `cached_property`: without dropping them, a process checks the attribute it ran first only
-    (order-dependent: under pytest-xdist some orders failed, most passed vacuously). A label
-    (`correct_label`, `majority_label`) is a list or a string by task type, as the schema's
-    union allows: the one-type tests (`is_object`, ...) do not apply to such a union, and
-    tests/test_full_sync.py checks the labels' shapes in both streams instead.
+    (order-dependent: under pytest-xdist some orders failed, most passed vacuously). Every
+    field has one JSON type (plus null), so each one-type test (`is_object`, ...) applies.
     """
     template = getattr(request.function, "__self__", None)
     if not isinstance(template, AttributeTestTemplate):
@@ -97,9 +95,3 @@ def _each_attribute_test_reads_its_attribute(request: pytest.FixtureRequest) -> 
     cached = getattr(type(template), "non_null_attribute_values", None)
     assert isinstance(cached, cached_property), "the SDK no longer caches attribute values"
     vars(template).pop("non_null_attribute_values", None)
-    params = request.node.callspec.params
-    schema = params["stream"].schema["properties"][params["attribute_name"]]
-    declared = schema.get("type", [])
-    types = sorted(set([declared] if isinstance(declared, str) else declared) - {"null"})
-    if (template.name or "").startswith("is_") and len(types) > 1:
-        pytest.skip(f"{params['attribute_name']} is one of {types}: no one-type test applies")

@@ -75,11 +75,24 @@ def premature_bookmarks(run: Run, expected: Mapping[int, set[tuple[int, int]]]) 
 
 
 def as_emitted(records: Iterable[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """Records as the tap emits them: fields the schema does not list go to undocumented_fields."""
-    documented = set(schema["properties"]) - {"undocumented_fields"}
+    """Records as the tap emits them: each label (a field with a `<label>_wkt` sibling) in the
+    field of its shape, class names or WKT; fields the schema does not list, and labels of
+    another shape, in undocumented_fields."""
+    properties = schema["properties"]
+    labels = [name for name in properties if f"{name}_wkt" in properties]
     emitted = []
     for record in records:
-        kept = {k: v for k, v in record.items() if k in documented}
-        extra = {k: v for k, v in record.items() if k not in documented}
+        kept = {k: v for k, v in record.items() if k in properties}
+        extra = {k: v for k, v in record.items() if k not in properties}
+        for label in labels:
+            value = kept.get(label)
+            shapes = {label: list, f"{label}_wkt": str}
+            kept.update(
+                {field: value if type(value) is shape else None for field, shape in shapes.items()}
+            )
+            if isinstance(value, list) and not all(isinstance(name, str) for name in value):
+                kept[label] = None
+            if value is not None and kept[label] is None and kept[f"{label}_wkt"] is None:
+                extra[label] = value
         emitted.append({**kept, "undocumented_fields": extra} if extra else kept)
     return emitted

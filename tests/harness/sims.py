@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from centaur_sim import SimConfig, Simulator
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
+from tests.harness.checks import as_emitted
 from tests.harness.credentials import API_KEY, API_PASSWORD, STATIC_TOKEN, USERNAME
 
 LIST = "/results/public/v1/list"
@@ -41,9 +43,13 @@ class Sim(Simulator):
         """(task_id, case_id) of every case the simulator holds now."""
         return {(c["task_id"], c["case_id"]) for c in self.truth(task_id)}
 
+    def emitted(self, task_id: int | None = None) -> list[dict[str, Any]]:
+        """The current case results (one task or all) as the tap emits them."""
+        return as_emitted(self.truth(task_id), CASE_RESULT_SCHEMA)
+
     def truth_by_key(self) -> dict[tuple[int, int], dict[str, Any]]:
-        """The current version of every case, by key."""
-        return {(c["task_id"], c["case_id"]): c for c in self.truth()}
+        """The current version of every case, by key, as the tap emits it."""
+        return {(c["task_id"], c["case_id"]): c for c in self.emitted()}
 
 
 def sim_config(**overrides: Any) -> SimConfig:

@@ -33,7 +33,8 @@ import pytest
 
 from centaur_sim.server import SimHandler
 from centaur_sim.store import Case
-from tests.harness import Run, Sim, login_config, partition_bookmarks
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
+from tests.harness import Run, Sim, as_emitted, login_config, partition_bookmarks
 
 TASKS = (101, 102, 103)
 STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
@@ -46,7 +47,7 @@ class Versions:
     def __init__(self, sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
         self.lock = threading.Lock()
         self.history: dict[int, list[dict[str, Any]]] = {}
-        for record in sim.truth():
+        for record in sim.emitted():
             self.history[record["case_id"]] = [record]
         original = Case.replace
 
@@ -60,7 +61,8 @@ class Versions:
             with self.lock:
                 if self.watching and before is not None and before != case.state:
                     self.moved.add((record["task_id"], case.case_id))
-                self.history.setdefault(case.case_id, []).append(json.loads(case.body))
+                emitted = as_emitted([json.loads(case.body)], CASE_RESULT_SCHEMA)
+                self.history.setdefault(case.case_id, []).extend(emitted)
 
         monkeypatch.setattr(Case, "replace", replace)
 

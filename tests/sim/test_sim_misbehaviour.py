@@ -94,6 +94,17 @@ def test_wrong_types(sim: Simulator, client: requests.Session) -> None:
     assert (first["case_id"], first["qualified_reads"]) == ("abc", "x")
 
 
+def test_odd_labels_and_wrong_nested_type(sim: Simulator, client: requests.Session) -> None:
+    sim.set_misbehaviour(101, "odd_labels")
+    first = _page(client, sim)["payload"][0]
+    assert (first["correct_label"], first["majority_label"]) == (
+        {"class": "Nodule", "score": 0.9},
+        3,
+    )
+    sim.set_misbehaviour(101, "wrong_nested_type")
+    assert _page(client, sim)["payload"][0]["read_stats"]["total_reads"] == "12"
+
+
 def test_empty_pages_keep_moving_forward(
     make_sim: SimFactory, new_session: NewSession, walk: Walk
 ) -> None:
