@@ -16,7 +16,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from centaur_sim import Simulator
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
 from tests.e2e.conftest import Postgres
+from tests.harness.checks import as_emitted
 
 Rows = dict[tuple[int, int], dict[str, Any]]
 
@@ -32,6 +34,8 @@ COMPARED = (
     "content_metadata",
     "correct_label",
     "majority_label",
+    "correct_label_wkt",
+    "majority_label_wkt",
     "read_stats",
     "counts",
 )
@@ -41,10 +45,11 @@ METRIC = re.compile(r"METRIC: (\{.*\})\s*$")
 
 
 def truth_by_key(sim: Simulator, task_ids: set[int] | None = None) -> Rows:
-    """The simulator's v1 case results (of `task_ids`, or all) by (task_id, case_id)."""
+    """The simulator's v1 case results (of `task_ids`, or all) as the tap emits them, by
+    (task_id, case_id)."""
     return {
         (int(r["task_id"]), int(r["case_id"])): r
-        for r in sim.truth()
+        for r in as_emitted(sim.truth(), CASE_RESULT_SCHEMA)
         if task_ids is None or r["task_id"] in task_ids
     }
 

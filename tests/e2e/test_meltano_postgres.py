@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 STATE_ID = "dev:tap-centaur-to-target-postgres"
 INTEGER_COLUMNS = ("task_id", "case_id", "project_id", "qualified_reads")
-JSON_COLUMNS = ("read_stats", "counts", "correct_label", "majority_label")
+JSON_COLUMNS = ("read_stats", "counts")
 
 
 def test_full_sync_then_incremental_sync_with_stored_state(
@@ -44,6 +44,12 @@ def test_full_sync_then_incremental_sync_with_stored_state(
     for name in JSON_COLUMNS:
         assert types[name] == "jsonb", (name, types[name])
     assert types["content_metadata"] in ("jsonb", "_jsonb")
+    # Labels: class names a text[], WKT text (one type per column).
+    assert [
+        types[f"{label}{shape}"]
+        for label in ("correct", "majority")
+        for shape in ("_label", "_label_wkt")
+    ] == ["_text", "text"] * 2
     assert_rows_match(rows, truth)
 
     # The jsonb columns can be queried with PostgreSQL's JSON operators.

@@ -27,8 +27,10 @@ from typing import Any
 import pytest
 
 from centaur_sim import SimConfig, Simulator
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
 from tests.e2e.checks import RESULTS_V1, RESULTS_V2, bookmarks, first_pages, first_pages_per_task
 from tests.e2e.conftest import ROOT, Meltano, Postgres, meltano_for, schema_for
+from tests.harness.checks import as_emitted
 
 pytestmark = pytest.mark.e2e
 
@@ -51,10 +53,8 @@ def key(record: dict[str, Any]) -> tuple[int, int]:
     return int(record["task_id"]), int(record["case_id"])
 
 
-def label_text(label: Any) -> str | None:
-    if label is None:
-        return None
-    return ", ".join(label) if isinstance(label, list) else str(label)
+def label_text(classes: list[str] | None, wkt: str | None) -> str | None:
+    return wkt if classes is None else ", ".join(classes)
 
 
 def mean(values: list[Any]) -> Decimal | None:
@@ -82,8 +82,10 @@ def expect_case_labels(truth: Truth, **_: Any) -> list[Row]:
             r["labeling_state"],
             r["correct_label"],
             r["majority_label"],
-            label_text(r["correct_label"]),
-            label_text(r["majority_label"]),
+            r["correct_label_wkt"],
+            r["majority_label_wkt"],
+            label_text(r["correct_label"], r["correct_label_wkt"]),
+            label_text(r["majority_label"], r["majority_label_wkt"]),
             None if r["agreement"] is None else Decimal(str(r["agreement"])),
             None if r["difficulty"] is None else Decimal(str(r["difficulty"])),
             r["qualified_reads"],
@@ -98,7 +100,7 @@ def expect_cases_without_correct_label(truth: Truth, **_: Any) -> list[Row]:
     return [
         (r["task_id"], r["case_id"], r["labeling_state"])
         for r in sorted(truth, key=key)
-        if r["correct_label"] is None
+        if r["correct_label"] is None and r["correct_label_wkt"] is None
     ]
 
 
@@ -286,8 +288,9 @@ class Warehouse:
     second_v1_tasks: set[int]
 
     def truth(self) -> Truth:
-        """The v1 case results (of the tasks v1 serves)."""
-        return [r for r in self.sim.truth() if r["task_id"] not in V2_TASKS]
+        """The v1 case results (of the tasks v1 serves), as the tap emits them."""
+        v1 = [r for r in self.sim.truth() if r["task_id"] not in V2_TASKS]
+        return as_emitted(v1, CASE_RESULT_SCHEMA)
 
     def truth_v2(self) -> Truth:
         """The v2 items of the v2-only tasks."""
@@ -366,12 +369,16 @@ def test_every_query_of_the_warehouse_doc(warehouse: Warehouse) -> None:
     assert {r["task_type"] for r in truth} == {"choice", "box"}
     v1_picked = [p for p in warehouse.picked if p[0] not in V2_TASKS]
     assert postgres.scalar("SELECT count(*) FROM {schema}.case_results") == len(v1_picked)
-    # The document's claim: JSON null is not SQL NULL in the loaded table.
-    assert any(r["correct_label"] is None for r in truth)
-    assert (
-        postgres.scalar("SELECT count(*) FROM {schema}.task_results WHERE correct_label IS NULL")
-        == 0
-    )
+    # The document's claims: a label's columns are SQL NULL when it is not of their shape (both
+    # shapes are there); a JSON null in a jsonb column is not SQL NULL.
+    for field in ("correct_label", "correct_label_wkt"):
+        assert any(r[field] for r in truth), field
+        sql = f"SELECT count(*) FROM {{schema}}.task_results WHERE {field} IS NULL"
+        nulls = postgres.scalar(sql)
+        assert nulls == sum(r[field] is None for r in truth), field
+    assert not any("undocumented_fields" in r for r in truth)
+    sql_nulls = "SELECT count(*) FROM {schema}.task_results WHERE undocumented_fields IS NULL"
+    assert postgres.scalar(sql_nulls) == 0
     # The v2 data has what the v2 queries need to show: prelabels, and fields beyond them.
     assert any(item["prelabel"] for r in truth_v2 for item in r["results"])
     assert any(len(r["results"]) > 1 for r in truth_v2)
