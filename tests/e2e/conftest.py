@@ -85,12 +85,24 @@ class Meltano:
         self.project = project
         self.env["MELTANO_PROJECT_ROOT"] = str(project)
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = RUN_TIMEOUT) -> RunResult:
-        """Run `meltano ARGS`; with `check`, fail the test (showing the log) on a non-zero exit."""
-        return self.concurrently([args], check=check, timeout=timeout)[0]
+    def __call__(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = RUN_TIMEOUT,
+        stdin: Path | None = None,
+    ) -> RunResult:
+        """Run `meltano ARGS` (reading `stdin`, a file); with `check`, fail the test (showing
+        the log) on a non-zero exit."""
+        return self.concurrently([args], check=check, timeout=timeout, stdin=stdin)[0]
 
     def concurrently(
-        self, commands: list[tuple[str, ...]], *, check: bool = True, timeout: float = RUN_TIMEOUT
+        self,
+        commands: list[tuple[str, ...]],
+        *,
+        check: bool = True,
+        timeout: float = RUN_TIMEOUT,
+        stdin: Path | None = None,
     ) -> list[RunResult]:
         """Start every `meltano ARGS` of `commands` at once, then wait for all of them.
 
@@ -102,12 +114,16 @@ class Meltano:
             number = len(self.runs) + len(started) + 1
             stdout = self.workdir / f"meltano-{number}.stdout"
             log = self.workdir / f"meltano-{number}.log"
-            with stdout.open("wb") as out, log.open("wb") as err:
+            with (
+                stdout.open("wb") as out,
+                log.open("wb") as err,
+                stdin.open("rb") if stdin else contextlib.nullcontext() as given,
+            ):
                 process = subprocess.Popen(
                     [self.executable, *args],
                     cwd=self.project,
                     env=self.env,
-                    stdin=subprocess.DEVNULL,
+                    stdin=given or subprocess.DEVNULL,
                     stdout=out,
                     stderr=err,
                 )

@@ -1,0 +1,319 @@
+"""The tap's output through each Singer target of meltano.yml, into real storage (issue 20).
+
+For each target, pinned in its own virtualenv: a full run, then an incremental run from the
+STATE the target passed on, of every stream (choice and box tasks, a task only results v2
+serves, `case_ids`, a label of an undocumented shape, undocumented fields), as
+`meltano invoke tap-centaur > tap.jsonl` then `meltano invoke TARGET < tap.jsonl`. Every row and
+value the target stored is compared with the last version, per primary key, of the records the
+tap emitted; the STATE the target passed on with the tap's last; the column types of the
+nested fields with the README's "Targets" table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from centaur_sim import SimConfig, Simulator
+from tests.e2e.conftest import ROOT, Meltano, Postgres, meltano_for
+
+pytestmark = pytest.mark.e2e
+
+#: {table: ({column: type}, rows)}: what a target stored.
+Stored = dict[str, tuple[dict[str, str], list[dict[str, Any]]]]
+Messages = list[dict[str, Any]]
+
+#: The column type each target gives the fields whose storage differs between targets (the
+#: README's "Targets" table says the same): class names, WKT, objects, arrays of objects.
+NESTED = ("correct_label", "correct_label_wkt", "read_stats", "counts", "content_metadata")
+COLUMN_TYPES = {
+    "target-postgres": {
+        "correct_label": "_text",
+        "correct_label_wkt": "text",
+        "read_stats": "jsonb",
+        "counts": "jsonb",
+        "content_metadata": "_jsonb",
+        "results": "_jsonb",
+        "undocumented_fields": "jsonb",
+    },
+    "target-postgres-pipelinewise": {
+        "correct_label": "jsonb",
+        "correct_label_wkt": "varchar",
+        "read_stats": "jsonb",
+        "counts": "jsonb",
+        "content_metadata": "jsonb",
+        "results": "jsonb",
+        "undocumented_fields": "jsonb",
+    },
+    "target-duckdb": {
+        "correct_label": "JSON",
+        "correct_label_wkt": "VARCHAR",
+        "read_stats": "JSON",
+        "counts": "JSON",
+        "content_metadata": "JSON",
+        "results": "JSON",
+        "undocumented_fields": "JSON",
+    },
+}
+DUCKDB_SCHEMA = "centaur"
+#: Run by target-duckdb's own Python: every table of the schema, its column types and rows.
+READ_DUCKDB = """
+import duckdb, json, sys
+con = duckdb.connect(sys.argv[1], read_only=True)
+stored = {}
+for (table,) in con.execute(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [sys.argv[2]]
+).fetchall():
+    types = dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = ? AND table_name = ?", [sys.argv[2], table]
+    ).fetchall())
+    cursor = con.execute(f'SELECT * FROM "{sys.argv[2]}"."{table}"')
+    names = [column[0] for column in cursor.description]
+    stored[table] = (types, [dict(zip(names, row)) for row in cursor.fetchall()])
+print(json.dumps(stored, default=str))
+"""
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    """Choice tasks 101, 102 (its first case with labels of undocumented shapes), box task
+    103, task 104 that only results v2 serves; undocumented fields on every other task."""
+    config = SimConfig(
+        port=0, tasks=4, cases=(30, 20, 25, 15), seed=2020, unsupported_task_ids=(104,),
+        extra_fields=True,
+    )  # fmt: skip
+    with Simulator(config) as simulator:
+        simulator.set_misbehaviour(102, "odd_labels")
+        yield simulator
+
+
+def stored_in_postgres(postgres: Postgres) -> Stored:
+    stored: Stored = {}
+    tables = postgres.all(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+        (postgres.schema,),
+    )
+    for (table,) in tables:
+        with postgres.connection.cursor() as cursor:
+            cursor.execute(f'SELECT * FROM "{postgres.schema}"."{table}"')
+            names = [column.name for column in cursor.description or ()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        stored[table] = (postgres.column_types(table), rows)
+    return stored
+
+
+def stored_in_duckdb(path: Path) -> Stored:
+    python = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+    completed = subprocess.run(
+        [str(python), "-c", READ_DUCKDB, str(path), DUCKDB_SCHEMA],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return {table: (types, rows) for table, (types, rows) in json.loads(completed.stdout).items()}
+
+
+def same(stored: Any, emitted: Any) -> bool:
+    """Whether a stored value is the emitted one: JSON text or JSON, numbers of any width."""
+    if isinstance(stored, str) and isinstance(emitted, dict | list):
+        stored = json.loads(stored)
+    if isinstance(stored, Decimal | float) and type(emitted) in (int, float):
+        return float(stored) == float(emitted)
+    return bool(stored == emitted) and type(stored) is type(emitted)
+
+
+def sync(
+    meltano: Meltano, target: str, run: int, state: dict[str, Any] | None
+) -> tuple[Messages, dict[str, Any]]:
+    """One `meltano invoke tap-centaur | meltano invoke TARGET`, the tap starting from
+    `state`. Returns the tap's messages and the STATE the target passed on: the tap's last."""
+    args = ["invoke", "tap-centaur"]
+    if state is not None:
+        state_file = meltano.workdir / f"state-{run}.json"
+        state_file.write_text(json.dumps(state), encoding="utf-8")
+        args += ["--state", str(state_file)]
+    output = meltano.workdir / f"tap-{run}.jsonl"
+    output.write_text(meltano(*args).stdout, encoding="utf-8")
+    passed_on = meltano("invoke", target, stdin=output).stdout.splitlines()
+    messages = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    last_state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+    assert passed_on, f"{target} passed on no STATE"
+    assert json.loads(passed_on[-1]) == last_state, target
+    return messages, last_state
+
+
+def latest_records(runs: list[Messages]) -> tuple[dict[str, Any], dict[str, dict[Any, Any]]]:
+    """Each stream's schema, and its last record per primary key, over `runs` in order."""
+    schemas: dict[str, Any] = {}
+    latest: dict[str, dict[Any, Any]] = {}
+    for messages in runs:
+        for message in messages:
+            if message["type"] == "SCHEMA":
+                schemas[message["stream"]] = message
+            elif message["type"] == "RECORD":
+                keys = schemas[message["stream"]]["key_properties"]
+                record = message["record"]
+                latest.setdefault(message["stream"], {})[tuple(record[k] for k in keys)] = record
+    return schemas, latest
+
+
+def assert_stored_as_emitted(target: str, stored: Stored, runs: list[Messages]) -> None:
+    schemas, latest = latest_records(runs)
+    assert set(latest) == set(schemas) == set(stored), target
+    for stream, records in latest.items():
+        types, rows = stored[stream]
+        keys = schemas[stream]["key_properties"]
+        fields = set(schemas[stream]["schema"]["properties"])
+        assert not {c for c in types if c not in fields and not c.startswith("_sdc_")}, stream
+        by_key = {tuple(int(row[k]) for k in keys): row for row in rows}
+        assert len(by_key) == len(rows), f"{target} {stream}: two rows for one key"
+        assert set(by_key) == set(records), f"{target} {stream}"
+        for key, record in records.items():
+            row = by_key[key]
+            for field in fields:
+                assert same(row[field], record.get(field)), (
+                    target, stream, key, field, row[field], record.get(field)
+                )  # fmt: skip
+        for field in fields & set(COLUMN_TYPES[target]):
+            assert types[field] == COLUMN_TYPES[target][field], (target, stream, field)
+
+
+def assert_covers_every_shape(runs: list[Messages]) -> None:
+    """The data has what the comparison must show: both label shapes, a label of another
+    shape, undocumented fields, v2 results, an incremental run that read only changes."""
+    _, latest = latest_records(runs)
+    results = list(latest["task_results"].values())
+    assert any(r["correct_label"] for r in results)
+    assert any(r["correct_label_wkt"] for r in results)
+    assert any(r["majority_label_wkt"] for r in results)
+    assert any("correct_label" in r.get("undocumented_fields", {}) for r in results)
+    assert any("review_notes" in r.get("undocumented_fields", {}) for r in results)
+    assert latest["task_results_v2"] and latest["case_results_v2"] and latest["case_results"]
+    counts = [sum(m["type"] == "RECORD" for m in messages) for messages in runs]
+    streams = {m["stream"] for m in runs[1] if m["type"] == "RECORD"}
+    assert {"task_results", "task_results_v2"} <= streams
+    assert counts[1] < counts[0] / 2, counts
+
+
+def meltano_with_case_ids(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
+    """Meltano pointed at `sim`, with the first case of tasks 101, 103, 104 in `case_ids`."""
+    meltano = meltano_for(meltano_bin, sim, workdir)
+    picked = [{"task_id": t, "case_id": sim.truth_v2(t)[0]["case_id"]} for t in (101, 103, 104)]
+    meltano.env["TAP_CENTAUR_CASE_IDS"] = json.dumps(picked)
+    return meltano
+
+
+@pytest.mark.parametrize("target", list(COLUMN_TYPES))
+def test_full_then_incremental_run_is_stored_as_emitted(
+    target: str,
+    meltano_bin: str,
+    pg_settings: dict[str, str],
+    sim: Simulator,
+    tmp_path: Path,
+) -> None:
+    meltano = meltano_with_case_ids(meltano_bin, sim, tmp_path)
+    schema = f"e2e_{uuid.uuid4().hex[:12]}"
+    namespace = target.upper().replace("-", "_")
+    meltano.env[f"{namespace}_DEFAULT_TARGET_SCHEMA"] = schema
+    duckdb_file = tmp_path / "tap_centaur.duckdb"
+    meltano.env["TARGET_DUCKDB_FILEPATH"] = str(duckdb_file)
+    if target == "target-duckdb":
+        meltano.env[f"{namespace}_DEFAULT_TARGET_SCHEMA"] = DUCKDB_SCHEMA
+    postgres = Postgres(pg_settings, schema)
+    try:
+        first, state = sync(meltano, target, 1, None)
+        sim.update_cases(101, count=3, rng_seed=1)
+        sim.update_cases(103, count=3, rng_seed=2)
+        sim.update_cases(104, count=2, rng_seed=3)
+        sim.add_cases(102, 2)
+        second, _ = sync(meltano, target, 2, state)
+        runs = [first, second]
+        assert_covers_every_shape(runs)
+        stored = stored_in_duckdb(duckdb_file) if target == "target-duckdb" else (
+            stored_in_postgres(postgres)
+        )  # fmt: skip
+        assert_stored_as_emitted(target, stored, runs)
+    finally:
+        postgres.close()
+
+
+LABELS = ("correct_label", "majority_label")
+
+
+def old_layout(messages: Messages) -> Messages:
+    """The messages as the tap wrote them before a label had a field per shape: one field,
+    a list or a WKT string (a JSON union the targets made jsonb)."""
+    old: Messages = json.loads(json.dumps(messages))
+    for message in old:
+        if message["type"] == "SCHEMA" and "correct_label_wkt" in message["schema"]["properties"]:
+            properties = message["schema"]["properties"]
+            for label in LABELS:
+                properties[label] = {"type": ["array", "string", "object", "null"]}
+                del properties[f"{label}_wkt"]
+        elif message["type"] == "RECORD" and "correct_label_wkt" in message["record"]:
+            record = message["record"]
+            for label in LABELS:
+                wkt = record.pop(f"{label}_wkt")
+                record[label] = record[label] if wkt is None else wkt
+    return old
+
+
+def write_messages(path: Path, messages: Messages) -> Path:
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages), encoding="utf-8")
+    return path
+
+
+def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames(
+    meltano_bin: str, pg_settings: dict[str, str], sim: Simulator, tmp_path: Path
+) -> None:
+    """MeltanoLabs' target-postgres refuses the new label columns into old jsonb ones; after
+    docs/WAREHOUSE.md's renames, the old columns keep their old rows, the new ones fill."""
+    meltano = meltano_with_case_ids(meltano_bin, sim, tmp_path)
+    postgres = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
+    meltano.env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = postgres.schema
+    try:
+        tap = meltano("invoke", "tap-centaur").stdout
+        emitted = [json.loads(line) for line in tap.splitlines()]
+        before = old_layout(emitted)
+        meltano("invoke", "target-postgres", stdin=write_messages(tmp_path / "old.jsonl", before))
+        assert postgres.column_types("task_results")["correct_label"] == "jsonb"
+        # The new layout, read again for task 101 only: refused as the document says...
+        new = [m for m in emitted if m["type"] != "RECORD" or m["record"].get("task_id") == 101]
+        new_file = write_messages(tmp_path / "new.jsonl", new)
+        refused = meltano("invoke", "target-postgres", stdin=new_file, check=False)
+        assert refused.returncode != 0
+        assert 'column "correct_label" is of type jsonb but expression is of type text[]' in (
+            refused.output
+        )
+        # ...and loaded after the renames.
+        text = (ROOT / "docs" / "WAREHOUSE.md").read_text(encoding="utf-8")
+        renames = text.split("<!-- migration: rename_old_label_columns -->\n```sql\n")[1]
+        with postgres.connection.cursor() as cursor:
+            cursor.execute(f'SET search_path TO "{postgres.schema}"')
+            cursor.execute(renames.split("```")[0])
+        meltano("invoke", "target-postgres", stdin=new_file)
+    finally:
+        stored = stored_in_postgres(postgres)
+        postgres.close()
+    old_records = latest_records([before])[1]
+    for table in ("task_results", "case_results"):
+        types, rows = stored[table]
+        assert [types[f"{label}{s}"] for label in LABELS for s in ("", "_wkt", "_json")] == [
+            "_text", "text", "jsonb"
+        ] * 2  # fmt: skip
+        assert len(rows) == len(old_records[table])
+        for row in rows:
+            key = (row["task_id"], row["case_id"])
+            old = old_records[table][key]
+            new = latest_records([emitted])[1][table][key]
+            for label in LABELS:
+                assert row[f"{label}_json"] == old[label], (table, key, label)
+                fresh = [new[label], new[f"{label}_wkt"]] if key[0] == 101 else [None, None]
+                assert [row[label], row[f"{label}_wkt"]] == fresh, (table, key, label)
