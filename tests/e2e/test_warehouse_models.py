@@ -364,7 +364,8 @@ def test_staging_models_are_typed_and_json_null_is_sql_null(warehouse: Warehouse
     # In the loaded table, JSON null; in the model, SQL NULL.
     assert (
         postgres.scalar(
-            "SELECT count(*) FROM {schema}.task_results WHERE read_stats -> 'first_read_at' = 'null'"
+            "SELECT count(*) FROM {schema}.task_results"
+            " WHERE read_stats -> 'first_read_at' = 'null'"
         )
         == never_read
     )
