@@ -22,6 +22,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from centaur_sim import Simulator
+from tests.e2e.checks import truth_by_key
 from tests.e2e.conftest import ROOT, RUN_TIMEOUT, clean_env
 
 pytestmark = pytest.mark.e2e
@@ -133,7 +134,7 @@ def test_readme_block_in_a_new_meltano_project(
 
     # The JSONL is the simulator's truth, for the README's labeling states.
     records = read_jsonl(project / "output" / "task_results.jsonl")
-    truth = [r for r in sim.truth() if r["labeling_state"] in states]
+    truth = [r for r in truth_by_key(sim).values() if r["labeling_state"] in states]
     assert 0 < len(truth) < len(sim.truth())
     keys = [(r["task_id"], r["case_id"]) for r in records]
     assert len(keys) == len(set(keys)), "a case was written twice"
