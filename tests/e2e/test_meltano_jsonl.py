@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.e2e.conftest import ROOT, Meltano
 pytestmark = pytest.mark.e2e
 
 
-def read_jsonl(path: Path) -> list[dict[str, object]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -30,7 +31,7 @@ def test_target_jsonl_writes_exactly_the_simulators_cases(
     truth = truth_by_key(sim)  # labels in the field of their shape, as the tap emits them
     assert set(keys) == set(truth)
     for record in records:
-        expected = truth[(int(str(record["task_id"])), int(str(record["case_id"])))]
+        expected = truth[(record["task_id"], record["case_id"])]
         documented = {k: v for k, v in record.items() if k != "undocumented_fields"}
         assert documented == expected
 
