@@ -28,6 +28,7 @@ from dagster import (
     OpExecutionContext,
     PipesSubprocessClient,
     ScheduleDefinition,
+    in_process_executor,
     job,
     op,
 )
@@ -123,6 +124,11 @@ def definitions(
         )
         for schedule in listed(meltano, "schedule")["schedules"]["job"]
     ]
+    # In-process: a job's tasks run one after the other anyway, each in a Meltano process of
+    # its own; a process per step would load the code location (and list Meltano's jobs) again.
     return Definitions(
-        jobs=list(jobs.values()), schedules=schedules, resources={"meltano": meltano}
+        jobs=list(jobs.values()),
+        schedules=schedules,
+        resources={"meltano": meltano},
+        executor=in_process_executor,
     )

@@ -1,6 +1,6 @@
 """Run `meltano ARGS` for a Dagster op, reporting each line Meltano logs to the run's log.
 
-Started by `PipesSubprocessClient` (definitions.py) as `python relay.py MELTANO ARGS...`: the
+Started by `PipesSubprocessClient` (meltano_jobs.py) as `python relay.py MELTANO ARGS...`: the
 lines also go to this process's stdout (the step's captured output), and those of errors are
 reported at ERROR level. SIGINT and SIGTERM (Dagster's run termination) are passed on to
 Meltano, which stops its plugins and ends with its own exit code, this script's.

@@ -88,10 +88,12 @@ def messages(log: Sequence[EventLogEntry], level: int) -> list[str]:
 def test_jobs_ops_and_schedules_come_from_meltanos_lists(fake_meltano: Path) -> None:
     defs = definitions(fake_meltano.parent, str(fake_meltano))
     job = defs.resolve_job_def("both_taps")
-    assert [node.name for node in job.nodes] == ["tap_a_target_x_1", "tap_b_target_x_2"]
-    assert job.graph.dependency_structure.input_to_upstream_outputs_for_node(
-        "tap_b_target_x_2"
-    )  # the second task waits for the first
+    assert sorted(node.name for node in job.nodes) == ["tap_a_target_x_1", "tap_b_target_x_2"]
+    # The second task waits for the first.
+    structure = job.graph.dependency_structure
+    upstream = structure.input_to_upstream_outputs_for_node("tap_b_target_x_2")
+    assert [out.node_name for outs in upstream.values() for out in outs] == ["tap_a_target_x_1"]
+    assert not structure.input_to_upstream_outputs_for_node("tap_a_target_x_1")
     schedule = defs.resolve_schedule_def("both_hourly")
     assert (schedule.cron_schedule, schedule.job_name) == ("0 * * * *", "both_taps")
 
