@@ -1,14 +1,9 @@
-{#- The staging of a v1 results table (task_results, case_results): one row per case, typed,
-    JSON null as SQL NULL, the tap's clock as timestamptz. -#}
+{#- The staging of the results tables: one row per case, typed, JSON null as SQL NULL, the
+    tap's clock as timestamptz. v1 (task_results, case_results) and v2 (task_results_v2,
+    case_results_v2) share the case's and the load's columns. -#}
 {% macro stg_case_results(table) %}
 select
-    task_id,
-    case_id,
-    project_id,
-    task_name,
-    project_name,
-    task_type,
-    labeling_state,
+    {{ case_columns() }},
     patch,
     qualified_reads,
     agreement,
@@ -22,29 +17,40 @@ select
     (read_stats ->> 'first_read_at')::timestamptz as first_read_at,
     (read_stats ->> 'last_read_at')::timestamptz as last_read_at,
     content_metadata,
-    nullif(undocumented_fields, 'null'::jsonb) as undocumented_fields,
-    _sdc_extracted_at at time zone 'UTC' as extracted_at,
-    _sdc_sequence as message_sequence
+    {{ load_columns() }}
 from {{ source('tap_centaur', table) }}
 {% endmacro %}
 
-{#- The staging of a v2 results table (task_results_v2, case_results_v2). -#}
 {% macro stg_case_results_v2(table) %}
 select
-    task_id,
-    case_id,
-    project_id,
-    task_name,
-    project_name,
-    task_type,
+    {{ case_columns() }},
     content_type,
-    labeling_state,
     n_qualified_opinions as qualified_reads,
     coalesce(results, '{}'::jsonb[]) as results,
+    {{ load_columns() }}
+from {{ source('tap_centaur', table) }}
+{% endmacro %}
+
+{% macro case_columns() %}
+    task_id, case_id, project_id, task_name, project_name, task_type, labeling_state
+{% endmacro %}
+
+{% macro load_columns() %}
     nullif(undocumented_fields, 'null'::jsonb) as undocumented_fields,
     _sdc_extracted_at at time zone 'UTC' as extracted_at,
     _sdc_sequence as message_sequence
-from {{ source('tap_centaur', table) }}
+{% endmacro %}
+
+{#- Each case once, from a pair of staging models (a table of a stream and its `case_ids`
+    counterpart, with the same columns): the row read last. -#}
+{% macro read_last(first, second) %}
+select distinct on (task_id, case_id) *
+from (
+    select * from {{ ref(first) }}
+    union all
+    select * from {{ ref(second) }}
+) as both_tables
+order by task_id, case_id, extracted_at desc, message_sequence desc
 {% endmacro %}
 
 {#- A label as text: class names joined with ', ', or the WKT. -#}
