@@ -3,8 +3,10 @@
 #
 #   make demo    simulator -> meltano run tap-centaur target-jsonl -> records per task
 #   make test    the unit and integration tests (tests/, without the e2e ones), in parallel
-#   make e2e     Meltano -> PostgreSQL end-to-end tests (tests/e2e/); starts a throwaway
-#                PostgreSQL unless TARGET_POSTGRES_HOST is set (needs the server binaries)
+#   make e2e     Meltano -> PostgreSQL end-to-end tests (tests/e2e/): Dagster running the
+#                Meltano jobs (orchestrate/), the dbt models (transform/), the Hub definition
+#                against Meltano's schema; starts a throwaway PostgreSQL unless
+#                TARGET_POSTGRES_HOST is set (needs the server binaries)
 #   make lint    ruff check, ruff format --check, mypy
 #   make build   sdist + wheel in dist/, installed in a fresh virtualenv, `tap-centaur --about`
 #   make bench   the benchmark of docs/PERFORMANCE.md (~5 min); BENCH_ARGS="--quick" for a smoke run

@@ -122,3 +122,27 @@ def test_the_targets_table_says_what_the_target_tests_check():
         assert {field: said[field] for field in expected} == {
             field: [column_type] for field, column_type in expected.items()
         }, name
+
+
+def test_warehouse_doc_guides_every_dbt_model_and_each_has_tests():
+    from ruamel.yaml import YAML
+
+    doc = (ROOT / "docs" / "WAREHOUSE.md").read_text()
+    table = doc.split("## The models", 1)[1].split("\n\n", 2)[1]
+    listed = set(re.findall(r"`((?:stg|int)_\w+|\w+)`", " ".join(
+        line.split("|")[2] for line in table.splitlines()[2:]
+    )))  # fmt: skip
+    models = ROOT / "transform" / "models"
+    files = {path.stem: path.parent.name for path in models.rglob("*.sql")}
+    assert listed == set(files)
+    marts = {name for name, layer in files.items() if layer == "marts"}
+    assert set(re.findall(r"^### `(\w+)`", doc, re.MULTILINE)) == marts
+    yaml = YAML(typ="safe", pure=True)
+    tested = {}
+    for path in models.rglob("_*.yml"):
+        for model in yaml.load(path.read_text())["models"]:
+            columns = model.get("columns") or []
+            tested[model["name"]] = bool(model.get("data_tests")) or any(
+                column.get("data_tests") for column in columns
+            )
+    assert tested == dict.fromkeys(files, True)

@@ -3,11 +3,9 @@
 - `scripts/plugin_definition.py --check` passes (hub/tap-centaur.yml and meltano.yml's extractor
   are what the schema gives) and fails, naming the file, on a drifted copy.
 - The JSON-schema -> Meltano-kind mapping, on today's schema forms and on Draft 7 ones.
-- The file against the Meltano Hub's JSON schema for extractor definitions (Draft 7), and a
-  broken copy rejected. Those schema files are not part of this repository: the test reads
-  them from MELTANO_HUB_SCHEMAS or from `shared/meltano-hub/schemas` beside the checkout
-  (hub/README.md says which files, from where), and is skipped, saying so, without them.
-- The file, as a Meltano project would hold it, against Meltano's own schema (always).
+
+The file against the JSON schema shipped inside the installed meltano package is checked by
+tests/e2e/test_hub_definition.py (`make e2e`: Meltano is installed there).
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ import copy
 import importlib.util
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -34,14 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HUB_FILE = ROOT / "hub" / "tap-centaur.yml"
 SCRIPT = ROOT / "scripts" / "plugin_definition.py"
 SECRETS = {"api_key", "api_password", "bearer_token"}
-#: The Hub's schema files the extractor schema needs, relative to the Hub's `schemas/`.
-HUB_SCHEMA_FILES = (
-    "plugin_definitions/extractors.schema.json",
-    "plugin_definitions/hub_metadata.schema.json",
-    "common/common.schema.json",
-    "common/extractors_specific.schema.json",
-    "common/base_setting.schema.json",
-)
 
 
 @cache
@@ -362,92 +351,6 @@ def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch)
     names = list(settings)
     assert names.index("shard_count") < names.index("stream_maps")  # the tap's settings first
     assert names[-1] == "batch_config"
-
-
-# --- Meltano's and the Hub's schemas -------------------------------------------------------
-
-
-def as_project(definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition as `meltano add --from-ref` puts it in a project (Hub keys dropped)."""
-    hub_only = {"domain_url", "keywords", "maintenance_status", "quality"}
-    plugin = {k: v for k, v in definition.items() if k not in hub_only}
-    return {"version": 1, "default_environment": "dev", "plugins": {"extractors": [plugin]}}
-
-
-def check_meltano_schema(
-    project: dict[str, Any], tmp_path: Path
-) -> subprocess.CompletedProcess[str]:
-    path = tmp_path / "meltano.yml"
-    path.write_text(json.dumps(project), encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.meltano", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def test_definition_is_valid_for_meltanos_schema(tmp_path: Path) -> None:
-    result = check_meltano_schema(as_project(hub_definition()), tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    broken = as_project(hub_definition())
-    broken["plugins"]["extractors"][0]["settings"][0]["kind"] = "decimals"
-    assert check_meltano_schema(broken, tmp_path).returncode == 1
-
-
-def hub_schema_dir() -> Path:
-    candidates = [
-        os.environ.get("MELTANO_HUB_SCHEMAS"),
-        ROOT.parent / "shared" / "meltano-hub" / "schemas",
-    ]
-    for candidate in candidates:
-        if candidate and all((Path(candidate) / f).is_file() for f in HUB_SCHEMA_FILES):
-            return Path(candidate)
-    pytest.skip(
-        "the Meltano Hub's schema files are not here (they are not vendored: see hub/README.md); "
-        "set MELTANO_HUB_SCHEMAS to a folder holding " + ", ".join(HUB_SCHEMA_FILES)
-    )
-
-
-def hub_errors(definition: dict[str, Any]) -> list[str]:
-    from jsonschema import Draft7Validator
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT7
-
-    folder = hub_schema_dir()
-    schemas = [json.loads((folder / f).read_text(encoding="utf-8")) for f in HUB_SCHEMA_FILES]
-    assert all(s["$schema"] == "http://json-schema.org/draft-07/schema#" for s in schemas)
-    registry: Registry[Any] = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s, default_specification=DRAFT7)) for s in schemas
-    )
-    validator = Draft7Validator(
-        schemas[0], registry=registry, format_checker=Draft7Validator.FORMAT_CHECKER
-    )
-    return [error.message for error in validator.iter_errors(definition)]
-
-
-def test_definition_is_valid_for_the_hubs_extractor_schema() -> None:
-    assert hub_errors(hub_definition()) == []
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (lambda d: d.pop("quality"), "'quality' is a required property"),
-        (lambda d: d.update(pipurl="tap-centaur"), "'pipurl' was unexpected"),
-        (lambda d: d.update(maintenance_status="alive"), "'alive' is not one of"),
-        (lambda d: d["settings"][0].update(kind="decimals"), "'decimals' is not one of"),
-        (lambda d: d["settings"][0].update(secret=True), "'secret' was unexpected"),
-        (lambda d: d["capabilities"].append("parallel"), "'parallel' is not one of"),
-        (lambda d: d["supported_python_versions"].append("3"), "does not match"),
-    ],
-)
-def test_the_hubs_schema_rejects_a_broken_definition(change: Any, message: str) -> None:
-    broken = copy.deepcopy(hub_definition())
-    change(broken)
-    errors = hub_errors(broken)
-    assert any(message in error for error in errors), errors
 
 
 # --- the README's use of the file ---------------------------------------------------------

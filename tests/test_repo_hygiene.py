@@ -240,6 +240,8 @@ def test_loaders_and_meltano_are_pinned() -> None:
     assert re.fullmatch(r"meltanolabs-target-postgres==[\d.]+", postgres["pip_url"])
     password = next(s for s in postgres["settings"] if s["name"] == "password")
     assert password["sensitive"] is True
+    [dbt] = meltano_project()["plugins"]["transformers"]
+    assert all(re.fullmatch(r"[\w.-]+==[\d.]+", spec) for spec in dbt["pip_url"].split()), dbt
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     pinned = re.search(r"^MELTANO_VERSION := ([\d.]+)$", makefile, re.MULTILINE)
     assert pinned, "the Makefile pins Meltano"

@@ -28,7 +28,7 @@ def test_target_jsonl_writes_exactly_the_simulators_cases(
     records = read_jsonl(tmp_path / "jsonl" / "task_results.jsonl")
     keys = [(r["task_id"], r["case_id"]) for r in records]
     assert len(keys) == len(set(keys)), "a case was written twice"
-    truth = truth_by_key(sim)
+    truth = truth_by_key(sim)  # labels in the field of their shape, as the tap emits them
     assert set(keys) == set(truth)
     for record in records:
         expected = truth[(record["task_id"], record["case_id"])]

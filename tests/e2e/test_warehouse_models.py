@@ -1,22 +1,19 @@
-"""Every SQL block of docs/WAREHOUSE.md, against tables a real `meltano run` loaded.
+"""The dbt models of transform/ (docs/WAREHOUSE.md), built by Meltano's dbt-postgres transformer.
 
 Two syncs into PostgreSQL in discovery mode (every task the API lists, two of them v2-only),
-the second after cases changed on the simulator; then each block of the document runs as
-written, after `SET search_path` to the test's schema, and its rows are compared with what the
-simulator's data (`truth()` for v1, `truth_v2()` for v2) says they must be. A block without a
-`check:` marker, or a marker without a check here, fails the test. The two date literals of the
-"changed since" queries are replaced by the time between the syncs. The same two syncs show
-results v2 through Meltano into PostgreSQL (issue 13): the v2 tables, and a second run that asks
-v2 directly.
+the second after cases changed on the simulator, as the one command that loads and models:
+`meltano run tap-centaur target-postgres dbt-postgres:build` (the models' dbt tests run in it).
+Then every mart's rows are compared with what the simulator's data (`truth()` for v1,
+`truth_v2()` for v2) says they must be, the staging models' types and NULLs are checked, and a
+row that breaks a model's test makes `dbt-postgres:test` fail. The same two syncs show results
+v2 through Meltano into PostgreSQL: the v2 tables, and a second run that asks v2 directly.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,20 +31,9 @@ from tests.harness.checks import as_emitted
 
 pytestmark = pytest.mark.e2e
 
-DOC = ROOT / "docs" / "WAREHOUSE.md"
-BLOCK = re.compile(r"(?:<!-- (check|migration): (\w+) -->\n)?```sql\n(.*?)```", re.DOTALL)
-EXTRACTED_SINCE = "'2026-11-30 00:00:00'"
-READ_SINCE = "'2026-11-30 00:00:00+00'"
+MODELS = ROOT / "transform" / "models"
 Row = tuple[Any, ...]
 Truth = list[dict[str, Any]]
-
-
-def sql_blocks() -> list[tuple[str, str]]:
-    """The blocks marked `check:` (a migration block runs in tests/e2e/test_targets.py)."""
-    blocks = BLOCK.findall(DOC.read_text(encoding="utf-8"))
-    unmarked = [sql.splitlines()[0] for kind, _, sql in blocks if not kind]
-    assert not unmarked, f"SQL blocks of {DOC.name} without a check marker: {unmarked}"
-    return [(name, sql) for kind, name, sql in blocks if kind == "check"]
 
 
 def key(record: dict[str, Any]) -> tuple[int, int]:
@@ -66,20 +52,25 @@ def mean(values: list[Any]) -> Decimal | None:
     return average.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
+def number(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
 def utc(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
-# --- what each block must return, from the simulator's data -------------------------------
+# --- what each mart must hold, from the simulator's data (without `extracted_at`) ----------
 
 
-def expect_case_labels(truth: Truth, **_: Any) -> list[Row]:
-    return [
-        (
+def expect_case_labels(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
+    v1 = {
+        key(r): (
             r["task_id"],
             r["case_id"],
             r["task_name"],
             r["task_type"],
+            "v1",
             r["labeling_state"],
             r["correct_label"],
             r["majority_label"],
@@ -87,48 +78,31 @@ def expect_case_labels(truth: Truth, **_: Any) -> list[Row]:
             r["majority_label_wkt"],
             label_text(r["correct_label"], r["correct_label_wkt"]),
             label_text(r["majority_label"], r["majority_label_wkt"]),
-            None if r["agreement"] is None else Decimal(str(r["agreement"])),
-            None if r["difficulty"] is None else Decimal(str(r["difficulty"])),
+            number(r["agreement"]),
+            number(r["difficulty"]),
             r["qualified_reads"],
             r["read_stats"]["total_reads"],
             utc(r["read_stats"]["last_read_at"]),
         )
-        for r in sorted(truth, key=key)
-    ]
+        for r in truth
+    }
+    v2 = {
+        key(r): (r["task_id"], r["case_id"], r["task_name"], r["task_type"], "v2",
+                 r["labeling_state"], *[None] * 8, r["n_qualified_opinions"], None, None)
+        for r in truth_v2
+    }  # fmt: skip
+    return [row for _, row in sorted({**v1, **v2}.items())]
 
 
-def expect_cases_without_correct_label(truth: Truth, **_: Any) -> list[Row]:
-    return [
-        (r["task_id"], r["case_id"], r["labeling_state"])
-        for r in sorted(truth, key=key)
-        if r["correct_label"] is None and r["correct_label_wkt"] is None
-    ]
-
-
-def expect_votes_per_case(truth: Truth, **_: Any) -> list[Row]:
+def expect_case_votes(truth: Truth, **_: Any) -> list[Row]:
     return [
         (r["task_id"], r["case_id"], label, votes)
         for r in sorted(truth, key=key)
-        for label, votes in sorted(r["counts"].items(), key=lambda lv: (-lv[1], lv[0]))
+        for label, votes in sorted(r["counts"].items())
     ]
 
 
-def expect_votes_per_task(truth: Truth, **_: Any) -> list[Row]:
-    totals: dict[tuple[int, str], list[int]] = {}
-    for r in truth:
-        for label, votes in r["counts"].items():
-            entry = totals.setdefault((r["task_id"], label), [0, 0])
-            entry[0] += votes
-            entry[1] += 1
-    return [
-        (task_id, label, votes, cases)
-        for (task_id, label), (votes, cases) in sorted(
-            totals.items(), key=lambda item: (item[0][0], -item[1][0], item[0][1])
-        )
-    ]
-
-
-def expect_content(truth: Truth, **_: Any) -> list[Row]:
+def expect_case_contents(truth: Truth, **_: Any) -> list[Row]:
     return [
         (
             r["task_id"],
@@ -164,39 +138,26 @@ def expect_task_quality(truth: Truth, **_: Any) -> list[Row]:
     return rows
 
 
-def expect_changed_since(truth: Truth, changed: set[tuple[int, int]], **_: Any) -> list[Row]:
+def expect_gold_standard_cases(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
     return [
-        (r["task_id"], r["case_id"], r["labeling_state"])
-        for r in sorted(truth, key=key)
+        (*row[:6], row[6], row[8], row[10], row[14])
+        for row in expect_case_labels(truth, truth_v2)
+        if row[5] == "Gold Standard"
+    ]
+
+
+def expect_cases_changed_since(
+    truth: Truth, truth_v2: Truth, changed: set[tuple[int, int]], **_: Any
+) -> list[Row]:
+    both = [(r, "v1") for r in truth] + [(r, "v2") for r in truth_v2]
+    return [
+        (r["task_id"], r["case_id"], api, r["labeling_state"])
+        for r, api in sorted(both, key=lambda entry: key(entry[0]))
         if key(r) in changed
     ]
 
 
-def expect_read_since(truth: Truth, reread: set[tuple[int, int]], **_: Any) -> list[Row]:
-    return [
-        (r["task_id"], r["case_id"], utc(r["read_stats"]["last_read_at"]))
-        for r in sorted(truth, key=key)
-        if key(r) in reread
-    ]
-
-
-def expect_case_labels_v2(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
-    return [
-        (
-            r["task_id"],
-            r["case_id"],
-            r["task_name"],
-            r["task_type"],
-            r["content_type"],
-            r["labeling_state"],
-            r["n_qualified_opinions"],
-            len(r["results"]),
-        )
-        for r in sorted(truth_v2, key=key)
-    ]
-
-
-def expect_content_v2(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
+def expect_v2_result_contents(truth_v2: Truth, **_: Any) -> list[Row]:
     return [
         (
             r["task_id"],
@@ -207,61 +168,23 @@ def expect_content_v2(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
             len(item["content_metadata"]),
             (item["prelabel"] or {}).get("type"),
             (item["prelabel"] or {}).get("value"),
+            item,
         )
         for r in sorted(truth_v2, key=key)
         for position, item in enumerate(r["results"], start=1)
     ]
 
 
-def expect_result_fields(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
-    fields = Counter(
-        (r["task_id"], name) for r in truth_v2 for item in r["results"] for name in item
-    )
-    return [(task_id, name, count) for (task_id, name), count in sorted(fields.items())]
-
-
-def labeling_states(truth: Truth, truth_v2: Truth) -> list[Row]:
-    """Every case, v1 and v2, as the `labeling_states` view gives it (without extracted_at)."""
-    v1 = [(r, r["qualified_reads"], "v1") for r in truth]
-    v2 = [(r, r["n_qualified_opinions"], "v2") for r in truth_v2]
-    return [
-        (r["task_id"], r["case_id"], r["task_name"], r["task_type"], r["labeling_state"], q, api)
-        for r, q, api in sorted(v1 + v2, key=lambda entry: key(entry[0]))
-    ]
-
-
-def expect_labeling_states(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
-    return labeling_states(truth, truth_v2)
-
-
-def expect_states_per_task(truth: Truth, truth_v2: Truth, **_: Any) -> list[Row]:
-    cases = Counter(
-        (task_id, name, api, state)
-        for task_id, _, name, _, state, _, api in labeling_states(truth, truth_v2)
-    )
-    return [
-        (*group, count) for group, count in sorted(cases.items(), key=lambda g: (g[0][0], g[0][3]))
-    ]
-
-
-#: Each check: the rows the block must return (some drop columns the simulator cannot know).
-CHECKS: dict[str, Callable[..., list[Row]]] = {
+#: Each mart and the rows it must hold, ordered by its first three columns.
+MARTS: dict[str, Callable[..., list[Row]]] = {
     "case_labels": expect_case_labels,
-    "cases_without_correct_label": expect_cases_without_correct_label,
-    "votes_per_case": expect_votes_per_case,
-    "votes_per_task": expect_votes_per_task,
-    "content": expect_content,
+    "case_votes": expect_case_votes,
+    "case_contents": expect_case_contents,
     "task_quality": expect_task_quality,
-    "changed_since": expect_changed_since,
-    "read_since": expect_read_since,
-    "case_labels_v2": expect_case_labels_v2,
-    "content_v2": expect_content_v2,
-    "result_fields": expect_result_fields,
-    "labeling_states": expect_labeling_states,
-    "states_per_task": expect_states_per_task,
+    "gold_standard_cases": expect_gold_standard_cases,
+    "cases_changed_since": expect_cases_changed_since,
+    "v2_result_contents": expect_v2_result_contents,
 }
-#: Blocks whose rows end with a column of the tap's clock (`extracted_at`): compared without it.
-ENDS_WITH_EXTRACTED_AT = {"case_labels", "changed_since", "case_labels_v2", "labeling_states"}
 #: The v2-only tasks (v1 answers 426): one polygon task, and a choice task (so prelabels) with
 #: an undocumented field (`review_notes`, on every other task).
 V2_TASKS = (104, 105)
@@ -274,12 +197,12 @@ class Warehouse:
     sim: Simulator
     meltano: Meltano
     postgres: Postgres
-    #: The latest _sdc_extracted_at of the first sync, in task_results and task_results_v2.
-    since: datetime
+    #: The schema of the models (dbt-postgres' `schema`).
+    models: str
+    #: The latest _sdc_extracted_at of the first sync in task_results_v2.
     since_v2: datetime
-    #: v1 cases changed between the syncs (`reread`: those with a new read).
+    #: The cases changed between the syncs, v1 and v2.
     changed: set[tuple[int, int]]
-    reread: set[tuple[int, int]]
     changed_v2: set[tuple[int, int]]
     #: The `case_ids` entries (one case of each task).
     picked: list[tuple[int, int]]
@@ -296,6 +219,27 @@ class Warehouse:
     def truth_v2(self) -> Truth:
         """The v2 items of the v2-only tasks."""
         return [r for task_id in V2_TASKS for r in self.sim.truth_v2(task_id)]
+
+    def truth_by_case(self) -> dict[int, dict[str, Any]]:
+        return {r["case_id"]: r for r in self.truth()}
+
+    def mart(self, name: str) -> list[Row]:
+        """The rows of a mart without its `extracted_at` (checked to be set), in key order."""
+        columns = [
+            column
+            for (column,) in self.postgres.all(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
+                " AND table_name = %s ORDER BY ordinal_position",
+                (self.models, name),
+            )
+        ]
+        assert columns, f"no model {name} in {self.models}"
+        if "extracted_at" in columns:
+            unset = f'SELECT count(*) FROM "{self.models}".{name} WHERE extracted_at IS NULL'
+            assert self.postgres.scalar(unset) == 0, name
+            columns.remove("extracted_at")
+        query = f'SELECT {", ".join(columns)} FROM "{self.models}".{name} ORDER BY 1, 2, 3'
+        return [tuple(row) for row in self.postgres.all(query)]
 
 
 @pytest.fixture(scope="module")
@@ -316,10 +260,14 @@ def warehouse(
         assert sim.add_task(cases=30, task_type="choice", unsupported=True) == 105
         meltano = meltano_for(meltano_bin, sim, Path(tmp_path_factory.mktemp("warehouse")))
         with schema_for(pg_settings, meltano) as postgres:
-            yield sync_twice(sim, meltano, postgres)
+            models = Postgres(pg_settings, f"{postgres.schema}_models")
+            try:
+                yield sync_twice(sim, meltano, postgres, models.schema)
+            finally:
+                models.close()
 
 
-def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres) -> Warehouse:
+def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres, models: str) -> Warehouse:
     meltano.env["TAP_CENTAUR_TASK_IDS"] = "[]"  # discovery: every task the API lists
     # One case of each task is also fetched alone into case_results(_v2): the views merge them.
     picked = [(t, sim.truth_v2(t)[0]["case_id"]) for t in sim.task_ids()]
@@ -328,8 +276,20 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres) -> Warehous
     )
     meltano("run", "tap-centaur", "target-postgres")
     first_stats = sim.stats()
-    since = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results")
     since_v2 = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results_v2")
+    # The models read the tables of this test's schema, and list the cases read after the first
+    # sync (its latest row, v1 or v2) as changed.
+    since = postgres.scalar(
+        "SELECT max(at) FROM (SELECT max(_sdc_extracted_at) AS at FROM {schema}.task_results"
+        " UNION ALL SELECT max(_sdc_extracted_at) FROM {schema}.task_results_v2) AS first_sync"
+    )
+    meltano.env.update(
+        {
+            "DBT_POSTGRES_SOURCE_SCHEMA": postgres.schema,
+            "DBT_POSTGRES_SCHEMA": models,
+            "DBT_POSTGRES_CHANGED_SINCE": f"{since.isoformat()}+00:00",
+        }
+    )
 
     # Between the syncs: new reads for some cases (at a whole second after `since`, as
     # read_stats keeps whole seconds), a labeling state set on another without a read; in v1
@@ -345,15 +305,14 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres) -> Warehous
     sim.set_labeling_state(104, ready[0]["case_id"], "Gold Standard", at=at)
     changed_v2.add((104, ready[0]["case_id"]))
     sim.reset_stats()
-    meltano("run", "tap-centaur", "target-postgres")
+    meltano("run", "tap-centaur", "target-postgres", "dbt-postgres:build")
     return Warehouse(
         sim=sim,
         meltano=meltano,
         postgres=postgres,
-        since=since,
+        models=models,
         since_v2=since_v2,
         changed=changed,
-        reread=reread,
         changed_v2=changed_v2,
         picked=picked,
         stats=(first_stats, sim.stats()),
@@ -362,57 +321,66 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres) -> Warehous
     )
 
 
-def test_every_query_of_the_warehouse_doc(warehouse: Warehouse) -> None:
-    blocks = sql_blocks()
-    assert {name for name, _ in blocks} == set(CHECKS)
-    postgres = warehouse.postgres
+def test_every_mart_holds_what_the_simulator_says(warehouse: Warehouse) -> None:
+    assert {p.stem for p in (MODELS / "marts").glob("*.sql")} == set(MARTS)
     truth, truth_v2 = warehouse.truth(), warehouse.truth_v2()
+    # The data has what the marts need to show: both label shapes, cases without a correct
+    # label, Gold Standard cases in v1 and v2, prelabels, several pieces of content.
     assert {r["task_type"] for r in truth} == {"choice", "box"}
-    v1_picked = [p for p in warehouse.picked if p[0] not in V2_TASKS]
-    assert postgres.scalar("SELECT count(*) FROM {schema}.case_results") == len(v1_picked)
-    # The document's claims: a label's columns are SQL NULL when it is not of their shape (both
-    # shapes are there); a JSON null in a jsonb column is not SQL NULL.
-    for field in ("correct_label", "correct_label_wkt"):
-        assert any(r[field] for r in truth), field
-        sql = f"SELECT count(*) FROM {{schema}}.task_results WHERE {field} IS NULL"
-        nulls = postgres.scalar(sql)
-        assert nulls == sum(r[field] is None for r in truth), field
-    assert not any("undocumented_fields" in r for r in truth)
-    sql_nulls = "SELECT count(*) FROM {schema}.task_results WHERE undocumented_fields IS NULL"
-    assert postgres.scalar(sql_nulls) == 0
-    # The v2 data has what the v2 queries need to show: prelabels, and fields beyond them.
+    assert any(r["correct_label"] is None and r["correct_label_wkt"] is None for r in truth)
+    for cases in (truth, truth_v2):
+        assert any(r["labeling_state"] == "Gold Standard" for r in cases)
     assert any(item["prelabel"] for r in truth_v2 for item in r["results"])
     assert any(len(r["results"]) > 1 for r in truth_v2)
-
-    with postgres.connection.cursor() as cursor:
-        cursor.execute(f'SET search_path TO "{postgres.schema}"')
-    since_text = warehouse.since.isoformat(sep=" ")
+    changed = warehouse.changed | warehouse.changed_v2
     failures = []
-    for name, sql in blocks:
-        statement = sql.replace(EXTRACTED_SINCE, f"'{since_text}'").replace(
-            READ_SINCE, f"'{since_text}+00'"
-        )
-        if name in ("changed_since", "read_since"):
-            assert statement != sql, f"{name}: the date literal is no longer in the block"
-        if statement.lstrip().upper().startswith("CREATE VIEW"):
-            with postgres.connection.cursor() as cursor:
-                cursor.execute(statement)
-            statement = f"SELECT * FROM {name} ORDER BY task_id, case_id"
-        with postgres.connection.cursor() as cursor:
-            cursor.execute(statement)
-            rows = [tuple(row) for row in cursor.fetchall()]
-        if name in ENDS_WITH_EXTRACTED_AT:
-            assert all(isinstance(row[-1], datetime) for row in rows), name
-            rows = [row[:-1] for row in rows]
-        expected = CHECKS[name](
-            truth, truth_v2=truth_v2, changed=warehouse.changed, reread=warehouse.reread
-        )
+    for name, expect in MARTS.items():
+        rows = warehouse.mart(name)
+        expected = expect(truth=truth, truth_v2=truth_v2, changed=changed)
         if rows != expected:
             diff = [(a, b) for a, b in zip(rows, expected, strict=False) if a != b][:3]
             failures.append(
                 f"{name}: {len(rows)} rows, expected {len(expected)}; first differences: {diff}"
             )
     assert not failures, "\n".join(failures)
+
+
+def test_staging_models_are_typed_and_json_null_is_sql_null(warehouse: Warehouse) -> None:
+    postgres, models = warehouse.postgres, warehouse.models
+    types = dict(
+        postgres.all(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = %s AND table_name = 'stg_task_results'",
+            (models,),
+        )
+    )
+    assert types["total_reads"] == "integer"
+    for name in ("first_read_at", "last_read_at", "extracted_at"):
+        assert types[name] == "timestamp with time zone", name
+    assert types["correct_label"] == "ARRAY" and types["correct_label_wkt"] == "text"
+    truth = warehouse.truth()
+    never_read = sum(r["read_stats"]["first_read_at"] is None for r in truth)
+    assert never_read > 0
+    # In the loaded table, JSON null; in the model, SQL NULL.
+    assert (
+        postgres.scalar(
+            "SELECT count(*) FROM {schema}.task_results"
+            " WHERE read_stats -> 'first_read_at' = 'null'"
+        )
+        == never_read
+    )
+    assert (
+        postgres.scalar(
+            f'SELECT count(*) FROM "{models}".stg_task_results WHERE first_read_at IS NULL'
+        )
+        == never_read
+    )
+    assert postgres.scalar(
+        "SELECT count(*) FROM {schema}.task_results WHERE undocumented_fields = 'null'"
+    ) == len(truth)
+    assert postgres.scalar(
+        f'SELECT count(*) FROM "{models}".stg_task_results WHERE undocumented_fields IS NULL'
+    ) == len(truth)
 
 
 #: The typed columns of the v2 tables, as the API's v2 items name them.
@@ -482,3 +450,27 @@ def test_results_v2_through_meltano_into_postgres(warehouse: Warehouse) -> None:
     assert postgres.primary_key("case_results_v2") == ["task_id", "case_id"]
     picked_v2 = {p for p in warehouse.picked if p[0] in V2_TASKS}
     assert_v2_rows(postgres.rows("case_results_v2"), [r for r in truth_v2 if key(r) in picked_v2])
+
+
+def test_a_row_that_breaks_a_models_test_fails_dbt(warehouse: Warehouse) -> None:
+    postgres, meltano = warehouse.postgres, warehouse.meltano
+    (case_id,) = postgres.all("SELECT min(case_id) FROM {schema}.task_results")[0]
+    postgres.all(
+        "UPDATE {schema}.task_results SET labeling_state = 'Reviewed' WHERE case_id = %s"
+        " RETURNING case_id",
+        (case_id,),
+    )
+    try:
+        failed = meltano("invoke", "dbt-postgres:test", check=False)
+    finally:
+        state = warehouse.truth_by_case()[case_id]["labeling_state"]
+        postgres.all(
+            "UPDATE {schema}.task_results SET labeling_state = %s WHERE case_id = %s"
+            " RETURNING case_id",
+            (state, case_id),
+        )
+    assert failed.returncode != 0
+    assert "FAIL 1 accepted_values_stg_task_results_labeling_state" in failed.output, failed.output[
+        -3000:
+    ]
+    assert meltano("invoke", "dbt-postgres:test").returncode == 0

@@ -1,0 +1,1 @@
+"""Dagster code location of this Meltano project (`dagster dev -m orchestrate.definitions`)."""

@@ -1,0 +1,244 @@
+"""Dagster runs this project's Meltano jobs (orchestrate/): the two shards at the same time.
+
+Real Dagster in-process (`execute_in_process`, one thread per run), real Meltano through Dagster
+Pipes, real PostgreSQL, the simulator. The shard jobs are meltano.yml's `centaur-shard-0` and
+`centaur-shard-1` (the README's recipe: inherited extractors with `shard_count: 2`), run in
+discovery mode (no `task_ids`) into one schema, with ACTIVATE_VERSION messages on, which a
+shard must not send. Shard 0's first run, alone as the README says, has a task that fails: its
+Dagster run fails with the tap's reason in its log, and Meltano keeps the other bookmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+
+import pytest
+from dagster import (
+    DagsterInstance,
+    Definitions,
+    EventLogEntry,
+    ExecuteInProcessResult,
+    build_schedule_context,
+)
+
+from centaur_sim import SimConfig, Simulator
+from tests.e2e.checks import (
+    activate_versions,
+    assert_nothing_deleted,
+    assert_rows_match,
+    bookmarks,
+    first_pages,
+    first_pages_per_task,
+    just_after,
+    record_counts,
+    truth_by_key,
+    updated_after,
+)
+from tests.e2e.conftest import Meltano, Postgres, emit_activate_version, overlay_project
+
+pytestmark = pytest.mark.e2e
+
+SHARDS = ("tap-centaur--shard-0", "tap-centaur--shard-1")
+SHARD_JOBS = ("centaur_shard_0", "centaur_shard_1")
+#: Timestamps of Meltano's log lines.
+STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
+
+
+def state_id(extractor: str) -> str:
+    """Meltano's state id of `meltano run EXTRACTOR target-postgres` in the dev environment."""
+    return f"dev:{extractor}-to-target-postgres"
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    """Six tasks in three projects; shard 0 has the even task ids, shard 1 the odd ones."""
+    config = SimConfig(
+        port=0,
+        tasks=6,
+        first_task_id=101,
+        cases=(50, 30, 45, 20, 35, 25),
+        seed=12,
+        record_requests=True,
+    )
+    with Simulator(config) as simulator:
+        yield simulator
+
+
+def test_the_code_location_loads_the_jobs_and_the_hourly_schedule(
+    meltano_bin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `dagster dev -m orchestrate.definitions` loads: this repository's meltano.yml.
+    monkeypatch.setenv("MELTANO_BIN", meltano_bin)
+    monkeypatch.delenv("MELTANO_PROJECT_ROOT", raising=False)
+    from orchestrate.definitions import defs
+
+    jobs = {job.name: job for job in defs.resolve_all_job_defs()}
+    assert set(jobs) == {"centaur_to_postgres", *SHARD_JOBS}
+    ops = {name: [node.name for node in job.nodes] for name, job in jobs.items()}
+    assert ops == {
+        "centaur_to_postgres": ["tap_centaur_target_postgres_1"],
+        "centaur_shard_0": ["tap_centaur__shard_0_target_postgres_1"],
+        "centaur_shard_1": ["tap_centaur__shard_1_target_postgres_1"],
+    }
+    schedule = defs.resolve_schedule_def("centaur_to_postgres_hourly")
+    assert (schedule.cron_schedule, schedule.job_name) == ("0 * * * *", "centaur_to_postgres")
+    at = datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc)
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(instance=instance, scheduled_execution_time=at)
+        [request] = schedule.evaluate_tick(context).run_requests or []
+    assert request.job_name in (None, "centaur_to_postgres")
+
+
+def run_jobs(
+    defs: Definitions, *names: str
+) -> list[tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]]:
+    """Run the jobs `names` at the same time, each in-process in a thread of its own.
+
+    Returns each run's result and its log (Dagster's event log entries, oldest first).
+    """
+    results: dict[str, tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            with DagsterInstance.ephemeral() as instance:
+                job = defs.resolve_job_def(name)
+                result = job.execute_in_process(instance=instance, raise_on_error=False)
+                results[name] = (result, instance.all_logs(result.run_id))
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    if errors:
+        raise errors[0]
+    return [results[name] for name in names]
+
+
+def lines(log: Sequence[EventLogEntry], level: int = logging.DEBUG) -> list[str]:
+    """The messages of a run's log at `level` or above (Meltano's lines, reported by the relay)."""
+    return [
+        entry.user_message
+        for entry in log
+        if entry.dagster_event is None and level_of(entry) >= level
+    ]
+
+
+def level_of(entry: EventLogEntry) -> int:
+    """The entry's level as a number (Dagster keeps a number or a name)."""
+    if isinstance(entry.level, int):
+        return entry.level
+    return int(logging.getLevelName(entry.level.upper()))
+
+
+def tap_window(log: Sequence[EventLogEntry], extractor: str) -> tuple[datetime, datetime]:
+    """From the tap's first log line to the loader's last: when the run moved data."""
+    stamps = [
+        datetime.fromisoformat(found.group(1))
+        for line in lines(log)
+        if (f"] {extractor} " in line or "] target-postgres " in line)
+        and (found := STAMP.match(line))
+    ]
+    assert stamps, f"no log line of {extractor} or target-postgres"
+    return min(stamps), max(stamps)
+
+
+def change_cases(sim: Simulator, at: float) -> set[tuple[int, int]]:
+    """Give three cases of every task a new read at `at`; return their keys."""
+    changed = set()
+    for task_id in sim.task_ids():
+        for case_id in sim.update_cases(task_id, count=3, rng_seed=task_id, at=at):
+            changed.add((task_id, case_id))
+    return changed
+
+
+def test_dagster_runs_the_shard_jobs_at_the_same_time(
+    meltano: Meltano, postgres: Postgres, sim: Simulator
+) -> None:
+    from orchestrate.meltano_jobs import definitions
+
+    tasks = {0: {t for t in sim.task_ids() if t % 2 == 0}}
+    tasks[1] = set(sim.task_ids()) - tasks[0]
+    projects = {t["project_id"] for t in sim.tasks_truth()}
+    assert len(tasks[0]) == len(tasks[1]) == 3 and len(projects) == 3
+    meltano.env["TAP_CENTAUR_TASK_IDS"] = "[]"  # discovery: every task the API lists
+    overlay_project(meltano, emit_activate_version(*SHARDS))
+    defs = definitions(meltano.project, meltano.executable, meltano.env)
+
+    # The first time, one shard alone (it creates the tables and Meltano's system database).
+    # Task 106 answers a page the tap rejects: the Dagster run fails, the tap's one-line
+    # reason in its log, and Meltano keeps the bookmarks of the other tasks.
+    sim.set_misbehaviour(106, "missing_case_id")
+    [(failed, log)] = run_jobs(defs, SHARD_JOBS[0])
+    sim.set_misbehaviour(106, None)
+    assert not failed.success
+    errors = lines(log, logging.ERROR)
+    assert any("task 106" in line and "case_id" in line for line in errors), errors
+    assert errors[-1] == "meltano run tap-centaur--shard-0 target-postgres exited with code 1"
+    assert activate_versions("\n".join(lines(log))) == 0
+    assert set(first_pages_per_task(sim)) == tasks[0]
+    synced = tasks[0] - {106}
+    assert_rows_match(postgres.rows("task_results"), truth_by_key(sim, synced))
+    assert {r[0] for r in postgres.all("SELECT project_id FROM {schema}.projects")} == projects
+    marks = {0: bookmarks(meltano.state(state_id(SHARDS[0])))}
+    assert set(marks[0]) == synced
+
+    # Cases change in every task, stamped just after shard 0's bookmarks; then Dagster runs
+    # both shard jobs at once: shard 1's first run reads its tasks in full, shard 0 its changed
+    # cases and task 106 (no bookmark yet) in full.
+    changed = change_cases(sim, at=just_after(*marks[0].values()))
+    sim.reset_stats()
+    runs = run_jobs(defs, SHARD_JOBS[1], SHARD_JOBS[0])
+    assert [result.success for result, _ in runs] == [True, True]
+    windows = [tap_window(log, name) for (_, log), name in zip(runs, SHARDS[::-1], strict=True)]
+    assert windows[0][0] < windows[1][1] and windows[1][0] < windows[0][1], (
+        f"the two runs did not overlap: {windows}"
+    )
+    in_full = sum(len(sim.truth(t)) for t in tasks[1] | {106})
+    shard0_changed = {key for key in changed if key[0] in synced}
+    assert sim.stats()["records_served"] == in_full + len(shard0_changed)
+    # Each task was read once, by its own shard: from its bookmark, or in full without one.
+    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
+    for params in first_pages(sim):
+        task_id = int(params["task_id"])
+        expected = updated_after(marks[0][task_id]) if task_id in marks[0] else None
+        assert params.get("updated_after") == expected, params
+    # Together, every case of every task exactly once (the table's key), with the API's values.
+    assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
+    assert sorted(r[0] for r in postgres.all("SELECT task_id FROM {schema}.tasks")) == sorted(
+        sim.task_ids()
+    )
+    outputs = ["\n".join(lines(log)) for _, log in runs]
+    assert [activate_versions(output) for output in outputs] == [0, 0]
+    assert_nothing_deleted(postgres, "task_results", "tasks", "projects")
+    counts = [record_counts(output) for output in outputs]
+    assert (counts[0]["projects"], counts[1]["projects"]) == (0, len(projects))
+    assert (counts[0]["tasks"], counts[1]["tasks"]) == (3, 3)
+    marks = {n: bookmarks(meltano.state(state_id(SHARDS[n]))) for n in (0, 1)}
+    assert (set(marks[0]), set(marks[1])) == (tasks[0], tasks[1])
+
+    # More changes, and both shard jobs again at once: each reads only its changed cases.
+    before = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results")
+    changed = change_cases(sim, at=just_after(*marks[0].values(), *marks[1].values()))
+    sim.reset_stats()
+    runs = run_jobs(defs, *SHARD_JOBS)
+    assert [result.success for result, _ in runs] == [True, True]
+    assert sim.stats()["records_served"] == len(changed) == 18
+    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
+    for params in first_pages(sim):
+        task_id = int(params["task_id"])
+        assert params["updated_after"] == updated_after(marks[task_id % 2][task_id])
+    assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
+    resent = postgres.all(
+        "SELECT task_id, case_id FROM {schema}.task_results WHERE _sdc_extracted_at > %s",
+        (before,),
+    )
+    assert set(resent) == changed
+    assert_nothing_deleted(postgres, "task_results", "tasks", "projects")

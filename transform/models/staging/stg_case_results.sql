@@ -1,0 +1,1 @@
+{{ stg_case_results('case_results') }}

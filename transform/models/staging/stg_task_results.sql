@@ -1,0 +1,1 @@
+{{ stg_case_results('task_results') }}
