@@ -131,7 +131,8 @@ def error_body(response: requests.Response) -> dict[str, object]:
 def _validation_error(item: object) -> str:
     if not isinstance(item, dict):
         return str(item)
-    where = ".".join(map(str, item.get("loc") or []))
+    loc = item.get("loc")
+    where = ".".join(map(str, loc)) if isinstance(loc, list) else str(loc or "")
     return f"{where}: {item.get('msg')}" if where else str(item.get("msg"))
 
 

@@ -1,4 +1,4 @@
-"""Scenario 5, bad responses: 23 ways the server can misbehave, each a clear, safe failure.
+"""Scenario 5, bad responses: 25 ways the server can misbehave, each a clear, safe failure.
 
 Tasks 101, 102 and 103 are synced (in parallel, unless a case says otherwise); the server
 misbehaves on task 102 (or on login). Faults are scripted to outlast the retries
@@ -15,6 +15,7 @@ simulator. Every run must:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -40,6 +41,13 @@ SIM = {"tasks": 3, "cases": (120, 160, 80), "page_size": 40, "spike_seconds": 2.
 
 def fault(kind: str, count: int = 3) -> dict[str, Any]:
     return {"faults": [{"kind": kind, "count": count, "path": LIST, "task_id": 102}]}
+
+
+def answer(status: int, body: object, path: str = LIST) -> dict[str, Any]:
+    """Every answer on `path` (task 102's, on the list) is `status` with `body`."""
+    where = {"path": path} if path != LIST else {"path": path, "task_id": 102}
+    return {"faults": [{"kind": "answer", "status": status, "body": json.dumps(body),
+                        "count": 99, **where}]}  # fmt: skip
 
 
 def misbehave(kind: str) -> dict[str, Any]:
@@ -96,6 +104,13 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
         {"bad_parameter_status": 422, "page_size": 5000},
         ("HTTP 422", "query.limit", "Parameters sent", "page_size"),
         False,
+    ),
+    (
+        # A 422 whose `detail` is not FastAPI's list of {"loc": [...], "msg": ...}.
+        "422-other-detail",
+        answer(422, {"detail": [{"loc": 5, "msg": "bad"}, "text", {"loc": "limit"}]}),
+        ("task 102", "HTTP 422: 5: bad; text; limit: None", "Parameters sent"),
+        True,
     ),
 ]
 
