@@ -1,4 +1,4 @@
-"""Scenario 5, bad responses: 25 ways the server can misbehave, each a clear, safe failure.
+"""Scenario 5, bad responses: 27 ways the server can misbehave, each a clear, safe failure.
 
 Tasks 101, 102 and 103 are synced (in parallel, unless a case says otherwise); the server
 misbehaves on task 102 (or on login). Faults are scripted to outlast the retries
@@ -22,6 +22,7 @@ import pytest
 
 from tests.harness import (
     LIST,
+    LOGIN,
     WRONG_PASSWORD,
     Run,
     Sim,
@@ -54,6 +55,8 @@ def misbehave(kind: str) -> dict[str, Any]:
     return {"misbehaviour": kind}
 
 
+#: What the line says of a token that cannot go in a header.
+CARRY = ("login: the API answered 200 with a token that no HTTP header can carry",)
 # (id, how the server misbehaves, what the ERROR line must say, whether task 101 completes)
 CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
     ("html-with-200", fault("html200"), ("task 102", "not JSON", "text/html"), True),
@@ -112,6 +115,9 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
         ("task 102", "HTTP 422: 5: bad; text; limit: None", "Parameters sent"),
         True,
     ),
+    # A login token that no Authorization header can carry (requests refuses to send it).
+    ("login-token-newline", answer(200, {"token": "tok\nen-Kq3w"}, LOGIN), CARRY, False),
+    ("login-token-euro", answer(200, {"token": "tok\u20acen-Kq3w"}, LOGIN), CARRY, False),
 ]
 
 
