@@ -257,10 +257,7 @@ def check_record(record: object, response: requests.Response, shape: RecordShape
 def _describe(value: object) -> str:
     if value is None:
         return "missing or null"
-    shown = repr(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return f"{type(value).__name__} {shown}"
+    return f"{type(value).__name__} {excerpt(repr(value), 40)}"
 
 
 def _shape_error(response: requests.Response, shape: RecordShape, problem: str) -> CentaurAPIError:

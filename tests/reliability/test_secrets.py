@@ -81,6 +81,8 @@ ECHOES = {
     "in-a-long-message": (403, '{"message": "' + "z" * 290 + ' key {api_key}"}'),
     "json-escaped": (403, '{"error": "denied", "request": {"x-api-key": "{api_key_json}"}}'),
     "url-encoded": (502, "Blocked: GET /results?api_key={api_key_url}&task_id=102"),
+    # A field of the wrong type is quoted in 40 characters: the key straddles that cut.
+    "in-a-field-of-a-page": (200, '{"payload": [], "has_next": "' + "x" * 20 + '{api_key}"}'),
 }
 
 
