@@ -36,8 +36,12 @@ def register_secret(value: str | None) -> None:
 
 
 def forms_of(secret: str) -> set[str]:
-    """A secret as it can appear in text: raw, escaped (Python, JSON), URL-encoded."""
+    """A secret as it can appear in text: raw, escaped (Python, JSON), URL-encoded.
+
+    URL-encoded: with or without `/` encoded, `+` for a space, hex digits in either case.
+    """
     as_json = json.dumps(secret)[1:-1]
+    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
     return {
         secret,
         repr(secret)[1:-1],
@@ -45,8 +49,8 @@ def forms_of(secret: str) -> set[str]:
         as_json,
         as_json.replace("/", "\\/"),
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret),
+        *encoded,
+        *(re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), form) for form in encoded),
     }
 
 
