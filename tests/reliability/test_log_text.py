@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.harness import LIST, login_config
+from tests.harness import LIST, assert_one_clear_error, login_config
 
 FORGED = "2026-12-06 20:00:00,000 | INFO     | tap-centaur | Sync completed: 0 tasks failed"
 HOSTILE = f"denied\n{FORGED}\n\x1b[2J\x1b[H\u2028\u202e"
@@ -63,3 +63,17 @@ def test_a_flood_of_server_text_is_cut_and_counted(make_sim, tap, figures):
     assert len(run.stderr) < 64 * 1024, f"{len(run.stderr):,} bytes of stderr"
     assert longest < 4096, f"a line of {longest:,} characters"
     assert re.search(r"; and 15 more \(see the warnings above\)$", summary), summary[-300:]
+
+
+def test_a_header_line_the_http_library_cannot_parse_is_cut_without_a_traceback(make_sim, tap):
+    """urllib3 logs such a line whole, with a traceback, at WARNING (a reason phrase with CRLF)."""
+    sim = make_sim(tasks=2, cases=(5, 5))
+    bad_line = "no colon here \x1b[2J" + "x" * 60_000
+    sim.script_faults([{"kind": "answer", "status": 503, "reason": f"Busy\r\n{bad_line}",
+                        "count": 1, "path": LIST, "task_id": 102}])  # fmt: skip
+    config = login_config(sim.url, (101, 102), max_retries=0, request_timeout=1)
+    run = tap.run(config)  # the headers after that line are lost: the answer never ends
+    assert "Failed to parse headers" in run.stderr  # urllib3's line is there: the test is not empty
+    assert "Traceback" not in run.stderr and "\x1b" not in run.stderr
+    assert max(map(len, run.stderr.splitlines())) < 4096
+    assert_one_clear_error(run, "task 102", "request_timeout")
