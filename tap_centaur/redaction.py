@@ -5,7 +5,8 @@ escaped as Python and JSON escape it, URL-encoded. `redact` masks them all. Ever
 server sends that goes into a message (an error message, a reason phrase, a body, a task
 name) goes through `excerpt`: masked first, then escaped (no line break, carriage return or
 terminal escape gets through) and cut, so that a cut never leaves part of a secret. The log
-filter (`RedactingFilter`) masks and escapes each log line once more, whatever its source.
+filter (`RedactingFilter`) masks and escapes each log line once more, whatever its source,
+and makes each line of a traceback an excerpt.
 """
 
 from __future__ import annotations
@@ -104,15 +105,14 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS, *, total: int | None = None) 
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter: each line masked and on one line (its traceback masked)."""
+    """A handler filter: each line masked and on one line; each traceback line an `excerpt`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message with its arguments, masked and escaped; always keep the record."""
         record.msg = escape(redact(record.getMessage()))
         record.args = None
-        if _secrets:
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = redact(record.exc_text)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:  # a library's exception may quote a server (urllib3: any header)
+            record.exc_text = "\n".join(map(excerpt, record.exc_text.split("\n")))
         return True
