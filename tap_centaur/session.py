@@ -116,17 +116,22 @@ class ApiSession(requests.Session):
         """The redirect to follow, refusing any other origin before a byte is sent there.
 
         Raises:
-            CrossOriginRedirectError: naming the redirect's origin (never its query).
+            CrossOriginRedirectError: naming the redirect's origin (never its query), or
+                saying that its target cannot be parsed.
         """
         target = super().get_redirect_target(resp)
         if target is None:
             return None
-        absolute = urljoin(resp.url, target)
-        if origin(absolute) != self._origin:
+        try:
+            absolute = urljoin(resp.url, target)
+            shown = origin_text(absolute) if origin(absolute) != self._origin else None
+        except ValueError:  # a port out of range, a bracket left open
+            shown = "a URL that cannot be parsed"
+        if shown is not None:
             raise CrossOriginRedirectError(
                 where=request_label(resp.request),
                 status=resp.status_code,
-                target=origin_text(absolute),
+                target=shown,
                 api_url=self.api_url,
             )
         return target
