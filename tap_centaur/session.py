@@ -83,13 +83,17 @@ class ApiSession(requests.Session):
         CURL_CA_BUNDLE (networks that inspect TLS need them). The proxies from the
         environment are worked out once per origin, not for every request: `requests` reads
         the whole environment several times for each (a third of the CPU of a run over
-        thousands of one-page tasks, docs/PERFORMANCE.md).
+        thousands of one-page tasks, docs/PERFORMANCE.md). Headers of an answer that
+        contradict themselves are a broken connection (retried), not an unforeseen error.
         """
         if kwargs.get("verify") is None:
             kwargs["verify"] = self._environment_verify()
         if "proxies" not in kwargs:
             kwargs["proxies"] = self._proxies_for(request)
-        return super().send(request, **kwargs)
+        try:
+            return super().send(request, **kwargs)
+        except requests.exceptions.InvalidHeader as error:  # the answer's: two Content-Lengths
+            raise requests.exceptions.ConnectionError(error, request=request) from None
 
     def _environment_verify(self) -> bool | str | None:
         """`merge_environment_settings`'s verify, without its proxy lookups (thrown away here)."""
