@@ -195,6 +195,12 @@ class CentaurAuth(AuthBase):
                 f"({body_excerpt(response)})."
             )
         register_secret(token)
+        if not (token.isascii() and token.isprintable()):
+            raise AuthenticationError(
+                f"login: the API answered {response.status_code} with a token that no HTTP "
+                "header can carry (a control or non-ASCII character); it is not shown. Report "
+                "it to Centaur Labs support."
+            )
         self.logins += 1
         return token
 

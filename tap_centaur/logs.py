@@ -8,7 +8,9 @@ Filters on the root logger's handlers (where the SDK's console handler writes):
   repeats the failure, and for the SDK's deliberate stops (`--test`) it is wrong: dropped;
 - the SDK's per-request and per-partition METRIC points of the results streams
   (`http_request_duration`, `http_request_count`) are kept at DEBUG only: a run over
-  thousands of tasks would otherwise log two lines per task.
+  thousands of tasks would otherwise log two lines per task;
+- a library's line (urllib3 quotes a header it cannot parse) is cut like server text, and its
+  traceback kept for DEBUG runs.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from singer_sdk import metrics
 from singer_sdk.exceptions import SyncLifecycleSignal
 
 from tap_centaur.errors import TapCentaurError
-from tap_centaur.redaction import RedactingFilter
+from tap_centaur.redaction import RedactingFilter, excerpt
 
 #: The SDK's line before re-raising an error from a stream's sync (singer_sdk.Stream.sync).
 SDK_SYNC_ERROR = "An unhandled error occurred while syncing '%s'"
@@ -62,10 +64,36 @@ class QuietRequestMetrics(logging.Filter):
         return True
 
 
+class BoundLibraryLines(logging.Filter):
+    """Cuts a library's line like server text; keeps its traceback for DEBUG runs only.
+
+    urllib3 logs a header it cannot parse whole (any length, whatever the server sent), with a
+    traceback, at WARNING.
+    """
+
+    def __init__(self, tap_logger: logging.Logger) -> None:
+        """Follow `tap_logger`'s level (TAP_CENTAUR_LOGLEVEL)."""
+        super().__init__()
+        self._tap_logger = tap_logger
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record; one not of the tap or the SDK cut, without traceback unless DEBUG."""
+        if not record.name.startswith((self._tap_logger.name, "singer_sdk")):
+            record.msg, record.args = excerpt(record.getMessage()), None
+            if not self._tap_logger.isEnabledFor(logging.DEBUG):
+                record.exc_info = record.exc_text = None
+        return True
+
+
 def install(tap_logger: logging.Logger) -> None:
     """Attach the filters to every handler of the root logger (once each)."""
     for handler in logging.getLogger().handlers:
         # Masking last: it renders the message, and the others read the record's arguments.
-        for new in (DropRepeatedError(), QuietRequestMetrics(tap_logger), RedactingFilter()):
+        for new in (
+            DropRepeatedError(),
+            QuietRequestMetrics(tap_logger),
+            BoundLibraryLines(tap_logger),
+            RedactingFilter(),
+        ):
             if not any(type(existing) is type(new) for existing in handler.filters):
                 handler.addFilter(new)

@@ -131,7 +131,8 @@ def error_body(response: requests.Response) -> dict[str, object]:
 def _validation_error(item: object) -> str:
     if not isinstance(item, dict):
         return str(item)
-    where = ".".join(map(str, item.get("loc") or []))
+    loc = item.get("loc")
+    where = ".".join(map(str, loc)) if isinstance(loc, list) else str(loc or "")
     return f"{where}: {item.get('msg')}" if where else str(item.get("msg"))
 
 
@@ -260,10 +261,7 @@ def check_record(record: object, response: requests.Response, shape: RecordShape
 def _describe(value: object) -> str:
     if value is None:
         return "missing or null"
-    shown = repr(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return f"{type(value).__name__} {shown}"
+    return f"{type(value).__name__} {excerpt(repr(value), 40)}"
 
 
 def _shape_error(response: requests.Response, shape: RecordShape, problem: str) -> CentaurAPIError:

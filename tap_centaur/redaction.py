@@ -5,7 +5,8 @@ escaped as Python and JSON escape it, URL-encoded. `redact` masks them all. Ever
 server sends that goes into a message (an error message, a reason phrase, a body, a task
 name) goes through `excerpt`: masked first, then escaped (no line break, carriage return or
 terminal escape gets through) and cut, so that a cut never leaves part of a secret. The log
-filter (`RedactingFilter`) masks and escapes each log line once more, whatever its source.
+filter (`RedactingFilter`) masks and escapes each log line once more, whatever its source,
+and makes each line of a traceback an excerpt.
 """
 
 from __future__ import annotations
@@ -36,8 +37,12 @@ def register_secret(value: str | None) -> None:
 
 
 def forms_of(secret: str) -> set[str]:
-    """A secret as it can appear in text: raw, escaped (Python, JSON), URL-encoded."""
+    """A secret as it can appear in text: raw, escaped (Python, JSON), URL-encoded.
+
+    URL-encoded: with or without `/` encoded, `+` for a space, hex digits in either case.
+    """
     as_json = json.dumps(secret)[1:-1]
+    encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
     return {
         secret,
         repr(secret)[1:-1],
@@ -45,8 +50,8 @@ def forms_of(secret: str) -> set[str]:
         as_json,
         as_json.replace("/", "\\/"),
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        quote(secret, safe=""),
-        quote_plus(secret),
+        *encoded,
+        *(re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), form) for form in encoded),
     }
 
 
@@ -100,15 +105,14 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS, *, total: int | None = None) 
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter: each line masked and on one line (its traceback masked)."""
+    """A handler filter: each line masked and on one line; each traceback line an `excerpt`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message with its arguments, masked and escaped; always keep the record."""
         record.msg = escape(redact(record.getMessage()))
         record.args = None
-        if _secrets:
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = redact(record.exc_text)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:  # a library's exception may quote a server (urllib3: any header)
+            record.exc_text = "\n".join(map(excerpt, record.exc_text.split("\n")))
         return True

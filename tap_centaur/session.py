@@ -83,13 +83,17 @@ class ApiSession(requests.Session):
         CURL_CA_BUNDLE (networks that inspect TLS need them). The proxies from the
         environment are worked out once per origin, not for every request: `requests` reads
         the whole environment several times for each (a third of the CPU of a run over
-        thousands of one-page tasks, docs/PERFORMANCE.md).
+        thousands of one-page tasks, docs/PERFORMANCE.md). Headers of an answer that
+        contradict themselves are a broken connection (retried), not an unforeseen error.
         """
         if kwargs.get("verify") is None:
             kwargs["verify"] = self._environment_verify()
         if "proxies" not in kwargs:
             kwargs["proxies"] = self._proxies_for(request)
-        return super().send(request, **kwargs)
+        try:
+            return super().send(request, **kwargs)
+        except requests.exceptions.InvalidHeader as error:  # the answer's: two Content-Lengths
+            raise requests.exceptions.ConnectionError(error, request=request) from None
 
     def _environment_verify(self) -> bool | str | None:
         """`merge_environment_settings`'s verify, without its proxy lookups (thrown away here)."""
@@ -116,17 +120,22 @@ class ApiSession(requests.Session):
         """The redirect to follow, refusing any other origin before a byte is sent there.
 
         Raises:
-            CrossOriginRedirectError: naming the redirect's origin (never its query).
+            CrossOriginRedirectError: naming the redirect's origin (never its query), or
+                saying that its target cannot be parsed.
         """
         target = super().get_redirect_target(resp)
         if target is None:
             return None
-        absolute = urljoin(resp.url, target)
-        if origin(absolute) != self._origin:
+        try:
+            absolute = urljoin(resp.url, target)
+            shown = origin_text(absolute) if origin(absolute) != self._origin else None
+        except ValueError:  # a port out of range, a bracket left open
+            shown = "a URL that cannot be parsed"
+        if shown is not None:
             raise CrossOriginRedirectError(
                 where=request_label(resp.request),
                 status=resp.status_code,
-                target=origin_text(absolute),
+                target=shown,
                 api_url=self.api_url,
             )
         return target

@@ -32,6 +32,8 @@ MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT = 0.1, 3600
 MAX_RETRIES = 100
 MAX_BACKOFF_FACTOR = 60
 MAX_STATE_INTERVAL = 86400
+#: Past 2**43 MiB, zlib's output limit overflows (Unexpected error once a gzip page arrives).
+MAX_RESPONSE_MB = 4096
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 
 _STATE_LIST = ", ".join(f"'{state}'" for state in LABELING_STATES)
@@ -243,12 +245,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_response_mb",
         "Max response size (MiB)",
-        "Largest answer the tap reads, in MiB once decompressed, checked while it arrives. The "
-        "default, 256, is far above any real page (1,000 cases of a few KB each are a few "
-        "MB). A larger answer (a compression bomb, a body that never ends) fails its task, or "
-        "the run when it is the login or the task or project list, without being held in "
-        "memory: memory stays under about this much per max_parallel_tasks.",
-        _integer(1),
+        f"Largest answer the tap reads, in MiB once decompressed (1 to {MAX_RESPONSE_MB:,}), "
+        "checked while it arrives. The default, 256, is far above any real page (1,000 cases "
+        "of a few KB each are a few MB). A larger answer (a compression bomb, a body that "
+        "never ends) fails its task, or the run when it is the login or the task or project "
+        "list, without being held in memory: memory stays under about this much per "
+        "max_parallel_tasks.",
+        _integer(1, MAX_RESPONSE_MB),
         default=256,
     ),
     Setting(
@@ -394,7 +397,7 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         max_parallel_tasks=_int(values, "max_parallel_tasks", 1, MAX_PARALLEL_TASKS),
         state_interval_seconds=_seconds(values, "state_interval_seconds", 0, MAX_STATE_INTERVAL),
         max_consecutive_task_failures=_int(values, "max_consecutive_task_failures", minimum=1),
-        max_response_mb=_int(values, "max_response_mb", minimum=1),
+        max_response_mb=_int(values, "max_response_mb", 1, MAX_RESPONSE_MB),
         max_empty_pages=_int(values, "max_empty_pages", minimum=1),
         shard_count=_int(values, "shard_count", minimum=1),
         shard_index=_int(values, "shard_index", minimum=0),

@@ -24,6 +24,7 @@ from tests.harness.checks import (
     as_emitted,
     assert_no_secrets,
     assert_one_clear_error,
+    lower_hex,
     partition_bookmarks,
     premature_bookmarks,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "at_levels",
     "bearer_config",
     "login_config",
+    "lower_hex",
     "partition_bookmarks",
     "premature_bookmarks",
     "sim_config",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,7 +34,8 @@ def assert_no_secrets(run: Run, secrets: Iterable[str]) -> None:
     """No secret in stdout, stderr, STATE messages or the state file, in any form or part.
 
     Forms: as is, escaped as Python (str and bytes) or JSON (`/` as is and as `\\/`) escape
-    it, URL-encoded; and of a secret of 16 characters or more, any 10 characters in a row.
+    it, URL-encoded (also keeping `/`, or in lower-case hex); and of a secret of 16
+    characters or more, any 10 characters in a row.
     """
     places = {
         "stdout": run.stdout,
@@ -58,11 +60,18 @@ def leak_forms(secret: str) -> set[str]:
         as_json,
         as_json.replace("/", "\\/"),
         quote(secret, safe=""),
+        quote(secret),
         quote_plus(secret),
+        lower_hex(secret),
     }
     if len(secret) >= PARTIAL_FROM:
         forms.update(secret[i : i + PARTIAL] for i in range(len(secret) - PARTIAL + 1))
     return forms
+
+
+def lower_hex(secret: str) -> str:
+    """`secret` URL-encoded with lower-case hex digits (`%2f`), as some servers write it."""
+    return re.sub("%[0-9A-F]{2}", lambda escape: escape[0].lower(), quote(secret, safe=""))
 
 
 def assert_one_clear_error(run: Run, *fragments: str, traceback_allowed: bool = False) -> str:

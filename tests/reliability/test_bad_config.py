@@ -1,4 +1,4 @@
-"""Scenario 4, bad config: 43 malformed configs, each refused before any request.
+"""Scenario 4, bad config: 44 malformed configs, each refused before any request.
 
 Each config is the suite's valid login config with one defect: a setting of the wrong type
 or out of range, an unknown labeling state, task id "abc", a garbage start_date, both or
@@ -77,6 +77,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("backoff_factor-1e300", {"backoff_factor": 1e300}, "backoff_factor"),
     ("state_interval_seconds-1e300", {"state_interval_seconds": 1e300}, "state_interval_seconds"),
     ("task_ids-a-text", {"task_ids": "101"}, "task_ids"),
+    ("max_response_mb-2**44", {"max_response_mb": 2**44}, "max_response_mb"),
 ]
 
 

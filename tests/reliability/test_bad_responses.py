@@ -1,4 +1,4 @@
-"""Scenario 5, bad responses: 23 ways the server can misbehave, each a clear, safe failure.
+"""Scenario 5, bad responses: 28 ways the server can misbehave, each a clear, safe failure.
 
 Tasks 101, 102 and 103 are synced (in parallel, unless a case says otherwise); the server
 misbehaves on task 102 (or on login). Faults are scripted to outlast the retries
@@ -15,12 +15,14 @@ simulator. Every run must:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from tests.harness import (
     LIST,
+    LOGIN,
     WRONG_PASSWORD,
     Run,
     Sim,
@@ -42,10 +44,21 @@ def fault(kind: str, count: int = 3) -> dict[str, Any]:
     return {"faults": [{"kind": kind, "count": count, "path": LIST, "task_id": 102}]}
 
 
+def answer(
+    status: int, body: object, path: str = LIST, reason: str | None = None
+) -> dict[str, Any]:
+    """Every answer on `path` (task 102's, on the list) is `status` with `body`."""
+    where = {"path": path} if path != LIST else {"path": path, "task_id": 102}
+    return {"faults": [{"kind": "answer", "status": status, "body": json.dumps(body),
+                        "reason": reason, "count": 99, **where}]}  # fmt: skip
+
+
 def misbehave(kind: str) -> dict[str, Any]:
     return {"misbehaviour": kind}
 
 
+#: What the line says of a token that cannot go in a header.
+CARRY = ("login: the API answered 200 with a token that no HTTP header can carry",)
 # (id, how the server misbehaves, what the ERROR line must say, whether task 101 completes)
 CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
     ("html-with-200", fault("html200"), ("task 102", "not JSON", "text/html"), True),
@@ -97,6 +110,24 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
         ("HTTP 422", "query.limit", "Parameters sent", "page_size"),
         False,
     ),
+    (
+        # A 422 whose `detail` is not FastAPI's list of {"loc": [...], "msg": ...}.
+        "422-other-detail",
+        answer(422, {"detail": [{"loc": 5, "msg": "bad"}, "text", {"loc": "limit"}]}),
+        ("task 102", "HTTP 422: 5: bad; text; limit: None", "Parameters sent"),
+        True,
+    ),
+    (
+        # A second Content-Length that contradicts the first (a broken proxy): a CRLF in the
+        # reason phrase puts it among the headers.
+        "two-content-lengths",
+        answer(200, {"payload": []}, reason="OK\r\nContent-Length: 1"),
+        ("task 102", "Content-Length contained multiple unmatching values", "giving up"),
+        True,
+    ),
+    # A login token that no Authorization header can carry (requests refuses to send it).
+    ("login-token-newline", answer(200, {"token": "tok\nen-Kq3w"}, LOGIN), CARRY, False),
+    ("login-token-euro", answer(200, {"token": "tok\u20acen-Kq3w"}, LOGIN), CARRY, False),
 ]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.harness import LIST, login_config
+from tests.harness import LIST, assert_one_clear_error, login_config
 
 FORGED = "2026-12-06 20:00:00,000 | INFO     | tap-centaur | Sync completed: 0 tasks failed"
 HOSTILE = f"denied\n{FORGED}\n\x1b[2J\x1b[H\u2028\u202e"
@@ -63,3 +63,19 @@ def test_a_flood_of_server_text_is_cut_and_counted(make_sim, tap, figures):
     assert len(run.stderr) < 64 * 1024, f"{len(run.stderr):,} bytes of stderr"
     assert longest < 4096, f"a line of {longest:,} characters"
     assert re.search(r"; and 15 more \(see the warnings above\)$", summary), summary[-300:]
+
+
+def test_a_header_line_the_http_library_cannot_parse_is_cut_without_a_traceback(make_sim, tap):
+    """urllib3 logs such a line whole, with a traceback, at WARNING (a reason phrase with CRLF)."""
+    sim = make_sim(tasks=2, cases=(5, 5))
+    bad_line = "no colon here " + "x" * 60_000
+    sim.script_faults([{"kind": "answer", "status": 503, "reason": f"Busy\r\n{bad_line}",
+                        "count": 2, "path": LIST, "task_id": 102}])  # fmt: skip
+    config = login_config(sim.url, (101, 102), max_retries=0, request_timeout=1)
+    for level, run in tap.run_at_levels(config).items():  # the answer never ends (no headers)
+        quoting = [line for line in run.stderr.splitlines() if "no colon here" in line]
+        assert any("Failed to parse headers" in line for line in quoting)  # not an empty test
+        assert max(map(len, quoting)) < 1000, level  # the traceback's lines too, at DEBUG
+        assert_one_clear_error(
+            run, "task 102", "request_timeout", traceback_allowed=level == "DEBUG"
+        )

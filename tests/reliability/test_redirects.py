@@ -10,7 +10,8 @@ receive no request at all: no `X-API-KEY`, no `Authorization`, no `api_password`
 STATE bookmarks a task whose records were not all emitted.
 
 A redirect within the API's origin is followed and loses nothing; a redirect loop ends with
-one clear line; an `api_url` with plain http:// to a host that is not loopback is refused
+one clear line, and so does one to a URL that cannot be parsed (a port out of range, an open
+bracket); an `api_url` with plain http:// to a host that is not loopback is refused
 before any request (a recording proxy in HTTP_PROXY would see anything sent).
 """
 
@@ -125,6 +126,15 @@ def test_a_redirect_loop_is_one_clear_line(make_sim, tap, place):
     line = assert_one_clear_error(run, "redirect loop", "api_url")
     assert "Unexpected error" not in line and "TooManyRedirects" not in line
     assert "Retrying" not in run.stderr, "a redirect loop was retried"
+
+
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "http://[::1/x", "http://h:ab/"])
+def test_a_redirect_to_a_url_that_cannot_be_parsed_is_one_clear_line(make_sim, tap, location):
+    sim = make_sim(**SIM)
+    sim.script_faults([{"kind": "redirect", "status": 302, "location": location, "count": 1000,
+                        "path": LIST, "task_id": 102}])  # fmt: skip
+    run = tap.run(login_config(sim.url, TASKS, page_size=20))
+    assert_one_clear_error(run, "task 102", "HTTP 302", "cannot be parsed", "api_url")
 
 
 @pytest.mark.parametrize(

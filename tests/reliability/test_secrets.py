@@ -32,6 +32,7 @@ from tests.harness import (
     assert_one_clear_error,
     bearer_config,
     login_config,
+    lower_hex,
 )
 
 
@@ -81,6 +82,12 @@ ECHOES = {
     "in-a-long-message": (403, '{"message": "' + "z" * 290 + ' key {api_key}"}'),
     "json-escaped": (403, '{"error": "denied", "request": {"x-api-key": "{api_key_json}"}}'),
     "url-encoded": (502, "Blocked: GET /results?api_key={api_key_url}&task_id=102"),
+    # URL-encoded as Python's quote() does by default (`/` kept), and with lower-case hex
+    # digits (as .NET's UrlEncode writes them).
+    "url-encoded-keeping-slashes": (502, f"Blocked: GET /k/{quote(SLASHED_KEY)}"),
+    "url-encoded-lower-case-hex": (502, f"Blocked: GET /k?key={lower_hex(SLASHED_KEY)}"),
+    # A field of the wrong type is quoted in 40 characters: the key straddles that cut.
+    "in-a-field-of-a-page": (200, '{"payload": [], "has_next": "' + "x" * 20 + '{api_key}"}'),
 }
 
 
@@ -133,6 +140,8 @@ LEAKS: dict[str, tuple[str, Callable[[str], str]]] = {
     "part": (API_PASSWORD, lambda secret: secret[3:15]),
     "json-escaped": (SLASHED_KEY, lambda secret: json.dumps(secret).replace("/", "\\/")),
     "url-encoded": (SLASHED_KEY, lambda secret: quote(secret, safe="")),
+    "url-encoded-keeping-slashes": (SLASHED_KEY, quote),
+    "url-encoded-lower-case-hex": (SLASHED_KEY, lower_hex),
 }
 
 

@@ -276,7 +276,7 @@ def _bounds_unchecked() -> None:
     from tap_centaur import settings
 
     for name in ("MAX_LOOKBACK_SECONDS", "MAX_REQUEST_TIMEOUT", "MAX_RETRIES", "MAX_BACKOFF_FACTOR",
-                 "MAX_STATE_INTERVAL"):  # fmt: skip
+                 "MAX_STATE_INTERVAL", "MAX_RESPONSE_MB"):  # fmt: skip
         setattr(settings, name, float("inf"))
     settings.MIN_REQUEST_TIMEOUT = 0.0
     settings._check_schema = lambda config: None
