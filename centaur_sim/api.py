@@ -38,7 +38,7 @@ AMENDING = ("truncate", "stall", "timeout", "future_date", "no_date")
 #: Faults that answer normally first, then spoil the answer's contents (see `_spoil`).
 SPOILING = ("deep_json", "nan", "huge_number", "bom", "date_9999")
 #: Faults that answer in their own way (see `PublicApi._hostile`).
-HOSTILE = ("gzip_bomb", "flood", "empty_page")
+HOSTILE = ("gzip_bomb", "object_bomb", "flood", "gzip_flood", "empty_page")
 YEAR_SECONDS = 365 * 86400.0
 GIB = 1 << 30
 #: What `nan` and `huge_number` put first in a page's first record: numbers JSON does not allow.
@@ -137,11 +137,15 @@ class PublicApi:
 
     def _hostile(self, fault: ScriptedFault, request: Request) -> Reply:
         """A bomb, an endless body, or a page without records that says more follow."""
-        if fault.kind == "gzip_bomb":
-            bomb = msg.gzip_bomb(fault.size or GIB)
-            return Reply(200, bomb, headers=[("Content-Encoding", "gzip")])
+        gzip = [("Content-Encoding", "gzip")]
+        if fault.kind in ("gzip_bomb", "object_bomb"):
+            bomb = msg.gzip_bomb(fault.size or GIB, objects=fault.kind == "object_bomb")
+            return Reply(200, bomb, headers=gzip)
         if fault.kind == "flood":
             return Reply(200, chunks=self._counted(msg.padded_page(fault.size or GIB)))
+        if fault.kind == "gzip_flood":
+            page = msg.gzipped(msg.padded_page(fault.size or GIB))
+            return Reply(200, chunks=self._counted(page), headers=gzip)
         try:
             after, limit = self._paging(request)
         except InvalidParameterError:

@@ -37,7 +37,9 @@ SCRIPTED_KINDS = (
     "answer",
     # hostile answers (issue 19): sizes, pages that never end, page contents, dates
     "gzip_bomb",
+    "object_bomb",
     "flood",
+    "gzip_flood",
     "empty_page",
     "deep_json",
     "nan",
@@ -46,7 +48,7 @@ SCRIPTED_KINDS = (
     "date_9999",
 )
 #: Kinds whose `size` field means something: bytes of the body, or levels of nesting.
-SIZED_KINDS = ("gzip_bomb", "flood", "deep_json")
+SIZED_KINDS = ("gzip_bomb", "object_bomb", "flood", "gzip_flood", "deep_json")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MISBEHAVIOURS = (
     "payload_not_list",

@@ -94,22 +94,35 @@ CANNED: dict[str, Callable[[], Reply]] = {
 }
 
 
-def padded_page(size: int, block: int = 1 << 20) -> Iterator[bytes]:
-    """`size` bytes (at least the head and tail) of an empty last page padded with spaces."""
-    yield _PAD_HEAD
-    spaces = max(0, size - len(_PAD_HEAD) - len(_PAD_TAIL))
-    pad = b" " * min(block, spaces)
-    while spaces > 0:
-        yield pad[:spaces]
+def padded_page(size: int, block: int = 1 << 20, *, objects: bool = False) -> Iterator[bytes]:
+    """`size` bytes (at least the head and tail) of a last page, padded.
+
+    Empty and padded with spaces, or with `objects` a payload of empty records (`{},{},...`:
+    cheap on the wire, dear once decoded into objects).
+    """
+    yield _PAD_HEAD + (b"{}" if objects else b"")
+    spaces = max(0, size - len(_PAD_HEAD) - len(_PAD_TAIL) - (2 if objects else 0))
+    pad = (b",{}" if objects else b" ") * (min(block, spaces) // (3 if objects else 1))
+    while spaces > 0 and pad:
+        yield pad[:spaces] if not objects or spaces >= len(pad) else pad[: spaces - spaces % 3]
         spaces -= len(pad)
     yield _PAD_TAIL
 
 
 @functools.lru_cache(maxsize=4)
-def gzip_bomb(size: int) -> bytes:
+def gzip_bomb(size: int, *, objects: bool = False) -> bytes:
     """A gzip body of about size/1000 bytes that inflates to `size` bytes (`padded_page`)."""
+    return b"".join(gzipped(padded_page(size, objects=objects)))
+
+
+def gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """`chunks` as one gzip member, compressed as they come."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip member
-    return b"".join([*map(packer.compress, padded_page(size)), packer.flush()])
+    for chunk in chunks:
+        packed = packer.compress(chunk)
+        if packed:
+            yield packed
+    yield packer.flush()
 
 
 def with_field(body: bytes, field: bytes) -> bytes:

@@ -246,11 +246,12 @@ SETTINGS: tuple[Setting, ...] = (
         "max_response_mb",
         "Max response size (MiB)",
         f"Largest answer the tap reads, in MiB once decompressed (1 to {MAX_RESPONSE_MB:,}), "
-        "checked while it arrives. The default, 256, is far above any real page (1,000 cases "
-        "of a few KB each are a few MB). A larger answer (a compression bomb, a body that "
-        "never ends) fails its task, or the run when it is the login or the task or project "
-        "list, without being held in memory: memory stays under about this much per "
-        "max_parallel_tasks.",
+        "counting 128 bytes more for each JSON object, list and item (what it takes in memory "
+        "once decoded), checked while it arrives. The default, 256, is far above any real page "
+        "(1,000 cases of a few KB each count about 5 MB). A larger answer (a compression "
+        "bomb, a body that never ends) fails its task, or the run when it is the login or "
+        "the task or project list, without being held in memory: memory stays under about "
+        "this much per max_parallel_tasks.",
         _integer(1, MAX_RESPONSE_MB),
         default=256,
     ),

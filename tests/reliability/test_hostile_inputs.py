@@ -32,6 +32,7 @@ TASKS = (101, 102, 103)
 SIM = {"tasks": 3, "cases": (40, 30, 20), "page_size": 10}
 FOREVER = 1_000_000
 MIB = 1 << 20
+GIB = 1 << 30
 #: An hour ahead of now, written with another offset than UTC's.
 AN_HOUR_AHEAD = (
     (datetime.now(timezone.utc) + timedelta(hours=1))
@@ -95,6 +96,11 @@ def test_a_start_date_later_than_now_is_refused_before_any_request(make_sim, tap
         ("gzip_bomb", 64 * MIB, "max_response_mb=1 MiB once gzip is undone"),
         # Large enough that kernel buffers (up to tcp_rmem's maximum) cannot hold a quarter.
         ("flood", 256 * MIB, "max_response_mb=1"),
+        # 1 GiB once inflated, about 1 MB on the wire, sent as it is compressed: the cap is
+        # checked while inflating, not after reading the whole compressed body.
+        ("gzip_flood", GIB, "max_response_mb=1 MiB once gzip is undone"),
+        # 0.9 MiB of `{},{},...`: under the cap in bytes, ~20 MiB once decoded into objects.
+        ("object_bomb", 900 * 1024, "max_response_mb=1 MiB once gzip is undone"),
     ],
 )
 def test_an_answer_larger_than_max_response_mb_fails_its_task_only(  # noqa: PLR0917
@@ -109,6 +115,9 @@ def test_an_answer_larger_than_max_response_mb_fails_its_task_only(  # noqa: PLR
     if kind == "flood":  # reading stopped at the cap, not at the end of the body
         assert MIB < streamed < size // 4, streamed
         figures.update(flood_bytes=size, flood_bytes_sent_before_the_tap_stopped=streamed)
+    if kind == "gzip_flood":  # ~1 KB on the wire per inflated MiB: the tap stopped early
+        assert 0 < streamed < size // 1000 // 4, streamed
+        figures.update(gzip_flood_wire_bytes_sent_before_the_tap_stopped=streamed)
 
 
 # --- item 4: pagination that never ends, ends ------------------------------------------------

@@ -39,6 +39,7 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | unprocessable_is_task_error | bad responses: a 422 is one task's failure, not a rejected request |
 | future_start_date_accepted | hostile inputs: a start_date later than now is used as given |
 | size_cap_off | hostile inputs: an answer is read whole, however large it inflates |
+| decoded_cost_ignored | hostile inputs: the size cap counts bytes, not what JSON takes decoded |
 | empty_pages_unbounded | hostile inputs: empty pages that say more follow are followed for ever |
 | nesting_unchecked | hostile inputs: records nested past 100 levels are read if msgspec can |
 | json_errors_unexplained | hostile inputs: NaN and 1e400 are "not JSON" again, retried |
@@ -353,6 +354,12 @@ def _future_start_date_accepted() -> None:
     settings._start_date = _start_date
 
 
+def _decoded_cost_ignored() -> None:
+    from tap_centaur import session
+
+    session.VALUE_COST = 0
+
+
 def _size_cap_off() -> None:
     from tap_centaur import session
 
@@ -442,6 +449,7 @@ SABOTAGES: dict[str, Callable[[], None]] = {
     "unprocessable_is_task_error": _unprocessable_is_task_error,
     "future_start_date_accepted": _future_start_date_accepted,
     "size_cap_off": _size_cap_off,
+    "decoded_cost_ignored": _decoded_cost_ignored,
     "empty_pages_unbounded": _empty_pages_unbounded,
     "nesting_unchecked": _nesting_unchecked,
     "json_errors_unexplained": _json_errors_unexplained,
