@@ -62,7 +62,7 @@ _CASE = th.ObjectType(
 )
 
 
-def _setting(  # the field's annotation types it
+def _setting(
     wrapped: th.JSONTypeHelper[t.Any] | type[th.JSONTypeHelper[t.Any]],
     title: str,
     default: object,
@@ -71,7 +71,7 @@ def _setting(  # the field's annotation types it
     unset: object = None,
     **flags: bool,
 ) -> t.Any:  # noqa: ANN401
-    """A `Settings` field declared by its `th.Property` arguments (`required`, `secret`)."""
+    """A `Settings` field declared by its `th.Property` arguments; its annotation types it."""
     declaration = dict(wrapped=wrapped, title=title, default=default, description=description)
     value = dataclasses.MISSING if flags.get("required") else unset if default is None else default
     return dataclasses.field(default=value, repr=not flags.get("secret"),

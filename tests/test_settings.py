@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 import pytest
 
 from tap_centaur.errors import ConfigError
-from tap_centaur.settings import CaseRef, parse_settings
+from tap_centaur.settings import CONFIG_SCHEMA, CaseRef, Settings, parse_settings
 
 BASE = {"api_key": "k-123456", "bearer_token": "t-123456", "task_ids": [101]}
 
@@ -39,6 +40,8 @@ def test_labeling_state_single_or_list():
         "Flagged",
     )
     assert settings().labeling_states == ()
+    as_text = '["Labeled", "Gold Standard"]'  # a Meltano `kind: string` variable
+    assert settings(labeling_state=as_text).labeling_states == ("Labeled", "Gold Standard")
 
 
 @pytest.mark.parametrize(
@@ -66,8 +69,25 @@ def test_login_credentials_and_defaults():
 
 
 def test_numbers_from_environment_variables():
-    parsed = settings(page_size="250", request_timeout="2.5", max_retries="3")
+    parsed = settings(page_size=" 250 ", request_timeout="2.5", max_retries="3", shard_index="0")
     assert (parsed.page_size, parsed.request_timeout, parsed.max_retries) == (250, 2.5, 3)
+    assert parsed.shard_index == 0
+
+
+def test_schema_is_built_from_the_declarations():
+    schema = CONFIG_SCHEMA["properties"]
+    assert list(schema) == [field.name for field in dataclasses.fields(Settings)]
+    assert schema["max_parallel_tasks"]["anyOf"][0] == {
+        "type": ["integer"],
+        "minimum": 1,
+        "maximum": 32,
+    }
+    assert schema["max_parallel_tasks"]["default"] == 4
+    assert [name for name, spec in schema.items() if spec.get("secret")] == [
+        "api_key",
+        "api_password",
+        "bearer_token",
+    ]
 
 
 def test_case_ids():
@@ -118,6 +138,10 @@ def test_case_ids():
         ({"bearer_token": None, "username": "a@b.c"}, "api_password", "required"),
         ({"bearer_token": None, "api_password": "pw-123456"}, "username", "required"),
         ({"bearer_token": 1234567}, "bearer_token", "expected `str`, got `int`"),
+        ({"api_key": ["k-123456"]}, "api_key", "expected `str`, got `array`"),
+        ({"api_password": {"pw": "pw-123456"}, "username": "a@b.c"}, "api_password", "`object`"),
+        ({"case_ids": [{"task_id": 1, "case_id": 0}]}, "case_ids", "at least 1, got 0"),
+        ({"max_parallel_tasks": 33}, "max_parallel_tasks", "must be 1 to 32, got 33"),
     ],
 )
 def test_bad_config_names_the_setting(overrides, setting, hint):
