@@ -31,9 +31,9 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | failure_summary_unbounded | log text: the summary lists every failed task |
 | credentials_taken_as_given | secrets, bad config: credentials are neither stripped nor checked |
 | api_url_echoed | bad config: an api_url with a bad scheme is echoed, userinfo included |
-| bounds_unchecked | bad config: numbers have no bounds (parser and schema check) |
+| bounds_unchecked | bad config: the settings schema has no bounds (for the tap and the SDK) |
 | schema_not_checked | bad config: the tap's schema is left to the SDK (exit 1) |
-| unicode_digits_parsed | bad config: digits such as '²' go to int() |
+| unicode_digits_parsed | bad config: digits such as '²' go to int() before msgspec converts |
 | log_level_unchecked | bad config: an unknown TAP_CENTAUR_LOGLEVEL is left to the SDK |
 | login_budget_reset | bad responses: renewals without a served request are never counted |
 | unprocessable_is_task_error | bad responses: a 422 is one task's failure, not a rejected request |
