@@ -1,7 +1,8 @@
-"""The checks of raw setting values that need a message of their own, before conversion.
+"""The checks of raw settings that need a message of their own, before conversion.
 
 `CHECKS` maps a setting to `(name, value) -> value`: the value in a form msgspec converts (None:
-not set), or a `ConfigError` that names the setting and never shows a credential.
+not set), or a `ConfigError` that names the setting and never shows a credential. Then the
+checks of the environment that the SDK reads (integer variables, the log level).
 """
 
 from __future__ import annotations
