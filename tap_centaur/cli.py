@@ -19,7 +19,7 @@ from singer_sdk.logging import ConsoleFormatter
 from tap_centaur.errors import TapCentaurError
 from tap_centaur.output import flush_pending_output
 from tap_centaur.redaction import excerpt, redact
-from tap_centaur.settings import check_log_level
+from tap_centaur.setting_checks import check_log_level
 from tap_centaur.tap import ENV_PREFIX, TapCentaur
 
 if t.TYPE_CHECKING:

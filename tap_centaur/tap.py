@@ -13,7 +13,14 @@ from tap_centaur.client import ApiClient
 from tap_centaur.engine import RunReport
 from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.sdk_internals import SdkTap
-from tap_centaur.settings import CONFIG_SCHEMA, Settings, check_environment, draft7, parse_settings
+from tap_centaur.setting_checks import check_environment
+from tap_centaur.settings import (
+    CONFIG_SCHEMA,
+    INTEGER_SETTINGS,
+    Settings,
+    draft7,
+    parse_settings,
+)
 from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.streams import (
@@ -50,7 +57,7 @@ class TapCentaur(SdkTap):
             ConfigError: for an integer setting's environment variable that is not one.
         """
         if kwargs.get("parse_env_config"):
-            check_environment(os.environ, ENV_PREFIX)
+            check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
         logs.install(self.logger)
         writer = t.cast("BufferedMsgSpecWriter", self.message_writer)

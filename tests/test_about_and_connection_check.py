@@ -32,8 +32,8 @@ def test_about_prints_a_valid_draft_7_schema(settings_schema):
 def test_integers_are_integers_with_their_bounds(settings_schema):
     properties = settings_schema["properties"]
     parallel = properties["max_parallel_tasks"]["anyOf"][0]
-    assert parallel == {"type": "integer", "minimum": 1, "maximum": 32}
-    assert properties["page_size"]["anyOf"][0] == {"type": "integer", "minimum": 1}
+    assert parallel == {"type": ["integer"], "minimum": 1, "maximum": 32}
+    assert properties["page_size"]["anyOf"][0] == {"type": ["integer"], "minimum": 1}
     assert properties["lookback_seconds"]["default"] == 300
     validator = jsonschema.Draft7Validator(settings_schema)
     base = {"api_key": "k"}
@@ -46,8 +46,8 @@ def test_integers_are_integers_with_their_bounds(settings_schema):
 
 def test_formats_enums_and_secrets_are_declared(settings_schema):
     properties = settings_schema["properties"]
-    assert {"type": "string", "format": "date-time"} in properties["start_date"]["anyOf"]
-    assert {"type": "string", "format": "date"} in properties["start_date"]["anyOf"]
+    assert {"type": ["string"], "format": "date-time"} in properties["start_date"]["anyOf"]
+    assert {"type": ["string"], "format": "date"} in properties["start_date"]["anyOf"]
     assert properties["username"]["format"] == "email"
     states = properties["labeling_state"]["anyOf"][0]["enum"]
     assert states == ["Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged"]

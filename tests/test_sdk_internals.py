@@ -142,7 +142,7 @@ def test_the_record_version_is_the_sdks(make_sim):
 def test_the_sdk_still_validates_config_through_the_override(make_sim):
     """The tap's own check runs first (no secret echoed), then the SDK's for its settings."""
     sim = make_sim(tasks=1, cases=1)
-    with pytest.raises(ConfigError, match="'api_key': must be a string"):
+    with pytest.raises(ConfigError, match="'api_key': expected `str`, got `int`"):
         TapCentaur(config={**login_config(sim.url, [101]), "api_key": 73311894221})
     with pytest.raises(ConfigValidationError):
         TapCentaur(config={**login_config(sim.url, [101]), "stream_maps": {"task_results": 7}})

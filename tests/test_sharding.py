@@ -64,7 +64,7 @@ def test_explicit_task_ids_are_sharded_too(make_sim, tap):
         ({"shard_count": 2, "shard_index": 2}, "shard_index", "shard_count is 2"),
         ({"shard_count": 0}, "shard_count", "at least 1"),
         ({"shard_index": -1}, "shard_index", "at least 0"),
-        ({"shard_count": "two"}, "shard_count", "must be an integer"),
+        ({"shard_count": "two"}, "shard_count", "expected `int`, got `str`"),
     ],
 )
 def test_invalid_shard_settings_name_the_setting(overrides, setting, fragment):

@@ -31,9 +31,9 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | failure_summary_unbounded | log text: the summary lists every failed task |
 | credentials_taken_as_given | secrets, bad config: credentials are neither stripped nor checked |
 | api_url_echoed | bad config: an api_url with a bad scheme is echoed, userinfo included |
-| bounds_unchecked | bad config: numbers have no bounds (parser and schema check) |
+| bounds_unchecked | bad config: the settings schema has no bounds (for the tap and the SDK) |
 | schema_not_checked | bad config: the tap's schema is left to the SDK (exit 1) |
-| unicode_digits_parsed | bad config: digits such as '²' go to int() |
+| unicode_digits_parsed | bad config: digits such as '²' go to int() before msgspec converts |
 | log_level_unchecked | bad config: an unknown TAP_CENTAUR_LOGLEVEL is left to the SDK |
 | login_budget_reset | bad responses: renewals without a served request are never counted |
 | unprocessable_is_task_error | bad responses: a 422 is one task's failure, not a rejected request |
@@ -108,18 +108,18 @@ def _updated_after_rounded_up() -> None:
 
 
 def _bad_start_date_ignored() -> None:
-    from tap_centaur import settings
     from tap_centaur.errors import ConfigError
+    from tap_centaur.setting_checks import CHECKS
 
-    original = settings._start_date
+    original = CHECKS["start_date"]
 
-    def _start_date(value: object) -> datetime | None:
+    def start_date(name: str, value: object) -> object:
         try:
-            return original(value)
+            return original(name, value)
         except ConfigError:
             return None
 
-    settings._start_date = _start_date
+    CHECKS["start_date"] = start_date
 
 
 def _bad_cursor_ends_task() -> None:
@@ -251,36 +251,40 @@ def _failure_summary_unbounded() -> None:
 
 
 def _credentials_taken_as_given() -> None:
-    from tap_centaur import settings
+    from tap_centaur.setting_checks import CHECKS
 
-    def _credential(config: t.Any, name: str, *, in_header: bool = True) -> str | None:
-        return config.get(name) or None
-
-    settings._credential = _credential
+    for name in ("api_key", "username", "api_password", "bearer_token"):
+        CHECKS[name] = lambda name, value: value or None
 
 
 def _api_url_echoed() -> None:
-    from tap_centaur import settings
     from tap_centaur.errors import ConfigError
+    from tap_centaur.setting_checks import CHECKS
 
-    original = settings._api_url
+    original = CHECKS["api_url"]
 
-    def _api_url(value: object) -> str:
+    def api_url(name: str, value: object) -> object:
         if isinstance(value, str) and not value.startswith(("http://", "https://")):
-            raise ConfigError("api_url", f"{value!r} is not an http(s) URL.")
-        return original(value)
+            raise ConfigError(name, f"{value!r} is not an http(s) URL.")
+        return original(name, value)
 
-    settings._api_url = _api_url
+    CHECKS["api_url"] = api_url
 
 
 def _bounds_unchecked() -> None:
-    from tap_centaur import settings
+    from tap_centaur.settings import CONFIG_SCHEMA  # also the schema the SDK checks
 
-    for name in ("MAX_LOOKBACK_SECONDS", "MAX_REQUEST_TIMEOUT", "MAX_RETRIES", "MAX_BACKOFF_FACTOR",
-                 "MAX_STATE_INTERVAL", "MAX_RESPONSE_MB"):  # fmt: skip
-        setattr(settings, name, float("inf"))
-    settings.MIN_REQUEST_TIMEOUT = 0.0
-    settings._check_schema = lambda config: None
+    def unbounded(node: object) -> None:
+        if isinstance(node, dict):
+            for bound in ("minimum", "maximum"):
+                node.pop(bound, None)
+            for value in node.values():
+                unbounded(value)
+        elif isinstance(node, list):
+            for value in node:
+                unbounded(value)
+
+    unbounded(CONFIG_SCHEMA)
 
 
 def _schema_not_checked() -> None:
@@ -290,18 +294,24 @@ def _schema_not_checked() -> None:
 
 
 def _unicode_digits_parsed() -> None:
-    from tap_centaur import settings, tap
+    import msgspec
 
-    vars(tap)["check_environment"] = lambda environ, prefix: None
-    original = settings._int
+    from tap_centaur import tap
 
-    def _int(config: t.Any, name: str, minimum: int, maximum: int | None = None) -> int:
-        value = config.get(name)
+    vars(tap)["check_environment"] = lambda environ, prefix, names: None
+    convert = msgspec.convert
+
+    def digits_to_int(value: object) -> object:
         if isinstance(value, str) and value.strip().isdigit():
-            config = {**config, name: int(value)}
-        return original(config, name, minimum, maximum)
+            return int(value)
+        return [digits_to_int(item) for item in value] if isinstance(value, list) else value
 
-    settings._int = _int
+    def convert_digits(obj: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        if isinstance(obj, dict):
+            obj = {key: digits_to_int(value) for key, value in obj.items()}
+        return convert(obj, *args, **kwargs)
+
+    msgspec.convert = convert_digits
 
 
 def _log_level_unchecked() -> None:
@@ -337,21 +347,21 @@ def _unprocessable_is_task_error() -> None:
 
 
 def _future_start_date_accepted() -> None:
-    from tap_centaur import settings
     from tap_centaur.clock import parse_start_date
     from tap_centaur.errors import ConfigError
+    from tap_centaur.setting_checks import CHECKS
 
-    original = settings._start_date
+    original = CHECKS["start_date"]
 
-    def _start_date(value: object) -> datetime | None:
+    def start_date(name: str, value: object) -> object:
         try:
-            return original(value)
+            return original(name, value)
         except ConfigError as error:
             if "later than now" not in str(error):
                 raise
             return parse_start_date(str(value))
 
-    settings._start_date = _start_date
+    CHECKS["start_date"] = start_date
 
 
 def _decoded_cost_ignored() -> None:
