@@ -50,7 +50,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     To a pipe, the buffer goes out in writes of whole lines of at most `PIPE_BUF` bytes, each
     atomic: when the target stops reading, a blocked write has written nothing, so a process
     that ends then (`signals.py`) leaves no line cut. Only a line longer than `PIPE_BUF` takes
-    several writes (`mid_line` meanwhile).
+    several writes (`mid_line` once part of it is written and the rest is not).
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -145,10 +145,11 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             end = data.rfind(b"\n", start, start + PIPE_BUF) + 1
             if end <= start:  # a line longer than PIPE_BUF: whole, in several writes
                 end = data.find(b"\n", start) + 1 or len(data)
-                self.mid_line = True
             while start < end:
                 start += os.write(fd, view[start:end])
-            self.mid_line = False
+                # A blocking write returns early only when a signal interrupts it after part
+                # of the data (none: the write is retried); the kernel often stops at a line's end.
+                self.mid_line = start < end
 
     def _pipe_fd(self) -> int | None:
         """The file descriptor of stdout when it is a pipe (or a FIFO), else None."""

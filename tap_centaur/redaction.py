@@ -25,7 +25,9 @@ _PARTIAL = 4
 
 #: Every form of every registered credential.
 _secrets: set[str] = set()
-_lock = threading.Lock()
+#: Reentrant: a signal handler (`signals.py`) masks its log lines in the main thread, which it
+#: may have interrupted while holding this lock (a plain lock deadlocked it: no exit at all).
+_lock = threading.RLock()
 _compiled: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
 
 

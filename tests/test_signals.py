@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -31,3 +33,31 @@ def test_a_signal_ends_the_run_with_a_valid_final_state(make_sim, tap, signum):
     records = set(run.keys)
     for task_id, _ in bookmarks:
         assert {(task_id, c["case_id"]) for c in sim.truth(task_id)} <= records
+
+
+#: A process whose main thread is masking a log line (holding redaction's lock, as it does
+#: for every line it logs) when SIGTERM comes.
+_SIGNAL_WHILE_MASKING = """
+import logging, os, signal, sys, time
+from tap_centaur import logs, redaction
+from tap_centaur.output import BufferedMsgSpecWriter
+from tap_centaur.signals import Stopper
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+logger = logging.getLogger("tap-centaur")
+logs.install(logger)
+Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logger).install()
+with redaction._lock:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+"""
+
+
+def test_a_signal_while_the_main_thread_masks_a_log_line_still_ends_the_run():
+    """The handler formats its log lines (masking them) in the main thread it interrupted."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_WHILE_MASKING],
+        capture_output=True, text=True, timeout=10, check=False,
+    )  # fmt: skip
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert done.stdout == '{"type":"STATE","value":{"bookmarks":{}}}\n'
+    assert "Stopped by SIGTERM; the last STATE holds" in done.stderr

@@ -29,6 +29,8 @@ REQUEST_TIMEOUT = 120
 SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
 #: The target stops reading at the first record; the signal comes once the tap is blocked.
 BLOCKED: dict[str, Any] = {"after_text": b'"RECORD"', "blocked_reader": True}
+#: Bytes added to every task_results RECORD line (making it longer than PIPE_BUF, 4 KiB).
+LONG_LINE_PADS = (5000, 6000, 7000)
 ACTIVITIES = ["login", "task list", "page", "between pages", "slow target", "closed target"]
 
 
@@ -63,7 +65,9 @@ def _scenario(make_sim, activity: str) -> tuple[Sim, dict[str, Any], Stop]:
     return sim, config, stop
 
 
-def _check_stopped(run: Run, sim: Sim, sig: int, activity: str) -> None:
+def _check_stopped(
+    run: Run, sim: Sim, sig: int, activity: str, *, long_lines: bool = False
+) -> None:
     assert run.stopped, "the run ended before the signal"
     assert run.exit_code == 128 + sig, (run.exit_code, run.stderr[-2000:])
     seconds = run.stop_seconds
@@ -74,7 +78,12 @@ def _check_stopped(run: Run, sim: Sim, sig: int, activity: str) -> None:
         assert seconds < STOP_SECONDS, f"the run took {seconds:.2f} s to stop"
         assert f"{stopped_by}the output could not be written" in run.stderr
         return
-    assert not run.partial_tail, f"the output ends with {len(run.partial_tail)} bytes of a line"
+    cut = "; its last line (over 4 KiB) is cut"
+    if long_lines:  # blocked writing a long line: the warning says whether it is cut
+        assert (cut in run.stderr) == bool(run.partial_tail), len(run.partial_tail)
+    else:
+        assert not run.partial_tail, f"the output ends with {len(run.partial_tail)} bytes of a line"
+        assert cut not in run.stderr
     if activity == "stuck target":  # the tap waited for the target up to the bound, no longer
         assert STOP_SECONDS * 0.95 <= seconds < REQUEST_TIMEOUT / 4, f"{seconds:.2f} s"
         assert f"{stopped_by}the output was not read for {STOP_SECONDS:g} s" in run.stderr
@@ -102,20 +111,27 @@ def test_a_signal_ends_the_run_promptly_whatever_it_is_doing(make_sim, tap, figu
 def test_a_signal_while_the_target_never_reads_ends_the_run_at_the_bound(make_sim, tap, figures):
     """The tap is blocked writing and the target does not read until the tap has exited.
 
-    The three signals at once (three runs, each waiting out the bound).
+    The three signals at once (three runs, each waiting out the bound), and SIGTERM once more
+    with RECORD lines over 4 KiB (a stream map pads them): the write it is blocked in may have
+    written part of a line, or none of it (the kernel often fills the pipe up to a line's end,
+    depending on the lengths and where the reader stopped), and the warning says which.
     """
-    scenarios = {sig: _scenario(make_sim, "stuck target") for sig in SIGNALS}
-    with ThreadPoolExecutor(len(SIGNALS)) as pool:
-        runs = {
-            sig: pool.submit(tap.run, config, stop=replace(stop, sig=sig), timeout=60)
-            for sig, (_, config, stop) in scenarios.items()
+    runs = {signal.Signals(sig).name: (sig, _scenario(make_sim, "stuck target")) for sig in SIGNALS}
+    for pad in LONG_LINE_PADS:
+        runs[f"lines + {pad} B"] = (signal.SIGTERM, _scenario(make_sim, "stuck target"))
+        runs[f"lines + {pad} B"][1][1]["stream_maps"] = {"task_results": {"pad": f"'x' * {pad}"}}
+    with ThreadPoolExecutor(len(runs)) as pool:
+        futures = {
+            name: pool.submit(tap.run, config, stop=replace(stop, sig=sig), timeout=60)
+            for name, (sig, (_, config, stop)) in runs.items()
         }
-    for sig, future in runs.items():
-        run = future.result()
-        _check_stopped(run, scenarios[sig][0], sig, "stuck target")
-        figures[signal.Signals(sig).name] = {
+    for name, future in futures.items():
+        run, (sig, (sim, _, _)) = future.result(), runs[name]
+        _check_stopped(run, sim, sig, "stuck target", long_lines=name.startswith("lines"))
+        figures[name] = {
             "exit_code": run.exit_code,
             "seconds_to_exit": round(run.stop_seconds or 0, 2),
+            "bytes_of_a_cut_line": len(run.partial_tail),
         }
 
 

@@ -12,7 +12,7 @@ select
     majority_label,
     correct_label_wkt,
     majority_label_wkt,
-    coalesce(counts, '{}'::jsonb) as counts,
+    coalesce(nullif(counts, 'null'::jsonb), '{}'::jsonb) as counts,
     (read_stats ->> 'total_reads')::integer as total_reads,
     (read_stats ->> 'first_read_at')::timestamptz as first_read_at,
     (read_stats ->> 'last_read_at')::timestamptz as last_read_at,
