@@ -45,7 +45,9 @@ class Stopper:
 
     The handler interrupts the main thread anywhere, possibly holding a lock (of `threading`,
     of `logging`) that it then keeps while blocked writing: so the watchdog is a bare thread
-    (`_thread`, no `threading` bookkeeping), and its log lines are formatted beforehand.
+    (`_thread`, no `threading` bookkeeping), started before anything else (formatting a log
+    line takes handlers' filters, which could block), and its log lines are formatted in the
+    handler, not in the watchdog.
     """
 
     def __init__(
@@ -71,16 +73,15 @@ class Stopper:
         if self._signum:
             return  # already stopping, within the first signal's bound
         self._signum = signum
-        late = {  # by whether a line is cut
-            cut: self._lines(
+        late: dict[bool, list[tuple[int, bytes]]] = {}  # the watchdog's line, by whether cut
+        _thread.start_new_thread(self._watchdog, (late,))  # first: formatting could block
+        for cut in (False, True):
+            late[cut] = self._lines(
                 logging.WARNING,
                 f"Stopped by %s; the output was not read for {STOP_SECONDS:g} s, so the final "
                 f"STATE was not written{'; its last line (over 4 KiB) is cut' if cut else ''}: "
                 "the last STATE in the output stands, and the next run resumes from it.",
             )
-            for cut in (False, True)
-        }
-        _thread.start_new_thread(self._watchdog, (late,))
         if signum == getattr(signal, "SIGQUIT", None):
             _write(self._lines(logging.INFO, "%s: where each thread is (then the run stops):"))
             faulthandler.dump_traceback(all_threads=True)
@@ -106,7 +107,7 @@ class Stopper:
     def _watchdog(self, late: dict[bool, list[tuple[int, bytes]]]) -> None:
         """End the process at `STOP_SECONDS` if the main thread has not ended it by then."""
         time.sleep(STOP_SECONDS)
-        self._exit(late[self._writer.mid_line])
+        self._exit(late.get(self._writer.mid_line, []))  # none if formatting never returned
 
     def _exit(self, lines: list[tuple[int, bytes]]) -> t.NoReturn:
         """Write the log line, then exit 128 + the signal (whichever thread comes first)."""

@@ -61,3 +61,31 @@ def test_a_signal_while_the_main_thread_masks_a_log_line_still_ends_the_run():
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert done.stdout == '{"type":"STATE","value":{"bookmarks":{}}}\n'
     assert "Stopped by SIGTERM; the last STATE holds" in done.stderr
+
+
+#: A process whose log handler never returns from formatting the "Stopped by" line (a lock
+#: of a handler held elsewhere, say): the watchdog must already be running.
+_SIGNAL_WHILE_A_HANDLER_HANGS = """
+import logging, os, signal, sys, threading, time
+from tap_centaur.output import BufferedMsgSpecWriter
+from tap_centaur.signals import Stopper
+class Stuck(logging.Filter):
+    def filter(self, record):
+        if record.getMessage().startswith("Stopped by"):
+            threading.Event().wait()
+        return True
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+logging.getLogger().handlers[0].addFilter(Stuck())
+Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logging.getLogger("t")).install()
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(30)
+"""
+
+
+def test_a_signal_ends_the_run_even_when_its_log_line_cannot_be_formatted():
+    """The watchdog starts before the handler formats anything, so the bound holds."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_WHILE_A_HANDLER_HANGS],
+        capture_output=True, text=True, timeout=20, check=False,
+    )  # fmt: skip
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
