@@ -52,12 +52,15 @@ with redaction._lock:
 """
 
 
+def _run_script(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=20, check=False
+    )
+
+
 def test_a_signal_while_the_main_thread_masks_a_log_line_still_ends_the_run():
     """The handler formats its log lines (masking them) in the main thread it interrupted."""
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNAL_WHILE_MASKING],
-        capture_output=True, text=True, timeout=10, check=False,
-    )  # fmt: skip
+    done = _run_script(_SIGNAL_WHILE_MASKING)
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert done.stdout == '{"type":"STATE","value":{"bookmarks":{}}}\n'
     assert "Stopped by SIGTERM; the last STATE holds" in done.stderr
@@ -84,8 +87,5 @@ time.sleep(30)
 
 def test_a_signal_ends_the_run_even_when_its_log_line_cannot_be_formatted():
     """The watchdog starts before the handler formats anything, so the bound holds."""
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNAL_WHILE_A_HANDLER_HANGS],
-        capture_output=True, text=True, timeout=20, check=False,
-    )  # fmt: skip
+    done = _run_script(_SIGNAL_WHILE_A_HANDLER_HANGS)
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
