@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from centaur_sim.config import FAULT_KINDS, MISBEHAVIOURS, SCRIPTED_KINDS, SimConfig
+from centaur_sim.config import FAULT_KINDS, SCRIPTED_KINDS, SimConfig
+from centaur_sim.misbehave import MISBEHAVIOURS
 from centaur_sim.simulator import Simulator
 
 

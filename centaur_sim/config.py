@@ -12,60 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
-#: Fault kinds for scripts and random rates.
-FAULT_KINDS = (
-    "429",
-    "500",
-    "502",
-    "503",
-    "reset",
-    "truncate",
-    "timeout",
-    "html200",
-    "empty200",
-    "bad_utf8",
-    "401",
-    "403",
-)
-#: Kinds that only a script can ask for (never drawn at random rates).
-SCRIPTED_KINDS = (
-    "future_date",
-    "no_date",
-    "redirect",
-    "stall",
-    # a reply of any status, reason phrase and body (see `faults.ScriptedFault`)
-    "answer",
-    # hostile answers (issue 19): sizes, pages that never end, page contents, dates
-    "gzip_bomb",
-    "object_bomb",
-    "flood",
-    "gzip_flood",
-    "empty_page",
-    "deep_json",
-    "nan",
-    "huge_number",
-    "bom",
-    "date_9999",
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+#: Fault kinds for scripts and random rates (what each does: the README).
+FAULT_KINDS = _words("429 500 502 503 reset truncate timeout html200 empty200 bad_utf8 401 403")
+#: Kinds that only a script can ask for (never drawn at random): dates, redirects, a stall, any
+#: answer (`faults.ScriptedFault`), and hostile answers (issue 19): sizes, endless pages, contents.
+SCRIPTED_KINDS = _words(
+    "future_date no_date redirect stall answer gzip_bomb object_bomb flood gzip_flood empty_page"
+    " deep_json nan huge_number bom date_9999"
 )
 #: Kinds whose `size` field means something: bytes of the body, or levels of nesting.
 SIZED_KINDS = ("gzip_bomb", "object_bomb", "flood", "gzip_flood", "deep_json")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-MISBEHAVIOURS = (
-    "payload_not_list",
-    "has_next_not_bool",
-    "cursor_backwards",
-    "cursor_repeat",
-    "cursor_cycle",
-    "has_next_without_cursor",
-    "missing_case_id",
-    "missing_labeling_state",
-    "wrong_types",
-    "odd_labels",
-    "wrong_nested_type",
-    "empty_pages",
-    "has_next_false_with_cursor",
-    "v2_shape",
-)
 LAST_PAGE_STYLES = ("absent", "false")
 #: How a bad query parameter is refused: the documented 400, or FastAPI's 422 validation body.
 BAD_PARAMETER_STATUSES = (400, 422)

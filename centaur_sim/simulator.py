@@ -12,11 +12,12 @@ from typing import Any
 
 from centaur_sim import generate
 from centaur_sim.api import PublicApi
-from centaur_sim.config import LABELING_STATES, MISBEHAVIOURS, SimConfig
+from centaur_sim.config import LABELING_STATES, SimConfig
 from centaur_sim.control import ControlApi
 from centaur_sim.faults import FaultPlan
 from centaur_sim.generate import Record
 from centaur_sim.messages import Reply, Request
+from centaur_sim.misbehave import MISBEHAVIOURS
 from centaur_sim.server import SimServer
 from centaur_sim.stats import Stats
 from centaur_sim.store import Case, Task, new_store
