@@ -49,7 +49,9 @@ class ScriptedFault:
         unknown = set(data) - set(types)
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
-        given = {name: types[name](value) for name, value in data.items() if value is not None}
+        given: dict[str, Any] = {
+            name: types[name](value) for name, value in data.items() if value is not None
+        }
         fault = cls(**{"kind": "None", **given})
         if fault.kind not in FAULT_KINDS + SCRIPTED_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS + SCRIPTED_KINDS}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from centaur_sim.pages import Page, PageQuery, meta, plain_page
 from centaur_sim.store import encode
@@ -13,7 +13,7 @@ Mutator = Callable[[Page, PageQuery], bool]
 #: Each misbehaviour but `empty_pages`: it changes a plain page, and tells whether it did.
 MUTATORS: dict[str, Mutator] = {}
 #: Changes (None: delete) to the first record of a task's first page: v1's, then v2's.
-FIRST_RECORD_EDITS: dict[str, tuple[dict[str, object], ...]] = {
+FIRST_RECORD_EDITS: dict[str, tuple[Mapping[str, object], ...]] = {
     "missing_case_id": ({"case_id": None},) * 2,
     "missing_labeling_state": ({"labeling_state": None},) * 2,
     "wrong_types": (
