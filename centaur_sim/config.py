@@ -14,15 +14,16 @@ from typing import Any, TypeVar
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 
 
-def _words(text: str) -> tuple[str, ...]:
+def words(text: str) -> tuple[str, ...]:
+    """Split `text` at whitespace into a tuple."""
     return tuple(text.split())
 
 
 #: Fault kinds for scripts and random rates (what each does: the README).
-FAULT_KINDS = _words("429 500 502 503 reset truncate timeout html200 empty200 bad_utf8 401 403")
+FAULT_KINDS = words("429 500 502 503 reset truncate timeout html200 empty200 bad_utf8 401 403")
 #: Kinds that only a script can ask for (never drawn at random): dates, redirects, a stall, any
 #: answer (`faults.ScriptedFault`), and hostile answers (issue 19): sizes, endless pages, contents.
-SCRIPTED_KINDS = _words(
+SCRIPTED_KINDS = words(
     "future_date no_date redirect stall answer gzip_bomb object_bomb flood gzip_flood empty_page"
     " deep_json nan huge_number bom date_9999"
 )
