@@ -13,8 +13,8 @@ from centaur_sim.config import LABELING_STATES, words
 from centaur_sim.faults import ScriptedFault
 from centaur_sim.messages import CANNED, Reply, Request
 from centaur_sim.misbehave import build_page
-from centaur_sim.pages import Listed, PageQuery, catalog_page, render
-from centaur_sim.store import Case, Task
+from centaur_sim.pages import PageQuery, catalog_page, render
+from centaur_sim.store import Case, Project, Task
 from centaur_sim.timefmt import parse_updated_after
 from centaur_sim.tokens import same
 
@@ -259,7 +259,7 @@ class PublicApi:
             rows = [] if project is None else [store.tasks[t] for t in project.task_ids]
         return self._catalog_page(request, rows)
 
-    def _catalog_page(self, request: Request, rows: Sequence[Listed]) -> Reply:
+    def _catalog_page(self, request: Request, rows: Sequence[Task] | Sequence[Project]) -> Reply:
         after, limit = self._paging(request)
         page = catalog_page(rows, after, limit, self.sim.config.last_page_style)
         self.sim.counters.catalog_items_served += len(page.records)

@@ -7,7 +7,6 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 from centaur_sim import generate
@@ -103,12 +102,7 @@ class Simulator:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Stop the simulator."""
         self.stop()
 
@@ -202,33 +196,18 @@ class Simulator:
         task_id: int | None = None,
         cases: int = 0,
         *,
-        task_type: str | None = None,
-        name: str | None = None,
-        unsupported: bool = False,
-        extra_fields: bool = False,
-        project_id: int | None = None,
         at: float | None = None,
+        **options: Any,  # noqa: ANN401 - the keyword arguments of `CaseStore.add_task`
     ) -> int:
         """Create a task, last in the task list, created at `at` (else now); return its id.
 
-        Unsupported (v2-only) tasks answer 426 on v1 results, but are listed and served by v2.
-        The task joins project `project_id` (created when unknown; by default the n-th task
-        joins project 7000 + n // 2).
+        `options`: those of `CaseStore.add_task` (type, name, unsupported, extra fields, project).
         """
         if cases < 0:
             raise ValueError("cases must be >= 0")
         with self.lock:
-            task = self.store.add_task(
-                task_id,
-                cases,
-                task_type=task_type,
-                name=name,
-                unsupported=unsupported,
-                extra_fields=extra_fields,
-                project_id=project_id,
-                created_s=_stamp(at) // 1_000_000,
-            )
-            return task.info.task_id
+            created_s = _stamp(at) // 1_000_000
+            return self.store.add_task(task_id, cases, created_s=created_s, **options).info.task_id
 
     # --- behaviour ----------------------------------------------------------------------
 
@@ -287,7 +266,7 @@ class Simulator:
     def reset_stats(self) -> None:
         """Zero the counters and forget the recorded requests."""
         with self.lock:
-            self.counters.reset()
+            self.counters = Stats()
             self.tokens.expired = 0
             self._requests.clear()
 
