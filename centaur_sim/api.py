@@ -23,16 +23,7 @@ if TYPE_CHECKING:
 
 LOGIN = "/auth/public/v1/login"
 LOGOUT = "/auth/public/v1/logout"
-RESULTS_LIST = "/results/public/v1/list"
-RESULTS_GET = "/results/public/v1/get"
-V2_LIST = "/results/public/v2/list"
-V2_GET = "/results/public/v2/get"
-TASKS_LIST = "/tasks/public/v1/list"
-PROJECTS_LIST = "/projects/public/v1/list"
-#: The data endpoints: scripted faults without a `path`, and random faults, apply to these.
-DATA = frozenset({RESULTS_LIST, RESULTS_GET, V2_LIST, V2_GET, TASKS_LIST, PROJECTS_LIST})
-V2 = frozenset({V2_LIST, V2_GET})
-METHODS = {LOGIN: "POST", LOGOUT: "POST"} | dict.fromkeys(DATA, "GET")
+V1, V2 = "/results/public/v1/", "/results/public/v2/"
 #: Faults that change the normal answer: how it is sent, or its contents (see `_amend`).
 AMENDING = words(
     "truncate stall timeout future_date no_date deep_json nan huge_number bom date_9999"
@@ -52,18 +43,18 @@ class PublicApi:
     def __init__(self, sim: Simulator) -> None:
         """Serve the data and settings of `sim`."""
         self.sim = sim
+        #: The data endpoints: scripted faults without a `path`, and random faults, apply to these.
         self._data: dict[str, Callable[[Request], Reply]] = {
-            RESULTS_LIST: self._list,
-            RESULTS_GET: self._get,
-            V2_LIST: self._list,
-            V2_GET: self._get,
-            TASKS_LIST: self._tasks_list,
-            PROJECTS_LIST: lambda r: self._catalog_page(r, self.sim.store.project_rows),
+            **{V1 + "list": self._list, V1 + "get": self._get},
+            **{V2 + "list": self._list, V2 + "get": self._get},
+            "/tasks/public/v1/list": self._tasks_list,
+            "/projects/public/v1/list": lambda r: self._catalog_page(r, sim.store.project_rows),
         }
+        self._methods = {LOGIN: "POST", LOGOUT: "POST"} | dict.fromkeys(self._data, "GET")
 
     def handle(self, request: Request) -> Reply:
         """Answer one request (check order: route, country, API key, token, fault, endpoint)."""
-        method = METHODS.get(request.path)
+        method = self._methods.get(request.path)
         sim = self.sim
         with sim.lock:
             if method is None:
@@ -93,7 +84,7 @@ class PublicApi:
                 return CANNED["401"]()
         task_param = request.param("task_id")
         task_id = int(task_param) if task_param and _INT.fullmatch(task_param) else None
-        fault = self.sim.faults.draw(request.path, task_id, request.path in DATA)
+        fault = self.sim.faults.draw(request.path, task_id, request.path in self._data)
         if fault is None:
             return self._endpoint(request, token)
         self.sim.counters.faults[fault.kind] += 1
@@ -187,7 +178,7 @@ class PublicApi:
         task = self.sim.store.tasks.get(_required_int(request, "task_id"))
         if task is None:
             return CANNED["404"]()
-        if request.path in V2:
+        if request.path.startswith(V2):
             return task, lambda case: case.v2(task.v2_notes)
         if task.unsupported:
             return msg.unsupported_task_type(request.path.rsplit("/", 1)[1])
@@ -225,7 +216,7 @@ class PublicApi:
             is_case_seq=task.is_case_seq,
             last_page_style=self.sim.config.last_page_style,
             encode=encode,
-            v2=request.path in V2,
+            v2=request.path.startswith(V2),
         )
         kind = self.sim.misbehaviours.get(task.info.task_id)
         page, misbehaved = build_page(kind, query)

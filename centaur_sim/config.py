@@ -71,16 +71,6 @@ class SimConfig:
     latency_ms: float = _opt(0.0, "answer this long after reading a request", runtime=True)
     token_expiry_requests: int | None = _opt(None, "requests a login token serves", runtime=True)
     restricted_country: bool = _opt(False, "answer 403 restricted_country", runtime=True)
-    fault_rates: Mapping[str, float] = field(
-        default_factory=dict,
-        metadata={
-            "help": "random fault rate (repeatable)",
-            "runtime": False,
-            "flag": "--fault-rate",
-            "metavar": "KIND=RATE",
-        },
-    )
-    fault_seed: int = _opt(0)
     retry_after: int = _opt(1, "seconds in a 429's Retry-After", runtime=True)
     retry_after_style: str = _opt("seconds", runtime=True, choices=RETRY_AFTER_STYLES)
     bad_parameter_status: int = _opt(
@@ -112,7 +102,6 @@ class SimConfig:
             choices = f.metadata.get("choices", (getattr(self, f.name),))
             _require(getattr(self, f.name) in choices, f"{f.name} must be one of {choices}")
         _require(bool(self.tls_certfile or not self.tls_keyfile), "tls_keyfile needs tls_certfile")
-        validate_rates(self.fault_rates)
 
     def cases_per_task(self) -> tuple[int, ...]:
         """Return the number of cases of each configured task."""
@@ -132,7 +121,7 @@ class SimConfig:
 
     def to_json(self) -> dict[str, Any]:
         """Return the configuration as JSON-ready data."""
-        return {**dataclasses.asdict(self), "fault_rates": dict(self.fault_rates)}
+        return dataclasses.asdict(self)
 
 
 def _fits(value: object, annotation: str) -> bool:
@@ -143,14 +132,6 @@ def _fits(value: object, annotation: str) -> bool:
     if isinstance(value, int):
         return bool(names & {"int", "float"})
     return isinstance(value, float) and "float" in names
-
-
-def validate_rates(rates: Mapping[str, float]) -> None:
-    """Check that `rates` maps fault kinds to probabilities summing to at most 1."""
-    unknown = sorted(set(rates) - set(FAULT_KINDS))
-    _require(not unknown, f"unknown fault kind(s) for random rates: {', '.join(unknown)}")
-    _require(all(0 <= r <= 1 for r in rates.values()), "fault rates must be in 0..1")
-    _require(sum(rates.values()) <= 1, "fault rates must sum to at most 1")
 
 
 def _require(ok: bool, message: str) -> None:

@@ -12,7 +12,6 @@ from centaur_sim.config import (
     REDIRECT_STATUSES,
     SCRIPTED_KINDS,
     SIZED_KINDS,
-    validate_rates,
 )
 
 #: The fields some kinds only have.
@@ -77,12 +76,11 @@ class ScriptedFault:
 class FaultPlan:
     """Decides which fault, if any, a request gets."""
 
-    def __init__(self, rates: Mapping[str, float] | None = None, seed: int = 0) -> None:
-        """Start with an empty script and the given random `rates`."""
+    def __init__(self) -> None:
+        """Start with an empty script and no random faults."""
         self._script: list[ScriptedFault] = []
         self._rates: dict[str, float] = {}
-        self._rng = random.Random(seed)  # noqa: S311 - simulated data
-        self.set_rates(rates or {}, seed)
+        self._rng = random.Random(0)  # noqa: S311 - simulated data
 
     def script(self, faults: Iterable[Mapping[str, Any]]) -> None:
         """Append scripted faults to the queue."""
@@ -90,7 +88,11 @@ class FaultPlan:
 
     def set_rates(self, rates: Mapping[str, float], seed: int | None = None) -> None:
         """Replace the random fault rates; reseed the generator when `seed` is given."""
-        validate_rates(rates)
+        unknown = ", ".join(sorted(set(rates) - set(FAULT_KINDS)))
+        if unknown:
+            raise ValueError(f"unknown fault kind(s) for random rates: {unknown}")
+        if not (all(0 <= r <= 1 for r in rates.values()) and sum(rates.values()) <= 1):
+            raise ValueError("fault rates must be in 0..1 and sum to at most 1")
         self._rates = {kind: float(rates[kind]) for kind in FAULT_KINDS if rates.get(kind)}
         if seed is not None:
             self._rng.seed(seed)

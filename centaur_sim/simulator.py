@@ -20,7 +20,6 @@ from centaur_sim.misbehave import MISBEHAVIOURS
 from centaur_sim.server import SimServer
 from centaur_sim.stats import Stats
 from centaur_sim.store import Case, Task, new_store
-from centaur_sim.timefmt import to_micros
 from centaur_sim.tokens import TokenStore
 
 
@@ -38,12 +37,12 @@ class Simulator:
         self.config = config or SimConfig()
         self.store = new_store(self.config)
         self.tokens = TokenStore()
-        self.faults = FaultPlan(self.config.fault_rates, self.config.fault_seed)
+        self.faults = FaultPlan()
         self.misbehaviours: dict[int, str] = {}
         self.counters = Stats()
         self.verbose = verbose
         self._rng = random.Random(f"{self.config.seed}-changes")  # noqa: S311 - simulated data
-        self._requests: list[dict[str, Any]] = []
+        self._requests: list[Request] = []
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -71,7 +70,9 @@ class Simulator:
         def app(request: Request) -> Reply:
             if request.path.startswith("/_sim/"):
                 return control.handle(request)
-            self._record(request)
+            with self.lock:
+                if self.config.record_requests:
+                    self._requests.append(request)
             return api.handle(request)
 
         address = (self.config.host, self.config.port)
@@ -273,20 +274,16 @@ class Simulator:
     def requests(self) -> list[dict[str, Any]]:
         """Return the recorded requests in order of arrival (with `record_requests` on)."""
         with self.lock:
-            return [{**r, "headers": dict(r["headers"])} for r in self._requests]
-
-    def _record(self, request: Request) -> None:
-        with self.lock:
-            if self.config.record_requests:
-                self._requests.append(
-                    {
-                        "method": request.method,
-                        "path": request.path,
-                        "query": request.query_string,
-                        "headers": dict(request.headers),
-                        "body": request.body.decode("utf-8", "replace"),
-                    }
-                )
+            return [
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query_string,
+                    "headers": dict(r.headers),
+                    "body": r.body.decode("utf-8", "replace"),
+                }
+                for r in self._requests
+            ]
 
     def _tasks(self, task_id: int | None) -> list[Task]:
         if task_id is None:
@@ -302,4 +299,4 @@ def _case(task: Task, case_id: int) -> Case:
 
 
 def _stamp(at: float | None) -> int:
-    return to_micros(time.time() if at is None else at)
+    return round((time.time() if at is None else at) * 1_000_000)
