@@ -47,17 +47,18 @@ def _date(r: requests.Response) -> float:
     return email.utils.parsedate_to_datetime(r.headers["Date"]).timestamp()
 
 
-def _is(status: int, type_: str, body: bytes | None = None) -> Callable[[Outcome], bool]:
-    def check(outcome: Outcome) -> bool:
-        r, sent = outcome  # type: ignore[misc]
+def _is(status: int, type_: str, body: bytes | None = None) -> Callable[[Any], bool]:
+    def check(outcome: Any) -> bool:
+        r, sent = outcome
         typed = r.headers["Content-Type"].startswith(type_)
         return r.status_code == status and typed and body in (None, sent)
 
     return check
 
 
-def _page(check: Callable[[requests.Response, bytes], bool]) -> Callable[[Outcome], bool]:
-    return lambda outcome: outcome[1].startswith(b"{") and check(*outcome)  # type: ignore[index]
+def _page(check: Callable[[requests.Response, bytes], bool]) -> Callable[[Any], bool]:
+    """A page as the endpoint sends it, which `check` also accepts."""
+    return lambda outcome: outcome[1].startswith(b"{") and check(outcome[0], outcome[1])
 
 
 def _inflated(sent: bytes) -> Any:
