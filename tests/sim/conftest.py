@@ -1,7 +1,5 @@
 """The simulators come from the suite's `make_sim` and `sim` fixtures (tests/conftest.py)."""
 
-from __future__ import annotations
-
 import pytest
 
 from centaur_sim import Simulator

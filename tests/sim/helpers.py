@@ -12,7 +12,6 @@ from tests.harness import API_KEY, API_PASSWORD, LIST, LOGIN, STATIC_TOKEN, USER
 GET = "/results/public/v1/get"
 V2_LIST, V2_GET = "/results/public/v2/list", "/results/public/v2/get"
 TASKS, PROJECTS = "/tasks/public/v1/list", "/projects/public/v1/list"
-LOGOUT = "/auth/public/v1/logout"
 KEY = {"X-API-KEY": API_KEY}
 HEADERS = {**KEY, "Authorization": f"Bearer {STATIC_TOKEN}"}
 CREDS = {"username": USERNAME, "api_password": API_PASSWORD}

@@ -47,10 +47,8 @@ def test_updates_additions_and_states(sim: Simulator, client: Client) -> None:
     assert [r["case_id"] for r in client.walk(task_id=102)[0][-2:]] == added
     case_id = added[0]
     sim.set_labeling_state(102, case_id, "Canceled")
-    assert (sim.truth(102)[-2]["labeling_state"], sim.truth(102)[-2]["correct_label"]) == (
-        "Canceled",
-        None,
-    )
+    record = sim.truth(102)[-2]
+    assert (record["labeling_state"], record["correct_label"]) == ("Canceled", None)
     sim.set_labeling_state(102, case_id, "Gold Standard")
     assert sim.truth(102)[-2]["correct_label"] is not None
     with pytest.raises(ValueError, match="labeling state"):
@@ -88,6 +86,9 @@ def test_control_endpoints(sim: Simulator, client: Client) -> None:
     assert _get(sim, "stats")["faults"] == {"503": 1, "500": 1}
     assert _post(sim, "reset-stats").ok and sim.stats()["faults"] == {}
     assert _post(sim, "expire-tokens").json() == {"expired": 0}  # the static token stays
+    assert requests.get(sim.url + "/_sim/nothing", timeout=5).status_code == 404
+    assert requests.get(sim.url + "/_sim/update", timeout=5).status_code == 405
+    assert requests.get(sim.url + "/_sim/truth?api=v3", timeout=5).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -111,12 +112,6 @@ def test_control_endpoints(sim: Simulator, client: Client) -> None:
 )
 def test_control_errors(sim: Simulator, path: str, body: object, status: int) -> None:
     assert _post(sim, path, body).status_code == status
-
-
-def test_control_routes(sim: Simulator) -> None:
-    assert requests.get(sim.url + "/_sim/nothing", timeout=5).status_code == 404
-    assert requests.get(sim.url + "/_sim/update", timeout=5).status_code == 405
-    assert requests.get(sim.url + "/_sim/truth?api=v3", timeout=5).status_code == 400
 
 
 def test_the_request_record(sim: Simulator, client: Client) -> None:

@@ -56,15 +56,30 @@ def _is(status: int, type_: str, body: bytes | None = None) -> Callable[[Any], b
     return check
 
 
-def _page(check: Callable[[requests.Response, bytes], bool]) -> Callable[[Any], bool]:
-    """A page as the endpoint sends it, which `check` also accepts."""
-    return lambda outcome: outcome[1].startswith(b"{") and check(outcome[0], outcome[1])
+def _page(check: Callable[[requests.Response], bool]) -> Callable[[Any], bool]:
+    """The normal page, and what `check` says of its response."""
+    return lambda outcome: outcome[1].startswith(PAGE) and check(outcome[0])
 
 
-def _inflated(sent: bytes) -> Any:
-    return json.loads(gzip.decompress(sent))
+def _starts(prefix: bytes) -> Callable[[Any], bool]:
+    return lambda outcome: outcome[1].startswith(prefix)
 
 
+def _gzipped(size: int, payload: list[Any]) -> Callable[[Any], bool]:
+    """About size/1000 bytes that inflate to a last page of `size` bytes (give or take 2)."""
+
+    def check(outcome: Any) -> bool:
+        inflated = gzip.decompress(outcome[1])
+        small = len(outcome[1]) < size / 100 + 100 and abs(len(inflated) - size) <= 2
+        return small and json.loads(inflated) == {"payload": payload, "limit": 100}
+
+    return check
+
+
+PAGE = b'{"payload":[{"task_id":102'
+FLOOD = b'{"payload":[' + b" " * 1974 + b'],"limit":100}'  # 2,000 bytes
+ENDLESS = {"payload": [], "has_next": True, "last_sequence_id": 1, "limit": 5}
+HERE = f"{LIST}?task_id=102&limit=5"
 #: Per fault kind: extra fields of its script entry, and what a client sees.
 WIRE: dict[str, tuple[dict[str, Any], Callable[[Any], bool]]] = {
     "429": ({}, lambda o: o[0].status_code == 429 and o[0].headers["Retry-After"] == "0"),
@@ -79,64 +94,25 @@ WIRE: dict[str, tuple[dict[str, Any], Callable[[Any], bool]]] = {
     "bad_utf8": ({}, lambda o: o[0].status_code == 200 and b"\xff\xfe" in o[1]),
     "401": ({}, _is(401, "application/json", b'{"message":"Unauthorized"}')),
     "403": ({}, lambda o: o[0].status_code == 403 and b"restricted_country" in o[1]),
-    "future_date": ({}, _page(lambda r, _: abs(_date(r) - time.time() - YEAR) < 60)),
-    "no_date": ({}, _page(lambda r, _: "Date" not in r.headers)),
-    "date_9999": ({}, _page(lambda r, _: r.headers["Date"] == DATE_9999)),
-    "redirect": (
-        {},
-        lambda o: (
-            (o[0].status_code, o[0].headers["Location"]) == (307, f"{LIST}?task_id=102&limit=5")
-        ),
-    ),
+    "future_date": ({}, _page(lambda r: abs(_date(r) - time.time() - YEAR) < 60)),
+    "no_date": ({}, _page(lambda r: "Date" not in r.headers)),
+    "date_9999": ({}, _page(lambda r: r.headers["Date"] == DATE_9999)),
+    "redirect": ({}, lambda o: o[0].status_code == 307 and o[0].headers["Location"] == HERE),
     "stall": ({}, lambda o: isinstance(o, urllib3.exceptions.ReadTimeoutError)),
     "answer": (
         {"status": 418, "body": '{"key": "{api_key}"}'},
         _is(418, "application/json", b'{"key": "' + API_KEY.encode() + b'"}'),
     ),
-    "gzip_bomb": (
-        {"size": 3_000_000},
-        lambda o: (
-            len(o[1]) < 10_000
-            and len(gzip.decompress(o[1])) == 3_000_000
-            and _inflated(o[1]) == {"payload": [], "limit": 100}
-        ),
-    ),
-    "object_bomb": (
-        {"size": 3_000},
-        lambda o: _inflated(o[1]) == {"payload": [{}] * 991, "limit": 100},
-    ),
-    "flood": (
-        {"size": 2_000},
-        lambda o: (
-            "Content-Length" not in o[0].headers
-            and len(o[1]) == 2_000
-            and json.loads(o[1]) == {"payload": [], "limit": 100}
-        ),
-    ),
-    "gzip_flood": ({"size": 2_000}, lambda o: len(gzip.decompress(o[1])) == 2_000),
-    "empty_page": (
-        {},
-        _page(
-            lambda _, s: (
-                json.loads(s)
-                == {"payload": [], "has_next": True, "last_sequence_id": 1, "limit": 5}
-            )
-        ),
-    ),
-    "deep_json": (
-        {"size": 3},
-        _page(
-            lambda _, s: s.startswith(b'{"payload":[{"nested":{"a":{"a":{"a":1}}},"task_id":102')
-        ),
-    ),
-    "nan": ({}, _page(lambda _, s: s.startswith(b'{"payload":[{"agreement":NaN,"task_id":102'))),
-    "huge_number": ({}, _page(lambda _, s: s.startswith(b'{"payload":[{"agreement":1e400,'))),
-    "bom": ({}, lambda o: o[1].startswith(b'\xef\xbb\xbf{"payload":[{"task_id":102')),
+    "gzip_bomb": ({"size": 3_000_000}, _gzipped(3_000_000, [])),
+    "object_bomb": ({"size": 3_000}, _gzipped(3_000, [{}] * 991)),
+    "flood": ({"size": 2_000}, lambda o: "Content-Length" not in o[0].headers and o[1] == FLOOD),
+    "gzip_flood": ({"size": 2_000}, _gzipped(2_000, [])),
+    "empty_page": ({}, lambda o: json.loads(o[1]) == ENDLESS),
+    "deep_json": ({"size": 3}, _starts(b'{"payload":[{"nested":{"a":{"a":{"a":1}}},"task_id":102')),
+    "nan": ({}, _starts(b'{"payload":[{"agreement":NaN,"task_id":102')),
+    "huge_number": ({}, _starts(b'{"payload":[{"agreement":1e400,"task_id":102')),
+    "bom": ({}, _starts(b"\xef\xbb\xbf" + PAGE)),
 }
-
-
-def test_every_fault_kind_is_on_the_wire_table() -> None:
-    assert sorted(WIRE) == sorted(FAULT_KINDS + SCRIPTED_KINDS)
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS + SCRIPTED_KINDS)
@@ -177,11 +153,8 @@ def test_answer_sends_any_reason_phrase_and_the_key_in_every_form(sim: Simulator
     assert r.text == '{"m": "k\\/ey+1 x k%2Fey%2B1%20x", "raw": "k/ey+1 x"}'
     sim.script_faults([{"kind": "answer", "body": "text {api_key}"}])
     r = client.call(task_id=101)
-    assert (r.status_code, r.headers["Content-Type"], r.text) == (
-        400,
-        "text/plain; charset=utf-8",
-        "text k/ey+1 x",
-    )
+    assert (r.status_code, r.text) == (400, "text k/ey+1 x")
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 def test_retry_after_forms_and_the_date_on_a_shifted_clock(sim: Simulator, client: Client) -> None:
@@ -192,7 +165,6 @@ def test_retry_after_forms_and_the_date_on_a_shifted_clock(sim: Simulator, clien
     retry_at = email.utils.parsedate_to_datetime(r.headers["Retry-After"]).timestamp()
     assert abs(retry_at - _date(r) - 30) <= 1
     assert abs(_date(client.call(task_id=101)) - (time.time() + YEAR - 3600)) < 60
-    assert abs(_date(requests.get(sim.url + "/_sim/stats", timeout=5)) - time.time() + 3600) < 60
     sim.set(retry_after_style="year-9999")
     sim.script_faults([{"kind": "429"}])
     assert client.call(task_id=101).headers["Retry-After"] == DATE_9999
@@ -220,6 +192,9 @@ def test_random_rates_are_seeded_and_spare_login(sim: Simulator, client: Client)
     assert {200, 500, 503} <= set(first)
     sim.set_fault_rates({"500": 1.0})
     assert login(sim).status_code == 200
+    for rates in ({"500": 0.8, "503": 0.5}, {"stall": 0.1}, {"500": -1}):
+        with pytest.raises(ValueError, match="rate"):
+            sim.set_fault_rates(rates)
     sim.clear_faults()
     assert client.call(task_id=101).status_code == 200
 
@@ -243,36 +218,6 @@ def test_bad_fault_specs_are_rejected(sim: Simulator, spec: dict[str, Any], erro
         sim.script_faults([spec])
 
 
-def test_bad_fault_rates_are_rejected(sim: Simulator) -> None:
-    for rates in ({"500": 0.8, "503": 0.5}, {"stall": 0.1}, {"500": -1}):
-        with pytest.raises(ValueError, match="rate"):
-            sim.set_fault_rates(rates)
-
-
-def test_redirects_loop_follow_and_reach_another_origin(make_sim: SimFactory) -> None:
-    sim, other = make_sim(), make_sim(record_requests=True)
-    client = Client(sim)
-    sim.script_faults([{"kind": "redirect", "count": 50}])
-    with pytest.raises(requests.TooManyRedirects):
-        client.call(task_id=101)
-    sim.clear_faults()
-    sim.script_faults([{"kind": "redirect", "status": 308, "location": f"{LIST}?task_id=102"}])
-    assert client.page(task_id=101)["payload"] == sim.truth(102)[:100]  # same origin: followed
-    location = other.url + "/landing?from=sim"
-    sim.script_faults([{"kind": "redirect", "status": 302, "location": location}])
-    r = client.get(sim.url + LIST, params={"task_id": 101}, headers={"X-Trace": "t1"}, timeout=5)
-    assert r.status_code == 404  # the other origin does not know /landing
-    [seen] = other.requests()
-    assert (seen["method"], seen["path"], seen["query"], seen["body"]) == (
-        "GET",
-        "/landing",
-        "from=sim",
-        "",
-    )
-    assert seen["headers"]["x-trace"] == "t1"
-    assert "authorization" not in seen["headers"]  # requests drops it across origins
-
-
 @pytest.mark.parametrize("ending", ["the client leaves", "the simulator stops"])
 def test_a_stall_ends_when_the_client_or_the_simulator_goes(
     make_sim: SimFactory, ending: str
@@ -291,20 +236,6 @@ def test_a_stall_ends_when_the_client_or_the_simulator_goes(
     dripping.join(timeout=10)
     assert not dripping.is_alive()
     conn.close()
-
-
-def test_a_stalled_body_arrives_whole_on_a_connection_that_stays_usable(sim: Simulator) -> None:
-    sim.set(stall_byte_seconds=0.002)
-    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
-    headers = {**HEADERS, "Accept-Encoding": "identity"}
-    bodies = []
-    for fault in ([], [{"kind": "stall"}], []):
-        sim.script_faults(fault)
-        conn.request("GET", "/tasks/public/v1/list?limit=1", headers=headers)
-        bodies.append(conn.getresponse().read())
-    conn.close()
-    assert bodies[0] == bodies[1] == bodies[2]
-    assert sim.stats()["faults"] == {"stall": 1}
 
 
 def _first_pages(client: Client) -> list[Page]:
