@@ -151,7 +151,7 @@ class Simulator:
         case of the task. Returns the changed case ids in the order they were picked.
         """
         with self.lock:
-            task = self.store.task(task_id)
+            task = self.store.tasks[task_id]
             rng = self._rng if rng_seed is None else random.Random(rng_seed)  # noqa: S311
             if case_ids is not None:
                 cases = [_case(task, case_id) for case_id in case_ids]
@@ -173,7 +173,7 @@ class Simulator:
         if count < 0:
             raise ValueError("count must be >= 0")
         with self.lock:
-            task = self.store.task(task_id)
+            task = self.store.tasks[task_id]
             updated_us = _stamp(at)
             return [
                 self.store.append(task, None, updated_us, self._rng).case_id for _ in range(count)
@@ -186,7 +186,7 @@ class Simulator:
         if state not in LABELING_STATES:
             raise ValueError(f"labeling state must be one of {LABELING_STATES}")
         with self.lock:
-            task = self.store.task(task_id)
+            task = self.store.tasks[task_id]
             case = _case(task, case_id)
             record = case.record()
             generate.set_state(record, task.info, state, self._rng)
@@ -237,7 +237,7 @@ class Simulator:
         if kind is not None and kind not in MISBEHAVIOURS:
             raise ValueError(f"misbehaviour must be one of {MISBEHAVIOURS}")
         with self.lock:
-            self.store.task(task_id)
+            self.store.tasks[task_id]
             if kind is None:
                 self.misbehaviours.pop(task_id, None)
             else:
@@ -288,7 +288,7 @@ class Simulator:
     def _tasks(self, task_id: int | None) -> list[Task]:
         if task_id is None:
             return [self.store.tasks[t] for t in sorted(self.store.tasks)]
-        return [self.store.task(task_id)]
+        return [self.store.tasks[task_id]]
 
 
 def _case(task: Task, case_id: int) -> Case:

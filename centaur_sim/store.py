@@ -156,10 +156,6 @@ class CaseStore:
                 extra_fields=config.extra_fields and i % 2 == 0,
             )
 
-    def task(self, task_id: int) -> Task:
-        """Return the task (KeyError when unknown)."""
-        return self.tasks[task_id]
-
     def add_task(
         self,
         task_id: int | None = None,

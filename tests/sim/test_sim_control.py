@@ -150,7 +150,7 @@ def test_a_new_store_is_the_generated_one_and_a_copy_of_its_own() -> None:
     """Simulators share one generated store per layout (a pickle), each changing its own copy."""
     first = new_store(CONFIG)
     assert _contents(first) == _contents(CaseStore(CONFIG))
-    first.task(102).cases[0].replace({"labeling_state": "changed"}, 2)
+    first.tasks[102].cases[0].replace({"labeling_state": "changed"}, 2)
     first.add_task(count=3)
     second = new_store(CONFIG)
     assert _contents(second) == _contents(CaseStore(CONFIG)) != _contents(first)
