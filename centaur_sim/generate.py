@@ -232,15 +232,13 @@ def _content(
 ) -> list[dict[str, Any]]:
     study = case_id % 997
     series = _pick(rng, SERIES) if rng.random() < 0.6 else None
-    items = []
-    for k in range(_int(rng, 1, 3)):
-        items.append(
-            {
-                "content_id": next_content_id(),
-                "origin": f"s3://centaur-sim-bucket/study-{study}/img-{case_id}-{k}.dcm",
-                "origin_created_at": iso_seconds(created + k),
-                "series": series,
-                "series_index": k if series is not None else None,
-            }
-        )
-    return items
+    return [
+        {
+            "content_id": next_content_id(),
+            "origin": f"s3://centaur-sim-bucket/study-{study}/img-{case_id}-{k}.dcm",
+            "origin_created_at": iso_seconds(created + k),
+            "series": series,
+            "series_index": k if series is not None else None,
+        }
+        for k in range(_int(rng, 1, 3))
+    ]
