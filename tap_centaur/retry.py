@@ -24,9 +24,11 @@ from tap_centaur.clock import parse_http_date, retry_after_seconds
 from tap_centaur.errors import (
     RetriesExhaustedError,
     RunEndedError,
+    TransientResponseError,
     TransportError,
     UndecodableBodyError,
 )
+from tap_centaur.pages import body_excerpt
 from tap_centaur.redaction import excerpt
 from tap_centaur.session import MAX_REDIRECTS, ResponseTimeout, origin_text
 
@@ -89,12 +91,6 @@ class RetryPolicy:
         """For a connection check: a few short retries, so an unreachable API fails fast."""
         self.budget = replace(
             self.budget, max_retries=min(self.budget.max_retries, 2), max_backoff=1.0
-        )
-
-    def retry_after(self, response: requests.Response) -> float | None:
-        """Seconds the server asked to wait, measured against the server's own clock."""
-        return retry_after_seconds(
-            response.headers.get("Retry-After"), parse_http_date(response.headers.get("Date"))
         )
 
     def wrap(self, func: Callable[P, T], where: Callable[P, str]) -> Callable[P, T]:
@@ -193,6 +189,29 @@ class RetryPolicy:
             f"{where}: giving up after {tries} attempt{'s' if tries > 1 else ''}; last error: "
             f"{describe_failure(exc, self.request_timeout)}. {_advice(exc)}"
         )
+
+
+def raise_if_transient(response: requests.Response, where: str, policy: RetryPolicy) -> None:
+    """The one rule of what is transient in an answer: 429 or 5xx (with its `Retry-After`).
+
+    Raises:
+        TransientResponseError: for a 429 or a 5xx, naming the status and the body's start.
+    """
+    status = response.status_code
+    if status != 429 and status < 500:
+        return
+    retry_after = None
+    if status == 429:
+        headers = response.headers
+        retry_after = retry_after_seconds(
+            headers.get("Retry-After"), parse_http_date(headers.get("Date"))
+        )
+    raise TransientResponseError(
+        f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
+        + f" ({body_excerpt(response)})",
+        status=status,
+        retry_after=retry_after,
+    )
 
 
 def _never_retried(exc: Exception) -> bool:

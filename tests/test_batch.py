@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tap_centaur.engine import PartitionRun
+from tap_centaur.engine import ResultsSync
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config, partition_bookmarks
 
@@ -76,13 +76,13 @@ def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
     batch_config["batch_size"] = 10_000  # one batch, announced after the last partition
     tap = TapCentaur(config=login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     live_bookmarks: list[dict[tuple[int, str | None], str]] = []
-    complete = PartitionRun._complete
+    complete = ResultsSync._complete
 
-    def complete_and_look(self, partition, seen):
-        complete(self, partition, seen)
+    def complete_and_look(self, partition):
+        complete(self, partition)
         live_bookmarks.append(partition_bookmarks(dict(tap.state)))  # what a SIGTERM writes
 
-    monkeypatch.setattr(PartitionRun, "_complete", complete_and_look)
+    monkeypatch.setattr(ResultsSync, "_complete", complete_and_look)
     tap.sync_all()
     output = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(live_bookmarks) == 3

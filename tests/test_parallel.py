@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-import typing as t
 from typing import Any
 
 import pytest
 
-from tap_centaur.client import CentaurStream
-from tap_centaur.engine import TaskFailuresError
-from tap_centaur.errors import TapCentaurError
+from tap_centaur.errors import TapCentaurError, TaskFailuresError
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config, partition_bookmarks, premature_bookmarks
@@ -120,13 +117,11 @@ def test_each_tap_has_its_own_http_sessions_one_per_thread(sim):
     in the same thread (as tests run taps in-process) the first one's open connections."""
     config = login_config(sim.url, [101])
     first, second = TapCentaur(config=config), TapCentaur(config=config)
-    streams = [t.cast("CentaurStream", stream) for stream in first.streams.values()]
-    session = streams[0].requests_session
-    assert all(stream.requests_session is session for stream in streams)
-    other = t.cast("CentaurStream", second.streams["task_results"])
-    assert other.requests_session is not session
+    session = first.client.sessions.get()
+    assert first.client.sessions.get() is session
+    assert second.client.sessions.get() is not session
     in_a_thread = []
-    thread = threading.Thread(target=lambda: in_a_thread.append(streams[0].requests_session))
+    thread = threading.Thread(target=lambda: in_a_thread.append(first.client.sessions.get()))
     thread.start()
     thread.join()
     assert in_a_thread[0] is not session
