@@ -1,18 +1,11 @@
 """A results stream's sync, top to bottom: partitions, pages, records, bookmarks, STATE.
 
-`ResultsSync` reads one partition per task (and labeling state). Worker threads
-(`parallel.PartitionFetcher`) fetch `max_parallel_tasks` tasks at a time through
-`ApiClient.pages`; the SDK's thread takes every page as it arrives (`records()`) and yields
-its records to the SDK, which writes them. After a partition's last record:
-
-- its bookmark is the earlier of the API's and this machine's clock at its first request,
-  moved back by `lookback_seconds` (`clock.RequestTime.bookmark`); it goes into the state at
-  once, or with BATCH messages after the BATCH that holds its records (`release_batched`);
-- STATE is written at most every `state_interval_seconds` and at the end of the stream.
-
-A failure that belongs to one task ends that task only (its bookmark stays); a failure of the
-run (login, a refused redirect, several tasks in a row failing on the API) stops it, after a
-STATE holding every finished task.
+Worker threads (`parallel.PartitionFetcher`) fetch `max_parallel_tasks` tasks at a time through
+`ApiClient.pages`; the SDK's thread takes every page as it arrives (`records()`). After a
+partition's last record its bookmark (`clock.RequestTime.bookmark`) goes into the state, at
+once or after the BATCH that holds its records; STATE follows at most every
+`state_interval_seconds`. A failure of one task ends that task only (its bookmark stays); a
+failure of the run stops it, after a STATE holding every finished task (docs/DESIGN.md).
 """
 
 from __future__ import annotations
@@ -26,12 +19,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from tap_centaur.clock import format_bookmark, format_updated_after
-from tap_centaur.errors import (
-    RUN_SCOPE,
-    ConsecutiveFailuresError,
-    RetriesExhaustedError,
-    scope,
-)
+from tap_centaur.errors import RUN_SCOPE, ConsecutiveFailuresError, FailureStreak, scope
 from tap_centaur.parallel import Fetched, PartitionFailed, PartitionFetcher
 from tap_centaur.progress import ProgressLog
 
@@ -105,8 +93,8 @@ class ResultsSync:
         self._waiting_for_batch: list[Partition] = []
         self._last_state = time.monotonic()
         self._unsaved = False  # bookmarks moved since the last STATE
-        self._streak = _FailureStreak(self._settings.max_consecutive_task_failures)
-        self._progress: ProgressLog | None = None
+        self._streak = FailureStreak(self._settings.max_consecutive_task_failures)
+        self._progress = ProgressLog(logger, endpoint.stream)
 
     def start_early(self) -> None:
         """Start in the background, so the streams before this one do not delay its pages."""
@@ -136,7 +124,6 @@ class ResultsSync:
         fetcher = self._fetcher
         if fetcher is None:
             return
-        assert self._progress is not None  # noqa: S101 - started with the fetcher
         try:
             for event in fetcher.events():
                 if isinstance(event, Fetched):
@@ -172,9 +159,11 @@ class ResultsSync:
             if self._catalog.discovering and not self.endpoint.v2:
                 self._logger.warning("No task to sync: task discovery found no task.")
             return
-        self._log_starting_points()
-        self._progress = ProgressLog(
-            self._logger, self.endpoint.stream, total=len(self._partitions)
+        self._progress.starting(
+            len(self._partitions),
+            [p.since for p in self._partitions if p.bookmarked and p.since is not None],
+            self._settings.max_parallel_tasks,
+            self._start_text(),
         )
         fetcher = PartitionFetcher(
             self._pages_of,
@@ -192,23 +181,6 @@ class ResultsSync:
                 return
             self._fetcher = fetcher
             fetcher.start()
-
-    def _log_starting_points(self) -> None:
-        """One line for every partition, however many: how many resume from a bookmark."""
-        bookmarks = [p.since for p in self._partitions if p.bookmarked and p.since is not None]
-        fresh = len(self._partitions) - len(bookmarks)
-        text = (
-            f"{len(self._partitions):,} partitions to read "
-            f"({self._settings.max_parallel_tasks} at a time): "
-        )
-        if bookmarks:
-            text += (
-                f"{len(bookmarks):,} from their bookmarks ({format_bookmark(min(bookmarks))}"
-                f" to {format_bookmark(max(bookmarks))}), "
-            )
-        self._logger.info(
-            "%s: %s%s from %s.", self.endpoint.stream, text, f"{fresh:,}", self._start_text()
-        )
 
     def _start_text(self) -> str:
         start_date = self._settings.start_date
@@ -250,7 +222,6 @@ class ResultsSync:
 
     def _take(self, partition: Partition, page: Page) -> Iterator[Record]:
         """Yield a page's records; after the partition's last page, complete it."""
-        assert self._progress is not None  # noqa: S101 - started
         if partition.pages == 0:
             since = partition.since
             self._logger.debug(
@@ -272,7 +243,6 @@ class ResultsSync:
 
     def _complete(self, partition: Partition) -> None:
         """Every page is emitted: the partition's bookmark moves (SDK pitfall 1)."""
-        assert self._progress is not None  # noqa: S101 - started
         self._progress.done(partition.label, partition.records, partition.pages)
         if partition.bookmark is None:
             self._logger.warning(
@@ -288,8 +258,7 @@ class ResultsSync:
             self._save_if_due()
 
     def _set_bookmark(self, partition: Partition) -> None:
-        assert partition.bookmark is not None  # noqa: S101 - checked by `_complete`
-        self._states.set_bookmark(partition.context, partition.bookmark)
+        self._states.set_bookmark(partition.context, t.cast("datetime", partition.bookmark))
 
     def _save_if_due(self) -> None:
         """Write STATE when a bookmark moved and state_interval_seconds have passed since."""
@@ -305,7 +274,6 @@ class ResultsSync:
         Stopping starts no further task; those in progress finish and are bookmarked, then
         `records()` raises the run's error.
         """
-        assert self._progress is not None  # noqa: S101 - started
         if not self.endpoint.v2:
             reported = self._catalog.route(error, partition.context)
             if reported is None:
@@ -345,34 +313,6 @@ class ResultsSync:
         self._write_state()
         self._last_state = time.monotonic()
         self._unsaved = False
-
-
-class _FailureStreak:
-    """Tasks failing in a row because the API itself fails (retries exhausted).
-
-    Counted as the workers see the failures (thread-safe), tripped for good at the limit.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.tripped = False
-        self.last = ""
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def failed(self, error: BaseException) -> bool:
-        """Count a failed task; whether the streak has reached the limit."""
-        with self._lock:
-            if isinstance(error, RetriesExhaustedError):
-                self._count += 1
-                self.last = str(error)
-                self.tripped = self.tripped or self._count >= self.limit
-            return self.tripped
-
-    def succeeded(self) -> None:
-        """A task was read whole: the streak starts again."""
-        with self._lock:
-            self._count = 0
 
 
 def _task_of(partition: Partition) -> int:

@@ -6,6 +6,7 @@ go on) or to the whole run (the run stops: nothing else would work either).
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -198,3 +199,31 @@ def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Excep
 def scope(error: BaseException) -> str:
     """Whether a failure belongs to one task or to the run (anything unforeseen: the run)."""
     return error.scope if isinstance(error, TapCentaurError) else RUN_SCOPE
+
+
+class FailureStreak:
+    """Tasks failing in a row because the API itself fails (retries exhausted).
+
+    Counted as the workers see the failures (thread-safe), tripped for good at the limit.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.tripped = False
+        self.last = ""
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> bool:
+        """Count a failed task; whether the streak has reached the limit."""
+        with self._lock:
+            if isinstance(error, RetriesExhaustedError):
+                self._count += 1
+                self.last = str(error)
+                self.tripped = self.tripped or self._count >= self.limit
+            return self.tripped
+
+    def succeeded(self) -> None:
+        """A task was read whole: the streak starts again."""
+        with self._lock:
+            self._count = 0
