@@ -20,7 +20,7 @@ from itertools import groupby
 
 from tap_centaur.clock import format_bookmark, format_updated_after
 from tap_centaur.errors import RUN_SCOPE, ConsecutiveFailuresError, FailureStreak, scope
-from tap_centaur.parallel import Fetched, PartitionFailed, PartitionFetcher
+from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
 from tap_centaur.progress import ProgressLog
 
 if t.TYPE_CHECKING:
@@ -126,11 +126,14 @@ class ResultsSync:
             return
         try:
             for event in fetcher.events():
+                partition = self._partitions[event.partition]
                 if isinstance(event, Fetched):
-                    yield from self._take(self._partitions[event.partition], event.page)
+                    yield from self._take(partition, event.page)
                     self._save_if_due()  # while a long task runs, finished ones are saved
-                elif isinstance(event, PartitionFailed):
-                    self._fail(self._partitions[event.partition], event.error, fetcher)
+                elif isinstance(event, PartitionDone):
+                    self._complete(partition)
+                else:
+                    self._fail(partition, event.error, fetcher)
         finally:
             fetcher.close()
         self._progress.finish()
@@ -221,7 +224,7 @@ class ResultsSync:
         self._streak.succeeded()  # every page of the partition was fetched
 
     def _take(self, partition: Partition, page: Page) -> Iterator[Record]:
-        """Yield a page's records; after the partition's last page, complete it."""
+        """Yield a page's records (the first page fixes the partition's bookmark)."""
         if partition.pages == 0:
             since = partition.since
             self._logger.debug(
@@ -238,11 +241,9 @@ class ResultsSync:
             for record in page.records:
                 record.setdefault(key, value)
         yield from page.records
-        if not page.has_next:
-            self._complete(partition)
 
     def _complete(self, partition: Partition) -> None:
-        """Every page is emitted: the partition's bookmark moves (SDK pitfall 1)."""
+        """Every page is emitted (the last said `has_next` false): the bookmark moves."""
         self._progress.done(partition.label, partition.records, partition.pages)
         if partition.bookmark is None:
             self._logger.warning(

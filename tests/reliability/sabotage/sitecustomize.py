@@ -86,7 +86,7 @@ def _premature_bookmark() -> None:
 
     def _take(self: t.Any, partition: t.Any, page: t.Any) -> Iterator[t.Any]:
         yield from original(self, partition, page)
-        if partition.pages == 1 and page.has_next and partition.bookmark:  # its first page
+        if partition.pages == 1 and partition.bookmark:  # after its first page
             self._set_bookmark(partition)
             self._flush_state()
 
