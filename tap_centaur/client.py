@@ -74,7 +74,6 @@ class ApiClient:
         shape: RecordShape,
         *,
         stream: str,
-        listed: bool = True,
     ) -> Iterator[Page]:
         """Every page of a `list` endpoint, in order, following `last_sequence_id`; or a `get`.
 
@@ -82,12 +81,13 @@ class ApiClient:
             PaginationError: a cursor that does not move forward, or pages without end.
         """
         paginator = SequenceIdPaginator(self.settings.max_empty_pages)
+        listed = path.endswith("/list")
         query = dict(params)
         if listed and self.settings.page_size is not None:
             query["limit"] = self.settings.page_size
         with metrics.http_request_counter(stream, path) as counter:
             while True:
-                page = self.fetch_page(path, query, shape, stream=stream, listed=listed)
+                page = self.fetch_page(path, query, shape, stream=stream)
                 counter.increment()
                 yield page
                 cursor = paginator.get_next(page) if listed else None
@@ -102,7 +102,6 @@ class ApiClient:
         shape: RecordShape,
         *,
         stream: str,
-        listed: bool,
     ) -> Page:
         """Send one GET (signed, renewed after a 401, retried) and return its checked page."""
         session = self.sessions.get()
@@ -118,7 +117,8 @@ class ApiClient:
             _log_duration(stream, path, response)
             check_status(response, where, self.retry_policy)
             local_now = datetime.fromtimestamp(sent + response.elapsed.total_seconds(), UTC)
-            page = Page.read(response, shape, RequestTime.of(response, local_now), listed=listed)
+            moment = RequestTime.of(response, local_now)
+            page = Page.read(response, shape, moment, where, listed=path.endswith("/list"))
             self.skew.observe(page.time)
             return page
 

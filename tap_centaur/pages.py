@@ -47,9 +47,15 @@ class Page:
 
     @classmethod
     def read(
-        cls, response: requests.Response, shape: RecordShape, time: RequestTime, *, listed: bool
+        cls,
+        response: requests.Response,
+        shape: RecordShape,
+        time: RequestTime,
+        where: str,
+        *,
+        listed: bool,
     ) -> Page:
-        """Decode and check an answer once (a `list` page, or one `get` record).
+        """Decode and check an answer once (a `list` page, or one `get` record), read for `where`.
 
         Raises:
             UndecodableBodyError: the body is not UTF-8 JSON (retried).
@@ -57,7 +63,6 @@ class Page:
                 holds numbers that JSON does not allow.
         """
         body = decode_json(response)
-        where = request_label(response.request)
         if not listed:
             return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
         records, has_next, cursor = _parse_page(body, response, shape)

@@ -31,8 +31,6 @@ class CentaurStream(SdkStream):
 
     #: The shape every record must have (checked as the page is decoded, once).
     shape: t.ClassVar[RecordShape]
-    #: A paginated `list` endpoint (else a `get` of one record).
-    listed: t.ClassVar[bool] = True
     #: Records are type-checked against the schema as they are decoded (`pages.check_record`),
     #: so the SDK's per-record conformance pass is skipped.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -58,9 +56,7 @@ class CentaurStream(SdkStream):
 
     def records_of(self, params: dict[str, t.Any]) -> Iterator[Record]:
         """The records of every page of this stream's endpoint for `params`."""
-        pages = self.client.pages(
-            self.path, params, self.shape, stream=self.name, listed=self.listed
-        )
+        pages = self.client.pages(self.path, params, self.shape, stream=self.name)
         for page in pages:
             yield from page.records
 
@@ -182,7 +178,6 @@ class CaseResultsStream(CentaurStream):
     name = "case_results"
     path = "/results/public/v1/get"
     shape = CASE_RESULT
-    listed = False
     v2 = False
     #: The run's tasks (set by the tap).
     catalog: TaskCatalog
