@@ -101,32 +101,26 @@ class CentaurAuth(AuthBase):
                 token = self._token
         return token
 
-    def renewing(
-        self, send: Callable[[requests.PreparedRequest], R]
-    ) -> Callable[[requests.PreparedRequest], R]:
-        """`send`, logging in again and re-sending after each 401.
+    def send(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
+        """`send()` the request, logging in again and re-sending after each 401.
 
         Each rejected attempt gets one renewal. Parallel workers share the token, so a fresh
         token can expire again before a worker's retry is sent (the API expires tokens after
         inactivity); past `MAX_RENEWALS` consecutive rejections of one request, or of the run's
         requests (none served in between), the run stops.
         """
-
-        def send_signed_in(request: requests.PreparedRequest) -> R:
-            for _ in range(MAX_RENEWALS):
-                try:
-                    response = send(request)
-                except UnauthorizedError:
-                    self._renew(_token_of(request), request_label(request))
-                else:
-                    self._renewals_unused = 0
-                    return response
+        for _ in range(MAX_RENEWALS):
             try:
-                return send(request)
+                response = send()
             except UnauthorizedError:
-                raise _rejected_anyway(request_label(request)) from None
-
-        return send_signed_in
+                self._renew(_token_of(request), request_label(request))
+            else:
+                self._renewals_unused = 0
+                return response
+        try:
+            return send()
+        except UnauthorizedError:
+            raise _rejected_anyway(request_label(request)) from None
 
     def logout(self) -> None:
         """End the session the run logged in for (best effort: a failure is a warning)."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 import typing as t
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from singer_sdk import metrics
 
 from tap_centaur.auth import CentaurAuth
-from tap_centaur.clock import RequestTime, SkewWatch
+from tap_centaur.clock import UTC, RequestTime, SkewWatch
 from tap_centaur.errors import (
     AccessRefusedError,
     CentaurAPIError,
@@ -110,10 +110,10 @@ class ApiClient:
         )
         where = request_label(request)
 
-        def send(request: requests.PreparedRequest) -> Page:
+        def send() -> Page:
             self.auth(request)
             sent = time.time()
-            response = self.sessions.get().send(request, timeout=self.settings.request_timeout)
+            response = session.send(request, timeout=self.settings.request_timeout)
             _log_duration(stream, path, response)
             check_status(response, where, self.retry_policy)
             local_now = datetime.fromtimestamp(sent + response.elapsed.total_seconds(), UTC)
@@ -122,10 +122,7 @@ class ApiClient:
             self.skew.observe(page.time)
             return page
 
-        return self.retry_policy.call(lambda: self.auth.renewing(send)(request), where=where)
-
-
-UTC = timezone.utc
+        return self.retry_policy.call(lambda: self.auth.send(request, send), where=where)
 
 
 def _log_duration(stream: str, path: str, response: requests.Response) -> None:
