@@ -37,7 +37,8 @@ if t.TYPE_CHECKING:
 
 T = t.TypeVar("T")
 
-#: Failures worth another try: rate limits, server errors, resets, timeouts, cut bodies.
+#: Failures worth another try: the SDK's list (`RESTStream.request_decorator`, which does not
+#: export it): rate limits, server errors, resets, timeouts, cut bodies.
 RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     RetriableAPIError,
     ConnectionResetError,
