@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+from singer_sdk import RESTStream
 
 from tap_centaur.errors import TapCentaurError, TaskFailuresError
 from tap_centaur.retry import RetryPolicy
@@ -100,7 +101,9 @@ def test_a_failure_of_the_run_lets_the_tasks_in_progress_finish(make_sim, tap):
     assert premature_bookmarks(run, truth) == []
 
 
-def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys):
+def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys, monkeypatch):
+    """Nor does any thread run the SDK's page loop, which mutates its stream (sync costs)."""
+    monkeypatch.setattr(RESTStream, "request_records", lambda *_: pytest.fail("SDK page loop"))
     sim = make_sim(**SIX_TASKS)
     config = login_config(sim.url, list(range(101, 107)), max_parallel_tasks=4)
     TapCentaur(config=config).sync_all()
