@@ -25,7 +25,7 @@ from tap_centaur.retry import RetryPolicy, raise_if_transient
 from tap_centaur.session import ApiSession, SessionPerThread
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Generator, Mapping
 
     from tap_centaur.schemas import RecordShape
     from tap_centaur.settings import Settings
@@ -74,7 +74,7 @@ class ApiClient:
         shape: RecordShape,
         *,
         stream: str,
-    ) -> Iterator[Page]:
+    ) -> Generator[Page, None, None]:
         """Every page of a `list` endpoint, in order, following `last_sequence_id`; or a `get`.
 
         Raises:

@@ -14,7 +14,7 @@ import threading
 import time
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
@@ -25,7 +25,7 @@ from tap_centaur.progress import ProgressLog
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
 
     from tap_centaur.client import ApiClient
     from tap_centaur.pages import Page, Record
@@ -43,7 +43,7 @@ class Partition:
     bookmarked: bool
     pages: int = 0
     records: int = 0
-    bookmark: datetime | None = field(default=None, repr=False)
+    bookmark: datetime | None = None  # taken at the first page
 
     @property
     def label(self) -> str:
@@ -78,7 +78,7 @@ class ResultsSync:
         batched: bool,
         logger: logging.Logger,
     ) -> None:
-        """Prepare the sync; no thread starts and no request is sent until `start()`."""
+        """Prepare the sync; no thread starts and no request is sent before `start_early()`."""
         self.endpoint, self._client, self._catalog, self._states = endpoint, client, catalog, states
         self._settings = client.settings
         self._write_state = write_state
@@ -189,7 +189,7 @@ class ResultsSync:
         start_date = self._settings.start_date
         return format_bookmark(start_date) if start_date else "the start"
 
-    def _pages(self, partition: Partition, since: datetime | None) -> Iterator[Page]:
+    def _pages(self, partition: Partition, since: datetime | None) -> Generator[Page, None, None]:
         params = dict(partition.context)
         if since is not None:
             params["updated_after"] = format_updated_after(since)
@@ -215,6 +215,7 @@ class ResultsSync:
                 format_bookmark(moment.local_now),
                 self._start_text(),
             )
+            pages.close()
             pages = self._pages(partition, self._settings.start_date)
             first = next(pages, None)
             if first is None:
