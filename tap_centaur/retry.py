@@ -71,7 +71,6 @@ class RetryPolicy:
         self._ended = False
         self._lock = threading.Lock()
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
-        self.retries = 0
 
     def end(self) -> None:
         """The run is over: a request still retrying in a background thread gives up."""
@@ -150,7 +149,6 @@ class RetryPolicy:
             time.sleep(delay)
 
     def _log_backoff(self, details: Details) -> None:
-        self.retries += 1
         exc = details.get("exception")
         logger.warning(
             "Retrying (%d of %d) in %.1f s after: %s",
