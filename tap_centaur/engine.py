@@ -134,7 +134,7 @@ class ResultsSync:
                 label = f"task {task_id}" + (f" ({state})" if state else "")
                 self._partitions.append(Partition(context, label, self._states.bookmark(context)))
         if not self._partitions:
-            if self._catalog.discovering and not self._v2:
+            if not self._settings.task_ids and not self._v2:
                 self._logger.warning("No task to sync: task discovery found no task.")
             return
         parallelism = self._settings.max_parallel_tasks
@@ -237,14 +237,14 @@ class ResultsSync:
         if not self._v2:
             reported = self._catalog.route(error, partition.context)
             if reported is None:
-                self._progress.skipped()
+                self._progress.skipped_partitions += 1
                 return
             error = reported
         if self._stopped_by is not None:
             return  # the run is stopping: the first failure is the one reported
         if scope(error) != RUN_SCOPE:
-            self._progress.failed()
-            self._catalog.failed(partition.label, str(error))
+            self._progress.failed_partitions += 1
+            self._catalog.failures.setdefault(partition.label, str(error))
             self._logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
             if not self._streak.tripped:
                 return

@@ -1,8 +1,4 @@
-"""Progress a person can follow: one line every few seconds across all tasks, then a summary.
-
-Per-task lines are at DEBUG, so a run over thousands of tasks logs a few lines per minute at
-INFO, however many tasks it reads.
-"""
+"""Progress: one INFO line every few seconds across a stream's tasks, a DEBUG line per task."""
 
 from __future__ import annotations
 
@@ -16,8 +12,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-DEFAULT_INTERVAL_SECONDS = 5.0
-
 
 class ProgressLog:
     """Counts a stream's partitions, pages and records; logs at INFO at most once per interval."""
@@ -28,31 +22,29 @@ class ProgressLog:
         stream: str,
         *,
         total: int = 0,
-        interval: float = DEFAULT_INTERVAL_SECONDS,
+        interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Start counting now; `total` is the number of partitions to read."""
-        self._logger = logger
-        self._stream = stream
-        self._total = total
-        self._interval = interval
-        self._clock = clock
+        self._logger, self._stream, self._total = logger, stream, total
+        self._interval, self._clock = interval, clock
         self._started = self._last_logged = clock()
-        self.pages = self.records = 0
-        self.done_partitions = self.failed_partitions = self.skipped_partitions = 0
+        self.pages = self.records = self.done_partitions = 0
+        self.failed_partitions = self.skipped_partitions = 0  # the latter: left to results v2
 
-    def starting(self, total: int, bookmarks: list[datetime], parallelism: int, start: str) -> None:
-        """Start counting `total` partitions; one line for all: how many resume from a bookmark."""
+    def starting(self, total: int, resumed: list[datetime], parallelism: int, start: str) -> None:
+        """Start counting `total` partitions; one line for all, with how many resume and where."""
         self._total = total
         self._started = self._last_logged = self._clock()
-        text = f"{self._total:,} partitions to read ({parallelism} at a time): "
-        if bookmarks:
+        text = f"{total:,} partitions to read ({parallelism} at a time): "
+        if resumed:
             text += (
-                f"{len(bookmarks):,} from their bookmarks ({format_bookmark(min(bookmarks))}"
-                f" to {format_bookmark(max(bookmarks))}), "
+                f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))}"
+                f" to {format_bookmark(max(resumed))}), "
             )
-        fresh = self._total - len(bookmarks)
-        self._logger.info("%s: %s%s from %s.", self._stream, text, f"{fresh:,}", start)
+        self._logger.info(
+            "%s: %s%s from %s.", self._stream, text, f"{total - len(resumed):,}", start
+        )
 
     def page(self, records: int) -> None:
         """Count one page; log if the interval has passed since the last line."""
@@ -64,24 +56,15 @@ class ProgressLog:
             self._logger.info("%s: %s so far", self._stream, self._counts(now))
 
     def done(self, label: str, records: int, pages: int) -> None:
-        """Count a finished partition (its own line is at DEBUG)."""
+        """Count a finished partition."""
         self.done_partitions += 1
         self._logger.debug("%s: done, %d records in %d pages", label, records, pages)
-
-    def failed(self) -> None:
-        """Count a failed partition (the engine logs why)."""
-        self.failed_partitions += 1
-
-    def skipped(self) -> None:
-        """Count a partition another stream reads instead."""
-        self.skipped_partitions += 1
 
     def finish(self) -> None:
         """Log the stream's totals."""
         now = self._clock()
-        self._logger.info(
-            "%s: finished in %.1f s: %s", self._stream, now - self._started, self._counts(now)
-        )
+        elapsed = now - self._started
+        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts(now))
 
     def _counts(self, now: float) -> str:
         elapsed = now - self._started

@@ -182,7 +182,7 @@ class CaseResultsStream(CentaurStream):
                 subject = f"case {ref.case_id} of task {ref.task_id}"
                 reported = error if self.v2 else self.catalog.route(error, case, subject)
                 if reported is not None:
-                    self.catalog.failed(subject, str(reported))
+                    self.catalog.failures.setdefault(subject, str(reported))
                     self.logger.warning("%s", reported)
 
 

@@ -21,7 +21,7 @@ def test_progress_is_logged_at_most_once_per_interval_across_partitions(caplog):
         progress.page(100)  # 5.5 s: one line
         now[0] += 1.0
         progress.page(100)  # 6.5 s: too soon for another
-        progress.failed()
+        progress.failed_partitions += 1
         progress.finish()
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert lines[0] == (
