@@ -19,7 +19,9 @@ from itertools import groupby
 from tap_centaur.clock import format_bookmark, format_updated_after
 from tap_centaur.errors import RUN_SCOPE, ConsecutiveFailuresError, FailureStreak, scope
 from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
-from tap_centaur.progress import ProgressLog
+
+#: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
+PROGRESS_SECONDS = 5.0
 
 if t.TYPE_CHECKING:
     import logging
@@ -42,6 +44,60 @@ class Partition:
     pages: int = 0
     records: int = 0
     bookmark: datetime | None = None  # taken at the first page
+
+
+class ProgressLog:
+    """A stream's partitions, pages and records counted; at INFO, one line per interval at most."""
+
+    def __init__(
+        self, logger: logging.Logger, stream: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Start counting now."""
+        self._logger, self._stream, self._clock = logger, stream, clock
+        self._started = self._last_logged = clock()
+        self.total = self.done = self.pages = self.records = 0
+        self.failed = self.skipped = 0  # skipped: left to results v2
+
+    def starting(self, total: int, resumed: list[datetime], parallelism: int, start: str) -> None:
+        """Start counting `total` partitions; one line for all, with how many resume and where."""
+        self.total = total
+        self._started = self._last_logged = self._clock()
+        text = f"{total:,} partitions to read ({parallelism} at a time): "
+        if resumed:
+            text += (
+                f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))}"
+                f" to {format_bookmark(max(resumed))}), "
+            )
+        self._logger.info(
+            "%s: %s%s from %s.", self._stream, text, f"{total - len(resumed):,}", start
+        )
+
+    def page(self, records: int) -> None:
+        """Count one page; log if the interval has passed since the last line."""
+        self.pages += 1
+        self.records += records
+        now = self._clock()
+        if now - self._last_logged >= PROGRESS_SECONDS:
+            self._last_logged = now
+            self._logger.info("%s: %s so far", self._stream, self._counts(now))
+
+    def finish(self) -> None:
+        """Log the stream's totals."""
+        now = self._clock()
+        elapsed = now - self._started
+        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts(now))
+
+    def _counts(self, now: float) -> str:
+        elapsed = now - self._started
+        text = (
+            f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
+            f"{self.pages:,} pages ({self.records / elapsed if elapsed > 0 else 0:,.0f} records/s)"
+        )
+        if self.failed:
+            text += f", {self.failed:,} failed"
+        if self.skipped:
+            text += f", {self.skipped:,} left to results v2"
+        return text
 
 
 class ResultsSync:
@@ -155,6 +211,8 @@ class ResultsSync:
                 fetcher.start()
 
     def _pages(self, partition: Partition, since: datetime | None) -> Generator[Page, None, None]:
+        start = format_bookmark(since) if since else "the start (full sync)"
+        self._logger.debug("%s: reading cases updated after %s", partition.label, start)
         params = dict(partition.context)
         if since is not None:
             params["updated_after"] = format_updated_after(since)
@@ -186,15 +244,8 @@ class ResultsSync:
     def _take(self, partition: Partition, page: Page) -> Iterator[Record]:
         """Yield a page's records (the first page fixes the partition's bookmark)."""
         if partition.pages == 0:
-            since = partition.resumed or self._settings.start_date
-            self._logger.debug(
-                "%s: reading cases updated after %s",
-                partition.label,
-                format_bookmark(since) if since else "the start (full sync)",
-            )
-            partition.bookmark = page.time.bookmark(
-                timedelta(seconds=self._settings.lookback_seconds)
-            )
+            lookback = timedelta(seconds=self._settings.lookback_seconds)
+            partition.bookmark = page.time.bookmark(lookback)
         partition.pages += 1
         partition.records += len(page.records)
         self._progress.page(len(page.records))
@@ -205,7 +256,10 @@ class ResultsSync:
 
     def _complete(self, partition: Partition) -> None:
         """Every page is emitted (the last said `has_next` false): the bookmark moves."""
-        self._progress.done(partition.label, partition.records, partition.pages)
+        self._progress.done += 1
+        self._logger.debug(
+            "%s: done, %d records in %d pages", partition.label, partition.records, partition.pages
+        )
         if partition.bookmark is None:
             self._logger.warning(
                 "%s: the API sent no usable Date header, so the bookmark stays where it was "
@@ -237,13 +291,13 @@ class ResultsSync:
         if not self._v2:
             reported = self._catalog.route(error, partition.context)
             if reported is None:
-                self._progress.skipped_partitions += 1
+                self._progress.skipped += 1
                 return
             error = reported
         if self._stopped_by is not None:
             return  # the run is stopping: the first failure is the one reported
         if scope(error) != RUN_SCOPE:
-            self._progress.failed_partitions += 1
+            self._progress.failed += 1
             self._catalog.failures.setdefault(partition.label, str(error))
             self._logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
             if not self._streak.tripped:

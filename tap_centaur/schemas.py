@@ -149,7 +149,6 @@ class TypeCheck:
 
     properties: dict[str, _Part] = field(default_factory=dict)
     items: _Part | None = None
-    required: tuple[str, ...] = ()  # properties whose types exclude null
 
     @classmethod
     def of(cls, schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeCheck | None:
@@ -160,8 +159,7 @@ class TypeCheck:
             if name not in skip and (part := cls._part(spec))
         }
         items = cls._part(schema.get("items", {}))
-        required = tuple(name for name, (types, _) in properties.items() if type(None) not in types)
-        return cls(properties, items, required) if properties or items else None
+        return cls(properties, items) if properties or items else None
 
     @classmethod
     def _part(cls, schema: dict[str, t.Any]) -> _Part | None:
@@ -178,7 +176,6 @@ def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, 
     """
     if levels == 0:
         raise TooDeepError
-    found: tuple[str, object] | None = None
     if type(value) is dict:
         declared = check.properties if check is not None else {}
         for name, item in value.items():
@@ -189,9 +186,6 @@ def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, 
                 found := mismatch(item, part[1] if part else None, levels - 1)
             ):
                 return f".{name}{found[0]}", found[1]
-        for name in check.required if check is not None else ():
-            if name not in value:
-                return f".{name}", None
     elif type(value) is list:
         part = check.items if check is not None else None
         for index, item in enumerate(value):
@@ -201,7 +195,7 @@ def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, 
                 found := mismatch(item, part[1] if part else None, levels - 1)
             ):
                 return f"[{index}]{found[0]}", found[1]
-    return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -220,7 +214,7 @@ class RecordShape:
 
     @classmethod
     def of(
-        cls, name: str, keys: tuple[str, ...], schema: dict[str, t.Any], **labels: str
+        cls, name: str, keys: tuple[str, ...], schema: dict[str, t.Any], **messages: str
     ) -> RecordShape:
         """The shape of a schema that has an `undocumented_fields` property."""
         properties = schema["properties"]
@@ -235,7 +229,7 @@ class RecordShape:
                 for field in properties
                 if field + WKT_SUFFIX in properties
             ),
-            **labels,
+            **messages,
         )
 
 

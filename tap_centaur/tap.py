@@ -16,7 +16,7 @@ from tap_centaur.errors import TaskFailuresError, naming_earlier_failures
 from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.setting_checks import check_environment
-from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, Settings, draft7, parse_settings
+from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.streams import (
@@ -58,14 +58,10 @@ class TapCentaur(SdkTap):
         Stopper(self._writer, lambda: dict(self.state), self.logger).install()
 
     @cached_property
-    def settings(self) -> Settings:
-        """The config, checked and normalised (see `tap_centaur.settings`)."""
-        return parse_settings(self.config)
-
-    @cached_property
     def client(self) -> ApiClient:
-        """One client for the run: one login, one retry policy, one clock check."""
-        return ApiClient.create(self.settings, user_agent=f"{self.name}/{self.plugin_version}")
+        """One client for the run (its settings, one login, one retry policy, one clock check)."""
+        settings = parse_settings(self.config)
+        return ApiClient.create(settings, user_agent=f"{self.name}/{self.plugin_version}")
 
     @contextmanager
     def running(self, *, dry_run: bool) -> Generator[None, None, None]:
@@ -131,7 +127,7 @@ class TapCentaur(SdkTap):
         results = [TaskResultsStream(self, client), TaskResultsV2Stream(self, client)]
         states = {stream.name: PartitionStates(self.state, stream.name) for stream in results}
         catalog = TaskCatalog(
-            self.settings,
+            client.settings,
             tasks.list_tasks,
             states[TaskResultsV2Stream.name],
             selected=lambda name: self.streams[name].selected,
