@@ -56,18 +56,10 @@ CASE_RESULT_SCHEMA: dict[str, t.Any] = _schema(
     th.Property("content_metadata", th.ArrayType(CONTENT_METADATA)),
     th.Property("agreement", th.NumberType),
     th.Property("difficulty", th.NumberType),
-    th.Property(
-        "correct_label",
-        _CLASS_NAMES,
-        description="Gold Standard or majority label of a classification task: class names.",
-    ),
-    th.Property("majority_label", _CLASS_NAMES, description="Class names, by majority vote."),
-    th.Property(
-        f"correct_label{WKT_SUFFIX}",
-        th.StringType,
-        description="Gold Standard or majority label of a geometric task (box, line, circle): WKT.",
-    ),
-    th.Property(f"majority_label{WKT_SUFFIX}", th.StringType, description="WKT, by majority."),
+    th.Property("correct_label", _CLASS_NAMES, description="Gold Standard, else majority."),
+    th.Property("majority_label", _CLASS_NAMES, description="Class names by majority vote."),
+    th.Property(f"correct_label{WKT_SUFFIX}", th.StringType, description="The same, as WKT."),
+    th.Property(f"majority_label{WKT_SUFFIX}", th.StringType, description="The same, as WKT."),
     th.Property(
         "read_stats",
         th.ObjectType(
@@ -98,8 +90,7 @@ CASE_RESULT_V2_SCHEMA: dict[str, t.Any] = _schema(
                 additional_properties=True,
             )
         ),
-        description="One element per piece of content: its content_metadata, and every other "
-        "key (prelabel, ..., shapes not published) as it comes.",
+        description="One per piece of content; keys other than content_metadata as they come.",
     ),
     _UNDOCUMENTED,
 )
