@@ -52,7 +52,6 @@ class ProgressLog:
     def __init__(
         self, logger: logging.Logger, stream: str, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        """Start counting now."""
         self._logger, self._stream, self._clock = logger, stream, clock
         self._started = self._last_logged = clock()
         self.total = self.done = self.pages = self.records = 0

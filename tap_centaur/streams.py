@@ -35,7 +35,6 @@ class CentaurStream(SdkStream):
     STATE_MSG_FREQUENCY = sys.maxsize
 
     def __init__(self, tap: Tap, client: ApiClient) -> None:
-        """A stream of `tap` sending its requests through `client`."""
         self.client = client
         self.settings = client.settings
         super().__init__(tap=tap, schema=self.shape.schema)
@@ -50,10 +49,6 @@ class CentaurStream(SdkStream):
         """The records of every page of this stream's endpoint for `params`."""
         for page in self.client.pages(self.path, params, self.shape, stream=self.name):
             yield from page.records
-
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Every record of the endpoint."""
-        return self.records_of({})
 
 
 class ProjectsStream(CentaurStream):
