@@ -27,7 +27,6 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Generator, Iterator
 
-    from tap_centaur.client import ApiClient
     from tap_centaur.pages import Page, Record
     from tap_centaur.state import Context, PartitionStates
     from tap_centaur.streams import ResultsStream
@@ -105,20 +104,19 @@ class ResultsSync:
     def __init__(
         self,
         stream: ResultsStream,
-        client: ApiClient,
         catalog: TaskCatalog,
         states: PartitionStates,
         *,
         write_state: Callable[[], None],
-        batched: bool,
         logger: logging.Logger,
     ) -> None:
         """Prepare the sync; no thread starts and no request is sent before `start_early()`."""
         self.stream, self._path, self._shape = stream.name, stream.path, stream.shape
         self._v2 = self.stream.endswith("v2")
-        self._client, self._catalog, self._states = client, catalog, states
-        self._settings = settings = client.settings
-        self._write_state, self._batched, self._logger = write_state, batched, logger
+        self._batched = bool(stream.config.get("batch_config"))
+        self._client, self._catalog, self._states = stream.client, catalog, states
+        self._settings = settings = stream.client.settings
+        self._write_state, self._logger = write_state, logger
         start = settings.start_date
         self._start_text = format_bookmark(start) if start else "the start"
         self._partitions: list[Partition] = []

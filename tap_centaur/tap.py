@@ -136,11 +136,9 @@ class TapCentaur(SdkTap):
         for stream in results:
             stream.results = ResultsSync(
                 stream,
-                client,
                 catalog,
                 states[stream.name],
                 write_state=lambda: self.state_writer.write_state(self.state),
-                batched=bool(self.config.get("batch_config")),
                 logger=self.logger,
             )
         cases = [CaseResultsStream(self, client), CaseResultsV2Stream(self, client)]
