@@ -20,9 +20,6 @@ from tap_centaur.clock import format_bookmark, format_updated_after
 from tap_centaur.errors import RUN_SCOPE, ConsecutiveFailuresError, FailureStreak, scope
 from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
 
-#: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
-PROGRESS_SECONDS = 5.0
-
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Generator, Iterator
@@ -31,6 +28,9 @@ if t.TYPE_CHECKING:
     from tap_centaur.state import Context, PartitionStates
     from tap_centaur.streams import ResultsStream
     from tap_centaur.tasks import TaskCatalog
+
+#: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
+PROGRESS_SECONDS = 5.0
 
 
 @dataclass
@@ -66,9 +66,8 @@ class ProgressLog:
                 f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))}"
                 f" to {format_bookmark(max(resumed))}), "
             )
-        self._logger.info(
-            "%s: %s%s from %s.", self._stream, text, f"{total - len(resumed):,}", start
-        )
+        fresh = f"{total - len(resumed):,} from {start}"
+        self._logger.info("%s: %s%s.", self._stream, text, fresh)
 
     def page(self, records: int) -> None:
         """Count one page; log if the interval has passed since the last line."""

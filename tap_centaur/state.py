@@ -68,7 +68,9 @@ def normalise_state(state: object, where: str) -> dict[str, t.Any]:
         for number, partition in enumerate(partitions):
             normal = _normalise_partition(partition, where, f"{entry}.partitions[{number}]")
             key = partition_key(normal["context"])
-            merged[key] = _earliest(merged[key], normal) if key in merged else normal
+            # The earliest bookmark wins, no bookmark first (bookmarks in one format sort as text).
+            earlier = merged.get(key, normal)
+            merged[key] = min(earlier, normal, key=lambda p: p.get(BOOKMARK_KEY, ""))
         result["bookmarks"][stream] = {**stream_state, "partitions": list(merged.values())}
     return result
 
@@ -115,14 +117,6 @@ def _normalise_context(context: dict[str, t.Any], where: str, entry: str) -> Con
         state = context["labeling_state"]
         raise StateError(where, f"'{entry}' has labeling_state {state!r}, not a labeling state.")
     return {"task_id": task_id, "labeling_state": context["labeling_state"]}
-
-
-def _earliest(first: dict[str, t.Any], second: dict[str, t.Any]) -> dict[str, t.Any]:
-    """Of two states of one partition, the one that re-reads the most (no bookmark wins)."""
-    if BOOKMARK_KEY not in first or BOOKMARK_KEY not in second:
-        return first if BOOKMARK_KEY not in first else second
-    earlier = parse_start_date(first[BOOKMARK_KEY]) <= parse_start_date(second[BOOKMARK_KEY])
-    return first if earlier else second
 
 
 def _json_type(value: object) -> str:
