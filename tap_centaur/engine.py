@@ -146,11 +146,7 @@ class ResultsSync:
             self._fetcher.close()
 
     def records(self) -> Iterator[Record]:
-        """Every partition's records as the workers fetch them, then the last STATE.
-
-        Raises:
-            TapCentaurError: a failure of the whole run (after a STATE of every finished task).
-        """
+        """Every partition's records as the workers fetch them, a STATE, then a run's failure."""
         self.start_early()
         t.cast("Future[None]", self._started).result()  # raises here an error of `_start`
         if self._fetcher is None:
@@ -279,11 +275,7 @@ class ResultsSync:
             self._flush_state()
 
     def _fail(self, partition: Partition, error: BaseException) -> None:
-        """Record one task's failure; a failure of the run stops it (the workers halted).
-
-        No further task starts; those in progress finish and are bookmarked, then `records()`
-        raises the run's error.
-        """
+        """Record one task's failure; one of the run (the workers halted already) stops it."""
         if not self._v2:
             reported = self._catalog.route(error, partition.context)
             if reported is None:

@@ -167,11 +167,7 @@ class PartitionStates:
         partition[BOOKMARK_KEY] = format_bookmark(moment)
 
     def order(self, contexts: Sequence[Mapping[str, t.Any]]) -> None:
-        """Put the partitions in the order of `contexts`, others (earlier runs') after them.
-
-        So STATE is the same whatever order partitions finish in. The list is replaced in one
-        step: a signal's STATE never sees it half sorted.
-        """
+        """Partitions in the order of `contexts`, earlier runs' after; replaced in one step."""
         if not self._index:
             return
         rank = {partition_key(context): number for number, context in enumerate(contexts)}

@@ -96,7 +96,8 @@ class TasksStream(CentaurStream):
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """The tasks of this shard, as listed this run (copies: the SDK may change them)."""
-        return [dict(task) for task in self.catalog.shard_tasks()]
+        listed = self.catalog.listed()
+        return [dict(listed[task]) for task in listed if self.settings.in_shard(task)]
 
 
 class ResultsStream(CentaurStream):

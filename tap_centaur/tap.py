@@ -65,11 +65,7 @@ class TapCentaur(SdkTap):
 
     @contextmanager
     def running(self, *, dry_run: bool) -> Generator[None, None, None]:
-        """A run (docs/DESIGN.md): results start early, the SDK syncs each stream, the run ends.
-
-        Raises:
-            TaskFailuresError: naming each failed task, when there is one (exit 1).
-        """
+        """A run's start and end (docs/DESIGN.md); last, the failed tasks' `TaskFailuresError`."""
         if dry_run:
             self.client.retry_policy.check_connection_quickly()
         else:

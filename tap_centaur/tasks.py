@@ -71,13 +71,9 @@ class TaskCatalog:
         """This shard's tasks read through v1 (all when v2 is not selected) or v2, in order."""
         candidates = self._settings.task_ids or tuple(self.listed())
         tasks = [task for task in candidates if self._settings.in_shard(task)]
-        if not v2 and not self._selected("task_results_v2"):
-            return tuple(tasks)
-        return tuple(task for task in tasks if self.reads_v2(task) == v2)
-
-    def shard_tasks(self) -> list[Record]:
-        """The listed tasks of this shard (for the tasks stream)."""
-        return [task for task_id, task in self.listed().items() if self._settings.in_shard(task_id)]
+        if v2 or self._selected("task_results_v2"):
+            tasks = [task for task in tasks if self.reads_v2(task) == v2]
+        return tuple(tasks)
 
     def reads_v2(self, task_id: int) -> bool:
         """Whether the task is read through results v2 (v1 answered 426, now or before)."""
