@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import typing as t
+from functools import cached_property
 
 from tap_centaur.clock import format_bookmark, parse_start_date
 from tap_centaur.errors import StateError
@@ -132,15 +133,11 @@ class PartitionStates:
         """Indexed on first use, after the SDK has loaded the input state."""
         self._tap_state = tap_state
         self._stream = stream
-        self._indexed: dict[PartitionKey, dict[str, t.Any]] | None = None
 
-    @property
+    @cached_property
     def _index(self) -> dict[PartitionKey, dict[str, t.Any]]:
-        if self._indexed is None:
-            stream_state = self._tap_state.get("bookmarks", {}).get(self._stream, {})
-            partitions = stream_state.get("partitions", [])
-            self._indexed = {partition_key(p["context"]): p for p in partitions}
-        return self._indexed
+        stream_state = self._tap_state.get("bookmarks", {}).get(self._stream, {})
+        return {partition_key(p["context"]): p for p in stream_state.get("partitions", [])}
 
     def bookmark(self, context: Mapping[str, t.Any]) -> datetime | None:
         """The partition's bookmark, or None."""
