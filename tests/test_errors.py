@@ -109,38 +109,6 @@ def test_traceback_only_at_debug(sim, tap):
     assert "Traceback" in run.stderr
 
 
-@pytest.mark.parametrize(
-    ("overrides", "setting"),
-    [
-        ({"task_ids": ["abc"]}, "task_ids"),
-        ({"labeling_state": "Done"}, "labeling_state"),
-        ({"start_date": "garbage"}, "start_date"),
-        ({"api_password": None}, "api_password"),
-        ({"bearer_token": "x-token-1234"}, "bearer_token"),
-        ({"page_size": -1}, "page_size"),
-    ],
-)
-def test_bad_config_exits_before_any_request(sim, tap, overrides, setting):
-    config = {
-        k: v for k, v in {**login_config(sim.url, [101]), **overrides}.items() if v is not None
-    }
-    sim.reset_stats()
-    run = tap.run(config)
-    assert run.exit_code == 2
-    assert_one_clear_error(run, f"Invalid setting '{setting}'")
-    assert sim.stats()["total_requests"] == 0
-    assert run.stdout == ""
-
-
-def test_bad_builtin_setting_is_reported_by_the_sdk_naming_it(sim, tap):
-    sim.reset_stats()
-    run = tap.run(login_config(sim.url, [101], flattening_max_depth="deep"))
-    assert run.exit_code != 0
-    assert "Traceback" not in run.stderr
-    assert any("config['flattening_max_depth']" in line for line in run.error_lines)
-    assert sim.stats()["total_requests"] == 0
-
-
 def test_retry_after_as_an_http_date_is_honoured(make_sim, tap):
     sim = make_sim(retry_after=2, retry_after_style="http-date", **THREE_TASKS)
     sim.script_faults([{"kind": "429", "count": 1, "path": LIST}])

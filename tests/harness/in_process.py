@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tests.harness.output import Output
+from tests.harness.output import Run, parse
 from tests.harness.process import ENV_PREFIX
 
 _IN_PROCESS = threading.Lock()
@@ -45,7 +45,7 @@ class _Stdout(io.BytesIO):
         return super().write(data)
 
 
-def run_in_process(argv: list[str], env: dict[str, str]) -> Output:
+def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
     """`tap_centaur.cli.main(argv)` in this process, as `tap-centaur ARGV` would run."""
     from tap_centaur import cli
 
@@ -54,7 +54,7 @@ def run_in_process(argv: list[str], env: dict[str, str]) -> Output:
         return _run(cli.main, argv, env)
 
 
-def _run(main: Callable[[list[str]], None], argv: list[str], env: dict[str, str]) -> Output:
+def _run(main: Callable[[list[str]], None], argv: list[str], env: dict[str, str]) -> Run:
     """`main(argv)` in an isolated process, its exit hooks run as the interpreter would."""
     with _isolated_process(env) as (out, err, exit_hooks):
         try:
@@ -78,7 +78,7 @@ def _run(main: Callable[[list[str]], None], argv: list[str], env: dict[str, str]
             code = 1
         duration = time.monotonic() - out.started
         stdout, stderr = out.getvalue(), err.getvalue()
-    return Output(code, stdout, stderr, duration, out.first_write)
+    return parse(code, stdout, stderr, duration=duration, first_output=out.first_write)
 
 
 def wait_for_tap_threads() -> None:

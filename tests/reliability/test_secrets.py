@@ -155,8 +155,6 @@ def test_the_check_catches_a_leak(tmp_path: Path, place: str, leak: str):
         exit_code=0,
         stdout=text if place == "stdout" else "",
         stderr=text if place == "stderr" else "",
-        duration=0.0,
-        messages=[{"type": "STATE", "value": state}],
     )
     run.state_file = tmp_path / "state.json"
     run.state_file.write_text(json.dumps(state))
