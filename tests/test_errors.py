@@ -46,16 +46,6 @@ def test_retry_after_is_honoured(make_sim, tap):
     assert "Retrying (1 of 8) in 2.0 s after: task 102 (first page): HTTP 429" in run.stderr
 
 
-def test_retries_run_out_with_a_message_naming_task_status_and_advice(sim, tap):
-    sim.script_faults([{"kind": "503", "count": 10, "path": LIST, "task_id": 102}])
-    run = tap.run(login_config(sim.url, [101, 102], max_retries=2))
-    assert_one_clear_error(
-        run, "task 102", "giving up after 3 attempts", "HTTP 503", "try again later"
-    )
-    assert (101, None) in partition_bookmarks(run.final_state)
-    assert (102, None) not in partition_bookmarks(run.final_state)
-
-
 def test_400_shows_the_server_message_and_parameters(sim, tap):
     run = tap.run(login_config(sim.url, [101], page_size=5000))
     last = assert_one_clear_error(run, "HTTP 400", "Invalid parameter", "Parameters sent")
@@ -76,12 +66,6 @@ def test_403_shows_the_server_message(sim, tap):
         },
     )
     assert_one_clear_error(run, "HTTP 403", "restricted_country", "country")
-
-
-def test_404_names_the_task(sim, tap):
-    run = tap.run(login_config(sim.url, [101, 999]))
-    assert_one_clear_error(run, "task 999 not found or not visible to this API key")
-    assert set(partition_bookmarks(run.final_state)) == {(101, None)}
 
 
 def test_a_426_sends_the_task_to_results_v2_saying_so(make_sim, tap):

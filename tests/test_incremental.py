@@ -88,18 +88,3 @@ def test_resuming_from_any_emitted_state_loses_nothing(sim, tap):
         expected = {key for key in all_keys if key[0] not in done}
         # Finished tasks are not re-read (nothing changed); unfinished ones are read whole.
         assert set(resumed.keys) == expected
-
-
-def test_failure_in_partition_two_keeps_partition_ones_bookmark(sim, tap):
-    config = login_config(sim.url, [101, 102], max_retries=1)
-    sim.script_faults([{"kind": "503", "count": 5, "task_id": 102}])
-    failed = tap.run(config)
-    assert failed.exit_code != 0
-    bookmarks = partition_bookmarks(failed.final_state)
-    assert (101, None) in bookmarks
-    assert (102, None) not in bookmarks
-    sim.clear_faults()
-    resumed = tap.run(config, failed.final_state)
-    assert resumed.exit_code == 0, resumed.stderr
-    assert sorted(resumed.keys) == sorted((102, c["case_id"]) for c in sim.truth(102))
-    assert set(partition_bookmarks(resumed.final_state)) == {(101, None), (102, None)}

@@ -22,14 +22,20 @@ def served(sim, tasks):
 @pytest.mark.parametrize(
     ("fault", "misbehaviour", "reason"),
     [
-        pytest.param(None, None, "task 999 not found", id="404"),
-        pytest.param({"kind": "500", "count": 10**6}, None, "giving up after", id="retries"),
+        pytest.param(None, None, "task 999 not found or not visible to this API key", id="404"),
+        pytest.param(
+            {"kind": "503", "count": 2},
+            None,
+            "giving up after 2 attempts",
+            id="retries",
+        ),
         pytest.param(None, "wrong_types", "has 'case_id' str 'abc'", id="wrong-type"),
         pytest.param(None, "cursor_repeat", "instead of moving forward", id="cursor"),
     ],
 )
 def test_a_failing_task_fails_alone(make_sim, tap, fault, misbehaviour, reason):
-    """Its bookmark stays; every other task is synced and bookmarked; exit 1, one summary."""
+    """Its bookmark stays; every other task is synced and bookmarked; exit 1, one summary; a
+    run after a passing fault reads that task alone."""
     sim = make_sim(**SIX_TASKS)
     failing = 999 if fault is None and misbehaviour is None else 103
     if fault is not None:
@@ -50,7 +56,8 @@ def test_a_failing_task_fails_alone(make_sim, tap, fault, misbehaviour, reason):
             }
         }
     }
-    run = tap.run(login_config(sim.url, tasks, max_retries=1), old)
+    config = login_config(sim.url, tasks, max_retries=1)
+    run = tap.run(config, old)
     assert run.exit_code == 1
     assert len(run.error_lines) == 1
     summary = run.error_lines[0]
@@ -62,6 +69,12 @@ def test_a_failing_task_fails_alone(make_sim, tap, fault, misbehaviour, reason):
     assert {t for t, _ in bookmarks} == {*others, failing}
     assert bookmarks[(failing, None)] == "2020-01-01T00:00:00+00:00"  # where it was
     assert {k for k in run.keys if k[0] != failing} == served(sim, others)
+    if fault is not None:
+        assert "HTTP 503" in summary and "try again later" in summary
+        resumed = tap.run(config, run.final_state)
+        assert resumed.exit_code == 0, resumed.stderr[-3000:]
+        assert sorted(resumed.keys) == sorted(served(sim, [failing]))
+        assert set(partition_bookmarks(resumed.final_state)) == {(t, None) for t in tasks}
 
 
 def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim, tap):
