@@ -38,7 +38,7 @@ from tests.harness.credentials import (
 )
 from tests.harness.output import Run
 from tests.harness.process import SABOTAGE_ENV, Stop
-from tests.harness.runner import RUN_MODES, SECRET_CHECKS, TapRunner, at_levels
+from tests.harness.runner import TapRunner, at_levels
 from tests.harness.sims import LIST, LOGIN, THREE_TASKS, Sim, SimFactory, sim_config
 
 __all__ = [
@@ -46,10 +46,8 @@ __all__ = [
     "API_PASSWORD",
     "LIST",
     "LOGIN",
-    "RUN_MODES",
     "SABOTAGE_ENV",
     "SECRETS",
-    "SECRET_CHECKS",
     "STATIC_TOKEN",
     "THREE_TASKS",
     "USERNAME",

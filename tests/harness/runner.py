@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,10 +18,6 @@ from tests.harness.process import ENV_PREFIX, SABOTAGE_ENV, Stop, run_subprocess
 from tests.harness.sims import SimFactory
 
 T = TypeVar("T")
-
-#: Tap runs of this process checked for secrets, by log level and by how they ran.
-SECRET_CHECKS: Counter[str] = Counter()
-RUN_MODES: Counter[str] = Counter()
 
 
 def at_levels(run: Callable[[str], T], levels: Iterable[str] = ("INFO", "DEBUG")) -> dict[str, T]:
@@ -86,8 +81,6 @@ class TapRunner:
             run.state_file = run_dir / "state-out.json"
             run.state_file.write_text(json.dumps(run.final_state))
         assert_no_secrets(run, [*self._secrets(config), *extra_secrets])
-        SECRET_CHECKS[log_level] += 1
-        RUN_MODES["in-process" if run.in_process else "subprocess"] += 1
         return run
 
     def run_at_levels(
