@@ -53,21 +53,6 @@ def test_400_shows_the_server_message_and_parameters(sim, tap):
     assert partition_bookmarks(run.final_state) == {}
 
 
-def test_403_shows_the_server_message(sim, tap):
-    run = tap.run(login_config(sim.url, [101], bearer_token=None))
-    assert run.exit_code == 0
-    sim.set(restricted_country=True)
-    run = tap.run(
-        {
-            **login_config(sim.url, [101]),
-            "username": None,
-            "api_password": None,
-            "bearer_token": sim.config.static_token,
-        },
-    )
-    assert_one_clear_error(run, "HTTP 403", "restricted_country", "country")
-
-
 def test_a_426_sends_the_task_to_results_v2_saying_so(make_sim, tap):
     """An explicit task that v1 does not serve is read through v2, not an error (issue 13)."""
     sim = make_sim(unsupported_task_ids=(102,), **THREE_TASKS)

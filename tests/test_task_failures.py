@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from tests.harness import WRONG_PASSWORD, login_config, partition_bookmarks
+from tests.harness import WRONG_PASSWORD, assert_one_clear_error, login_config, partition_bookmarks
 
 SIX_TASKS = {"tasks": 6, "cases": (30, 20, 25, 40, 15, 10), "page_size": 10}
 TASKS = list(range(101, 107))
@@ -133,7 +133,7 @@ def test_a_rejected_login_stops_before_any_results_request(make_sim, tap):
     config = login_config(sim.url, TASKS, api_password=WRONG_PASSWORD)
     run = tap.run(config, extra_secrets=[WRONG_PASSWORD])
     assert run.exit_code == 1
-    assert "login: the API rejected the credentials" in run.error_lines[-1]
+    assert_one_clear_error(run, "login: the API rejected the credentials (HTTP 401")
     assert "/results/public/v1/list" not in sim.stats()["requests"]
     assert not run.keys
 
