@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tap_centaur.schemas import CASE_RESULT_V2_SCHEMA as V2_SCHEMA
 from tests.harness import (
     LIST,
     THREE_TASKS,
-    as_emitted,
     assert_one_clear_error,
     login_config,
     partition_bookmarks,
@@ -51,19 +49,6 @@ def test_400_shows_the_server_message_and_parameters(sim, tap):
     last = assert_one_clear_error(run, "HTTP 400", "Invalid parameter", "Parameters sent")
     assert "'limit': '5000'" in last
     assert partition_bookmarks(run.final_state) == {}
-
-
-def test_a_426_sends_the_task_to_results_v2_saying_so(make_sim, tap):
-    """An explicit task that v1 does not serve is read through v2, not an error (issue 13)."""
-    sim = make_sim(unsupported_task_ids=(102,), **THREE_TASKS)
-    run = tap.run(login_config(sim.url, [102]))
-    assert run.exit_code == 0, run.stderr
-    assert run.records_of("task_results_v2") == as_emitted(sim.truth_v2(102), V2_SCHEMA)
-    notice = [line for line in run.stderr.splitlines() if "HTTP 426" in line]
-    assert len(notice) == 1
-    assert "task 102" in notice[0]
-    assert "read through results v2 (stream task_results_v2) from now on" in notice[0]
-    assert "task_ids" not in notice[0]  # nothing for the user to edit
 
 
 def test_404_for_an_unknown_case(sim, tap):
