@@ -33,7 +33,7 @@ def test_each_shard_syncs_its_tasks_and_together_they_sync_each_once(make_sim, t
     assert [len(run.records_of("projects")) for run in runs] == [len(projects), 0, 0]
 
 
-def test_a_tasks_shard_never_changes_when_tasks_are_added(make_sim, tap):
+def test_new_tasks_are_picked_up_and_a_tasks_shard_never_changes(make_sim, tap):
     sim = make_sim(**TEN_TASKS)
     before = tap.run(discovery(sim.url, shard_count=4, shard_index=1))
     for _ in range(5):
@@ -45,6 +45,7 @@ def test_a_tasks_shard_never_changes_when_tasks_are_added(make_sim, tap):
     old = {task for task, _ in partition_bookmarks(before.final_state)}
     assert old <= shard  # the tasks the shard had are still its own
     assert {task for task, _ in after.keys} == shard - old  # only the new ones are read
+    assert {task for task, _ in partition_bookmarks(after.final_state)} == shard  # old ones kept
 
 
 def test_explicit_task_ids_are_sharded_too(make_sim, tap):
