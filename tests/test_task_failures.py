@@ -77,28 +77,21 @@ def test_a_failing_task_fails_alone(make_sim, tap, fault, misbehaviour, reason):
         assert set(partition_bookmarks(resumed.final_state)) == {(t, None) for t in tasks}
 
 
-def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim, tap):
-    """Every results request fails: after 3 tasks in a row (the default threshold) the run
-    stops instead of grinding through the others."""
+@pytest.mark.parametrize("threshold", [None, 5], ids=["default", "setting"])
+def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim, tap, threshold):
+    """Every results request fails: after 3 tasks in a row (the default of
+    max_consecutive_task_failures) the run stops instead of grinding through the others."""
     sim = make_sim(tasks=20, cases=2)
     sim.script_faults([{"kind": "503", "count": 10**6, "path": "/results/"}])
-    run = tap.run(login_config(sim.url, list(range(101, 121)), max_retries=0, max_parallel_tasks=1))
+    extra = {"max_consecutive_task_failures": threshold} if threshold else {}
+    config = login_config(sim.url, sim.task_ids(), max_retries=0, max_parallel_tasks=1, **extra)
+    run = tap.run(config)
     assert run.exit_code == 1
     last = run.error_lines[-1]
-    assert "the API failed for 3 tasks in a row, so the run stops" in last
+    assert f"the API failed for {threshold or 3} tasks in a row, so the run stops" in last
     assert "max_consecutive_task_failures" in last
     results = sim.stats()["requests"]["/results/public/v1/list"]
-    assert sum(results.values()) == 3  # one attempt each for three tasks, then nothing
-
-
-def test_the_threshold_is_a_setting(make_sim, tap):
-    sim = make_sim(tasks=6, cases=2)
-    sim.script_faults([{"kind": "503", "count": 10**6, "path": "/results/"}])
-    config = login_config(
-        sim.url, TASKS, max_retries=0, max_parallel_tasks=1, max_consecutive_task_failures=5
-    )
-    run = tap.run(config)
-    assert "the API failed for 5 tasks in a row" in run.error_lines[-1]
+    assert sum(results.values()) == (threshold or 3)  # one attempt each, then nothing
 
 
 def test_a_task_that_succeeds_resets_the_count(make_sim, tap):
