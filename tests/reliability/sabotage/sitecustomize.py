@@ -1,6 +1,6 @@
 """Deliberate bugs, loaded into the tap subprocess only when a sabotage is requested.
 
-When RELIABILITY_SABOTAGE is set, `tests/harness.py` runs every tap in a subprocess, with
+When RELIABILITY_SABOTAGE is set, `tests/harness/` runs every tap in a subprocess, with
 this folder on its PYTHONPATH and TAP_CENTAUR_SABOTAGE set, e.g.
 
     RELIABILITY_SABOTAGE=truncated_page_is_empty pytest -m reliability -k soak
