@@ -13,25 +13,18 @@ if t.TYPE_CHECKING:
 class SequenceIdPaginator:
     """Turns a page into the next page's `last_sequence_id`; refuses cursors that do not advance.
 
-    A cursor of 0 is a cursor, an empty page with `has_next` true is followed, and a cursor
-    that does not move forward (a repeat, a step back, A→B→A), a missing cursor or
-    `max_empty_pages` pages in a row without a record end the task with an error instead of
-    looping or stopping silently.
+    A cursor of 0 is a cursor and an empty page with `has_next` true is followed; a missing
+    cursor, one that does not move forward (a repeat, a step back, A→B→A) or `max_empty_pages`
+    pages in a row without a record end the task with an error instead of looping.
     """
 
     def __init__(self, max_empty_pages: int) -> None:
-        """Start on the first page (no cursor)."""
         self.max_empty_pages = max_empty_pages
         self.cursor: int | None = None
         self._empty_pages = 0  # in a row, up to this page
 
     def get_next(self, page: Page) -> int | None:
-        """The cursor of the page after `page`, None when it is the last one.
-
-        Raises:
-            PaginationError: when the cursor is missing or does not advance, or after
-                `max_empty_pages` pages in a row without a record.
-        """
+        """The cursor of the page after `page`, None after the last one (or PaginationError)."""
         if not page.has_next:
             return None
         cursor, where = page.cursor, page.where

@@ -336,10 +336,10 @@ def _unprocessable_is_task_error() -> None:
 
     check = client.check_status
 
-    def check_status(response: requests.Response, where: str, retry_policy: t.Any) -> None:
+    def check_status(response: requests.Response, where: str) -> None:
         if response.status_code == 422:
             raise CentaurAPIError(f"the API answered HTTP 422: {response.text[:80]}")
-        check(response, where, retry_policy)
+        check(response, where)
 
     client.check_status = check_status
 
