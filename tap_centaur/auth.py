@@ -82,18 +82,19 @@ class CentaurAuth(AuthBase):
         retry is sent; past `MAX_RENEWALS` rejections in a row of one request, or of the run's
         requests (none served in between), the run stops.
         """
-        for _ in range(MAX_RENEWALS):
+        renewals = 0
+        while True:
             try:
                 response = send()
             except UnauthorizedError:
-                self._renew(_token_of(request), request_label(request))
+                if renewals == MAX_RENEWALS:
+                    raise _rejected_anyway(request_label(request)) from None
+                renewals += 1
+                rejected = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                self._renew(rejected or None, request_label(request))
             else:
                 self._renewals_unused = 0
                 return response
-        try:
-            return send()
-        except UnauthorizedError:
-            raise _rejected_anyway(request_label(request)) from None
 
     def logout(self) -> None:
         """End the session the run logged in for (best effort: a failure is a warning)."""
@@ -181,11 +182,6 @@ def _rejected_anyway(where: str) -> AuthenticationError:
         f"{where}: the API answered 401 even with a fresh token ({MAX_RENEWALS} logins in a "
         "row). Check that api_key belongs to the same organisation as username."
     )
-
-
-def _token_of(request: requests.PreparedRequest) -> str | None:
-    """The token a request was sent with."""
-    return request.headers.get("Authorization", "").removeprefix("Bearer ") or None
 
 
 def _login_refusal(response: requests.Response) -> str:

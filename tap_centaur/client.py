@@ -114,19 +114,18 @@ class ApiClient:
             sent = time.time()
             response = session.send(request, timeout=self.settings.request_timeout)
             seconds = response.elapsed.total_seconds()
+            ok = metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED
             tags: dict[str, t.Any] = {
                 metrics.Tag.STREAM: stream,
                 metrics.Tag.ENDPOINT: path,
                 metrics.Tag.HTTP_STATUS_CODE: response.status_code,
-                metrics.Tag.STATUS: metrics.Status.SUCCEEDED
-                if response.ok
-                else metrics.Status.FAILED,
+                metrics.Tag.STATUS: ok,
             }
             point = metrics.Point("timer", metrics.Metric.HTTP_REQUEST_DURATION, seconds, tags)
             metrics.log(metrics.get_metrics_logger(), point)
             check_status(response, where)
             moment = RequestTime.of(response, datetime.fromtimestamp(sent + seconds, UTC))
-            page = Page.read(response, shape, moment, where, listed=path.endswith("/list"))
+            page = Page.read(response, shape, moment, listed=path.endswith("/list"))
             self.skew.observe(page.time)
             return page
 
@@ -141,15 +140,14 @@ def check_status(response: requests.Response, where: str) -> None:
     raise_if_transient(response, where)
     if status == 401:
         raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
-    said = server_message(response)
-    path = urlsplit(response.request.url or "").path
-    if status == 404 and path.startswith("/results/") and path.endswith("/list"):
+    url = urlsplit(response.request.url or "")
+    if status == 404 and url.path.startswith("/results/") and url.path.endswith("/list"):
         raise CentaurAPIError(
             f"{where.split(' (', maxsplit=1)[0]} not found or not visible to this API key "
             "(HTTP 404). Check task_ids (the number in go.centaurlabs.com/task/<id>) and that "
             "the API key belongs to the organisation that owns the task."
         )
-    if status == 404 and path.startswith("/results/"):
+    if status == 404 and url.path.startswith("/results/"):
         raise CentaurAPIError(
             f"{where}: case not found or not visible to this API key (HTTP 404). Check "
             "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
@@ -159,5 +157,5 @@ def check_status(response: requests.Response, where: str) -> None:
     )
     if status == 403 and error_body(response).get("code") == "restricted_country":
         error = AccessRefusedError
-    sent = dict(parse_qsl(urlsplit(response.request.url or "").query))
+    said, sent = server_message(response), dict(parse_qsl(url.query))
     raise error(f"{where}: " + text.format(status=status, said=said, sent=sent))

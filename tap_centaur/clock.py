@@ -69,10 +69,9 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 @dataclass(frozen=True)
 class RequestTime:
-    """When one request ran, by the API's `Date` (None without one) and by this machine's clock.
+    """When one request ran: the API's `Date` (or None), and when its headers arrived here.
 
-    `local_now` is when the answer's headers arrived (the send time plus `elapsed`; the body
-    may take much longer); `round_trip` is `elapsed` rounded up to whole seconds.
+    `round_trip` is `elapsed` rounded up to whole seconds.
     """
 
     server_now: datetime | None

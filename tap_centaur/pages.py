@@ -45,16 +45,11 @@ class Page:
 
     @classmethod
     def read(
-        cls,
-        response: requests.Response,
-        shape: RecordShape,
-        time: RequestTime,
-        where: str,
-        *,
-        listed: bool,
+        cls, response: requests.Response, shape: RecordShape, time: RequestTime, *, listed: bool
     ) -> Page:
         """Decode and check an answer once: a `list` page, or the one record of a `get`."""
         body = decode_json(response)
+        where = request_label(response.request)
         if not listed:
             return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
         return cls(*_parse_page(body, response, shape), time, where)
@@ -88,11 +83,7 @@ def body_excerpt(response: requests.Response) -> str:
 
 
 def server_message(response: requests.Response, *, with_code: bool = True) -> str:
-    """What an error answer says: its `message` (and `code`), FastAPI's `detail`, or its start.
-
-    FastAPI's 422 `{"detail": [{"loc": ["query", "limit"], "msg": "..."}]}` reads
-    `query.limit: ...`.
-    """
+    """What an error answer says: its `message` (and `code`), FastAPI's `detail`, or its start."""
     body = error_body(response)
     message, code, detail = (body.get(key) for key in ("message", "code", "detail"))
     if isinstance(message, str):

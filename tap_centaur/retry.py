@@ -1,8 +1,7 @@
 """Retrying transient failures: bounded exponential backoff that honours `Retry-After`.
 
-Retried: 429, 5xx, resets, timeouts (the whole answer bounded by request_timeout), cut or
-undecodable bodies, proxy failures. Not: TLS failures and redirect loops (they fail the same
-way every time). Each final failure is one line saying what happened and what to check.
+Not retried: TLS failures and redirect loops (they fail the same way every time). Each final
+failure is one line saying what happened and what to check.
 """
 
 from __future__ import annotations
@@ -58,9 +57,8 @@ logger = logging.getLogger("tap-centaur")
 class RetryPolicy:
     """Retries a call on transient failures, then fails with a message naming what to try.
 
-    Waits grow exponentially (`backoff_factor` x 2^n, at most 60 s, with jitter). A 429's
-    `Retry-After` is honoured and pauses every caller sharing this policy, so parallel
-    workers slow down together instead of multiplying retries.
+    Waits: `backoff_factor` x 2^n (at most 60 s, jittered), or a 429's `Retry-After`, which
+    pauses every caller sharing this policy (parallel workers slow down together).
     """
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
@@ -70,7 +68,6 @@ class RetryPolicy:
         self._resume_at = 0.0
         self._ended = False
         self._lock = threading.Lock()
-        self._random = random.Random()  # noqa: S311 - jitter, not cryptography
 
     def end(self) -> None:
         """The run is over: a request still retrying in a background thread gives up."""
@@ -135,7 +132,7 @@ class RetryPolicy:
                     self._resume_at = max(self._resume_at, time.monotonic() + wait)
             else:
                 ceiling = min(self.backoff_factor * 2**retry, self.max_backoff)
-                wait = self._random.uniform(ceiling / 2, ceiling)
+                wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
             retry += 1
             exc = yield wait
 
