@@ -43,10 +43,8 @@ logger = logging.getLogger("tap-centaur")
 class CentaurAuth(AuthBase):
     """Signs requests with `X-API-KEY` and `Authorization: Bearer`; logs in, renews, logs out.
 
-    With username + API password it logs in before the first request and again after a 401
-    (tokens expire after inactivity); with a fixed bearer token a 401 is final. Thread-safe:
-    concurrent 401s on one token lead to one login. It logs in and out on a `session` of its
-    own, which it does not sign.
+    It logs in (when it can: a fixed bearer token's 401 is final) and out on a `session` of its
+    own, which it does not sign. Thread-safe: concurrent 401s on one token lead to one login.
     """
 
     def __init__(
@@ -78,9 +76,8 @@ class CentaurAuth(AuthBase):
     def renewing(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
         """`send()` the request, logging in again and re-sending after each 401.
 
-        Parallel workers share the token, so a fresh token can expire again before a worker's
-        retry is sent; past `MAX_RENEWALS` rejections in a row of one request, or of the run's
-        requests (none served in between), the run stops.
+        Past `MAX_RENEWALS` rejections in a row of one request, or of the run's requests (none
+        served in between: workers share the token), the run stops.
         """
         renewals = 0
         while True:

@@ -16,11 +16,11 @@ from tap_centaur.clock import UTC, RequestTime, SkewWatch
 from tap_centaur.errors import (
     AccessRefusedError,
     CentaurAPIError,
+    PaginationError,
     UnauthorizedError,
     UnsupportedTaskError,
 )
 from tap_centaur.pages import Page, error_body, request_label, server_message
-from tap_centaur.pagination import SequenceIdPaginator
 from tap_centaur.retry import RetryPolicy, raise_if_transient
 from tap_centaur.session import ApiSession, SessionPerThread
 
@@ -49,6 +49,49 @@ _REFUSALS: dict[int, tuple[type[CentaurAPIError], str]] = {
     ),
 }
 _REFUSALS[422] = _REFUSALS[400]
+
+
+class SequenceIdPaginator:
+    """Turns a page into the next page's `last_sequence_id`; refuses cursors that do not advance.
+
+    A cursor of 0 is a cursor and an empty page with `has_next` true is followed; a missing
+    cursor, one that does not move forward (a repeat, a step back, A→B→A) or `max_empty_pages`
+    pages in a row without a record end the task with an error instead of looping.
+    """
+
+    def __init__(self, max_empty_pages: int) -> None:
+        self.max_empty_pages = max_empty_pages
+        self.cursor: int | None = None
+        self._empty_pages = 0  # in a row, up to this page
+
+    def get_next(self, page: Page) -> int | None:
+        """The cursor of the page after `page`, None after the last one (or PaginationError)."""
+        if not page.has_next:
+            return None
+        cursor, where = page.cursor, page.where
+        if cursor is None:
+            raise PaginationError(
+                f"{where}: the API said has_next=true but sent no last_sequence_id, so the "
+                "next page cannot be requested. Stopping rather than skipping the rest of the "
+                "task; its bookmark stays where it was."
+            )
+        if self.cursor is not None and cursor <= self.cursor:
+            raise PaginationError(
+                f"{where}: the API's cursor went from last_sequence_id={self.cursor} to "
+                f"{cursor} instead of moving forward; following it would loop or repeat pages. "
+                "Stopping; this task's bookmark stays where it was."
+            )
+        self._empty_pages = 0 if page.records else self._empty_pages + 1
+        if self._empty_pages >= self.max_empty_pages:
+            raise PaginationError(
+                f"{where}: {self._empty_pages:,} pages in a row brought no record while the API "
+                f"said has_next=true; stopping there (max_empty_pages={self.max_empty_pages:,}) "
+                "rather than paging forever (a task keeps its bookmark). If a "
+                "labeling_state filter over a task of millions of cases needs more, raise "
+                "max_empty_pages."
+            )
+        self.cursor = cursor
+        return cursor
 
 
 @dataclass

@@ -1,8 +1,4 @@
-"""Time: the formats of bookmarks and of the API, HTTP dates, and when a request really ran.
-
-Case results carry no update time, so bookmarks come from the API's `Date` header and this
-machine's clock, the earlier of the two (docs/DESIGN.md, "The bookmark rule").
-"""
+"""Time: bookmark and API formats, HTTP dates, when a request ran (DESIGN.md: the bookmark rule)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ class RetryPolicy:
     """Retries a call on transient failures, then fails with a message naming what to try.
 
     Waits: `backoff_factor` x 2^n (at most 60 s, jittered), or a 429's `Retry-After`, which
-    pauses every caller sharing this policy (parallel workers slow down together).
+    pauses every caller sharing this policy.
     """
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:

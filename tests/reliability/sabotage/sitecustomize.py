@@ -121,10 +121,10 @@ def _bad_start_date_ignored() -> None:
 
 
 def _bad_cursor_ends_task() -> None:
-    from tap_centaur import pagination
+    from tap_centaur import client
     from tap_centaur.errors import PaginationError
 
-    original = pagination.SequenceIdPaginator.get_next
+    original = client.SequenceIdPaginator.get_next
 
     def get_next(self: t.Any, page: t.Any) -> int | None:
         try:
@@ -132,7 +132,7 @@ def _bad_cursor_ends_task() -> None:
         except PaginationError:
             return None  # the task ends quietly
 
-    pagination.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
+    client.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
 
 
 def _redaction_off() -> None:
@@ -382,14 +382,14 @@ def _size_cap_off() -> None:
 def _empty_pages_unbounded() -> None:
     import sys
 
-    from tap_centaur import pagination
+    from tap_centaur import client
 
-    original = pagination.SequenceIdPaginator.__init__
+    original = client.SequenceIdPaginator.__init__
 
     def __init__(self: t.Any, max_empty_pages: int) -> None:
         original(self, sys.maxsize)
 
-    pagination.SequenceIdPaginator.__init__ = __init__  # type: ignore[method-assign]
+    client.SequenceIdPaginator.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _nesting_unchecked() -> None:
