@@ -60,10 +60,6 @@ class CentaurAuth(AuthBase):
         for secret in (credentials.api_key, credentials.api_password, credentials.bearer_token):
             register_secret(secret)
 
-    def __repr__(self) -> str:
-        """Never show the token."""
-        return f"CentaurAuth({self._credentials!r}, logged_in={self._logged_in})"
-
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Sign a request with the API key and the current token (logging in first if needed)."""
         if self._token is None:

@@ -18,7 +18,7 @@ if t.TYPE_CHECKING:
     import requests
 
     from tap_centaur.clock import RequestTime
-    from tap_centaur.schemas import RecordShape
+    from tap_centaur.schemas import RecordShape, TypeCheck
 
 Record = dict[str, t.Any]
 
@@ -156,10 +156,12 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
     return None
 
 
-def _check_depth(value: object, response: requests.Response, levels: int) -> None:
-    """Refuse a value whose objects and lists nest more than `levels` deep (itself one level)."""
+def _check_depth(
+    value: object, response: requests.Response, levels: int, check: TypeCheck | None = None
+) -> tuple[str, object] | None:
+    """`schemas.mismatch`, refusing objects and lists nested more than `levels` deep."""
     try:
-        mismatch(value, None, levels)
+        return mismatch(value, check, levels)
     except TooDeepError:
         raise unusable_json(response, _TOO_DEEP) from None
 
@@ -211,11 +213,8 @@ def check_record(
             problem = f"a {shape.name} has '{field}' {_describe(record.get(field))}"
             raise _shape_error(response, shape, problem)
     undescribed = route_labels(record, shape.labels)
-    try:
-        found = mismatch(record, shape.check, levels)
-        mismatch(undescribed, None, levels)
-    except TooDeepError:
-        raise unusable_json(response, _TOO_DEEP) from None
+    found = _check_depth(record, response, levels, shape.check)
+    _check_depth(undescribed, response, levels)
     if found:
         path, value = found
         key = record[shape.keys[-1]]
