@@ -121,10 +121,10 @@ def _bad_start_date_ignored() -> None:
 
 
 def _bad_cursor_ends_task() -> None:
-    from tap_centaur import pagination
+    from tap_centaur import client
     from tap_centaur.errors import PaginationError
 
-    original = pagination.SequenceIdPaginator.get_next
+    original = client.SequenceIdPaginator.get_next
 
     def get_next(self: t.Any, page: t.Any) -> int | None:
         try:
@@ -132,7 +132,7 @@ def _bad_cursor_ends_task() -> None:
         except PaginationError:
             return None  # the task ends quietly
 
-    pagination.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
+    client.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
 
 
 def _redaction_off() -> None:
@@ -336,10 +336,10 @@ def _unprocessable_is_task_error() -> None:
 
     check = client.check_status
 
-    def check_status(response: requests.Response, where: str, retry_policy: t.Any) -> None:
+    def check_status(response: requests.Response, where: str) -> None:
         if response.status_code == 422:
             raise CentaurAPIError(f"the API answered HTTP 422: {response.text[:80]}")
-        check(response, where, retry_policy)
+        check(response, where)
 
     client.check_status = check_status
 
@@ -382,14 +382,14 @@ def _size_cap_off() -> None:
 def _empty_pages_unbounded() -> None:
     import sys
 
-    from tap_centaur import pagination
+    from tap_centaur import client
 
-    original = pagination.SequenceIdPaginator.__init__
+    original = client.SequenceIdPaginator.__init__
 
     def __init__(self: t.Any, max_empty_pages: int) -> None:
         original(self, sys.maxsize)
 
-    pagination.SequenceIdPaginator.__init__ = __init__  # type: ignore[method-assign]
+    client.SequenceIdPaginator.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _nesting_unchecked() -> None:
