@@ -1,9 +1,8 @@
 """The tap's settings, each declared once: a `Settings` field with its type and `th.Property`.
 
-The declarations give the JSON schema (`CONFIG_SCHEMA`: types, bounds, enums, `secret`,
-descriptions, defaults). `parse_settings` converts a config into `Settings` with msgspec (the
-one parser of numeric strings: environment variables), checks the values against that schema,
-then the rules that span settings; `setting_checks` holds the checks with messages of their own.
+They give the JSON schema (`CONFIG_SCHEMA`). `parse_settings` converts a config with msgspec
+(the one parser of numeric strings), checks the values against the schema, then the rules that
+span settings; `setting_checks` holds the checks of one raw value that need words of their own.
 """
 
 from __future__ import annotations
@@ -26,15 +25,13 @@ from tap_centaur.setting_checks import CHECKS, stripped
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jsonschema.exceptions import ValidationError
-
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 DEFAULT_API_URL = "https://api.centaurlabs.com"
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 SEE_README = "See README.md, Settings."
 
-#: Numbers may come as text (environment variables): msgspec parses them; these patterns only
-#: let the SDK's own check of the schema accept them.
+#: Numbers may come as text (environment variables): msgspec parses them; these patterns let
+#: the SDK's own check of the schema accept them.
 _NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 _ID_TEXT = r"^\s*[0-9]+\s*$"
 _STATE = th.StringType(allowed_values=list(LABELING_STATES))
@@ -93,7 +90,7 @@ class Credentials:
         return self.username is not None
 
     def __repr__(self) -> str:
-        """Never show the secrets."""
+        """Never shows a secret."""
         method = "login" if self.can_login else "bearer_token"
         return f"Credentials(method={method!r})"
 
@@ -230,9 +227,7 @@ def draft7(schema: dict[str, t.Any]) -> dict[str, t.Any]:
                 else repair(value)
                 for key, value in node.items()
             }
-        if isinstance(node, list):
-            return [repair(item) for item in node]
-        return node
+        return [repair(item) for item in node] if isinstance(node, list) else node
 
     repaired = t.cast("dict[str, t.Any]", repair(schema))
     repaired["$schema"] = DRAFT_7
@@ -248,6 +243,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = draft7(
 INTEGER_SETTINGS = tuple(
     name for name, hint in t.get_type_hints(Settings).items() if hint in (int, int | None)
 )
+_STATED = ("minimum", "maximum", "enum")
 
 
 def parse_settings(config: Mapping[str, t.Any]) -> Settings:
@@ -285,51 +281,36 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
 
 
 def _check_schema(config: Mapping[str, t.Any]) -> None:
-    """Check the tap's settings against their schema, with messages that name the setting.
-
-    Raises:
-        ConfigError: naming the first setting the schema refuses.
-    """
+    """Refuse the first tap setting the schema refuses, in words (a secret's value unshown)."""
     own = {name: value for name, value in config.items() if name in _NAMES}
     properties = {name: CONFIG_SCHEMA["properties"][name] for name in _NAMES}
     for error in Draft7Validator({"properties": properties}).iter_errors(own):
         name = str(error.absolute_path[0])
-        raise ConfigError(name, _problem(error, properties[name].get("secret")), SEE_README)
-
-
-def _problem(error: ValidationError, secret: bool) -> str:
-    """The schema's refusal in words: a bound's or an enum's shows the value (never a secret)."""
-    stated = [e for e in error.context or () if e.validator in _STATED]
-    leaf = max(stated, key=lambda e: len(e.path)) if stated else error  # the item at fault
-    schema, value = t.cast("dict[str, t.Any]", leaf.schema), leaf.instance
-    if secret or leaf.validator not in _STATED:
-        return "does not have the type this setting takes."
-    if leaf.validator == "enum":
-        allowed = ", ".join(map(repr, schema["enum"]))
-        return f"{excerpt(repr(value), 40)} is not allowed. Allowed values: {allowed}."
-    low, high = (_shown(schema.get(key)) for key in ("minimum", "maximum"))
-    return f"must be {f'at least {low}' if high == 'None' else f'{low} to {high}'}, got " \
-        f"{_shown(value)}."  # fmt: skip
+        stated = [e for e in error.context or () if e.validator in _STATED]
+        leaf = max(stated, key=lambda e: len(e.path)) if stated else error  # the item at fault
+        schema, value = t.cast("dict[str, t.Any]", leaf.schema), leaf.instance
+        secret = properties[name].get("secret")
+        problem = "does not have the type this setting takes."
+        if leaf.validator == "enum" and not secret:
+            allowed = ", ".join(map(repr, schema["enum"]))
+            problem = f"{excerpt(repr(value), 40)} is not allowed. Allowed values: {allowed}."
+        elif leaf.validator in _STATED and not secret:
+            low, high = (_shown(schema.get(key)) for key in ("minimum", "maximum"))
+            bounds = f"at least {low}" if high == "None" else f"{low} to {high}"
+            problem = f"must be {bounds}, got {_shown(value)}."
+        raise ConfigError(name, problem, SEE_README)
 
 
 def _shown(number: object) -> str:
     return f"{number:g}" if isinstance(number, float) else str(number)
 
 
-_STATED = ("minimum", "maximum", "enum")
-
-
 def _check_combinations(settings: Settings) -> None:
-    """The rules that span settings: one way to authenticate, a shard within shard_count.
-
-    Raises:
-        ConfigError: naming the setting to change.
-    """
+    """The rules that span settings: one way to authenticate, a shard within shard_count."""
     login, password = settings.username is not None, settings.api_password is not None
-    if login and not password:
-        raise ConfigError("api_password", "is required when username is set.")
-    if password and not login:
-        raise ConfigError("username", "is required when api_password is set.")
+    if login != password:
+        missing, given = ("api_password", "username") if login else ("username", "api_password")
+        raise ConfigError(missing, f"is required when {given} is set.")
     if login and settings.bearer_token is not None:
         raise ConfigError(
             "bearer_token",

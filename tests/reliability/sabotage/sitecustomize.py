@@ -371,14 +371,14 @@ def _decoded_cost_ignored() -> None:
 
 
 def _size_cap_off() -> None:
-    from tap_centaur import session
+    from tap_centaur.session import ApiSession
 
-    original = session._DecodedBody.__init__
+    original = ApiSession.__init__
 
-    def __init__(self: t.Any, content_encoding: str, limit_mb: int) -> None:
-        original(self, content_encoding, 1 << 30)  # a petabyte: nothing is ever too large
+    def __init__(self: t.Any, api_url: str, timeout: float, max_response_mb: int) -> None:
+        original(self, api_url, timeout, 1 << 30)  # a petabyte: nothing is ever too large
 
-    session._DecodedBody.__init__ = __init__  # type: ignore[method-assign]
+    ApiSession.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _empty_pages_unbounded() -> None:
