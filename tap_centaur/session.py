@@ -37,14 +37,8 @@ _INFLATE_STEP = 4 * 1024
 #: take once decoded (measured with msgspec: 36-83 bytes), so that `max_response_mb` bounds a
 #: page's memory, not only its bytes.
 VALUE_COST = 128
-#: zlib's window bits of each content coding the tap accepts (None: no coding).
-_WBITS: dict[str, int | None] = {
-    "": None,
-    "identity": None,
-    "gzip": 16 + zlib.MAX_WBITS,
-    "x-gzip": 16 + zlib.MAX_WBITS,
-    "deflate": zlib.MAX_WBITS,
-}
+#: zlib's window bits of each content coding the tap accepts (None: no coding; +16: gzip).
+_WBITS = {"": None, "identity": None, "gzip": 31, "x-gzip": 31, "deflate": zlib.MAX_WBITS}
 
 
 class ResponseTimeout(requests.exceptions.ReadTimeout):
@@ -65,10 +59,10 @@ def origin_text(url: str) -> str:
 
 
 class ApiSession(requests.Session):
-    """A session bound to `api_url`'s origin, each whole answer within `timeout` s and the size."""
+    """A session bound to `api_url`'s origin; each whole answer within `timeout` s and the size."""
 
     def __init__(self, api_url: str, timeout: float, max_response_mb: int) -> None:
-        """Redirects only within `api_url`'s origin; answers within `timeout` s and the size."""
+        """Bind the session to `api_url`'s origin, `timeout` and `max_response_mb`."""
         super().__init__()
         self.api_url, self.timeout, self.max_response_mb = api_url, timeout, max_response_mb
         self.max_redirects = MAX_REDIRECTS
@@ -183,7 +177,7 @@ class _BodyInMemory:
 
 
 class _TooLargeError(Exception):
-    """The decoded body passed its limit (internal to `ApiSession`)."""
+    """The decoded body passed its limit."""
 
 
 class _DecodedBody:

@@ -139,9 +139,9 @@ class Settings:
         "first sync. Without it, the first sync reads every case. A date later than now is "
         "refused (a typo would read nothing and bookmark the present).")
     lookback_seconds: int = _setting(_integer(0, 365 * 86400), "Lookback", 300,
-        "Seconds each new bookmark is moved back, so that cases stamped by a clock that lags "
-        "the API's Date header (or this machine's clock) are read again rather than skipped. "
-        "Re-read cases are deduplicated by targets on the primary key. At most 365 days.")
+        "Seconds each new bookmark is moved back, so that cases stamped by a lagging clock are "
+        "read again rather than skipped (targets deduplicate them by primary key). At most 365 "
+        "days.")
     api_url: str = _setting(th.URIType, "API URL", DEFAULT_API_URL,
         "Base URL of the Centaur API. Plain http:// is accepted only for a loopback host (a "
         "local simulator): credentials never travel in clear text.")
@@ -157,34 +157,24 @@ class Settings:
         "Seconds before the first retry; each retry waits twice as long, up to 60 s. A 429's "
         "Retry-After takes precedence (0 to 60).")
     max_parallel_tasks: int = _setting(_integer(1, 32), "Max parallel tasks", 4,
-        "Tasks (partitions) fetched at the same time (1 to 32). Each page is written as soon as "
-        "it arrives, so records of different tasks may interleave; a task's records keep the "
-        "API's order. The default, 4, hides most network latency while keeping the load on the "
-        "API modest.")
+        "Tasks (partitions) fetched at the same time (1 to 32). Records of different tasks may "
+        "interleave; a task's records keep the API's order.")
     state_interval_seconds: float = _setting(_number(0, 86400), "STATE interval", 5,
         "While tasks complete, a STATE message is written at most once per this many seconds "
-        "(and always after the last record): STATE output grows with the number of tasks, and "
-        "a run that is killed re-reads at most the tasks finished since its last STATE. 0 "
-        "writes one after every task (at most 86,400).")
+        "(and always after the last record); 0 writes one after every task (at most 86,400).")
     max_consecutive_task_failures: int = _setting(_integer(1), "Max consecutive task failures",
         3, "The run stops early when this many tasks in a row fail because the API itself keeps "
         "failing (5xx, timeouts, connection errors outlasting max_retries), instead of trying "
         "every remaining task. Failures that belong to one task (404, a bad page) never count.")
     # Past 2**43 MiB, zlib's output limit overflows (Unexpected error once a gzip page arrives).
     max_response_mb: int = _setting(_integer(1, 4096), "Max response size (MiB)", 256,
-        "Largest answer the tap reads, in MiB once decompressed (1 to 4,096), counting 128 "
-        "bytes more for each JSON object, list and item (what it takes in memory once "
-        "decoded), checked while it arrives. The default, 256, is far above any real page "
-        "(1,000 cases of a few KB each count about 5 MB). A larger answer (a compression "
-        "bomb, a body that never ends) fails its task, or the run when it is the login or the "
-        "task or project list, without being held in memory: memory stays under about this "
-        "much per max_parallel_tasks.")
+        "Largest answer the tap reads, in MiB once decompressed, counting 128 bytes more for "
+        "each JSON object, list and item (1 to 4,096). A larger answer fails its task (the run, "
+        "for the login or the task or project list) without being held in memory.")
     max_empty_pages: int = _setting(_integer(1), "Max empty pages in a row", 10000,
         "A task fails (the run stops, for the task or project list) after this many pages in "
-        "a row that bring no record while has_next says more follow: pagination that never "
-        "ends, ends. The default, 10,000, is a scan of 1,000,000 cases at the API's default "
-        "page of 100 without a single match (a rare labeling_state over a huge task); raise it "
-        "for larger tasks filtered that way, or with a small page_size.")
+        "a row that bring no record while has_next says more follow. Raise it for a huge task "
+        "filtered by a rare labeling_state, or with a small page_size.")
     shard_count: int = _setting(_integer(1), "Shard count", 1,
         "Split the tasks between this many jobs, each with its own state: a task (and each "
         "case_ids entry) belongs to shard task_id % shard_count.")
