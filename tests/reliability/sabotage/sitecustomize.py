@@ -407,14 +407,9 @@ def _json_errors_unexplained() -> None:
 
 
 def _pipe_writes_not_atomic() -> None:
-    from tap_centaur.output import BufferedMsgSpecWriter
+    from tap_centaur import output
 
-    def _write_lines(self: t.Any, fd: int, data: bytes) -> None:
-        view, start = memoryview(data), 0
-        while start < len(data):
-            start += os.write(fd, view[start:])
-
-    BufferedMsgSpecWriter._write_lines = _write_lines  # type: ignore[method-assign]
+    output.PIPE_BUF = output.BUFFER_BYTES  # whole lines, but 64 KiB at a time: not atomic
 
 
 def _signal_exit_waits() -> None:
