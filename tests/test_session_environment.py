@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 import requests
 from requests.utils import resolve_proxies
@@ -51,12 +53,12 @@ class Recording(requests.adapters.HTTPAdapter):
         return requests.Response()
 
 
-def sent(monkeypatch, env: dict[str, str], url: str, **settings: object) -> list[dict]:
+def sent(monkeypatch, env: dict[str, str], url: str, **settings: bool) -> list[dict[str, t.Any]]:
     """What an ApiSession (with `settings`) hands its adapter for two requests to `url`."""
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    for variable, text in env.items():
+        monkeypatch.setenv(variable, text)
     session = ApiSession(url, 5, 1)
     session.hooks["response"].clear()  # nothing to read
     for name, value in settings.items():

@@ -19,6 +19,7 @@ def settings(**overrides):
 
 
 UTC = timezone.utc
+NOON = datetime(2024, 1, 31, 12, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -38,16 +39,8 @@ UTC = timezone.utc
         ({"labeling_state": '["Labeled", "Flagged"]'}, "labeling_state", ("Labeled", "Flagged")),
         ({}, "labeling_state", ()),
         ({"start_date": "2024-01-31"}, "start_date", datetime(2024, 1, 31, tzinfo=UTC)),
-        (
-            {"start_date": "2024-01-31T12:30:00"},
-            "start_date",
-            datetime(2024, 1, 31, 12, 30, tzinfo=UTC),
-        ),
-        (
-            {"start_date": "2024-01-31T14:30:00+02:00"},
-            "start_date",
-            datetime(2024, 1, 31, 12, 30, tzinfo=UTC),
-        ),
+        ({"start_date": "2024-01-31T12:30:00"}, "start_date", NOON),
+        ({"start_date": "2024-01-31T14:30:00+02:00"}, "start_date", NOON),
         ({}, "api_url", "https://api.centaurlabs.com"),
         ({"page_size": " 250 ", "max_retries": "3"}, "page_size", 250),
         ({"request_timeout": "2.5"}, "request_timeout", 2.5),
