@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from centaur_sim import messages as msg
-from centaur_sim.config import LABELING_STATES
+from centaur_sim.config import LABELING_STATES, words
 from centaur_sim.faults import ScriptedFault
 from centaur_sim.messages import CANNED, Reply, Request
 from centaur_sim.misbehave import build_page
-from centaur_sim.pages import Listed, PageQuery, catalog_page, render
-from centaur_sim.store import Case, Task
+from centaur_sim.pages import PageQuery, catalog_page, render
+from centaur_sim.store import Case, Project, Task
 from centaur_sim.timefmt import parse_updated_after
 from centaur_sim.tokens import same
 
@@ -23,26 +23,13 @@ if TYPE_CHECKING:
 
 LOGIN = "/auth/public/v1/login"
 LOGOUT = "/auth/public/v1/logout"
-RESULTS_LIST = "/results/public/v1/list"
-RESULTS_GET = "/results/public/v1/get"
-V2_LIST = "/results/public/v2/list"
-V2_GET = "/results/public/v2/get"
-TASKS_LIST = "/tasks/public/v1/list"
-PROJECTS_LIST = "/projects/public/v1/list"
-#: The data endpoints: scripted faults without a `path`, and random faults, apply to these.
-DATA = frozenset({RESULTS_LIST, RESULTS_GET, V2_LIST, V2_GET, TASKS_LIST, PROJECTS_LIST})
-V2 = frozenset({V2_LIST, V2_GET})
-METHODS = {LOGIN: "POST", LOGOUT: "POST"} | dict.fromkeys(DATA, "GET")
-#: Faults that answer normally first, then change how (see `PublicApi._fault`).
-AMENDING = ("truncate", "stall", "timeout", "future_date", "no_date")
-#: Faults that answer normally first, then spoil the answer's contents (see `_spoil`).
-SPOILING = ("deep_json", "nan", "huge_number", "bom", "date_9999")
-#: Faults that answer in their own way (see `PublicApi._hostile`).
-HOSTILE = ("gzip_bomb", "object_bomb", "flood", "gzip_flood", "empty_page")
+V1, V2 = "/results/public/v1/", "/results/public/v2/"
+#: Faults that change the normal answer: how it is sent, or its contents (see `_amend`).
+AMENDING = words(
+    "truncate stall timeout future_date no_date deep_json nan huge_number bom date_9999"
+)
 YEAR_SECONDS = 365 * 86400.0
 GIB = 1 << 30
-#: What `nan` and `huge_number` put first in a page's first record: numbers JSON does not allow.
-_BAD_NUMBERS = {"nan": b'"agreement":NaN', "huge_number": b'"agreement":1e400'}
 _INT = re.compile(r"[0-9]{1,18}", re.ASCII)
 
 
@@ -56,18 +43,18 @@ class PublicApi:
     def __init__(self, sim: Simulator) -> None:
         """Serve the data and settings of `sim`."""
         self.sim = sim
+        #: The data endpoints: scripted faults without a `path`, and random faults, apply to these.
         self._data: dict[str, Callable[[Request], Reply]] = {
-            RESULTS_LIST: self._list,
-            RESULTS_GET: self._get,
-            V2_LIST: self._list,
-            V2_GET: self._get,
-            TASKS_LIST: self._tasks_list,
-            PROJECTS_LIST: lambda r: self._catalog_page(r, self.sim.store.project_rows),
+            **{V1 + "list": self._list, V1 + "get": self._get},
+            **{V2 + "list": self._list, V2 + "get": self._get},
+            "/tasks/public/v1/list": self._tasks_list,
+            "/projects/public/v1/list": lambda r: self._catalog_page(r, sim.store.project_rows),
         }
+        self._methods = {LOGIN: "POST", LOGOUT: "POST"} | dict.fromkeys(self._data, "GET")
 
     def handle(self, request: Request) -> Reply:
         """Answer one request (check order: route, country, API key, token, fault, endpoint)."""
-        method = METHODS.get(request.path)
+        method = self._methods.get(request.path)
         sim = self.sim
         with sim.lock:
             if method is None:
@@ -97,63 +84,51 @@ class PublicApi:
                 return CANNED["401"]()
         task_param = request.param("task_id")
         task_id = int(task_param) if task_param and _INT.fullmatch(task_param) else None
-        fault = self.sim.faults.draw(request.path, task_id, request.path in DATA)
+        fault = self.sim.faults.draw(request.path, task_id, request.path in self._data)
         if fault is None:
             return self._endpoint(request, token)
         self.sim.counters.faults[fault.kind] += 1
         return self._fault(fault, request, token)
 
     def _fault(self, fault: ScriptedFault, request: Request, token: str | None) -> Reply:
-        config = self.sim.config
-        kind = fault.kind
-        if kind in AMENDING or kind in SPOILING:
-            return self._amended(fault, self._endpoint(request, token))
-        if kind in HOSTILE:
-            return self._hostile(fault, request)
-        if kind in ("redirect", "answer"):
-            return _scripted_reply(fault, request)
+        """Answer with `fault` (what each kind does: the README)."""
+        config, kind, size = self.sim.config, fault.kind, fault.size or GIB
+        if kind in AMENDING:
+            return _amend(self._endpoint(request, token), fault, config.spike_seconds)
         if kind == "401" and token is not None:
             self.sim.tokens.revoke(token)
-        if kind == "reset":
-            return Reply(0, action="reset")
-        if kind == "429":
-            return msg.too_many_requests(
-                config.retry_after, config.retry_after_style, config.date_offset_seconds
-            )
-        return CANNED[kind]()
-
-    def _amended(self, fault: ScriptedFault, reply: Reply) -> Reply:
-        """The normal answer, sent differently (cut, slow, its date) or spoilt (`_spoil`)."""
-        kind = fault.kind
-        if kind in SPOILING:
-            return _spoil(reply, fault)
-        if kind in ("truncate", "stall"):
-            reply.action = kind
-        elif kind == "timeout":
-            reply.delay += self.sim.config.spike_seconds
-        else:
-            reply.date_shift = YEAR_SECONDS if kind == "future_date" else None
-        return reply
-
-    def _hostile(self, fault: ScriptedFault, request: Request) -> Reply:
-        """A bomb, an endless body, or a page without records that says more follow."""
         gzip = [("Content-Encoding", "gzip")]
-        if fault.kind in ("gzip_bomb", "object_bomb"):
-            bomb = msg.gzip_bomb(fault.size or GIB, objects=fault.kind == "object_bomb")
-            return Reply(200, bomb, headers=gzip)
-        if fault.kind == "flood":
-            return Reply(200, chunks=self._counted(msg.padded_page(fault.size or GIB)))
-        if fault.kind == "gzip_flood":
-            page = msg.gzipped(msg.padded_page(fault.size or GIB))
-            return Reply(200, chunks=self._counted(page), headers=gzip)
+        here = request.path + (f"?{request.query_string}" if request.query_string else "")
+        answers: dict[str, Callable[[], Reply]] = {
+            "reset": lambda: Reply(0, action="reset"),
+            "429": lambda: msg.too_many_requests(
+                config.retry_after, config.retry_after_style, config.date_offset_seconds
+            ),
+            "redirect": lambda: msg.redirect(fault.status or 307, fault.location or here),
+            "answer": lambda: msg.echoing(
+                fault.status or 400,
+                fault.reason,
+                fault.body or "",
+                request.headers.get("x-api-key", ""),
+            ),
+            "gzip_bomb": lambda: Reply(200, msg.gzip_bomb(size), headers=gzip),
+            "object_bomb": lambda: Reply(200, msg.gzip_bomb(size, objects=True), headers=gzip),
+            "flood": lambda: Reply(200, chunks=self._counted(msg.padded_page(size))),
+            "gzip_flood": lambda: Reply(
+                200, chunks=self._counted(msg.gzipped(msg.padded_page(size))), headers=gzip
+            ),
+            "empty_page": lambda: self._empty_page(request),
+        }
+        return answers[kind]() if kind in answers else CANNED[kind]()
+
+    def _empty_page(self, request: Request) -> Reply:
+        """A page without records that says more follow, one past the cursor asked for."""
         try:
             after, limit = self._paging(request)
         except InvalidParameterError:
             return CANNED["400"]()
-        cursor = (after or 0) + 1
-        return msg.json_reply(
-            200, {"payload": [], "has_next": True, "last_sequence_id": cursor, "limit": limit}
-        )
+        page = {"payload": [], "has_next": True, "last_sequence_id": (after or 0) + 1}
+        return msg.json_reply(200, {**page, "limit": limit})
 
     def _endpoint(self, request: Request, token: str | None) -> Reply:
         if request.path == LOGIN or token is None:
@@ -203,7 +178,7 @@ class PublicApi:
         task = self.sim.store.tasks.get(_required_int(request, "task_id"))
         if task is None:
             return CANNED["404"]()
-        if request.path in V2:
+        if request.path.startswith(V2):
             return task, lambda case: case.v2(task.v2_notes)
         if task.unsupported:
             return msg.unsupported_task_type(request.path.rsplit("/", 1)[1])
@@ -241,7 +216,7 @@ class PublicApi:
             is_case_seq=task.is_case_seq,
             last_page_style=self.sim.config.last_page_style,
             encode=encode,
-            v2=request.path in V2,
+            v2=request.path.startswith(V2),
         )
         kind = self.sim.misbehaviours.get(task.info.task_id)
         page, misbehaved = build_page(kind, query)
@@ -275,25 +250,31 @@ class PublicApi:
             rows = [] if project is None else [store.tasks[t] for t in project.task_ids]
         return self._catalog_page(request, rows)
 
-    def _catalog_page(self, request: Request, rows: Sequence[Listed]) -> Reply:
+    def _catalog_page(self, request: Request, rows: Sequence[Task] | Sequence[Project]) -> Reply:
         after, limit = self._paging(request)
         page = catalog_page(rows, after, limit, self.sim.config.last_page_style)
         self.sim.counters.catalog_items_served += len(page.records)
         return Reply(200, render(page))
 
 
-def _spoil(reply: Reply, fault: ScriptedFault) -> Reply:
-    """The answer with a date no clock reaches, a byte order mark or a record JSON cannot hold."""
-    if fault.kind == "date_9999":
+def _amend(reply: Reply, fault: ScriptedFault, spike_seconds: float) -> Reply:
+    """The normal answer, sent differently (cut, slow, its date) or with spoilt contents."""
+    kind, levels = fault.kind, fault.size or 5000
+    if kind in ("truncate", "stall"):
+        reply.action = kind
+    elif kind == "timeout":
+        reply.delay += spike_seconds
+    elif kind in ("future_date", "no_date"):
+        reply.date_shift = YEAR_SECONDS if kind == "future_date" else None
+    elif kind == "date_9999":
         reply.date_text = msg.DATE_9999
-    elif fault.kind == "bom":
+    elif kind == "bom":
         reply.body = codecs.BOM_UTF8 + reply.body
-    elif fault.kind == "deep_json":
-        levels = fault.size or 5000
+    else:  # a field first in the first record that JSON cannot hold, or hardly
+        bad = {"nan": b"NaN", "huge_number": b"1e400"}
         nested = b'"nested":' + b'{"a":' * levels + b"1" + b"}" * levels
-        reply.body = msg.with_field(reply.body, nested)
-    else:
-        reply.body = msg.with_field(reply.body, _BAD_NUMBERS[fault.kind])
+        spoilt = nested if kind == "deep_json" else b'"agreement":' + bad[kind]
+        reply.body = msg.with_field(reply.body, spoilt)
     return reply
 
 
@@ -312,12 +293,3 @@ def _required_int(request: Request, name: str) -> int:
     if value is None or not _INT.fullmatch(value):
         raise InvalidParameterError(name)
     return int(value)
-
-
-def _scripted_reply(fault: ScriptedFault, request: Request) -> Reply:
-    """A `redirect` (to `location`, by default the request's own URL), or an `answer`."""
-    if fault.kind == "redirect":
-        here = request.path + (f"?{request.query_string}" if request.query_string else "")
-        return msg.redirect(fault.status or 307, fault.location or here)
-    key = request.headers.get("x-api-key", "")
-    return msg.echoing(fault.status or 400, fault.reason, fault.body or "", key)

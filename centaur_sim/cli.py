@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from centaur_sim.config import FAULT_KINDS, MISBEHAVIOURS, SCRIPTED_KINDS, SimConfig
+from centaur_sim.config import FAULT_KINDS, SCRIPTED_KINDS, SimConfig
+from centaur_sim.misbehave import MISBEHAVIOURS
 from centaur_sim.simulator import Simulator
 
 
@@ -56,12 +57,11 @@ def _option(f: dataclasses.Field[Any]) -> tuple[str, dict[str, Any]]:
     parsers: dict[str, Callable[[str], Any]] = {
         "int | tuple[int, ...]": _cases,
         "tuple[int, ...]": int,
-        "Mapping[str, float]": _rate,
         "float": float,
         "int": int,
     }
     options["type"] = parsers.get(kind) or parsers.get(kind.split(" | ", 1)[0], str)
-    if kind.startswith(("tuple", "Mapping")):
+    if kind.startswith("tuple"):
         options["action"] = "append"
     options["choices"] = meta.get("choices")
     return flag, options
@@ -70,8 +70,6 @@ def _option(f: dataclasses.Field[Any]) -> tuple[str, dict[str, Any]]:
 def build(args: argparse.Namespace) -> Simulator:
     """Create the simulator the parsed arguments describe."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(SimConfig)}
-    if values["fault_rates"] is not None:
-        values["fault_rates"] = dict(values["fault_rates"])
     sim = Simulator(
         SimConfig(**{k: v for k, v in values.items() if v is not None}), verbose=args.verbose
     )
@@ -113,11 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cases(text: str) -> int | tuple[int, ...]:
     parts = [int(part) for part in text.split(",")]
     return parts[0] if len(parts) == 1 else tuple(parts)
-
-
-def _rate(text: str) -> tuple[str, float]:
-    kind, _, rate = text.partition("=")
-    return kind, float(rate)
 
 
 if __name__ == "__main__":

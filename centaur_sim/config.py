@@ -12,60 +12,24 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
-#: Fault kinds for scripts and random rates.
-FAULT_KINDS = (
-    "429",
-    "500",
-    "502",
-    "503",
-    "reset",
-    "truncate",
-    "timeout",
-    "html200",
-    "empty200",
-    "bad_utf8",
-    "401",
-    "403",
-)
-#: Kinds that only a script can ask for (never drawn at random rates).
-SCRIPTED_KINDS = (
-    "future_date",
-    "no_date",
-    "redirect",
-    "stall",
-    # a reply of any status, reason phrase and body (see `faults.ScriptedFault`)
-    "answer",
-    # hostile answers (issue 19): sizes, pages that never end, page contents, dates
-    "gzip_bomb",
-    "object_bomb",
-    "flood",
-    "gzip_flood",
-    "empty_page",
-    "deep_json",
-    "nan",
-    "huge_number",
-    "bom",
-    "date_9999",
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Split `text` at whitespace into a tuple."""
+    return tuple(text.split())
+
+
+#: Fault kinds for scripts and random rates (what each does: the README).
+FAULT_KINDS = words("429 500 502 503 reset truncate timeout html200 empty200 bad_utf8 401 403")
+#: Kinds that only a script can ask for (never drawn at random): dates, redirects, a stall, any
+#: answer (`faults.ScriptedFault`), and hostile answers (issue 19): sizes, endless pages, contents.
+SCRIPTED_KINDS = words(
+    "future_date no_date redirect stall answer gzip_bomb object_bomb flood gzip_flood empty_page"
+    " deep_json nan huge_number bom date_9999"
 )
 #: Kinds whose `size` field means something: bytes of the body, or levels of nesting.
 SIZED_KINDS = ("gzip_bomb", "object_bomb", "flood", "gzip_flood", "deep_json")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-MISBEHAVIOURS = (
-    "payload_not_list",
-    "has_next_not_bool",
-    "cursor_backwards",
-    "cursor_repeat",
-    "cursor_cycle",
-    "has_next_without_cursor",
-    "missing_case_id",
-    "missing_labeling_state",
-    "wrong_types",
-    "odd_labels",
-    "wrong_nested_type",
-    "empty_pages",
-    "has_next_false_with_cursor",
-    "v2_shape",
-)
 LAST_PAGE_STYLES = ("absent", "false")
 #: How a bad query parameter is refused: the documented 400, or FastAPI's 422 validation body.
 BAD_PARAMETER_STATUSES = (400, 422)
@@ -107,16 +71,6 @@ class SimConfig:
     latency_ms: float = _opt(0.0, "answer this long after reading a request", runtime=True)
     token_expiry_requests: int | None = _opt(None, "requests a login token serves", runtime=True)
     restricted_country: bool = _opt(False, "answer 403 restricted_country", runtime=True)
-    fault_rates: Mapping[str, float] = field(
-        default_factory=dict,
-        metadata={
-            "help": "random fault rate (repeatable)",
-            "runtime": False,
-            "flag": "--fault-rate",
-            "metavar": "KIND=RATE",
-        },
-    )
-    fault_seed: int = _opt(0)
     retry_after: int = _opt(1, "seconds in a 429's Retry-After", runtime=True)
     retry_after_style: str = _opt("seconds", runtime=True, choices=RETRY_AFTER_STYLES)
     bad_parameter_status: int = _opt(
@@ -148,7 +102,6 @@ class SimConfig:
             choices = f.metadata.get("choices", (getattr(self, f.name),))
             _require(getattr(self, f.name) in choices, f"{f.name} must be one of {choices}")
         _require(bool(self.tls_certfile or not self.tls_keyfile), "tls_keyfile needs tls_certfile")
-        validate_rates(self.fault_rates)
 
     def cases_per_task(self) -> tuple[int, ...]:
         """Return the number of cases of each configured task."""
@@ -168,7 +121,7 @@ class SimConfig:
 
     def to_json(self) -> dict[str, Any]:
         """Return the configuration as JSON-ready data."""
-        return {**dataclasses.asdict(self), "fault_rates": dict(self.fault_rates)}
+        return dataclasses.asdict(self)
 
 
 def _fits(value: object, annotation: str) -> bool:
@@ -179,14 +132,6 @@ def _fits(value: object, annotation: str) -> bool:
     if isinstance(value, int):
         return bool(names & {"int", "float"})
     return isinstance(value, float) and "float" in names
-
-
-def validate_rates(rates: Mapping[str, float]) -> None:
-    """Check that `rates` maps fault kinds to probabilities summing to at most 1."""
-    unknown = sorted(set(rates) - set(FAULT_KINDS))
-    _require(not unknown, f"unknown fault kind(s) for random rates: {', '.join(unknown)}")
-    _require(all(0 <= r <= 1 for r in rates.values()), "fault rates must be in 0..1")
-    _require(sum(rates.values()) <= 1, "fault rates must sum to at most 1")
 
 
 def _require(ok: bool, message: str) -> None:

@@ -1,24 +1,4 @@
-"""HTTP control endpoints under /_sim/ (no authentication: local testing only).
-
-GET  /_sim/truth?task_id=&api=  case results as served (all tasks without task_id; api=v2:
-                                the results-v2 items)
-GET  /_sim/meta?task_id=        per case: sequence_id, updated_at, labeling_state
-GET  /_sim/tasks?project_id=    task items as the task list serves them
-GET  /_sim/stats                counters;   POST /_sim/reset-stats (also forgets requests)
-GET  /_sim/requests             requests received, in order (with `record_requests` on)
-GET  /_sim/config               settings in force;   POST /_sim/settings {setting: value}
-GET  /_sim/faults               pending script and rates
-POST /_sim/faults               {"script": [...], "rates": {...}, "seed": n, "clear": bool}
-POST /_sim/update               {"task_id", "case_ids"?, "count"?, "rng_seed"?, "at"?}
-POST /_sim/add                  {"task_id", "count"?, "at"?}
-POST /_sim/state                {"task_id", "case_id", "state", "at"?}
-POST /_sim/task                 the arguments of `Simulator.add_task` -> {"task_id"}
-POST /_sim/misbehaviour         {"task_id", "kind": name or null}
-POST /_sim/expire-tokens        invalidate all session tokens
-
-POST bodies are the keyword arguments of the `Simulator` method of the same name: an unknown or
-missing one, or a bad value, answers 400; an unknown task or case 404.
-"""
+"""HTTP control endpoints under /_sim/ (no authentication: local testing only; see the README)."""
 
 from __future__ import annotations
 

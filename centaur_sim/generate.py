@@ -20,24 +20,17 @@ CLASS_SETS = (
 )
 CHOICE_TITLES = ("Dermoscopy lesion type", "Chest X-ray findings", "Retinopathy grade")
 BOX_TITLES = ("Lung nodule boxes", "Polyp detection")
-STATE_WEIGHTS = {
-    "Ready": 15,
-    "Active": 15,
-    "Labeled": 45,
-    "Gold Standard": 10,
-    "Canceled": 5,
-    "Flagged": 10,
+#: Per labeling state: how often new cases are in it (weight), and their fewest and most reads.
+STATES = {
+    "Ready": (15, 0, 0),
+    "Active": (15, 1, 7),
+    "Labeled": (45, 8, 20),
+    "Gold Standard": (10, 5, 20),
+    "Canceled": (5, 0, 4),
+    "Flagged": (10, 3, 15),
 }
-READ_RANGES = {
-    "Ready": (0, 0),
-    "Active": (1, 7),
-    "Labeled": (8, 20),
-    "Gold Standard": (5, 20),
-    "Canceled": (0, 4),
-    "Flagged": (3, 15),
-}
-_STATES = tuple(STATE_WEIGHTS)
-_CUMULATIVE = tuple(itertools.accumulate(STATE_WEIGHTS.values()))
+_STATE_NAMES = tuple(STATES)
+_CUMULATIVE = tuple(itertools.accumulate(weight for weight, _, _ in STATES.values()))
 BASE_SECONDS = 1_704_067_200  # 2024-01-01T00:00:00+00:00
 SERIES = ("AX T1", "AX T2", "COR", "SAG", "DERM")
 V2_FROM_V1 = ("task_id", "task_name", "project_id", "project_name", "case_id", "task_type")
@@ -73,15 +66,8 @@ def make_task(
     kind = task_type or ("box" if index % 3 == 2 else "choice")
     titles = CHOICE_TITLES if kind == "choice" else BOX_TITLES
     classes = CLASS_SETS[index % len(CLASS_SETS)] if kind == "choice" else ("box", "no_box")
-    return TaskInfo(
-        task_id=task_id,
-        task_name=name or f"{titles[index % len(titles)]} #{task_id}",
-        project_id=project_id,
-        project_name=project_name,
-        task_type=kind,
-        classes=classes,
-        extra_fields=extra_fields,
-    )
+    name = name or f"{titles[index % len(titles)]} #{task_id}"
+    return TaskInfo(task_id, name, project_id, project_name, kind, classes, extra_fields)
 
 
 def project_name(project_id: int) -> str:
@@ -93,8 +79,8 @@ def new_record(
     task: TaskInfo, case_id: int, rng: random.Random, next_content_id: Callable[[], int]
 ) -> Record:
     """Create one case result in the documented field order."""
-    state = _STATES[bisect(_CUMULATIVE, rng.random() * _CUMULATIVE[-1])]
-    low, high = READ_RANGES[state]
+    state = _STATE_NAMES[bisect(_CUMULATIVE, rng.random() * _CUMULATIVE[-1])]
+    _, low, high = STATES[state]
     total = _int(rng, low, high)
     qualified = total - _int(rng, 0, total // 3)
     created = BASE_SECONDS + _int(rng, 0, 90 * 86400 - 1)
@@ -246,15 +232,13 @@ def _content(
 ) -> list[dict[str, Any]]:
     study = case_id % 997
     series = _pick(rng, SERIES) if rng.random() < 0.6 else None
-    items = []
-    for k in range(_int(rng, 1, 3)):
-        items.append(
-            {
-                "content_id": next_content_id(),
-                "origin": f"s3://centaur-sim-bucket/study-{study}/img-{case_id}-{k}.dcm",
-                "origin_created_at": iso_seconds(created + k),
-                "series": series,
-                "series_index": k if series is not None else None,
-            }
-        )
-    return items
+    return [
+        {
+            "content_id": next_content_id(),
+            "origin": f"s3://centaur-sim-bucket/study-{study}/img-{case_id}-{k}.dcm",
+            "origin_created_at": iso_seconds(created + k),
+            "series": series,
+            "series_index": k if series is not None else None,
+        }
+        for k in range(_int(rng, 1, 3))
+    ]

@@ -164,11 +164,7 @@ def invalid_parameter(status: int, name: str) -> Reply:
 
 
 def echoing(status: int, reason: str | None, body: str, api_key: str) -> Reply:
-    r"""A reply whose body echoes the request's API key, as a server echoing its request would.
-
-    In `body`, `{api_key}` becomes the key as sent, `{api_key_json}` the key JSON-escaped (`/`
-    as `\/`) and `{api_key_url}` the key URL-encoded. JSON when the result parses, else text.
-    """
+    """`body` echoing the request's API key in three forms (see the README); JSON if it parses."""
     forms = {
         "{api_key}": api_key,
         "{api_key_json}": json.dumps(api_key)[1:-1].replace("/", "\\/"),

@@ -6,9 +6,10 @@ import json
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from operator import attrgetter
+from typing import Any
 
-from centaur_sim.store import Case, encode
+from centaur_sim.store import Case, Project, Task, encode
 
 Fetch = Callable[[int | None], tuple[list[Case], bool]]
 
@@ -66,25 +67,15 @@ def plain_page(query: PageQuery) -> Page:
     )
 
 
-class Listed(Protocol):
-    """A task or project: a sequence id (its list cursor) and the item the API serves."""
-
-    seq: int
-
-    def item(self) -> dict[str, Any]:
-        """Return the served item."""
-        ...
-
-
 def catalog_page(
-    rows: Sequence[Listed], after: int | None, limit: int, last_page_style: str
+    rows: Sequence[Task] | Sequence[Project], after: int | None, limit: int, last_page_style: str
 ) -> Page:
     """Build a page of the task or project list: the rows with sequence id > `after`.
 
     `rows` are the matching rows in ascending sequence-id order; paging follows the results
     list exactly (cursor = last row's sequence id, `last_page_style`).
     """
-    start = 0 if after is None else bisect_right(rows, after, key=_seq)
+    start = 0 if after is None else bisect_right(rows, after, key=attrgetter("seq"))
     chosen = rows[start : start + limit]
     cursor = chosen[-1].seq if chosen else None
     return Page(
@@ -92,10 +83,6 @@ def catalog_page(
         meta=meta(start + limit < len(rows), cursor, limit, last_page_style),
         cursor=cursor,
     )
-
-
-def _seq(row: Listed) -> int:
-    return row.seq
 
 
 def render(page: Page) -> bytes:

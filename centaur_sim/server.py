@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -168,11 +168,9 @@ class SimHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             body = body[: len(body) // 2]
         if reply.action == "stall":
-            self._drip(body, config.stall_byte_seconds)
-        elif reply.chunks is not None:
-            self._stream(reply.chunks)
+            self._stream((body[i : i + 1] for i in range(len(body))), config.stall_byte_seconds)
         else:
-            self.wfile.write(body)
+            self._stream([body] if reply.chunks is None else reply.chunks)
 
     def _head(
         self, reply: Reply, length: int, headers: list[tuple[str, str]], config: SimConfig
@@ -197,33 +195,23 @@ class SimHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
 
-    def _stream(self, chunks: Iterator[bytes]) -> None:
-        """Send `chunks` as fast as the client takes them; stop when it is gone or we stop."""
-        for chunk in chunks:
-            if self.server.closing.is_set():
+    def _stream(self, chunks: Iterable[bytes], pause: float = 0.0) -> None:
+        """Send `chunks`, `pause` seconds apart; stop when the client is gone or we stop."""
+        for i, chunk in enumerate(chunks):
+            if self.server.closing.wait(pause if i else 0):
+                self.close_connection = True
                 return
             try:
                 self.wfile.write(chunk)
             except OSError:
+                self.close_connection = True
                 return
 
     def _gzips(self, reply: Reply, config: SimConfig) -> bool:
         """Whether to gzip the body: asked for, allowed, and not already encoded (a bomb)."""
         encoded = any(name == "Content-Encoding" for name, _ in reply.headers)
-        accepted = _accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        accepted = "gzip" in self.headers.get("Accept-Encoding", "")  # as Starlette's GZip
         return bool(reply.body) and config.gzip and accepted and not encoded
-
-    def _drip(self, body: bytes, seconds: float) -> None:
-        """Send `body` one byte per `seconds`, the first at once; stop when the client is gone."""
-        for i in range(len(body)):
-            if i and self.server.closing.wait(seconds):  # the simulator is stopping
-                self.close_connection = True
-                return
-            try:
-                self.wfile.write(body[i : i + 1])
-            except OSError:
-                self.close_connection = True
-                return
 
     def _reset(self) -> None:
         """Abort the connection with a TCP RST and no response."""
@@ -231,15 +219,3 @@ class SimHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.rfile.close()
         self.connection.close()
-
-
-def _accepts_gzip(header: str) -> bool:
-    for part in header.split(","):
-        coding, _, params = part.partition(";")
-        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
-            quality = params.strip().lower().removeprefix("q=")
-            try:
-                return not params.strip() or float(quality) > 0
-            except ValueError:
-                return True
-    return False

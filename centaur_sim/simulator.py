@@ -7,20 +7,19 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 from centaur_sim import generate
 from centaur_sim.api import PublicApi
-from centaur_sim.config import LABELING_STATES, MISBEHAVIOURS, SimConfig
+from centaur_sim.config import LABELING_STATES, SimConfig
 from centaur_sim.control import ControlApi
 from centaur_sim.faults import FaultPlan
 from centaur_sim.generate import Record
 from centaur_sim.messages import Reply, Request
+from centaur_sim.misbehave import MISBEHAVIOURS
 from centaur_sim.server import SimServer
 from centaur_sim.stats import Stats
 from centaur_sim.store import Case, Task, new_store
-from centaur_sim.timefmt import to_micros
 from centaur_sim.tokens import TokenStore
 
 
@@ -38,12 +37,12 @@ class Simulator:
         self.config = config or SimConfig()
         self.store = new_store(self.config)
         self.tokens = TokenStore()
-        self.faults = FaultPlan(self.config.fault_rates, self.config.fault_seed)
+        self.faults = FaultPlan()
         self.misbehaviours: dict[int, str] = {}
         self.counters = Stats()
         self.verbose = verbose
         self._rng = random.Random(f"{self.config.seed}-changes")  # noqa: S311 - simulated data
-        self._requests: list[dict[str, Any]] = []
+        self._requests: list[Request] = []
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -71,7 +70,9 @@ class Simulator:
         def app(request: Request) -> Reply:
             if request.path.startswith("/_sim/"):
                 return control.handle(request)
-            self._record(request)
+            with self.lock:
+                if self.config.record_requests:
+                    self._requests.append(request)
             return api.handle(request)
 
         address = (self.config.host, self.config.port)
@@ -102,12 +103,7 @@ class Simulator:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Stop the simulator."""
         self.stop()
 
@@ -155,7 +151,7 @@ class Simulator:
         case of the task. Returns the changed case ids in the order they were picked.
         """
         with self.lock:
-            task = self.store.task(task_id)
+            task = self.store.tasks[task_id]
             rng = self._rng if rng_seed is None else random.Random(rng_seed)  # noqa: S311
             if case_ids is not None:
                 cases = [_case(task, case_id) for case_id in case_ids]
@@ -177,7 +173,7 @@ class Simulator:
         if count < 0:
             raise ValueError("count must be >= 0")
         with self.lock:
-            task = self.store.task(task_id)
+            task = self.store.tasks[task_id]
             updated_us = _stamp(at)
             return [
                 self.store.append(task, None, updated_us, self._rng).case_id for _ in range(count)
@@ -190,7 +186,7 @@ class Simulator:
         if state not in LABELING_STATES:
             raise ValueError(f"labeling state must be one of {LABELING_STATES}")
         with self.lock:
-            task = self.store.task(task_id)
+            task = self.store.tasks[task_id]
             case = _case(task, case_id)
             record = case.record()
             generate.set_state(record, task.info, state, self._rng)
@@ -201,33 +197,18 @@ class Simulator:
         task_id: int | None = None,
         cases: int = 0,
         *,
-        task_type: str | None = None,
-        name: str | None = None,
-        unsupported: bool = False,
-        extra_fields: bool = False,
-        project_id: int | None = None,
         at: float | None = None,
+        **options: Any,  # noqa: ANN401 - the keyword arguments of `CaseStore.add_task`
     ) -> int:
         """Create a task, last in the task list, created at `at` (else now); return its id.
 
-        Unsupported (v2-only) tasks answer 426 on v1 results, but are listed and served by v2.
-        The task joins project `project_id` (created when unknown; by default the n-th task
-        joins project 7000 + n // 2).
+        `options`: those of `CaseStore.add_task` (type, name, unsupported, extra fields, project).
         """
         if cases < 0:
             raise ValueError("cases must be >= 0")
         with self.lock:
-            task = self.store.add_task(
-                task_id,
-                cases,
-                task_type=task_type,
-                name=name,
-                unsupported=unsupported,
-                extra_fields=extra_fields,
-                project_id=project_id,
-                created_s=_stamp(at) // 1_000_000,
-            )
-            return task.info.task_id
+            created_s = _stamp(at) // 1_000_000
+            return self.store.add_task(task_id, cases, created_s=created_s, **options).info.task_id
 
     # --- behaviour ----------------------------------------------------------------------
 
@@ -256,7 +237,7 @@ class Simulator:
         if kind is not None and kind not in MISBEHAVIOURS:
             raise ValueError(f"misbehaviour must be one of {MISBEHAVIOURS}")
         with self.lock:
-            self.store.task(task_id)
+            self.store.tasks[task_id]
             if kind is None:
                 self.misbehaviours.pop(task_id, None)
             else:
@@ -286,32 +267,28 @@ class Simulator:
     def reset_stats(self) -> None:
         """Zero the counters and forget the recorded requests."""
         with self.lock:
-            self.counters.reset()
+            self.counters = Stats()
             self.tokens.expired = 0
             self._requests.clear()
 
     def requests(self) -> list[dict[str, Any]]:
         """Return the recorded requests in order of arrival (with `record_requests` on)."""
         with self.lock:
-            return [{**r, "headers": dict(r["headers"])} for r in self._requests]
-
-    def _record(self, request: Request) -> None:
-        with self.lock:
-            if self.config.record_requests:
-                self._requests.append(
-                    {
-                        "method": request.method,
-                        "path": request.path,
-                        "query": request.query_string,
-                        "headers": dict(request.headers),
-                        "body": request.body.decode("utf-8", "replace"),
-                    }
-                )
+            return [
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query_string,
+                    "headers": dict(r.headers),
+                    "body": r.body.decode("utf-8", "replace"),
+                }
+                for r in self._requests
+            ]
 
     def _tasks(self, task_id: int | None) -> list[Task]:
         if task_id is None:
             return [self.store.tasks[t] for t in sorted(self.store.tasks)]
-        return [self.store.task(task_id)]
+        return [self.store.tasks[task_id]]
 
 
 def _case(task: Task, case_id: int) -> Case:
@@ -322,4 +299,4 @@ def _case(task: Task, case_id: int) -> Case:
 
 
 def _stamp(at: float | None) -> int:
-    return to_micros(time.time() if at is None else at)
+    return round((time.time() if at is None else at) * 1_000_000)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass
 class Stats:
     """Requests by path and status, faults and misbehaviours by kind, logins, logouts, items.
 
@@ -14,21 +17,15 @@ class Stats:
     connection before it closed.
     """
 
-    def __init__(self) -> None:
-        """Start from zero."""
-        self.reset()
-
-    def reset(self) -> None:
-        """Zero every counter."""
-        self.requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self.faults: Counter[str] = Counter()
-        self.misbehaviours: Counter[str] = Counter()
-        self.logins = 0
-        self.login_failures = 0
-        self.logouts = 0
-        self.records_served = 0
-        self.catalog_items_served = 0
-        self.streamed_bytes = 0
+    requests: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    faults: Counter[str] = field(default_factory=Counter)
+    misbehaviours: Counter[str] = field(default_factory=Counter)
+    logins: int = 0
+    login_failures: int = 0
+    logouts: int = 0
+    records_served: int = 0
+    catalog_items_served: int = 0
+    streamed_bytes: int = 0
 
     def request(self, path: str, status: str, records: int) -> None:
         """Count one API request answered with `status` ("reset" when aborted)."""
@@ -37,15 +34,7 @@ class Stats:
 
     def snapshot(self) -> dict[str, Any]:
         """Return the counters as JSON-ready data."""
-        return {
-            "requests": {path: dict(by_status) for path, by_status in self.requests.items()},
-            "total_requests": sum(sum(c.values()) for c in self.requests.values()),
-            "faults": dict(self.faults),
-            "misbehaviours": dict(self.misbehaviours),
-            "logins": self.logins,
-            "login_failures": self.login_failures,
-            "logouts": self.logouts,
-            "records_served": self.records_served,
-            "catalog_items_served": self.catalog_items_served,
-            "streamed_bytes": self.streamed_bytes,
-        }
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["requests"] = {path: dict(by_status) for path, by_status in self.requests.items()}
+        data["total_requests"] = sum(sum(c.values()) for c in self.requests.values())
+        return {**data, "faults": dict(self.faults), "misbehaviours": dict(self.misbehaviours)}

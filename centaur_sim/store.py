@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from centaur_sim import generate
-from centaur_sim.config import SimConfig
+from centaur_sim.config import SimConfig, words
 from centaur_sim.generate import Record, TaskInfo
 from centaur_sim.timefmt import iso_micros, iso_seconds
 
@@ -29,14 +29,8 @@ UPDATED_SPAN_US = 29 * 86400 * 1_000_000
 
 
 #: The settings `CaseStore` is generated from: configs equal in these have equal stores.
-GENERATED_FROM = (
-    "seed",
-    "tasks",
-    "cases",
-    "first_task_id",
-    "first_sequence_id",
-    "unsupported_task_ids",
-    "extra_fields",
+GENERATED_FROM = words(
+    "seed tasks cases first_task_id first_sequence_id unsupported_task_ids extra_fields"
 )
 #: How many generated stores `new_store` keeps (as pickles) for the next simulators.
 KEPT_STORES = 32
@@ -161,10 +155,6 @@ class CaseStore:
                 unsupported=task_id in unsupported,
                 extra_fields=config.extra_fields and i % 2 == 0,
             )
-
-    def task(self, task_id: int) -> Task:
-        """Return the task (KeyError when unknown)."""
-        return self.tasks[task_id]
 
     def add_task(
         self,

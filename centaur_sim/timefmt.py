@@ -48,8 +48,3 @@ def iso_micros(micros: int) -> str:
 def iso_seconds(seconds: int) -> str:
     """Format epoch seconds as `2024-03-01T12:00:00+00:00`."""
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
-
-
-def to_micros(epoch: float) -> int:
-    """Convert a float epoch (as from `time.time()`) to whole microseconds."""
-    return round(epoch * 1_000_000)

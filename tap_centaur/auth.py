@@ -20,6 +20,7 @@ from tap_centaur.errors import (
 )
 from tap_centaur.pages import body_excerpt, decode_json, error_body, request_label, server_message
 from tap_centaur.redaction import register_secret
+from tap_centaur.retry import raise_if_transient
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,32 +101,26 @@ class CentaurAuth(AuthBase):
                 token = self._token
         return token
 
-    def renewing(
-        self, send: Callable[[requests.PreparedRequest, R], requests.Response]
-    ) -> Callable[[requests.PreparedRequest, R], requests.Response]:
-        """`send`, logging in again and re-sending after each 401.
+    def send(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
+        """`send()` the request, logging in again and re-sending after each 401.
 
         Each rejected attempt gets one renewal. Parallel workers share the token, so a fresh
         token can expire again before a worker's retry is sent (the API expires tokens after
         inactivity); past `MAX_RENEWALS` consecutive rejections of one request, or of the run's
         requests (none served in between), the run stops.
         """
-
-        def send_signed_in(request: requests.PreparedRequest, context: R) -> requests.Response:
-            for _ in range(MAX_RENEWALS):
-                try:
-                    response = send(request, context)
-                except UnauthorizedError:
-                    self._renew(_token_of(request), request_label(request))
-                else:
-                    self._renewals_unused = 0
-                    return response
+        for _ in range(MAX_RENEWALS):
             try:
-                return send(request, context)
+                response = send()
             except UnauthorizedError:
-                raise _rejected_anyway(request_label(request)) from None
-
-        return send_signed_in
+                self._renew(_token_of(request), request_label(request))
+            else:
+                self._renewals_unused = 0
+                return response
+        try:
+            return send()
+        except UnauthorizedError:
+            raise _rejected_anyway(request_label(request)) from None
 
     def logout(self) -> None:
         """End the session the run logged in for (best effort: a failure is a warning)."""
@@ -219,14 +214,8 @@ class CentaurAuth(AuthBase):
             headers={"X-API-KEY": self._credentials.api_key},
             timeout=self._retry_policy.request_timeout,
         )
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientResponseError(
-                f"login: HTTP {status}",
-                status=status,
-                retry_after=self._retry_policy.retry_after(response),
-            )
-        if status != 200:
+        raise_if_transient(response, "login", self._retry_policy)
+        if response.status_code != 200:
             raise AuthenticationError(_login_refusal(response))
         return response
 

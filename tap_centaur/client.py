@@ -1,40 +1,36 @@
-"""The API client: how every request is sent, signed, retried and checked, for every stream."""
+"""The API client: one call fetches and checks a page; pages follow `last_sequence_id`."""
 
 from __future__ import annotations
 
-import sys
+import time
 import typing as t
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from singer_sdk.helpers.conform import TypeConformanceLevel
+import requests
+from singer_sdk import metrics
 
 from tap_centaur.auth import CentaurAuth
-from tap_centaur.clock import SkewWatch
+from tap_centaur.clock import UTC, RequestTime, SkewWatch
 from tap_centaur.errors import (
     AccessRefusedError,
     CentaurAPIError,
-    TransientResponseError,
     UnauthorizedError,
     UnsupportedTaskError,
 )
-from tap_centaur.pages import Page, body_excerpt, error_body, request_label, server_message
-from tap_centaur.pagination import Cursor, SequenceIdPaginator
-from tap_centaur.redaction import excerpt
-from tap_centaur.retry import RetryPolicy
-from tap_centaur.sdk_internals import SdkStream
+from tap_centaur.pages import Page, error_body, request_label, server_message
+from tap_centaur.pagination import SequenceIdPaginator
+from tap_centaur.retry import RetryPolicy, raise_if_transient
 from tap_centaur.session import ApiSession, SessionPerThread
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Generator, Mapping
 
-    import requests
-    from singer_sdk import Tap
-    from singer_sdk.helpers.types import Context
-
-    from tap_centaur.pages import Record
     from tap_centaur.schemas import RecordShape
     from tap_centaur.settings import Settings
+
+HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 @dataclass
@@ -58,7 +54,6 @@ class ApiClient:
             session.headers["User-Agent"] = user_agent
             return session
 
-        sessions = SessionPerThread(new_session)
         retry_policy = RetryPolicy(
             max_retries=settings.max_retries,
             backoff_factor=settings.backoff_factor,
@@ -70,144 +65,134 @@ class ApiClient:
             new_session=new_session,
             retry_policy=retry_policy,
         )
-        return cls(settings, sessions, auth, retry_policy, SkewWatch())
+        return cls(settings, SessionPerThread(new_session), auth, retry_policy, SkewWatch())
 
-
-class CentaurStream(SdkStream):
-    """A stream of the Centaur API. Subclasses declare path, schema, keys and record shape."""
-
-    #: The shape every record must have (checked as the page is decoded, once).
-    shape: t.ClassVar[RecordShape]
-    #: A paginated `list` endpoint (else a `get` of one record).
-    listed: t.ClassVar[bool] = True
-    #: Records are type-checked against the schema as they are decoded (`pages.check_record`),
-    #: so the SDK's per-record conformance pass is skipped.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    #: Never the SDK's STATE every 10,000 records (it would repeat every partition's bookmark):
-    #: STATE comes from the engine, at most every state_interval_seconds, and at stream ends.
-    STATE_MSG_FREQUENCY = sys.maxsize
-
-    def __init__(self, tap: Tap, client: ApiClient) -> None:
-        """A stream of `tap` sending its requests through `client`; schema and keys: `shape`."""
-        self.client = client
-        self.owner = tap
-        super().__init__(tap=tap, schema=self.shape.schema)
-        self.primary_keys = self.shape.keys
-
-    @property
-    def settings(self) -> Settings:
-        """The tap's checked settings."""
-        return self.client.settings
-
-    @property
-    def url_base(self) -> str:
-        """The configured API URL."""
-        return self.settings.api_url
-
-    @property
-    def requests_session(self) -> requests.Session:
-        """This thread's session: bound to api_url's origin, answers bounded in time."""
-        return self.client.sessions.get()
-
-    @property
-    def authenticator(self) -> CentaurAuth:
-        """The run's authenticator, shared by all streams (one login per run)."""
-        return self.client.auth
-
-    @property
-    def timeout(self) -> int:
-        """Seconds a request may take (request_timeout; fractions are kept)."""
-        return t.cast("int", self.settings.request_timeout)
-
-    @property
-    def http_headers(self) -> dict[str, str]:
-        """Headers of every request (the authenticator adds the credentials)."""
-        return {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip",
-        }
-
-    def get_new_paginator(self) -> SequenceIdPaginator | None:
-        """List endpoints page with `last_sequence_id` and `has_next`."""
-        return SequenceIdPaginator(self.settings.max_empty_pages) if self.listed else None
-
-    def get_url_params(
-        self, context: Context | None, next_page_token: Cursor | None
-    ) -> dict[str, t.Any]:
-        """The context's filters, the page size and the cursor."""
-        params: dict[str, t.Any] = dict(context or {})
-        if self.listed and self.settings.page_size is not None:
-            params["limit"] = self.settings.page_size
-        if next_page_token is not None:
-            params["last_sequence_id"] = next_page_token.value
-        return params
-
-    def request_decorator(
-        self, func: Callable[[requests.PreparedRequest, Context | None], requests.Response]
-    ) -> Callable[[requests.PreparedRequest, Context | None], requests.Response]:
-        """Retry transient failures; after a 401, log in again and re-send (see `auth`)."""
-
-        def where(request: requests.PreparedRequest, _context: Context | None) -> str:
-            return request_label(request)
-
-        return self.client.retry_policy.wrap(self.client.auth.renewing(func), where)
-
-    def parse_response(self, response: requests.Response) -> Iterable[Record]:
-        """The page's records (decoded once, in `validate_response`)."""
-        return Page.of(response).records
-
-    def validate_response(self, response: requests.Response) -> None:
-        """Raise the right error for a non-200 answer; decode and check a 200 answer.
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, t.Any],
+        shape: RecordShape,
+        *,
+        stream: str,
+    ) -> Generator[Page, None, None]:
+        """Every page of a `list` endpoint, in order, following `last_sequence_id`; or a `get`.
 
         Raises:
-            TransientResponseError: 429, 5xx, or a 200 body that is not JSON (retried).
-            UnauthorizedError: 401 (token renewed and request retried).
-            CentaurAPIError: any other error, with a message saying what to do.
+            PaginationError: a cursor that does not move forward, or pages without end.
         """
-        status = response.status_code
-        if status == 200:
-            page = Page.read(response, self.shape, listed=self.listed)
-            self.client.skew.observe(page.time)
-            return
-        where = request_label(response.request)
-        if status == 429 or status >= 500:
-            raise TransientResponseError(
-                f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
-                + f" ({body_excerpt(response)})",
-                status=status,
-                retry_after=self.client.retry_policy.retry_after(response)
-                if status == 429
-                else None,
-            )
-        if status == 401:
-            raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
-        if status == 426:
-            raise UnsupportedTaskError(self.client_error_message(response, where))
-        if status in (400, 422) or (
-            status == 403 and error_body(response).get("code") == "restricted_country"
-        ):
-            raise AccessRefusedError(self.client_error_message(response, where))
-        raise CentaurAPIError(self.client_error_message(response, where))
+        paginator = SequenceIdPaginator(self.settings.max_empty_pages)
+        listed = path.endswith("/list")
+        query = dict(params)
+        if listed and self.settings.page_size is not None:
+            query["limit"] = self.settings.page_size
+        with metrics.http_request_counter(stream, path) as counter:
+            while True:
+                page = self.fetch_page(path, query, shape, stream=stream)
+                counter.increment()
+                yield page
+                cursor = paginator.get_next(page) if listed else None
+                if cursor is None:
+                    return
+                query["last_sequence_id"] = cursor
 
-    def client_error_message(self, response: requests.Response, where: str) -> str:
-        """One line for a 4xx answer: what the server said and what to do."""
-        status = response.status_code
-        message = server_message(response)
-        if status in (400, 422):
-            sent = dict(parse_qsl(urlsplit(response.request.url or "").query))
-            return (
-                f"{where}: the API rejected the request (HTTP {status}: {message}). Parameters "
-                f"sent: {sent}. Check task_ids, labeling_state, start_date and page_size."
-            )
-        if status == 403:
-            return (
-                f"{where}: the API refused access (HTTP 403: {message}). Centaur restricts API "
-                "access by country and by account permissions; check both."
-            )
-        if status == 426:
-            return (
-                f"{where}: this version of the results API does not serve this task's type "
-                f"(HTTP 426: {message})."
-            )
-        return f"{where}: the API answered HTTP {status}: {message}."
+    def fetch_page(
+        self,
+        path: str,
+        query: Mapping[str, t.Any],
+        shape: RecordShape,
+        *,
+        stream: str,
+    ) -> Page:
+        """Send one GET (signed, renewed after a 401, retried) and return its checked page."""
+        session = self.sessions.get()
+        request = session.prepare_request(
+            requests.Request("GET", self.settings.api_url + path, params=query, headers=HEADERS)
+        )
+        where = request_label(request)
+
+        def send() -> Page:
+            self.auth(request)
+            sent = time.time()
+            response = session.send(request, timeout=self.settings.request_timeout)
+            _log_duration(stream, path, response)
+            check_status(response, where, self.retry_policy)
+            local_now = datetime.fromtimestamp(sent + response.elapsed.total_seconds(), UTC)
+            moment = RequestTime.of(response, local_now)
+            page = Page.read(response, shape, moment, where, listed=path.endswith("/list"))
+            self.skew.observe(page.time)
+            return page
+
+        return self.retry_policy.call(lambda: self.auth.send(request, send), where=where)
+
+
+def _log_duration(stream: str, path: str, response: requests.Response) -> None:
+    """The SDK's `http_request_duration` METRIC for one request."""
+    tags: dict[str, t.Any] = {
+        metrics.Tag.STREAM: stream,
+        metrics.Tag.ENDPOINT: path,
+        metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+        metrics.Tag.STATUS: metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED,
+    }
+    point = metrics.Point(
+        "timer", metrics.Metric.HTTP_REQUEST_DURATION, response.elapsed.total_seconds(), tags
+    )
+    metrics.log(metrics.get_metrics_logger(), point)
+
+
+def check_status(response: requests.Response, where: str, retry_policy: RetryPolicy) -> None:
+    """Raise the error a non-200 answer means, with a message saying what to do.
+
+    Raises:
+        TransientResponseError: 429, 5xx (retried).
+        UnauthorizedError: 401 (token renewed and request retried).
+        CentaurAPIError: any other error; `AccessRefusedError` for what fails every request.
+    """
+    status = response.status_code
+    if status == 200:
+        return
+    raise_if_transient(response, where, retry_policy)
+    if status == 401:
+        raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
+    message = client_error_message(response, where)
+    if status == 426:
+        raise UnsupportedTaskError(message)
+    if status in (400, 422) or (
+        status == 403 and error_body(response).get("code") == "restricted_country"
+    ):
+        raise AccessRefusedError(message)
+    raise CentaurAPIError(message)
+
+
+def client_error_message(response: requests.Response, where: str) -> str:
+    """One line for a 4xx answer: what the server said and what to do."""
+    status = response.status_code
+    path = urlsplit(response.request.url or "").path
+    if status == 404 and path.startswith("/results/") and path.endswith("/list"):
+        return (
+            f"{where.split(' (', maxsplit=1)[0]} not found or not visible to this API key "
+            "(HTTP 404). Check task_ids (the number in go.centaurlabs.com/task/<id>) and that "
+            "the API key belongs to the organisation that owns the task."
+        )
+    if status == 404 and path.startswith("/results/"):
+        return (
+            f"{where}: case not found or not visible to this API key (HTTP 404). Check "
+            "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
+        )
+    message = server_message(response)
+    if status in (400, 422):
+        sent = dict(parse_qsl(urlsplit(response.request.url or "").query))
+        return (
+            f"{where}: the API rejected the request (HTTP {status}: {message}). Parameters "
+            f"sent: {sent}. Check task_ids, labeling_state, start_date and page_size."
+        )
+    if status == 403:
+        return (
+            f"{where}: the API refused access (HTTP 403: {message}). Centaur restricts API "
+            "access by country and by account permissions; check both."
+        )
+    if status == 426:
+        return (
+            f"{where}: this version of the results API does not serve this task's type "
+            f"(HTTP 426: {message})."
+        )
+    return f"{where}: the API answered HTTP {status}: {message}."

@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 import typing as t
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -90,15 +88,6 @@ def retry_after_seconds(value: str | None, server_now: datetime | None) -> float
     return max(0.0, (until - now).total_seconds())
 
 
-#: When each answer's headers arrived, by this machine's clock (before its body was read).
-_HEADERS_RECEIVED: weakref.WeakKeyDictionary[requests.Response, float] = weakref.WeakKeyDictionary()
-
-
-def mark_headers_received(response: requests.Response) -> None:
-    """Note this machine's time now, as the answer's headers have just arrived."""
-    _HEADERS_RECEIVED[response] = time.time()
-
-
 @dataclass(frozen=True)
 class RequestTime:
     """When one request ran, by the API's clock and by this machine's.
@@ -106,20 +95,17 @@ class RequestTime:
     `server_before` is the `Date` header (stamped when the answer was written, whole seconds)
     moved back by the round trip rounded up: a time at or before the server ran the query.
     `local_before` is this machine's clock moved back by the round trip from when the
-    answer's headers arrived (`mark_headers_received`; the body may take much longer): at
-    or before the request left. `server_before` is None when the API sent no usable `Date`.
+    answer's headers arrived (the send time plus `elapsed`; the body may take much longer):
+    at or before the request left. `server_before` is None when the API sent no usable `Date`.
     """
 
     server_now: datetime | None
     local_now: datetime
-
     round_trip: timedelta
 
     @classmethod
-    def of(cls, response: requests.Response, local_now: datetime | None = None) -> RequestTime:
-        """Read the times of an answer just received."""
-        if local_now is None:
-            local_now = datetime.fromtimestamp(_HEADERS_RECEIVED.get(response, time.time()), UTC)
+    def of(cls, response: requests.Response, local_now: datetime) -> RequestTime:
+        """The times of an answer whose headers arrived at `local_now` by this machine's clock."""
         return cls(
             server_now=parse_http_date(response.headers.get("Date")),
             local_now=local_now,

@@ -6,6 +6,7 @@ go on) or to the whole run (the run stops: nothing else would work either).
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -139,3 +140,90 @@ class UndecodableBodyError(TransientResponseError):
 
 class UnauthorizedError(CentaurAPIError):
     """A 401: the token expired or was revoked. Renewed and retried when possible."""
+
+
+#: Failed tasks whose reasons the run's summary lists; the others are counted.
+FAILURES_LISTED = 5
+
+
+class TaskFailuresError(TapCentaurError):
+    """Some tasks failed and the others were synced: the summary of the run."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        """List each failed subject with its reason."""
+        self.failures = dict(failures)
+        super().__init__(
+            f"{_tasks_failed(failures)}, every other task was synced and bookmarked (the "
+            f"failed ones keep their bookmarks and are read again next run): {_reasons(failures)}"
+        )
+
+
+class ConsecutiveFailuresError(TapCentaurError):
+    """The API failed for several tasks in a row: the run stops instead of trying them all."""
+
+
+class RunStoppedError(TapCentaurError):
+    """The run stopped for `cause` after some tasks had failed: the one line names both."""
+
+    def __init__(self, cause: TapCentaurError, failures: dict[str, str]) -> None:
+        """`cause`'s message, then each earlier failure's reason; `cause`'s exit code."""
+        self.exit_code = cause.exit_code
+        super().__init__(
+            f"{cause} Before the run stopped, {_tasks_failed(failures)} (each keeps its "
+            f"bookmark and is read again next run): {_reasons(failures)}"
+        )
+
+
+def _tasks_failed(failures: dict[str, str]) -> str:
+    return f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed"
+
+
+def _reasons(failures: dict[str, str]) -> str:
+    """The first failures' reasons, then how many more (each has its WARNING line above)."""
+    listed = "; ".join(list(failures.values())[:FAILURES_LISTED])
+    more = len(failures) - FAILURES_LISTED
+    return f"{listed}; and {more} more (see the warnings above)" if more > 0 else listed
+
+
+def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:
+    """The run's error; when tasks failed before it, one whose message names them too.
+
+    Failures whose reason the error already gives (the last of N tasks in a row) are left out.
+    """
+    earlier = {task: reason for task, reason in failures.items() if reason not in str(error)}
+    if earlier and isinstance(error, TapCentaurError) and not isinstance(error, RunStoppedError):
+        return RunStoppedError(error, earlier)
+    return error
+
+
+def scope(error: BaseException) -> str:
+    """Whether a failure belongs to one task or to the run (anything unforeseen: the run)."""
+    return error.scope if isinstance(error, TapCentaurError) else RUN_SCOPE
+
+
+class FailureStreak:
+    """Tasks failing in a row because the API itself fails (retries exhausted).
+
+    Counted as the workers see the failures (thread-safe), tripped for good at the limit.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.tripped = False
+        self.last = ""
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> bool:
+        """Count a failed task; whether the streak has reached the limit."""
+        with self._lock:
+            if isinstance(error, RetriesExhaustedError):
+                self._count += 1
+                self.last = str(error)
+                self.tripped = self.tripped or self._count >= self.limit
+            return self.tripped
+
+    def succeeded(self) -> None:
+        """A task was read whole: the streak starts again."""
+        with self._lock:
+            self._count = 0

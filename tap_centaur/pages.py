@@ -5,20 +5,19 @@ from __future__ import annotations
 import codecs
 import re
 import typing as t
-import weakref
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from tap_centaur.clock import RequestTime
 from tap_centaur.errors import CentaurAPIError, UndecodableBodyError
 from tap_centaur.redaction import EXCERPT_CHARS, excerpt
-from tap_centaur.schemas import UNDOCUMENTED_FIELDS, route_labels
+from tap_centaur.schemas import UNDOCUMENTED_FIELDS, TooDeepError, mismatch, route_labels
 
 if t.TYPE_CHECKING:
     import requests
 
+    from tap_centaur.clock import RequestTime
     from tap_centaur.schemas import RecordShape
 
 Record = dict[str, t.Any]
@@ -38,16 +37,25 @@ _AT_BYTE = re.compile(r"\(byte (\d+)\)")
 
 @dataclass(frozen=True)
 class Page:
-    """One checked answer: its records, whether another page follows, and when it was read."""
+    """One checked answer: its records, the cursor and `has_next`, when and where it was read."""
 
     records: list[Record]
     has_next: bool
     cursor: int | None
     time: RequestTime
+    where: str
 
     @classmethod
-    def read(cls, response: requests.Response, shape: RecordShape, *, listed: bool) -> Page:
-        """Decode and check an answer once (a `list` page, or one `get` record).
+    def read(
+        cls,
+        response: requests.Response,
+        shape: RecordShape,
+        time: RequestTime,
+        where: str,
+        *,
+        listed: bool,
+    ) -> Page:
+        """Decode and check an answer once (a `list` page, or one `get` record), read for `where`.
 
         Raises:
             UndecodableBodyError: the body is not UTF-8 JSON (retried).
@@ -55,28 +63,14 @@ class Page:
                 holds numbers that JSON does not allow.
         """
         body = decode_json(response)
-        if isinstance(body, (dict, list)) and not _nests_within(body, MAX_NESTING):
-            raise unusable_json(response, _TOO_DEEP)
-        moment = RequestTime.of(response)
-        if listed:
-            page = _parse_page(body, response, shape, moment)
-        else:
-            page = cls([check_record(body, response, shape)], False, None, moment)
-        _READ[response] = page
-        return page
+        if not listed:
+            return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
+        records, has_next, cursor = _parse_page(body, response, shape)
+        return cls(records, has_next, cursor, time, where)
 
     def __len__(self) -> int:
         """The page's size in records (the workers' queues are bounded in records)."""
         return len(self.records)
-
-    @staticmethod
-    def of(response: requests.Response) -> Page:
-        """The page `read` from this answer (when the stream validated it)."""
-        return _READ[response]
-
-
-#: The page of each answer, for the paginator and the parser (entries go with the answer).
-_READ: weakref.WeakKeyDictionary[requests.Response, Page] = weakref.WeakKeyDictionary()
 
 
 def request_label(request: requests.PreparedRequest | None) -> str:
@@ -186,24 +180,26 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
     return None
 
 
-def _nests_within(value: dict[str, t.Any] | list[t.Any], levels: int) -> bool:
-    """Whether objects and lists nest at most `levels` deep in `value` (itself one level)."""
-    if levels == 0:
-        return False
-    for item in value.values() if type(value) is dict else value:
-        if (type(item) is dict or type(item) is list) and not _nests_within(item, levels - 1):
-            return False
-    return True
+def _check_depth(value: object, response: requests.Response, levels: int) -> None:
+    """Refuse a value whose objects and lists nest more than `levels` deep (itself one level)."""
+    try:
+        mismatch(value, None, levels)
+    except TooDeepError:
+        raise unusable_json(response, _TOO_DEEP) from None
 
 
 def _parse_page(
-    body: object, response: requests.Response, shape: RecordShape, moment: RequestTime
-) -> Page:
+    body: object, response: requests.Response, shape: RecordShape
+) -> tuple[list[Record], bool, int | None]:
     if not isinstance(body, dict):
+        _check_depth(body, response, MAX_NESTING)
         raise _shape_error(
             response, shape, f"the body is a JSON {type(body).__name__}, not an object"
         )
     payload = body.get("payload")
+    for value in body.values():
+        if value is not payload or not isinstance(payload, list):
+            _check_depth(value, response, MAX_NESTING - 1)
     if not isinstance(payload, list):
         keys = ", ".join(excerpt(repr(key), 40) for key in list(body)[:8])
         raise _shape_error(
@@ -222,12 +218,14 @@ def _parse_page(
             response, shape, f"'last_sequence_id' is {_describe(cursor)}, not an integer"
         )
     for record in payload:
-        check_record(record, response, shape)
-    return Page(payload, has_next, cursor, moment)
+        check_record(record, response, shape, MAX_NESTING - 2)
+    return payload, has_next, cursor
 
 
-def check_record(record: object, response: requests.Response, shape: RecordShape) -> Record:
-    """Check a record against its schema's types; fold undocumented fields away.
+def check_record(
+    record: object, response: requests.Response, shape: RecordShape, levels: int
+) -> Record:
+    """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away.
 
     A label goes to the field of its shape first, or to `undocumented_fields` when it has
     none (see `route_labels`); every other field of the wrong type fails the record.
@@ -236,6 +234,7 @@ def check_record(record: object, response: requests.Response, shape: RecordShape
         CentaurAPIError: naming the record and the field whose value has the wrong type.
     """
     if not isinstance(record, dict):
+        _check_depth(record, response, levels)
         raise _shape_error(response, shape, f"a {shape.name} is {_describe(record)}, not an object")
     for field in shape.keys:
         if type(record.get(field)) is not int:
@@ -243,7 +242,11 @@ def check_record(record: object, response: requests.Response, shape: RecordShape
                 response, shape, f"a {shape.name} has '{field}' {_describe(record.get(field))}"
             )
     undescribed = route_labels(record, shape.labels)
-    found = shape.check.mismatch(record)
+    try:
+        found = mismatch(record, shape.check, levels)
+        mismatch(undescribed, None, levels)
+    except TooDeepError:
+        raise unusable_json(response, _TOO_DEEP) from None
     if found:
         path, value = found
         key = record[shape.keys[-1]]

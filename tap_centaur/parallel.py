@@ -86,8 +86,6 @@ class PartitionFetcher(t.Generic[P]):
         `recoverable(error)` is true does not stop other partitions from starting.
         """
         sizes = list(group_sizes) if group_sizes is not None else [1] * partitions
-        if sum(sizes) != partitions or min(sizes, default=1) < 1:
-            raise ValueError(f"group sizes {sizes} do not split {partitions} partitions")
         ends = itertools.accumulate(sizes)  # a running sum: linear in the number of groups
         self._groups = [range(end - size, end) for end, size in zip(ends, sizes, strict=True)]
         self._fetch = fetch
@@ -203,17 +201,11 @@ class PartitionFetcher(t.Generic[P]):
                     return self._put(group, PartitionDone(index))
                 self._put(group, Fetched(index, t.cast("P", page)))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            if not self._is_recoverable(error):
+            if not self._recoverable(error):
                 with self._changed:
                     self._halted = True
             return self._put(group, PartitionFailed(index, error))
         return False
-
-    def _is_recoverable(self, error: BaseException) -> bool:
-        try:
-            return self._recoverable(error)
-        except Exception:  # noqa: BLE001 - a broken predicate must not lose the failure
-            return False
 
     def _wait_for_room(self, group: int) -> bool:
         """Wait until the group's queue has room for a page; False when closed."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 import time
 import typing as t
 
+from tap_centaur.clock import format_bookmark
+
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable
+    from datetime import datetime
 
 DEFAULT_INTERVAL_SECONDS = 5.0
 
@@ -24,7 +27,7 @@ class ProgressLog:
         logger: logging.Logger,
         stream: str,
         *,
-        total: int,
+        total: int = 0,
         interval: float = DEFAULT_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -37,6 +40,19 @@ class ProgressLog:
         self._started = self._last_logged = clock()
         self.pages = self.records = 0
         self.done_partitions = self.failed_partitions = self.skipped_partitions = 0
+
+    def starting(self, total: int, bookmarks: list[datetime], parallelism: int, start: str) -> None:
+        """Start counting `total` partitions; one line for all: how many resume from a bookmark."""
+        self._total = total
+        self._started = self._last_logged = self._clock()
+        text = f"{self._total:,} partitions to read ({parallelism} at a time): "
+        if bookmarks:
+            text += (
+                f"{len(bookmarks):,} from their bookmarks ({format_bookmark(min(bookmarks))}"
+                f" to {format_bookmark(max(bookmarks))}), "
+            )
+        fresh = self._total - len(bookmarks)
+        self._logger.info("%s: %s%s from %s.", self._stream, text, f"{fresh:,}", start)
 
     def page(self, records: int) -> None:
         """Count one page; log if the interval has passed since the last line."""

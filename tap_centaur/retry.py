@@ -8,13 +8,11 @@ happened and what to check.
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import threading
 import time
 import typing as t
-from dataclasses import dataclass, replace
 
 import backoff
 import requests
@@ -24,9 +22,11 @@ from tap_centaur.clock import parse_http_date, retry_after_seconds
 from tap_centaur.errors import (
     RetriesExhaustedError,
     RunEndedError,
+    TransientResponseError,
     TransportError,
     UndecodableBodyError,
 )
+from tap_centaur.pages import body_excerpt
 from tap_centaur.redaction import excerpt
 from tap_centaur.session import MAX_REDIRECTS, ResponseTimeout, origin_text
 
@@ -35,10 +35,10 @@ if t.TYPE_CHECKING:
 
     from backoff.types import Details
 
-P = t.ParamSpec("P")
 T = t.TypeVar("T")
 
-#: Failures worth another try: rate limits, server errors, resets, timeouts, cut bodies.
+#: Failures worth another try: the SDK's list (`RESTStream.request_decorator`, which does not
+#: export it): rate limits, server errors, resets, timeouts, cut bodies.
 RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     RetriableAPIError,
     ConnectionResetError,
@@ -54,15 +54,6 @@ MAX_BACKOFF_SECONDS = 60.0
 logger = logging.getLogger("tap-centaur")
 
 
-@dataclass(frozen=True)
-class RetryBudget:
-    """How many retries, and how long waits may grow."""
-
-    max_retries: int
-    backoff_factor: float
-    max_backoff: float = MAX_BACKOFF_SECONDS
-
-
 class RetryPolicy:
     """Retries a call on transient failures, then fails with a message naming what to try.
 
@@ -73,13 +64,13 @@ class RetryPolicy:
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
         """Set the retry budget (retries after the first attempt) and the base wait."""
-        self.budget = RetryBudget(max_retries, backoff_factor)
+        self.max_retries, self.backoff_factor = max_retries, backoff_factor
+        self.max_backoff = MAX_BACKOFF_SECONDS
         self.request_timeout = request_timeout
         self._resume_at = 0.0
         self._ended = False
         self._lock = threading.Lock()
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
-        self.retries = 0
 
     def end(self) -> None:
         """The run is over: a request still retrying in a background thread gives up."""
@@ -87,61 +78,42 @@ class RetryPolicy:
 
     def check_connection_quickly(self) -> None:
         """For a connection check: a few short retries, so an unreachable API fails fast."""
-        self.budget = replace(
-            self.budget, max_retries=min(self.budget.max_retries, 2), max_backoff=1.0
-        )
+        self.max_retries, self.max_backoff = min(self.max_retries, 2), 1.0
 
-    def retry_after(self, response: requests.Response) -> float | None:
-        """Seconds the server asked to wait, measured against the server's own clock."""
-        return retry_after_seconds(
-            response.headers.get("Retry-After"), parse_http_date(response.headers.get("Date"))
-        )
+    def call(self, func: Callable[[], T], *, where: str) -> T:
+        """Call `func` with retries; `where` names its target for messages.
 
-    def wrap(self, func: Callable[P, T], where: Callable[P, str]) -> Callable[P, T]:
-        """Return `func` with retries; `where` names the call's target for messages.
-
-        Raises (from the returned function):
+        Raises:
             RetriesExhaustedError: a transient failure outlasted every retry.
             TransportError: TLS or redirect failures (never retried).
         """
 
-        def attempt(*args: P.args, **kwargs: P.kwargs) -> T:
+        def attempt() -> T:
             self._wait_for_shared_pause()
             if self._ended:
-                raise RunEndedError(f"{where(*args, **kwargs)}: not sent, the run has ended.")
-            return func(*args, **kwargs)
+                raise RunEndedError(f"{where}: not sent, the run has ended.")
+            return func()
 
-        @functools.wraps(func)
-        def call(*args: P.args, **kwargs: P.kwargs) -> T:
-            retrying = backoff.on_exception(
-                self._waits,
-                RETRYABLE_EXCEPTIONS,
-                max_tries=self.budget.max_retries + 1,
-                giveup=_never_retried,
-                jitter=None,
-                on_backoff=self._log_backoff,
-                logger=None,
-            )(attempt)
-            try:
-                return retrying(*args, **kwargs)
-            except requests.exceptions.SSLError as exc:
-                raise TransportError(f"{where(*args, **kwargs)}: {_tls_advice(exc)}") from exc
-            except requests.exceptions.TooManyRedirects as exc:
-                raise TransportError(
-                    f"{where(*args, **kwargs)}: the API redirected more than {MAX_REDIRECTS} "
-                    "times within its own origin (a redirect loop). Check api_url: it must be "
-                    "the API's base URL."
-                ) from exc
-            except RETRYABLE_EXCEPTIONS as exc:
-                raise RetriesExhaustedError(
-                    self._exhausted_message(where(*args, **kwargs), exc)
-                ) from exc
-
-        return call
-
-    def call(self, func: Callable[[], T], *, where: str) -> T:
-        """Call `func` with retries."""
-        return self.wrap(func, lambda: where)()
+        retrying = backoff.on_exception(
+            self._waits,
+            RETRYABLE_EXCEPTIONS,
+            max_tries=self.max_retries + 1,
+            giveup=_never_retried,
+            jitter=None,
+            on_backoff=self._log_backoff,
+            logger=None,
+        )(attempt)
+        try:
+            return retrying()
+        except requests.exceptions.SSLError as exc:
+            raise TransportError(f"{where}: {_tls_advice(exc)}") from exc
+        except requests.exceptions.TooManyRedirects as exc:
+            raise TransportError(
+                f"{where}: the API redirected more than {MAX_REDIRECTS} times within its own "
+                "origin (a redirect loop). Check api_url: it must be the API's base URL."
+            ) from exc
+        except RETRYABLE_EXCEPTIONS as exc:
+            raise RetriesExhaustedError(self._exhausted_message(where, exc)) from exc
 
     def _waits(self) -> Generator[float, BaseException | None, None]:
         """Wait times for `backoff`: receives each failure, yields seconds to sleep."""
@@ -162,7 +134,7 @@ class RetryPolicy:
                     )
                 self._pause_everyone(wait)
             else:
-                ceiling = min(self.budget.backoff_factor * 2**retry, self.budget.max_backoff)
+                ceiling = min(self.backoff_factor * 2**retry, self.max_backoff)
                 wait = self._random.uniform(ceiling / 2, ceiling)
             retry += 1
             exc = yield wait
@@ -177,22 +149,44 @@ class RetryPolicy:
             time.sleep(delay)
 
     def _log_backoff(self, details: Details) -> None:
-        self.retries += 1
         exc = details.get("exception")
         logger.warning(
             "Retrying (%d of %d) in %.1f s after: %s",
             details["tries"],
-            self.budget.max_retries,
+            self.max_retries,
             details.get("wait", 0.0),
             describe_failure(exc, self.request_timeout),
         )
 
     def _exhausted_message(self, where: str, exc: BaseException) -> str:
-        tries = self.budget.max_retries + 1
+        tries = self.max_retries + 1
         return (
             f"{where}: giving up after {tries} attempt{'s' if tries > 1 else ''}; last error: "
             f"{describe_failure(exc, self.request_timeout)}. {_advice(exc)}"
         )
+
+
+def raise_if_transient(response: requests.Response, where: str, policy: RetryPolicy) -> None:
+    """The one rule of what is transient in an answer: 429 or 5xx (with its `Retry-After`).
+
+    Raises:
+        TransientResponseError: for a 429 or a 5xx, naming the status and the body's start.
+    """
+    status = response.status_code
+    if status != 429 and status < 500:
+        return
+    retry_after = None
+    if status == 429:
+        headers = response.headers
+        retry_after = retry_after_seconds(
+            headers.get("Retry-After"), parse_http_date(headers.get("Date"))
+        )
+    raise TransientResponseError(
+        f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
+        + f" ({body_excerpt(response)})",
+        status=status,
+        retry_after=retry_after,
+    )
 
 
 def _never_retried(exc: Exception) -> bool:

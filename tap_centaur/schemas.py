@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from singer_sdk import typing as th
 
@@ -146,6 +146,10 @@ def _python_types(json_types: str | list[str]) -> tuple[type, ...]:
 _Part = tuple[tuple[type, ...], "TypeCheck | None"]
 
 
+class TooDeepError(Exception):
+    """A value nests objects and lists deeper than allowed."""
+
+
 @dataclass(frozen=True)
 class TypeCheck:
     """The checks of the declared parts of a JSON value: an object's properties, an array's items.
@@ -153,8 +157,10 @@ class TypeCheck:
     Exact types: JSON `true` decodes to bool, which must not pass for an integer.
     """
 
-    properties: tuple[tuple[str, tuple[type, ...], TypeCheck | None], ...] = ()
+    properties: dict[str, _Part] = field(default_factory=dict)
     items: _Part | None = None
+    #: Properties that may not be missing (their types exclude null).
+    required: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeCheck | None:
@@ -162,39 +168,55 @@ class TypeCheck:
 
         None when there is no part to check.
         """
-        properties = tuple(
-            (name, *part)
+        properties = {
+            name: part
             for name, spec in schema.get("properties", {}).items()
             if name not in skip and (part := cls._part(spec))
-        )
+        }
         items = cls._part(schema.get("items", {}))
-        return cls(properties, items) if properties or items else None
+        required = tuple(name for name, (types, _) in properties.items() if type(None) not in types)
+        return cls(properties, items, required) if properties or items else None
 
     @classmethod
     def _part(cls, schema: dict[str, t.Any]) -> _Part | None:
         return (_python_types(schema["type"]), cls.of(schema)) if "type" in schema else None
 
-    def mismatch(self, value: object) -> tuple[str, object] | None:
-        """The path and value of the first part of `value` of a type the schema forbids.
 
-        The path is made of ".key" and "[0]" parts; None when every part has its type.
-        """
-        found: tuple[str, object] | None = None
-        if type(value) is dict:
-            for name, types, check in self.properties:
-                item = value.get(name)
-                if type(item) not in types:
-                    return f".{name}", item
-                if check is not None and item is not None and (found := check.mismatch(item)):
-                    return f".{name}{found[0]}", found[1]
-        elif type(value) is list and self.items is not None:
-            types, check = self.items
-            for index, item in enumerate(value):
-                if type(item) not in types:
-                    return f"[{index}]", item
-                if check is not None and item is not None and (found := check.mismatch(item)):
-                    return f"[{index}]{found[0]}", found[1]
-        return found
+def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, object] | None:
+    """One walk of a value: the path and value of its first part of a type the schema forbids.
+
+    The path is made of ".key" and "[0]" parts; None when every part has its type. Parts the
+    schema does not declare are walked too, for their depth only.
+
+    Raises:
+        TooDeepError: when objects and lists nest more than `levels` deep (`value` is one).
+    """
+    if levels == 0:
+        raise TooDeepError
+    found: tuple[str, object] | None = None
+    if type(value) is dict:
+        declared = check.properties if check is not None else {}
+        for name, item in value.items():
+            part = declared.get(name)
+            if part is not None and type(item) not in part[0]:
+                return f".{name}", item
+            if (type(item) is dict or type(item) is list) and (
+                found := mismatch(item, part[1] if part else None, levels - 1)
+            ):
+                return f".{name}{found[0]}", found[1]
+        for name in check.required if check is not None else ():
+            if name not in value:
+                return f".{name}", None
+    elif type(value) is list:
+        part = check.items if check is not None else None
+        for index, item in enumerate(value):
+            if part is not None and type(item) not in part[0]:
+                return f"[{index}]", item
+            if (type(item) is dict or type(item) is list) and (
+                found := mismatch(item, part[1] if part else None, levels - 1)
+            ):
+                return f"[{index}]{found[0]}", found[1]
+    return found
 
 
 @dataclass(frozen=True)
@@ -208,7 +230,7 @@ class RecordShape:
     keys: tuple[str, ...]
     documented: frozenset[str]
     #: The check of the typed fields but the keys, at every depth the schema declares.
-    check: TypeCheck
+    check: TypeCheck | None
     #: The label fields and their WKT fields (see WKT_SUFFIX and `route_labels`).
     labels: tuple[tuple[str, str], ...] = ()
     #: Who answered, and what was expected, for error messages.
@@ -226,7 +248,7 @@ class RecordShape:
             schema=schema,
             keys=keys,
             documented=frozenset(properties) - {UNDOCUMENTED_FIELDS},
-            check=TypeCheck.of(schema, skip=(UNDOCUMENTED_FIELDS, *keys)) or TypeCheck(),
+            check=TypeCheck.of(schema, skip=(UNDOCUMENTED_FIELDS, *keys)),
             labels=tuple(
                 (field, field + WKT_SUFFIX)
                 for field in properties

@@ -21,7 +21,6 @@ import requests
 import urllib3.exceptions
 from requests.utils import resolve_proxies
 
-from tap_centaur.clock import mark_headers_received
 from tap_centaur.errors import CrossOriginRedirectError, ResponseTooLargeError
 from tap_centaur.pages import request_label
 from tap_centaur.redaction import excerpt
@@ -127,7 +126,6 @@ class ApiSession(requests.Session):
             ResponseTooLargeError: when the decoded body exceeds max_response_mb.
             requests.exceptions.ContentDecodingError: for a corrupt or unknown coding.
         """
-        mark_headers_received(response)  # the local clock's bookmark is taken from here
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
         raw = response.raw
         try:

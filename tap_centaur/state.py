@@ -27,8 +27,6 @@ BOOKMARK_KEY = "replication_key_value"
 BOOKMARK_FILTER = "updated_after"
 #: The streams whose state is per partition (a task, or a task and a labeling state).
 PARTITIONED_STREAMS = ("task_results", "task_results_v2")
-#: The stream whose partitions say "this task is read through results v2".
-V2_STREAM = "task_results_v2"
 
 Context = dict[str, t.Any]
 PartitionKey = tuple[tuple[str, t.Any], ...]

@@ -1,4 +1,4 @@
-"""The tap: its settings and streams, the run's shared client, its state and its signals."""
+"""The tap: its settings and streams, the run's shared objects, and the run's start and end."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import io
 import json
 import os
 import typing as t
+from contextlib import contextmanager
 from functools import cached_property
 
 from tap_centaur import logs
 from tap_centaur.client import ApiClient
-from tap_centaur.engine import RunReport
+from tap_centaur.engine import Endpoint, ResultsSync
+from tap_centaur.errors import TaskFailuresError, naming_earlier_failures
 from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.setting_checks import check_environment
@@ -35,6 +37,8 @@ from tap_centaur.streams import (
 from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
+    from collections.abc import Generator
+
     from singer_sdk.streams import Stream
 
 
@@ -60,8 +64,11 @@ class TapCentaur(SdkTap):
             check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
         logs.install(self.logger)
-        writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
-        Stopper(writer, lambda: dict(self.state), self.logger).install()
+        Stopper(self._writer, lambda: dict(self.state), self.logger).install()
+
+    @property
+    def _writer(self) -> BufferedMsgSpecWriter:
+        return t.cast("BufferedMsgSpecWriter", self.message_writer)
 
     @cached_property
     def settings(self) -> Settings:
@@ -73,36 +80,51 @@ class TapCentaur(SdkTap):
         """One client for the run: one login, one retry policy, one clock check."""
         return ApiClient.create(self.settings, user_agent=f"{self.name}/{self.plugin_version}")
 
-    @cached_property
-    def report(self) -> RunReport:
-        """The run's failed tasks, and its end (logout, summary) once every stream is done."""
-        return RunReport(
-            streams=lambda: [s.name for s in self.streams.values() if s.selected],
-            on_start=self._start_early,
-            on_end=self._end,
-        )
+    @contextmanager
+    def running(self, *, dry_run: bool) -> Generator[None, None, None]:
+        """A run: results start early, the SDK syncs each stream, then the run ends.
+
+        The SDK syncs one stream after another; the results workers and the task list start
+        first, so the projects and tasks requests do not delay the first results page. A dry
+        run (the connection check, `--test`) gives up quickly on an unreachable API. The
+        failed tasks' summary comes last, after every other task's records, BATCH and STATE.
+
+        Raises:
+            TaskFailuresError: naming each failed task, when there is one (exit 1).
+        """
+        if dry_run:
+            self.client.retry_policy.check_connection_quickly()
+        else:
+            if self.streams["task_results"].selected:
+                self._results("task_results").start_early()
+            if self.streams["tasks"].selected:
+                self._tasks.list_early()
+        try:
+            yield
+        except Exception as error:
+            stopped = naming_earlier_failures(error, self._tasks.failures)
+            if stopped is error:
+                raise
+            raise stopped from error
+        finally:
+            self._end()
+        if self._tasks.failures and not dry_run:
+            raise TaskFailuresError(self._tasks.failures)
 
     def _end(self) -> None:
         """The run is over, completed or not: its records are out, no thread goes on; log out."""
-        t.cast("BufferedMsgSpecWriter", self.message_writer).flush()
-        for stream in self.streams.values():
-            if isinstance(stream, ResultsStream):
-                stream.close()
+        self._writer.flush()
+        for name in ("task_results", "task_results_v2"):
+            self._results(name).close()
         self.client.retry_policy.end()
         self.client.auth.logout()
 
-    def _start_early(self) -> None:
-        """Read results (and the task list) in the background from the run's first stream on.
+    def _results(self, name: str) -> ResultsSync:
+        return t.cast("ResultsStream", self.streams[name]).results
 
-        The SDK syncs one stream after another; the projects and tasks requests would
-        otherwise come before the first results page, or after the last one.
-        """
-        results = self.streams["task_results"]
-        if results.selected:
-            t.cast("TaskResultsStream", results).start_early()
-        tasks = t.cast("TasksStream", self.streams["tasks"])
-        if tasks.selected and tasks.catalog is not None:
-            tasks.catalog.list_early()
+    @property
+    def _tasks(self) -> TaskCatalog:
+        return t.cast("TasksStream", self.streams["tasks"]).catalog
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -133,20 +155,28 @@ class TapCentaur(SdkTap):
         super().load_state(normalise_state(state, "given with --state"))
 
     def discover_streams(self) -> list[Stream]:
-        """The streams (the SDK runs them in the order of their names)."""
-        client, report = self.client, self.report
-        tasks = TasksStream(self, client, report)
-        v1_states = PartitionStates(self.state, TaskResultsStream.name)
-        v2_states = PartitionStates(self.state, TaskResultsV2Stream.name)
-        catalog = TaskCatalog(self.settings, tasks.list_tasks, v2_states, logger=self.logger)
-        tasks.catalog = catalog
-        cases, cases_v2 = (
-            CaseResultsStream(self, client, report, catalog),
-            CaseResultsV2Stream(self, client, report, catalog),
+        """The streams (the SDK runs them in the order of their names) and what they share."""
+        client = self.client
+        tasks = TasksStream(self, client)
+        results = [TaskResultsStream(self, client), TaskResultsV2Stream(self, client)]
+        states = {stream.name: PartitionStates(self.state, stream.name) for stream in results}
+        catalog = TaskCatalog(
+            self.settings,
+            tasks.list_tasks,
+            states[TaskResultsV2Stream.name],
+            selected=lambda name: self.streams[name].selected,
+            logger=self.logger,
         )
-        results, results_v2 = (
-            TaskResultsStream(self, client, report, catalog, v1_states),
-            TaskResultsV2Stream(self, client, report, catalog, v2_states),
-        )
-        cases.v2_stream, results.v2_stream = cases_v2, results_v2
-        return [ProjectsStream(self, client, report), tasks, cases, cases_v2, results, results_v2]
+        for stream in results:
+            stream.results = ResultsSync(
+                Endpoint(stream.name, stream.path, stream.shape, v2=stream.name.endswith("v2")),
+                client,
+                catalog,
+                states[stream.name],
+                write_state=lambda: self.state_writer.write_state(self.state),
+                batched=bool(self.config.get("batch_config")),
+                logger=self.logger,
+            )
+        cases = [CaseResultsStream(self, client), CaseResultsV2Stream(self, client)]
+        tasks.catalog = cases[0].catalog = cases[1].catalog = catalog
+        return [ProjectsStream(self, client), tasks, *cases, *results]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tap_centaur.engine import PartitionRun
+from tap_centaur.engine import ResultsSync
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config, partition_bookmarks
 
@@ -22,39 +22,23 @@ def readme_batch_config():
     return yaml.safe_load(block)["config"]["batch_config"]
 
 
-def test_readme_batch_config_writes_batch_files(sim, tmp_path, tap):
-    batch_config = readme_batch_config()
-    batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
-    run = tap.run(login_config(sim.url, [101, 102], batch_config=batch_config))
-    assert run.exit_code == 0, run.stderr
-    batches = [m for m in run.messages if m["type"] == "BATCH" and m["stream"] == "task_results"]
-    assert batches
-    assert run.records_of("task_results") == []
-    keys = []
-    for message in batches:
-        assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
-        for url in message["manifest"]:
-            path = Path(urlsplit(url).path)
-            assert path.name.startswith("centaur-")
-            with gzip.open(path, "rt") as lines:
-                keys += [(r["task_id"], r["case_id"]) for r in map(json.loads, lines)]
-    assert sorted(keys) == sorted(
-        (c["task_id"], c["case_id"]) for c in sim.truth() if c["task_id"] in (101, 102)
-    )
-
-
-def test_with_batches_a_bookmark_never_precedes_its_records(make_sim, tmp_path, tap):
+def test_readme_batch_config_writes_batch_files_and_no_bookmark_precedes_its_records(
+    make_sim, tmp_path, tap
+):
     sim = make_sim(tasks=3, cases=(30, 700, 40), page_size=100)
     batch_config = readme_batch_config()
     batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
     batch_config["batch_size"] = 250
     run = tap.run(login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     assert run.exit_code == 0, run.stderr
+    assert run.records_of("task_results") == []
     delivered: set[int] = set()
     expected = {t: {c["case_id"] for c in sim.truth(t)} for t in (101, 102, 103)}
     for message in run.messages:
         if message["type"] == "BATCH" and message["stream"] == "task_results":
+            assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
             for url in message["manifest"]:
+                assert Path(urlsplit(url).path).name.startswith("centaur-")
                 with gzip.open(Path(urlsplit(url).path), "rt") as lines:
                     delivered |= {json.loads(line)["case_id"] for line in lines}
         if message["type"] == "STATE":
@@ -76,13 +60,13 @@ def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
     batch_config["batch_size"] = 10_000  # one batch, announced after the last partition
     tap = TapCentaur(config=login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     live_bookmarks: list[dict[tuple[int, str | None], str]] = []
-    complete = PartitionRun._complete
+    complete = ResultsSync._complete
 
-    def complete_and_look(self, partition, seen):
-        complete(self, partition, seen)
+    def complete_and_look(self, partition):
+        complete(self, partition)
         live_bookmarks.append(partition_bookmarks(dict(tap.state)))  # what a SIGTERM writes
 
-    monkeypatch.setattr(PartitionRun, "_complete", complete_and_look)
+    monkeypatch.setattr(ResultsSync, "_complete", complete_and_look)
     tap.sync_all()
     output = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(live_bookmarks) == 3

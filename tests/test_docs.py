@@ -1,4 +1,5 @@
-"""The README says what the tap does: settings table, Quick start, troubleshooting messages."""
+"""The README and docs/ say what the project does: settings table, Quick start, troubleshooting
+messages, scheduling, targets, dbt models."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -21,13 +25,6 @@ def test_settings_table_matches_about_output():
         check=False,
     )
     assert check.returncode == 0, check.stdout + check.stderr
-
-
-def test_every_setting_is_in_the_readme_table():
-    from tap_centaur.settings import CONFIG_SCHEMA
-
-    for name in CONFIG_SCHEMA["properties"]:
-        assert f"| {name} |" in README
 
 
 def test_quick_start_has_exactly_the_demo_and_the_test_command():
@@ -96,8 +93,6 @@ def test_troubleshooting_table_quotes_messages_the_tap_really_prints():
 def test_the_targets_table_says_what_the_target_tests_check():
     """Each row: the loader's pinned pip_url in meltano.yml, the column types
     tests/e2e/test_targets.py asserts for it."""
-    from ruamel.yaml import YAML
-
     from tests.e2e.test_targets import COLUMN_TYPES
 
     loaders = {p["name"]: p for p in YAML().load(ROOT / "meltano.yml")["plugins"]["loaders"]}
@@ -125,8 +120,6 @@ def test_the_targets_table_says_what_the_target_tests_check():
 
 
 def test_warehouse_doc_guides_every_dbt_model_and_each_has_tests():
-    from ruamel.yaml import YAML
-
     doc = (ROOT / "docs" / "WAREHOUSE.md").read_text()
     table = doc.split("## The models", 1)[1].split("\n\n", 2)[1]
     listed = set(re.findall(r"`((?:stg|int)_\w+|\w+)`", " ".join(
@@ -146,3 +139,21 @@ def test_warehouse_doc_guides_every_dbt_model_and_each_has_tests():
                 column.get("data_tests") for column in columns
             )
     assert tested == dict.fromkeys(files, True)
+
+
+def readme_yaml(heading: str) -> Any:
+    """The first YAML block of the README after `heading`."""
+    block = re.search(r"```yaml\n(.*?)```", README.split(f"\n{heading}\n", 1)[-1], re.DOTALL)
+    assert block, f"README.md has no YAML block under {heading!r}"
+    return YAML(typ="safe", pure=True).load(block.group(1))
+
+
+def test_readme_scheduling_blocks_are_what_meltano_yml_declares():
+    project = YAML(typ="safe", pure=True).load(ROOT / "meltano.yml")
+    assert readme_yaml("## Scheduling") == {k: project[k] for k in ("jobs", "schedules")}
+    shards = ("tap-centaur--shard-0", "tap-centaur--shard-1")
+    declared = [p for name in shards for p in project["plugins"]["extractors"] if p["name"] == name]
+    assert readme_yaml("### Sharding: several jobs, one warehouse") == declared
+    assert [p["config"] for p in declared] == [
+        {"shard_count": 2, "shard_index": index} for index in (0, 1)
+    ]

@@ -60,14 +60,8 @@ if task == "tap-slow target-x":
 @pytest.fixture
 def fake_meltano(tmp_path: Path) -> Path:
     script = tmp_path / "meltano"
-    script.write_text(
-        FAKE_MELTANO.format(
-            python=sys.executable,
-            calls=tmp_path / "calls",
-            started=tmp_path / "started",
-            stopped=tmp_path / "stopped",
-        )
-    )
+    files = {name: tmp_path / name for name in ("calls", "started", "stopped")}
+    script.write_text(FAKE_MELTANO.format(python=sys.executable, **files))
     script.chmod(0o755)
     return script
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-import typing as t
 from typing import Any
 
 import pytest
+from singer_sdk import RESTStream
 
-from tap_centaur.client import CentaurStream
-from tap_centaur.engine import TaskFailuresError
-from tap_centaur.errors import TapCentaurError
+from tap_centaur.errors import TapCentaurError, TaskFailuresError
 from tap_centaur.retry import RetryPolicy
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config, partition_bookmarks, premature_bookmarks
@@ -103,7 +101,9 @@ def test_a_failure_of_the_run_lets_the_tasks_in_progress_finish(make_sim, tap):
     assert premature_bookmarks(run, truth) == []
 
 
-def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys):
+def test_no_fetch_thread_survives_a_sync_or_a_failure(make_sim, capsys, monkeypatch):
+    """Nor does any thread run the SDK's page loop, which mutates its stream (sync costs)."""
+    monkeypatch.setattr(RESTStream, "request_records", lambda *_: pytest.fail("SDK page loop"))
     sim = make_sim(**SIX_TASKS)
     config = login_config(sim.url, list(range(101, 107)), max_parallel_tasks=4)
     TapCentaur(config=config).sync_all()
@@ -120,13 +120,11 @@ def test_each_tap_has_its_own_http_sessions_one_per_thread(sim):
     in the same thread (as tests run taps in-process) the first one's open connections."""
     config = login_config(sim.url, [101])
     first, second = TapCentaur(config=config), TapCentaur(config=config)
-    streams = [t.cast("CentaurStream", stream) for stream in first.streams.values()]
-    session = streams[0].requests_session
-    assert all(stream.requests_session is session for stream in streams)
-    other = t.cast("CentaurStream", second.streams["task_results"])
-    assert other.requests_session is not session
+    session = first.client.sessions.get()
+    assert first.client.sessions.get() is session
+    assert second.client.sessions.get() is not session
     in_a_thread = []
-    thread = threading.Thread(target=lambda: in_a_thread.append(streams[0].requests_session))
+    thread = threading.Thread(target=lambda: in_a_thread.append(first.client.sessions.get()))
     thread.start()
     thread.join()
     assert in_a_thread[0] is not session

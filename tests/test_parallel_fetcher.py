@@ -150,11 +150,6 @@ def test_close_ends_workers_blocked_on_a_full_queue():
     assert list(events) == []
 
 
-def test_group_sizes_must_split_the_partitions():
-    with pytest.raises(ValueError, match="do not split 3 partitions"):
-        PartitionFetcher(pages_of, 3, parallelism=1, group_sizes=[1, 1])
-
-
 def test_a_fetch_that_raises_before_its_first_page_is_a_failed_partition():
     def fetch(index):
         if index == 0:
@@ -163,18 +158,6 @@ def test_a_fetch_that_raises_before_its_first_page_is_a_failed_partition():
 
     events = run_all(PartitionFetcher(fetch, 2, parallelism=1, recoverable=lambda _e: True))
     assert [type(e).__name__ for e in events] == ["PartitionFailed", "Fetched", "PartitionDone"]
-
-
-def test_a_broken_recoverable_predicate_still_reports_the_failure():
-    def fetch(index):
-        raise ValueError(f"partition {index}")
-        yield  # a generator
-
-    def broken(_error):
-        raise KeyError("bug in the predicate")
-
-    events = run_all(PartitionFetcher(fetch, 3, parallelism=1, recoverable=broken))
-    assert [(type(e).__name__, e.partition) for e in events] == [("PartitionFailed", 0)]
 
 
 def test_a_zero_budget_still_makes_progress():

@@ -2,6 +2,7 @@
 
 - `scripts/plugin_definition.py --check` passes (hub/tap-centaur.yml and meltano.yml's extractor
   are what the schema gives) and fails, naming the file, on a drifted copy.
+- The definition declares the tap's settings, capabilities and the Hub's metadata.
 - The JSON-schema -> Meltano-kind mapping, on today's schema forms and on Draft 7 ones.
 
 The file against the JSON schema shipped inside the installed meltano package is checked by
@@ -31,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HUB_FILE = ROOT / "hub" / "tap-centaur.yml"
 SCRIPT = ROOT / "scripts" / "plugin_definition.py"
 SECRETS = {"api_key", "api_password", "bearer_token"}
+SDK_CAPABILITIES = {"catalog", "discover", "state", "about", "stream-maps", "schema-flattening"}
+SDK_CAPABILITIES |= {"batch", "structured-logging"}
 
 
 @cache
@@ -51,30 +54,18 @@ def hub_definition() -> dict[str, Any]:
     return data
 
 
+def run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=check
+    )
+
+
 @cache
 def about() -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_centaur", "--about", "--format=json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=ROOT,
+    data: dict[str, Any] = json.loads(
+        run(sys.executable, "-m", "tap_centaur", "--about", "--format=json").stdout
     )
-    data: dict[str, Any] = json.loads(result.stdout)
     return data
-
-
-def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    """`python scripts/plugin_definition.py ARGS`, as a developer runs it."""
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def run_main(*args: str) -> subprocess.CompletedProcess[str]:
@@ -88,12 +79,9 @@ def run_main(*args: str) -> subprocess.CompletedProcess[str]:
 # --- one source ---------------------------------------------------------------------------
 
 
-def test_generated_files_are_up_to_date() -> None:
-    result = run_script("--check")
+def test_files_are_up_to_date_and_check_names_the_file_that_drifted(tmp_path: Path) -> None:
+    result = run(sys.executable, str(SCRIPT), "--check", check=False)  # as a developer does
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_check_names_the_file_that_drifted_and_a_rewrite_fixes_it(tmp_path: Path) -> None:
     hub, project = tmp_path / "tap-centaur.yml", tmp_path / "meltano.yml"
     shutil.copy(HUB_FILE, hub)
     shutil.copy(ROOT / "meltano.yml", project)
@@ -134,7 +122,9 @@ def test_rewriting_meltano_yml_keeps_the_rest_of_the_project() -> None:
     plugin["settings"][-1]["kind"] = "string"
     plugin["hidden"] = True
     plugin["config"] = {"page_size": 10}
-    stripped = generator().meltano_yml_text(dump(yaml, project))
+    edited = io.StringIO()
+    yaml.dump(project, edited)
+    stripped = generator().meltano_yml_text(edited.getvalue())
     for comment in re.findall(r"^[ \t]*#.*$", original, re.MULTILINE):
         assert comment in stripped
     again = YAML(typ="safe", pure=True).load(stripped)
@@ -145,26 +135,6 @@ def test_rewriting_meltano_yml_keeps_the_rest_of_the_project() -> None:
     regenerated = again["plugins"]["extractors"][0]
     assert regenerated.pop("config") == {"page_size": 10}  # a project key: kept
     assert regenerated == before["plugins"]["extractors"][0]  # `hidden` is gone
-
-
-def dump(yaml: YAML, data: Any) -> str:
-    import io
-
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
-
-
-def test_meltano_yml_extractor_is_the_hub_definition_installed_from_the_checkout() -> None:
-    project = load_yaml(ROOT / "meltano.yml")
-    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-centaur")
-    hub = hub_definition()
-    assert extractor.pop("pip_url") == "-e ."
-    assert hub.pop("pip_url") == "tap-centaur"
-    hub_only = {"domain_url", "keywords", "maintenance_status", "quality"}
-    assert hub_only <= set(hub)
-    hub_only.add("supported_python_versions")  # Meltano's meltano.yml schema rejects it
-    assert extractor == {k: v for k, v in hub.items() if k not in hub_only}
 
 
 # --- the definition -----------------------------------------------------------------------
@@ -191,15 +161,19 @@ def test_definition_metadata() -> None:
         "tap-centaur",
     )
     assert hub["pip_url"] == "tap-centaur"  # the package name, once it is on PyPI
-    assert "meltano_sdk" in hub["keywords"]
+    # The keys only the Hub reads, with values its plugin definition syntax allows.
+    assert hub["maintenance_status"] in ("active", "beta", "development", "inactive")
+    assert hub["quality"] in ("gold", "silver", "bronze", "unknown")
+    assert "meltano_sdk" in hub["keywords"] and all(isinstance(k, str) for k in hub["keywords"])
     assert hub["capabilities"] == about()["capabilities"]
+    assert set(hub["capabilities"]) >= SDK_CAPABILITIES
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     classifiers = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject)
     assert (
         hub["supported_python_versions"] == classifiers == ["3.10", "3.11", "3.12", "3.13", "3.14"]
     )
     for key in ("docs", "repo", "domain_url"):
-        assert hub[key].startswith("https://"), key
+        assert re.fullmatch(r"https://[^\s/]+\.\S+", hub[key]), key
     groups = [set(g) for g in hub["settings_group_validation"]]
     assert groups == [{"api_key", "username", "api_password"}, {"api_key", "bearer_token"}]
 
@@ -207,6 +181,11 @@ def test_definition_metadata() -> None:
 # --- JSON schema -> Meltano kind ----------------------------------------------------------
 
 STATES = ["Ready", "Labeled"]
+#: A state or a list of states (labeling_state).
+STATE = {"type": "string", "enum": STATES}
+STATE_OR_LIST = [STATE, {"type": "array", "items": STATE}]
+JSON_LIST_TEXT = {"type": "string", "pattern": "^\\s*\\["}
+DATE_OR_TIME = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
 
 
 @pytest.mark.parametrize(
@@ -220,16 +199,7 @@ STATES = ["Ready", "Labeled"]
         ({"type": ["array", "null"], "items": {"type": ["integer", "string"]}}, "array"),
         ({"type": ["object", "null"], "properties": {}}, "object"),
         ({"type": ["boolean", "null"]}, "boolean"),
-        (
-            {
-                "anyOf": [
-                    {"type": "string", "enum": STATES},
-                    {"type": "array", "items": {"type": "string", "enum": STATES}},
-                    "null",
-                ]
-            },
-            "string",
-        ),
+        ({"anyOf": [*STATE_OR_LIST, "null"]}, "string"),
         # Draft 7 forms.
         ({"type": "integer", "minimum": 1, "maximum": 32}, "integer"),
         ({"type": ["integer", "null"], "minimum": 0}, "integer"),
@@ -239,33 +209,15 @@ STATES = ["Ready", "Labeled"]
         ),
         ({"type": "number", "exclusiveMinimum": 0}, "string"),
         ({"type": ["string", "null"], "format": "date-time"}, "date_iso8601"),
-        (
-            {
-                "anyOf": [
-                    {"type": "string", "format": "date"},
-                    {"type": "string", "format": "date-time"},
-                ]
-            },
-            "date_iso8601",
-        ),
+        ({"anyOf": DATE_OR_TIME}, "date_iso8601"),
         ({"type": "string", "format": "email"}, "email"),
         ({"type": "string", "format": "uri"}, "string"),
         ({"type": ["boolean", "string"]}, "boolean"),
-        (
-            {
-                "anyOf": [
-                    {"type": "string", "enum": STATES},
-                    {"type": "array", "items": {"type": "string", "enum": STATES}},
-                    {"type": "string", "pattern": "^\\s*\\["},
-                    {"type": "null"},
-                ]
-            },
-            "string",
-        ),
+        ({"anyOf": [*STATE_OR_LIST, JSON_LIST_TEXT, {"type": "null"}]}, "string"),
         ({"anyOf": [{"type": "array"}, {"type": "string"}]}, "string"),
-        ({"type": "string", "enum": STATES}, "options"),
+        (STATE, "options"),
         ({"type": ["string", "null"], "enum": [*STATES, None]}, "options"),
-        ({"anyOf": [{"type": "string", "enum": STATES}, {"type": "null"}]}, "options"),
+        ({"anyOf": [STATE, {"type": "null"}]}, "options"),
     ],
 )
 def test_kind_of_a_setting(spec: dict[str, Any], kind: str) -> None:
@@ -330,53 +282,27 @@ def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch)
     schema = copy.deepcopy(TapCentaur.config_jsonschema)
     # As in a process where a tap was already validated: the SDK appended its settings.
     TapCentaur.append_builtin_config(schema)
-    schema["properties"]["shard_count"] = {
-        "type": "integer",
-        "minimum": 1,
-        "default": 1,
-        "title": "Shard count",
-        "description": "Shards.",
-    }
-    schema["properties"]["start_date"] = {
-        "type": ["string", "null"],
-        "format": "date-time",
-        "title": "Start date",
-        "description": "Start.",
-    }
+    new = {"type": ["string", "null"], "format": "date-time", "title": "N", "description": "N."}
+    schema["properties"]["new_date"] = new
     monkeypatch.setattr(TapCentaur, "config_jsonschema", schema)
     settings = {s["name"]: s for s in generator().definition()["settings"]}
-    assert settings["shard_count"]["kind"] == "integer"
-    assert settings["shard_count"]["value"] == 1
-    assert settings["start_date"]["kind"] == "date_iso8601"
+    assert settings["new_date"] == generator().setting("new_date", new)
     names = list(settings)
-    assert names.index("shard_count") < names.index("stream_maps")  # the tap's settings first
+    assert names.index("new_date") < names.index("stream_maps")  # the tap's settings first
     assert names[-1] == "batch_config"
 
 
 # --- the README's use of the file ---------------------------------------------------------
 
 
-def test_readmes_sed_commands_change_only_pip_url(tmp_path: Path) -> None:
+def test_readmes_sed_commands_change_only_pip_url() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
     expressions = re.findall(r"""sed (["'])(s\|\^pip_url: \.\*\|pip_url: [^|]+\|)\1""", section)
     targets = {expression.rsplit("pip_url: ", 1)[1].rstrip("|") for _, expression in expressions}
     assert targets == {"$CLONE", "git+https://github.com/tap-centaur/tap-centaur"}, targets
-    for _, expression in expressions:
-        edited = subprocess.run(
-            ["sed", expression.replace("$CLONE", "/src/tap-centaur"), str(HUB_FILE)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-        path = tmp_path / "tap-centaur.yml"
-        path.write_text(edited, encoding="utf-8")
-        changed = load_yaml(path)
-        target = (
-            expression.rsplit("pip_url: ", 1)[1].rstrip("|").replace("$CLONE", "/src/tap-centaur")
-        )
-        assert changed.pop("pip_url") == target
-        original = hub_definition()
-        original.pop("pip_url")
-        assert changed == original
+    for _, written in expressions:
+        expression = written.replace("$CLONE", "/src/tap-centaur")
+        edited = run("sed", expression, str(HUB_FILE))
+        target = expression.rsplit("pip_url: ", 1)[1].rstrip("|")
+        assert YAML(typ="safe").load(edited.stdout) == hub_definition() | {"pip_url": target}

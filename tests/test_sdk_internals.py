@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from singer_sdk import Stream
+from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_centaur import sdk_internals
@@ -58,6 +58,20 @@ def test_every_private_name_is_in_the_one_module():
 )
 def test_the_sdk_still_has_each_overridden_stream_method(name, parameters):
     assert list(inspect.signature(getattr(Stream, name)).parameters) == parameters
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters"),
+    [
+        ("sync_all", ["self"]),
+        ("run_sync_dry_run", ["self", "dry_run_record_limit", "streams"]),
+    ],
+)
+def test_the_sdk_still_has_each_wrapped_final_tap_method(name, parameters):
+    """Final in the SDK: wrapped by `SdkTap` so the run's start and end have one place."""
+    method = getattr(Tap, name)
+    assert list(inspect.signature(method).parameters) == parameters
+    assert vars(sdk_internals.SdkTap)[name] is not method
 
 
 def test_the_sdk_still_calls_the_state_overrides_when_syncing(make_sim, capsys):

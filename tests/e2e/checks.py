@@ -10,6 +10,7 @@ import json
 import re
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -66,6 +67,20 @@ def assert_rows_match(rows: Rows, truth: Rows) -> None:
                 assert row[name] is None
             else:
                 assert float(row[name]) == pytest.approx(float(expected[name]))
+
+
+def assert_written_once_as_emitted(records: list[dict[str, Any]], truth: Rows) -> None:
+    """Target-jsonl wrote each case of `truth` once, its documented fields as the tap emits."""
+    keys = [(r["task_id"], r["case_id"]) for r in records]
+    assert len(keys) == len(set(keys)), "a case was written twice"
+    assert set(keys) == set(truth)
+    for record, key in zip(records, keys, strict=True):
+        assert {k: v for k, v in record.items() if k != "undocumented_fields"} == truth[key]
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records target-jsonl wrote to `path`."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def first_pages(sim: Simulator, path: str = RESULTS_V1) -> list[dict[str, str]]:

@@ -1,15 +1,10 @@
 """Fixtures of the end-to-end tests: real Meltano, real PostgreSQL, the local simulator.
 
 `make e2e` (scripts/e2e.sh) provides everything: a PostgreSQL server (TARGET_POSTGRES_HOST,
-_PORT, _USER, _PASSWORD, _DATABASE), Meltano (MELTANO_BIN, installed in .meltano-venv) and
+_PORT, _USER, _PASSWORD, _DATABASE), Meltano with the plugins installed (MELTANO_BIN) and
 TAP_CENTAUR_E2E_REQUIRED=1, which turns every "cannot run here" skip into a failure.
-Without them, e.g. under a bare `pytest`, these tests are skipped with the reason.
-
-Each test gets its own simulator, its own Meltano system database (so its own state) and its
-own PostgreSQL schema, which is dropped afterwards. The plugins are installed once per
-session in the project's .meltano/ (`meltano install` is quick when they are up to date).
-A test that needs a different meltano.yml runs in an overlay project (`overlay_project`): an
-edited copy of the file next to a link to the installed plugins.
+Each test gets its own simulator, Meltano system database (so its own state) and PostgreSQL
+schema (dropped afterwards).
 """
 
 from __future__ import annotations
@@ -17,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +25,8 @@ from ruamel.yaml import YAML
 from centaur_sim import SimConfig, Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_VARS = (
-    "TARGET_POSTGRES_HOST",
-    "TARGET_POSTGRES_PORT",
-    "TARGET_POSTGRES_USER",
-    "TARGET_POSTGRES_PASSWORD",
-    "TARGET_POSTGRES_DATABASE",
-)
+PG_VARS = tuple(f"TARGET_POSTGRES_{n}" for n in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"))
 REQUIRED = os.environ.get("TAP_CENTAUR_E2E_REQUIRED", "") not in ("", "0", "false")
-#: Variables of the calling shell that must not leak into a test's Meltano run.
-LEAKY_PREFIXES = ("TAP_CENTAUR", "MELTANO_", "TARGET_JSONL_")
 RUN_TIMEOUT = 300
 
 
@@ -68,105 +54,86 @@ class RunResult:
 
 @dataclass
 class Meltano:
-    """Runs `meltano` in the repository's project (or an overlay) with a per-test environment."""
+    """Runs `meltano` in a project (this repository's, or an overlay) with a per-test env."""
 
     executable: str
     env: dict[str, str]
     workdir: Path
     project: Path = ROOT
-    runs: list[RunResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Meltano finds the project by its working directory and MELTANO_PROJECT_ROOT."""
         self.env["MELTANO_PROJECT_ROOT"] = str(self.project)
 
-    def use_project(self, project: Path) -> None:
-        """Run the following commands in `project` (e.g. an overlay project)."""
-        self.project = project
-        self.env["MELTANO_PROJECT_ROOT"] = str(project)
-
-    def __call__(
-        self,
-        *args: str,
-        check: bool = True,
-        timeout: float = RUN_TIMEOUT,
-        stdin: Path | None = None,
-    ) -> RunResult:
-        """Run `meltano ARGS` (reading `stdin`, a file); with `check`, fail the test (showing
-        the log) on a non-zero exit."""
-        return self.concurrently([args], check=check, timeout=timeout, stdin=stdin)[0]
+    def __call__(self, *args: str, check: bool = True, stdin: Path | None = None) -> RunResult:
+        """Run `meltano ARGS`; with `check`, fail the test (showing the log) on a non-zero exit."""
+        return self.concurrently([args], check=check, stdin=stdin)[0]
 
     def concurrently(
-        self,
-        commands: list[tuple[str, ...]],
-        *,
-        check: bool = True,
-        timeout: float = RUN_TIMEOUT,
-        stdin: Path | None = None,
+        self, commands: list[tuple[str, ...]], check: bool = True, stdin: Path | None = None
     ) -> list[RunResult]:
-        """Start every `meltano ARGS` of `commands` at once, then wait for all of them.
+        """Start every `meltano ARGS` of `commands` at once (each reading `stdin`), then wait.
 
-        Output goes to files (not to pipes, which one process could fill while the test waits
-        for another), so no command waits for another; each run's log is kept in `workdir`.
+        Output goes to files, not pipes (which one process could fill while the test waits for
+        another); each run's log stays in `workdir`.
         """
-        started: list[tuple[tuple[str, ...], subprocess.Popen[bytes], Path, Path]] = []
+        started = []
         for args in commands:
-            number = len(self.runs) + len(started) + 1
-            stdout = self.workdir / f"meltano-{number}.stdout"
-            log = self.workdir / f"meltano-{number}.log"
+            out = self.workdir / f"meltano-{uuid.uuid4().hex[:8]}"
             with (
-                stdout.open("wb") as out,
-                log.open("wb") as err,
+                out.with_suffix(".stdout").open("wb") as stdout,
+                out.with_suffix(".log").open("wb") as stderr,
                 stdin.open("rb") if stdin else contextlib.nullcontext() as given,
             ):
                 process = subprocess.Popen(
-                    [self.executable, *args],
-                    cwd=self.project,
-                    env=self.env,
-                    stdin=given or subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                )
-            started.append((args, process, stdout, log))
+                    [self.executable, *args], cwd=self.project, env=self.env,
+                    stdin=given or subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                )  # fmt: skip
+            started.append((args, process, out))
         results = []
-        for args, process, stdout, log in started:
+        for args, process, out in started:
             try:
-                returncode = process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+                process.wait(timeout=RUN_TIMEOUT)
+            finally:
                 process.kill()
-                process.wait()
-                raise
-            result = RunResult(
-                args,
-                returncode,
-                stdout.read_text(encoding="utf-8", errors="replace"),
-                log.read_text(encoding="utf-8", errors="replace"),
-            )
-            log.write_text(f"$ meltano {' '.join(args)}\n{result.output}", encoding="utf-8")
-            stdout.unlink()
-            self.runs.append(result)
-            results.append(result)
+            read = [out.with_suffix(s).read_text("utf-8", "replace") for s in (".stdout", ".log")]
+            results.append(RunResult(args, process.wait(), *read))
         for result in results:
-            if check and result.returncode != 0:
+            if check and result.returncode:
                 tail = "\n".join(result.output.splitlines()[-40:])
                 pytest.fail(f"meltano {' '.join(result.args)} exited {result.returncode}:\n{tail}")
         return results
 
     def state(self, state_id: str) -> dict[str, Any]:
-        """Return the state Meltano stored under `state_id`."""
-        result = self("state", "get", state_id)
-        start = result.stdout.find("{")
-        assert start >= 0, f"no state printed for {state_id}: {result.output[-2000:]}"
-        state: dict[str, Any] = json.loads(result.stdout[start:])
+        """The state Meltano stored under `state_id`."""
+        stdout = self("state", "get", state_id).stdout
+        state: dict[str, Any] = json.loads(stdout[stdout.index("{") :])
         return state
 
     def set_state(self, state_id: str, singer_state: dict[str, Any]) -> None:
         """Store `singer_state` (what a tap writes) under `state_id`, as a user would."""
         self("state", "set", "--force", state_id, json.dumps({"singer_state": singer_state}))
 
+    def overlay(self, *activate_version: str) -> None:
+        """Run in a copy of this project whose extractors `activate_version` get
+        `emit_activate_version_messages: true` (an SDK setting only meltano.yml can give: the
+        plugin definition does not declare it, so no environment variable reaches it). The copy
+        links to this project's installed plugins."""
+        yaml = YAML()
+        project = yaml.load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+        for extractor in project["plugins"]["extractors"]:
+            if extractor["name"] in activate_version:
+                extractor.setdefault("config", {})["emit_activate_version_messages"] = True
+        self.project = self.workdir / "project"
+        self.project.mkdir()
+        self.env["MELTANO_PROJECT_ROOT"] = str(self.project)
+        with (self.project / "meltano.yml").open("w", encoding="utf-8") as out:
+            yaml.dump(project, out)
+        (self.project / ".meltano").symlink_to(ROOT / ".meltano", target_is_directory=True)
+
 
 class Postgres:
-    """Queries one schema of the test database."""
+    """Queries one schema of the test database; `close` drops it."""
 
     def __init__(self, settings: dict[str, str], schema: str) -> None:
         import psycopg
@@ -190,38 +157,35 @@ class Postgres:
         """Run a query; `{schema}` in `sql` is this test's schema."""
         with self.connection.cursor() as cursor:
             cursor.execute(sql.replace("{schema}", f'"{self.schema}"'), params)
-            return list(cursor.fetchall())
+            return list(cursor.fetchall()) if cursor.description else []
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """Run a query that returns one value."""
-        rows = self.all(sql, params)
-        assert len(rows) == 1, rows
-        return rows[0][0]
+        [(value,)] = self.all(sql, params)
+        return value
 
-    def rows(self, table: str) -> dict[tuple[int, int], dict[str, Any]]:
-        """Return every row of `table` as a dict, keyed by (task_id, case_id)."""
+    def table(self, table: str) -> list[dict[str, Any]]:
+        """Every row of `table`, as dicts."""
         with self.connection.cursor() as cursor:
             cursor.execute(f'SELECT * FROM "{self.schema}"."{table}"')
             names = [column.name for column in cursor.description or ()]
-            result: dict[tuple[int, int], dict[str, Any]] = {}
-            for values in cursor.fetchall():
-                row = dict(zip(names, values, strict=True))
-                key = (row["task_id"], row["case_id"])
-                assert key not in result, f"two rows for {key}"
-                result[key] = row
-            return result
+            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def rows(self, table: str) -> dict[tuple[int, int], dict[str, Any]]:
+        """Every row of `table`, keyed by (task_id, case_id), each key once."""
+        rows = self.table(table)
+        keyed = {(row["task_id"], row["case_id"]): row for row in rows}
+        assert len(keyed) == len(rows), f"two rows for one key in {table}"
+        return keyed
 
     def column_types(self, table: str) -> dict[str, str]:
-        """Return {column: udt_name} (int8, jsonb, _jsonb for jsonb[], text, ...)."""
-        rows = self.all(
-            "SELECT column_name, udt_name FROM information_schema.columns"
-            " WHERE table_schema = %s AND table_name = %s",
-            (self.schema, table),
-        )
-        return {str(name): str(udt) for name, udt in rows}
+        """{column: udt_name} (int8, jsonb, _jsonb for jsonb[], text, ...)."""
+        sql = "SELECT column_name, udt_name FROM information_schema.columns"
+        sql += " WHERE table_schema = %s AND table_name = %s"
+        return dict(self.all(sql, (self.schema, table)))
 
     def primary_key(self, table: str) -> list[str]:
-        """Return the primary key columns of `table`, in key order."""
+        """The primary key columns of `table`, in key order."""
         rows = self.all(
             "SELECT k.column_name FROM information_schema.table_constraints c"
             " JOIN information_schema.key_column_usage k"
@@ -232,57 +196,38 @@ class Postgres:
         )
         return [str(name) for (name,) in rows]
 
+    def extracted_since(self, table: str, since: Any) -> set[tuple[int, int]]:
+        """The (task_id, case_id) of the rows of `table` loaded after `since`."""
+        sql = f"SELECT task_id, case_id FROM {{schema}}.{table} WHERE _sdc_extracted_at > %s"
+        return set(self.all(sql, (since,)))
+
+    def last_extracted(self, table: str = "task_results") -> Any:
+        """The latest `_sdc_extracted_at` of `table`."""
+        return self.scalar(f"SELECT max(_sdc_extracted_at) FROM {{schema}}.{table}")
+
 
 @pytest.fixture(scope="session")
 def pg_settings() -> dict[str, str]:
     """The PostgreSQL connection settings from the environment."""
-    missing = [name for name in PG_VARS if name not in os.environ]
-    if missing or not os.environ["TARGET_POSTGRES_HOST"]:
-        unavailable(
-            "needs a PostgreSQL server: set "
-            + ", ".join(missing or PG_VARS)
-            + " (`make e2e` starts a throwaway one)"
-        )
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        unavailable("needs psycopg: pip install -e '.[e2e]' (make venv does)")
+    if not os.environ.get("TARGET_POSTGRES_HOST"):
+        unavailable(f"needs a PostgreSQL server: set {', '.join(PG_VARS)} (`make e2e` does)")
     return {name: os.environ[name] for name in PG_VARS}
 
 
 @pytest.fixture(scope="session")
 def meltano_bin() -> str:
-    """The `meltano` executable (MELTANO_BIN, .meltano-venv/bin/meltano, or on PATH), installed."""
-    candidates = [
-        os.environ.get("MELTANO_BIN"),
-        str(ROOT / ".meltano-venv" / "bin" / "meltano"),
-        shutil.which("meltano"),
-    ]
-    executable = next((c for c in candidates if c and Path(c).is_file()), None)
-    if executable is None:
-        unavailable("needs Meltano: `make e2e` installs it in .meltano-venv (or set MELTANO_BIN)")
-    assert executable is not None
-    completed = subprocess.run(
-        [executable, "install"],
-        cwd=ROOT,
-        env=clean_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if completed.returncode != 0:
-        tail = "\n".join((completed.stdout + completed.stderr).splitlines()[-40:])
-        pytest.fail(f"meltano install failed:\n{tail}")
+    """The `meltano` that `make e2e` installed, with this project's plugins."""
+    executable = os.environ.get("MELTANO_BIN", str(ROOT / ".meltano-venv" / "bin" / "meltano"))
+    if not Path(executable).is_file() or not (ROOT / ".meltano" / ".stamp-e2e-plugins").exists():
+        unavailable("needs Meltano and the plugins of meltano.yml: `make e2e` installs them")
     return executable
 
 
 def clean_env() -> dict[str, str]:
     """The calling environment without variables that would change what Meltano runs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(LEAKY_PREFIXES)}
-    env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
-    env["MELTANO_ENVIRONMENT"] = "dev"
+    leaky = ("TAP_CENTAUR", "MELTANO_", "TARGET_JSONL_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(leaky)}
+    env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", MELTANO_ENVIRONMENT="dev")
     return env
 
 
@@ -297,68 +242,31 @@ def sim() -> Iterator[Simulator]:
 def meltano_for(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
     """Meltano with a private system database in `workdir` (so private state), using `sim`."""
     env = clean_env()
-    config = sim.config
     env.update(
-        {
-            "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
-            "TAP_CENTAUR_API_URL": sim.url,
-            "TAP_CENTAUR_API_KEY": config.api_key,
-            "TAP_CENTAUR_USERNAME": config.username,
-            "TAP_CENTAUR_API_PASSWORD": config.api_password,
-            "TAP_CENTAUR_TASK_IDS": json.dumps(sim.task_ids()),
-            "TAP_CENTAUR_PAGE_SIZE": "40",
-            "TARGET_JSONL_DESTINATION_PATH": str(workdir / "jsonl"),
-        }
+        MELTANO_DATABASE_URI=f"sqlite:///{workdir / 'meltano.db'}",
+        TAP_CENTAUR_API_URL=sim.url,
+        TAP_CENTAUR_API_KEY=sim.config.api_key,
+        TAP_CENTAUR_USERNAME=sim.config.username,
+        TAP_CENTAUR_API_PASSWORD=sim.config.api_password,
+        TAP_CENTAUR_TASK_IDS=json.dumps(sim.task_ids()),
+        TAP_CENTAUR_PAGE_SIZE="40",
+        TARGET_JSONL_DESTINATION_PATH=str(workdir / "jsonl"),
     )
     return Meltano(meltano_bin, env, workdir)
 
 
 @contextlib.contextmanager
-def schema_for(pg_settings: dict[str, str], meltano: Meltano) -> Iterator[Postgres]:
-    """A fresh schema that `meltano`'s target-postgres loads into, dropped on exit."""
-    schema = f"e2e_{uuid.uuid4().hex[:12]}"
-    meltano.env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = schema
-    database = Postgres(pg_settings, schema)
+def schema_for(
+    pg_settings: dict[str, str], meltano: Meltano, target: str = "target-postgres"
+) -> Iterator[Postgres]:
+    """A fresh schema that `meltano`'s `target` (target-postgres) loads into, dropped on exit."""
+    database = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
+    variable = target.upper().replace("-", "_")
+    meltano.env[f"{variable}_DEFAULT_TARGET_SCHEMA"] = database.schema
     try:
         yield database
     finally:
         database.close()
-
-
-def overlay_project(meltano: Meltano, edit: Callable[[Any], None]) -> Path:
-    """Run `meltano` in a copy of this project whose meltano.yml `edit` changed.
-
-    `edit` gets the parsed meltano.yml (ruamel's round-trip form) and changes it in place;
-    the overlay links to this project's `.meltano/` (the installed plugins), so nothing is
-    installed again. For settings that only meltano.yml can give (e.g. one the plugin
-    definition does not declare, which no environment variable reaches).
-    """
-    yaml = YAML()
-    project = yaml.load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    edit(project)
-    overlay = meltano.workdir / "project"
-    overlay.mkdir()
-    with (overlay / "meltano.yml").open("w", encoding="utf-8") as out:
-        yaml.dump(project, out)
-    (overlay / ".meltano").symlink_to(ROOT / ".meltano", target_is_directory=True)
-    meltano.use_project(overlay)
-    return overlay
-
-
-def emit_activate_version(*extractors: str) -> Callable[[Any], None]:
-    """An overlay edit: what a user writes in meltano.yml to get ACTIVATE_VERSION messages."""
-
-    def edit(project: Any) -> None:
-        for name in extractors:
-            extractor = plugin(project, "extractors", name)
-            extractor.setdefault("config", {})["emit_activate_version_messages"] = True
-
-    return edit
-
-
-def plugin(project: Any, kind: str, name: str) -> Any:
-    """The definition of plugin `name` of `kind` ("extractors", "loaders") in a meltano.yml."""
-    return next(p for p in project["plugins"][kind] if p["name"] == name)
 
 
 @pytest.fixture

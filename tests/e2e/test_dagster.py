@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
@@ -38,7 +38,7 @@ from tests.e2e.checks import (
     truth_by_key,
     updated_after,
 )
-from tests.e2e.conftest import Meltano, Postgres, emit_activate_version, overlay_project
+from tests.e2e.conftest import Meltano, Postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -57,28 +57,22 @@ def state_id(extractor: str) -> str:
 def sim() -> Iterator[Simulator]:
     """Six tasks in three projects; shard 0 has the even task ids, shard 1 the odd ones."""
     config = SimConfig(
-        port=0,
-        tasks=6,
-        first_task_id=101,
-        cases=(50, 30, 45, 20, 35, 25),
-        seed=12,
-        record_requests=True,
+        port=0, tasks=6, cases=(50, 30, 45, 20, 35, 25), seed=12, record_requests=True
     )
     with Simulator(config) as simulator:
         yield simulator
 
 
-def test_the_code_location_loads_the_jobs_and_the_hourly_schedule(
+def test_the_code_location_loads_meltanos_jobs_and_hourly_schedule(
     meltano_bin: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What `dagster dev -m orchestrate.definitions` loads: this repository's meltano.yml.
+    # What `dagster dev -m orchestrate.definitions` loads: this repository's meltano.yml, as
+    # `meltano job list` and `meltano schedule list` give it to orchestrators.
     monkeypatch.setenv("MELTANO_BIN", meltano_bin)
     monkeypatch.delenv("MELTANO_PROJECT_ROOT", raising=False)
     from orchestrate.definitions import defs
 
-    jobs = {job.name: job for job in defs.resolve_all_job_defs()}
-    assert set(jobs) == {"centaur_to_postgres", *SHARD_JOBS}
-    ops = {name: [node.name for node in job.nodes] for name, job in jobs.items()}
+    ops = {job.name: [node.name for node in job.nodes] for job in defs.resolve_all_job_defs()}
     assert ops == {
         "centaur_to_postgres": ["tap_centaur_target_postgres_1"],
         "centaur_shard_0": ["tap_centaur__shard_0_target_postgres_1"],
@@ -93,33 +87,21 @@ def test_the_code_location_loads_the_jobs_and_the_hourly_schedule(
     assert request.job_name in (None, "centaur_to_postgres")
 
 
+def run_job(defs: Definitions, name: str) -> tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]:
+    """Run job `name` in-process: its result and its log (event log entries, oldest first)."""
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(name).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        return result, instance.all_logs(result.run_id)
+
+
 def run_jobs(
     defs: Definitions, *names: str
 ) -> list[tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]]:
-    """Run the jobs `names` at the same time, each in-process in a thread of its own.
-
-    Returns each run's result and its log (Dagster's event log entries, oldest first).
-    """
-    results: dict[str, tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]] = {}
-    errors: list[BaseException] = []
-
-    def run(name: str) -> None:
-        try:
-            with DagsterInstance.ephemeral() as instance:
-                job = defs.resolve_job_def(name)
-                result = job.execute_in_process(instance=instance, raise_on_error=False)
-                results[name] = (result, instance.all_logs(result.run_id))
-        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    if errors:
-        raise errors[0]
-    return [results[name] for name in names]
+    """Run the jobs `names` at the same time, each in a thread of its own."""
+    with ThreadPoolExecutor(len(names)) as pool:
+        return list(pool.map(lambda name: run_job(defs, name), names, timeout=600))
 
 
 def lines(log: Sequence[EventLogEntry], level: int = logging.DEBUG) -> list[str]:
@@ -169,7 +151,7 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     projects = {t["project_id"] for t in sim.tasks_truth()}
     assert len(tasks[0]) == len(tasks[1]) == 3 and len(projects) == 3
     meltano.env["TAP_CENTAUR_TASK_IDS"] = "[]"  # discovery: every task the API lists
-    overlay_project(meltano, emit_activate_version(*SHARDS))
+    meltano.overlay(*SHARDS)
     defs = definitions(meltano.project, meltano.executable, meltano.env)
 
     # The first time, one shard alone (it creates the tables and Meltano's system database).
@@ -225,7 +207,7 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     assert (set(marks[0]), set(marks[1])) == (tasks[0], tasks[1])
 
     # More changes, and both shard jobs again at once: each reads only its changed cases.
-    before = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results")
+    before = postgres.last_extracted()
     changed = change_cases(sim, at=just_after(*marks[0].values(), *marks[1].values()))
     sim.reset_stats()
     runs = run_jobs(defs, *SHARD_JOBS)
@@ -236,9 +218,5 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
         task_id = int(params["task_id"])
         assert params["updated_after"] == updated_after(marks[task_id % 2][task_id])
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
-    resent = postgres.all(
-        "SELECT task_id, case_id FROM {schema}.task_results WHERE _sdc_extracted_at > %s",
-        (before,),
-    )
-    assert set(resent) == changed
+    assert postgres.extracted_since("task_results", before) == changed
     assert_nothing_deleted(postgres, "task_results", "tasks", "projects")

@@ -1,155 +1,99 @@
-"""`meltano run tap-centaur target-postgres` against a real PostgreSQL server."""
+"""meltano.yml's schedule and job into PostgreSQL: full, incremental, old state, full refresh.
+
+With `emit_activate_version_messages: true` (issue 13) the tap must never tell target-postgres
+to retire cases an incremental run did not read again. A state written by tap-centaur 0.1.0
+is resumed where it stands; `meltano run --full-refresh` ignores the stored state.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from typing import Any
+from datetime import datetime, timezone
 
 import pytest
-from ruamel.yaml import YAML
 
 from centaur_sim import Simulator
-from tests.e2e.checks import assert_rows_match, truth_by_key
-from tests.e2e.conftest import ROOT, Meltano, Postgres
+from tests.e2e.checks import (
+    activate_versions,
+    assert_nothing_deleted,
+    assert_rows_match,
+    bookmarks,
+    just_after,
+    truth_by_key,
+)
+from tests.e2e.conftest import Meltano, Postgres
 
 pytestmark = pytest.mark.e2e
 
 STATE_ID = "dev:tap-centaur-to-target-postgres"
-INTEGER_COLUMNS = ("task_id", "case_id", "project_id", "qualified_reads")
-JSON_COLUMNS = ("read_stats", "counts")
+TABLES = ("task_results", "tasks", "projects")
 
 
-def test_full_sync_then_incremental_sync_with_stored_state(
+def partition(task_id: int, bookmark: str) -> dict[str, object]:
+    return {
+        "context": {"task_id": task_id},
+        "replication_key": "updated_after",
+        "replication_key_value": bookmark,
+    }
+
+
+def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
     meltano: Meltano, postgres: Postgres, sim: Simulator
 ) -> None:
+    meltano.overlay("tap-centaur")
     truth = truth_by_key(sim)
     # The hourly schedule of meltano.yml, run now: its job is `tap-centaur target-postgres`.
     first = meltano("schedule", "run", "centaur-to-postgres-hourly")
     assert "No state was found" in first.output  # a private, empty state backend
-
-    # One row per case, the table keyed by (task_id, case_id).
-    rows = postgres.rows("task_results")
-    assert len(rows) == len(truth) == 195
     assert postgres.primary_key("task_results") == ["task_id", "case_id"]
-    assert postgres.scalar("SELECT count(*) FROM {schema}.task_results") == len(truth)
+    assert_rows_match(postgres.rows("task_results"), truth)
+    # The setting reached the tap: projects and tasks (read in full) were versioned, the
+    # incremental results stream was not.
+    assert activate_versions(first.output) == 2
+    assert "Beginning sync of 'task_results' in incremental mode" in first.output
+    unversioned = "SELECT count(*) FROM {schema}.%s WHERE _sdc_table_version IS NULL"
+    assert [postgres.scalar(unversioned % table) for table in TABLES] == [len(truth), 0, 0]
+    assert_nothing_deleted(postgres, *TABLES)
+    # Meltano stored one bookmark per task under the state id of the dev environment.
+    stored = bookmarks(meltano.state(STATE_ID))
+    assert set(stored) == {101, 102} and all(stored.values())
 
-    # Integers are integer columns, nested values jsonb (content_metadata: an array of objects,
-    # which target-postgres stores as jsonb or jsonb[]), and the values are the API's.
-    types = postgres.column_types("task_results")
-    for name in INTEGER_COLUMNS:
-        assert types[name] in ("int2", "int4", "int8"), (name, types[name])
-        assert all(type(row[name]) is int for row in rows.values())
-    for name in JSON_COLUMNS:
-        assert types[name] == "jsonb", (name, types[name])
-    assert types["content_metadata"] in ("jsonb", "_jsonb")
-    # Labels: class names a text[], WKT text (one type per column).
-    assert [
-        types[f"{label}{shape}"]
-        for label in ("correct", "majority")
-        for shape in ("_label", "_label_wkt")
-    ] == ["_text", "text"] * 2
-    assert_rows_match(rows, truth)
-
-    # The jsonb columns can be queried with PostgreSQL's JSON operators.
-    total_reads = sum(int(r["read_stats"]["total_reads"]) for r in truth.values())
-    assert (
-        postgres.scalar("SELECT sum((read_stats->>'total_reads')::int) FROM {schema}.task_results")
-        == total_reads
-    )
-    assert postgres.scalar(
-        "SELECT count(*) FROM {schema}.task_results WHERE jsonb_typeof(read_stats) = 'object'"
-    ) == len(truth)
-    unnest = (
-        "unnest(content_metadata)"
-        if types["content_metadata"] == "_jsonb"
-        else "jsonb_array_elements(content_metadata)"
-    )
-    origins = postgres.all(
-        f"SELECT m->>'origin', (m->>'content_id')::bigint FROM {{schema}}.task_results, {unnest} m"
-    )
-    expected_origins = sorted(
-        (m["origin"], m["content_id"]) for r in truth.values() for m in r["content_metadata"]
-    )
-    assert sorted(origins) == expected_origins
-
-    # Meltano stored the tap's bookmarks under the state id of `meltano run tap-centaur
-    # target-postgres` in the dev environment (the schedule's): one partition per task.
-    state = meltano.state(STATE_ID)
-    partitions = state["singer_state"]["bookmarks"]["task_results"]["partitions"]
-    assert sorted(p["context"]["task_id"] for p in partitions) == sim.task_ids()
-    bookmarks = {p["replication_key_value"] for p in partitions}
-    assert all(bookmarks)
-
-    # Some cases change on the server; the next run, the job itself, reuses that state and
-    # gets only those.
-    extracted_before = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results")
+    # Some cases change; the state is replaced by one as tap-centaur 0.1.0 wrote it (UTC,
+    # whole seconds, explicit offset), with task 101 at its stored bookmark and task 102
+    # earlier, half-way through its cases.
+    at = just_after(*stored.values())
+    changed = {(101, c) for c in sim.update_cases(101, count=5, rng_seed=3, at=at)}
+    changed |= {(102, c) for c in sim.update_cases(102, count=4, rng_seed=4, at=at)}
+    times = sorted(case["updated_at"] for case in sim.truth_meta(102))
+    old = datetime.fromtimestamp(int(times[len(times) // 2]), timezone.utc).isoformat()
+    since_old = {
+        (102, int(case["case_id"]))
+        for case in sim.truth_meta(102)
+        if case["updated_at"] > datetime.fromisoformat(old).timestamp()
+    }
+    assert len(changed) == 9 and 30 < len(since_old) < len(sim.truth(102))
+    old_state = {"task_results": {"partitions": [partition(101, stored[101]), partition(102, old)]}}
+    meltano.set_state(STATE_ID, {"bookmarks": old_state})
+    before = postgres.last_extracted()
     sim.reset_stats()
-    changed = set()
-    for task_id, count, seed in ((101, 7, 1), (102, 4, 2)):
-        changed |= {(task_id, c) for c in sim.update_cases(task_id, count=count, rng_seed=seed)}
+    # The job itself reads only what changed since each bookmark, and retires no case.
     second = meltano("run", "centaur-to-postgres")
     assert "No state was found" not in second.output
-    # The tap logged the stored bookmark it started from.
-    stamps = {b[:19] for b in bookmarks}
-    assert any(re.search(re.escape(s), second.output) for s in stamps), second.output[-3000:]
-    assert sim.stats()["records_served"] == len(changed) == 11
+    assert stored[101][:19] in second.output  # the tap logged the bookmark it started from
+    expected = {key for key in changed if key[0] == 101} | since_old
+    assert sim.stats()["records_served"] == len(expected)
+    assert postgres.extracted_since("task_results", before) == expected
+    assert activate_versions(second.output) == 2
+    assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
+    assert_nothing_deleted(postgres, *TABLES)
 
-    new_truth = truth_by_key(sim)
-    new_rows = postgres.rows("task_results")
-    assert len(new_rows) == len(truth)
-    assert_rows_match(new_rows, new_truth)
-    for key in changed:
-        assert new_rows[key]["read_stats"] != rows[key]["read_stats"], key
-    for key in set(truth) - changed:
-        assert new_rows[key]["read_stats"] == rows[key]["read_stats"], key
-    resent = postgres.all(
-        "SELECT task_id, case_id FROM {schema}.task_results WHERE _sdc_extracted_at > %s",
-        (extracted_before,),
-    )
-    assert set(resent) == changed
-
-
-def test_stream_map_drops_read_stats(meltano: Meltano, postgres: Postgres, sim: Simulator) -> None:
-    # meltano.yml's `tap-centaur--no-read-stats`: stream_maps {task_results: {read_stats: __NULL__}}
-    meltano("run", "tap-centaur--no-read-stats", "target-postgres")
-    types = postgres.column_types("task_results")
-    assert "read_stats" not in types
-    assert types["counts"] == "jsonb"
-    rows = postgres.rows("task_results")
-    truth = truth_by_key(sim)
-    assert set(rows) == set(truth)
-    for key, row in rows.items():
-        assert row["counts"] == truth[key]["counts"]
-
-
-def readme_stream_maps() -> dict[str, Any]:
-    """The stream maps of the README's "Stream maps" example (its first YAML block)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Stream maps", 1)[-1]
-    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert block, "README.md has no YAML example under '### Stream maps'"
-    loaded = YAML(typ="safe", pure=True).load(block.group(1))
-    maps: dict[str, Any] = loaded["config"]["stream_maps"]
-    return maps
-
-
-def test_readme_stream_map_example_end_to_end(
-    meltano: Meltano, postgres: Postgres, sim: Simulator
-) -> None:
-    maps = readme_stream_maps()
-    meltano.env["TAP_CENTAUR_STREAM_MAPS"] = json.dumps(maps)
-    meltano("run", "tap-centaur", "target-postgres")
-    types = postgres.column_types("task_results")
-    rows = postgres.rows("task_results")
-    truth = truth_by_key(sim)
-    assert set(rows) == set(truth)
-    for name, expression in maps["task_results"].items():
-        if expression == "__NULL__":
-            assert name not in types, f"{name} should have been dropped"
-    if "origin" in str(maps["task_results"].get("content_metadata", "")):
-        for key, row in rows.items():
-            got = [m["origin"] for m in row["content_metadata"]]
-            plain = [m["origin"] for m in truth[key]["content_metadata"]]
-            assert got == [hashlib.md5(o.encode()).hexdigest() for o in plain], key  # noqa: S324
+    # --full-refresh ignores the stored state: every case is read again. With hard_delete,
+    # the versions of projects and tasks delete nothing that is still there.
+    meltano.env["TARGET_POSTGRES_HARD_DELETE"] = "true"
+    sim.reset_stats()
+    third = meltano("run", "--full-refresh", "tap-centaur", "target-postgres")
+    assert "Hard delete: True" in third.output
+    assert sim.stats()["records_served"] == len(truth)
+    assert activate_versions(third.output) == 2
+    assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
+    assert postgres.scalar("SELECT count(*) FROM {schema}.tasks") == len(sim.task_ids())
+    assert_nothing_deleted(postgres, *TABLES)

@@ -22,7 +22,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from centaur_sim import Simulator
-from tests.e2e.checks import truth_by_key
+from tests.e2e.checks import assert_written_once_as_emitted, read_jsonl, truth_by_key
 from tests.e2e.conftest import ROOT, RUN_TIMEOUT, clean_env
 
 pytestmark = pytest.mark.e2e
@@ -52,15 +52,6 @@ def loader_definition(folder: Path) -> Path:
     return path
 
 
-def replace(script: str, old: str, new: str) -> str:
-    assert old in script, f"the README's block no longer has {old!r}"
-    return script.replace(old, new)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
 def test_readme_block_in_a_new_meltano_project(
     meltano_bin: str, sim: Simulator, tmp_path: Path
 ) -> None:
@@ -81,10 +72,11 @@ def test_readme_block_in_a_new_meltano_project(
             f"{shlex.quote(str(loader_definition(tmp_path)))}\n",
         ),
     ):
-        script = replace(script, old, new)
-    state = re.search(r"^export TAP_CENTAUR_LABELING_STATE=(\S+)", script, re.MULTILINE)
-    assert state, "the README's block sets no labeling state"
-    states = {shlex.split(state.group(1))[0]}
+        assert old in script, f"the README's block no longer has {old!r}"
+        script = script.replace(old, new)
+    found = re.search(r"^export TAP_CENTAUR_LABELING_STATE=(\S+)", script, re.MULTILINE)
+    assert found, "the README's block sets no labeling state"
+    [state] = shlex.split(found.group(1))
 
     env = clean_env()
     env.pop("MELTANO_ENVIRONMENT")  # the new project's default environment applies
@@ -133,16 +125,9 @@ def test_readme_block_in_a_new_meltano_project(
         assert secret not in log
 
     # The JSONL is the simulator's truth, for the README's labeling states.
-    records = read_jsonl(project / "output" / "task_results.jsonl")
-    truth = [r for r in truth_by_key(sim).values() if r["labeling_state"] in states]
+    truth = {k: r for k, r in truth_by_key(sim).items() if r["labeling_state"] == state}
     assert 0 < len(truth) < len(sim.truth())
-    keys = [(r["task_id"], r["case_id"]) for r in records]
-    assert len(keys) == len(set(keys)), "a case was written twice"
-    by_key = {(r["task_id"], r["case_id"]): r for r in truth}
-    assert set(keys) == set(by_key)
-    for record in records:
-        documented = {k: v for k, v in record.items() if k != "undocumented_fields"}
-        assert documented == by_key[(record["task_id"], record["case_id"])]
+    assert_written_once_as_emitted(read_jsonl(project / "output" / "task_results.jsonl"), truth)
     tasks = read_jsonl(project / "output" / "tasks.jsonl")
     assert sorted(t["task_id"] for t in tasks) == sim.task_ids()
 

@@ -11,9 +11,9 @@ nested fields with the README's "Targets" table.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from centaur_sim import SimConfig, Simulator
-from tests.e2e.conftest import ROOT, Meltano, Postgres, RunResult, meltano_for
+from tests.e2e.conftest import ROOT, Meltano, Postgres, RunResult, meltano_for, schema_for
 
 pytestmark = pytest.mark.e2e
 
@@ -91,18 +91,9 @@ print(json.dumps(stored, default=str))
 
 
 def stored_in_postgres(postgres: Postgres) -> Stored:
-    stored: Stored = {}
-    tables = postgres.all(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-        (postgres.schema,),
-    )
-    for (table,) in tables:
-        with postgres.connection.cursor() as cursor:
-            cursor.execute(f'SELECT * FROM "{postgres.schema}"."{table}"')
-            names = [column.name for column in cursor.description or ()]
-            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        stored[table] = (postgres.column_types(table), rows)
-    return stored
+    sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+    tables = postgres.all(sql, (postgres.schema,))
+    return {table: (postgres.column_types(table), postgres.table(table)) for (table,) in tables}
 
 
 def stored_in_duckdb(path: Path) -> Stored:
@@ -189,14 +180,6 @@ def assert_covers_every_shape(runs: list[Messages]) -> None:
     assert counts[1] < counts[0] / 2, counts
 
 
-def meltano_with_case_ids(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
-    """Meltano pointed at `sim`, with the first case of tasks 101, 103, 104 in `case_ids`."""
-    meltano = meltano_for(meltano_bin, sim, workdir)
-    picked = [{"task_id": t, "case_id": sim.truth_v2(t)[0]["case_id"]} for t in (101, 103, 104)]
-    meltano.env["TAP_CENTAUR_CASE_IDS"] = json.dumps(picked)
-    return meltano
-
-
 @dataclass
 class Pipes:
     """Two runs of the tap, each piped into every target."""
@@ -213,46 +196,41 @@ class Pipes:
 def pipes(
     meltano_bin: str, pg_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pipes]:
-    """The full run, changes on the server (cases updated in a choice, a box and a v2 task,
-    cases added), the incremental run from the STATE the targets passed on."""
+    """The full run (with the first case of tasks 101, 103, 104 in `case_ids`), changes on the
+    server (cases updated in a choice, a box and a v2 task, cases added), the incremental run
+    from the STATE the targets passed on."""
     config = SimConfig(
         port=0, tasks=4, cases=(30, 20, 25, 15), seed=2020, unsupported_task_ids=(104,),
         extra_fields=True,
     )  # fmt: skip
     workdir = tmp_path_factory.mktemp("targets")
-    with Simulator(config) as sim:
+    with Simulator(config) as sim, contextlib.ExitStack() as stack:
         sim.set_misbehaviour(102, "odd_labels")
-        meltano = meltano_with_case_ids(meltano_bin, sim, workdir)
-        postgres = {t: Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}") for t in POSTGRES}
-        for target, database in postgres.items():
-            meltano.env[f"{target.upper().replace('-', '_')}_DEFAULT_TARGET_SCHEMA"] = (
-                database.schema
-            )
+        meltano = meltano_for(meltano_bin, sim, workdir)
+        picked = [{"task_id": t, "case_id": sim.truth_v2(t)[0]["case_id"]} for t in (101, 103, 104)]
+        meltano.env["TAP_CENTAUR_CASE_IDS"] = json.dumps(picked)
+        postgres = {t: stack.enter_context(schema_for(pg_settings, meltano, t)) for t in POSTGRES}
         meltano.env["TARGET_DUCKDB_FILEPATH"] = str(workdir / "tap_centaur.duckdb")
         meltano.env["TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA"] = DUCKDB_SCHEMA
-        try:
-            runs: list[Messages] = []
-            loads: dict[str, list[RunResult]] = {target: [] for target in COLUMN_TYPES}
-            state = None
-            for run in (1, 2):
-                output, messages = tap_run(meltano, run, state)
-                runs.append(messages)
-                invokes: list[tuple[str, ...]] = [("invoke", target) for target in COLUMN_TYPES]
-                results = meltano.concurrently(invokes, stdin=output, check=False)
-                for target, result in zip(COLUMN_TYPES, results, strict=True):
-                    loads[target].append(result)
-                state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
-                if run == 1:
-                    sim.update_cases(101, count=3, rng_seed=1)
-                    sim.update_cases(103, count=3, rng_seed=2)
-                    sim.update_cases(104, count=2, rng_seed=3)
-                    sim.add_cases(102, 2)
-            stored = {t: stored_in_postgres(database) for t, database in postgres.items()}
-            stored["target-duckdb"] = stored_in_duckdb(workdir / "tap_centaur.duckdb")
-            yield Pipes(meltano, runs, loads, stored)
-        finally:
-            for database in postgres.values():
-                database.close()
+        runs: list[Messages] = []
+        loads: dict[str, list[RunResult]] = {target: [] for target in COLUMN_TYPES}
+        state = None
+        for run in (1, 2):
+            output, messages = tap_run(meltano, run, state)
+            runs.append(messages)
+            invokes: list[tuple[str, ...]] = [("invoke", target) for target in COLUMN_TYPES]
+            results = meltano.concurrently(invokes, stdin=output, check=False)
+            for target, result in zip(COLUMN_TYPES, results, strict=True):
+                loads[target].append(result)
+            state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+            if run == 1:
+                sim.update_cases(101, count=3, rng_seed=1)
+                sim.update_cases(103, count=3, rng_seed=2)
+                sim.update_cases(104, count=2, rng_seed=3)
+                sim.add_cases(102, 2)
+        stored = {t: stored_in_postgres(database) for t, database in postgres.items()}
+        stored["target-duckdb"] = stored_in_duckdb(workdir / "tap_centaur.duckdb")
+        yield Pipes(meltano, runs, loads, stored)
 
 
 def test_the_runs_cover_every_shape(pipes: Pipes) -> None:
@@ -305,10 +283,8 @@ def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames
     docs/WAREHOUSE.md's renames, the old columns keep their old rows, the new ones fill.
     The tap's output: the full run of `pipes`, as it is (new) and as the tap wrote it before."""
     meltano = Meltano(pipes.meltano.executable, dict(pipes.meltano.env), tmp_path)
-    postgres = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
-    meltano.env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = postgres.schema
     emitted = pipes.runs[0]
-    try:
+    with schema_for(pg_settings, meltano) as postgres:
         before = old_layout(emitted)
         meltano("invoke", "target-postgres", stdin=write_messages(tmp_path / "old.jsonl", before))
         assert postgres.column_types("task_results")["correct_label"] == "jsonb"
@@ -327,9 +303,7 @@ def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames
             cursor.execute(f'SET search_path TO "{postgres.schema}"')
             cursor.execute(renames.split("```")[0])
         meltano("invoke", "target-postgres", stdin=new_file)
-    finally:
         stored = stored_in_postgres(postgres)
-        postgres.close()
     old_records = latest_records([before])[1]
     for table in ("task_results", "case_results"):
         types, rows = stored[table]

@@ -223,9 +223,6 @@ class Warehouse:
         """The v2 items of the v2-only tasks."""
         return [r for task_id in V2_TASKS for r in self.sim.truth_v2(task_id)]
 
-    def truth_by_case(self) -> dict[int, dict[str, Any]]:
-        return {r["case_id"]: r for r in self.truth()}
-
     def mart(self, name: str) -> list[Row]:
         """The rows of a mart without its `extracted_at` (checked to be set), in key order."""
         columns = [
@@ -251,14 +248,9 @@ def warehouse(
 ) -> Iterator[Warehouse]:
     """Two syncs of three v1 tasks and two v2-only ones into PostgreSQL, in discovery mode."""
     config = SimConfig(
-        port=0,
-        tasks=4,
-        first_task_id=101,
-        cases=(60, 60, 60, 40),
-        seed=7,
-        unsupported_task_ids=(104,),
+        port=0, tasks=4, cases=(60, 60, 60, 40), seed=7, unsupported_task_ids=(104,),
         record_requests=True,
-    )
+    )  # fmt: skip
     with Simulator(config) as sim:
         assert sim.add_task(cases=30, task_type="choice", unsupported=True) == 105
         meltano = meltano_for(meltano_bin, sim, Path(tmp_path_factory.mktemp("warehouse")))
@@ -274,24 +266,18 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres, models: str
     meltano.env["TAP_CENTAUR_TASK_IDS"] = "[]"  # discovery: every task the API lists
     # One case of each task is also fetched alone into case_results(_v2): the views merge them.
     picked = [(t, sim.truth_v2(t)[0]["case_id"]) for t in sim.task_ids()]
-    meltano.env["TAP_CENTAUR_CASE_IDS"] = json.dumps(
-        [{"task_id": t, "case_id": c} for t, c in picked]
-    )
+    case_ids = [{"task_id": t, "case_id": c} for t, c in picked]
+    meltano.env["TAP_CENTAUR_CASE_IDS"] = json.dumps(case_ids)
     meltano("run", "tap-centaur", "target-postgres")
     first_stats = sim.stats()
-    since_v2 = postgres.scalar("SELECT max(_sdc_extracted_at) FROM {schema}.task_results_v2")
+    since_v2 = postgres.last_extracted("task_results_v2")
     # The models read the tables of this test's schema, and list the cases read after the first
     # sync (its latest row, v1 or v2) as changed.
-    since = postgres.scalar(
-        "SELECT max(at) FROM (SELECT max(_sdc_extracted_at) AS at FROM {schema}.task_results"
-        " UNION ALL SELECT max(_sdc_extracted_at) FROM {schema}.task_results_v2) AS first_sync"
-    )
+    since = max(since_v2, postgres.last_extracted())
     meltano.env.update(
-        {
-            "DBT_POSTGRES_SOURCE_SCHEMA": postgres.schema,
-            "DBT_POSTGRES_SCHEMA": models,
-            "DBT_POSTGRES_CHANGED_SINCE": f"{since.isoformat()}+00:00",
-        }
+        DBT_POSTGRES_SOURCE_SCHEMA=postgres.schema,
+        DBT_POSTGRES_SCHEMA=models,
+        DBT_POSTGRES_CHANGED_SINCE=f"{since.isoformat()}+00:00",
     )
 
     # Between the syncs: new reads for some cases (at a whole second after `since`, as
@@ -315,8 +301,7 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres, models: str
         if r["counts"] and (102, r["case_id"]) not in changed and (102, r["case_id"]) not in picked
     )
     postgres.all(
-        "UPDATE {schema}.task_results SET counts = 'null' WHERE task_id = %s AND case_id = %s"
-        " RETURNING case_id",
+        "UPDATE {schema}.task_results SET counts = 'null' WHERE task_id = %s AND case_id = %s",
         no_counts,
     )
     sim.reset_stats()
@@ -365,13 +350,9 @@ def test_every_mart_holds_what_the_simulator_says(warehouse: Warehouse) -> None:
 
 def test_staging_models_are_typed_and_json_null_is_sql_null(warehouse: Warehouse) -> None:
     postgres, models = warehouse.postgres, warehouse.models
-    types = dict(
-        postgres.all(
-            "SELECT column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = %s AND table_name = 'stg_task_results'",
-            (models,),
-        )
-    )
+    sql = "SELECT column_name, data_type FROM information_schema.columns"
+    types = dict(postgres.all(f"{sql} WHERE table_schema = %s AND table_name = %s",
+                              (models, "stg_task_results")))  # fmt: skip
     assert types["total_reads"] == "integer"
     for name in ("first_read_at", "last_read_at", "extracted_at"):
         assert types[name] == "timestamp with time zone", name
@@ -380,25 +361,13 @@ def test_staging_models_are_typed_and_json_null_is_sql_null(warehouse: Warehouse
     never_read = sum(r["read_stats"]["first_read_at"] is None for r in truth)
     assert never_read > 0
     # In the loaded table, JSON null; in the model, SQL NULL.
-    assert (
-        postgres.scalar(
-            "SELECT count(*) FROM {schema}.task_results"
-            " WHERE read_stats -> 'first_read_at' = 'null'"
-        )
-        == never_read
-    )
-    assert (
-        postgres.scalar(
-            f'SELECT count(*) FROM "{models}".stg_task_results WHERE first_read_at IS NULL'
-        )
-        == never_read
-    )
-    assert postgres.scalar(
-        "SELECT count(*) FROM {schema}.task_results WHERE undocumented_fields = 'null'"
-    ) == len(truth)
-    assert postgres.scalar(
-        f'SELECT count(*) FROM "{models}".stg_task_results WHERE undocumented_fields IS NULL'
-    ) == len(truth)
+    for table, where, expected in (
+        ("{schema}.task_results", "read_stats -> 'first_read_at' = 'null'", never_read),
+        (f'"{models}".stg_task_results', "first_read_at IS NULL", never_read),
+        ("{schema}.task_results", "undocumented_fields = 'null'", len(truth)),
+        (f'"{models}".stg_task_results', "undocumented_fields IS NULL", len(truth)),
+    ):
+        assert postgres.scalar(f"SELECT count(*) FROM {table} WHERE {where}") == expected, where
 
 
 #: The typed columns of the v2 tables, as the API's v2 items name them.
@@ -445,27 +414,19 @@ def test_results_v2_through_meltano_into_postgres(warehouse: Warehouse) -> None:
         len(warehouse.changed) + len(warehouse.changed_v2) + len(warehouse.picked)
     )
 
-    # task_results_v2: its own table, the v2 schema, keyed like v1.
-    assert postgres.primary_key("task_results_v2") == ["task_id", "case_id"]
-    types = postgres.column_types("task_results_v2")
-    for name in ("task_id", "case_id", "project_id", "n_qualified_opinions"):
-        assert types[name] == "int8", (name, types[name])
-    assert (types["results"], types["undocumented_fields"]) == ("_jsonb", "jsonb")
-    assert not {"correct_label", "counts", "read_stats"} & set(types)
+    # task_results_v2 and case_results_v2: their own tables, keyed like v1 (their column
+    # types: tests/e2e/test_targets.py).
+    for table in ("task_results_v2", "case_results_v2"):
+        assert postgres.primary_key(table) == ["task_id", "case_id"]
     truth_v2 = warehouse.truth_v2()
     assert_v2_rows(postgres.rows("task_results_v2"), truth_v2)
-    resent = postgres.all(
-        "SELECT task_id, case_id FROM {schema}.task_results_v2 WHERE _sdc_extracted_at > %s",
-        (warehouse.since_v2,),
-    )
-    assert set(resent) == warehouse.changed_v2
+    assert postgres.extracted_since("task_results_v2", warehouse.since_v2) == warehouse.changed_v2
     # No v2 task in the v1 tables.
     assert not postgres.scalar(
         "SELECT count(*) FROM {schema}.task_results WHERE task_id = ANY(%s)", (list(V2_TASKS),)
     )
 
     # case_ids entries of v2 tasks land in case_results_v2, as v2 items.
-    assert postgres.primary_key("case_results_v2") == ["task_id", "case_id"]
     picked_v2 = {p for p in warehouse.picked if p[0] in V2_TASKS}
     assert_v2_rows(postgres.rows("case_results_v2"), [r for r in truth_v2 if key(r) in picked_v2])
 
@@ -474,17 +435,15 @@ def test_a_row_that_breaks_a_models_test_fails_dbt(warehouse: Warehouse) -> None
     postgres, meltano = warehouse.postgres, warehouse.meltano
     (case_id,) = postgres.all("SELECT min(case_id) FROM {schema}.task_results")[0]
     postgres.all(
-        "UPDATE {schema}.task_results SET labeling_state = 'Reviewed' WHERE case_id = %s"
-        " RETURNING case_id",
+        "UPDATE {schema}.task_results SET labeling_state = 'Reviewed' WHERE case_id = %s",
         (case_id,),
     )
     try:
         failed = meltano("invoke", "dbt-postgres:test", check=False)
     finally:
-        state = warehouse.truth_by_case()[case_id]["labeling_state"]
+        [state] = [r["labeling_state"] for r in warehouse.truth() if r["case_id"] == case_id]
         postgres.all(
-            "UPDATE {schema}.task_results SET labeling_state = %s WHERE case_id = %s"
-            " RETURNING case_id",
+            "UPDATE {schema}.task_results SET labeling_state = %s WHERE case_id = %s",
             (state, case_id),
         )
     assert failed.returncode != 0

@@ -1,36 +1,54 @@
-"""The suite's credentials as the simulator's API takes them, a login, and the fixtures' types."""
+"""A session bound to one simulator, with the suite's API key and static token."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 
 from centaur_sim import Simulator
-from tests.harness import API_KEY, API_PASSWORD, LOGIN, USERNAME
+from tests.harness import API_KEY, API_PASSWORD, LIST, LOGIN, STATIC_TOKEN, USERNAME
 
-#: The API key header every API request carries.
-KEY_HEADER = {"X-API-KEY": API_KEY}
-#: The body of a login with the suite's username and API password.
+GET = "/results/public/v1/get"
+V2_LIST, V2_GET = "/results/public/v2/list", "/results/public/v2/get"
+TASKS, PROJECTS = "/tasks/public/v1/list", "/projects/public/v1/list"
+KEY = {"X-API-KEY": API_KEY}
+HEADERS = {**KEY, "Authorization": f"Bearer {STATIC_TOKEN}"}
 CREDS = {"username": USERNAME, "api_password": API_PASSWORD}
-#: The leading fields of a v1 record and of a v2 item, in this order.
-CASE_FIELDS = ["task_id", "task_name", "project_id", "project_name", "case_id", "task_type"]
-
-
-def auth_headers(token: str) -> dict[str, str]:
-    """The API key and a bearer token: the headers of an authorised request."""
-    return {**KEY_HEADER, "Authorization": f"Bearer {token}"}
-
-
-def login(
-    sim: Simulator, body: Any = CREDS, headers: Mapping[str, str] = KEY_HEADER, **kwargs: Any
-) -> requests.Response:
-    """POST a login to `sim`: the suite's credentials unless `body` or `headers` say otherwise."""
-    return requests.post(sim.url + LOGIN, json=body, headers=dict(headers), timeout=5, **kwargs)
-
-
 Page = dict[str, Any]
-NewSession = Callable[..., requests.Session]
-LoginToken = Callable[[Simulator], str]
-Walk = Callable[..., tuple[list[Page], list[Page]]]
+
+
+def login(sim: Simulator, body: object = CREDS, **kwargs: Any) -> requests.Response:
+    """POST a login to `sim` with the API key (the suite's credentials unless `body` differs)."""
+    kwargs.setdefault("headers", KEY)
+    return requests.post(sim.url + LOGIN, json=body, timeout=5, **kwargs)
+
+
+class Client(requests.Session):
+    """A session to `sim`'s URL; `headers` default to the API key and the static token."""
+
+    def __init__(self, sim: Simulator, headers: dict[str, str] = HEADERS) -> None:
+        super().__init__()
+        self.sim = sim
+        self.headers.update(headers)
+
+    def call(self, path: str = LIST, method: str = "GET", **params: Any) -> requests.Response:
+        return self.request(method, self.sim.url + path, params=params, timeout=5)
+
+    def page(self, path: str = LIST, **params: Any) -> Page:
+        r = self.call(path, **params)
+        assert r.status_code == 200, r.text
+        page: Page = r.json()
+        return page
+
+    def walk(self, path: str = LIST, **params: Any) -> tuple[list[Any], list[Page]]:
+        """Follow `last_sequence_id` while `has_next` is true -> (items, pages)."""
+        items: list[Any] = []
+        pages: list[Page] = []
+        while len(pages) < 1000:
+            pages.append(self.page(path, **params))
+            items.extend(pages[-1]["payload"])
+            if pages[-1].get("has_next") is not True:
+                return items, pages
+            params["last_sequence_id"] = pages[-1]["last_sequence_id"]
+        raise AssertionError("pagination did not end")

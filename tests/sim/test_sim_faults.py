@@ -1,234 +1,311 @@
-"""Injected faults: each kind does what it says; scripts and rates are deterministic."""
+"""Faults and misbehaviours: what each puts on the wire, and how scripts and rates pick them."""
 
 from __future__ import annotations
 
 import email.utils
 import gzip
+import http.client
 import json
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
+import urllib3
 
-from centaur_sim import Simulator
-from centaur_sim.messages import TEXT
-from tests.harness import LIST, LOGIN, SimFactory
-from tests.sim.helpers import NewSession, login
+from centaur_sim import FAULT_KINDS, MISBEHAVIOURS, SCRIPTED_KINDS, Simulator
+from tests.harness import API_KEY, LIST, LOGIN, SimFactory
+from tests.sim.helpers import HEADERS, KEY, Client, Page, login
 
-PARAMS = {"task_id": 101}
-
-
-def _get(client: requests.Session, sim: Simulator, **kwargs: Any) -> requests.Response:
-    return client.get(sim.url + LIST, params=PARAMS, timeout=kwargs.pop("timeout", 5), **kwargs)
-
-
-def test_429_has_retry_after(sim: Simulator, client: requests.Session) -> None:
-    sim.set(retry_after=0)
-    sim.script_faults([{"kind": "429", "count": 2}])
-    for _ in range(2):
-        r = _get(client, sim)
-        assert (r.status_code, r.headers["Retry-After"]) == (429, "0")
-    assert _get(client, sim).status_code == 200
-    assert sim.stats()["faults"] == {"429": 2}
+FOREVER = 1_000_000
+DATE_9999 = "Fri, 31 Dec 9999 23:59:59 -0100"
+YEAR = 365 * 86400
+Outcome = tuple[requests.Response, bytes] | Exception
 
 
-def test_429_http_date_form(sim: Simulator, client: requests.Session) -> None:
-    sim.set(retry_after=30, retry_after_style="http-date")
-    sim.script_faults([{"kind": "429"}])
-    r = _get(client, sim)
-    assert r.status_code == 429
-    assert email.utils.parsedate_to_datetime(r.headers["Retry-After"]).tzinfo is not None
+def _fetch(sim: Simulator, task_id: int, read_timeout: float = 5) -> Outcome:
+    """GET a page of `task_id` without gzip -> (response, the body as sent), or the error."""
+    headers = {**HEADERS, "Accept-Encoding": "identity"}
+    params = {"task_id": task_id, "limit": 5}
+    try:
+        r = requests.get(
+            sim.url + LIST,
+            params=params,
+            headers=headers,
+            timeout=(5, read_timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+        return r, r.raw.read(decode_content=False)
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+        return error
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        ("500", 500, "text/plain", b"Internal Server Error."),
-        ("502", 502, "text/html", None),
-        ("503", 503, "application/json", b'{"message":"Service Unavailable"}'),
-        ("html200", 200, "text/html", b"<html><body>Gateway maintenance</body></html>"),
-        ("empty200", 200, "application/json", b""),
-        ("401", 401, "application/json", b'{"message":"Unauthorized"}'),
-        ("403", 403, "application/json", None),
-    ],
-)
-def test_canned_faults(
-    sim: Simulator, client: requests.Session, case: tuple[str, int, str, bytes | None]
-) -> None:
-    kind, status, content_type, body = case
-    sim.script_faults([{"kind": kind}])
-    r = _get(client, sim)
-    assert r.status_code == status
-    assert r.headers["Content-Type"].startswith(content_type)
-    if body is not None:
-        assert r.content == body
+def _date(r: requests.Response) -> float:
+    return email.utils.parsedate_to_datetime(r.headers["Date"]).timestamp()
 
 
-def test_answer_sends_any_status_reason_and_body_echoing_the_api_key(
-    sim: Simulator, client: requests.Session
-) -> None:
+def _is(status: int, type_: str, body: bytes | None = None) -> Callable[[Any], bool]:
+    def check(outcome: Any) -> bool:
+        r, sent = outcome
+        typed = r.headers["Content-Type"].startswith(type_)
+        return r.status_code == status and typed and body in (None, sent)
+
+    return check
+
+
+def _page(check: Callable[[requests.Response], bool]) -> Callable[[Any], bool]:
+    """The normal page, and what `check` says of its response."""
+    return lambda outcome: outcome[1].startswith(PAGE) and check(outcome[0])
+
+
+def _starts(prefix: bytes) -> Callable[[Any], bool]:
+    return lambda outcome: outcome[1].startswith(prefix)
+
+
+def _gzipped(size: int, payload: list[Any]) -> Callable[[Any], bool]:
+    """About size/1000 bytes that inflate to a last page of `size` bytes (give or take 2)."""
+
+    def check(outcome: Any) -> bool:
+        inflated = gzip.decompress(outcome[1])
+        small = len(outcome[1]) < size / 100 + 100 and abs(len(inflated) - size) <= 2
+        return small and json.loads(inflated) == {"payload": payload, "limit": 100}
+
+    return check
+
+
+PAGE = b'{"payload":[{"task_id":102'
+FLOOD = b'{"payload":[' + b" " * 1974 + b'],"limit":100}'  # 2,000 bytes
+ENDLESS = {"payload": [], "has_next": True, "last_sequence_id": 1, "limit": 5}
+HERE = f"{LIST}?task_id=102&limit=5"
+#: Per fault kind: extra fields of its script entry, and what a client sees.
+WIRE: dict[str, tuple[dict[str, Any], Callable[[Any], bool]]] = {
+    "429": ({}, lambda o: o[0].status_code == 429 and o[0].headers["Retry-After"] == "0"),
+    "500": ({}, _is(500, "text/plain", b"Internal Server Error.")),
+    "502": ({}, _is(502, "text/html")),
+    "503": ({}, _is(503, "application/json", b'{"message":"Service Unavailable"}')),
+    "reset": ({}, lambda o: isinstance(o, requests.ConnectionError)),
+    "truncate": ({}, lambda o: isinstance(o, urllib3.exceptions.ProtocolError)),
+    "timeout": ({}, lambda o: isinstance(o, requests.ReadTimeout)),
+    "html200": ({}, _is(200, "text/html", b"<html><body>Gateway maintenance</body></html>")),
+    "empty200": ({}, _is(200, "application/json", b"")),
+    "bad_utf8": ({}, lambda o: o[0].status_code == 200 and b"\xff\xfe" in o[1]),
+    "401": ({}, _is(401, "application/json", b'{"message":"Unauthorized"}')),
+    "403": ({}, lambda o: o[0].status_code == 403 and b"restricted_country" in o[1]),
+    "future_date": ({}, _page(lambda r: abs(_date(r) - time.time() - YEAR) < 60)),
+    "no_date": ({}, _page(lambda r: "Date" not in r.headers)),
+    "date_9999": ({}, _page(lambda r: r.headers["Date"] == DATE_9999)),
+    "redirect": ({}, lambda o: o[0].status_code == 307 and o[0].headers["Location"] == HERE),
+    "stall": ({}, lambda o: isinstance(o, urllib3.exceptions.ReadTimeoutError)),
+    "answer": (
+        {"status": 418, "body": '{"key": "{api_key}"}'},
+        _is(418, "application/json", b'{"key": "' + API_KEY.encode() + b'"}'),
+    ),
+    "gzip_bomb": ({"size": 3_000_000}, _gzipped(3_000_000, [])),
+    "object_bomb": ({"size": 3_000}, _gzipped(3_000, [{}] * 991)),
+    "flood": ({"size": 2_000}, lambda o: "Content-Length" not in o[0].headers and o[1] == FLOOD),
+    "gzip_flood": ({"size": 2_000}, _gzipped(2_000, [])),
+    "empty_page": ({}, lambda o: json.loads(o[1]) == ENDLESS),
+    "deep_json": ({"size": 3}, _starts(b'{"payload":[{"nested":{"a":{"a":{"a":1}}},"task_id":102')),
+    "nan": ({}, _starts(b'{"payload":[{"agreement":NaN,"task_id":102')),
+    "huge_number": ({}, _starts(b'{"payload":[{"agreement":1e400,"task_id":102')),
+    "bom": ({}, _starts(b"\xef\xbb\xbf" + PAGE)),
+}
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS + SCRIPTED_KINDS)
+def test_a_fault_for_one_task_lasts_and_spares_the_others(make_sim: SimFactory, kind: str) -> None:
+    sim = make_sim(tasks=3, cases=30, spike_seconds=1, stall_byte_seconds=1)
+    extra, shows = WIRE[kind]
+    sim.script_faults([{"kind": kind, "count": FOREVER, "task_id": 102, **extra}])
+    for attempt in (1, 2):
+        outcome = _fetch(sim, 102, read_timeout=0.2 if kind in ("timeout", "stall") else 5)
+        assert shows(outcome), outcome
+        deadline = time.monotonic() + 10  # a client that gave up may be ahead of the simulator
+        while sim.stats()["faults"].get(kind, 0) < attempt and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sim.stats()["faults"] == {kind: attempt}
+        assert Client(sim).page(task_id=101, limit=5)["payload"] == sim.truth(101)[:5]
+    [pending] = sim.pending_faults()["script"]
+    assert (pending["kind"], pending["count"]) == (kind, FOREVER - 2)
+    if kind == "flood":
+        assert sim.stats()["streamed_bytes"] == 2 * 2_000
+
+
+def test_a_401_fault_revokes_a_session_token_but_not_the_static_one(sim: Simulator) -> None:
+    session = Client(sim, {**KEY, "Authorization": f"Bearer {login(sim).json()['token']}"})
+    sim.script_faults([{"kind": "401", "count": 2}])
+    assert [session.call(task_id=101).status_code for _ in range(2)] == [401, 401]
+    assert sim.stats()["faults"] == {"401": 1}  # the second 401: the token is gone
+    assert [Client(sim).call(task_id=101).status_code for _ in range(2)] == [401, 200]
+
+
+def test_answer_sends_any_reason_phrase_and_the_key_in_every_form(sim: Simulator) -> None:
     sim.set(api_key="k/ey+1 x")
-    client.headers["X-API-KEY"] = "k/ey+1 x"
-    body = '{"message": "key {api_key_json} {api_key_url}", "raw": "{api_key}"}'
-    sim.script_faults(
-        [
-            {"kind": "answer", "status": 403, "reason": "No\rway\x1b[2J", "body": body},
-            {"kind": "answer", "body": "text {api_key}"},
-        ]
-    )
-    r = _get(client, sim)
-    assert (r.status_code, r.reason) == (403, "No\rway\x1b[2J")
-    assert r.text == '{"message": "key k\\/ey+1 x k%2Fey%2B1%20x", "raw": "k/ey+1 x"}'
-    r = _get(client, sim)
-    assert (r.status_code, r.headers["Content-Type"], r.text) == (400, TEXT, "text k/ey+1 x")
+    client = Client(sim, {**HEADERS, "X-API-KEY": "k/ey+1 x"})
+    body = '{"m": "{api_key_json} {api_key_url}", "raw": "{api_key}"}'
+    reason = "No\rway\x1b[2J"
+    sim.script_faults([{"kind": "answer", "status": 403, "reason": reason, "body": body}])
+    r = client.call(task_id=101)
+    assert (r.status_code, r.reason) == (403, reason)
+    assert r.text == '{"m": "k\\/ey+1 x k%2Fey%2B1%20x", "raw": "k/ey+1 x"}'
+    sim.script_faults([{"kind": "answer", "body": "text {api_key}"}])
+    r = client.call(task_id=101)
+    assert (r.status_code, r.text) == (400, "text k/ey+1 x")
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
-def test_bad_parameters_answer_400_or_a_fastapi_422(
-    sim: Simulator, client: requests.Session
-) -> None:
-    bad = {**PARAMS, "limit": 0}
-    assert client.get(sim.url + LIST, params=bad, timeout=5).json() == {
-        "message": "Invalid parameter"
-    }
-    sim.set(bad_parameter_status=422)
-    r = client.get(sim.url + LIST, params=bad, timeout=5)
-    assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["query", "limit"]
+def test_retry_after_forms_and_the_date_on_a_shifted_clock(sim: Simulator, client: Client) -> None:
+    sim.set(date_offset_seconds=-3600, retry_after=30, retry_after_style="http-date")
+    sim.script_faults([{"kind": "429"}, {"kind": "future_date"}])
+    r = client.call(task_id=101)
+    assert abs(_date(r) - (time.time() - 3600)) < 60
+    retry_at = email.utils.parsedate_to_datetime(r.headers["Retry-After"]).timestamp()
+    assert abs(retry_at - _date(r) - 30) <= 1
+    assert abs(_date(client.call(task_id=101)) - (time.time() + YEAR - 3600)) < 60
+    sim.set(retry_after_style="year-9999")
+    sim.script_faults([{"kind": "429"}])
+    assert client.call(task_id=101).headers["Retry-After"] == DATE_9999
 
 
-def test_bad_utf8(sim: Simulator, client: requests.Session) -> None:
-    sim.script_faults([{"kind": "bad_utf8"}])
-    r = _get(client, sim)
-    assert r.status_code == 200
-    with pytest.raises(UnicodeDecodeError):
-        r.content.decode("utf-8")
-
-
-def test_401_fault_expires_the_token(sim: Simulator, client: requests.Session) -> None:
-    sim.script_faults([{"kind": "401"}])
-    assert _get(client, sim).status_code == 401
-    assert _get(client, sim).status_code == 401  # the token really is gone
-
-
-def test_reset_aborts_the_connection(sim: Simulator, client: requests.Session) -> None:
-    sim.script_faults([{"kind": "reset"}])
-    with pytest.raises(requests.ConnectionError):
-        _get(client, sim)
-    assert _get(client, sim).status_code == 200
-    assert sim.stats()["requests"][LIST] == {"reset": 1, "200": 1}
-
-
-@pytest.mark.parametrize("encoding", ["gzip", "identity"])
-def test_truncate_sends_half_the_body(
-    sim: Simulator, client: requests.Session, encoding: str
-) -> None:
-    sim.script_faults([{"kind": "truncate"}])
-    with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        _get(client, sim, headers={"Accept-Encoding": encoding})
-    assert _get(client, sim).status_code == 200
-
-
-def test_timeout_spike(sim: Simulator, client: requests.Session) -> None:
-    sim.set(spike_seconds=0.5)
-    sim.script_faults([{"kind": "timeout"}])
-    with pytest.raises(requests.exceptions.ReadTimeout):
-        _get(client, sim, timeout=0.2)
-    assert _get(client, sim).status_code == 200
-
-
-def test_script_filters_by_path_and_task(sim: Simulator, client: requests.Session) -> None:
-    sim.script_faults(
-        [
-            {"kind": "503", "task_id": 102},
-            {"kind": "500", "path": "/results/public/v1/get"},
-        ]
-    )
-    assert _get(client, sim).status_code == 200  # neither matches task 101's list
-    r = client.get(sim.url + LIST, params={"task_id": 102})
-    assert r.status_code == 503
-    case_id = sim.truth(101)[0]["case_id"]
-    r = client.get(sim.url + "/results/public/v1/get", params={"task_id": 101, "case_id": case_id})
-    assert r.status_code == 500
+def test_scripts_match_by_path_and_task_and_come_after_auth(sim: Simulator, client: Client) -> None:
+    sim.script_faults([{"kind": "503", "task_id": 102}, {"kind": "500", "path": "/tasks/"}])
+    assert Client(sim, KEY).call(task_id=102).status_code == 401  # consumes nothing
+    assert login(sim).status_code == 200  # no path: the data endpoints only
+    assert client.call(task_id=101).status_code == 200
+    assert client.call(task_id=102).status_code == 503
+    assert client.call("/tasks/public/v1/list").status_code == 500
     assert sim.pending_faults()["script"] == []
-
-
-def test_login_gets_faults_only_by_path(sim: Simulator) -> None:
-    sim.script_faults([{"kind": "502"}])
-    assert login(sim).status_code == 200
-    sim.clear_faults()
-    sim.script_faults([{"kind": "502", "path": LOGIN}, {"kind": "503", "path": "/auth/"}])
+    sim.script_faults([{"kind": "502", "path": LOGIN}])
     assert login(sim).status_code == 502
-    token = login(sim)
-    assert token.status_code == 503
+
+
+def test_random_rates_are_seeded_and_spare_login(sim: Simulator, client: Client) -> None:
+    def run() -> list[int]:
+        sim.set_fault_rates({"500": 0.3, "503": 0.2}, seed=9)
+        return [client.call(task_id=101).status_code for _ in range(40)]
+
+    first = run()
+    assert first == run()
+    assert {200, 500, 503} <= set(first)
     sim.set_fault_rates({"500": 1.0})
     assert login(sim).status_code == 200
-
-
-def test_random_rates_are_seeded(make_sim: SimFactory, new_session: NewSession) -> None:
-    def run() -> list[int]:
-        sim = make_sim(fault_rates={"500": 0.3, "503": 0.2}, fault_seed=9)
-        s = new_session(sim)
-        return [_get(s, sim).status_code for _ in range(40)]
-
-    first, second = run(), run()
-    assert first == second
-    assert {200, 500, 503} <= set(first)
-
-
-def test_bad_fault_specs_are_rejected(sim: Simulator) -> None:
-    with pytest.raises(ValueError, match="fault kind"):
-        sim.script_faults([{"kind": "teapot"}])
-    with pytest.raises(ValueError, match="answer faults only"):
-        sim.script_faults([{"kind": "500", "body": "x"}])
-    with pytest.raises(ValueError, match="sum"):
-        sim.set_fault_rates({"500": 0.8, "503": 0.5})
-    with pytest.raises(ValueError, match="size"):
-        sim.script_faults([{"kind": "500", "size": 10}])
-
-
-def test_gzip_bomb_and_flood_are_an_empty_page_of_their_size(
-    sim: Simulator, client: requests.Session
-) -> None:
-    sim.script_faults([{"kind": "gzip_bomb", "size": 3_000_000}, {"kind": "flood", "size": 2_000}])
-    bomb = _get(client, sim, stream=True)
-    sent = bomb.raw.read(decode_content=False)
-    assert bomb.headers["Content-Encoding"] == "gzip" and len(sent) < 10_000
-    inflated = gzip.decompress(sent)
-    flood = _get(client, sim)
-    assert "Content-Length" not in flood.headers and flood.headers["Connection"] == "close"
-    assert (len(inflated), len(flood.content)) == (3_000_000, 2_000)
-    assert json.loads(inflated) == flood.json() == {"payload": [], "limit": 100}
-    assert sim.stats()["streamed_bytes"] == 2_000
-
-
-def test_empty_page_says_more_follow_one_past_the_cursor(
-    sim: Simulator, client: requests.Session
-) -> None:
-    sim.script_faults([{"kind": "empty_page", "count": 2}])
-    first = _get(client, sim).json()
-    assert first == {"payload": [], "has_next": True, "last_sequence_id": 1, "limit": 100}
-    params = {**PARAMS, "last_sequence_id": 41}
-    assert client.get(sim.url + LIST, params=params, timeout=5).json()["last_sequence_id"] == 42
+    for rates in ({"500": 0.8, "503": 0.5}, {"stall": 0.1}, {"500": -1}):
+        with pytest.raises(ValueError, match="rate"):
+            sim.set_fault_rates(rates)
+    sim.clear_faults()
+    assert client.call(task_id=101).status_code == 200
 
 
 @pytest.mark.parametrize(
-    ("kind", "size", "start"),
+    ("spec", "error"),
     [
-        ("deep_json", 3, b'{"payload":[{"nested":{"a":{"a":{"a":1}}},"task_id":101'),
-        ("nan", None, b'{"payload":[{"agreement":NaN,"task_id":101'),
-        ("huge_number", None, b'{"payload":[{"agreement":1e400,"task_id":101'),
-        ("bom", None, b'\xef\xbb\xbf{"payload":[{"task_id":101'),
+        ({"kind": "teapot"}, "fault kind"),
+        ({"kind": "500", "count": 0}, "count"),
+        ({"kind": "500", "body": "x"}, "answer faults only"),
+        ({"kind": "500", "location": "/x"}, "redirect faults only"),
+        ({"kind": "500", "size": 10}, "size"),
+        ({"kind": "flood", "size": 0}, "size"),
+        ({"kind": "redirect", "status": 200}, "redirect status"),
+        ({"kind": "answer", "status": 600}, "status"),
+        ({"kind": "500", "colour": "red"}, "unknown fault field"),
     ],
 )
-def test_spoilt_pages(
-    sim: Simulator, client: requests.Session, kind: str, size: int | None, start: bytes
+def test_bad_fault_specs_are_rejected(sim: Simulator, spec: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        sim.script_faults([spec])
+
+
+@pytest.mark.parametrize("ending", ["the client leaves", "the simulator stops"])
+def test_a_stall_ends_when_the_client_or_the_simulator_goes(
+    make_sim: SimFactory, ending: str
 ) -> None:
-    sim.script_faults([{"kind": kind, "size": size}])
-    assert _get(client, sim).content.startswith(start)
+    """The tap cannot see this: the simulator's dripping thread must end, not drip for minutes."""
+    sim = make_sim(stall_byte_seconds=0.05)
+    sim.script_faults([{"kind": "stall"}])
+    before = {t for t in threading.enumerate() if "process_request" in t.name}
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+    conn.request("GET", f"{LIST}?task_id=101", headers={**HEADERS, "Accept-Encoding": "identity"})
+    response = conn.getresponse()
+    assert (response.status, response.read(3)) == (200, b'{"p')
+    assert int(response.getheader("Content-Length") or 0) > 10_000  # minutes at this pace
+    [dripping] = {t for t in threading.enumerate() if "process_request" in t.name} - before
+    conn.close() if ending == "the client leaves" else sim.stop()
+    dripping.join(timeout=10)
+    assert not dripping.is_alive()
+    conn.close()
 
 
-def test_date_9999_in_the_date_and_in_retry_after(sim: Simulator, client: requests.Session) -> None:
-    sim.set(retry_after_style="year-9999")
-    sim.script_faults([{"kind": "date_9999"}, {"kind": "429"}])
-    assert _get(client, sim).headers["Date"] == "Fri, 31 Dec 9999 23:59:59 -0100"
-    assert _get(client, sim).headers["Retry-After"] == "Fri, 31 Dec 9999 23:59:59 -0100"
+def _first_pages(client: Client) -> list[Page]:
+    """The first three pages of task 101 (10 cases each), following whatever cursor they give."""
+    pages = [client.page(task_id=101, limit=10)]
+    while len(pages) < 3 and pages[-1].get("last_sequence_id") is not None:
+        cursor = pages[-1]["last_sequence_id"]
+        pages.append(client.page(task_id=101, limit=10, last_sequence_id=cursor))
+    return pages
+
+
+def _first(pages: list[Page]) -> dict[str, Any]:
+    record: dict[str, Any] = pages[0]["payload"][0]
+    return record
+
+
+def _cursors(pages: list[Page]) -> list[int | None]:
+    return [page.get("last_sequence_id") for page in pages]
+
+
+#: Per misbehaviour: what the first three pages of the task show, given its sequence ids.
+SHAPES: dict[str, Callable[[list[Page], list[int]], bool]] = {
+    "payload_not_list": lambda p, seq: len(p[0]["payload"]["cases"]) == 10,
+    "has_next_not_bool": lambda p, seq: p[0]["has_next"] == "yes",
+    "cursor_backwards": lambda p, seq: _cursors(p)[:2] == [seq[9], seq[9] - 1],
+    "cursor_repeat": lambda p, seq: _cursors(p)[:2] == [seq[9], seq[9]] and p[0] != p[1],
+    "cursor_cycle": lambda p, seq: _cursors(p) == [seq[9], seq[19], seq[9]],
+    "has_next_without_cursor": lambda p, seq: p[0]["has_next"] is True and _cursors(p) == [None],
+    "missing_case_id": lambda p, seq: "case_id" not in _first(p),
+    "missing_labeling_state": lambda p, seq: "labeling_state" not in _first(p),
+    "wrong_types": lambda p, seq: (
+        (_first(p)["case_id"], _first(p)["qualified_reads"]) == ("abc", "x")
+    ),
+    "odd_labels": lambda p, seq: (
+        (_first(p)["correct_label"], _first(p)["majority_label"])
+        == ({"class": "Nodule", "score": 0.9}, 3)
+    ),
+    "wrong_nested_type": lambda p, seq: _first(p)["read_stats"]["total_reads"] == "12",
+    "empty_pages": lambda p, seq: (
+        [len(page["payload"]) for page in p] == [0, 10, 0]
+        and _cursors(p) == [seq[0] - 1, seq[9], seq[9] + 1]
+    ),
+    "has_next_false_with_cursor": lambda p, seq: (
+        _cursors(p) == [seq[9], seq[19], seq[29]] and p[2]["has_next"] is False
+    ),
+    "v2_shape": lambda p, seq: _cursors(p) == [seq[9], seq[19], None],  # v1 pages: unchanged
+}
+
+
+@pytest.mark.parametrize("kind", MISBEHAVIOURS)
+def test_misbehaviours_shape_the_pages_of_one_task(make_sim: SimFactory, kind: str) -> None:
+    sim = make_sim(tasks=3, cases=30)
+    client = Client(sim)
+    sim.set_misbehaviour(101, kind)
+    pages = _first_pages(client)
+    assert SHAPES[kind](pages, [m["sequence_id"] for m in sim.truth_meta(101)]), pages
+    assert client.walk(task_id=102, limit=10)[0] == sim.truth(102)  # other tasks unaffected
+    if kind == "v2_shape":
+        first = client.page("/results/public/v2/list", task_id=101, limit=10)
+        assert list(first) == ["results", "next"] and isinstance(first["next"], str)
+    assert set(sim.stats()["misbehaviours"]) == {kind}
+    sim.set_misbehaviour(101, None)
+    assert client.walk(task_id=101, limit=10)[0] == sim.truth(101)
+
+
+def test_misbehaviours_apply_to_v2_and_bad_ones_are_refused(sim: Simulator, client: Client) -> None:
+    sim.set_misbehaviour(101, "wrong_types")
+    first = client.page("/results/public/v2/list", task_id=101, limit=10)["payload"][0]
+    assert (first["case_id"], first["n_qualified_opinions"]) == ("abc", "x")
+    with pytest.raises(ValueError, match="misbehaviour must be"):
+        sim.set_misbehaviour(101, "chaos")
+    with pytest.raises(KeyError):
+        sim.set_misbehaviour(999, "cursor_repeat")

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import os
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -80,23 +80,21 @@ def _truncated_page_is_empty() -> None:
 
 
 def _premature_bookmark() -> None:
-    from tap_centaur.engine import PartitionRun
+    from tap_centaur.engine import ResultsSync
 
-    original = PartitionRun._take
+    original = ResultsSync._take
 
-    def _take(self: t.Any, index: int, page: t.Any) -> Iterator[t.Any]:
-        yield from original(self, index, page)
-        partition = self._partitions[index]
-        if not getattr(self, "_sabotaged", set()) >= {index}:  # after its first page
-            self._sabotaged = getattr(self, "_sabotaged", set()) | {index}
-            self._states.set_bookmark(partition.context, datetime.now(timezone.utc))
+    def _take(self: t.Any, partition: t.Any, page: t.Any) -> Iterator[t.Any]:
+        yield from original(self, partition, page)
+        if partition.pages == 1 and partition.bookmark:  # after its first page
+            self._set_bookmark(partition)
             self._flush_state()
 
-    PartitionRun._take = _take  # type: ignore[method-assign]
+    ResultsSync._take = _take  # type: ignore[method-assign]
 
 
 def _updated_after_rounded_up() -> None:
-    from tap_centaur import clock, streams
+    from tap_centaur import clock, engine
 
     original = clock.format_updated_after
 
@@ -104,7 +102,7 @@ def _updated_after_rounded_up() -> None:
         result: str = original(moment + timedelta(seconds=1))
         return result
 
-    vars(streams)["format_updated_after"] = format_updated_after
+    vars(engine)["format_updated_after"] = format_updated_after
 
 
 def _bad_start_date_ignored() -> None:
@@ -128,11 +126,11 @@ def _bad_cursor_ends_task() -> None:
 
     original = pagination.SequenceIdPaginator.get_next
 
-    def get_next(self: t.Any, response: requests.Response) -> t.Any:
+    def get_next(self: t.Any, page: t.Any) -> int | None:
         try:
-            return original(self, response)
+            return original(self, page)
         except PaginationError:
-            return None  # the SDK's paginator ends on a falsy token: the task ends quietly
+            return None  # the task ends quietly
 
     pagination.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
 
@@ -245,9 +243,9 @@ def _server_text_unbounded() -> None:
 
 
 def _failure_summary_unbounded() -> None:
-    from tap_centaur import engine
+    from tap_centaur import errors
 
-    engine.FAILURES_LISTED = 10**9
+    errors.FAILURES_LISTED = 10**9
 
 
 def _credentials_taken_as_given() -> None:
@@ -333,17 +331,17 @@ def _login_budget_reset() -> None:
 
 
 def _unprocessable_is_task_error() -> None:
-    from tap_centaur.client import CentaurStream
+    from tap_centaur import client
     from tap_centaur.errors import CentaurAPIError
 
-    validate = CentaurStream.validate_response
+    check = client.check_status
 
-    def validate_response(self: t.Any, response: requests.Response) -> None:
+    def check_status(response: requests.Response, where: str, retry_policy: t.Any) -> None:
         if response.status_code == 422:
             raise CentaurAPIError(f"the API answered HTTP 422: {response.text[:80]}")
-        validate(self, response)
+        check(response, where, retry_policy)
 
-    CentaurStream.validate_response = validate_response  # type: ignore[method-assign]
+    client.check_status = check_status
 
 
 def _future_start_date_accepted() -> None:
@@ -397,7 +395,7 @@ def _empty_pages_unbounded() -> None:
 def _nesting_unchecked() -> None:
     from tap_centaur import pages
 
-    pages._nests_within = lambda value, levels: True
+    pages.MAX_NESTING = 10**9  # only msgspec's own limit is left
 
 
 def _json_errors_unexplained() -> None:
