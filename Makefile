@@ -85,8 +85,8 @@ demo: $(DEMO_PLUGINS_STAMP)
 
 # Tests are handed out one at a time (`--maxschedchunk 1`), so the few long ones that
 # tests/conftest.py puts first start on different workers (`worksteal` gave them all to one).
-# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: each worker and each of the
-# ~50 tap processes would compile the tests and the tap again (pytest's assertion rewriting
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: each worker and each tap
+# subprocess would compile the tests and the tap again (pytest's assertion rewriting
 # alone takes ~1 s a worker; 122 -> 106 s of CPU for the whole run).
 test: export PYTHONDONTWRITEBYTECODE :=
 test: $(VENV_STAMP)

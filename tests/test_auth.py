@@ -1,8 +1,11 @@
-"""Logging in, renewing expired tokens, and fixed bearer tokens."""
+"""Logging in, renewing expired tokens, and fixed bearer tokens (a wrong password:
+test_task_failures.py; a 401 that outlasts fresh logins: reliability/test_bad_responses.py)."""
 
 from __future__ import annotations
 
-from tests.harness import bearer_config, login_config
+import pytest
+
+from tests.harness import assert_one_clear_error, bearer_config, login_config
 
 
 def test_logs_in_once_at_the_start(sim, tap):
@@ -50,34 +53,9 @@ def test_rejected_bearer_token_says_how_to_renew(sim, tap):
     assert "Traceback" not in run.stderr
 
 
-def test_wrong_password_is_a_clear_login_error(sim, tap):
-    run = tap.run(login_config(sim.url, [101], api_password="wrong-password-99"))
-    assert run.exit_code == 1
-    last = run.error_lines[-1]
-    assert "login: the API rejected the credentials (HTTP 401" in last
-    assert "wrong-password-99" not in run.stderr
-
-
-def test_login_refused_by_country_restriction(sim, tap):
+@pytest.mark.parametrize("make_config", [login_config, bearer_config], ids=["login", "bearer"])
+def test_a_restricted_country_is_named(sim, tap, make_config):
+    """The login (or, with a bearer token, the first results page) answers 403."""
     sim.set(restricted_country=True)
-    run = tap.run(login_config(sim.url, [101]))
-    assert run.exit_code == 1
-    last = run.error_lines[-1]
-    assert "HTTP 403 restricted_country" in last
-
-
-def test_a_401_that_outlasts_fresh_logins_ends_the_run(sim, tap):
-    config = login_config(sim.url, [102])
-    # Only task_results: the task list's requests, sent meanwhile, would share the revoked
-    # tokens and could be the ones to give up.
-    catalog = tap.catalog_selecting(config, ["task_results"])
-    sim.script_faults([{"kind": "401", "count": 10, "path": "/results/public/v1/list"}])
-    sim.reset_stats()
-    run = tap.run(config, args=("--catalog", str(catalog)))
-    assert run.exit_code == 1
-    last = run.error_lines[-1]
-    assert (
-        "task 102 (first page): the API answered 401 even with a fresh token (3 logins in a row)"
-        in last
-    )
-    assert sim.stats()["logins"] == 4
+    run = tap.run(make_config(sim.url, [101]))
+    assert_one_clear_error(run, "HTTP 403", "restricted_country", "country")

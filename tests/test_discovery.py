@@ -1,4 +1,4 @@
-"""Without task_ids the tap syncs every task the API lists, and picks up new ones."""
+"""Without task_ids the tap syncs every task the API lists (new ones: test_sharding.py)."""
 
 from __future__ import annotations
 
@@ -56,20 +56,6 @@ def test_project_ids_limit_discovery(make_sim, tap):
     assert in_project
     assert sorted({t for t, _ in run.keys}) == in_project
     assert {r["project_id"] for r in run.records_of("tasks")} == {project}
-
-
-def test_a_new_task_is_picked_up_and_old_bookmarks_are_kept(make_sim, tap):
-    sim = make_sim(**DISCOVERY_SIM)
-    first = tap.run(discovery_config(sim.url, start_date="2000-01-01"))
-    new_task = sim.add_task(cases=12)
-    second = tap.run(discovery_config(sim.url, start_date="2000-01-01"), first.final_state)
-    assert second.exit_code == 0, second.stderr
-    assert sorted(second.keys) == served_keys(sim, [new_task])
-    bookmarks = partition_bookmarks(second.final_state)
-    assert (new_task, None) in bookmarks
-    assert {k: v for k, v in bookmarks.items() if k[0] != new_task}.keys() == (
-        partition_bookmarks(first.final_state).keys()
-    )
 
 
 def test_state_from_explicit_task_ids_keeps_working(make_sim, tap):

@@ -18,39 +18,26 @@ def truth_keys(sim, task_ids):
     return sorted((c["task_id"], c["case_id"]) for t in task_ids for c in sim.truth(t))
 
 
-def test_full_sync_returns_every_case_once(sim, tap):
+def test_full_sync_returns_every_case_once_as_typed_json_and_bookmarks_each_task(sim, tap):
+    before = datetime.now(timezone.utc).replace(microsecond=0)
     run = tap.run(login_config(sim.url, [101, 102, 103]))
+    after = datetime.now(timezone.utc)
     assert run.exit_code == 0, run.stderr
     counts = Counter(run.keys)
     assert max(counts.values()) == 1
     assert sorted(counts) == truth_keys(sim, [101, 102, 103])
     assert len(run.keys) == 370
+    assert run.records_of("case_results") == []  # no case_ids
     truth = sim.truth_by_key()
-    for record in run.records_of("task_results"):
-        assert record == truth[(record["task_id"], record["case_id"])]
-
-
-def test_nested_fields_stay_json_and_types_match_schema(sim, tap):
-    run = tap.run(login_config(sim.url, [101]))
-    schema = next(
-        m for m in run.messages if m["type"] == "SCHEMA" and m["stream"] == "task_results"
-    )
-    assert schema["key_properties"] == ["task_id", "case_id"]
-    props = schema["schema"]["properties"]
+    schema = next(m for m in run.messages if m.get("stream") == "task_results")
+    assert schema["type"] == "SCHEMA" and schema["key_properties"] == ["task_id", "case_id"]
     for name in ("content_metadata", "read_stats", "counts"):
-        assert "string" not in props[name]["type"]
-    for record in run.records_of("task_results"):
+        assert "string" not in schema["schema"]["properties"][name]["type"]
+    for record in run.records:
+        assert record == truth[(record["task_id"], record["case_id"])]
+        assert type(record["case_id"]) is int  # == would take 1.0 for 1
         assert isinstance(record["content_metadata"], list)
-        assert isinstance(record["read_stats"], dict)
-        assert isinstance(record["counts"], dict)
-        assert type(record["case_id"]) is int
-        assert record["correct_label"] is None or isinstance(record["correct_label"], (list, str))
-
-
-def test_final_state_has_one_normalised_bookmark_per_task_and_no_progress_markers(sim, tap):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
-    run = tap.run(login_config(sim.url, [101, 102, 103]))
-    after = datetime.now(timezone.utc)
+        assert isinstance(record["read_stats"], dict) and isinstance(record["counts"], dict)
     final = run.final_state
     assert "progress_markers" not in str(final)
     bookmarks = partition_bookmarks(final)
@@ -104,6 +91,49 @@ def test_by_default_state_is_written_at_most_once_per_interval(make_sim, tap):
     assert any(i > last_record for i in states)
 
 
+def test_no_state_while_reading_more_than_ten_thousand_records(make_sim, tap):
+    """Not the SDK's STATE every 10,000 records of a stream: each would repeat every
+    partition's bookmark, in proportion to records times tasks."""
+    sim = make_sim(tasks=2, cases=(6_000, 6_000))
+    config = login_config(sim.url, [101, 102], page_size=1000, state_interval_seconds=3600)
+    run = tap.run(config)
+    assert run.exit_code == 0, run.stderr
+    results = [
+        i
+        for i, m in enumerate(run.messages)
+        if m["type"] == "RECORD" and m["stream"] == "task_results"
+    ]
+    states = [i for i, m in enumerate(run.messages) if m["type"] == "STATE"]
+    assert len(results) == 12_000
+    assert [i for i in states if results[0] < i < results[-1]] == []
+    assert any(i > results[-1] for i in states)
+
+
+def test_a_finished_task_is_saved_within_the_interval_while_a_long_task_runs(make_sim, tap):
+    """The bound a killed run relies on: a finished task's bookmark waits at most about
+    `state_interval_seconds` for a STATE, not for the next task to finish.
+
+    Task 101 has one page; task 102 has 40 pages of 20 ms each (at least 0.8 s, whatever the
+    machine's speed), read at the same time, with an interval of 0.3 s.
+    """
+    sim = make_sim(tasks=2, cases=(5, 400), page_size=10, latency_ms=20)
+    config = login_config(sim.url, [101, 102], page_size=10, state_interval_seconds=0.3)
+    run = tap.run(config)
+    assert run.exit_code == 0, run.stderr
+    saved = next(
+        i
+        for i, m in enumerate(run.messages)
+        if m["type"] == "STATE" and (101, None) in partition_bookmarks(m["value"])
+    )
+    later = [
+        m
+        for m in run.messages[saved:]
+        if m["type"] == "RECORD" and m["stream"] == "task_results" and m["record"]["task_id"] == 102
+    ]
+    assert len(later) >= 10, f"task 101 was saved only {len(later)} records before the end"
+    assert (102, None) not in partition_bookmarks(run.messages[saved]["value"])
+
+
 def test_undocumented_fields_are_kept_not_dropped(make_sim, tap):
     sim = make_sim(**THREE_TASKS, extra_fields=True)
     run = tap.run(login_config(sim.url, [101]))
@@ -132,31 +162,16 @@ def test_case_results_fetches_listed_cases(sim, tap):
     assert run.records_of("case_results") == as_emitted(wanted, CASE_RESULT_SCHEMA)
 
 
-def test_case_results_is_empty_without_case_ids(sim, tap):
-    run = tap.run(login_config(sim.url, [102]))
-    assert run.records_of("case_results") == []
-    assert len(run.records_of("task_results")) == 120
-
-
-def test_labeling_state_filter(sim, tap):
-    run = tap.run(login_config(sim.url, [101, 102], labeling_state="Labeled"))
+@pytest.mark.parametrize("setting", ["Labeled", ["Gold Standard", "Flagged"]])
+def test_each_labeling_state_is_a_partition(sim, tap, setting):
+    states = [setting] if isinstance(setting, str) else setting
+    run = tap.run(login_config(sim.url, [101, 102], labeling_state=setting))
     assert run.exit_code == 0, run.stderr
     expected = sorted(
-        (c["task_id"], c["case_id"]) for c in sim.truth() if c["labeling_state"] == "Labeled"
+        (c["task_id"], c["case_id"]) for c in sim.truth() if c["labeling_state"] in states
     )
     assert expected and sorted(run.keys) == expected
-    assert set(partition_bookmarks(run.final_state)) == {(101, "Labeled"), (102, "Labeled")}
-
-
-def test_several_labeling_states_are_partitions(sim, tap):
-    states = ["Gold Standard", "Flagged"]
-    run = tap.run(login_config(sim.url, [101], labeling_state=states))
-    assert run.exit_code == 0, run.stderr
-    expected = sorted(
-        (c["task_id"], c["case_id"]) for c in sim.truth(101) if c["labeling_state"] in states
-    )
-    assert expected and sorted(run.keys) == expected
-    assert set(partition_bookmarks(run.final_state)) == {(101, s) for s in states}
+    assert set(partition_bookmarks(run.final_state)) == {(t, s) for t in (101, 102) for s in states}
 
 
 @pytest.mark.parametrize("labeling_state", [None, ["Labeled", "Flagged"]])

@@ -1,15 +1,11 @@
-"""Incremental runs: bookmarks from the server's clock, never skipping a case."""
+"""Incremental runs: bookmarks from the server's clock, never skipping a case (cases updated in
+a bookmark's second: tests/reliability/test_clocks.py; during a run: test_moving_data.py)."""
 
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 
 from tests.harness import login_config, partition_bookmarks
-
-
-def bookmark_epoch(state, task_id):
-    return datetime.fromisoformat(partition_bookmarks(state)[(task_id, None)]).timestamp()
 
 
 def test_second_run_returns_only_cases_updated_in_between(sim, tap):
@@ -28,36 +24,6 @@ def test_second_run_returns_only_cases_updated_in_between(sim, tap):
     # query, so cases updated in that window come again; nothing else does.
     third = tap.run(config, second.final_state)
     assert set(third.keys) <= set(second.keys)
-
-
-def test_cases_updated_in_the_same_second_as_the_bookmark_are_not_missed(sim, tap):
-    config = login_config(sim.url, [101])
-    first = tap.run(config)
-    bookmark = bookmark_epoch(first.final_state, 101)
-    same_second = sim.update_cases(101, count=2, rng_seed=2, at=bookmark + 0.001)
-    later_in_second = sim.update_cases(101, count=2, rng_seed=3, at=bookmark + 0.999)
-    second = tap.run(config, first.final_state)
-    got = {case for _, case in second.keys}
-    assert set(same_second) | set(later_in_second) <= got
-
-
-def test_case_updated_while_a_run_reads_it_is_picked_up_next_run(sim, tap):
-    config = login_config(sim.url, [101], page_size=50)
-    # Delay every list page so the update below lands while the tap is paging.
-    sim.set(latency_ms=150)
-    import threading
-
-    first_case = sim.truth(101)[0]["case_id"]
-    timer = threading.Timer(0.4, lambda: sim.update_cases(101, case_ids=[first_case]))
-    timer.start()
-    first = tap.run(config)
-    timer.join()
-    sim.set(latency_ms=0)
-    assert first.exit_code == 0, first.stderr
-    second = tap.run(config, first.final_state)
-    assert (101, first_case) in second.keys
-    fresh = next(r for r in second.records_of("task_results") if r["case_id"] == first_case)
-    assert fresh == next(c for c in sim.emitted(101) if c["case_id"] == first_case)
 
 
 def test_bookmark_wins_over_start_date(sim, tap):
@@ -88,18 +54,3 @@ def test_resuming_from_any_emitted_state_loses_nothing(sim, tap):
         expected = {key for key in all_keys if key[0] not in done}
         # Finished tasks are not re-read (nothing changed); unfinished ones are read whole.
         assert set(resumed.keys) == expected
-
-
-def test_failure_in_partition_two_keeps_partition_ones_bookmark(sim, tap):
-    config = login_config(sim.url, [101, 102], max_retries=1)
-    sim.script_faults([{"kind": "503", "count": 5, "task_id": 102}])
-    failed = tap.run(config)
-    assert failed.exit_code != 0
-    bookmarks = partition_bookmarks(failed.final_state)
-    assert (101, None) in bookmarks
-    assert (102, None) not in bookmarks
-    sim.clear_faults()
-    resumed = tap.run(config, failed.final_state)
-    assert resumed.exit_code == 0, resumed.stderr
-    assert sorted(resumed.keys) == sorted((102, c["case_id"]) for c in sim.truth(102))
-    assert set(partition_bookmarks(resumed.final_state)) == {(101, None), (102, None)}

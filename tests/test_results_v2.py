@@ -10,6 +10,7 @@ V1_AND_V2 = {"tasks": 3, "cases": (40, 60, 25), "page_size": 10, "unsupported_ta
 
 
 def test_a_v2_task_is_read_incrementally_with_its_own_bookmark(make_sim, tap):
+    """An explicit task that v1 answers 426 for is read through v2, saying so once."""
     sim = make_sim(**V1_AND_V2)
     config = login_config(sim.url, [101, 102, 103])
     first = tap.run(config)
@@ -19,6 +20,10 @@ def test_a_v2_task_is_read_incrementally_with_its_own_bookmark(make_sim, tap):
     v2_bookmarks = partition_bookmarks(first.final_state, stream="task_results_v2")
     assert set(v2_bookmarks) == {(102, None)}
     assert (102, None) not in partition_bookmarks(first.final_state)
+    notice = [line for line in first.stderr.splitlines() if "HTTP 426" in line]
+    assert len(notice) == 1 and "task 102" in notice[0]
+    assert "read through results v2 (stream task_results_v2) from now on" in notice[0]
+    assert "task_ids" not in notice[0]  # nothing for the user to edit
 
     changed = set(sim.update_cases(102, count=4))
     second = tap.run(config, first.final_state)

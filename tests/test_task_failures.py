@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from tests.harness import WRONG_PASSWORD, login_config, partition_bookmarks
+from tests.harness import WRONG_PASSWORD, assert_one_clear_error, login_config, partition_bookmarks
 
 SIX_TASKS = {"tasks": 6, "cases": (30, 20, 25, 40, 15, 10), "page_size": 10}
 TASKS = list(range(101, 107))
@@ -22,14 +22,20 @@ def served(sim, tasks):
 @pytest.mark.parametrize(
     ("fault", "misbehaviour", "reason"),
     [
-        pytest.param(None, None, "task 999 not found", id="404"),
-        pytest.param({"kind": "500", "count": 10**6}, None, "giving up after", id="retries"),
+        pytest.param(None, None, "task 999 not found or not visible to this API key", id="404"),
+        pytest.param(
+            {"kind": "503", "count": 2},
+            None,
+            "giving up after 2 attempts",
+            id="retries",
+        ),
         pytest.param(None, "wrong_types", "has 'case_id' str 'abc'", id="wrong-type"),
         pytest.param(None, "cursor_repeat", "instead of moving forward", id="cursor"),
     ],
 )
 def test_a_failing_task_fails_alone(make_sim, tap, fault, misbehaviour, reason):
-    """Its bookmark stays; every other task is synced and bookmarked; exit 1, one summary."""
+    """Its bookmark stays; every other task is synced and bookmarked; exit 1, one summary; a
+    run after a passing fault reads that task alone."""
     sim = make_sim(**SIX_TASKS)
     failing = 999 if fault is None and misbehaviour is None else 103
     if fault is not None:
@@ -50,7 +56,8 @@ def test_a_failing_task_fails_alone(make_sim, tap, fault, misbehaviour, reason):
             }
         }
     }
-    run = tap.run(login_config(sim.url, tasks, max_retries=1), old)
+    config = login_config(sim.url, tasks, max_retries=1)
+    run = tap.run(config, old)
     assert run.exit_code == 1
     assert len(run.error_lines) == 1
     summary = run.error_lines[0]
@@ -62,30 +69,29 @@ def test_a_failing_task_fails_alone(make_sim, tap, fault, misbehaviour, reason):
     assert {t for t, _ in bookmarks} == {*others, failing}
     assert bookmarks[(failing, None)] == "2020-01-01T00:00:00+00:00"  # where it was
     assert {k for k in run.keys if k[0] != failing} == served(sim, others)
+    if fault is not None:
+        assert "HTTP 503" in summary and "try again later" in summary
+        resumed = tap.run(config, run.final_state)
+        assert resumed.exit_code == 0, resumed.stderr[-3000:]
+        assert sorted(resumed.keys) == sorted(served(sim, [failing]))
+        assert set(partition_bookmarks(resumed.final_state)) == {(t, None) for t in tasks}
 
 
-def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim, tap):
-    """Every results request fails: after 3 tasks in a row (the default threshold) the run
-    stops instead of grinding through the others."""
+@pytest.mark.parametrize("threshold", [None, 5], ids=["default", "setting"])
+def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim, tap, threshold):
+    """Every results request fails: after 3 tasks in a row (the default of
+    max_consecutive_task_failures) the run stops instead of grinding through the others."""
     sim = make_sim(tasks=20, cases=2)
     sim.script_faults([{"kind": "503", "count": 10**6, "path": "/results/"}])
-    run = tap.run(login_config(sim.url, list(range(101, 121)), max_retries=0, max_parallel_tasks=1))
+    extra = {"max_consecutive_task_failures": threshold} if threshold else {}
+    config = login_config(sim.url, sim.task_ids(), max_retries=0, max_parallel_tasks=1, **extra)
+    run = tap.run(config)
     assert run.exit_code == 1
     last = run.error_lines[-1]
-    assert "the API failed for 3 tasks in a row, so the run stops" in last
+    assert f"the API failed for {threshold or 3} tasks in a row, so the run stops" in last
     assert "max_consecutive_task_failures" in last
     results = sim.stats()["requests"]["/results/public/v1/list"]
-    assert sum(results.values()) == 3  # one attempt each for three tasks, then nothing
-
-
-def test_the_threshold_is_a_setting(make_sim, tap):
-    sim = make_sim(tasks=6, cases=2)
-    sim.script_faults([{"kind": "503", "count": 10**6, "path": "/results/"}])
-    config = login_config(
-        sim.url, TASKS, max_retries=0, max_parallel_tasks=1, max_consecutive_task_failures=5
-    )
-    run = tap.run(config)
-    assert "the API failed for 5 tasks in a row" in run.error_lines[-1]
+    assert sum(results.values()) == (threshold or 3)  # one attempt each, then nothing
 
 
 def test_a_task_that_succeeds_resets_the_count(make_sim, tap):
@@ -120,7 +126,7 @@ def test_a_rejected_login_stops_before_any_results_request(make_sim, tap):
     config = login_config(sim.url, TASKS, api_password=WRONG_PASSWORD)
     run = tap.run(config, extra_secrets=[WRONG_PASSWORD])
     assert run.exit_code == 1
-    assert "login: the API rejected the credentials" in run.error_lines[-1]
+    assert_one_clear_error(run, "login: the API rejected the credentials (HTTP 401")
     assert "/results/public/v1/list" not in sim.stats()["requests"]
     assert not run.keys
 

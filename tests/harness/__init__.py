@@ -6,11 +6,9 @@
 - in-process by default (`in_process.py`), through the command's own entry point, the
   process left as it was afterwards;
 - as a subprocess, `python -m tap_centaur` (`process.py`), where the process itself is what
-  is tested: with `in_subprocess=True`, with a `Stop` (SIGKILL, SIGTERM or SIGINT after N
-  bytes of stdout, N seconds or a text, optionally behind a slow reader), and for every run
-  when RELIABILITY_SABOTAGE is set, since a sabotage patches the tap at interpreter start.
-  The process is forked from one that imported the tap once (`forked.py`), except under a
-  sabotage or with PYTHON* variables of its own (then a fresh interpreter).
+  is tested: with `in_subprocess=True`, with a `Stop` (a signal after N bytes of stdout, N
+  seconds or a text, behind a slow, blocked or closed reader), with `stdout` a file, and for
+  every run when RELIABILITY_SABOTAGE is set, since a sabotage patches the tap at start.
 
 Either way the Singer output is parsed into a `Run` (`output.py`; a last line cut short is
 an error unless the run was stopped), and the run is checked to have leaked no secret
@@ -40,7 +38,7 @@ from tests.harness.credentials import (
 )
 from tests.harness.output import Run
 from tests.harness.process import SABOTAGE_ENV, Stop
-from tests.harness.runner import RUN_MODES, SECRET_CHECKS, TapRunner, at_levels
+from tests.harness.runner import TapRunner, at_levels
 from tests.harness.sims import LIST, LOGIN, THREE_TASKS, Sim, SimFactory, sim_config
 
 __all__ = [
@@ -48,10 +46,8 @@ __all__ = [
     "API_PASSWORD",
     "LIST",
     "LOGIN",
-    "RUN_MODES",
     "SABOTAGE_ENV",
     "SECRETS",
-    "SECRET_CHECKS",
     "STATIC_TOKEN",
     "THREE_TASKS",
     "USERNAME",

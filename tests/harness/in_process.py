@@ -21,9 +21,8 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
 
-from tests.harness.output import Output
+from tests.harness.output import Run, parse
 from tests.harness.process import ENV_PREFIX
 
 _IN_PROCESS = threading.Lock()
@@ -31,54 +30,33 @@ _IN_PROCESS = threading.Lock()
 EARLIER_THREADS_SECONDS = 10.0
 
 
-class _Stdout(io.BytesIO):
-    """The tap's stdout: bytes, with the time of the first write."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.started = time.monotonic()
-        self.first_write: float | None = None
-
-    def write(self, data: Any) -> int:
-        if self.first_write is None and len(data):
-            self.first_write = time.monotonic() - self.started
-        return super().write(data)
-
-
-def run_in_process(argv: list[str], env: dict[str, str]) -> Output:
-    """`tap_centaur.cli.main(argv)` in this process, as `tap-centaur ARGV` would run."""
+def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
+    """`tap_centaur.cli.main(argv)` in this process, its exit hooks run as the interpreter's."""
     from tap_centaur import cli
 
     with _IN_PROCESS:
         wait_for_tap_threads()
-        return _run(cli.main, argv, env)
-
-
-def _run(main: Callable[[list[str]], None], argv: list[str], env: dict[str, str]) -> Output:
-    """`main(argv)` in an isolated process, its exit hooks run as the interpreter would."""
-    with _isolated_process(env) as (out, err, exit_hooks):
-        try:
-            main(argv)
-            code: object = 0
-        except SystemExit as exc:
-            code = exc.code
-        except Exception:  # noqa: BLE001 - as the interpreter does with an uncaught error
-            sys.excepthook(*sys.exc_info())
-            code = 1
-        for hook in reversed(exit_hooks):  # what the interpreter does at exit
+        started = time.monotonic()
+        with _isolated_process(env) as (out, err, exit_hooks):
             try:
-                hook()
-            except Exception:  # noqa: BLE001 - atexit prints the error and goes on
-                traceback.print_exc()
-        sys.stdout.flush()
-        if code is None:
-            code = 0
-        elif not isinstance(code, int):
-            print(code, file=sys.stderr)
-            code = 1
-        duration = time.monotonic() - out.started
-        stdout, stderr = out.getvalue(), err.getvalue()
-    return Output(code, stdout, stderr, duration, out.first_write)
+                cli.main(argv)
+                code: object = 0
+            except SystemExit as exc:
+                code = exc.code
+            except Exception:  # noqa: BLE001 - as the interpreter does with an uncaught error
+                sys.excepthook(*sys.exc_info())
+                code = 1
+            for hook in reversed(exit_hooks):  # what the interpreter does at exit
+                try:
+                    hook()
+                except Exception:  # noqa: BLE001 - atexit prints the error and goes on
+                    traceback.print_exc()
+            sys.stdout.flush()
+            if code is not None and not isinstance(code, int):
+                print(code, file=sys.stderr)
+                code = 1
+        duration = time.monotonic() - started
+        return parse(code or 0, out.getvalue(), err.getvalue(), duration=duration)
 
 
 def wait_for_tap_threads() -> None:
@@ -99,7 +77,7 @@ def wait_for_tap_threads() -> None:
 @contextlib.contextmanager
 def _isolated_process(
     env: dict[str, str],
-) -> Iterator[tuple[_Stdout, io.StringIO, list[Callable[[], object]]]]:
+) -> Iterator[tuple[io.BytesIO, io.StringIO, list[Callable[[], object]]]]:
     """Give the tap a process of its own, as far as it can tell, and restore it afterwards.
 
     Yields its stdout (bytes), its stderr and the atexit hooks it registers.
@@ -107,7 +85,7 @@ def _isolated_process(
     from tap_centaur import redaction
     from tap_centaur.signals import SIGNALS
 
-    out, err = _Stdout(), io.StringIO()
+    out, err = io.BytesIO(), io.StringIO()
     stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
     exit_hooks: list[Callable[[], object]] = []
     saved_streams = sys.stdout, sys.stderr, sys.excepthook

@@ -1,29 +1,12 @@
-"""What a tap run printed: the raw output, and `Run`, its Singer messages parsed."""
+"""What a tap run printed: `Run`, its Singer messages parsed."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-
-@dataclass
-class Output:
-    """A run's raw output: exit code, stdout bytes, stderr text, timings."""
-
-    exit_code: int
-    stdout: bytes
-    stderr: str
-    duration: float
-    #: Seconds from start to the first byte of stdout (None: no output).
-    first_output: float | None
-    #: Whether a Stop condition fired (subprocess runs only).
-    stopped: bool = False
-    #: Whether the subprocess was forked from the fork server (`forked.py`).
-    forked: bool = False
-    #: Seconds from the Stop's signal to the end of stdout (None: no signal sent).
-    stop_seconds: float | None = None
 
 
 @dataclass
@@ -33,20 +16,27 @@ class Run:
     exit_code: int
     stdout: str
     stderr: str
-    messages: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
-    #: Bytes after the last newline (a line cut short by SIGKILL), else "".
-    partial_tail: str = ""
     #: Whether the Stop condition fired (False: the run ended before it).
     stopped: bool = False
     #: Seconds from start to the first byte of stdout (None: no output).
     first_output: float | None = None
     state_file: Path | None = None
     in_process: bool = True
-    #: A subprocess forked from the fork server (`forked.py`), not a fresh interpreter.
-    forked: bool = False
     #: Seconds from the Stop's signal to the end of the output (None: no signal sent).
     stop_seconds: float | None = None
+
+    @cached_property
+    def messages(self) -> list[dict[str, Any]]:
+        """The Singer messages of the complete lines."""
+        complete = self.stdout.rpartition("\n")[0]
+        # Lines end at "\n" only, as a target reads them: a record may hold U+2028 and the like.
+        return [json.loads(line) for line in complete.split("\n") if line.strip()]
+
+    @property
+    def partial_tail(self) -> str:
+        """Bytes after the last newline (a line cut short by SIGKILL), else ""."""
+        return self.stdout.rpartition("\n")[2]
 
     def records_of(self, stream: str) -> list[dict[str, Any]]:
         """The records of one stream, in output order."""
@@ -96,22 +86,6 @@ class Run:
         return keys
 
 
-def parse(output: Output, *, in_process: bool) -> Run:
-    """The Singer messages of complete lines; a last line cut short is kept apart."""
-    text = output.stdout.decode("utf-8", errors="replace")
-    complete, _, tail = text.rpartition("\n")
-    # Lines end at "\n" only, as a target reads them: a record may hold U+2028 and the like.
-    messages = [json.loads(line) for line in complete.split("\n") if line.strip()]
-    return Run(
-        exit_code=output.exit_code,
-        stdout=text,
-        stderr=output.stderr,
-        messages=messages,
-        duration=output.duration,
-        partial_tail=tail,
-        stopped=output.stopped,
-        first_output=output.first_output,
-        in_process=in_process,
-        forked=output.forked,
-        stop_seconds=output.stop_seconds,
-    )
+def parse(exit_code: int, stdout: bytes, stderr: str, **fields: Any) -> Run:
+    """A run's output, its stdout decoded."""
+    return Run(exit_code, stdout.decode("utf-8", errors="replace"), stderr, **fields)

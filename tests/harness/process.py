@@ -1,10 +1,7 @@
-"""Running the tap as a process of its own: `python -m tap_centaur`, stopped when told to.
+"""The tap as a process of its own, `python -m tap_centaur`, stopped when a `Stop` says.
 
-The process is forked from the fork server (`forked.py`) unless the run needs a fresh
-interpreter (a sabotage, PYTHON* variables of its own, TEST_FORKED_RUNS=0).
-
-Stdout is read as it comes, so a run can be signalled after N bytes, after N seconds or once
-a text appeared, behind a slow reader if asked. RELIABILITY_SABOTAGE=<name> makes the process
+Stdout is read as it comes, so a run can be signalled after N bytes, after N seconds or once a
+text appeared, behind a slow or blocked reader. RELIABILITY_SABOTAGE=<name> makes the process
 load that sabotage at start-up (`tests/reliability/sabotage/sitecustomize.py`).
 """
 
@@ -19,12 +16,12 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
-from tests.harness.forked import SERVER, ForkedProcess
-from tests.harness.output import Output
+from tests.harness.output import Run, parse
 
 SABOTAGE_DIR = Path(__file__).resolve().parents[1] / "reliability" / "sabotage"
 SABOTAGE_ENV = "RELIABILITY_SABOTAGE"
@@ -34,18 +31,18 @@ ENV_PREFIX = "TAP_CENTAUR_"
 
 @dataclass(frozen=True)
 class Stop:
-    """Cut a subprocess run short: send `sig` once `after_bytes` of stdout were read, once
-    `after_seconds` passed, once stdout holds `after_text`, or once `after()` is true (e.g.
-    the simulator has received a request), whichever is set.
+    """Cut a run short: send `sig` once `after_bytes` of stdout were read, once `after_seconds`
+    passed, once stdout holds `after_text`, or once `after()` is true, whichever is set.
 
-    With `slow_reader`, the reader first slows down for that many seconds (4 KiB every
-    10 ms, like a busy target), so the signal finds the tap in the middle of a write. With
+    With `slow_reader`, the reader first slows down for that many seconds (4 KiB every 10 ms,
+    like a busy target), so the signal finds the tap in the middle of a write. With
     `blocked_reader`, the reader stops reading, sends the signal once the pipe is full (the
-    tap is blocked writing), and reads again after `resume_after` seconds, or (None) once
-    the run has ended; or, with `close_reader`, closes the pipe at once (the target exited).
+    tap is blocked writing), and reads again after `resume_after` seconds, or (None) once the
+    run has ended. With `close_reader`, the pipe is closed once due (the target exited); `sig`
+    None sends no signal.
     """
 
-    sig: int = signal.SIGKILL
+    sig: int | None = signal.SIGKILL
     after_bytes: int | None = None
     after_seconds: float | None = None
     after_text: bytes | None = None
@@ -65,58 +62,67 @@ class Stop:
         )
 
 
-def sabotage_env() -> dict[str, str]:
-    """Environment that makes a tap subprocess load a sabotage, when one is requested."""
+def process_env(env: dict[str, str]) -> dict[str, str]:
+    """This process's environment without its TAP_CENTAUR_* variables, then `env`, then what
+    makes the run load the requested sabotage."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     name = os.environ.get(SABOTAGE_ENV)
-    if not name:
-        return {}
-    path = os.pathsep.join(p for p in (str(SABOTAGE_DIR), os.environ.get("PYTHONPATH")) if p)
-    return {"PYTHONPATH": path, "TAP_CENTAUR_SABOTAGE": name}
+    if name:
+        path = os.pathsep.join(p for p in (str(SABOTAGE_DIR), os.environ.get("PYTHONPATH")) if p)
+        env = {**env, "PYTHONPATH": path, "TAP_CENTAUR_SABOTAGE": name}
+    return {**base, **env}
 
 
 def run_subprocess(
-    argv: list[str], env: dict[str, str], run_dir: Path, stop: Stop | None, timeout: float
-) -> Output:
-    """`python -m tap_centaur ARGV`, its stdout read as it comes (see `Stop`)."""
-    process_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)},
-        **env,
-        **sabotage_env(),
-    }
+    argv: list[str],
+    env: dict[str, str],
+    run_dir: Path,
+    stop: Stop | None,
+    timeout: float,
+    *,
+    stdout: IO[Any] | None = None,
+) -> Run:
+    """`python -m tap_centaur ARGV`, its stdout (a pipe unless given) read as it comes."""
     stderr_path = run_dir / "stderr.log"
-    forkable = not sabotage_env() and SERVER.can_run(process_env)
-    if forkable:
-        SERVER.ready()
     started = time.monotonic()
-    with stderr_path.open("wb") as stderr_file:
-        process, fd = _start(argv, process_env, run_dir, stderr_file.fileno(), forkable=forkable)
+    command = [sys.executable, "-m", "tap_centaur", *argv]
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            command,
+            stdout=stdout or subprocess.PIPE,
+            stderr=stderr,
+            env=process_env(env),
+            cwd=run_dir,
+        )
         try:
-            with _closing(fd):
-                out, stopped, first_output, signalled = _read(
-                    process, fd, stop, started=started, timeout=timeout, argv=argv
-                )
-            ended = time.monotonic()
+            out, stopped, first, signalled, ended = bytearray(), False, None, None, None
+            if process.stdout is not None:
+                with process.stdout:
+                    out, stopped, first, signalled = _read(
+                        process, stop, started=started, timeout=timeout, argv=argv
+                    )
+                ended = time.monotonic()
             exit_code = process.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
         except BaseException:  # a failed check, a timeout, an interrupt: no run outlives it
-            _end(process)
+            process.kill()
+            process.wait()
             raise
     if stopped and stop is not None and stop.sig == signal.SIGKILL:
         stopped = exit_code == -signal.SIGKILL  # False: the run was exiting when it was sent
-    return Output(
+    return parse(
         exit_code,
         bytes(out),
         stderr_path.read_text(errors="replace"),
-        time.monotonic() - started,
-        first_output,
-        stopped,
-        forked=isinstance(process, ForkedProcess),
-        stop_seconds=None if signalled is None else ended - signalled,
+        duration=time.monotonic() - started,
+        first_output=first,
+        stopped=stopped,
+        in_process=False,
+        stop_seconds=None if signalled is None or ended is None else ended - signalled,
     )
 
 
 def _read(
-    process: subprocess.Popen[bytes] | ForkedProcess,
-    fd: int,
+    process: subprocess.Popen[bytes],
     stop: Stop | None,
     *,
     started: float,
@@ -125,11 +131,12 @@ def _read(
 ) -> tuple[bytearray, bool, float | None, float | None]:
     """Read stdout to its end, stopping the run as `stop` says.
 
-    Returns the output, whether the signal was sent, when the first byte came (seconds from
-    the start) and when the signal was sent (`time.monotonic()`, None: not sent).
+    Returns the output, whether the stop was due, when the first byte came (seconds from the
+    start) and when the signal was sent (`time.monotonic()`; None: not sent).
     """
-    out = bytearray()
-    stopped = False
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    out, stopped = bytearray(), False
     slow_since: float | None = None
     first_output: float | None = None
     signalled: float | None = None
@@ -144,13 +151,15 @@ def _read(
                 slow_since, read_size, due = _pace(stop, out, elapsed, slow_since)
                 if due:
                     signalled = _signal(process, fd, stop, started + timeout)
-                    stopped = signalled is not None
+                    stopped = signalled is not None or stop.sig is None
                     if stop.close_reader:  # nothing more to read
                         return out, stopped, first_output, signalled
                 elif stop.after_seconds is not None:
                     wait = max(0.0, min(wait, stop.after_seconds - elapsed))
                 else:
                     wait = 0.05  # `after()` is polled
+                if stop.after_bytes is not None:  # to stop at that very byte
+                    read_size = min(read_size, max(1, stop.after_bytes - len(out)))
             if not selector.select(wait):
                 continue
             chunk = os.read(fd, read_size)
@@ -164,7 +173,7 @@ def _read(
 def _pace(
     stop: Stop, out: bytearray, elapsed: float, slow_since: float | None
 ) -> tuple[float | None, int, bool]:
-    """(when the slow reading began, the next read's size, whether to signal now)."""
+    """(when the slow reading began, the next read's size, whether to stop now)."""
     due = stop.due(out, elapsed)
     if due and stop.slow_reader and slow_since is None:
         slow_since = time.monotonic()
@@ -174,20 +183,28 @@ def _pace(
     return slow_since, 1 << 16, due
 
 
-def _signal(
-    process: subprocess.Popen[bytes] | ForkedProcess, fd: int, stop: Stop, deadline: float
-) -> float | None:
-    """Signal the run as `stop` says; when (None: it had ended)."""
+def _signal(process: subprocess.Popen[bytes], fd: int, stop: Stop, deadline: float) -> float | None:
+    """Signal the run as `stop` says (when: None, not sent); with a blocked reader, first wait
+    for the pipe to fill, then read again as `stop` says."""
     if stop.blocked_reader:
-        return _block(process, fd, stop, deadline)
-    return time.monotonic() if _send(process, stop.sig) else None
+        _wait_for_a_full_pipe(process, fd, deadline)
+    sent = None
+    if stop.sig is not None and process.poll() is None:
+        process.send_signal(stop.sig)
+        sent = time.monotonic()
+    if stop.close_reader:  # the pipe's read end closes; the descriptor now reads /dev/null
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    if stop.blocked_reader and stop.resume_after is not None:
+        time.sleep(stop.resume_after)
+    elif stop.blocked_reader:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # reported by the caller
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    return sent
 
 
-def _block(
-    process: subprocess.Popen[bytes] | ForkedProcess, fd: int, stop: Stop, deadline: float
-) -> float | None:
-    """Stop reading; once the pipe is full, signal the run (when: None, it had ended); read
-    again as `stop` says."""
+def _wait_for_a_full_pipe(process: subprocess.Popen[bytes], fd: int, deadline: float) -> None:
     capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
     held, since = -1, time.monotonic()
     while time.monotonic() - since < 0.3 or held < capacity // 2:  # full: not growing
@@ -197,59 +214,3 @@ def _block(
         now = int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
         if now != held:
             held, since = now, time.monotonic()
-    sent = time.monotonic() if _send(process, stop.sig) else None
-    if stop.close_reader:  # the pipe's read end closes; the descriptor now reads /dev/null
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, fd)
-        os.close(null)
-    if stop.resume_after is not None:
-        time.sleep(stop.resume_after)
-    else:
-        with contextlib.suppress(subprocess.TimeoutExpired):  # reported by the caller
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-    return sent
-
-
-def _end(process: subprocess.Popen[bytes] | ForkedProcess) -> None:
-    """Kill a run abandoned mid-way and reap it (a forked one frees the server)."""
-    with contextlib.suppress(Exception):
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-
-
-def _start(
-    argv: list[str], env: dict[str, str], run_dir: Path, stderr: int, *, forkable: bool
-) -> tuple[subprocess.Popen[bytes] | ForkedProcess, int]:
-    """Start the run (forked from the server when `forkable`); return it and its stdout."""
-    read_end, write_end = os.pipe()
-    process: subprocess.Popen[bytes] | ForkedProcess | None = None
-    try:
-        if forkable:
-            process = SERVER.start(argv, env, run_dir, write_end, stderr)
-        if process is None:
-            command = [sys.executable, "-m", "tap_centaur", *argv]
-            process = subprocess.Popen(
-                command, stdout=write_end, stderr=stderr, env=env, cwd=run_dir
-            )
-    except BaseException:
-        os.close(read_end)
-        raise
-    finally:
-        os.close(write_end)
-    return process, read_end
-
-
-@contextlib.contextmanager
-def _closing(fd: int) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        os.close(fd)
-
-
-def _send(process: subprocess.Popen[bytes] | ForkedProcess, sig: int) -> bool:
-    if process.poll() is not None:
-        return False
-    process.send_signal(sig)
-    return True

@@ -5,24 +5,19 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from tests.harness.checks import assert_no_secrets
 from tests.harness.credentials import SECRETS, secrets_of
 from tests.harness.in_process import run_in_process
-from tests.harness.output import Run, parse
+from tests.harness.output import Run
 from tests.harness.process import ENV_PREFIX, SABOTAGE_ENV, Stop, run_subprocess
 from tests.harness.sims import SimFactory
 
 T = TypeVar("T")
-
-#: Tap runs of this process: checked for secrets by log level, and by how they ran.
-SECRET_CHECKS: Counter[str] = Counter()
-RUN_MODES: Counter[str] = Counter()
 
 
 def at_levels(run: Callable[[str], T], levels: Iterable[str] = ("INFO", "DEBUG")) -> dict[str, T]:
@@ -57,6 +52,7 @@ class TapRunner:
         env: Mapping[str, str] | None = None,
         in_subprocess: bool = False,
         stop: Stop | None = None,
+        stdout: IO[Any] | None = None,
         timeout: float = 120,
         extra_secrets: Iterable[str] = (),
     ) -> Run:
@@ -64,21 +60,20 @@ class TapRunner:
 
         With `config_in_env`, settings go in TAP_CENTAUR_* variables and `--config ENV` (as
         Meltano can pass them) instead of a config file. `env` adds environment variables.
-        The run is a subprocess with `in_subprocess`, with `stop`, or under a sabotage; an
-        in-process run has no timeout of its own (pytest-timeout ends a stuck test).
+        The run is a subprocess with `in_subprocess`, `stop` or `stdout` (a file instead of a
+        pipe), and under a sabotage; an in-process run has no timeout of its own
+        (pytest-timeout ends a stuck test).
         """
         with self._lock:
             self.count += 1
         run_dir = self._run_dir("run")
         argv, run_env = self._command(run_dir, config, state, config_in_env, args)
         run_env = {f"{ENV_PREFIX}LOGLEVEL": log_level, **run_env, **(env or {})}
-        in_process = not (in_subprocess or stop is not None or os.environ.get(SABOTAGE_ENV))
-        if in_process:
-            output = run_in_process(argv, run_env)
-            (run_dir / "stderr.log").write_text(output.stderr)
+        if in_subprocess or stop or stdout or os.environ.get(SABOTAGE_ENV):
+            run = run_subprocess(argv, run_env, run_dir, stop, timeout, stdout=stdout)
         else:
-            output = run_subprocess(argv, run_env, run_dir, stop, timeout)
-        run = parse(output, in_process=in_process)
+            run = run_in_process(argv, run_env)
+            (run_dir / "stderr.log").write_text(run.stderr)
         if stop is None:
             assert not run.partial_tail, f"the output ends mid-line: {run.partial_tail[-200:]!r}"
         (run_dir / "stdout.jsonl").write_text(run.stdout)
@@ -86,8 +81,6 @@ class TapRunner:
             run.state_file = run_dir / "state-out.json"
             run.state_file.write_text(json.dumps(run.final_state))
         assert_no_secrets(run, [*self._secrets(config), *extra_secrets])
-        SECRET_CHECKS[log_level] += 1
-        RUN_MODES["in-process" if run.in_process else "forked" if run.forked else "subprocess"] += 1
         return run
 
     def run_at_levels(
@@ -99,13 +92,13 @@ class TapRunner:
     def discover(self, config: dict[str, Any]) -> dict[str, Any]:
         """The catalog `--discover` prints (the run must succeed)."""
         run_dir = self._run_dir("discover")
-        argv, run_env = self._command(run_dir, config, None, False, ["--discover"])
+        argv, env = self._command(run_dir, config, None, False, ["--discover"])
         if os.environ.get(SABOTAGE_ENV):
-            output = run_subprocess(argv, run_env, run_dir, None, 120)
+            run = run_subprocess(argv, env, run_dir, None, 120)
         else:
-            output = run_in_process(argv, run_env)
-        assert output.exit_code == 0, output.stderr[-3000:]
-        catalog: dict[str, Any] = json.loads(output.stdout)
+            run = run_in_process(argv, env)
+        assert run.exit_code == 0, run.stderr[-3000:]
+        catalog: dict[str, Any] = json.loads(run.stdout)
         return catalog
 
     def catalog_selecting(self, config: dict[str, Any], streams: Iterable[str]) -> Path:

@@ -78,7 +78,17 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("state_interval_seconds-1e300", {"state_interval_seconds": 1e300}, "state_interval_seconds"),
     ("task_ids-a-text", {"task_ids": "101"}, "task_ids"),
     ("max_response_mb-2**44", {"max_response_mb": 2**44}, "max_response_mb"),
+    ("shard_index-past-shard_count", {"shard_count": 2, "shard_index": 2}, "shard_index"),
+    ("shard_count-zero", {"shard_count": 0}, "shard_count"),
+    ("shard_index-negative", {"shard_index": -1}, "shard_index"),
+    ("shard_count-text", {"shard_count": "two"}, "shard_count"),
 ]
+#: What the error line says besides the setting's name, where the name alone is not the point.
+SAYS = {
+    "shard_index-past-shard_count": "shard_count is 2",
+    "shard_count-zero": "at least 1",
+    "shard_index-negative": "at least 0",
+}
 
 
 def _config(url: str, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -92,10 +102,15 @@ def _config(url: str, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "setting"),
-    [pytest.param(overrides, setting, id=name) for name, overrides, setting in BAD_CONFIGS],
+    ("overrides", "setting", "says"),
+    [
+        pytest.param(over, setting, SAYS.get(name, ""), id=name)
+        for name, over, setting in BAD_CONFIGS
+    ],
 )
-def test_bad_config_exits_before_any_request_naming_the_setting(make_sim, tap, overrides, setting):
+def test_bad_config_exits_before_any_request_naming_the_setting(
+    make_sim, tap, overrides, setting, says
+):
     sim = make_sim(tasks=2, cases=(30, 20))
     config = _config(sim.url, overrides)
 
@@ -107,7 +122,7 @@ def test_bad_config_exits_before_any_request_naming_the_setting(make_sim, tap, o
         assert run.stdout == "", f"{level}: Singer output before the config was checked"
         assert len(run.error_lines) == 1, f"{level}: {run.error_lines}"
         line = assert_one_clear_error(
-            run, f"Invalid setting '{setting}", traceback_allowed=level == "DEBUG"
+            run, f"Invalid setting '{setting}", says, traceback_allowed=level == "DEBUG"
         )
         assert API_PASSWORD not in line
 
@@ -138,6 +153,15 @@ def test_bad_numbers_in_environment_variables_are_named(make_sim, tap, name, val
     run = tap.run(config, config_in_env=True, env={f"TAP_CENTAUR_{name.upper()}": value})
     assert run.exit_code == 2, run.stderr[-2000:]
     assert_one_clear_error(run, f"Invalid setting '{name}'")
+    assert sim.stats()["total_requests"] == 0
+
+
+def test_a_bad_sdk_setting_is_named_by_the_sdk(make_sim, tap):
+    sim = make_sim(tasks=1, cases=1)
+    run = tap.run(login_config(sim.url, [101], flattening_max_depth="deep"))
+    assert run.exit_code != 0
+    assert "Traceback" not in run.stderr
+    assert any("config['flattening_max_depth']" in line for line in run.error_lines)
     assert sim.stats()["total_requests"] == 0
 
 

@@ -1,4 +1,5 @@
-"""Scenario 2, kill and resume: SIGKILL at 24+ random points; SIGTERM and SIGINT mid-run.
+"""Scenario 2, kill and resume: SIGKILL at 24+ random points (other signals:
+test_signals_anywhere.py).
 
 Chains of runs until 24 kills have landed. Each chain starts a fresh sync of four tasks
 (one empty), SIGKILLs it after a random number of stdout bytes or after a random delay
@@ -13,11 +14,6 @@ what a target relies on:
   `max_parallel_tasks` partitions, none bookmarked in the state the run started from (they
   are the partitions in flight when the previous run died);
 - no run emits a case twice; a line cut short by SIGKILL can only be the last one.
-
-SIGTERM and SIGINT land at seven points (the first byte of output, just before the first
-result, right after the first bookmark, 15%, 35%, 55% and 85% of the output): each run exits
-128 + the signal (143, 130) with a STATE as its last line that bookmarks only tasks fully
-emitted, and a resume from it completes the data.
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Run, Stop, TapRunner, login_config, partition_bookmarks
+from tests.harness import Run, Stop, login_config, partition_bookmarks
 
 TASKS = (101, 102, 103, 104)
 CASES = (600, 350, 0, 450)
@@ -162,74 +158,3 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ta
         largest_partition=max(CASES),
         runs=tap.count,
     )
-
-
-#: Where the signal lands: after a fraction of the output's bytes, or once a text is out.
-SIGNALS = [
-    pytest.param(signal.SIGTERM, 0.15, id="SIGTERM-early"),
-    pytest.param(signal.SIGTERM, 0.55, id="SIGTERM-late"),
-    pytest.param(signal.SIGINT, 0.35, id="SIGINT-middle"),
-    pytest.param(signal.SIGINT, 0.85, id="SIGINT-near-the-end"),
-    pytest.param(signal.SIGTERM, 1, id="SIGTERM-at-the-first-byte"),
-    pytest.param(signal.SIGINT, b'"stream":"task_results"', id="SIGINT-before-the-first-result"),
-    pytest.param(signal.SIGTERM, b'"replication_key_value"', id="SIGTERM-at-the-first-bookmark"),
-]
-
-
-def _signalled_run(tap: TapRunner, config, sig: int, point: float | int | bytes) -> Run:
-    if isinstance(point, bytes):
-        stop = Stop(sig, after_text=point)
-    elif isinstance(point, int):
-        stop = Stop(sig, after_bytes=point)
-    else:  # a fraction of what a whole run prints
-        reference = tap.run(config, log_level="INFO")
-        stop = Stop(sig, after_bytes=int(len(reference.stdout) * point))
-    run = tap.run(config, log_level="DEBUG", stop=stop, timeout=60)
-    assert run.stopped, "the run ended before the signal was sent"
-    return run
-
-
-@pytest.mark.parametrize(("sig", "point"), SIGNALS)
-def test_sigterm_and_sigint_stop_the_run_with_a_valid_state(  # noqa: PLR0917 - fixtures
-    kill_sim, config, tap, figures, sig, point
-):
-    truth = {task: kill_sim.keys(task) for task in TASKS}
-    run = _signalled_run(tap, config, sig, point)
-
-    assert "Traceback" not in run.stderr
-    # 128 + the signal, as a shell reports it: an orchestrator knows the sync did not finish.
-    assert run.exit_code == 128 + sig, f"exit code {run.exit_code}"
-    assert run.messages[-1]["type"] == "STATE", "the output does not end with a STATE"
-    state = run.final_state
-    assert state is not None, "no STATE at all"
-    emitted = set(run.keys)
-    for task, _ in partition_bookmarks(state):
-        assert truth[task] <= emitted, f"task {task} is bookmarked but was not fully emitted"
-    unfinished = {task for task in TASKS if not truth[task] <= emitted}
-    assert unfinished, "the signal came too late to test anything"
-    resumed = tap.run(config, state, log_level="DEBUG")
-    assert resumed.exit_code == 0, resumed.stderr[-3000:]
-    assert emitted | set(resumed.keys) == set().union(*truth.values())
-    figures.update(
-        exit_code=run.exit_code,
-        last_line_type=run.messages[-1]["type"],
-        records_before_signal=len(run.keys),
-        bookmarked_tasks=sorted(task for task, _ in partition_bookmarks(state)),
-        repeats_on_resume=len(emitted & set(resumed.keys)),
-        seconds_to_stop=round(run.duration, 2),
-    )
-
-
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_while_writing_to_a_slow_reader_leaves_no_half_line(kill_sim, config, tap, sig):
-    """A target reading slower than the tap writes: the signal lands inside a write.
-
-    With the 64 KiB writes of 8ec4d18 the output ended mid-line in 37 of 40 tries; three
-    tries miss such a bug once in about 2,000 runs.
-    """
-    for _ in range(3):
-        stop = Stop(sig, after_bytes=300_000, slow_reader=0.2)
-        run = tap.run(config, log_level="DEBUG", stop=stop, timeout=60)
-        assert run.stopped
-        assert not run.partial_tail, f"the output ends with {len(run.partial_tail)} bytes of a line"
-        assert run.messages[-1]["type"] == "STATE", "the output does not end with a STATE"

@@ -2,8 +2,9 @@
 
 SIGTERM, SIGINT and SIGHUP land while the login, the task list or a page does not answer
 (its body dripped a byte per 100 s, `request_timeout` 120 s: only the signal can end the run
-before then), between pages, and while the target does not read (the tap blocked writing,
-the pipe full), the target reading again within the bound or never. Each run exits 128 + the
+before then), between pages (a run from its last STATE then completes the data), and while
+the target does not read (the tap blocked writing, the pipe full), the target reading again
+within the bound or never. Each run exits 128 + the
 signal, its output ends with a whole line, and its last STATE bookmarks only tasks whose
 records all came before it: the final STATE when the output can take it, within the bound the
 tap promises (`STOP_SECONDS`, 5 s; such a run takes about 0.01 s, or the half second the
@@ -106,6 +107,12 @@ def test_a_signal_ends_the_run_promptly_whatever_it_is_doing(make_sim, tap, figu
     run = tap.run(config, stop=replace(stop, sig=sig), timeout=REQUEST_TIMEOUT / 2)
     _check_stopped(run, sim, sig, activity)
     figures.update(exit_code=run.exit_code, seconds_to_exit=round(run.stop_seconds or 0, 2))
+    if activity == "between pages":  # a run from its last STATE completes the data
+        assert {task for task in (101, 102, 103) if not sim.keys(task) <= set(run.keys)}
+        sim.set(latency_ms=0)
+        resumed = tap.run(config, run.final_state)
+        assert resumed.exit_code == 0, resumed.stderr[-3000:]
+        assert set(run.keys) | set(resumed.keys) == sim.keys()
 
 
 def test_a_signal_while_the_target_never_reads_ends_the_run_at_the_bound(make_sim, tap, figures):
