@@ -96,11 +96,6 @@ class PartitionFetcher:
                 self._changed.notify_all()
             yield event
 
-    def halt(self) -> None:
-        """Start no further partition; those in progress finish (the run is being stopped)."""
-        with self._changed:
-            self._halted = True
-
     def close(self) -> None:
         """Stop the workers; wait for them at most `_JOIN_SECONDS` in all (a request ends first)."""
         with self._changed:
@@ -135,8 +130,9 @@ class PartitionFetcher:
                     return False
             return self._put(worker, PartitionDone(partition))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            if not self._recoverable(error):
-                self.halt()
+            if not self._recoverable(error):  # no further partition starts
+                with self._changed:
+                    self._halted = True
             return self._put(worker, PartitionFailed(partition, error))
 
     def _put(self, worker: int, event: Event) -> bool:
