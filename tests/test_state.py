@@ -1,4 +1,7 @@
-"""State: an input state read strictly, partition states in order and never half-written."""
+"""State: input states normalised; partition states in order, never half-written.
+
+States that cannot be read: tests/reliability/test_broken_state.py.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +14,13 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import TapState
 
 from tap_centaur import state as state_module
-from tap_centaur.errors import StateError
-from tap_centaur.state import PartitionStates, normalise_state, read_state_text
-
-
-def states(*task_ids: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "context": {"task_id": task},
-            "replication_key": "updated_after",
-            "replication_key_value": f"2026-01-0{task % 9 + 1}T00:00:00+00:00",
-        }
-        for task in task_ids
-    ]
+from tap_centaur.state import PartitionStates, normalise_state
 
 
 def tap_state(*task_ids: int) -> dict[str, Any]:
-    return {"bookmarks": {"task_results": {"partitions": states(*task_ids)}}}
+    bookmark = {"replication_key_value": "2026-01-01T00:00:00+00:00"}
+    partitions = [{"context": {"task_id": task}, **bookmark} for task in task_ids]
+    return {"bookmarks": {"task_results": {"partitions": partitions}}}
 
 
 def test_partition_states_follow_the_configured_order_and_keep_others_after():
@@ -64,57 +57,6 @@ def test_an_empty_stream_gets_no_entry_until_a_bookmark_is_written():
     assert state == {
         "bookmarks": {"task_results_v2": {"partitions": [{"context": {"task_id": 1}}]}}
     }
-
-
-@pytest.mark.parametrize(
-    ("text", "fragment"),
-    [
-        ("", "the file is empty"),
-        ("   \n", "the file is empty"),
-        ('{"bookmarks": {', "not valid JSON"),
-        ("[1, 2]", "it is a JSON list, not an object"),
-        ('{"bookmarks": []}', "'bookmarks' is a JSON list, not an object"),
-        ('{"bookmarks": {"task_results": []}}', "'bookmarks.task_results' is a JSON list"),
-        (
-            '{"bookmarks": {"task_results": {"partitions": {}}}}',
-            "'bookmarks.task_results.partitions' is a JSON object",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"replication_key_value": "x"}]}}}',
-            "'bookmarks.task_results.partitions[0]' has no 'context' object (it is null)",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": null}]}}}',
-            "'bookmarks.task_results.partitions[0]' has no 'context' object (it is null)",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": "abc"}}]}}}',
-            "has task_id 'abc', not a task id",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": 1}}, '
-            '{"context": {"task_id": 2}, "replication_key_value": "last tuesday"}]}}}',
-            "'bookmarks.task_results.partitions[1]' has a bookmark 'last tuesday' that is not",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": 1}, '
-            '"replication_key_value": 1700000000}]}}}',
-            "has a bookmark 1700000000 that is not a time",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": 1, '
-            '"labeling_state": "Done"}}]}}}',
-            "has labeling_state 'Done', not a labeling state",
-        ),
-    ],
-)
-def test_a_state_that_cannot_be_read_is_an_error_naming_the_entry(text, fragment):
-    with pytest.raises(StateError) as caught:
-        read_state_text(text, "file 'state.json'")
-    message = str(caught.value)
-    assert message.startswith("Invalid state file 'state.json': ")
-    assert fragment in message
-    assert caught.value.exit_code == 2
 
 
 def normalised(*partitions: dict[str, Any]) -> list[dict[str, Any]]:
