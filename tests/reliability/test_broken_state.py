@@ -1,17 +1,7 @@
 """Scenario 10, broken state files: a clear error before any request, or a careful reading.
 
-Each state file (given with `--state`, as an orchestrator passes it) is broken in one way:
-empty, whitespace, malformed JSON, a JSON list, `bookmarks` a list, `partitions` not a
-list, a partition that is not an object, without `context`, with `context: null`, task_id
-"abc", 0 or true, an unknown context key, a bookmark "last tuesday", a numeric bookmark, an
-unknown labeling_state, a broken `task_results_v2` partition. Each is run at INFO and at
-DEBUG: exit 2, one ERROR line naming the file and the entry at fault, zero requests to the
-simulator, nothing on stdout.
-
-Shapes that can be read without guessing (task ids as text, bookmarks in other ISO 8601
-forms, the same partition twice) are normalised and merged keeping the earliest bookmark;
-the run then reads what changed since those bookmarks and nothing else (no silent full
-re-read), and its STATE has one partition per task in the one format.
+Each broken file (INFO and DEBUG): exit 2, one ERROR line naming the file and the entry, no
+request, no output. Readable shapes are normalised and merged, keeping the earliest bookmark.
 """
 
 from __future__ import annotations

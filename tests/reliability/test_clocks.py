@@ -1,29 +1,10 @@
 """Scenario 7, clocks that disagree: incremental runs under clock skew miss no case.
 
-Case results carry no update time, so a bookmark comes from clocks: the API's `Date` header
-and this machine's clock. Each variant below has its own simulator (3 tasks) and runs a full
-sync, then 3 incremental runs; between runs cases are updated and added 1-3 s after the run
-(the test waits until those times have passed), and in the same second as each task's
-bookmark (`bookmark + 0.05-0.95 s` and `+ 1 us`). The variants run in lockstep so that the
-waits are shared. The variants: the API's `Date` in sync, 30 s ahead, 5 min ahead, a year
-ahead, 2 min behind; one answer (the first page of a task) a year ahead; the clock that
-stamps case updates 30 s behind both; and `lookback_seconds` 0 against the default (300).
-Checked after every run:
-
-- nothing missed: every case whose version differs from the one last emitted (a change, or
-  a new case) is in the run's output: what a target needs to hold every case's latest
-  version. The one exception, asserted as such: the case clock 30 s behind with
-  `lookback_seconds: 0`, whose late-stamped changes fall before the bookmark; that is what
-  the lookback is for;
-- no bookmark later than this machine's clock or the API's at the end of the run, minus
-  the lookback (asserted after the last run);
-- the skew warning: exactly once per run, naming both times, when the clocks differ by more
-  than a minute; never otherwise.
-
-Re-reads (a record emitted again with no change since it was last emitted) are counted: the
-cost of the lookback. A second test gives bookmarks later than both clocks in the input state
-(2099, and 90 s ahead of the API's clock): each is not trusted, a warning names the task and
-the times, and the task is read again from `start_date` (or fully).
+Variants (in lockstep, sharing the waits): the API's `Date` in sync, ahead, behind; one answer
+a year ahead; the case clock lagging; `lookback_seconds` 0. After every run nothing is missed
+(except, as asserted, a lagging case clock without lookback), no bookmark is later than
+either clock minus the lookback, and a skew warning names both times when they differ by
+more than a minute. Re-reads are counted: the cost of the lookback.
 """
 
 from __future__ import annotations

@@ -1,23 +1,9 @@
-"""Scenario 3, moving data: 12 incremental runs while cases are updated, added and re-stated.
+"""Scenario 3, moving data: 12 incremental runs while cases change, then a quiet run.
 
-Between runs (seeded): random updates, new cases, labeling-state changes, and updates stamped
-in the same second as the task's bookmark (`at = bookmark + 0.05..0.95 s`, and 1 us after
-it). During runs: on each task's first list request the simulator updates one of its
-cases, and on its third request the task's first case (already emitted), both at the
-server's "now"; a timer thread makes a random change every 20 ms while the tap runs. Then
-one quiet run. Checked after every run:
-
-- every case changed before the run started (update time after the task's bookmark) is in
-  the run's output: nothing is missed, clock edges included;
-- the run emits only such cases (it is incremental, not a re-read of the task);
-- versions never go backwards: in the output of all runs taken in order, each case's
-  versions are in the order the simulator made them (so a target upserting by key never
-  ends on an older version);
-
-and after the quiet run, the latest version of every case in the output is the simulator's.
-The suite runs this without a labeling_state filter (one partition per task) and with all
-six states (six partitions per task, read one after another while other tasks are read in
-parallel: a case can move between them while the tap reads them).
+Seeded changes between runs (some in the bookmark's second) and during runs. After every run:
+nothing changed before it is missed, nothing unchanged is re-read, no case goes back a
+version; at the end the output's latest versions are the simulator's. Without a
+labeling_state filter and with all six states (a case can move between partitions mid-run).
 """
 
 from __future__ import annotations

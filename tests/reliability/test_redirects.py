@@ -1,18 +1,9 @@
 """Scenario 8, redirects: no credential ever reaches another origin.
 
-The API answers a redirect (301, 302, 303, 307, 308) to another origin, a second simulator
-that records every request it receives, on the login, on the second page of a task's
-results, on the task list and on the project list, every time: 20 cases, each run at INFO
-and at DEBUG.
-Every run must end non-zero with one ERROR line naming the redirect's target origin
-(`scheme://host:port`, never its path or query) and `api_url`, and the other origin must
-receive no request at all: no `X-API-KEY`, no `Authorization`, no `api_password` body. No
-STATE bookmarks a task whose records were not all emitted.
-
-A redirect within the API's origin is followed and loses nothing; a redirect loop ends with
-one clear line, and so does one to a URL that cannot be parsed (a port out of range, an open
-bracket); an `api_url` with plain http:// to a host that is not loopback is refused
-before any request (a recording proxy in HTTP_PROXY would see anything sent).
+A redirect to another origin (a recording simulator) on the login, a results page, the task
+or project list: one ERROR line naming the target origin (never its path or query) and
+api_url, and not one request to it. Same-origin redirects are followed; loops and unparsable
+targets are one clear line.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
-"""Hostile inputs, round 2 (issue 19 item 5): a signal ends the run promptly, whatever it does.
+"""Issue 19 item 5: a signal ends the run promptly, whatever the run is doing.
 
-SIGTERM, SIGINT and SIGHUP land while the login, the task list or a page does not answer
-(its body dripped a byte per 100 s, `request_timeout` 120 s: only the signal can end the run
-before then), between pages (a run from its last STATE then completes the data), and while
-the target does not read (the tap blocked writing, the pipe full), the target reading again
-within the bound or never. Each run exits 128 + the
-signal, its output ends with a whole line, and its last STATE bookmarks only tasks whose
-records all came before it: the final STATE when the output can take it, within the bound the
-tap promises (`STOP_SECONDS`, 5 s; such a run takes about 0.01 s, or the half second the
-target does not read); else, at that bound (and well under `request_timeout`), a WARNING
-that says the output could not take it. A target that exits when the signal comes (Ctrl-C
-stops a whole pipeline) gets the same exit code, and a WARNING that the output was closed.
+Each run exits 128 + the signal, ends with a whole line, and its last STATE bookmarks only
+tasks whose records all came before it: the final STATE within `STOP_SECONDS` when the
+output can take it, else a WARNING at that bound (a closed target: at once).
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
-"""Scenario 9, stalled bodies: an answer dripped one byte at a time cannot hang the run.
+"""Scenario 9, stalled bodies: an answer dripped a byte at a time cannot hang the run.
 
-The simulator sends the status line and headers at once, then the body one byte every
-`stall_byte_seconds` (0.2 to 1.0 s: each byte arrives well within `request_timeout`, so a
-timeout per socket read never fires; a page would take hours). It does so on every request
-for task 102 (its first page, or its second), or for every task. Each attempt must end at
-`request_timeout` (measured from the log's timestamps; bounded loosely, at 3 x the timeout:
-the point is "not forever"), be retried, then fail the task with one line naming the task,
-the page and `request_timeout`; the other tasks are synced and bookmarked.
+Each attempt ends at `request_timeout` (bounded loosely: "not forever"), is retried, then
+fails its task with one line naming the task, the page and the setting.
 """
 
 from __future__ import annotations
