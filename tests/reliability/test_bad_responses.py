@@ -184,11 +184,6 @@ def test_bad_response_is_a_clear_error_and_skips_no_data(
             assert not partition_bookmarks(run.final_state)
 
 
-def test_there_are_at_least_twelve_bad_responses(figures):
-    assert len({name for name, _, _, _ in CASES}) == len(CASES) >= 12
-    figures.update(bad_responses=len(CASES), runs=2 * len(CASES))
-
-
 @pytest.mark.parametrize("parallelism", [1, 4, 32])
 def test_401_after_every_login_makes_a_bounded_number_of_logins(
     make_sim, tap, figures, parallelism

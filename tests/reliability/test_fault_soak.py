@@ -64,8 +64,6 @@ def test_fault_soak_loses_nothing_and_repeats_nothing(make_sim, tap, figures):
     assert run.retries >= sum(faults.get(kind, 0) for kind in RANDOM_KINDS)
 
     figures.update(
-        cases=len(truth),
-        tasks=len(TASKS),
         list_requests=list_requests,
         total_requests=stats["total_requests"],
         faults_by_kind=dict(sorted(faults.items())),
@@ -73,9 +71,4 @@ def test_fault_soak_loses_nothing_and_repeats_nothing(make_sim, tap, figures):
         logins=stats["logins"],
         fault_share=round(injected / stats["total_requests"], 3),
         retries_logged=run.retries,
-        records=len(run.records),
-        lost=len(missing),
-        repeated=len(repeated),
-        wrong_values=len(wrong),
-        duration_s=round(run.duration, 1),
     )

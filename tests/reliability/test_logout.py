@@ -39,7 +39,6 @@ def test_a_run_that_logged_in_logs_out_once_at_its_end(make_sim, tap, figures, f
     run = tap.run(login_config(sim.url, TASKS, page_size=20, max_retries=2), log_level="DEBUG")
     assert run.exit_code == exit_code, run.stderr[-3000:]
     stats = sim.stats()
-    assert stats["logouts"] == 1, stats
     logouts = _logouts(sim)
     assert len(logouts) == 1 and sim.requests()[-1]["path"] == LOGOUT, "not the last request"
     last_token = sim.issued_tokens[-1]

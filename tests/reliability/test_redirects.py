@@ -21,6 +21,7 @@ from tests.harness import (
     login_config,
     premature_bookmarks,
 )
+from tests.reliability import assert_refused
 
 TASKS = (101, 102, 103)
 SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
@@ -63,7 +64,6 @@ def test_a_redirect_to_another_origin_sends_it_nothing(make_sim, tap, figures, p
 
     for level, (sim, other, result) in at_levels(run).items():
         assert other.requests() == [], f"{level}: the other origin received {other.requests()}"
-        assert other.stats()["total_requests"] == 0
         assert sim.stats()["faults"].get("redirect"), "the redirect was never served"
         line = assert_one_clear_error(
             result,
@@ -108,24 +108,32 @@ def test_a_redirect_within_the_api_origin_is_followed_and_loses_nothing(
     assert all(r["headers"].get("x-api-key") for r in followed), "the API key was dropped"
 
 
-@pytest.mark.parametrize("place", ["login", "results"])
-def test_a_redirect_loop_is_one_clear_line(make_sim, tap, place):
+UNPARSABLE = ("http://127.0.0.1:99999/x", "http://[::1/x", "http://h:ab/")
+LOOP = ("redirect loop", "api_url")
+BAD_REDIRECTS = [
+    pytest.param({"path": LOGIN}, LOOP, id="loop-on-login"),
+    pytest.param({"path": LIST, "task_id": 102}, LOOP, id="loop-on-results"),
+    *[
+        pytest.param(
+            {"path": LIST, "task_id": 102, "status": 302, "location": location},
+            ("task 102", "HTTP 302", "cannot be parsed", "api_url"),
+            id=f"to-{location}",
+        )
+        for location in UNPARSABLE
+    ],
+]
+
+
+@pytest.mark.parametrize(("redirect", "fragments"), BAD_REDIRECTS)
+def test_a_redirect_loop_or_an_unparsable_target_is_one_clear_line(
+    make_sim, tap, redirect, fragments
+):
     sim = make_sim(**SIM)
-    path = {"path": LOGIN} if place == "login" else {"path": LIST, "task_id": 102}
-    sim.script_faults([{"kind": "redirect", "status": 307, "count": 1000, **path}])
+    sim.script_faults([{"kind": "redirect", "status": 307, "count": 1000, **redirect}])
     run = tap.run(login_config(sim.url, TASKS, page_size=20))
-    line = assert_one_clear_error(run, "redirect loop", "api_url")
+    line = assert_one_clear_error(run, *fragments)
     assert "Unexpected error" not in line and "TooManyRedirects" not in line
-    assert "Retrying" not in run.stderr, "a redirect loop was retried"
-
-
-@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/x", "http://[::1/x", "http://h:ab/"])
-def test_a_redirect_to_a_url_that_cannot_be_parsed_is_one_clear_line(make_sim, tap, location):
-    sim = make_sim(**SIM)
-    sim.script_faults([{"kind": "redirect", "status": 302, "location": location, "count": 1000,
-                        "path": LIST, "task_id": 102}])  # fmt: skip
-    run = tap.run(login_config(sim.url, TASKS, page_size=20))
-    assert_one_clear_error(run, "task 102", "HTTP 302", "cannot be parsed", "api_url")
+    assert "Retrying" not in run.stderr, "a bad redirect was retried"
 
 
 @pytest.mark.parametrize(
@@ -139,10 +147,4 @@ def test_plain_http_to_a_host_that_is_not_loopback_is_refused_before_any_request
         monkeypatch.delenv(name, raising=False)
     runs = tap.run_at_levels(login_config(api_url, TASKS), env={"HTTP_PROXY": proxy.url})
     assert proxy.requests() == [], "a request left despite the bad api_url"
-    for level, run in runs.items():
-        assert run.exit_code == 2, f"{level}: exit {run.exit_code}"
-        assert run.stdout == ""
-        assert len(run.error_lines) == 1, run.error_lines
-        assert_one_clear_error(
-            run, "Invalid setting 'api_url'", "clear text", traceback_allowed=level == "DEBUG"
-        )
+    assert_refused(runs, "Invalid setting 'api_url'", "clear text")
