@@ -51,6 +51,7 @@ def misbehave(kind: str) -> dict[str, Any]:
 
 #: What the line says when every answer was not JSON: what to check, not "try again later".
 NOT_JSON = ("giving up after 3 attempts", "not JSON", "something other than", "check api_url")
+LOGIN_401, LOGIN_403 = ("login", "401", "api_password"), ("login", "403", "country")
 #: What the line says of a token that cannot go in a header.
 CARRY = ("login: the API answered 200 with a token that no HTTP header can carry",)
 # (id, how the server misbehaves, what the ERROR line must say, whether task 101 completes)
@@ -81,26 +82,26 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
         # v1 answers 426, so the task is read through results v2, which answers in a shape
         # of its own: what v2 sent and what was expected, for the user to report.
         "v2-unexpected-shape",
-        {"unsupported": True, "misbehaviour": "v2_shape"},
+        {"sim": {"unsupported_task_ids": (102,)}, "misbehaviour": "v2_shape"},
         ("task 102 (results v2", "results v2 answered 200", "'payload'", "Expected:"),
         True,
     ),
     ("404-unknown-task", {"task_ids": (101, 999, 103)}, ("task 999", "not found"), True),
-    ("401-bearer-rejected", {"bearer": True, **fault("401", 1)}, ("task 102", "401"), True),
+    ("401-bearer-rejected", {"auth": bearer_config, **fault("401", 1)}, ("task 102", "401"), True),
     (
         # One worker: with several, the revocations also hit task 101's requests, and the
         # error may name either task (both messages are accurate).
         "401-despite-fresh-logins",
-        {**fault("401", 6), "max_parallel_tasks": 1},
+        {**fault("401", 6), "config": {"max_parallel_tasks": 1}},
         ("task 102", "401", "fresh token"),
         True,
     ),
-    ("401-on-login", {"password": WRONG_PASSWORD}, ("login", "401", "api_password"), False),
-    ("403-country-on-login", {"restricted": True}, ("login", "403", "country"), False),
+    ("401-on-login", {"config": {"api_password": WRONG_PASSWORD}}, LOGIN_401, False),
+    ("403-country-on-login", {"sim": {"restricted_country": True}}, LOGIN_403, False),
     (
         # A FastAPI-style 422 for a parameter the API refuses (here the page size): like 400.
         "422-bad-parameter",
-        {"bad_parameter_status": 422, "page_size": 5000},
+        {"sim": {"bad_parameter_status": 422}, "config": {"page_size": 5000}},
         ("HTTP 422", "query.limit", "Parameters sent", "page_size"),
         False,
     ),
@@ -126,22 +127,9 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
 
 
 def _prepare(make_sim: SimFactory, case: dict[str, Any]) -> tuple[Sim, dict[str, Any]]:
-    sim = make_sim(**SIM, unsupported_task_ids=(102,) if case.get("unsupported") else ())
-    task_ids = case.get("task_ids", TASKS)
-    if case.get("bearer"):
-        config = bearer_config(sim.url, task_ids, page_size=40, max_retries=2)
-    else:
-        config = login_config(sim.url, task_ids, page_size=40, max_retries=2)
-    config["request_timeout"] = 1.0
-    if "page_size" in case:
-        config["page_size"] = case["page_size"]
-        sim.set(bad_parameter_status=case["bad_parameter_status"])
-    if "max_parallel_tasks" in case:
-        config["max_parallel_tasks"] = case["max_parallel_tasks"]
-    if "password" in case:
-        config["api_password"] = case["password"]
-    if case.get("restricted"):
-        sim.set(restricted_country=True)
+    sim = make_sim(**{**SIM, **case.get("sim", {})})
+    settings = {"page_size": 40, "max_retries": 2, "request_timeout": 1.0, **case.get("config", {})}
+    config = case.get("auth", login_config)(sim.url, case.get("task_ids", TASKS), **settings)
     if "misbehaviour" in case:
         sim.set_misbehaviour(102, case["misbehaviour"])
     sim.script_faults(case.get("faults", []))
