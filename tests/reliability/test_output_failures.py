@@ -25,8 +25,11 @@ def _check(run: Run, level: str, words: str) -> str:
     return run.error_lines[0]
 
 
-@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
-@pytest.mark.parametrize("read", [0, 4096, 200_000], ids=["at-once", "after-4KiB", "after-200KiB"])
+@pytest.mark.parametrize(
+    ("read", "level"),
+    [(0, "DEBUG"), (4096, "INFO"), (200_000, "DEBUG")],
+    ids=["at-once", "after-4KiB", "after-200KiB"],
+)
 def test_a_target_that_stops_reading_is_one_clear_line(make_sim, tap, figures, read, level):
     sim = make_sim(**SIM)
     stop = Stop(sig=None, after_bytes=read, close_reader=True)
