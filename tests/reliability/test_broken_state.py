@@ -128,25 +128,18 @@ def test_readable_shapes_are_normalised_merged_and_read_incrementally(
     for task in (101, 103):
         at = earlier[task].timestamp() + 30
         changed |= {(task, c) for c in sim.update_cases(task, count=2, rng_seed=9, at=at)}
-    state = {
-        "bookmarks": {
-            "task_results": {
-                "partitions": [
-                    {"context": {"task_id": "101"}, "replication_key_value": _iso(marks[101], "Z")},
-                    {"context": {"task_id": 101}, "replication_key_value": _iso(earlier[101], "")},
-                    {
-                        "context": {"task_id": " 102 "},
-                        "replication_key_value": _iso(marks[102], "+02:00"),
-                    },
-                    {
-                        "context": {"task_id": 103},
-                        "replication_key_value": _iso(earlier[103], "space, fraction"),
-                    },
-                    {"context": {"task_id": "103"}, "replication_key_value": _iso(marks[103], "Z")},
-                ]
-            }
-        }
-    }
+    given = [
+        ("101", marks[101], "Z"),
+        (101, earlier[101], ""),
+        (" 102 ", marks[102], "+02:00"),
+        (103, earlier[103], "space, fraction"),
+        ("103", marks[103], "Z"),
+    ]
+    given_partitions = [
+        {"context": {"task_id": task}, "replication_key_value": _iso(mark, form)}
+        for task, mark, form in given
+    ]
+    state = {"bookmarks": {"task_results": {"partitions": given_partitions}}}
     path = tmp_path / "state.json"
     path.write_text(json.dumps(state))
 

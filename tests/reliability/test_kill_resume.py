@@ -67,11 +67,11 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figur
     seconds_per_case = (reference.duration - startup) / len(everything)
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible kill points
-    kills: list[dict[str, Any]] = []
+    kills: Counter[str] = Counter()
     resume_repeats: list[int] = []
     all_repeats: list[int] = []
     chains = 0
-    while sum(k["killed"] for k in kills) < KILLS and chains < 2 * KILLS // KILLS_PER_CHAIN:
+    while kills["landed"] < KILLS and chains < 2 * KILLS // KILLS_PER_CHAIN:
         chains += 1
         ledger = Ledger(truth)
         state: dict[str, Any] | None = None
@@ -92,18 +92,17 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figur
                 stop = Stop(signal.SIGKILL, after_seconds=rng.uniform(startup / 2, limit))
             killed = tap.run(config, state, log_level="DEBUG", stop=stop)
             ledger.absorb(killed, state)
-            kills.append(
-                {
-                    "by": "bytes" if stop.after_bytes is not None else "delay",
-                    "killed": killed.stopped,
-                    "records": len(killed.keys),
-                    "after_last_state": len(killed.records_after_last_state()),
-                    "cut_line": bool(killed.partial_tail),
-                }
-            )
+            kills["attempted"] += 1
             if killed.stopped:
                 landed += 1
                 assert killed.exit_code == -signal.SIGKILL
+                kills.update(
+                    landed=1,
+                    by_bytes=stop.after_bytes is not None,
+                    before_any_record=not killed.keys,
+                    mid_partition=bool(killed.records_after_last_state()),
+                    with_a_cut_last_line=bool(killed.partial_tail),
+                )
             else:  # the run finished before the kill point: fine, and counted
                 assert killed.exit_code == 0, killed.stderr[-3000:]
             state = killed.final_state or state
@@ -115,17 +114,9 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figur
         assert ledger.union == everything, f"lost: {sorted(everything - ledger.union)[:5]}"
         assert {task for task, _ in partition_bookmarks(resumed.final_state)} == set(TASKS)
 
-    really_killed = [k for k in kills if k["killed"]]
-    assert len(really_killed) >= KILLS, (
-        f"only {len(really_killed)} of {len(kills)} runs were killed"
-    )
+    assert kills["landed"] >= KILLS, f"only {kills['landed']} of {kills['attempted']} runs killed"
     figures.update(
-        kills_attempted=len(kills),
-        kills_landed=len(really_killed),
-        kills_by_bytes=sum(1 for k in really_killed if k["by"] == "bytes"),
-        killed_before_any_record=sum(1 for k in really_killed if k["records"] == 0),
-        killed_mid_partition=sum(1 for k in really_killed if k["after_last_state"]),
-        killed_with_a_cut_last_line=sum(1 for k in really_killed if k["cut_line"]),
+        kills=dict(kills),
         repeats_per_completing_resume=resume_repeats,
         max_repeats_in_a_run=max(all_repeats),
         runs=tap.count,
