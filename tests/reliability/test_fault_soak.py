@@ -38,7 +38,6 @@ def test_fault_soak_loses_nothing_and_repeats_nothing(make_sim, tap, figures):
 
     assert run.exit_code == 0, run.stderr[-3000:]
     truth = sim.truth_by_key()
-    assert len(truth) == len(TASKS) * CASES
     counts = Counter(run.keys)
     repeated = sorted(key for key, n in counts.items() if n > 1)
     missing = sorted(truth.keys() - counts.keys())

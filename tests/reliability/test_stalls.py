@@ -83,7 +83,6 @@ def test_a_stalled_body_is_cut_at_request_timeout_retried_then_fails_its_task_on
     else:
         durations = [max(failed) - started]
         assert durations[0] < attempts * 3 * timeout, f"the stalled tasks took {durations[0]} s"
-    assert run.duration < attempts * 3 * timeout + 10, f"the run took {run.duration:.1f} s"
 
     marks = partition_bookmarks(run.final_state)
     for task in TASKS:
