@@ -1,9 +1,6 @@
-"""The reliability suite (issue 5): its marker.
+"""The reliability suite (docs/RELIABILITY.md): its marker and fixtures.
 
-Every test here is marked `reliability` (`pytest -m reliability` runs only these). Tests
-record figures with the `figures` fixture (`tests/figures.py`), reported at the end of the
-session. `RELIABILITY_SABOTAGE=<name>` runs the tap with one deliberate bug (see
-`sabotage/sitecustomize.py`) to show the suite goes red.
+`RELIABILITY_SABOTAGE=<name>` runs the tap with one deliberate bug (`sabotage/sitecustomize.py`).
 """
 
 from __future__ import annotations

@@ -1,17 +1,11 @@
-"""Hostile inputs, round 2 (issue 19, items 2, 3, 4, 6): dates, sizes, pages, page contents.
+"""Hostile inputs (issue 19): sizes, endless pages, nesting, NaN, a BOM, a Date past 9999.
 
-Over real HTTP against the simulator, which sends what a hostile server or a broken proxy
-could: a gzip bomb, a body without Content-Length that never ends, empty pages that say more
-follow forever, a record nested thousands of levels deep, NaN, 1e400, a byte order mark, a
-`Date` past the year 9999. Whatever an answer holds, it fails one task (or stops the run when
-it is the login or the task or project list) with one line naming what was read and what was
-wrong; the other tasks are synced and bookmarked, and no STATE skips data. A `start_date` in
-the future is refused before any request.
+Whatever an answer holds, it fails one task (or stops the run when it is the login or a list)
+with one line naming what was read and what was wrong; no STATE skips data.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -33,12 +27,6 @@ SIM = {"tasks": 3, "cases": (40, 30, 20), "page_size": 10}
 FOREVER = 1_000_000
 MIB = 1 << 20
 GIB = 1 << 30
-#: An hour ahead of now, written with another offset than UTC's.
-AN_HOUR_AHEAD = (
-    (datetime.now(timezone.utc) + timedelta(hours=1))
-    .astimezone(timezone(timedelta(hours=2)))
-    .isoformat(timespec="seconds")
-)
 
 
 def _run(
@@ -68,23 +56,6 @@ def assert_only_task_102_failed(sim: Sim, run: Run, *fragments: str) -> str:
     assert {key for key in run.keys if key[0] != 102} == synced[101] | synced[103]
     assert premature_bookmarks(run, synced) == []
     return line
-
-
-# --- item 2: a typo in start_date never costs history ---------------------------------------
-
-
-@pytest.mark.parametrize(
-    "start_date", ["2205-01-01", AN_HOUR_AHEAD], ids=["a typo", "an hour ahead"]
-)
-def test_a_start_date_later_than_now_is_refused_before_any_request(make_sim, tap, start_date):
-    sim = make_sim(**SIM)
-
-    run = tap.run(login_config(sim.url, TASKS, start_date=start_date))
-
-    assert_one_clear_error(run, "Invalid setting 'start_date'", start_date, "later than now")
-    assert run.exit_code == 2
-    assert sim.stats()["total_requests"] == 0
-    assert not run.messages
 
 
 # --- item 3: every answer is bounded in size -------------------------------------------------
@@ -200,18 +171,11 @@ def test_json_the_tap_cannot_carry_fails_its_task_saying_what_is_wrong(
     assert "Retrying" not in run.stderr  # the same answer would come again
 
 
-def test_a_utf8_byte_order_mark_is_skipped(make_sim, tap):
-    sim, run = _run(make_sim, tap, _on_102("bom"))
-
-    assert run.exit_code == 0, run.stderr[-2000:]
-    assert sorted(run.keys) == sorted(sim.keys())
-    assert set(partition_bookmarks(run.final_state)) == {(task, None) for task in TASKS}
-
-
-def test_a_date_past_the_year_9999_is_no_usable_date(make_sim, tap):
-    # Every answer for task 102 carries it; task 101's first answer is a 429 whose
-    # Retry-After is that date: the retry then waits as backoff_factor says.
-    faults = [*_on_102("date_9999"), {"kind": "429", "task_id": 101}]
+def test_a_byte_order_mark_is_skipped_and_a_date_past_9999_is_no_usable_date(make_sim, tap):
+    # Task 103's answers start with a BOM; task 102's carry that Date; task 101's first answer
+    # is a 429 whose Retry-After is that date: the retry waits as backoff_factor says.
+    faults = [*_on_102("date_9999"), {**_on_102("bom")[0], "task_id": 103}]
+    faults.append({"kind": "429", "task_id": 101})
     sim, run = _run(make_sim, tap, faults, sim={"retry_after_style": "year-9999"})
 
     assert run.exit_code == 0, run.stderr[-2000:]

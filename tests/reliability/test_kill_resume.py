@@ -1,19 +1,8 @@
-"""Scenario 2, kill and resume: SIGKILL at 24+ random points (other signals:
-test_signals_anywhere.py).
+"""Scenario 2, kill and resume: chains of SIGKILLs at seeded random points, then a full resume.
 
-Chains of runs until 24 kills have landed. Each chain starts a fresh sync of four tasks
-(one empty), SIGKILLs it after a random number of stdout bytes or after a random delay
-(seeded, aimed inside what the run still has to emit), resumes from the last complete
-STATE line it printed (the state so far when it printed none), kills that run too, and
-so on: three kills, then a resume that runs to its end. After every run the suite checks
-what a target relies on:
-
-- no loss: every partition bookmarked in a STATE has all of its cases in the output so
-  far, and after the last resume the union of all output is exactly the simulator's cases;
-- bounded repeats: the records a run emits that were emitted before all belong to at most
-  `max_parallel_tasks` partitions, none bookmarked in the state the run started from (they
-  are the partitions in flight when the previous run died);
-- no run emits a case twice; a line cut short by SIGKILL can only be the last one.
+After every run: a bookmarked partition has all its cases in the output so far; a run's
+repeats belong to at most `max_parallel_tasks` partitions not bookmarked when it started;
+no run emits a case twice. After each chain's last resume the output is every case.
 """
 
 from __future__ import annotations
@@ -24,31 +13,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from tests.harness import Run, Stop, login_config, partition_bookmarks
 
 TASKS = (101, 102, 103, 104)
 CASES = (600, 350, 0, 450)
-KILLS = 24
+KILLS = 12
 KILLS_PER_CHAIN = 3
 SEED = 5151
 PARALLEL = 2
-
-
-@pytest.fixture
-def kill_sim(make_sim):
-    return make_sim(tasks=len(TASKS), cases=CASES, page_size=50, latency_ms=3)
-
-
-@pytest.fixture
-def config(kill_sim):
-    # A STATE after every task (state_interval_seconds 0): the repeats a kill causes are then
-    # bounded by the tasks in flight. With the default interval they are bounded by the tasks
-    # finished in the last interval too (test_moving_data and test_scale run with it).
-    return login_config(
-        kill_sim.url, TASKS, page_size=50, max_parallel_tasks=PARALLEL, state_interval_seconds=0
-    )
 
 
 @dataclass
@@ -77,7 +49,12 @@ class Ledger:
                 assert not lost, f"task {task} bookmarked with {len(lost)} cases never emitted"
 
 
-def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, tap, figures):
+def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figures):
+    kill_sim = make_sim(tasks=len(TASKS), cases=CASES, page_size=50, latency_ms=3)
+    # A STATE after every task: the repeats a kill causes are bounded by the tasks in flight.
+    config = login_config(
+        kill_sim.url, TASKS, page_size=50, max_parallel_tasks=PARALLEL, state_interval_seconds=0
+    )
     truth = {task: kill_sim.keys(task) for task in TASKS}
     everything = set().union(*truth.values())
 
@@ -90,11 +67,11 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ta
     seconds_per_case = (reference.duration - startup) / len(everything)
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible kill points
-    kills: list[dict[str, Any]] = []
+    kills: Counter[str] = Counter()
     resume_repeats: list[int] = []
     all_repeats: list[int] = []
     chains = 0
-    while sum(k["killed"] for k in kills) < KILLS and chains < 2 * KILLS // KILLS_PER_CHAIN:
+    while kills["landed"] < KILLS and chains < 2 * KILLS // KILLS_PER_CHAIN:
         chains += 1
         ledger = Ledger(truth)
         state: dict[str, Any] | None = None
@@ -115,18 +92,17 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ta
                 stop = Stop(signal.SIGKILL, after_seconds=rng.uniform(startup / 2, limit))
             killed = tap.run(config, state, log_level="DEBUG", stop=stop)
             ledger.absorb(killed, state)
-            kills.append(
-                {
-                    "by": "bytes" if stop.after_bytes is not None else "delay",
-                    "killed": killed.stopped,
-                    "records": len(killed.keys),
-                    "after_last_state": len(killed.records_after_last_state()),
-                    "cut_line": bool(killed.partial_tail),
-                }
-            )
+            kills["attempted"] += 1
             if killed.stopped:
                 landed += 1
                 assert killed.exit_code == -signal.SIGKILL
+                kills.update(
+                    landed=1,
+                    by_bytes=stop.after_bytes is not None,
+                    before_any_record=not killed.keys,
+                    mid_partition=bool(killed.records_after_last_state()),
+                    with_a_cut_last_line=bool(killed.partial_tail),
+                )
             else:  # the run finished before the kill point: fine, and counted
                 assert killed.exit_code == 0, killed.stderr[-3000:]
             state = killed.final_state or state
@@ -138,23 +114,10 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(kill_sim, config, ta
         assert ledger.union == everything, f"lost: {sorted(everything - ledger.union)[:5]}"
         assert {task for task, _ in partition_bookmarks(resumed.final_state)} == set(TASKS)
 
-    really_killed = [k for k in kills if k["killed"]]
-    assert len(really_killed) >= KILLS, (
-        f"only {len(really_killed)} of {len(kills)} runs were killed"
-    )
+    assert kills["landed"] >= KILLS, f"only {kills['landed']} of {kills['attempted']} runs killed"
     figures.update(
-        kills_attempted=len(kills),
-        kills_landed=len(really_killed),
-        kills_by_bytes=sum(1 for k in really_killed if k["by"] == "bytes"),
-        kills_by_delay=sum(1 for k in really_killed if k["by"] == "delay"),
-        killed_before_any_record=sum(1 for k in really_killed if k["records"] == 0),
-        killed_mid_partition=sum(1 for k in really_killed if k["after_last_state"]),
-        killed_with_a_cut_last_line=sum(1 for k in really_killed if k["cut_line"]),
-        completing_resumes=chains,
-        cases=len(everything),
-        lost=0,
+        kills=dict(kills),
         repeats_per_completing_resume=resume_repeats,
         max_repeats_in_a_run=max(all_repeats),
-        largest_partition=max(CASES),
         runs=tap.count,
     )

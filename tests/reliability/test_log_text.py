@@ -1,11 +1,4 @@
-"""Scenario 14, server text in log lines: it can neither forge lines nor flood the log.
-
-A server's messages, reason phrases, bodies and task names reach the log (an ERROR line, a
-retry's WARNING, an INFO line naming a task). Here they hold line breaks, a carriage return,
-terminal escapes and a forged log line, or weigh 1 MiB each: every line of stderr must still
-be one of the tap's (no forged line, nothing that moves the cursor), the server's text shown
-escaped, and the whole log small whatever the server sends.
-"""
+"""Scenario 14, server text in log lines: it can neither forge lines nor flood the log."""
 
 from __future__ import annotations
 

@@ -1,14 +1,4 @@
-"""Scenario 13, logout: a run that logged in logs out once, at its end, whatever the result.
-
-Checked on the simulator's record of requests: one `POST /auth/public/v1/logout`, the last
-request of the run, signed with the API key and the run's last token; after a run that
-succeeds, one in which a task fails (exit 1), and one stopped by a run-level failure (a
-redirect to another origin). A logout that fails (HTTP 500, a reset connection) is a
-WARNING and the run's exit code stays 0. A run with a fixed bearer_token never logs out
-(the token is not the run's to revoke). A run stopped by a failure in a stream before the
-results (the project list redirects elsewhere) stops the results workers it started early
-before it logs out: no request follows the logout, and no second login.
-"""
+"""Scenario 13, logout: a run that logged in logs out once, as its last request."""
 
 from __future__ import annotations
 
@@ -49,7 +39,6 @@ def test_a_run_that_logged_in_logs_out_once_at_its_end(make_sim, tap, figures, f
     run = tap.run(login_config(sim.url, TASKS, page_size=20, max_retries=2), log_level="DEBUG")
     assert run.exit_code == exit_code, run.stderr[-3000:]
     stats = sim.stats()
-    assert stats["logouts"] == 1, stats
     logouts = _logouts(sim)
     assert len(logouts) == 1 and sim.requests()[-1]["path"] == LOGOUT, "not the last request"
     last_token = sim.issued_tokens[-1]

@@ -1,12 +1,7 @@
-"""Scenario 9, stalled bodies: an answer dripped one byte at a time cannot hang the run.
+"""Scenario 9, stalled bodies: an answer dripped a byte at a time cannot hang the run.
 
-The simulator sends the status line and headers at once, then the body one byte every
-`stall_byte_seconds` (0.2 to 1.0 s: each byte arrives well within `request_timeout`, so a
-timeout per socket read never fires; a page would take hours). It does so on every request
-for task 102 (its first page, or its second), or for every task. Each attempt must end at
-`request_timeout` (measured from the log's timestamps; bounded loosely, at 3 x the timeout:
-the point is "not forever"), be retried, then fail the task with one line naming the task,
-the page and `request_timeout`; the other tasks are synced and bookmarked.
+Each attempt ends at `request_timeout` (bounded loosely: "not forever"), is retried, then
+fails its task with one line naming the task, the page and the setting.
 """
 
 from __future__ import annotations
@@ -62,9 +57,7 @@ def test_a_stalled_body_is_cut_at_request_timeout_retried_then_fails_its_task_on
     config = login_config(
         sim.url, TASKS, page_size=20, request_timeout=timeout, max_retries=MAX_RETRIES
     )
-    # Every task stalled is 3 timeouts in a row: past the default streak of
-    # max_consecutive_task_failures (3) the run would stop, and which task trips it first
-    # is a race. This test is about each task's stall, so the streak is set out of reach.
+    # Every task stalled would trip max_consecutive_task_failures (3), a race: out of reach.
     config["max_consecutive_task_failures"] = len(TASKS) + 1
     run = tap.run(config)
 
@@ -90,7 +83,6 @@ def test_a_stalled_body_is_cut_at_request_timeout_retried_then_fails_its_task_on
     else:
         durations = [max(failed) - started]
         assert durations[0] < attempts * 3 * timeout, f"the stalled tasks took {durations[0]} s"
-    assert run.duration < attempts * 3 * timeout + 10, f"the run took {run.duration:.1f} s"
 
     marks = partition_bookmarks(run.final_state)
     for task in TASKS:
@@ -100,11 +92,6 @@ def test_a_stalled_body_is_cut_at_request_timeout_retried_then_fails_its_task_on
             assert (task, None) in marks, f"task {task} was not bookmarked"
             assert {k for k in run.keys if k[0] == task} == sim.keys(task)
     figures.update(
-        stall_byte_seconds=byte_seconds,
-        request_timeout=timeout,
-        stalled_tasks=stalled,
-        stalled_attempts=attempts,
         attempt_seconds=[round(seconds, 2) for seconds in durations],
         run_seconds=round(run.duration, 2),
-        other_tasks_synced_and_bookmarked=len(TASKS) - len(stalled),
     )

@@ -37,7 +37,7 @@ plausible bug; every scenario of the suite must go red under its own sabotage:
 | log_level_unchecked | bad config: an unknown TAP_CENTAUR_LOGLEVEL is left to the SDK |
 | login_budget_reset | bad responses: renewals without a served request are never counted |
 | unprocessable_is_task_error | bad responses: a 422 is one task's failure, not a rejected request |
-| future_start_date_accepted | hostile inputs: a start_date later than now is used as given |
+| future_start_date_accepted | bad config: a start_date later than now is used as given |
 | size_cap_off | hostile inputs: an answer is read whole, however large it inflates |
 | decoded_cost_ignored | hostile inputs: the size cap counts bytes, not what JSON takes decoded |
 | empty_pages_unbounded | hostile inputs: empty pages that say more follow are followed for ever |
