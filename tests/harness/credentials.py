@@ -17,8 +17,6 @@ SECRET_NAMES = {
     STATIC_TOKEN: "bearer_token",
     WRONG_PASSWORD: "a wrong api_password",
 }
-#: Settings whose values are secrets (checked when a run's config sets them).
-SECRET_SETTINGS = ("api_key", "api_password", "bearer_token")
 
 
 def login_config(url: str, task_ids: Iterable[int], **extra: Any) -> dict[str, Any]:
@@ -42,9 +40,6 @@ def bearer_config(url: str, task_ids: Iterable[int], **extra: Any) -> dict[str, 
 
 
 def secrets_of(config: dict[str, Any]) -> list[str]:
-    """The values of the config's secret settings (the ones long enough to search for)."""
-    return [
-        str(config[name])
-        for name in SECRET_SETTINGS
-        if isinstance(config.get(name), (str, int)) and len(str(config[name])) >= 4
-    ]
+    """The values of the config's secret settings long enough to search for."""
+    values = [config.get(name) for name in ("api_key", "api_password", "bearer_token")]
+    return [str(v) for v in values if isinstance(v, (str, int)) and len(str(v)) >= 4]
