@@ -62,24 +62,6 @@ def test_output_is_the_same_for_any_parallelism(make_sim, tap):
         assert premature_bookmarks(run, expected) == [], p
 
 
-def test_a_failing_task_fails_alone_and_every_other_task_is_bookmarked(make_sim, tap):
-    """One worker: a task that fails on every run (a cursor that repeats) no longer stops the
-    tasks after it; the run names it in its summary and exits 1 (issue 12)."""
-    sim = make_sim(**SIX_TASKS)
-    sim.set_misbehaviour(104, "cursor_repeat")
-    run = tap.run(login_config(sim.url, list(range(101, 107)), max_parallel_tasks=1))
-    assert run.exit_code == 1
-    last = run.error_lines[-1]
-    assert "1 task failed, every other task was synced and bookmarked" in last
-    assert "task 104 (last_sequence_id=" in last
-    assert len(run.error_lines) == 1  # one ERROR line
-    assert set(partition_bookmarks(run.final_state)) == {
-        (t, None) for t in (101, 102, 103, 105, 106)
-    }
-    truth = {task: {(task, c["case_id"]) for c in sim.truth(task)} for task in range(101, 107)}
-    assert {k for k in run.keys if k[0] != 104} == set().union(*truth.values()) - truth[104]
-
-
 def test_a_failure_of_the_run_lets_the_tasks_in_progress_finish(make_sim, tap):
     """Six workers: every task has started when task 104's answer is a 403 country refusal
     (a failure of the whole run), so each finishes and keeps its bookmark; the run fails

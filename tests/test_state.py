@@ -66,83 +66,25 @@ def test_an_empty_stream_gets_no_entry_until_a_bookmark_is_written():
     }
 
 
-@pytest.mark.parametrize(
-    ("text", "fragment"),
-    [
-        ("", "the file is empty"),
-        ("   \n", "the file is empty"),
-        ('{"bookmarks": {', "not valid JSON"),
-        ("[1, 2]", "it is a JSON list, not an object"),
-        ('{"bookmarks": []}', "'bookmarks' is a JSON list, not an object"),
-        ('{"bookmarks": {"task_results": []}}', "'bookmarks.task_results' is a JSON list"),
-        (
-            '{"bookmarks": {"task_results": {"partitions": {}}}}',
-            "'bookmarks.task_results.partitions' is a JSON object",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"replication_key_value": "x"}]}}}',
-            "'bookmarks.task_results.partitions[0]' has no 'context' object (it is null)",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": null}]}}}',
-            "'bookmarks.task_results.partitions[0]' has no 'context' object (it is null)",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": "abc"}}]}}}',
-            "has task_id 'abc', not a task id",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": 1}}, '
-            '{"context": {"task_id": 2}, "replication_key_value": "last tuesday"}]}}}',
-            "'bookmarks.task_results.partitions[1]' has a bookmark 'last tuesday' that is not",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": 1}, '
-            '"replication_key_value": 1700000000}]}}}',
-            "has a bookmark 1700000000 that is not a time",
-        ),
-        (
-            '{"bookmarks": {"task_results": {"partitions": [{"context": {"task_id": 1, '
-            '"labeling_state": "Done"}}]}}}',
-            "has labeling_state 'Done', not a labeling state",
-        ),
-    ],
-)
-def test_a_state_that_cannot_be_read_is_an_error_naming_the_entry(text, fragment):
+def test_a_stream_state_that_is_a_list_is_an_error_naming_it():
+    """The other broken state files: tests/reliability/test_broken_state.py."""
     with pytest.raises(StateError) as caught:
-        read_state_text(text, "file 'state.json'")
-    message = str(caught.value)
-    assert message.startswith("Invalid state file 'state.json': ")
-    assert fragment in message
+        read_state_text('{"bookmarks": {"task_results": []}}', "file 'state.json'")
+    assert str(caught.value).startswith("Invalid state file 'state.json': ")
+    assert "'bookmarks.task_results' is a JSON list" in str(caught.value)
     assert caught.value.exit_code == 2
 
 
-def normalised(*partitions: dict[str, Any]) -> list[dict[str, Any]]:
-    state = {"bookmarks": {"task_results": {"partitions": list(partitions)}, "projects": {}}}
-    result = normalise_state({**state, "currently_syncing": None}, "given")
-    assert result["bookmarks"]["projects"] == {}
-    assert result["currently_syncing"] is None
-    normal: list[dict[str, Any]] = result["bookmarks"]["task_results"]["partitions"]
-    return normal
-
-
-def test_readable_shapes_are_normalised_and_merged_keeping_the_earliest_bookmark():
-    def bookmarked(task: int, time: str) -> dict[str, Any]:
-        key = {"replication_key": "updated_after", "replication_key_value": time}
-        return {"context": {"task_id": task}, **key}
-
-    assert normalised(
-        {"context": {"task_id": "101"}, "replication_key_value": "2026-01-05T10:00:00Z"},
-        {"context": {"task_id": 101}, "replication_key_value": "2026-01-03 09:30:00"},
-        {"context": {"task_id": 102}, "replication_key_value": "2026-01-04T12:00:00.123+02:00"},
-        {"context": {"task_id": 103}, "replication_key_value": None},
-    ) == [
-        bookmarked(101, "2026-01-03T09:30:00+00:00"),
-        bookmarked(102, "2026-01-04T10:00:00+00:00"),
-        {"context": {"task_id": 103}},
-    ]
-    # A partition without a bookmark wins a merge (re-reading is safe, skipping is not).
-    assert normalised(
-        {"context": {"task_id": 7}, "replication_key_value": "2026-01-05T10:00:00Z"},
-        {"context": {"task_id": "7"}},
-    ) == [{"context": {"task_id": 7}}]
+def test_a_partition_without_a_bookmark_wins_a_merge():
+    """Re-reading is safe, skipping is not (the other readable shapes, normalised and merged:
+    tests/reliability/test_broken_state.py)."""
+    bookmarked = {"context": {"task_id": 7}, "replication_key_value": "2026-01-05T10:00:00Z"}
+    partitions = [bookmarked, {"context": {"task_id": "7"}}]
+    state = {"bookmarks": {"task_results": {"partitions": partitions}, "projects": {}}}
+    assert normalise_state({**state, "currently_syncing": None}, "given") == {
+        "bookmarks": {
+            "task_results": {"partitions": [{"context": {"task_id": 7}}]},
+            "projects": {},
+        },
+        "currently_syncing": None,
+    }
