@@ -132,8 +132,7 @@ def test_a_login_failure_stops_the_run_once_before_any_results_request(
 def test_an_info_log_over_a_thousand_unchanged_tasks_stays_short(make_sim, tap):
     """A few dozen lines: one line per interval across tasks, not lines per task."""
     sim = make_sim(tasks=1000, cases=1)
-    config = login_config(sim.url, [], max_parallel_tasks=8)
-    del config["task_ids"]
+    config = login_config(sim.url, None, max_parallel_tasks=8)
     bookmark = {
         "replication_key": "updated_after",
         "replication_key_value": "2025-06-01T00:00:00+00:00",

@@ -19,20 +19,22 @@ SECRET_NAMES = {
 }
 
 
-def login_config(url: str, task_ids: Iterable[int], **extra: Any) -> dict[str, Any]:
-    """A config that logs in with username + API password, retrying fast."""
+def login_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
+    """A config that logs in with username + API password, retrying fast; without task_ids
+    (None), the tap syncs every task it lists."""
+    tasks = {} if task_ids is None else {"task_ids": list(task_ids)}
     return {
         "api_key": API_KEY,
         "username": USERNAME,
         "api_password": API_PASSWORD,
         "api_url": url,
-        "task_ids": list(task_ids),
+        **tasks,
         "backoff_factor": 0.001,
         **extra,
     }
 
 
-def bearer_config(url: str, task_ids: Iterable[int], **extra: Any) -> dict[str, Any]:
+def bearer_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
     """A config that uses the static bearer token."""
     config = login_config(url, task_ids, **extra)
     del config["username"], config["api_password"]
