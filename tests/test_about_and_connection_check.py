@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import jsonschema
 import pytest
 
 from tests.harness import login_config
+from tests.harness.in_process import run_in_process
 
 
 @pytest.fixture(scope="module")
 def settings_schema():
-    about = subprocess.run(
-        [sys.executable, "-m", "tap_centaur", "--about", "--format=json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    about = run_in_process(["--about", "--format=json"], {})
+    assert about.exit_code == 0, about.stderr
     return json.loads(about.stdout)["settings"]
 
 
@@ -73,8 +68,7 @@ def test_a_successful_connection_check_logs_no_error(sim, tap):
 )
 def test_an_unreachable_api_fails_the_check_after_few_retries_naming_it(tap, api_url, cause):
     """A scheduled sync retries 8 times over minutes; the check gives up within seconds."""
-    config = {**login_config(api_url, [101]), "backoff_factor": 1}
-    run = tap.run(config, args=("--test",))
+    run = tap.run(login_config(api_url, [101]), args=("--test",))
     assert run.exit_code == 1
     assert len(run.error_lines) == 1
     line = run.error_lines[0]
