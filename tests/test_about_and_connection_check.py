@@ -23,13 +23,14 @@ def test_about_prints_a_valid_draft_7_schema_with_bounds_formats_enums_and_secre
     assert properties["page_size"]["anyOf"][0] == {"type": ["integer"], "minimum": 1}
     assert properties["lookback_seconds"]["default"] == 300
     validator = jsonschema.Draft7Validator(schema)
-    for config, valid in [
+    configs: list[tuple[dict[str, object], bool]] = [
         ({"max_parallel_tasks": 8}, True),
         ({"max_parallel_tasks": "8"}, True),  # from the environment
         ({"max_parallel_tasks": 33}, False),
         ({"max_parallel_tasks": "eight"}, False),
         ({"request_timeout": 0}, False),
-    ]:
+    ]
+    for config, valid in configs:
         assert validator.is_valid({"api_key": "k", **config}) == valid, config
     assert {"type": ["string"], "format": "date-time"} in properties["start_date"]["anyOf"]
     assert {"type": ["string"], "format": "date"} in properties["start_date"]["anyOf"]
