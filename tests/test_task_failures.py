@@ -18,12 +18,6 @@ SIX_TASKS = {"tasks": 6, "cases": (30, 20, 25, 40, 15, 10), "page_size": 10}
 TASKS = list(range(101, 107))
 
 
-def failing_for_ever(sim, *tasks):
-    sim.script_faults(
-        [{"kind": "503", "count": 10**6, "path": "/results/", "task_id": t} for t in tasks]
-    )
-
-
 @pytest.mark.parametrize(
     ("fault", "misbehaviour", "reasons"),
     [
@@ -92,7 +86,9 @@ def test_a_task_that_succeeds_resets_the_count_and_the_last_line_names_every_fai
     """999 fails alone, 102 fails, 103 succeeds, then 104-106 fail in a row: the run stops at
     106, its one ERROR line naming the four tasks that failed before."""
     sim = make_sim(**SIX_TASKS)
-    failing_for_ever(sim, 102, 104, 105, 106)
+    sim.script_faults(
+        [{"kind": "503", "count": 10**6, "path": LIST, "task_id": t} for t in (102, 104, 105, 106)]
+    )
     config = login_config(sim.url, [999, *TASKS], max_retries=0, max_parallel_tasks=1)
     run = tap.run(config)
     last = assert_one_clear_error(run, "the API failed for 3 tasks in a row, so the run stops")
