@@ -28,7 +28,6 @@ LONGEST_FIRST = (
     "tests/reliability/test_clocks.py::test_incremental_runs_under_clock_skew",  # mostly waits
     "tests/reliability/test_moving_data.py::test_incremental_runs",
     "tests/reliability/test_stalls.py::",  # waits for request_timeout
-    "tests/test_full_sync.py::test_no_state_while_reading_more_than_ten_thousand",
 )
 
 
