@@ -39,128 +39,89 @@ LOGOUT_TIMEOUT = 10.0
 R = t.TypeVar("R")
 logger = logging.getLogger("tap-centaur")
 
-_RENEW_HINT = (
-    "Set username and api_password instead of bearer_token so the tap can log in again "
-    "when a token expires."
-)
-
 
 class CentaurAuth(AuthBase):
     """Signs requests with `X-API-KEY` and `Authorization: Bearer`; logs in, renews, logs out.
 
-    With username + API password it logs in before the first request and again after a
-    401 (tokens expire after inactivity). With a fixed bearer token a 401 is final.
-    Thread-safe: one login at a time serves every worker, and concurrent 401s on the same
-    token lead to one login; after `MAX_RENEWALS` renewals in a row with no request served
-    in between, the run stops (a login lockout is a real risk).
+    It logs in (when it can: a fixed bearer token's 401 is final) and out on a `session` of its
+    own, which it does not sign. Thread-safe: concurrent 401s on one token lead to one login.
     """
 
     def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        api_url: str,
-        new_session: Callable[[], ApiSession],
-        retry_policy: RetryPolicy,
+        self, credentials: Credentials, session: ApiSession, retry_policy: RetryPolicy
     ) -> None:
-        """Keep what logging in needs; do not call the API yet.
-
-        Logging in and out use a session of their own (`new_session()`): the streams'
-        sessions sign every request with this authenticator, which must not sign its login.
-        """
         self._credentials = credentials
-        self._api_url = api_url
-        self._new_session = new_session
-        self._session: ApiSession | None = None
+        self._session = session
         self._retry_policy = retry_policy
         self._lock = threading.Lock()
         self._token: str | None = credentials.bearer_token
         self._renewals_unused = 0  # renewals since the last request the API served
-        register_secret(credentials.api_key)
-        register_secret(credentials.api_password)
-        register_secret(credentials.bearer_token)
-        self.logins = 0
-
-    def __repr__(self) -> str:
-        """Never show the token."""
-        return f"CentaurAuth({self._credentials!r}, logins={self.logins})"
+        self._logged_in = False
+        for secret in (credentials.api_key, credentials.api_password, credentials.bearer_token):
+            register_secret(secret)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Sign a request with the API key and the current token (logging in first if needed)."""
-        request.headers["X-API-KEY"] = self._credentials.api_key
-        request.headers["Authorization"] = f"Bearer {self.current_token()}"
-        return request
-
-    def current_token(self) -> str:
-        """The token to use now; logs in on first use when the tap can."""
-        token = self._token
-        if token is None:
+        if self._token is None:
             with self._lock:
                 if self._token is None:
                     self._token = self._login()
-                token = self._token
-        return token
+        request.headers.update(self._headers(self._token))
+        return request
 
-    def send(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
+    def renewing(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
         """`send()` the request, logging in again and re-sending after each 401.
 
-        Each rejected attempt gets one renewal. Parallel workers share the token, so a fresh
-        token can expire again before a worker's retry is sent (the API expires tokens after
-        inactivity); past `MAX_RENEWALS` consecutive rejections of one request, or of the run's
-        requests (none served in between), the run stops.
+        Past `MAX_RENEWALS` rejections in a row of one request, or of the run's requests (none
+        served in between: workers share the token), the run stops.
         """
-        for _ in range(MAX_RENEWALS):
+        renewals = 0
+        while True:
             try:
                 response = send()
             except UnauthorizedError:
-                self._renew(_token_of(request), request_label(request))
+                if renewals == MAX_RENEWALS:
+                    raise _rejected_anyway(request_label(request)) from None
+                renewals += 1
+                rejected = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                self._renew(rejected or None, request_label(request))
             else:
                 self._renewals_unused = 0
                 return response
-        try:
-            return send()
-        except UnauthorizedError:
-            raise _rejected_anyway(request_label(request)) from None
 
     def logout(self) -> None:
         """End the session the run logged in for (best effort: a failure is a warning)."""
         token = self._token
-        if not self.logins or token is None:
+        if not self._logged_in or token is None:
             return
+        self._token = None
         try:
-            response = self._own_session().post(
-                self._api_url + LOGOUT_PATH,
-                headers={
-                    "X-API-KEY": self._credentials.api_key,
-                    "Authorization": f"Bearer {token}",
-                },
+            response = self._session.post(
+                self._session.api_url + LOGOUT_PATH,
+                headers=self._headers(token),
                 timeout=LOGOUT_TIMEOUT,
             )
+            failure = "" if response.status_code == 200 else f"HTTP {response.status_code}"
         except (requests.RequestException, TapCentaurError) as exc:
-            logger.warning(
-                "Logging out failed (the token expires by itself): %s", type(exc).__name__
-            )
-            return
-        if response.status_code != 200:
-            logger.warning(
-                "Logging out failed with HTTP %s (the token expires by itself).",
-                response.status_code,
-            )
+            failure = type(exc).__name__
+        if failure:
+            logger.warning("Logging out failed with %s (the token expires by itself).", failure)
         else:
             logger.debug("Logged out.")
-        self._token = None
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        headers = {"X-API-KEY": self._credentials.api_key}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
 
     def _renew(self, rejected_token: str | None, where: str) -> None:
-        """Replace a token the API rejected (401); no-op if another thread already did.
-
-        Raises:
-            AuthenticationError: when the token is a fixed bearer_token, or the run's last
-                `MAX_RENEWALS` tokens were rejected before serving a request.
-        """
+        """Replace a token the API rejected (401), unless another thread already did."""
         if not self._credentials.can_login:
             raise AuthenticationError(
                 f"{where}: the API rejected the bearer token (HTTP 401): it is invalid or has "
-                f"expired after inactivity. {_RENEW_HINT}"
+                "expired after inactivity. Set username and api_password instead of "
+                "bearer_token so the tap can log in again when a token expires."
             )
         with self._lock:
             if self._token == rejected_token or self._token is None:
@@ -170,14 +131,23 @@ class CentaurAuth(AuthBase):
                 self._renewals_unused += 1
 
     def _login(self) -> str:
-        """POST the login endpoint, retrying transient failures, and return the token.
+        """Log in (transient failures retried) and return the token; a failure stops the run."""
 
-        Raises:
-            LoginUnavailableError: when every retry failed, or the answer cannot be read (too
-                large, not JSON): a failure of the run, not of the task that needed the token.
-        """
+        def send() -> requests.Response:
+            credentials = self._credentials
+            response = self._session.post(
+                self._session.api_url + LOGIN_PATH,
+                json={"username": credentials.username, "api_password": credentials.api_password},
+                headers=self._headers(None),
+                timeout=self._session.timeout,
+            )
+            raise_if_transient(response, "login")
+            if response.status_code != 200:
+                raise AuthenticationError(_login_refusal(response))
+            return response
+
         try:
-            response = self._retry_policy.call(self._send_login, where="login")
+            response = self._retry_policy.call(send, where="login")
             body = decode_json(response)
         except AuthenticationError:
             raise
@@ -196,28 +166,8 @@ class CentaurAuth(AuthBase):
                 "header can carry (a control or non-ASCII character); it is not shown. Report "
                 "it to Centaur Labs support."
             )
-        self.logins += 1
+        self._logged_in = True
         return token
-
-    def _own_session(self) -> ApiSession:
-        if self._session is None:
-            self._session = self._new_session()
-        return self._session
-
-    def _send_login(self) -> requests.Response:
-        response = self._own_session().post(
-            self._api_url + LOGIN_PATH,
-            json={
-                "username": self._credentials.username,
-                "api_password": self._credentials.api_password,
-            },
-            headers={"X-API-KEY": self._credentials.api_key},
-            timeout=self._retry_policy.request_timeout,
-        )
-        raise_if_transient(response, "login", self._retry_policy)
-        if response.status_code != 200:
-            raise AuthenticationError(_login_refusal(response))
-        return response
 
 
 def _rejected_anyway(where: str) -> AuthenticationError:
@@ -225,12 +175,6 @@ def _rejected_anyway(where: str) -> AuthenticationError:
         f"{where}: the API answered 401 even with a fresh token ({MAX_RENEWALS} logins in a "
         "row). Check that api_key belongs to the same organisation as username."
     )
-
-
-def _token_of(request: requests.PreparedRequest) -> str | None:
-    """The token a request was sent with."""
-    header = request.headers.get("Authorization", "")
-    return header.removeprefix("Bearer ") or None
 
 
 def _login_refusal(response: requests.Response) -> str:

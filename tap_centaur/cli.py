@@ -29,13 +29,11 @@ logger = logging.getLogger("tap-centaur")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the tap; on failure print one line (a traceback only at DEBUG) and exit non-zero.
+    """Run the tap; on failure log one line (a traceback only at DEBUG) and exit non-zero.
 
-    The SDK itself reports errors in its built-in settings (one line naming the setting).
-    Run as the command (`argv` None), what the imports made is first left out of garbage
-    collection (`gc.freeze`): it lives as long as the process, and the full collections that
-    Python runs while the process exits would walk all of it (0.1 s of every run's wall time,
-    docs/PERFORMANCE.md). In-process callers (the tests) keep their collections as they are.
+    As the command (`argv` None), what the imports made is left out of garbage collection
+    (`gc.freeze`): the collections of an exiting process would walk it all (0.1 s of every
+    run, docs/PERFORMANCE.md).
     """
     if argv is None:
         gc.freeze()
@@ -46,15 +44,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except TapCentaurError as exc:
         _fail(str(exc), exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: still one clear line
-        _unexpected(exc)
-
-
-def _unexpected(exc: Exception) -> t.NoReturn:
-    _fail(
-        f"Unexpected error ({type(exc).__name__}): {excerpt(str(exc))}. Rerun with "
-        "TAP_CENTAUR_LOGLEVEL=DEBUG for a traceback and report it.",
-        1,
-    )
+        _fail(
+            f"Unexpected error ({type(exc).__name__}): {excerpt(str(exc))}. Rerun with "
+            "TAP_CENTAUR_LOGLEVEL=DEBUG for a traceback and report it.",
+            1,
+        )
 
 
 def _fail(message: str, exit_code: int) -> t.NoReturn:
@@ -63,6 +57,5 @@ def _fail(message: str, exit_code: int) -> t.NoReturn:
         handler.setFormatter(ConsoleFormatter())
         logging.getLogger().addHandler(handler)
     logger.error(redact(message))
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug("Traceback of the error above:", exc_info=True)
+    logger.debug("Traceback of the error above:", exc_info=True)
     sys.exit(exit_code)

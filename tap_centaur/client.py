@@ -16,11 +16,11 @@ from tap_centaur.clock import UTC, RequestTime, SkewWatch
 from tap_centaur.errors import (
     AccessRefusedError,
     CentaurAPIError,
+    PaginationError,
     UnauthorizedError,
     UnsupportedTaskError,
 )
 from tap_centaur.pages import Page, error_body, request_label, server_message
-from tap_centaur.pagination import SequenceIdPaginator
 from tap_centaur.retry import RetryPolicy, raise_if_transient
 from tap_centaur.session import ApiSession, SessionPerThread
 
@@ -31,6 +31,67 @@ if t.TYPE_CHECKING:
     from tap_centaur.settings import Settings
 
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+#: The error and the message of each 4xx answer (but 401 and a 404 of the results).
+_REFUSALS: dict[int, tuple[type[CentaurAPIError], str]] = {
+    400: (
+        AccessRefusedError,
+        "the API rejected the request (HTTP {status}: {said}). Parameters sent: {sent}. "
+        "Check task_ids, labeling_state, start_date and page_size.",
+    ),
+    403: (
+        CentaurAPIError,
+        "the API refused access (HTTP 403: {said}). Centaur restricts API access by country "
+        "and by account permissions; check both.",
+    ),
+    426: (
+        UnsupportedTaskError,
+        "this version of the results API does not serve this task's type (HTTP 426: {said}).",
+    ),
+}
+_REFUSALS[422] = _REFUSALS[400]
+
+
+class SequenceIdPaginator:
+    """Turns a page into the next page's `last_sequence_id`; refuses cursors that do not advance.
+
+    A cursor of 0 is a cursor and an empty page with `has_next` true is followed; a missing
+    cursor, one that does not move forward (a repeat, a step back, A→B→A) or `max_empty_pages`
+    pages in a row without a record end the task with an error instead of looping.
+    """
+
+    def __init__(self, max_empty_pages: int) -> None:
+        self.max_empty_pages = max_empty_pages
+        self.cursor: int | None = None
+        self._empty_pages = 0  # in a row, up to this page
+
+    def get_next(self, page: Page) -> int | None:
+        """The cursor of the page after `page`, None after the last one (or PaginationError)."""
+        if not page.has_next:
+            return None
+        cursor, where = page.cursor, page.where
+        if cursor is None:
+            raise PaginationError(
+                f"{where}: the API said has_next=true but sent no last_sequence_id, so the "
+                "next page cannot be requested. Stopping rather than skipping the rest of the "
+                "task; its bookmark stays where it was."
+            )
+        if self.cursor is not None and cursor <= self.cursor:
+            raise PaginationError(
+                f"{where}: the API's cursor went from last_sequence_id={self.cursor} to "
+                f"{cursor} instead of moving forward; following it would loop or repeat pages. "
+                "Stopping; this task's bookmark stays where it was."
+            )
+        self._empty_pages = 0 if page.records else self._empty_pages + 1
+        if self._empty_pages >= self.max_empty_pages:
+            raise PaginationError(
+                f"{where}: {self._empty_pages:,} pages in a row brought no record while the API "
+                f"said has_next=true; stopping there (max_empty_pages={self.max_empty_pages:,}) "
+                "rather than paging forever (a task keeps its bookmark). If a "
+                "labeling_state filter over a task of millions of cases needs more, raise "
+                "max_empty_pages."
+            )
+        self.cursor = cursor
+        return cursor
 
 
 @dataclass
@@ -59,27 +120,13 @@ class ApiClient:
             backoff_factor=settings.backoff_factor,
             request_timeout=settings.request_timeout,
         )
-        auth = CentaurAuth(
-            settings.credentials,
-            api_url=settings.api_url,
-            new_session=new_session,
-            retry_policy=retry_policy,
-        )
+        auth = CentaurAuth(settings.credentials, new_session(), retry_policy)
         return cls(settings, SessionPerThread(new_session), auth, retry_policy, SkewWatch())
 
     def pages(
-        self,
-        path: str,
-        params: Mapping[str, t.Any],
-        shape: RecordShape,
-        *,
-        stream: str,
+        self, path: str, params: Mapping[str, t.Any], shape: RecordShape, *, stream: str
     ) -> Generator[Page, None, None]:
-        """Every page of a `list` endpoint, in order, following `last_sequence_id`; or a `get`.
-
-        Raises:
-            PaginationError: a cursor that does not move forward, or pages without end.
-        """
+        """Every page of a `list` endpoint, in order, following `last_sequence_id`; or a `get`."""
         paginator = SequenceIdPaginator(self.settings.max_empty_pages)
         listed = path.endswith("/list")
         query = dict(params)
@@ -96,12 +143,7 @@ class ApiClient:
                 query["last_sequence_id"] = cursor
 
     def fetch_page(
-        self,
-        path: str,
-        query: Mapping[str, t.Any],
-        shape: RecordShape,
-        *,
-        stream: str,
+        self, path: str, query: Mapping[str, t.Any], shape: RecordShape, *, stream: str
     ) -> Page:
         """Send one GET (signed, renewed after a 401, retried) and return its checked page."""
         session = self.sessions.get()
@@ -114,85 +156,49 @@ class ApiClient:
             self.auth(request)
             sent = time.time()
             response = session.send(request, timeout=self.settings.request_timeout)
-            _log_duration(stream, path, response)
-            check_status(response, where, self.retry_policy)
-            local_now = datetime.fromtimestamp(sent + response.elapsed.total_seconds(), UTC)
-            moment = RequestTime.of(response, local_now)
-            page = Page.read(response, shape, moment, where, listed=path.endswith("/list"))
+            seconds = response.elapsed.total_seconds()
+            ok = metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED
+            tags: dict[str, t.Any] = {
+                metrics.Tag.STREAM: stream,
+                metrics.Tag.ENDPOINT: path,
+                metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+                metrics.Tag.STATUS: ok,
+            }
+            point = metrics.Point("timer", metrics.Metric.HTTP_REQUEST_DURATION, seconds, tags)
+            metrics.log(metrics.get_metrics_logger(), point)
+            check_status(response, where)
+            moment = RequestTime.of(response, datetime.fromtimestamp(sent + seconds, UTC))
+            page = Page.read(response, shape, moment, listed=path.endswith("/list"))
             self.skew.observe(page.time)
             return page
 
-        return self.retry_policy.call(lambda: self.auth.send(request, send), where=where)
+        return self.retry_policy.call(lambda: self.auth.renewing(request, send), where=where)
 
 
-def _log_duration(stream: str, path: str, response: requests.Response) -> None:
-    """The SDK's `http_request_duration` METRIC for one request."""
-    tags: dict[str, t.Any] = {
-        metrics.Tag.STREAM: stream,
-        metrics.Tag.ENDPOINT: path,
-        metrics.Tag.HTTP_STATUS_CODE: response.status_code,
-        metrics.Tag.STATUS: metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED,
-    }
-    point = metrics.Point(
-        "timer", metrics.Metric.HTTP_REQUEST_DURATION, response.elapsed.total_seconds(), tags
-    )
-    metrics.log(metrics.get_metrics_logger(), point)
-
-
-def check_status(response: requests.Response, where: str, retry_policy: RetryPolicy) -> None:
-    """Raise the error a non-200 answer means, with a message saying what to do.
-
-    Raises:
-        TransientResponseError: 429, 5xx (retried).
-        UnauthorizedError: 401 (token renewed and request retried).
-        CentaurAPIError: any other error; `AccessRefusedError` for what fails every request.
-    """
+def check_status(response: requests.Response, where: str) -> None:
+    """Raise the error a non-200 answer means (429 and 5xx: transient), saying what to do."""
     status = response.status_code
     if status == 200:
         return
-    raise_if_transient(response, where, retry_policy)
+    raise_if_transient(response, where)
     if status == 401:
         raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
-    message = client_error_message(response, where)
-    if status == 426:
-        raise UnsupportedTaskError(message)
-    if status in (400, 422) or (
-        status == 403 and error_body(response).get("code") == "restricted_country"
-    ):
-        raise AccessRefusedError(message)
-    raise CentaurAPIError(message)
-
-
-def client_error_message(response: requests.Response, where: str) -> str:
-    """One line for a 4xx answer: what the server said and what to do."""
-    status = response.status_code
-    path = urlsplit(response.request.url or "").path
-    if status == 404 and path.startswith("/results/") and path.endswith("/list"):
-        return (
+    url = urlsplit(response.request.url or "")
+    if status == 404 and url.path.startswith("/results/") and url.path.endswith("/list"):
+        raise CentaurAPIError(
             f"{where.split(' (', maxsplit=1)[0]} not found or not visible to this API key "
             "(HTTP 404). Check task_ids (the number in go.centaurlabs.com/task/<id>) and that "
             "the API key belongs to the organisation that owns the task."
         )
-    if status == 404 and path.startswith("/results/"):
-        return (
+    if status == 404 and url.path.startswith("/results/"):
+        raise CentaurAPIError(
             f"{where}: case not found or not visible to this API key (HTTP 404). Check "
             "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
         )
-    message = server_message(response)
-    if status in (400, 422):
-        sent = dict(parse_qsl(urlsplit(response.request.url or "").query))
-        return (
-            f"{where}: the API rejected the request (HTTP {status}: {message}). Parameters "
-            f"sent: {sent}. Check task_ids, labeling_state, start_date and page_size."
-        )
-    if status == 403:
-        return (
-            f"{where}: the API refused access (HTTP 403: {message}). Centaur restricts API "
-            "access by country and by account permissions; check both."
-        )
-    if status == 426:
-        return (
-            f"{where}: this version of the results API does not serve this task's type "
-            f"(HTTP 426: {message})."
-        )
-    return f"{where}: the API answered HTTP {status}: {message}."
+    error, text = _REFUSALS.get(
+        status, (CentaurAPIError, "the API answered HTTP {status}: {said}.")
+    )
+    if status == 403 and error_body(response).get("code") == "restricted_country":
+        error = AccessRefusedError
+    said, sent = server_message(response), dict(parse_qsl(url.query))
+    raise error(f"{where}: " + text.format(status=status, said=said, sent=sent))

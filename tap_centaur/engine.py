@@ -1,11 +1,9 @@
 """A results stream's sync, top to bottom: partitions, pages, records, bookmarks, STATE.
 
-Worker threads (`parallel.PartitionFetcher`) fetch `max_parallel_tasks` tasks at a time through
-`ApiClient.pages`; the SDK's thread takes every page as it arrives (`records()`). After a
-partition's last record its bookmark (`clock.RequestTime.bookmark`) goes into the state, at
-once or after the BATCH that holds its records; STATE follows at most every
-`state_interval_seconds`. A failure of one task ends that task only (its bookmark stays); a
-failure of the run stops it, after a STATE holding every finished task (docs/DESIGN.md).
+Workers (`parallel.py`) fetch the partitions' pages; the SDK's thread takes each page as it
+arrives (`records()`), bookmarks a partition after its last record (or after the BATCH that
+holds it) and writes STATE at most every `state_interval_seconds`. A task's failure ends that
+task only; a failure of the run stops it after a STATE (docs/DESIGN.md).
 """
 
 from __future__ import annotations
@@ -21,47 +19,82 @@ from itertools import groupby
 from tap_centaur.clock import format_bookmark, format_updated_after
 from tap_centaur.errors import RUN_SCOPE, ConsecutiveFailuresError, FailureStreak, scope
 from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
-from tap_centaur.progress import ProgressLog
 
 if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Generator, Iterator
 
-    from tap_centaur.client import ApiClient
     from tap_centaur.pages import Page, Record
-    from tap_centaur.schemas import RecordShape
     from tap_centaur.state import Context, PartitionStates
+    from tap_centaur.streams import ResultsStream
     from tap_centaur.tasks import TaskCatalog
+
+#: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
+PROGRESS_SECONDS = 5.0
 
 
 @dataclass
 class Partition:
-    """One partition: its context, where the read starts, and what the run has seen of it."""
+    """A task (and labeling state): its input bookmark, and what the run has seen of it."""
 
     context: Context
-    since: datetime | None
-    bookmarked: bool
+    label: str  # 'task 101' or 'task 101 (Labeled)'
+    resumed: datetime | None
     pages: int = 0
     records: int = 0
     bookmark: datetime | None = None  # taken at the first page
 
-    @property
-    def label(self) -> str:
-        """'task 101' or 'task 101 (Labeled)'."""
-        label = f"task {self.context['task_id']}"
-        if "labeling_state" in self.context:
-            label += f" ({self.context['labeling_state']})"
-        return label
 
+class ProgressLog:
+    """A stream's partitions, pages and records counted; at INFO, one line per interval at most."""
 
-@dataclass(frozen=True)
-class Endpoint:
-    """What a results stream reads: its name, path and record shape, v1 or v2."""
+    def __init__(
+        self, logger: logging.Logger, stream: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._logger, self._stream, self._clock = logger, stream, clock
+        self._started = self._last_logged = clock()
+        self.total = self.done = self.pages = self.records = 0
+        self.failed = self.skipped = 0  # skipped: left to results v2
 
-    stream: str
-    path: str
-    shape: RecordShape
-    v2: bool
+    def starting(self, total: int, resumed: list[datetime], parallelism: int, start: str) -> None:
+        """Start counting `total` partitions; one line for all, with how many resume and where."""
+        self.total = total
+        self._started = self._last_logged = self._clock()
+        text = f"{total:,} partitions to read ({parallelism} at a time): "
+        if resumed:
+            text += (
+                f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))}"
+                f" to {format_bookmark(max(resumed))}), "
+            )
+        fresh = f"{total - len(resumed):,} from {start}"
+        self._logger.info("%s: %s%s.", self._stream, text, fresh)
+
+    def page(self, records: int) -> None:
+        """Count one page; log if the interval has passed since the last line."""
+        self.pages += 1
+        self.records += records
+        now = self._clock()
+        if now - self._last_logged >= PROGRESS_SECONDS:
+            self._last_logged = now
+            self._logger.info("%s: %s so far", self._stream, self._counts(now))
+
+    def finish(self) -> None:
+        """Log the stream's totals."""
+        now = self._clock()
+        elapsed = now - self._started
+        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts(now))
+
+    def _counts(self, now: float) -> str:
+        elapsed = now - self._started
+        text = (
+            f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
+            f"{self.pages:,} pages ({self.records / elapsed if elapsed > 0 else 0:,.0f} records/s)"
+        )
+        if self.failed:
+            text += f", {self.failed:,} failed"
+        if self.skipped:
+            text += f", {self.skipped:,} left to results v2"
+        return text
 
 
 class ResultsSync:
@@ -69,23 +102,24 @@ class ResultsSync:
 
     def __init__(
         self,
-        endpoint: Endpoint,
-        client: ApiClient,
+        stream: ResultsStream,
         catalog: TaskCatalog,
         states: PartitionStates,
         *,
         write_state: Callable[[], None],
-        batched: bool,
         logger: logging.Logger,
     ) -> None:
         """Prepare the sync; no thread starts and no request is sent before `start_early()`."""
-        self.endpoint, self._client, self._catalog, self._states = endpoint, client, catalog, states
-        self._settings = client.settings
-        self._write_state = write_state
-        self._batched = batched
-        self._logger = logger
+        self.stream, self._path, self._shape = stream.name, stream.path, stream.shape
+        self._v2 = self.stream.endswith("v2")
+        self._batched = bool(stream.config.get("batch_config"))
+        self._client, self._catalog, self._states = stream.client, catalog, states
+        self._settings = settings = stream.client.settings
+        self._write_state, self._logger = write_state, logger
+        start = settings.start_date
+        self._start_text = format_bookmark(start) if start else "the start"
         self._partitions: list[Partition] = []
-        self._fetcher: PartitionFetcher[Page] | None = None
+        self._fetcher: PartitionFetcher | None = None
         self._started: Future[None] | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -93,8 +127,8 @@ class ResultsSync:
         self._waiting_for_batch: list[Partition] = []
         self._last_state = time.monotonic()
         self._unsaved = False  # bookmarks moved since the last STATE
-        self._streak = FailureStreak(self._settings.max_consecutive_task_failures)
-        self._progress = ProgressLog(logger, endpoint.stream)
+        self._streak = FailureStreak(settings.max_consecutive_task_failures)
+        self._progress = ProgressLog(logger, self.stream)
 
     def start_early(self) -> None:
         """Start in the background, so the streams before this one do not delay its pages."""
@@ -108,34 +142,26 @@ class ResultsSync:
         """Stop the workers, whether the run read this stream or ended before it."""
         with self._lock:
             self._closed = True
-            fetcher = self._fetcher
-        if fetcher is not None:
-            fetcher.close()
+        if self._fetcher is not None:
+            self._fetcher.close()
 
     def records(self) -> Iterator[Record]:
-        """Every partition's records as the workers fetch them, then the last STATE.
-
-        Raises:
-            TapCentaurError: a failure of the whole run (after a STATE of every finished task).
-        """
+        """Every partition's records as the workers fetch them, a STATE, then a run's failure."""
         self.start_early()
-        assert self._started is not None  # noqa: S101 - just started
-        self._started.result()  # an error while starting is raised here, in the SDK's thread
-        fetcher = self._fetcher
-        if fetcher is None:
+        t.cast("Future[None]", self._started).result()  # raises here an error of `_start`
+        if self._fetcher is None:
             return
         try:
-            for event in fetcher.events():
-                partition = self._partitions[event.partition]
+            for event in self._fetcher.events():
                 if isinstance(event, Fetched):
-                    yield from self._take(partition, event.page)
+                    yield from self._take(event.partition, event.page)
                     self._save_if_due()  # while a long task runs, finished ones are saved
                 elif isinstance(event, PartitionDone):
-                    self._complete(partition)
+                    self._complete(event.partition)
                 else:
-                    self._fail(partition, event.error, fetcher)
+                    self._fail(event.partition, event.error)
         finally:
-            fetcher.close()
+            self._fetcher.close()
         self._progress.finish()
         self._flush_state()
         if self._stopped_by is not None:
@@ -150,76 +176,59 @@ class ResultsSync:
 
     def _start(self) -> None:
         """Read where each partition starts, and start the workers."""
-        start_date = self._settings.start_date
-        for task_id in self._catalog.task_ids(v2=self.endpoint.v2):
+        for task_id in self._catalog.task_ids(v2=self._v2):
             for state in self._settings.labeling_states or [None]:
-                context = (
-                    {"task_id": task_id, "labeling_state": state} if state else {"task_id": task_id}
-                )
-                bookmark = self._states.bookmark(context)
-                self._partitions.append(Partition(context, bookmark or start_date, bool(bookmark)))
+                context = {"task_id": task_id, **({"labeling_state": state} if state else {})}
+                label = f"task {task_id}" + (f" ({state})" if state else "")
+                self._partitions.append(Partition(context, label, self._states.bookmark(context)))
         if not self._partitions:
-            if self._catalog.discovering and not self.endpoint.v2:
+            if not self._settings.task_ids and not self._v2:
                 self._logger.warning("No task to sync: task discovery found no task.")
             return
-        self._progress.starting(
-            len(self._partitions),
-            [p.since for p in self._partitions if p.bookmarked and p.since is not None],
-            self._settings.max_parallel_tasks,
-            self._start_text(),
-        )
+        parallelism = self._settings.max_parallel_tasks
+        resumed = [p.resumed for p in self._partitions if p.resumed]
+        self._progress.starting(len(self._partitions), resumed, parallelism, self._start_text)
         fetcher = PartitionFetcher(
             self._pages_of,
-            len(self._partitions),
-            parallelism=self._settings.max_parallel_tasks,
             # A task's partitions (one per labeling state) are fetched and emitted one after
-            # another: a case moving between states mid-run is then emitted old version
-            # first. Tasks share no case, so they may interleave.
-            group_sizes=[len(list(g)) for _, g in groupby(self._partitions, _task_of)],
+            # another: a case moving between states mid-run is emitted old version first.
+            [list(group) for _, group in groupby(self._partitions, lambda p: p.context["task_id"])],
+            parallelism=parallelism,
             # Decided in the worker that saw the failure, so that no further task starts.
             recoverable=lambda error: scope(error) != RUN_SCOPE and not self._streak.failed(error),
         )
         with self._lock:
-            if self._closed:
-                return
-            self._fetcher = fetcher
-            fetcher.start()
-
-    def _start_text(self) -> str:
-        start_date = self._settings.start_date
-        return format_bookmark(start_date) if start_date else "the start"
+            if not self._closed:
+                self._fetcher = fetcher
+                fetcher.start()
 
     def _pages(self, partition: Partition, since: datetime | None) -> Generator[Page, None, None]:
+        start = format_bookmark(since) if since else "the start (full sync)"
+        self._logger.debug("%s: reading cases updated after %s", partition.label, start)
         params = dict(partition.context)
         if since is not None:
             params["updated_after"] = format_updated_after(since)
-        endpoint = self.endpoint
-        return self._client.pages(endpoint.path, params, endpoint.shape, stream=endpoint.stream)
+        return self._client.pages(self._path, params, self._shape, stream=self.stream)
 
-    def _pages_of(self, index: int) -> Iterator[Page]:
+    def _pages_of(self, partition: Partition) -> Iterator[Page]:
         """A partition's pages (worker thread), re-read in full if its bookmark is impossible."""
-        partition = self._partitions[index]
-        pages = self._pages(partition, partition.since)
-        first = next(pages, None)
-        if first is None:
-            return
-        if partition.bookmarked and partition.since and first.time.is_future(partition.since):
-            moment = first.time
+        pages = self._pages(partition, partition.resumed or self._settings.start_date)
+        first = next(pages)  # `pages` yields at least one page, or raises
+        if partition.resumed and first.time.is_future(partition.resumed):
+            server_now = first.time.server_now
             self._logger.warning(
                 "%s: the bookmark in the input state, %s, is later than both the API's clock "
                 "(%s) and this machine's (%s), so no run can have taken it; reading the task "
                 "again from %s instead of trusting it.",
                 partition.label,
-                format_bookmark(partition.since),
-                format_bookmark(moment.server_now) if moment.server_now else "unknown",
-                format_bookmark(moment.local_now),
-                self._start_text(),
+                format_bookmark(partition.resumed),
+                format_bookmark(server_now) if server_now else "unknown",
+                format_bookmark(first.time.local_now),
+                self._start_text,
             )
             pages.close()
             pages = self._pages(partition, self._settings.start_date)
-            first = next(pages, None)
-            if first is None:
-                return
+            first = next(pages)
         yield first
         yield from pages
         self._streak.succeeded()  # every page of the partition was fetched
@@ -227,12 +236,6 @@ class ResultsSync:
     def _take(self, partition: Partition, page: Page) -> Iterator[Record]:
         """Yield a page's records (the first page fixes the partition's bookmark)."""
         if partition.pages == 0:
-            since = partition.since
-            self._logger.debug(
-                "%s: reading cases updated after %s",
-                partition.label,
-                format_bookmark(since) if since else "the start (full sync)",
-            )
             lookback = timedelta(seconds=self._settings.lookback_seconds)
             partition.bookmark = page.time.bookmark(lookback)
         partition.pages += 1
@@ -245,7 +248,10 @@ class ResultsSync:
 
     def _complete(self, partition: Partition) -> None:
         """Every page is emitted (the last said `has_next` false): the bookmark moves."""
-        self._progress.done(partition.label, partition.records, partition.pages)
+        self._progress.done += 1
+        self._logger.debug(
+            "%s: done, %d records in %d pages", partition.label, partition.records, partition.pages
+        )
         if partition.bookmark is None:
             self._logger.warning(
                 "%s: the API sent no usable Date header, so the bookmark stays where it was "
@@ -268,42 +274,29 @@ class ResultsSync:
         if self._unsaved and time.monotonic() - self._last_state >= interval:
             self._flush_state()
 
-    def _fail(
-        self, partition: Partition, error: BaseException, fetcher: PartitionFetcher[Page]
-    ) -> None:
-        """Record one task's failure; a failure of the run stops it.
-
-        Stopping starts no further task; those in progress finish and are bookmarked, then
-        `records()` raises the run's error.
-        """
-        if not self.endpoint.v2:
+    def _fail(self, partition: Partition, error: BaseException) -> None:
+        """Record one task's failure; one of the run (the workers halted already) stops it."""
+        if not self._v2:
             reported = self._catalog.route(error, partition.context)
             if reported is None:
-                self._progress.skipped()
+                self._progress.skipped += 1
                 return
             error = reported
         if self._stopped_by is not None:
             return  # the run is stopping: the first failure is the one reported
-        if scope(error) == RUN_SCOPE:
-            self._stop(error, fetcher)
-            return
-        self._progress.failed()
-        self._catalog.failed(partition.label, str(error))
-        self._logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
-        if self._streak.tripped:
-            self._stop(
-                ConsecutiveFailuresError(
-                    f"the API failed for {self._streak.limit} tasks in a row, so the run stops "
-                    "instead of trying every remaining task (finished tasks are bookmarked). "
-                    f"Last failure: {self._streak.last} Try again later, or raise "
-                    "max_consecutive_task_failures."
-                ),
-                fetcher,
+        if scope(error) != RUN_SCOPE:
+            self._progress.failed += 1
+            self._catalog.failures.setdefault(partition.label, str(error))
+            self._logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
+            if not self._streak.tripped:
+                return
+            error = ConsecutiveFailuresError(
+                f"the API failed for {self._streak.limit} tasks in a row, so the run stops "
+                "instead of trying every remaining task (finished tasks are bookmarked). "
+                f"Last failure: {self._streak.last} Try again later, or raise "
+                "max_consecutive_task_failures."
             )
-
-    def _stop(self, error: BaseException, fetcher: PartitionFetcher[Page]) -> None:
         self._stopped_by = error
-        fetcher.halt()
         self._logger.warning(
             "Stopping the run: no further task starts; those in progress finish first. Cause: %s",
             error,
@@ -315,7 +308,3 @@ class ResultsSync:
         self._write_state()
         self._last_state = time.monotonic()
         self._unsaved = False
-
-
-def _task_of(partition: Partition) -> int:
-    return int(partition.context["task_id"])

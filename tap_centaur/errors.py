@@ -1,7 +1,6 @@
-"""Errors the tap reports to its user as one clear line (see `tap_centaur.cli`).
+"""Errors the tap reports as one clear line (`tap_centaur.cli`).
 
-Each error knows its exit code and whether it belongs to one task (that task fails, the others
-go on) or to the whole run (the run stops: nothing else would work either).
+Each has its exit code and its scope: one task (it fails, the others go on) or the run (it stops).
 """
 
 from __future__ import annotations
@@ -13,14 +12,12 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 TASK_SCOPE: t.Final = "task"
 RUN_SCOPE: t.Final = "run"
+#: Failed tasks whose reasons the run's summary lists; the others are counted.
+FAILURES_LISTED = 5
 
 
 class TapCentaurError(Exception):
-    """An error with a message written for the person running the tap.
-
-    The CLI prints the message as one line and exits non-zero, without a traceback
-    unless the log level is DEBUG. Messages never contain credentials.
-    """
+    """An error whose message, written for the person running the tap, holds no credential."""
 
     exit_code = 1
     scope: t.ClassVar[str] = RUN_SCOPE
@@ -32,12 +29,8 @@ class ConfigError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, setting: str, problem: str, fix: str = "") -> None:
-        """Name the setting at fault, what is wrong with it and how to fix it."""
         self.setting = setting
-        message = f"Invalid setting '{setting}': {problem}"
-        if fix:
-            message += f" {fix}"
-        super().__init__(message)
+        super().__init__(f"Invalid setting '{setting}': {problem} {fix}".rstrip())
 
 
 class StateError(TapCentaurError):
@@ -46,7 +39,6 @@ class StateError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
-        """Name the state (and the entry) at fault and what is wrong with it."""
         fix = (
             "Fix or remove that entry (a task without a bookmark is read from start_date)"
             if in_an_entry
@@ -75,6 +67,10 @@ class PaginationError(CentaurAPIError):
     """The API's pagination cursor would loop, go backwards or is missing."""
 
 
+class UnauthorizedError(CentaurAPIError):
+    """A 401: the token expired or was revoked. Renewed and retried when possible."""
+
+
 class AuthenticationError(CentaurAPIError):
     """The API rejected the credentials or the bearer token."""
 
@@ -95,12 +91,10 @@ class CrossOriginRedirectError(TransportError):
     """The API redirected to another origin; no credential is ever sent there."""
 
     def __init__(self, *, where: str, status: int, target: str, api_url: str) -> None:
-        """Name the redirect's target origin (never its path or query) and api_url."""
         self.target = target
         super().__init__(
             f"{where}: the API answered HTTP {status}, a redirect to another origin ({target}); "
-            "it was "
-            "not followed, so no credential was sent there. Check api_url "
+            "it was not followed, so no credential was sent there. Check api_url "
             f"({api_url}): it must be the API's own address, not a page or proxy that "
             "redirects elsewhere."
         )
@@ -124,33 +118,27 @@ class LoginUnavailableError(TapCentaurError):
     """The login failed on every retry, or its answer is unreadable: the run stops."""
 
 
+class ConsecutiveFailuresError(TapCentaurError):
+    """The API failed for several tasks in a row: the run stops instead of trying them all."""
+
+
 class TransientResponseError(RetriableAPIError):
     """A response worth retrying: 429, 5xx, or a 200 whose body could not be decoded."""
 
     def __init__(self, message: str, status: int | None, retry_after: float | None = None) -> None:
-        """Keep the status and the server's requested wait (seconds) for the retry policy."""
         super().__init__(message)
         self.status = status
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # seconds the server asked to wait
 
 
 class UndecodableBodyError(TransientResponseError):
     """A 200 whose body is not UTF-8 JSON (a proxy page, a cut body): retried, then named."""
 
 
-class UnauthorizedError(CentaurAPIError):
-    """A 401: the token expired or was revoked. Renewed and retried when possible."""
-
-
-#: Failed tasks whose reasons the run's summary lists; the others are counted.
-FAILURES_LISTED = 5
-
-
 class TaskFailuresError(TapCentaurError):
     """Some tasks failed and the others were synced: the summary of the run."""
 
     def __init__(self, failures: dict[str, str]) -> None:
-        """List each failed subject with its reason."""
         self.failures = dict(failures)
         super().__init__(
             f"{_tasks_failed(failures)}, every other task was synced and bookmarked (the "
@@ -158,15 +146,10 @@ class TaskFailuresError(TapCentaurError):
         )
 
 
-class ConsecutiveFailuresError(TapCentaurError):
-    """The API failed for several tasks in a row: the run stops instead of trying them all."""
-
-
 class RunStoppedError(TapCentaurError):
     """The run stopped for `cause` after some tasks had failed: the one line names both."""
 
     def __init__(self, cause: TapCentaurError, failures: dict[str, str]) -> None:
-        """`cause`'s message, then each earlier failure's reason; `cause`'s exit code."""
         self.exit_code = cause.exit_code
         super().__init__(
             f"{cause} Before the run stopped, {_tasks_failed(failures)} (each keeps its "
@@ -186,10 +169,7 @@ def _reasons(failures: dict[str, str]) -> str:
 
 
 def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:
-    """The run's error; when tasks failed before it, one whose message names them too.
-
-    Failures whose reason the error already gives (the last of N tasks in a row) are left out.
-    """
+    """The run's error, naming the tasks that failed before it (unless its message does)."""
     earlier = {task: reason for task, reason in failures.items() if reason not in str(error)}
     if earlier and isinstance(error, TapCentaurError) and not isinstance(error, RunStoppedError):
         return RunStoppedError(error, earlier)
@@ -202,14 +182,11 @@ def scope(error: BaseException) -> str:
 
 
 class FailureStreak:
-    """Tasks failing in a row because the API itself fails (retries exhausted).
-
-    Counted as the workers see the failures (thread-safe), tripped for good at the limit.
-    """
+    """Tasks failing in a row because the API fails (retries exhausted); thread-safe."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.tripped = False
+        self.tripped = False  # for good, once the limit is reached
         self.last = ""
         self._count = 0
         self._lock = threading.Lock()

@@ -38,19 +38,12 @@ def flush_pending_output() -> None:
 class BufferedMsgSpecWriter(MsgSpecWriter):
     """The SDK's msgspec writer, without a write and a flush (system calls) per record.
 
-    RECORD lines collect in a buffer of its own (stdout may be unbuffered, e.g. under
-    PYTHONUNBUFFERED=1, which Meltano and many schedulers set) and go out in 64 KiB writes.
-    Any other message (SCHEMA, STATE, BATCH, ...) writes the buffer and flushes, so a STATE
-    never reaches the target before the records it covers, and only records written after
-    the last STATE can be lost by a crash.
-
-    Writes are exclusive: an action a signal handler asks for (`run_when_idle`) waits until
-    the write in progress, whether of a message or of the buffer, has ended.
-
-    To a pipe, the buffer goes out in writes of whole lines of at most `PIPE_BUF` bytes, each
-    atomic: when the target stops reading, a blocked write has written nothing, so a process
-    that ends then (`signals.py`) leaves no line cut. Only a line longer than `PIPE_BUF` takes
-    several writes (`mid_line` once part of it is written and the rest is not).
+    RECORD lines collect in a buffer of its own (stdout may be unbuffered: PYTHONUNBUFFERED=1,
+    which Meltano sets) written in 64 KiB writes; any other message writes the buffer and
+    flushes, so a STATE never reaches the target before the records it covers. Writes are
+    exclusive: what a signal handler asks for (`run_when_idle`) waits for the write in progress.
+    To a pipe, the buffer goes in atomic writes of whole lines (at most `PIPE_BUF` bytes): a
+    process that ends while the target does not read (`signals.py`) leaves no line cut.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -60,7 +53,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._busy = False
         self._deferred: Callable[[], None] | None = None
         self._pipe: tuple[object, int | None] = (None, None)
-        #: Whether part of a line is written and the rest not yet (see the class docstring).
+        #: Whether part of a line (one longer than `PIPE_BUF`) is written and the rest not yet.
         self.mid_line = False
         #: Whether writing failed for good (`OutputError`): what follows goes to /dev/null.
         self.failed = False
@@ -74,11 +67,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 self._write_pending()
 
     def format_message(self, message: Message) -> bytearray:
-        """The message's JSON line; a STATE's without the SDK's deep copy of the state.
-
-        The SDK turns a message into a dict with `dataclasses.asdict`, which copies the
-        whole state first: 83 ms for 10,000 partitions, against 1.6 ms to encode it as it is.
-        """
+        """The JSON line; a STATE's without the SDK's deep copy (83 ms for 10,000 partitions)."""
         if isinstance(message, StateMessage) and message.value is not None:
             return serialize_jsonl({"type": message.type, "value": message.value})
         return super().format_message(message)
@@ -89,12 +78,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self._write_pending()
 
     def run_when_idle(self, action: Callable[[], None]) -> None:
-        """Run `action` now, or right after the write in progress, never in the middle.
-
-        For signal handlers: a handler that wrote while a message was half written would
-        corrupt the output line, and one that grew the buffer while it is being written
-        would fail (a buffer cannot be resized while exported).
-        """
+        """Run `action` now, or right after the write in progress (never in a half-written line)."""
         if self._busy:
             self._deferred = action
         else:
@@ -113,28 +97,25 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 deferred()
 
     def _write_pending(self) -> None:
-        """Write the buffer to stdout until nothing is left.
-
-        Unbuffered stdout is a raw file whose `write` may write only part of the data (a
-        pipe interrupted by a signal): the rest is written until nothing is left.
-        """
+        """Write the buffer to stdout, all of it (a raw stdout may take only part of a write)."""
         data = bytes(self._pending)
         self._pending.clear()
         try:
             fd = self._pipe_fd()
+            sys.stdout.flush()  # what was written to stdout otherwise goes first
             if fd is None:
                 out, view, offset = sys.stdout.buffer, memoryview(data), 0
                 while offset < len(data):
                     offset += out.write(view[offset:]) or 0
                 sys.stdout.flush()
             else:
-                sys.stdout.flush()  # anything written to stdout otherwise goes first
                 self._write_lines(fd, data)
         except OSError as error:
             message = output_failure(error)
             if message is None:
                 raise
-            _silence_stdout()
+            with contextlib.suppress(OSError, ValueError):  # exiting must not fail on it again
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             self.failed = True
             raise OutputError(message) from error
 
@@ -145,10 +126,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             end = data.rfind(b"\n", start, start + PIPE_BUF) + 1
             if end <= start:  # a line longer than PIPE_BUF: whole, in several writes
                 end = data.find(b"\n", start) + 1 or len(data)
-            while start < end:
+            while start < end:  # a write returns early only when a signal interrupts it
                 start += os.write(fd, view[start:end])
-                # A blocking write returns early only when a signal interrupts it after part
-                # of the data (none: the write is retried); the kernel often stops at a line's end.
                 self.mid_line = start < end
 
     def _pipe_fd(self) -> int | None:
@@ -162,13 +141,6 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 fd = None
             self._pipe = (sys.stdout, fd)
         return fd
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that exiting does not fail writing to it again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
 
 
 def output_failure(error: BaseException) -> str | None:

@@ -18,18 +18,16 @@ if t.TYPE_CHECKING:
     import requests
 
     from tap_centaur.clock import RequestTime
-    from tap_centaur.schemas import RecordShape
+    from tap_centaur.schemas import RecordShape, TypeCheck
 
 Record = dict[str, t.Any]
 
-#: msgspec decodes JSON into the same Python values as `json` (dict, list, str, int, float,
-#: bool, None), about twice as fast; the SDK already depends on it.
+#: msgspec decodes JSON into the same Python values as `json`, about twice as fast.
 _decode = msgspec.json.Decoder().decode
 #: Bytes of a body read for an excerpt: more than enough for EXCERPT_CHARS, escaped or masked.
 _BODY_WINDOW = 16 * EXCERPT_CHARS
-#: Objects and lists within each other, at most, in an answer (real records nest about 5):
-#: msgspec's own limit follows the interpreter's recursion limit; this one is the same on every
-#: Python, and for every target.
+#: Objects and lists within each other, at most, in an answer (real records nest about 5),
+#: the same on every Python and for every target (msgspec's follows the recursion limit).
 MAX_NESTING = 100
 _TOO_DEEP = f"it nests objects and lists more than {MAX_NESTING} levels deep"
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
@@ -47,26 +45,14 @@ class Page:
 
     @classmethod
     def read(
-        cls,
-        response: requests.Response,
-        shape: RecordShape,
-        time: RequestTime,
-        where: str,
-        *,
-        listed: bool,
+        cls, response: requests.Response, shape: RecordShape, time: RequestTime, *, listed: bool
     ) -> Page:
-        """Decode and check an answer once (a `list` page, or one `get` record), read for `where`.
-
-        Raises:
-            UndecodableBodyError: the body is not UTF-8 JSON (retried).
-            CentaurAPIError: the body is JSON but not the documented shape, nests too deep or
-                holds numbers that JSON does not allow.
-        """
+        """Decode and check an answer once: a `list` page, or the one record of a `get`."""
         body = decode_json(response)
+        where = request_label(response.request)
         if not listed:
             return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
-        records, has_next, cursor = _parse_page(body, response, shape)
-        return cls(records, has_next, cursor, time, where)
+        return cls(*_parse_page(body, response, shape), time, where)
 
     def __len__(self) -> int:
         """The page's size in records (the workers' queues are bounded in records)."""
@@ -80,12 +66,12 @@ def request_label(request: requests.PreparedRequest | None) -> str:
     url = urlsplit(request.url)
     params = dict(parse_qsl(url.query))
     task = params.pop("task_id", None)
-    subject = f"task {task}" if task is not None else f"{request.method} {url.path}"
     details = [f"{key}={value}" for key, value in params.items() if key != "limit"]
     if task is not None and url.path.endswith("/list") and "last_sequence_id" not in params:
         details.insert(0, "first page")
     if task is not None and "/v2/" in url.path:
         details.insert(0, "results v2")
+    subject = f"task {task}" if task is not None else f"{request.method} {url.path}"
     return f"{subject} ({', '.join(details)})" if details else subject
 
 
@@ -97,11 +83,7 @@ def body_excerpt(response: requests.Response) -> str:
 
 
 def server_message(response: requests.Response, *, with_code: bool = True) -> str:
-    """What an error answer says: its `message` (and `code`), FastAPI's `detail`, or its start.
-
-    A 422 of FastAPI lists each parameter at fault: `{"detail": [{"loc": ["query", "limit"],
-    "msg": "..."}]}` reads `query.limit: ...`.
-    """
+    """What an error answer says: its `message` (and `code`), FastAPI's `detail`, or its start."""
     body = error_body(response)
     message, code, detail = (body.get(key) for key in ("message", "code", "detail"))
     if isinstance(message, str):
@@ -131,18 +113,12 @@ def _validation_error(item: object) -> str:
 
 
 def decode_json(response: requests.Response) -> object:
-    """Decode a JSON body; a body that is not JSON is transient (truncated, proxy page).
+    """Decode a JSON body (a UTF-8 byte order mark skipped, as RFC 8259 8.1 allows).
 
-    A UTF-8 byte order mark is skipped (RFC 8259 8.1: parsers may ignore it).
-
-    Raises:
-        UndecodableBodyError: if the body is empty, not UTF-8 or not JSON.
-        CentaurAPIError: for JSON that the tap cannot carry, which a retry would not change:
-            nested too deep, NaN, Infinity, numbers beyond 64-bit floats.
+    A body that is not UTF-8 JSON is transient (`UndecodableBodyError`: truncated, a proxy
+    page); JSON the tap cannot carry (too deep, NaN, 1e400) is not (`CentaurAPIError`).
     """
-    content = response.content
-    if content.startswith(codecs.BOM_UTF8):
-        content = content[len(codecs.BOM_UTF8) :]
+    content = response.content.removeprefix(codecs.BOM_UTF8)
     try:
         return _decode(content)
     except RecursionError:
@@ -180,10 +156,12 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
     return None
 
 
-def _check_depth(value: object, response: requests.Response, levels: int) -> None:
-    """Refuse a value whose objects and lists nest more than `levels` deep (itself one level)."""
+def _check_depth(
+    value: object, response: requests.Response, levels: int, check: TypeCheck | None = None
+) -> tuple[str, object] | None:
+    """`schemas.mismatch`, refusing objects and lists nested more than `levels` deep."""
     try:
-        mismatch(value, None, levels)
+        return mismatch(value, check, levels)
     except TooDeepError:
         raise unusable_json(response, _TOO_DEEP) from None
 
@@ -205,18 +183,15 @@ def _parse_page(
         raise _shape_error(
             response, shape, f"'payload' is {_describe(payload)}, not a list (keys: {keys})"
         )
-    has_next = body.get("has_next", False)
-    if has_next is None:
-        has_next = False
-    if not isinstance(has_next, bool):
-        raise _shape_error(
-            response, shape, f"'has_next' is {_describe(has_next)}, not true or false"
-        )
+    has_next = body.get("has_next")
+    has_next = False if has_next is None else has_next
     cursor = body.get("last_sequence_id")
-    if cursor is not None and type(cursor) is not int:
-        raise _shape_error(
-            response, shape, f"'last_sequence_id' is {_describe(cursor)}, not an integer"
-        )
+    for name, value, expected, valid in (
+        ("has_next", has_next, "true or false", isinstance(has_next, bool)),
+        ("last_sequence_id", cursor, "an integer", cursor is None or type(cursor) is int),
+    ):
+        if not valid:
+            raise _shape_error(response, shape, f"'{name}' is {_describe(value)}, not {expected}")
     for record in payload:
         check_record(record, response, shape, MAX_NESTING - 2)
     return payload, has_next, cursor
@@ -227,34 +202,26 @@ def check_record(
 ) -> Record:
     """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away.
 
-    A label goes to the field of its shape first, or to `undocumented_fields` when it has
-    none (see `route_labels`); every other field of the wrong type fails the record.
-
-    Raises:
-        CentaurAPIError: naming the record and the field whose value has the wrong type.
+    A label goes to the field of its shape, or to `undocumented_fields` when it has none
+    (`route_labels`); any other field of the wrong type fails the record.
     """
     if not isinstance(record, dict):
         _check_depth(record, response, levels)
         raise _shape_error(response, shape, f"a {shape.name} is {_describe(record)}, not an object")
     for field in shape.keys:
         if type(record.get(field)) is not int:
-            raise _shape_error(
-                response, shape, f"a {shape.name} has '{field}' {_describe(record.get(field))}"
-            )
+            problem = f"a {shape.name} has '{field}' {_describe(record.get(field))}"
+            raise _shape_error(response, shape, problem)
     undescribed = route_labels(record, shape.labels)
-    try:
-        found = mismatch(record, shape.check, levels)
-        mismatch(undescribed, None, levels)
-    except TooDeepError:
-        raise unusable_json(response, _TOO_DEEP) from None
+    found = _check_depth(record, response, levels, shape.check)
+    _check_depth(undescribed, response, levels)
     if found:
         path, value = found
         key = record[shape.keys[-1]]
-        raise _shape_error(
-            response,
-            shape,
-            f"{shape.name} {key} has '{path[1:]}' {_describe(value)}, which the schema forbids",
+        problem = (
+            f"{shape.name} {key} has '{path[1:]}' {_describe(value)}, which the schema forbids"
         )
+        raise _shape_error(response, shape, problem)
     if undescribed or not record.keys() <= shape.documented:
         extra = {name: record.pop(name) for name in list(record) if name not in shape.documented}
         record[UNDOCUMENTED_FIELDS] = {**extra, **(undescribed or {})}

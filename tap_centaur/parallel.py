@@ -1,22 +1,13 @@
 """Partitions fetched by worker threads, their pages handed to one consumer as they arrive.
 
-Up to `parallelism` worker threads each take the next group of partitions and fetch its pages;
-the consumer (the SDK's thread, which alone writes Singer messages) receives every page as
-soon as it is fetched, whichever partition it belongs to. So the consumer emits while the
-network is busy, and the run ends soon after the slowest partition's last page.
-
-Order: a group's events reach the consumer in the order its worker produced them (its
-partitions one after another, each partition's pages in order); groups interleave. Memory is
-bounded: a worker requests its next page only while fewer than `queued_records` of its records
-(`len(page)`) wait for the consumer.
-A partition that fails ends with a `PartitionFailed` event; unless the failure is
-`recoverable`, no partition starts after it, and the events end once the partitions in
-progress have finished.
+Up to `parallelism` workers each take the next group of partitions and fetch them one after
+another; the consumer (the SDK's thread, which alone writes Singer messages) takes every page as
+soon as it is fetched. A group's events keep their order; groups interleave. Memory is bounded:
+a worker requests its next page only while fewer than `queued_records` of its records wait.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 import typing as t
@@ -24,210 +15,137 @@ from collections import deque
 from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence, Sized
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
-P = t.TypeVar("P", bound="Sized")
-
-#: Records of one group's pages that may wait for the consumer before its worker stops
-#: requesting: one page at the API's largest page size (1,000), several small ones. More cost
-#: CPU and memory at large pages, fewer let requests wait at small ones (docs/PERFORMANCE.md).
+#: Records of one worker that may wait for the consumer before it stops requesting: one page at
+#: the API's largest page size (1,000), several small ones (docs/PERFORMANCE.md).
 DEFAULT_QUEUED_RECORDS = 1000
 _JOIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
-class Fetched(t.Generic[P]):
-    """A page of partition `partition`, as its worker fetched it."""
+class Fetched:
+    """A page of `partition`, as its worker fetched it."""
 
-    partition: int
-    page: P
+    partition: t.Any
+    page: t.Any  # Sized: its length is its weight in the queue
 
 
 @dataclass(frozen=True)
 class PartitionDone:
     """Every page of `partition` has been handed over."""
 
-    partition: int
+    partition: t.Any
 
 
 @dataclass(frozen=True)
 class PartitionFailed:
     """Fetching `partition` raised `error`; the pages before it have been handed over."""
 
-    partition: int
+    partition: t.Any
     error: BaseException
 
 
-class _GroupEnd:
-    """Marks the end of a group's events (internal to the fetcher)."""
+Event = Fetched | PartitionDone | PartitionFailed
 
 
-_GROUP_END = _GroupEnd()
-_END = object()
-
-
-class PartitionFetcher(t.Generic[P]):
-    """Runs `fetch(index)` for partitions 0..n-1 in worker threads; yields events as they come."""
+class PartitionFetcher:
+    """Runs `fetch(partition)` for each partition of `groups` in workers; yields events."""
 
     def __init__(
         self,
-        fetch: Callable[[int], Iterator[P]],
-        partitions: int,
+        fetch: Callable[[t.Any], Iterable[t.Any]],
+        groups: Sequence[Sequence[t.Any]],
         *,
         parallelism: int,
         queued_records: int = DEFAULT_QUEUED_RECORDS,
-        group_sizes: Sequence[int] | None = None,
         recoverable: Callable[[BaseException], bool] = lambda _error: False,
     ) -> None:
-        """Prepare the groups; start no thread yet.
-
-        `group_sizes` splits the partitions, in order, into groups that one worker fetches one
-        after another (default: every partition on its own). A failure for which
-        `recoverable(error)` is true does not stop other partitions from starting.
-        """
-        sizes = list(group_sizes) if group_sizes is not None else [1] * partitions
-        ends = itertools.accumulate(sizes)  # a running sum: linear in the number of groups
-        self._groups = [range(end - size, end) for end, size in zip(ends, sizes, strict=True)]
-        self._fetch = fetch
-        self._recoverable = recoverable
-        self._parallelism = max(1, min(parallelism, len(self._groups)))
+        """Start no thread yet. A failure not `recoverable` starts no further group."""
+        self._fetch, self._recoverable = fetch, recoverable
+        self._groups = iter(groups)
         self._queued_records = max(1, queued_records)
-        #: Records waiting in each group's queue (an empty page counts as one).
-        self._waiting: dict[int, int] = {}
-        #: The event queues of the groups claimed and not yet fully consumed, by group number.
-        self._queues: dict[
-            int, deque[Fetched[P] | PartitionDone | PartitionFailed | _GroupEnd]
-        ] = {}
-        self._next_group = 0
-        self._halted = False
-        self._closed = False
+        self._workers = max(1, min(parallelism, len(groups)))
+        self._waiting = [0] * self._workers  # records each worker has queued
+        self._events: deque[tuple[int, Event]] = deque()
+        self._running = 0
+        self._halted = self._closed = False
         self._changed = threading.Condition()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         """Start the workers (daemon threads: a killed run never waits for them)."""
-        for number in range(self._parallelism):
+        self._running = self._workers
+        for number in range(self._workers):
             thread = threading.Thread(
-                target=self._work, name=f"tap-centaur-fetch-{number}", daemon=True
+                target=self._work, args=(number,), name=f"tap-centaur-fetch-{number}", daemon=True
             )
-            thread.start()
             self._threads.append(thread)
+            thread.start()
 
-    def events(self) -> Iterator[Fetched[P] | PartitionDone | PartitionFailed]:
-        """Every partition's pages and its end (done or failed), as the workers produce them.
-
-        When several groups have events waiting, the earliest group's come first.
-        """
+    def events(self) -> Iterator[Event]:
+        """Every partition's pages and its end (done or failed), as the workers produce them."""
         while True:
             with self._changed:
-                while (event := self._take()) is None:
-                    if self._finished():
-                        return
+                while not self._events and self._running and not self._closed:
                     self._changed.wait()
+                if self._closed or not self._events:
+                    return
+                worker, event = self._events.popleft()
+                self._waiting[worker] -= _size(event)
                 self._changed.notify_all()
-            if not isinstance(event, _GroupEnd):
-                yield event
-
-    def halt(self) -> None:
-        """Start no further group; those in progress finish (the run is being stopped)."""
-        with self._changed:
-            self._halted = True
-            self._changed.notify_all()
+            yield event
 
     def close(self) -> None:
-        """Stop the workers and wait for them, at most `_JOIN_SECONDS` in all.
-
-        A worker in the middle of a request finishes it first; one that takes longer is left
-        behind (a daemon thread: it never delays the exit of the process).
-        """
+        """Stop the workers; wait for them at most `_JOIN_SECONDS` in all (a request ends first)."""
         with self._changed:
             self._closed = self._halted = True
-            self._queues.clear()
-            self._waiting.clear()
+            self._events.clear()
             self._changed.notify_all()
         deadline = time.monotonic() + _JOIN_SECONDS
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()
 
-    def _take(self) -> Fetched[P] | PartitionDone | PartitionFailed | _GroupEnd | None:
-        """The next waiting event (lock held); a group's end removes its queue."""
-        for group, queue in self._queues.items():
-            if queue:
-                event = queue.popleft()
-                if isinstance(event, Fetched):
-                    self._waiting[group] -= _size(event)
-                elif isinstance(event, _GroupEnd):
-                    del self._queues[group], self._waiting[group]
-                return event
-        return None
-
-    def _finished(self) -> bool:
-        """No group is in progress and none will start (lock held)."""
-        return self._closed or (
-            not self._queues and (self._halted or self._next_group >= len(self._groups))
-        )
-
-    def _claim(self) -> int | None:
-        with self._changed:
-            if self._halted or self._next_group >= len(self._groups):
-                return None
-            group = self._next_group
-            self._next_group += 1
-            self._queues[group] = deque()
-            self._waiting[group] = 0
-            return group
-
-    def _work(self) -> None:
-        while (group := self._claim()) is not None:
-            try:
-                for index in self._groups[group]:
-                    if self._halted or not self._fetch_partition(group, index):
-                        break
-            finally:  # whatever happens, the consumer learns that the group has ended
-                self._put(group, _GROUP_END)
-
-    def _fetch_partition(self, group: int, index: int) -> bool:
-        """Fetch one partition into its group's queue; False when closed.
-
-        The next page is only requested while the queue has room, so a waiting worker holds
-        no page.
-        """
+    def _work(self, worker: int) -> None:
         try:
-            pages = self._fetch(index)
-            while self._wait_for_room(group):
-                page = next(pages, _END)
-                if page is _END:
-                    return self._put(group, PartitionDone(index))
-                self._put(group, Fetched(index, t.cast("P", page)))
+            while (group := self._claim()) is not None:
+                for partition in group:
+                    if self._halted or not self._fetch_partition(worker, partition):
+                        break
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+    def _claim(self) -> Sequence[t.Any] | None:
+        with self._changed:
+            return None if self._halted else next(self._groups, None)
+
+    def _fetch_partition(self, worker: int, partition: t.Any) -> bool:  # noqa: ANN401
+        """Queue a partition's events; False when closed."""
+        try:
+            for page in self._fetch(partition):
+                if not self._put(worker, Fetched(partition, page)):
+                    return False
+            return self._put(worker, PartitionDone(partition))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            if not self._recoverable(error):
+            if not self._recoverable(error):  # no further partition starts
                 with self._changed:
                     self._halted = True
-            return self._put(group, PartitionFailed(index, error))
-        return False
+            return self._put(worker, PartitionFailed(partition, error))
 
-    def _wait_for_room(self, group: int) -> bool:
-        """Wait until the group's queue has room for a page; False when closed."""
+    def _put(self, worker: int, event: Event) -> bool:
+        """Queue an event; wait until the worker may request another page; False when closed."""
         with self._changed:
-            while not self._closed and self._waiting[group] >= self._queued_records:
+            self._events.append((worker, event))
+            self._waiting[worker] += _size(event)
+            self._changed.notify_all()
+            while not self._closed and self._waiting[worker] >= self._queued_records:
                 self._changed.wait()
             return not self._closed
 
-    def _put(
-        self, group: int, event: Fetched[P] | PartitionDone | PartitionFailed | _GroupEnd
-    ) -> bool:
-        """Queue an event; False when closed."""
-        with self._changed:
-            if self._closed:
-                return False
-            self._queues[group].append(event)
-            if isinstance(event, Fetched):
-                self._waiting[group] += _size(event)
-            self._changed.notify_all()
-            return True
 
-
-def _size(event: Fetched[t.Any]) -> int:
+def _size(event: Event) -> int:
     """A page's weight in the queue: its records, at least 1 (empty pages take room too)."""
-    return max(1, len(event.page))
+    return max(1, len(event.page)) if isinstance(event, Fetched) else 0

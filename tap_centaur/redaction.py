@@ -1,16 +1,14 @@
 """What may be printed: no credential in any form or part, no server text that forges a line.
 
-Every credential is registered (`register_secret`) with each form it can take in text: as is,
-escaped as Python and JSON escape it, URL-encoded. `redact` masks them all. Everything a
-server sends that goes into a message (an error message, a reason phrase, a body, a task
-name) goes through `excerpt`: masked first, then escaped (no line break, carriage return or
-terminal escape gets through) and cut, so that a cut never leaves part of a secret. The log
-filter (`RedactingFilter`) masks and escapes each log line once more, whatever its source,
-and makes each line of a traceback an excerpt.
+Each credential is registered with every form it takes in text (`forms_of`); `redact` masks
+them. Server text in a message goes through `excerpt`: masked, escaped (no line break or
+terminal escape), then cut without leaving part of a secret. `RedactingFilter` masks and
+escapes each log line once more, whatever its source.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -25,10 +23,9 @@ _PARTIAL = 4
 
 #: Every form of every registered credential.
 _secrets: set[str] = set()
-#: Reentrant: a signal handler (`signals.py`) masks its log lines in the main thread, which it
-#: may have interrupted while holding this lock (a plain lock deadlocked it: no exit at all).
+#: Reentrant: a signal handler masks its log lines in the main thread it may have interrupted
+#: while holding this lock.
 _lock = threading.RLock()
-_compiled: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
 
 
 def register_secret(value: str | None) -> None:
@@ -39,10 +36,7 @@ def register_secret(value: str | None) -> None:
 
 
 def forms_of(secret: str) -> set[str]:
-    """A secret as it can appear in text: raw, escaped (Python, JSON), URL-encoded.
-
-    URL-encoded: with or without `/` encoded, `+` for a space, hex digits in either case.
-    """
+    """A secret as text may hold it: raw, escaped (Python, JSON), URL-encoded (in every way)."""
     as_json = json.dumps(secret)[1:-1]
     encoded = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
     return {
@@ -59,19 +53,15 @@ def forms_of(secret: str) -> set[str]:
 
 def redact(text: str) -> str:
     """Replace every form of every registered credential in `text` with a mask."""
-    pattern = _pattern()
-    return text if pattern is None else pattern.sub(MASK, text)
-
-
-def _pattern() -> re.Pattern[str] | None:
-    """One expression matching every form, longest first (made again when a form is added)."""
-    global _compiled  # noqa: PLW0603 - a cache of `_secrets`, as global as it is
     with _lock:
         forms = frozenset(_secrets)
-    if forms != _compiled[0]:
-        longest_first = sorted(forms, key=len, reverse=True)
-        _compiled = (forms, re.compile("|".join(map(re.escape, longest_first))) if forms else None)
-    return _compiled[1]
+    return _pattern(forms).sub(MASK, text) if forms else text
+
+
+@functools.lru_cache(maxsize=1)
+def _pattern(forms: frozenset[str]) -> re.Pattern[str]:
+    """One expression matching every form, longest first."""
+    return re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
 
 
 def escape(text: str) -> str:
@@ -84,9 +74,8 @@ def escape(text: str) -> str:
 def excerpt(text: str, limit: int = EXCERPT_CHARS, *, total: int | None = None) -> str:
     """Server text made printable: masked, escaped, cut to `limit` characters, and counted.
 
-    Masking comes first, over a window longer than what is shown, so the cut never leaves a
-    secret's start that masking missed; an end that begins a secret is masked too. `total`:
-    the size of the whole, when `text` is only its start (a body's first bytes).
+    Masked before the cut, and an end that begins a secret is masked too. `total`: the size
+    of the whole, when `text` is only its start (a body's first bytes).
     """
     with _lock:
         forms = list(_secrets)
@@ -110,7 +99,7 @@ class RedactingFilter(logging.Filter):
     """A handler filter: each line masked and on one line; each traceback line an `excerpt`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Render the message with its arguments, masked and escaped; always keep the record."""
+        """Render the message masked and escaped; keep the record."""
         record.msg = escape(redact(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:

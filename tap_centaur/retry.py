@@ -1,9 +1,7 @@
 """Retrying transient failures: bounded exponential backoff that honours `Retry-After`.
 
-What is retried: 429, 5xx, resets, timeouts (the whole answer bounded by request_timeout),
-cut or undecodable bodies, proxy failures. What is not: TLS certificate failures and
-redirects (they fail the same way every time). Each final failure is one line saying what
-happened and what to check.
+Not retried: TLS failures and redirect loops (they fail the same way every time). Each final
+failure is one line saying what happened and what to check.
 """
 
 from __future__ import annotations
@@ -16,9 +14,10 @@ import typing as t
 
 import backoff
 import requests
+from requests import exceptions as rex
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_centaur.clock import parse_http_date, retry_after_seconds
+from tap_centaur.clock import retry_after_seconds
 from tap_centaur.errors import (
     RetriesExhaustedError,
     RunEndedError,
@@ -37,19 +36,20 @@ if t.TYPE_CHECKING:
 
 T = t.TypeVar("T")
 
-#: Failures worth another try: the SDK's list (`RESTStream.request_decorator`, which does not
-#: export it): rate limits, server errors, resets, timeouts, cut bodies.
+#: The SDK's list (`RESTStream.request_decorator`, which does not export it): rate limits,
+#: server errors, resets, timeouts, cut bodies.
 RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     RetriableAPIError,
     ConnectionResetError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
+    rex.Timeout,
+    rex.ConnectionError,
+    rex.ChunkedEncodingError,
+    rex.ContentDecodingError,
 )
 #: A Retry-After longer than this is cut short (and logged): the run would look hung.
 MAX_RETRY_AFTER_SECONDS = 600.0
 MAX_BACKOFF_SECONDS = 60.0
+_CHECK_NETWORK = "Check api_url and the network, then try again; or raise max_retries."
 
 logger = logging.getLogger("tap-centaur")
 
@@ -57,20 +57,17 @@ logger = logging.getLogger("tap-centaur")
 class RetryPolicy:
     """Retries a call on transient failures, then fails with a message naming what to try.
 
-    Waits grow exponentially (`backoff_factor` x 2^n, at most 60 s, with jitter). A 429's
-    `Retry-After` is honoured and pauses every caller sharing this policy, so parallel
-    workers slow down together instead of multiplying retries.
+    Waits: `backoff_factor` x 2^n (at most 60 s, jittered), or a 429's `Retry-After`, which
+    pauses every caller sharing this policy.
     """
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
-        """Set the retry budget (retries after the first attempt) and the base wait."""
         self.max_retries, self.backoff_factor = max_retries, backoff_factor
         self.max_backoff = MAX_BACKOFF_SECONDS
         self.request_timeout = request_timeout
         self._resume_at = 0.0
         self._ended = False
         self._lock = threading.Lock()
-        self._random = random.Random()  # noqa: S311 - jitter, not cryptography
 
     def end(self) -> None:
         """The run is over: a request still retrying in a background thread gives up."""
@@ -81,12 +78,7 @@ class RetryPolicy:
         self.max_retries, self.max_backoff = min(self.max_retries, 2), 1.0
 
     def call(self, func: Callable[[], T], *, where: str) -> T:
-        """Call `func` with retries; `where` names its target for messages.
-
-        Raises:
-            RetriesExhaustedError: a transient failure outlasted every retry.
-            TransportError: TLS or redirect failures (never retried).
-        """
+        """Call `func` with retries; `where` names its target in the messages."""
 
         def attempt() -> T:
             self._wait_for_shared_pause()
@@ -105,15 +97,19 @@ class RetryPolicy:
         )(attempt)
         try:
             return retrying()
-        except requests.exceptions.SSLError as exc:
+        except rex.SSLError as exc:
             raise TransportError(f"{where}: {_tls_advice(exc)}") from exc
-        except requests.exceptions.TooManyRedirects as exc:
+        except rex.TooManyRedirects as exc:
             raise TransportError(
                 f"{where}: the API redirected more than {MAX_REDIRECTS} times within its own "
                 "origin (a redirect loop). Check api_url: it must be the API's base URL."
             ) from exc
         except RETRYABLE_EXCEPTIONS as exc:
-            raise RetriesExhaustedError(self._exhausted_message(where, exc)) from exc
+            tries = self.max_retries + 1
+            raise RetriesExhaustedError(
+                f"{where}: giving up after {tries} attempt{'s' if tries > 1 else ''}; last error: "
+                f"{describe_failure(exc, self.request_timeout)}. {_advice(exc)}"
+            ) from exc
 
     def _waits(self) -> Generator[float, BaseException | None, None]:
         """Wait times for `backoff`: receives each failure, yields seconds to sleep."""
@@ -132,16 +128,13 @@ class RetryPolicy:
                         requested,
                         wait,
                     )
-                self._pause_everyone(wait)
+                with self._lock:  # every caller sharing this policy waits it out
+                    self._resume_at = max(self._resume_at, time.monotonic() + wait)
             else:
                 ceiling = min(self.backoff_factor * 2**retry, self.max_backoff)
-                wait = self._random.uniform(ceiling / 2, ceiling)
+                wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
             retry += 1
             exc = yield wait
-
-    def _pause_everyone(self, seconds: float) -> None:
-        with self._lock:
-            self._resume_at = max(self._resume_at, time.monotonic() + seconds)
 
     def _wait_for_shared_pause(self) -> None:
         delay = self._resume_at - time.monotonic()
@@ -149,114 +142,99 @@ class RetryPolicy:
             time.sleep(delay)
 
     def _log_backoff(self, details: Details) -> None:
-        exc = details.get("exception")
         logger.warning(
             "Retrying (%d of %d) in %.1f s after: %s",
             details["tries"],
             self.max_retries,
             details.get("wait", 0.0),
-            describe_failure(exc, self.request_timeout),
-        )
-
-    def _exhausted_message(self, where: str, exc: BaseException) -> str:
-        tries = self.max_retries + 1
-        return (
-            f"{where}: giving up after {tries} attempt{'s' if tries > 1 else ''}; last error: "
-            f"{describe_failure(exc, self.request_timeout)}. {_advice(exc)}"
+            describe_failure(details["exception"], self.request_timeout),
         )
 
 
-def raise_if_transient(response: requests.Response, where: str, policy: RetryPolicy) -> None:
-    """The one rule of what is transient in an answer: 429 or 5xx (with its `Retry-After`).
-
-    Raises:
-        TransientResponseError: for a 429 or a 5xx, naming the status and the body's start.
-    """
+def raise_if_transient(response: requests.Response, where: str) -> None:
+    """The one rule of what is transient in an answer: 429 or 5xx (with its `Retry-After`)."""
     status = response.status_code
     if status != 429 and status < 500:
         return
-    retry_after = None
-    if status == 429:
-        headers = response.headers
-        retry_after = retry_after_seconds(
-            headers.get("Retry-After"), parse_http_date(headers.get("Date"))
-        )
     raise TransientResponseError(
         f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
         + f" ({body_excerpt(response)})",
         status=status,
-        retry_after=retry_after,
+        retry_after=retry_after_seconds(response.headers) if status == 429 else None,
     )
 
 
 def _never_retried(exc: Exception) -> bool:
     """TLS failures repeat identically: retrying only delays the message."""
-    return isinstance(exc, requests.exceptions.SSLError)
+    return isinstance(exc, rex.SSLError)
 
 
-def describe_failure(exc: BaseException | None, timeout: float) -> str:  # noqa: PLR0911 - likewise
+def describe_failure(exc: BaseException, timeout: float) -> str:  # noqa: PLR0911
     """What went wrong, in a few words (no URL query, no credential)."""
     if isinstance(exc, (RetriableAPIError, ResponseTimeout)):
         return str(exc)
-    if isinstance(exc, requests.exceptions.ProxyError):
+    if isinstance(exc, rex.ProxyError):
         return f"the proxy {_proxy_of(exc)} failed ({_reason(exc)})"
-    if isinstance(exc, requests.exceptions.Timeout):
+    if isinstance(exc, rex.Timeout):
         return f"no answer within request_timeout={timeout:g} s"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+    if isinstance(exc, rex.ChunkedEncodingError):
         return "the connection closed before the whole body arrived (truncated response)"
-    if isinstance(exc, requests.exceptions.ContentDecodingError):
+    if isinstance(exc, rex.ContentDecodingError):
         return "the body could not be decompressed"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"the connection to {_origin_of(exc)} failed or was reset ({_reason(exc)})"
+    if isinstance(exc, rex.ConnectionError):
+        url = _url_of(exc)
+        where = origin_text(url) if url else "the API"
+        return f"the connection to {where} failed or was reset ({_reason(exc)})"
     if isinstance(exc, ConnectionResetError):
         return "the connection was reset"
-    return type(exc).__name__ if exc else "unknown failure"
+    return type(exc).__name__
 
 
-def _advice(exc: BaseException) -> str:  # noqa: PLR0911 - one answer per kind of failure
-    status = getattr(exc, "status", None)
-    if isinstance(exc, UndecodableBodyError):
-        return (
-            "Every answer was something other than the API's JSON: check api_url (a proxy, "
-            "captive portal or maintenance page may answer instead), and report it to Centaur "
-            "Labs support if api_url is right."
-        )
+#: What to do when a failure outlasted every retry: the first kind that matches.
+_ADVICE: tuple[tuple[type[BaseException], str], ...] = (
+    (
+        UndecodableBodyError,
+        "Every answer was something other than the API's JSON: check api_url (a proxy, "
+        "captive portal or maintenance page may answer instead), and report it to Centaur "
+        "Labs support if api_url is right.",
+    ),
+    (
+        rex.ProxyError,
+        "Check the proxy named in HTTPS_PROXY / HTTP_PROXY (or exclude the API with NO_PROXY).",
+    ),
+    (rex.Timeout, "Raise request_timeout, or lower page_size so each page is quicker to serve."),
+    (
+        rex.ConnectionError,
+        "Check api_url (the host and port above) and the network, then try again.",
+    ),
+)
+
+
+def _advice(exc: BaseException) -> str:
+    status = getattr(exc, "status", None) or 0
     if status == 429:
         return "The API kept rate limiting the tap: run it later, or raise max_retries."
-    if isinstance(status, int) and status >= 500:
+    if status >= 500:
         return "The API kept failing: try again later, or raise max_retries / backoff_factor."
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return (
-            "Check the proxy named in HTTPS_PROXY / HTTP_PROXY (or exclude the API with NO_PROXY)."
-        )
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "Raise request_timeout, or lower page_size so each page is quicker to serve."
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "Check api_url (the host and port above) and the network, then try again."
-    return "Check api_url and the network, then try again; or raise max_retries."
+    return next((advice for kind, advice in _ADVICE if isinstance(exc, kind)), _CHECK_NETWORK)
 
 
-def _tls_advice(exc: requests.exceptions.SSLError) -> str:
-    url = exc.request.url if exc.request is not None and exc.request.url else ""
-    where = f" with {origin_text(url)}" if url else ""
+def _url_of(exc: rex.RequestException) -> str:
+    return (exc.request.url if exc.request is not None else None) or ""
+
+
+def _tls_advice(exc: rex.SSLError) -> str:
+    url = _url_of(exc)
     return (
-        f"the TLS handshake{where} failed ({_reason(exc)}); not retried. Check api_url, and "
-        "if your network inspects TLS with its own certificate authority, set "
-        "REQUESTS_CA_BUNDLE to that authority's certificate file."
+        f"the TLS handshake{f' with {origin_text(url)}' if url else ''} failed ({_reason(exc)}); "
+        "not retried. Check api_url, and if your network inspects TLS with its own certificate "
+        "authority, set REQUESTS_CA_BUNDLE to that authority's certificate file."
     )
 
 
-def _origin_of(exc: requests.exceptions.RequestException) -> str:
-    request = exc.request
-    url = request.url if request is not None and request.url else ""
-    return origin_text(url) if url else "the API"
-
-
-def _proxy_of(exc: requests.exceptions.ProxyError) -> str:
-    request = exc.request
-    url = request.url if request is not None and request.url else ""
-    proxies = requests.utils.get_environ_proxies(url) if url else {}
-    proxy = requests.utils.select_proxy(url, proxies) if url else None
+def _proxy_of(exc: rex.ProxyError) -> str:
+    url = _url_of(exc)
+    proxy = url and requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
     return origin_text(proxy) if proxy else "(HTTPS_PROXY / HTTP_PROXY)"
 
 

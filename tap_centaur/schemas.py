@@ -10,10 +10,7 @@ from singer_sdk import typing as th
 #: Where fields the API returns but the schema does not list are kept (as one JSON object).
 UNDOCUMENTED_FIELDS = "undocumented_fields"
 
-#: A label's shape depends on the task type, and each shape has a field of its own (one JSON
-#: type per field): class names (a list of strings, classification) stay in the label's field,
-#: WKT (a string: boxes, lines, circles) goes to the field named with this suffix, any other
-#: shape to `undocumented_fields` under the label's name. See `route_labels`.
+#: A label's WKT form (boxes, lines, circles) has a field of its own: see `route_labels`.
 WKT_SUFFIX = "_wkt"
 _STRING = {str}
 _CLASS_NAMES = th.ArrayType(th.StringType)
@@ -45,10 +42,7 @@ _CASE_AND_TASK = (
 
 
 def _schema(*properties: th.Property[t.Any]) -> dict[str, t.Any]:
-    """A stream's schema, without the SDK's draft-2020-12 `$schema`.
-
-    Targets validate with Draft 4 or 7, and some refuse a schema that names another draft.
-    """
+    """A stream's schema, without `$schema`: targets validate with Draft 4 or 7."""
     schema = th.PropertiesList(*properties).to_dict()
     schema.pop("$schema", None)
     return schema
@@ -62,18 +56,10 @@ CASE_RESULT_SCHEMA: dict[str, t.Any] = _schema(
     th.Property("content_metadata", th.ArrayType(CONTENT_METADATA)),
     th.Property("agreement", th.NumberType),
     th.Property("difficulty", th.NumberType),
-    th.Property(
-        "correct_label",
-        _CLASS_NAMES,
-        description="Gold Standard or majority label of a classification task: class names.",
-    ),
-    th.Property("majority_label", _CLASS_NAMES, description="Class names, by majority vote."),
-    th.Property(
-        f"correct_label{WKT_SUFFIX}",
-        th.StringType,
-        description="Gold Standard or majority label of a geometric task (box, line, circle): WKT.",
-    ),
-    th.Property(f"majority_label{WKT_SUFFIX}", th.StringType, description="WKT, by majority."),
+    th.Property("correct_label", _CLASS_NAMES, description="Gold Standard, else majority."),
+    th.Property("majority_label", _CLASS_NAMES, description="Class names by majority vote."),
+    th.Property(f"correct_label{WKT_SUFFIX}", th.StringType, description="The same, as WKT."),
+    th.Property(f"majority_label{WKT_SUFFIX}", th.StringType, description="The same, as WKT."),
     th.Property(
         "read_stats",
         th.ObjectType(
@@ -104,8 +90,7 @@ CASE_RESULT_V2_SCHEMA: dict[str, t.Any] = _schema(
                 additional_properties=True,
             )
         ),
-        description="One element per piece of content: its content_metadata, and every other "
-        "key (prelabel, ..., shapes not published) as it comes.",
+        description="One per piece of content; keys other than content_metadata as they come.",
     ),
     _UNDOCUMENTED,
 )
@@ -141,8 +126,7 @@ def _python_types(json_types: str | list[str]) -> tuple[type, ...]:
     return tuple(py_type for name in names for py_type in _PYTHON_TYPES[name])
 
 
-#: A declared part of a value: the exact Python types it may have, and the check of its own
-#: parts when it has any.
+#: A declared part of a value: its exact Python types, and the check of its own parts.
 _Part = tuple[tuple[type, ...], "TypeCheck | None"]
 
 
@@ -152,30 +136,21 @@ class TooDeepError(Exception):
 
 @dataclass(frozen=True)
 class TypeCheck:
-    """The checks of the declared parts of a JSON value: an object's properties, an array's items.
-
-    Exact types: JSON `true` decodes to bool, which must not pass for an integer.
-    """
+    """The exact types (`true` is no integer) of an object's properties or an array's items."""
 
     properties: dict[str, _Part] = field(default_factory=dict)
     items: _Part | None = None
-    #: Properties that may not be missing (their types exclude null).
-    required: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeCheck | None:
-        """The check of the parts of a JSON schema, but of its properties in `skip`.
-
-        None when there is no part to check.
-        """
+        """The check of a JSON schema's parts but its properties in `skip`; None if none."""
         properties = {
             name: part
             for name, spec in schema.get("properties", {}).items()
             if name not in skip and (part := cls._part(spec))
         }
         items = cls._part(schema.get("items", {}))
-        required = tuple(name for name, (types, _) in properties.items() if type(None) not in types)
-        return cls(properties, items, required) if properties or items else None
+        return cls(properties, items) if properties or items else None
 
     @classmethod
     def _part(cls, schema: dict[str, t.Any]) -> _Part | None:
@@ -183,17 +158,15 @@ class TypeCheck:
 
 
 def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, object] | None:
-    """One walk of a value: the path and value of its first part of a type the schema forbids.
+    """The path (".key[0]") and value of the first part of `value` of a forbidden type, or None.
 
-    The path is made of ".key" and "[0]" parts; None when every part has its type. Parts the
-    schema does not declare are walked too, for their depth only.
+    One walk: undeclared parts are walked for their depth only.
 
     Raises:
         TooDeepError: when objects and lists nest more than `levels` deep (`value` is one).
     """
     if levels == 0:
         raise TooDeepError
-    found: tuple[str, object] | None = None
     if type(value) is dict:
         declared = check.properties if check is not None else {}
         for name, item in value.items():
@@ -204,9 +177,6 @@ def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, 
                 found := mismatch(item, part[1] if part else None, levels - 1)
             ):
                 return f".{name}{found[0]}", found[1]
-        for name in check.required if check is not None else ():
-            if name not in value:
-                return f".{name}", None
     elif type(value) is list:
         part = check.items if check is not None else None
         for index, item in enumerate(value):
@@ -216,7 +186,7 @@ def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, 
                 found := mismatch(item, part[1] if part else None, levels - 1)
             ):
                 return f"[{index}]{found[0]}", found[1]
-    return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -224,24 +194,20 @@ class RecordShape:
     """What a record of one endpoint must look like, derived from its JSON schema."""
 
     name: str
-    #: The stream's JSON schema.
     schema: dict[str, t.Any]
-    #: The integer fields that identify a record (its primary key), checked first.
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]  # the integer fields of its primary key, checked first
     documented: frozenset[str]
-    #: The check of the typed fields but the keys, at every depth the schema declares.
-    check: TypeCheck | None
-    #: The label fields and their WKT fields (see WKT_SUFFIX and `route_labels`).
-    labels: tuple[tuple[str, str], ...] = ()
+    check: TypeCheck | None  # of the typed fields but the keys, at every depth declared
+    labels: tuple[tuple[str, str], ...] = ()  # each label field and its WKT field
     #: Who answered, and what was expected, for error messages.
     source: str = "the API"
     expected: str = ""
 
     @classmethod
     def of(
-        cls, name: str, keys: tuple[str, ...], schema: dict[str, t.Any], **labels: str
+        cls, name: str, keys: tuple[str, ...], schema: dict[str, t.Any], **messages: str
     ) -> RecordShape:
-        """Derive the shape from a schema that has an `undocumented_fields` property."""
+        """The shape of a schema that has an `undocumented_fields` property."""
         properties = schema["properties"]
         return cls(
             name=name,
@@ -254,19 +220,17 @@ class RecordShape:
                 for field in properties
                 if field + WKT_SUFFIX in properties
             ),
-            **labels,
+            **messages,
         )
 
 
 def route_labels(
     record: dict[str, t.Any], labels: tuple[tuple[str, str], ...]
 ) -> dict[str, t.Any] | None:
-    """Give each label of `record` the field of its shape; return the labels of no known shape.
+    """Give each label the field of its shape; return the labels of no known shape.
 
-    `labels`: (label, its WKT field) pairs. Class names (a list of strings) stay, a WKT string
-    moves to the WKT field; both fields are set (null when not of their shape). Any other shape
-    (an object, a number, a list of non-strings) is not the docs': the caller keeps it verbatim
-    in `undocumented_fields`.
+    Class names (a list of strings) stay, a WKT string moves to the WKT field (both are set,
+    null when not of their shape); any other shape goes to `undocumented_fields` (the caller).
     """
     undescribed = None
     for label, wkt in labels:

@@ -1,9 +1,4 @@
-"""Every private singer-sdk name the tap relies on, in one place.
-
-Each override below replaces an SDK internal for a stated reason; `tests/test_sdk_internals.py`
-fails when the SDK changes the name, signature or behaviour the override relies on.
-Everything else in the tap uses the SDK's public interface.
-"""
+"""Every private (or final) singer-sdk name the tap relies on; why each: docs/DESIGN.md."""
 
 from __future__ import annotations
 
@@ -30,18 +25,10 @@ class SdkStream(RESTStream[int]):
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
     ) -> None:
-        """Do nothing: bookmarks come from clocks, per partition (`ResultsSync`), not records.
-
-        The SDK would read the replication key (`updated_after`) from each record, which
-        case results do not carry.
-        """
+        """Nothing: bookmarks come from clocks per partition, not from records."""
 
     def _write_starting_replication_value(self, context: Context | None) -> None:
-        """Do nothing: `ResultsSync` reads each partition's bookmark itself.
-
-        The SDK would put one `starting_replication_value` for the whole stream in the state
-        (and log it), meaningless when every partition has its own bookmark.
-        """
+        """Nothing: each partition has its own bookmark, the stream no starting value."""
 
     @cached_property
     def _every_property_selected(self) -> bool:
@@ -50,13 +37,7 @@ class SdkStream(RESTStream[int]):
     def _generate_record_messages(
         self, record: Record
     ) -> Generator[singer.RecordMessage, None, None]:
-        """The SDK's RECORD messages, minus its walk of the selection mask for every record.
-
-        That walk removes deselected properties and was the largest cost on the record path
-        (docs/PERFORMANCE.md); when the catalog selects every property it removes nothing,
-        so it is skipped. Type conformance is off for these streams (`TYPE_CONFORMANCE_LEVEL`
-        NONE: records are checked as pages are decoded). Stream maps apply as in the SDK.
-        """
+        """The SDK's RECORD messages; with every property selected, without its mask walk."""
         if not self._every_property_selected:
             yield from super()._generate_record_messages(record)
             return
@@ -72,15 +53,15 @@ class SdkStream(RESTStream[int]):
 
 
 class SdkTap(Tap):
-    """The SDK's tap, with its config check preceded by the tap's own, and runs it wraps."""
+    """The SDK's tap: its config check after the tap's own, its runs within `running`."""
 
     @contextmanager
     def running(self, *, dry_run: bool) -> Generator[None, None, None]:
-        """Around a run: the tap's start and end of a run (`TapCentaur.running`)."""
+        """The run's start and end (`TapCentaur.running`)."""
         yield
 
     def sync_all(self) -> None:  # type: ignore[misc]  # final in the SDK: wrapped, not changed
-        """The SDK's `sync_all` within `running`: what starts and ends a run has one place."""
+        """The SDK's `sync_all` within `running`."""
         with self.running(dry_run=False):
             super().sync_all()
 
@@ -92,11 +73,7 @@ class SdkTap(Tap):
             return super().run_sync_dry_run(dry_run_record_limit, streams)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Check the tap's settings first: messages name the setting and never echo a secret.
-
-        The SDK's JSON-schema check would print the value of a mistyped setting (an API key
-        given as a number, say). It then covers the SDK's built-in settings (stream maps...).
-        """
+        """The tap's check first (it never echoes a value), then the SDK's (built-in settings)."""
         if raise_errors:
             parse_settings(self.config)
         return super()._validate_config(raise_errors=raise_errors)

@@ -1,12 +1,11 @@
 """HTTP sessions that never leave the API's origin and bound every answer in time and size.
 
-`requests` follows redirects anywhere, keeps custom headers such as `X-API-KEY` on every hop
-and re-sends a POST body (the login password) on a 307 (SDK notes, pitfall 14); its timeout
-bounds each socket read, not the answer, so a body dripped one byte a second never times out;
-and it holds a body however large it inflates. An `ApiSession` closes these holes: a redirect
-to another origin (scheme, host or port) is refused before anything is sent there, same-origin
-redirects are followed (at most `MAX_REDIRECTS`), every answer, body included, must arrive
-within the timeout, and reading stops once the decoded body exceeds `max_response_mb`.
+`requests` follows redirects anywhere with custom headers (`X-API-KEY`) and a POST body (the
+login password) kept (SDK notes, pitfall 14), bounds each socket read but not the answer (a
+body dripped a byte a second never times out) and holds a body however large it inflates. An
+`ApiSession` refuses a redirect to another origin before anything is sent there, follows at
+most `MAX_REDIRECTS` within it, and reads every answer within the timeout, decoding it as it
+arrives and stopping once it exceeds `max_response_mb`.
 """
 
 from __future__ import annotations
@@ -33,19 +32,12 @@ MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 #: Compressed bytes inflated at a time: deflate inflates 4 KiB to at most about 4 MiB.
 _INFLATE_STEP = 4 * 1024
-#: Bytes counted for each `{`, `[` and `,` of a body, on top of the body's own: what a JSON
-#: value may cost once decoded into Python objects (measured with msgspec: 65 bytes for real
-#: records, 36-83 for pages of tiny objects, which cost up to 30 times their JSON). So
-#: `max_response_mb` bounds the memory a page takes once decoded, not only its bytes.
+#: Bytes counted for each `{`, `[` and `,` of a body on top of its own: what a JSON value may
+#: take once decoded (measured with msgspec: 36-83 bytes), so that `max_response_mb` bounds a
+#: page's memory, not only its bytes.
 VALUE_COST = 128
-#: zlib's window bits of each content coding the tap accepts (None: no coding).
-_WBITS: dict[str, int | None] = {
-    "": None,
-    "identity": None,
-    "gzip": 16 + zlib.MAX_WBITS,
-    "x-gzip": 16 + zlib.MAX_WBITS,
-    "deflate": zlib.MAX_WBITS,
-}
+#: zlib's window bits of each content coding the tap accepts (None: no coding; +16: gzip).
+_WBITS = {"": None, "identity": None, "gzip": 31, "x-gzip": 31, "deflate": zlib.MAX_WBITS}
 
 
 class ResponseTimeout(requests.exceptions.ReadTimeout):
@@ -66,14 +58,12 @@ def origin_text(url: str) -> str:
 
 
 class ApiSession(requests.Session):
-    """A session bound to one origin, with a deadline on every whole answer."""
+    """A session bound to `api_url`'s origin; each whole answer within `timeout` s and the size."""
 
     def __init__(self, api_url: str, timeout: float, max_response_mb: int) -> None:
-        """Redirects only within `api_url`'s origin; answers within `timeout` s and the size."""
+        """Bind the session to `api_url`'s origin, `timeout` and `max_response_mb`."""
         super().__init__()
-        self.api_url = api_url
-        self.timeout = timeout
-        self.max_response_mb = max_response_mb
+        self.api_url, self.timeout, self.max_response_mb = api_url, timeout, max_response_mb
         self.max_redirects = MAX_REDIRECTS
         self._origin = origin(api_url)
         self.headers["Accept-Encoding"] = "gzip"
@@ -81,51 +71,35 @@ class ApiSession(requests.Session):
         self._proxies: dict[tuple[object, ...], dict[str, str]] = {}
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # noqa: ANN401
-        """Send as `requests` does, trusting REQUESTS_CA_BUNDLE like `Session.request` does.
+        """Send with the `verify` and proxies that `Session.request` would use.
 
-        The SDK calls `send` directly, which otherwise ignores REQUESTS_CA_BUNDLE and
-        CURL_CA_BUNDLE (networks that inspect TLS need them). The proxies from the
-        environment are worked out once per origin, not for every request: `requests` reads
-        the whole environment several times for each (a third of the CPU of a run over
-        thousands of one-page tasks, docs/PERFORMANCE.md). Headers of an answer that
-        contradict themselves are a broken connection (retried), not an unforeseen error.
+        The SDK calls `send`, which ignores REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE. Proxies
+        are resolved once per host, not per request (`requests` reads the environment several
+        times for each: a third of a run's CPU, docs/PERFORMANCE.md). Headers that contradict
+        themselves are a broken connection (retried).
         """
         if kwargs.get("verify") is None:
-            kwargs["verify"] = self._environment_verify()
+            bundle = self.trust_env and (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            )
+            kwargs["verify"] = bundle or self.verify
         if "proxies" not in kwargs:
-            kwargs["proxies"] = self._proxies_for(request)
+            scheme, netloc = urlsplit(request.url or "")[:2]
+            key = (scheme, netloc, tuple(sorted(self.proxies.items())), self.trust_env)
+            if key not in self._proxies:
+                self._proxies[key] = resolve_proxies(request, dict(self.proxies), self.trust_env)
+            kwargs["proxies"] = dict(self._proxies[key])
         try:
             return super().send(request, **kwargs)
         except requests.exceptions.InvalidHeader as error:  # the answer's: two Content-Lengths
             raise requests.exceptions.ConnectionError(error, request=request) from None
 
-    def _environment_verify(self) -> bool | str | None:
-        """`merge_environment_settings`'s verify, without its proxy lookups (thrown away here)."""
-        bundle = None
-        if self.trust_env:
-            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        return bundle or self.verify  # as `merge_setting`: the environment's, else the session's
-
-    def _proxies_for(self, request: requests.PreparedRequest) -> dict[str, str]:
-        """What `Session.send` would resolve (the session's and the environment's proxies).
-
-        They depend on the URL's scheme and host (with its port as written) only, and the
-        environment does not change during a run: resolved once per host and session settings.
-        """
-        scheme, netloc = urlsplit(request.url or "")[:2]
-        key = (scheme, netloc, tuple(sorted(self.proxies.items())), self.trust_env)
-        proxies = self._proxies.get(key)
-        if proxies is None:
-            proxies = resolve_proxies(request, dict(self.proxies), self.trust_env)
-            self._proxies[key] = proxies
-        return dict(proxies)
-
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """The redirect to follow, refusing any other origin before a byte is sent there.
 
         Raises:
-            CrossOriginRedirectError: naming the redirect's origin (never its query), or
-                saying that its target cannot be parsed.
+            CrossOriginRedirectError: naming the target's origin (never its query), or saying
+                that it cannot be parsed.
         """
         target = super().get_redirect_target(resp)
         if target is None:
@@ -145,11 +119,7 @@ class ApiSession(requests.Session):
         return target
 
     def _read_body_in_time(self, response: requests.Response, **_kwargs: t.Any) -> None:  # noqa: ANN401
-        """Read and decode the whole body now, each read bounded by what is left of the timeout.
-
-        Runs as a response hook, before `requests` reads the body itself: the body is then
-        served from memory. The content coding is undone as the body arrives, so an answer
-        that inflates past `max_response_mb` is refused before it is held.
+        """Read and decode the whole body (a response hook, before `requests` reads it).
 
         Raises:
             ResponseTimeout: when the answer is not complete within the timeout.
@@ -160,90 +130,56 @@ class ApiSession(requests.Session):
         raw = response.raw
         try:
             body = _DecodedBody(response.headers.get("Content-Encoding", ""), self.max_response_mb)
-            _read_until(deadline, raw, body)
-        except (TimeoutError, urllib3.exceptions.ReadTimeoutError):
+            body.read(raw, deadline)
+        except BaseException as error:
             raw.close()  # a half-read connection must not go back to the pool
-            raise self._timeout(response, body.received) from None
-        except _TooLargeError:
-            raw.close()
-            raise self._too_large(response, body.coding) from None
-        except urllib3.exceptions.ProtocolError as error:
-            raw.close()
-            raise requests.exceptions.ChunkedEncodingError(error) from None
-        except BaseException:
-            raw.close()
+            if isinstance(error, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
+                raise ResponseTimeout(
+                    f"the answer was not complete within request_timeout={self.timeout:g} s "
+                    f"(HTTP {response.status_code}, {body.received} bytes of the body "
+                    "received)",
+                    request=response.request,
+                ) from None
+            if isinstance(error, _TooLargeError):
+                raise self._too_large(response, body.coding) from None
+            if isinstance(error, urllib3.exceptions.ProtocolError):
+                raise requests.exceptions.ChunkedEncodingError(error) from None
             raise
         raw.release_conn()
         response.raw = _BodyInMemory(body.finish())
-
-    def _timeout(self, response: requests.Response, received: int) -> ResponseTimeout:
-        return ResponseTimeout(
-            f"the answer was not complete within request_timeout={self.timeout:g} s "
-            f"(HTTP {response.status_code}, {received} bytes of the body received)",
-            request=response.request,
-        )
 
     def _too_large(self, response: requests.Response, coding: str) -> ResponseTooLargeError:
         decoded = f" once {coding} is undone" if coding not in ("", "identity") else ""
         return ResponseTooLargeError(
             f"{request_label(response.request)}: the answer (HTTP {response.status_code}) is "
             f"larger than max_response_mb={self.max_response_mb} MiB{decoded} (with what its "
-            "JSON values take in memory); the tap stopped "
-            "reading it. No real page is that large: something other than the API's pages "
-            "answered (a compression bomb, a body that never ends). If pages this large are "
-            "expected, lower page_size or raise max_response_mb."
+            "JSON values take in memory); the tap stopped reading it. No real page is that "
+            "large: something other than the API's pages answered (a compression bomb, a body "
+            "that never ends). If pages this large are expected, lower page_size or raise "
+            "max_response_mb."
         )
 
 
 class _BodyInMemory:
-    """A body already read and decoded, handed to `requests` in one read, then let go.
-
-    `requests` joins what it reads into `response.content`; one read of the whole body makes
-    that join the body itself, so a page is held once, not twice (as a `BytesIO` would).
-    """
+    """A decoded body, handed to `requests` in one read (so it is held once), then let go."""
 
     def __init__(self, body: bytes) -> None:
         self._body: bytes | None = body
 
     def read(self, _size: int = -1) -> bytes:
-        """All that is left (whatever the size asked for), then nothing."""
         body, self._body = self._body or b"", None
         return body
 
     def close(self) -> None:
-        """Let the body go."""
         self._body = None
 
 
-def _read_until(deadline: float, raw: urllib3.BaseHTTPResponse, body: _DecodedBody) -> None:
-    """Read the raw body into `body`, one socket read at a time, until the deadline.
-
-    Raw bytes, decoded here: urllib3's own decoding would wait for a whole compressed block,
-    however slowly it arrives.
-
-    Raises:
-        TimeoutError: at the deadline (the monotonic clock's).
-    """
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        _limit_next_read(raw, left)
-        chunk = raw.read1(_CHUNK, decode_content=False)
-        if not chunk:
-            return
-        body.add(chunk)
-
-
 class _TooLargeError(Exception):
-    """The decoded body passed its limit (internal to `ApiSession`)."""
+    """The decoded body passed its limit."""
 
 
 class _DecodedBody:
-    """A body decoded as it arrives (gzip, deflate or none), refused past a limit in MiB.
-
-    What counts is its bytes and what its JSON values take once decoded (`VALUE_COST` each).
-    """
+    """A body decoded as it arrives; its bytes and `VALUE_COST` per JSON value count."""
 
     def __init__(self, content_encoding: str, limit_mb: int) -> None:
         """Expect a body in `content_encoding`, at most `limit_mb` MiB once decoded.
@@ -263,25 +199,31 @@ class _DecodedBody:
         self._cost = 0
         self.received = 0  # bytes as sent
 
-    def add(self, chunk: bytes) -> None:
-        """Decode and keep one piece of the body as sent.
-
-        Compressed input goes in small steps, so that what one step inflates to (at most
-        about 1,000 times the step) is small too: the body is never held far past the limit.
+    def read(self, raw: urllib3.BaseHTTPResponse, deadline: float) -> None:
+        """Read `raw` undecoded (urllib3 would wait for a whole compressed block) until the end.
 
         Raises:
-            _TooLargeError: once the decoded body exceeds the limit.
-            requests.exceptions.ContentDecodingError: for a corrupt compressed body.
+            TimeoutError: at the deadline; each socket read gives up when it passes.
         """
-        self.received += len(chunk)
-        if self._inflater is None:
-            self._keep(chunk)
-            return
-        view = memoryview(chunk)
-        for start in range(0, len(view), _INFLATE_STEP):
-            rest: bytes | memoryview = view[start : start + _INFLATE_STEP]
-            while rest:
-                rest = self._inflate(rest)
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            if sock is not None:
+                sock.settimeout(max(left, 0.001))
+            chunk = raw.read1(_CHUNK, decode_content=False)
+            if not chunk:
+                return
+            self.received += len(chunk)
+            if self._inflater is None:
+                self._keep(chunk)
+                continue
+            view = memoryview(chunk)  # small steps: one step never inflates far past the limit
+            for start in range(0, len(view), _INFLATE_STEP):
+                rest: bytes | memoryview = view[start : start + _INFLATE_STEP]
+                while rest:
+                    rest = self._inflate(rest)
 
     def _keep(self, decoded: bytes) -> None:
         self._pieces.append(decoded)
@@ -291,7 +233,7 @@ class _DecodedBody:
             raise _TooLargeError
 
     def _inflate(self, data: bytes | memoryview) -> bytes:
-        """Inflate `data` (up to one byte past the limit); the input of a next gzip member."""
+        """Inflate `data` (up to one byte past the limit); return the next gzip member's input."""
         inflater = t.cast("zlib._Decompress", self._inflater)
         try:
             self._keep(inflater.decompress(data, self._limit + 1 - self._cost))
@@ -299,17 +241,13 @@ class _DecodedBody:
             raise self._corrupt(str(error)) from None
         if not inflater.eof:
             return b""  # all consumed: the output stopped short of the limit
-        rest = inflater.unused_data.lstrip(b"\0")  # another gzip member may follow
+        rest = inflater.unused_data.lstrip(b"\0")
         if rest:
             self._inflater = zlib.decompressobj(t.cast("int", self._wbits))
         return rest
 
     def finish(self) -> bytes:
-        """The whole decoded body.
-
-        Raises:
-            requests.exceptions.ContentDecodingError: when a compressed body ended early.
-        """
+        """The whole decoded body (a compressed body that ended early is corrupt)."""
         if self._inflater is not None and self.received and not self._inflater.eof:
             raise self._corrupt("it ended before the end of the compressed data")
         return b"".join(self._pieces)
@@ -318,14 +256,6 @@ class _DecodedBody:
         return requests.exceptions.ContentDecodingError(
             f"the {self.coding} body could not be decompressed ({reason})"
         )
-
-
-def _limit_next_read(raw: urllib3.BaseHTTPResponse, seconds: float) -> None:
-    """Make the next socket read give up when the deadline passes."""
-    connection = getattr(raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        sock.settimeout(max(seconds, 0.001))
 
 
 class SessionPerThread:

@@ -1,19 +1,18 @@
-"""The checks of raw settings that need a message of their own, before conversion.
+"""Checks of raw settings that need words of their own, and of the environment the SDK reads.
 
 `CHECKS` maps a setting to `(name, value) -> value`: the value in a form msgspec converts (None:
-not set), or a `ConfigError` that names the setting and never shows a credential. Then the
-checks of the environment that the SDK reads (integer variables, the log level).
+not set), or a `ConfigError` that names the setting and never shows a credential.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import re
 import typing as t
 from datetime import datetime, timezone
 from functools import partial
+from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from tap_centaur.clock import format_bookmark, parse_start_date
@@ -25,18 +24,17 @@ if t.TYPE_CHECKING:
 
 
 def stripped(name: str, value: object) -> object:
-    """Text without surrounding whitespace (also in a list), as msgspec parses numbers."""
+    """Text (also in a list) without surrounding whitespace, which msgspec would refuse."""
     if isinstance(value, list):
         return [item.strip() if isinstance(item, str) else item for item in value]
     return value.strip() if isinstance(value, str) else value
 
 
 def _credential(name: str, value: object, *, in_header: bool = True) -> object:
-    """A credential without surrounding whitespace; never echoed (it is, or may be, a secret).
+    """A credential without surrounding whitespace; never echoed.
 
     Raises:
-        ConfigError: for text holding a character a request cannot carry (`in_header`: only
-            printable ASCII; else no control character).
+        ConfigError: for a character a request cannot carry (in a header: printable ASCII only).
     """
     if not isinstance(value, str):
         return value  # msgspec names the type it expects
@@ -53,10 +51,9 @@ def _credential(name: str, value: object, *, in_header: bool = True) -> object:
 
 
 def _ids(name: str, value: object) -> object:
-    """Ids as given (numeric strings included); a list variable missing a bracket is named."""
+    """Ids as given; a list variable missing a bracket (the SDK splits '[1,2' into '[1', '2')."""
     for item in value if isinstance(value, list) else ():
         if isinstance(item, str) and ("[" in item or "]" in item):
-            # The SDK splits a variable that is not valid JSON at its commas: '[1,2' -> '[1', '2'.
             raise ConfigError(
                 name,
                 f"{item!r} is not an id: the value looks like a JSON list that does not parse.",
@@ -91,9 +88,7 @@ def _start_date(name: str, value: object) -> datetime | None:
             "Use e.g. 2024-01-31 or 2024-01-31T12:00:00Z.",
         ) from None
     now = datetime.now(timezone.utc)
-    if start > now:
-        # The first sync would read nothing and bookmark now: the history before it would
-        # never be read (issue 19), so a date in the future is a typo, refused.
+    if start > now:  # a typo: the first sync would bookmark now and never read the past
         raise ConfigError(
             name,
             f"{value!r} ({format_bookmark(start)}) is later than now ({format_bookmark(now)} "
@@ -132,7 +127,11 @@ def _api_url(name: str, value: object) -> str | None:
         _ = parts.port
     except ValueError:
         raise ConfigError(name, f"'{excerpt(value, 80)}' has an invalid port.") from None
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    try:
+        loopback = parts.hostname.lower() == "localhost" or ip_address(parts.hostname).is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme == "http" and not loopback:
         raise ConfigError(
             name,
             f"http://{parts.hostname} would send the API password and key in clear text.",
@@ -142,17 +141,7 @@ def _api_url(name: str, value: object) -> str | None:
     return url
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-#: The settings whose raw value needs a check with its own message, or a normal form (the
-#: others are only `stripped`).
+#: The settings whose raw value needs a check or a normal form (the others are `stripped`).
 CHECKS: dict[str, Callable[[str, object], object]] = {
     "api_key": _credential,
     "username": partial(_credential, in_header=False),
@@ -167,10 +156,7 @@ CHECKS: dict[str, Callable[[str, object], object]] = {
 
 
 def check_environment(environ: Mapping[str, str], prefix: str, names: Iterable[str]) -> None:
-    """Refuse integer settings (`names`) from the environment that the SDK cannot convert.
-
-    The SDK converts `<PREFIX><NAME>` of an integer setting with int(), which raises a bare
-    ValueError for any other text; this names the setting instead.
+    """Refuse an integer setting's variable (`<PREFIX><NAME>`) that the SDK's int() would fail on.
 
     Raises:
         ConfigError: naming the setting whose variable is not an integer.
@@ -184,11 +170,7 @@ def check_environment(environ: Mapping[str, str], prefix: str, names: Iterable[s
 
 
 def check_log_level(environ: Mapping[str, str], prefix: str) -> None:
-    """Refuse a log level the SDK would fail on (`<PREFIX>LOGLEVEL`, else `LOGLEVEL`).
-
-    Raises:
-        ConfigError: naming the variable and the level.
-    """
+    """Refuse a log level the SDK would fail on (`<PREFIX>LOGLEVEL`, else `LOGLEVEL`)."""
     name = f"{prefix}LOGLEVEL" if environ.get(f"{prefix}LOGLEVEL") else "LOGLEVEL"
     level = environ.get(name)
     if level and not isinstance(logging.getLevelName(level.upper()), int):

@@ -1,9 +1,8 @@
 """The tap's settings, each declared once: a `Settings` field with its type and `th.Property`.
 
-The declarations give the JSON schema (`CONFIG_SCHEMA`: types, bounds, enums, `secret`,
-descriptions, defaults). `parse_settings` converts a config into `Settings` with msgspec (the
-one parser of numeric strings: environment variables), checks the values against that schema,
-then the rules that span settings; `setting_checks` holds the checks with messages of their own.
+They give the JSON schema (`CONFIG_SCHEMA`). `parse_settings` converts a config with msgspec
+(the one parser of numeric strings), checks the values against the schema, then the rules that
+span settings; `setting_checks` holds the checks of one raw value that need words of their own.
 """
 
 from __future__ import annotations
@@ -26,15 +25,13 @@ from tap_centaur.setting_checks import CHECKS, stripped
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jsonschema.exceptions import ValidationError
-
 LABELING_STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 DEFAULT_API_URL = "https://api.centaurlabs.com"
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 SEE_README = "See README.md, Settings."
 
-#: Numbers may come as text (environment variables): msgspec parses them; these patterns only
-#: let the SDK's own check of the schema accept them.
+#: Numbers may come as text (environment variables): msgspec parses them; these patterns let
+#: the SDK's own check of the schema accept them.
 _NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 _ID_TEXT = r"^\s*[0-9]+\s*$"
 _STATE = th.StringType(allowed_values=list(LABELING_STATES))
@@ -93,7 +90,7 @@ class Credentials:
         return self.username is not None
 
     def __repr__(self) -> str:
-        """Never show the secrets."""
+        """Never shows a secret."""
         method = "login" if self.can_login else "bearer_token"
         return f"Credentials(method={method!r})"
 
@@ -142,9 +139,9 @@ class Settings:
         "first sync. Without it, the first sync reads every case. A date later than now is "
         "refused (a typo would read nothing and bookmark the present).")
     lookback_seconds: int = _setting(_integer(0, 365 * 86400), "Lookback", 300,
-        "Seconds each new bookmark is moved back, so that cases stamped by a clock that lags "
-        "the API's Date header (or this machine's clock) are read again rather than skipped. "
-        "Re-read cases are deduplicated by targets on the primary key. At most 365 days.")
+        "Seconds each new bookmark is moved back, so that cases stamped by a lagging clock are "
+        "read again rather than skipped (targets deduplicate them by primary key). At most 365 "
+        "days.")
     api_url: str = _setting(th.URIType, "API URL", DEFAULT_API_URL,
         "Base URL of the Centaur API. Plain http:// is accepted only for a loopback host (a "
         "local simulator): credentials never travel in clear text.")
@@ -160,34 +157,24 @@ class Settings:
         "Seconds before the first retry; each retry waits twice as long, up to 60 s. A 429's "
         "Retry-After takes precedence (0 to 60).")
     max_parallel_tasks: int = _setting(_integer(1, 32), "Max parallel tasks", 4,
-        "Tasks (partitions) fetched at the same time (1 to 32). Each page is written as soon as "
-        "it arrives, so records of different tasks may interleave; a task's records keep the "
-        "API's order. The default, 4, hides most network latency while keeping the load on the "
-        "API modest.")
+        "Tasks (partitions) fetched at the same time (1 to 32). Records of different tasks may "
+        "interleave; a task's records keep the API's order.")
     state_interval_seconds: float = _setting(_number(0, 86400), "STATE interval", 5,
         "While tasks complete, a STATE message is written at most once per this many seconds "
-        "(and always after the last record): STATE output grows with the number of tasks, and "
-        "a run that is killed re-reads at most the tasks finished since its last STATE. 0 "
-        "writes one after every task (at most 86,400).")
+        "(and always after the last record); 0 writes one after every task (at most 86,400).")
     max_consecutive_task_failures: int = _setting(_integer(1), "Max consecutive task failures",
         3, "The run stops early when this many tasks in a row fail because the API itself keeps "
         "failing (5xx, timeouts, connection errors outlasting max_retries), instead of trying "
         "every remaining task. Failures that belong to one task (404, a bad page) never count.")
     # Past 2**43 MiB, zlib's output limit overflows (Unexpected error once a gzip page arrives).
     max_response_mb: int = _setting(_integer(1, 4096), "Max response size (MiB)", 256,
-        "Largest answer the tap reads, in MiB once decompressed (1 to 4,096), counting 128 "
-        "bytes more for each JSON object, list and item (what it takes in memory once "
-        "decoded), checked while it arrives. The default, 256, is far above any real page "
-        "(1,000 cases of a few KB each count about 5 MB). A larger answer (a compression "
-        "bomb, a body that never ends) fails its task, or the run when it is the login or the "
-        "task or project list, without being held in memory: memory stays under about this "
-        "much per max_parallel_tasks.")
+        "Largest answer the tap reads, in MiB once decompressed, counting 128 bytes more for "
+        "each JSON object, list and item (1 to 4,096). A larger answer fails its task (the run, "
+        "for the login or the task or project list) without being held in memory.")
     max_empty_pages: int = _setting(_integer(1), "Max empty pages in a row", 10000,
         "A task fails (the run stops, for the task or project list) after this many pages in "
-        "a row that bring no record while has_next says more follow: pagination that never "
-        "ends, ends. The default, 10,000, is a scan of 1,000,000 cases at the API's default "
-        "page of 100 without a single match (a rare labeling_state over a huge task); raise it "
-        "for larger tasks filtered that way, or with a small page_size.")
+        "a row that bring no record while has_next says more follow. Raise it for a huge task "
+        "filtered by a rare labeling_state, or with a small page_size.")
     shard_count: int = _setting(_integer(1), "Shard count", 1,
         "Split the tasks between this many jobs, each with its own state: a task (and each "
         "case_ids entry) belongs to shard task_id % shard_count.")
@@ -230,9 +217,7 @@ def draft7(schema: dict[str, t.Any]) -> dict[str, t.Any]:
                 else repair(value)
                 for key, value in node.items()
             }
-        if isinstance(node, list):
-            return [repair(item) for item in node]
-        return node
+        return [repair(item) for item in node] if isinstance(node, list) else node
 
     repaired = t.cast("dict[str, t.Any]", repair(schema))
     repaired["$schema"] = DRAFT_7
@@ -248,6 +233,7 @@ CONFIG_SCHEMA: dict[str, t.Any] = draft7(
 INTEGER_SETTINGS = tuple(
     name for name, hint in t.get_type_hints(Settings).items() if hint in (int, int | None)
 )
+_STATED = ("minimum", "maximum", "enum")
 
 
 def parse_settings(config: Mapping[str, t.Any]) -> Settings:
@@ -285,51 +271,36 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
 
 
 def _check_schema(config: Mapping[str, t.Any]) -> None:
-    """Check the tap's settings against their schema, with messages that name the setting.
-
-    Raises:
-        ConfigError: naming the first setting the schema refuses.
-    """
+    """Refuse the first tap setting the schema refuses, in words (a secret's value unshown)."""
     own = {name: value for name, value in config.items() if name in _NAMES}
     properties = {name: CONFIG_SCHEMA["properties"][name] for name in _NAMES}
     for error in Draft7Validator({"properties": properties}).iter_errors(own):
         name = str(error.absolute_path[0])
-        raise ConfigError(name, _problem(error, properties[name].get("secret")), SEE_README)
-
-
-def _problem(error: ValidationError, secret: bool) -> str:
-    """The schema's refusal in words: a bound's or an enum's shows the value (never a secret)."""
-    stated = [e for e in error.context or () if e.validator in _STATED]
-    leaf = max(stated, key=lambda e: len(e.path)) if stated else error  # the item at fault
-    schema, value = t.cast("dict[str, t.Any]", leaf.schema), leaf.instance
-    if secret or leaf.validator not in _STATED:
-        return "does not have the type this setting takes."
-    if leaf.validator == "enum":
-        allowed = ", ".join(map(repr, schema["enum"]))
-        return f"{excerpt(repr(value), 40)} is not allowed. Allowed values: {allowed}."
-    low, high = (_shown(schema.get(key)) for key in ("minimum", "maximum"))
-    return f"must be {f'at least {low}' if high == 'None' else f'{low} to {high}'}, got " \
-        f"{_shown(value)}."  # fmt: skip
+        stated = [e for e in error.context or () if e.validator in _STATED]
+        leaf = max(stated, key=lambda e: len(e.path)) if stated else error  # the item at fault
+        schema, value = t.cast("dict[str, t.Any]", leaf.schema), leaf.instance
+        secret = properties[name].get("secret")
+        problem = "does not have the type this setting takes."
+        if leaf.validator == "enum" and not secret:
+            allowed = ", ".join(map(repr, schema["enum"]))
+            problem = f"{excerpt(repr(value), 40)} is not allowed. Allowed values: {allowed}."
+        elif leaf.validator in _STATED and not secret:
+            low, high = (_shown(schema.get(key)) for key in ("minimum", "maximum"))
+            bounds = f"at least {low}" if high == "None" else f"{low} to {high}"
+            problem = f"must be {bounds}, got {_shown(value)}."
+        raise ConfigError(name, problem, SEE_README)
 
 
 def _shown(number: object) -> str:
     return f"{number:g}" if isinstance(number, float) else str(number)
 
 
-_STATED = ("minimum", "maximum", "enum")
-
-
 def _check_combinations(settings: Settings) -> None:
-    """The rules that span settings: one way to authenticate, a shard within shard_count.
-
-    Raises:
-        ConfigError: naming the setting to change.
-    """
+    """The rules that span settings: one way to authenticate, a shard within shard_count."""
     login, password = settings.username is not None, settings.api_password is not None
-    if login and not password:
-        raise ConfigError("api_password", "is required when username is set.")
-    if password and not login:
-        raise ConfigError("username", "is required when api_password is set.")
+    if login != password:
+        missing, given = ("api_password", "username") if login else ("username", "api_password")
+        raise ConfigError(missing, f"is required when {given} is set.")
     if login and settings.bearer_token is not None:
         raise ConfigError(
             "bearer_token",

@@ -1,13 +1,10 @@
 """SIGTERM, SIGINT, SIGHUP and SIGQUIT: the run ends within `STOP_SECONDS`, exit 128 + signal.
 
-The handler runs in the main thread, wherever the run is (a login, the task list, a page, a
-retry's wait, a write). It asks the output for the final STATE between two messages
-(`BufferedMsgSpecWriter.run_when_idle`), then ends the process with `os._exit`: no thread
-(a request, a retry of the task list) and no exit hook can keep it alive, and nothing is
-left to write. If the output cannot take the STATE within `STOP_SECONDS` (the target does
-not read), a watchdog thread ends the process then, with a WARNING that says so; the output
-still ends at a line's end (`output.py` writes a pipe in whole lines). SIGQUIT (Ctrl-backslash)
-first prints where every thread is: file, line and function, never a value.
+The handler (main thread, wherever the run is) has the output write the final STATE between
+two messages (`BufferedMsgSpecWriter.run_when_idle`), then ends the process with `os._exit`:
+no thread or exit hook can keep it alive. If the output does not take the STATE within
+`STOP_SECONDS` (the target does not read), a watchdog thread ends the process with a WARNING.
+SIGQUIT first prints where every thread is (file, line, function; never a value).
 """
 
 from __future__ import annotations
@@ -38,16 +35,18 @@ STOP_SECONDS = 5.0
 _NAMES = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
 SIGNALS = tuple(getattr(signal, name) for name in _NAMES if hasattr(signal, name))
 _LOG_WRITE_SECONDS = 1.0
+_OUTPUT_FAILED = (
+    "Stopped by %s; the output could not be written (the target stopped reading, or the disk "
+    "is full), so the final STATE was not written: the last STATE the target received stands."
+)
 
 
 class Stopper:
     """Stops the run on a signal: the final STATE when the output takes it, then the exit.
 
-    The handler interrupts the main thread anywhere, possibly holding a lock (of `threading`,
-    of `logging`) that it then keeps while blocked writing: so the watchdog is a bare thread
-    (`_thread`, no `threading` bookkeeping), started before anything else (formatting a log
-    line takes handlers' filters, which could block), and its log lines are formatted in the
-    handler, not in the watchdog.
+    The handler may interrupt the main thread holding a lock (of `threading`, of `logging`):
+    so the watchdog is a bare `_thread`, started first (a handler's filter could block), and
+    its log lines are formatted in the handler.
     """
 
     def __init__(
@@ -93,14 +92,7 @@ class Stopper:
             with contextlib.suppress(OutputError):  # the writer is then `failed`
                 self._writer.write_message(singer.StateMessage(value=self._state()))
         if self._writer.failed:
-            self._exit(
-                self._lines(
-                    logging.WARNING,
-                    "Stopped by %s; the output could not be written (the target stopped "
-                    "reading, or the disk is full), so the final STATE was not written: the "
-                    "last STATE the target received stands.",
-                )
-            )
+            self._exit(self._lines(logging.WARNING, _OUTPUT_FAILED))
         done = "Stopped by %s; the last STATE holds the tasks completed so far."
         self._exit(self._lines(logging.INFO, done))
 
@@ -110,7 +102,7 @@ class Stopper:
         self._exit(late.get(self._writer.mid_line, []))  # none if formatting never returned
 
     def _exit(self, lines: list[tuple[int, bytes]]) -> t.NoReturn:
-        """Write the log line, then exit 128 + the signal (whichever thread comes first)."""
+        """Write the log line, then exit 128 + the signal (the first thread to come)."""
         with self._exiting:  # never released: the process ends inside
             _write(lines)
             os._exit(128 + self._signum)
@@ -132,11 +124,7 @@ class Stopper:
 
 
 def _write(lines: list[tuple[int, bytes]]) -> None:
-    """Write log lines straight to their descriptors, waiting at most 1 s for each.
-
-    Not through the handlers' locks and buffers: the main thread may hold them, or be
-    blocked writing a stderr that nobody reads.
-    """
+    """Write log lines to their descriptors, not through handlers (their locks may be held)."""
     for fd, line in lines:
         with contextlib.suppress(OSError, ValueError):
             if select.select([], [fd], [], _LOG_WRITE_SECONDS)[1]:

@@ -22,32 +22,23 @@ if t.TYPE_CHECKING:
     from tap_centaur.engine import ResultsSync
     from tap_centaur.pages import Record
     from tap_centaur.schemas import RecordShape
-    from tap_centaur.settings import Settings
     from tap_centaur.tasks import TaskCatalog
 
 
 class CentaurStream(SdkStream):
-    """A stream of the Centaur API. Subclasses declare path, schema, keys and record shape."""
+    """A stream of the Centaur API: its path, and its record shape (schema and keys)."""
 
-    #: The shape every record must have (checked as the page is decoded, once).
+    #: Checked as each page is decoded (`pages.py`), so the SDK's conformance pass is off.
     shape: t.ClassVar[RecordShape]
-    #: Records are type-checked against the schema as they are decoded (`pages.check_record`),
-    #: so the SDK's per-record conformance pass is skipped.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    #: Never the SDK's STATE every 10,000 records (it would repeat every partition's bookmark):
-    #: results STATE comes from `ResultsSync`, at most every state_interval_seconds.
+    #: Not the SDK's STATE every 10,000 records: `ResultsSync` writes results STATE.
     STATE_MSG_FREQUENCY = sys.maxsize
 
     def __init__(self, tap: Tap, client: ApiClient) -> None:
-        """A stream of `tap` sending its requests through `client`; schema and keys: `shape`."""
         self.client = client
+        self.settings = client.settings
         super().__init__(tap=tap, schema=self.shape.schema)
         self.primary_keys = self.shape.keys
-
-    @property
-    def settings(self) -> Settings:
-        """The tap's checked settings."""
-        return self.client.settings
 
     @property
     def url_base(self) -> str:
@@ -56,13 +47,8 @@ class CentaurStream(SdkStream):
 
     def records_of(self, params: dict[str, t.Any]) -> Iterator[Record]:
         """The records of every page of this stream's endpoint for `params`."""
-        pages = self.client.pages(self.path, params, self.shape, stream=self.name)
-        for page in pages:
+        for page in self.client.pages(self.path, params, self.shape, stream=self.name):
             yield from page.records
-
-    def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Every record of the endpoint."""
-        return self.records_of({})
 
 
 class ProjectsStream(CentaurStream):
@@ -92,8 +78,7 @@ class TasksStream(CentaurStream):
     name = "tasks"
     path = "/tasks/public/v1/list"
     shape = TASK
-    #: The run's tasks (set by the tap: the catalog lists them through this stream).
-    catalog: TaskCatalog
+    catalog: TaskCatalog  # set by the tap; it lists the tasks through this stream
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -111,21 +96,16 @@ class TasksStream(CentaurStream):
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """The tasks of this shard, as listed this run (copies: the SDK may change them)."""
-        return [dict(task) for task in self.catalog.shard_tasks()]
+        listed = self.catalog.listed()
+        return [dict(listed[task]) for task in listed if self.settings.in_shard(task)]
 
 
 class ResultsStream(CentaurStream):
-    """Case results of each task, incrementally, partition by partition, in parallel.
-
-    One partition per task id, and per labeling state when `labeling_state` is set. The SDK
-    sees one incremental sync without partitions; `ResultsSync` reads the partitions, emits
-    each page as it arrives and bookmarks each partition (docs/DESIGN.md).
-    """
+    """Case results of each task (and labeling state), incrementally, read by `ResultsSync`."""
 
     replication_key = "updated_after"
     is_sorted = False
-    #: What reads this stream's partitions (set by the tap).
-    results: ResultsSync
+    results: ResultsSync  # set by the tap
 
     @property
     def partitions(self) -> None:
@@ -145,11 +125,7 @@ class ResultsStream(CentaurStream):
         batch_config: t.Any,  # noqa: ANN401 - the SDK's BatchConfig, not a public name
         context: Context | None = None,
     ) -> Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
-        """The SDK's batches; after each BATCH message, bookmark the partitions it completes.
-
-        A bookmark never reaches a STATE (not even a signal's) before the BATCH that holds
-        the partition's last records has been written.
-        """
+        """The SDK's batches; after each BATCH message, bookmark the partitions it completes."""
         for batch in super().get_batches(batch_config, context):
             yield batch  # the SDK writes the BATCH message before asking for the next one
             self.results.release_batched()
@@ -179,8 +155,7 @@ class CaseResultsStream(CentaurStream):
     path = "/results/public/v1/get"
     shape = CASE_RESULT
     v2 = False
-    #: The run's tasks (set by the tap).
-    catalog: TaskCatalog
+    catalog: TaskCatalog  # set by the tap
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -203,7 +178,7 @@ class CaseResultsStream(CentaurStream):
                 subject = f"case {ref.case_id} of task {ref.task_id}"
                 reported = error if self.v2 else self.catalog.route(error, case, subject)
                 if reported is not None:
-                    self.catalog.failed(subject, str(reported))
+                    self.catalog.failures.setdefault(subject, str(reported))
                     self.logger.warning("%s", reported)
 
 

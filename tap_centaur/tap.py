@@ -11,18 +11,12 @@ from functools import cached_property
 
 from tap_centaur import logs
 from tap_centaur.client import ApiClient
-from tap_centaur.engine import Endpoint, ResultsSync
+from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TaskFailuresError, naming_earlier_failures
 from tap_centaur.output import BufferedMsgSpecWriter
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.setting_checks import check_environment
-from tap_centaur.settings import (
-    CONFIG_SCHEMA,
-    INTEGER_SETTINGS,
-    Settings,
-    draft7,
-    parse_settings,
-)
+from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.streams import (
@@ -55,43 +49,23 @@ class TapCentaur(SdkTap):
     message_writer_class = BufferedMsgSpecWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """The SDK's tap; then the tap's own signal handlers (`signals.py`).
-
-        Raises:
-            ConfigError: for an integer setting's environment variable that is not one.
-        """
+        """The SDK's tap, its integer environment variables checked; the tap's signal handlers."""
         if kwargs.get("parse_env_config"):
             check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
         logs.install(self.logger)
+        self._writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
         Stopper(self._writer, lambda: dict(self.state), self.logger).install()
-
-    @property
-    def _writer(self) -> BufferedMsgSpecWriter:
-        return t.cast("BufferedMsgSpecWriter", self.message_writer)
-
-    @cached_property
-    def settings(self) -> Settings:
-        """The config, checked and normalised (see `tap_centaur.settings`)."""
-        return parse_settings(self.config)
 
     @cached_property
     def client(self) -> ApiClient:
-        """One client for the run: one login, one retry policy, one clock check."""
-        return ApiClient.create(self.settings, user_agent=f"{self.name}/{self.plugin_version}")
+        """One client for the run (its settings, one login, one retry policy, one clock check)."""
+        settings = parse_settings(self.config)
+        return ApiClient.create(settings, user_agent=f"{self.name}/{self.plugin_version}")
 
     @contextmanager
     def running(self, *, dry_run: bool) -> Generator[None, None, None]:
-        """A run: results start early, the SDK syncs each stream, then the run ends.
-
-        The SDK syncs one stream after another; the results workers and the task list start
-        first, so the projects and tasks requests do not delay the first results page. A dry
-        run (the connection check, `--test`) gives up quickly on an unreachable API. The
-        failed tasks' summary comes last, after every other task's records, BATCH and STATE.
-
-        Raises:
-            TaskFailuresError: naming each failed task, when there is one (exit 1).
-        """
+        """A run's start and end (docs/DESIGN.md); last, the failed tasks' `TaskFailuresError`."""
         if dry_run:
             self.client.retry_policy.check_connection_quickly()
         else:
@@ -106,18 +80,14 @@ class TapCentaur(SdkTap):
             if stopped is error:
                 raise
             raise stopped from error
-        finally:
-            self._end()
+        finally:  # completed or not: the records out, no thread going on, logged out
+            self._writer.flush()
+            for name in ("task_results", "task_results_v2"):
+                self._results(name).close()
+            self.client.retry_policy.end()
+            self.client.auth.logout()
         if self._tasks.failures and not dry_run:
             raise TaskFailuresError(self._tasks.failures)
-
-    def _end(self) -> None:
-        """The run is over, completed or not: its records are out, no thread goes on; log out."""
-        self._writer.flush()
-        for name in ("task_results", "task_results_v2"):
-            self._results(name).close()
-        self.client.retry_policy.end()
-        self.client.auth.logout()
 
     def _results(self, name: str) -> ResultsSync:
         return t.cast("ResultsStream", self.streams[name]).results
@@ -128,11 +98,7 @@ class TapCentaur(SdkTap):
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """Run the tap's CLI, reading `--state` with a clear error for a broken file.
-
-        Raises:
-            StateError: for an empty, malformed or unreadable state file (before any request).
-        """
+        """Run the tap's CLI; a broken `--state` file is a `StateError` before any request."""
         if state is not None:
             where = f"file '{getattr(state, 'name', 'state')}'"
             state = io.StringIO(json.dumps(read_state_text(state.read(), where)))
@@ -147,11 +113,7 @@ class TapCentaur(SdkTap):
         config_jsonschema.update(repaired)
 
     def load_state(self, state: dict[str, t.Any]) -> None:
-        """Check the input state, and normalise it, before any request.
-
-        Raises:
-            StateError: naming the entry that cannot be read without guessing.
-        """
+        """Check the input state, and normalise it, before any request (`StateError`)."""
         super().load_state(normalise_state(state, "given with --state"))
 
     def discover_streams(self) -> list[Stream]:
@@ -161,7 +123,7 @@ class TapCentaur(SdkTap):
         results = [TaskResultsStream(self, client), TaskResultsV2Stream(self, client)]
         states = {stream.name: PartitionStates(self.state, stream.name) for stream in results}
         catalog = TaskCatalog(
-            self.settings,
+            client.settings,
             tasks.list_tasks,
             states[TaskResultsV2Stream.name],
             selected=lambda name: self.streams[name].selected,
@@ -169,12 +131,10 @@ class TapCentaur(SdkTap):
         )
         for stream in results:
             stream.results = ResultsSync(
-                Endpoint(stream.name, stream.path, stream.shape, v2=stream.name.endswith("v2")),
-                client,
+                stream,
                 catalog,
                 states[stream.name],
                 write_state=lambda: self.state_writer.write_state(self.state),
-                batched=bool(self.config.get("batch_config")),
                 logger=self.logger,
             )
         cases = [CaseResultsStream(self, client), CaseResultsV2Stream(self, client)]

@@ -1,15 +1,11 @@
-"""The run's tasks: which ones it syncs, through which results API version, and which failed.
-
-The tasks are `task_ids`, or every task the API lists (within `project_ids`); a run syncs its
-shard's share of them. A task that v1 does not serve (HTTP 426) is read through results v2
-when that stream is selected (`route`, the one place that decides it).
-"""
+"""The run's tasks: which ones it syncs (its shard's), through results v1 or v2, which failed."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 import typing as t
+from functools import cached_property
 
 from tap_centaur.errors import UnsupportedTaskError
 from tap_centaur.redaction import excerpt
@@ -24,7 +20,7 @@ if t.TYPE_CHECKING:
 
 
 class TaskCatalog:
-    """The run's tasks, listed at most once, shared by the streams that need them."""
+    """The run's tasks (`task_ids`, or the API's list within `project_ids`, listed once)."""
 
     def __init__(
         self,
@@ -35,32 +31,17 @@ class TaskCatalog:
         selected: Callable[[str], bool],
         logger: logging.Logger,
     ) -> None:
-        """`list_tasks` reads the API's task list; `v2_states` holds the tasks read in v2.
-
-        Both are read on first use, once the input state is loaded. `selected(stream)` says
-        whether a stream is selected.
-        """
-        self._settings = settings
-        self._list_tasks = list_tasks
-        self._selected = selected
-        self._logger = logger
+        """Both `list_tasks` and `v2_states` (the tasks read in v2) are read on first use."""
+        self._settings, self._list_tasks, self._v2_states = settings, list_tasks, v2_states
+        self._selected, self._logger = selected, logger
         self._listed: dict[int, Record] | None = None
         self._lock = threading.Lock()
-        self._v2_states = v2_states
-        self._v2_known: set[int] | None = None
         #: The run's failed tasks (and cases), each with its one-line reason.
         self.failures: dict[str, str] = {}
 
-    @property
+    @cached_property
     def _v2(self) -> set[int]:
-        if self._v2_known is None:
-            self._v2_known = {int(context["task_id"]) for context in self._v2_states.contexts()}
-        return self._v2_known
-
-    @property
-    def discovering(self) -> bool:
-        """Whether the tasks come from the API's list rather than from `task_ids`."""
-        return not self._settings.task_ids
+        return {int(context["task_id"]) for context in self._v2_states.contexts()}
 
     def listed(self) -> dict[int, Record]:
         """Every task the API lists (within project_ids), by id; read once per run."""
@@ -87,38 +68,24 @@ class TaskCatalog:
         threading.Thread(target=list_quietly, name="tap-centaur-tasks", daemon=True).start()
 
     def task_ids(self, *, v2: bool) -> tuple[int, ...]:
-        """This shard's tasks (`task_ids`, or every listed task, in order) read through v1 or v2.
-
-        Through v1: every task unless `task_results_v2` is selected (a v2 task's 426 then
-        fails it, saying what to select).
-        """
+        """This shard's tasks read through v1 (all when v2 is not selected) or v2, in order."""
         candidates = self._settings.task_ids or tuple(self.listed())
         tasks = [task for task in candidates if self._settings.in_shard(task)]
-        if not v2 and not self._selected("task_results_v2"):
-            return tuple(tasks)
-        return tuple(task for task in tasks if self.reads_v2(task) == v2)
-
-    def shard_tasks(self) -> list[Record]:
-        """The listed tasks of this shard (for the tasks stream)."""
-        return [task for task_id, task in self.listed().items() if self._settings.in_shard(task_id)]
+        if v2 or self._selected("task_results_v2"):
+            tasks = [task for task in tasks if self.reads_v2(task) == v2]
+        return tuple(tasks)
 
     def reads_v2(self, task_id: int) -> bool:
         """Whether the task is read through results v2 (v1 answered 426, now or before)."""
         return task_id in self._v2
-
-    def failed(self, subject: str, reason: str) -> None:
-        """Record a failed task (or case) and its reason (the first one counts)."""
-        self.failures.setdefault(subject, reason)
 
     def route(
         self, error: BaseException, context: Mapping[str, t.Any], case: str = ""
     ) -> BaseException | None:
         """None when results v2 takes over a task (or `case`) v1 failed; else the error to report.
 
-        Only a 426, and only when the v2 stream is selected: the task is then read through v2
-        from now on, remembered in task_results_v2's state, bookmark or not. Otherwise the
-        error says what to select, and nothing in the state sends the task to v2 (it is never
-        skipped without a word).
+        Only a 426 with the v2 stream selected: the task is read through v2 from now on, as
+        task_results_v2's state remembers. Otherwise the error says what to select.
         """
         if not isinstance(error, UnsupportedTaskError):
             return error

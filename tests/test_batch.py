@@ -16,19 +16,20 @@ from tests.harness import login_config, partition_bookmarks
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
-def readme_batch_config():
+def readme_batch_config(tmp_path, **changes):
+    """The README's batch_config, writing to `tmp_path`."""
     section = README.split("### BATCH messages", 1)[1]
     block = section.split("```yaml", 1)[1].split("```", 1)[0]
-    return yaml.safe_load(block)["config"]["batch_config"]
+    batch_config = yaml.safe_load(block)["config"]["batch_config"]
+    batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
+    return {**batch_config, **changes}
 
 
 def test_readme_batch_config_writes_batch_files_and_no_bookmark_precedes_its_records(
     make_sim, tmp_path, tap
 ):
     sim = make_sim(tasks=3, cases=(30, 700, 40), page_size=100)
-    batch_config = readme_batch_config()
-    batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
-    batch_config["batch_size"] = 250
+    batch_config = readme_batch_config(tmp_path, batch_size=250)
     run = tap.run(login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     assert run.exit_code == 0, run.stderr
     assert run.records_of("task_results") == []
@@ -42,10 +43,8 @@ def test_readme_batch_config_writes_batch_files_and_no_bookmark_precedes_its_rec
                 with gzip.open(Path(urlsplit(url).path), "rt") as lines:
                     delivered |= {json.loads(line)["case_id"] for line in lines}
         if message["type"] == "STATE":
-            partitions = message["value"]["bookmarks"].get("task_results", {}).get("partitions", [])
-            for partition in partitions:
-                if partition.get("replication_key_value"):
-                    assert expected[partition["context"]["task_id"]] <= delivered
+            for task, _ in partition_bookmarks(message["value"]):
+                assert expected[task] <= delivered
     assert delivered == set().union(*expected.values())
 
 
@@ -55,9 +54,7 @@ def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
     """The STATE a SIGTERM writes is the live state: in BATCH mode it must not yet hold the
     bookmark of a partition whose last records sit in a batch file not yet announced."""
     sim = make_sim(tasks=3, cases=(30, 70, 40), page_size=25)
-    batch_config = readme_batch_config()
-    batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
-    batch_config["batch_size"] = 10_000  # one batch, announced after the last partition
+    batch_config = readme_batch_config(tmp_path, batch_size=10_000)  # one, after the last task
     tap = TapCentaur(config=login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     live_bookmarks: list[dict[tuple[int, str | None], str]] = []
     complete = ResultsSync._complete
@@ -89,8 +86,7 @@ def test_with_batches_a_failed_task_still_lets_the_others_out_in_batches(make_si
     """The failure summary comes after the last BATCH and the other tasks' bookmarks."""
     sim = make_sim(tasks=3, cases=(30, 60, 40), page_size=10)
     sim.set_misbehaviour(102, "cursor_repeat")
-    batch_config = readme_batch_config()
-    batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
+    batch_config = readme_batch_config(tmp_path)
     config = login_config(sim.url, [101, 102, 103], batch_config=batch_config)
     results_only = tap.catalog_selecting(config, ["task_results"])
     for args in (["--catalog", str(results_only)], []):

@@ -40,12 +40,14 @@ def test_bookmarks_have_one_utc_format_and_updated_after_rounds_down():
 
 
 def test_retry_after_in_seconds_or_as_an_http_date_against_the_server_clock():
-    server_now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    assert retry_after_seconds("7", server_now) == 7.0
-    assert retry_after_seconds("Fri, 02 Jan 2026 03:04:35 GMT", server_now) == 30.0
-    assert retry_after_seconds("Fri, 02 Jan 2026 03:00:00 GMT", server_now) == 0.0
-    assert retry_after_seconds("soon", server_now) is None
-    assert retry_after_seconds(None, server_now) is None
+    def wait(value):
+        return retry_after_seconds({"Retry-After": value, "Date": "Fri, 02 Jan 2026 03:04:05 GMT"})
+
+    assert wait("7") == 7.0
+    assert wait("Fri, 02 Jan 2026 03:04:35 GMT") == 30.0
+    assert wait("Fri, 02 Jan 2026 03:00:00 GMT") == 0.0
+    assert wait("soon") is None
+    assert retry_after_seconds({}) is None
 
 
 def test_server_time_is_the_date_header_minus_the_round_trip_rounded_up():

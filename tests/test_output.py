@@ -1,18 +1,20 @@
-"""The message writer: a signal's STATE never lands inside another write, at any flush."""
+"""The message writer: a STATE line as the SDK writes it; a signal's STATE never mid-write."""
 
 from __future__ import annotations
 
 import io
 import sys
 import typing as t
-from collections.abc import Callable
-from typing import Any
+from contextlib import redirect_stdout
 
 import pytest
 from singer_sdk import singerlib as singer
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 
-from tap_centaur.errors import OutputError
 from tap_centaur.output import BufferedMsgSpecWriter
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class SignalMidWrite(io.RawIOBase):
@@ -25,7 +27,7 @@ class SignalMidWrite(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: Any) -> int:
+    def write(self, data: t.Any) -> int:
         handler, self._handler = self._handler, None
         if handler is not None:
             handler()  # the signal lands while this write is in progress
@@ -33,29 +35,18 @@ class SignalMidWrite(io.RawIOBase):
         return len(data)
 
 
-@pytest.fixture
-def stdout(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], None]], SignalMidWrite]:
-    def install(handler: Callable[[], None]) -> SignalMidWrite:
-        raw = SignalMidWrite(handler)
-        monkeypatch.setattr(
-            sys, "stdout", io.TextIOWrapper(t.cast("t.Any", raw), write_through=True)
-        )
-        return raw
-
-    return install
-
-
 def record(number: int) -> singer.RecordMessage:
     return singer.RecordMessage(stream="task_results", record={"case_id": number})
 
 
 @pytest.mark.parametrize("flush_by", ["flush", "state_message"])
-def test_a_signal_during_a_flush_writes_its_state_after_it(stdout, flush_by):
+def test_a_signal_during_a_flush_writes_its_state_after_it(monkeypatch, flush_by):
     """Flushing outside write_message (at stream end, at exit) used to let the handler grow
     the buffer being written: BufferError, the final STATE lost."""
     writer = BufferedMsgSpecWriter()
     signal_state = singer.StateMessage(value={"bookmarks": {"signal": {}}})
-    raw = stdout(lambda: writer.run_when_idle(lambda: writer.write_message(signal_state)))
+    raw = SignalMidWrite(lambda: writer.run_when_idle(lambda: writer.write_message(signal_state)))
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(t.cast("t.Any", raw), write_through=True))
     writer.write_message(record(1))
     writer.write_message(record(2))
     if flush_by == "flush":
@@ -67,21 +58,14 @@ def test_a_signal_during_a_flush_writes_its_state_after_it(stdout, flush_by):
     assert '"signal"' in lines[-1]  # the signal's STATE came last, whole, on its own line
 
 
-def test_a_closed_output_is_one_clear_error(monkeypatch: pytest.MonkeyPatch):
-    class Closed(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, data: Any) -> int:
-            raise BrokenPipeError(32, "Broken pipe")
-
-        def fileno(self) -> int:
-            raise OSError("no descriptor")
-
-    monkeypatch.setattr(
-        sys, "stdout", io.TextIOWrapper(t.cast("t.Any", Closed()), write_through=True)
-    )
-    writer = BufferedMsgSpecWriter()
-    writer.write_message(record(1))
-    with pytest.raises(OutputError, match="the target stopped reading"):
-        writer.flush()
+def test_state_line_equals_the_sdk_writers():
+    """Written without the SDK's deep copy of the state, byte for byte the same line."""
+    partition = {"context": {"task_id": 101}, "replication_key_value": "2026-12-01T21:54:31+00:00"}
+    state = {"bookmarks": {"task_results": {"partitions": [partition]}}, "x": [None, 2.5, "é"]}
+    message = singer.StateMessage(value=state)
+    expected = bytes(MsgSpecWriter().format_message(message))  # a copy: the buffer is shared
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(out):
+        BufferedMsgSpecWriter().write_message(message)
+        out.flush()
+        assert out.buffer.getvalue() == expected

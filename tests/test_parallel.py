@@ -29,16 +29,9 @@ def records_by_task(run):
     return by_task
 
 
-def keys_by_task(run):
-    return {task: {(task, r["case_id"]) for r in rs} for task, rs in records_by_task(run).items()}
-
-
 def shape(state):
     """A STATE with every bookmark time replaced by a placeholder."""
-    text = re.sub(
-        r'"replication_key_value": "[^"]+"', '"replication_key_value": "T"', json.dumps(state)
-    )
-    return json.loads(text)
+    return re.sub(r'"replication_key_value": "[^"]+"', "T", json.dumps(state))
 
 
 def test_output_is_the_same_for_any_parallelism(make_sim, tap):
@@ -49,7 +42,7 @@ def test_output_is_the_same_for_any_parallelism(make_sim, tap):
     assert len(runs[1].keys) == 835
     # Parallelism 1 emits the tasks one after another, in the configured order.
     assert [task for task, _ in runs[1].keys] == sorted(task for task, _ in runs[1].keys)
-    expected = keys_by_task(runs[1])
+    expected = {task: {(task, c["case_id"]) for c in sim.truth(task)} for task in task_ids}
     for p, run in runs.items():
         assert run.exit_code == 0, run.stderr
         assert run.messages[0]["type"] == "SCHEMA"

@@ -49,29 +49,18 @@ def test_every_private_name_is_in_the_one_module():
 
 
 @pytest.mark.parametrize(
-    ("name", "parameters"),
+    ("sdk_class", "name", "parameters"),
     [
-        ("_increment_stream_state", ["self", "latest_record", "context"]),
-        ("_write_starting_replication_value", ["self", "context"]),
-        ("_generate_record_messages", ["self", "record"]),
+        (Stream, "_increment_stream_state", ["self", "latest_record", "context"]),
+        (Stream, "_write_starting_replication_value", ["self", "context"]),
+        (Stream, "_generate_record_messages", ["self", "record"]),
+        (Tap, "_validate_config", ["self", "raise_errors"]),
+        (Tap, "sync_all", ["self"]),  # final in the SDK: wrapped
+        (Tap, "run_sync_dry_run", ["self", "dry_run_record_limit", "streams"]),  # likewise
     ],
 )
-def test_the_sdk_still_has_each_overridden_stream_method(name, parameters):
-    assert list(inspect.signature(getattr(Stream, name)).parameters) == parameters
-
-
-@pytest.mark.parametrize(
-    ("name", "parameters"),
-    [
-        ("sync_all", ["self"]),
-        ("run_sync_dry_run", ["self", "dry_run_record_limit", "streams"]),
-    ],
-)
-def test_the_sdk_still_has_each_wrapped_final_tap_method(name, parameters):
-    """Final in the SDK: wrapped by `SdkTap` so the run's start and end have one place."""
-    method = getattr(Tap, name)
-    assert list(inspect.signature(method).parameters) == parameters
-    assert vars(sdk_internals.SdkTap)[name] is not method
+def test_the_sdk_still_has_each_method_the_tap_overrides_or_wraps(sdk_class, name, parameters):
+    assert list(inspect.signature(getattr(sdk_class, name)).parameters) == parameters
 
 
 def test_the_sdk_still_calls_the_state_overrides_when_syncing(make_sim, capsys):
@@ -87,45 +76,35 @@ def test_the_sdk_still_calls_the_state_overrides_when_syncing(make_sim, capsys):
     assert all("progress_markers" not in json.dumps(state) for state in states)
 
 
-def _messages_both_ways(tap: TapCentaur, stream_name: str) -> tuple[list[Any], list[Any]]:
-    stream = tap.streams[stream_name]
-    ours = list(stream._generate_record_messages(json.loads(json.dumps(RECORD))))
-    sdks = list(Stream._generate_record_messages(stream, json.loads(json.dumps(RECORD))))
+def _messages_both_ways(tap: TapCentaur) -> list[list[Any]]:
+    """Ours and the SDK's RECORD messages for one record, as (stream, record, version)."""
+    stream = tap.streams["task_results"]
+    stream._stream_version = 1234  # as Stream.sync sets it before an ACTIVATE_VERSION
+    ours = stream._generate_record_messages(json.loads(json.dumps(RECORD)))
+    sdks = Stream._generate_record_messages(stream, json.loads(json.dumps(RECORD)))
+    return [[(m.stream, m.record, m.version) for m in messages] for messages in (ours, sdks)]
 
-    def comparable(messages: list[Any]) -> list[Any]:
-        return [(m.stream, m.record, m.version) for m in messages]
 
-    return comparable(ours), comparable(sdks)
+MAPS = {
+    "stream-map": {"task_results": {"read_stats": "__NULL__", "state": "labeling_state"}},
+    "stream-map-alias": {"task_results_copy": {"__source__": "task_results"}},
+    "filtered-out": {"task_results": {"__filter__": "labeling_state == 'Ready'"}},
+}
 
 
 @pytest.mark.parametrize(
     "extra",
     [
         pytest.param({}, id="everything-selected"),
-        pytest.param(
-            {
-                "stream_maps": {
-                    "task_results": {"read_stats": "__NULL__", "state": "labeling_state"}
-                }
-            },
-            id="stream-map",
-        ),
-        pytest.param(
-            {"stream_maps": {"task_results_copy": {"__source__": "task_results"}}},
-            id="stream-map-alias",
-        ),
+        *(pytest.param({"stream_maps": maps}, id=name) for name, maps in MAPS.items()),
         pytest.param({"flattening_enabled": True, "flattening_max_depth": 1}, id="flattening"),
-        pytest.param(
-            {"stream_maps": {"task_results": {"__filter__": "labeling_state == 'Ready'"}}},
-            id="filtered-out",
-        ),
     ],
 )
 def test_the_record_fast_path_writes_what_the_sdk_writes(make_sim, extra):
     sim = make_sim(tasks=1, cases=1)
-    tap = TapCentaur(config={**login_config(sim.url, [101]), **extra})
-    ours, sdks = _messages_both_ways(tap, "task_results")
+    ours, sdks = _messages_both_ways(TapCentaur(config={**login_config(sim.url, [101]), **extra}))
     assert ours == sdks
+    assert not ours or ours[0][2] == 1234
 
 
 def test_deselected_fields_go_through_the_sdks_path(make_sim):
@@ -135,22 +114,11 @@ def test_deselected_fields_go_through_the_sdks_path(make_sim):
         for entry in stream["metadata"]:
             if entry["breadcrumb"] == ["properties", "read_stats"]:
                 entry["metadata"]["selected"] = False
-    tap = TapCentaur(config=login_config(sim.url, [101]), catalog=catalog)
-    ours, sdks = _messages_both_ways(tap, "task_results")
+    ours, sdks = _messages_both_ways(
+        TapCentaur(config=login_config(sim.url, [101]), catalog=catalog)
+    )
     assert ours == sdks
     assert "read_stats" not in ours[0][1]
-
-
-def test_the_record_version_is_the_sdks(make_sim):
-    """`_stream_version` is the SDK's; activate-version runs set it on full-table streams."""
-    sim = make_sim(tasks=1, cases=1)
-    tap = TapCentaur(
-        config={**login_config(sim.url, [101]), "emit_activate_version_messages": True}
-    )
-    stream = tap.streams["tasks"]
-    stream._stream_version = 1234  # as Stream.sync sets it before an ACTIVATE_VERSION
-    ours = list(stream._generate_record_messages({"task_id": 101}))
-    assert [m.version for m in ours] == [1234]
 
 
 def test_the_sdk_still_validates_config_through_the_override(make_sim):

@@ -45,13 +45,6 @@ def _simulator() -> Iterator[None]:
     SIMULATOR.stop()
 
 
-def _sync(capsys):
-    tap = TapCentaur(config=CONFIG)
-    tap.sync_all()
-    out = capsys.readouterr().out
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
 def test_primary_keys_are_unique_and_present_and_the_final_state_is_valid(capsys):
     tap = TapCentaur(config=CONFIG)
     tap.sync_all()

@@ -1,10 +1,8 @@
-"""ApiSession sends with the `verify` and proxies that `requests` itself would use.
-
-It works them out once per host instead of reading the whole environment several times per
-request; these tests pin that the outcome is the same as `requests`' for each environment.
-"""
+"""ApiSession sends with the `verify` and proxies that `requests` would use (worked out once)."""
 
 from __future__ import annotations
+
+import typing as t
 
 import pytest
 import requests
@@ -43,63 +41,52 @@ URLS = [
 ]
 
 
-class Sent(Exception):
-    """Raised by the recording adapter instead of sending anything."""
-
-
 class Recording(requests.adapters.HTTPAdapter):
+    """Records what `send` was given, and sends nothing."""
+
     def __init__(self) -> None:
         super().__init__()
         self.kwargs: list[dict[str, object]] = []
 
     def send(self, request, **kwargs):  # type: ignore[override]
         self.kwargs.append(kwargs)
-        raise Sent
+        return requests.Response()
 
 
-def expected(session: ApiSession, prepared: requests.PreparedRequest) -> tuple[object, object]:
-    """What the session sent before: `merge_environment_settings`'s verify, `send`'s proxies."""
-    plain = requests.Session()
-    plain.verify, plain.trust_env, plain.proxies = session.verify, session.trust_env, {}
-    plain.proxies.update(session.proxies)
-    verify = plain.merge_environment_settings(prepared.url, {}, None, None, None)["verify"]
-    return verify, resolve_proxies(prepared, plain.proxies, plain.trust_env)
+def sent(monkeypatch, env: dict[str, str], url: str, **settings: bool) -> list[dict[str, t.Any]]:
+    """What an ApiSession (with `settings`) hands its adapter for two requests to `url`."""
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    for variable, text in env.items():
+        monkeypatch.setenv(variable, text)
+    session = ApiSession(url, 5, 1)
+    session.hooks["response"].clear()  # nothing to read
+    for name, value in settings.items():
+        setattr(session, name, value)
+    adapter = Recording()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    for _ in range(2):  # the second time from what was worked out the first
+        session.send(session.prepare_request(requests.Request("GET", url)))
+    plain = requests.Session()  # what `requests` itself uses
+    plain.verify, plain.trust_env = session.verify, session.trust_env
+    verify = plain.merge_environment_settings(url, {}, None, None, None)["verify"]
+    prepared = plain.prepare_request(requests.Request("GET", url))
+    expected = {"verify": verify, "proxies": resolve_proxies(prepared, {}, plain.trust_env)}
+    assert [{k: kwargs[k] for k in expected} for kwargs in adapter.kwargs] == [expected] * 2
+    return adapter.kwargs
 
 
 @pytest.mark.parametrize("env", CASES)
 @pytest.mark.parametrize("url", URLS)
 @pytest.mark.parametrize("settings", [{}, {"verify": False}, {"trust_env": False}])
 def test_verify_and_proxies_are_those_of_requests(monkeypatch, env, url, settings):
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    session = ApiSession(url, 5, 1)
-    for name, value in settings.items():
-        setattr(session, name, value)
-    adapter = Recording()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    prepared = session.prepare_request(requests.Request("GET", url))
-    for _ in range(2):  # the second time from what was worked out the first
-        with pytest.raises(Sent):
-            session.send(prepared)
-    verify, proxies = expected(session, prepared)
-    for sent in adapter.kwargs:
-        assert (sent["verify"], sent["proxies"]) == (verify, proxies)
+    sent(monkeypatch, env, url, **settings)
 
 
 def test_a_new_session_reads_the_environment_again(monkeypatch):
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    url = URLS[1]
-    seen = []
-    for proxy in ("http://one.invalid:1", "http://two.invalid:2"):
-        monkeypatch.setenv("HTTPS_PROXY", proxy)
-        session = ApiSession(url, 5, 1)
-        adapter = Recording()
-        session.mount("https://", adapter)
-        with pytest.raises(Sent):
-            session.send(session.prepare_request(requests.Request("GET", url)))
-        seen.append(adapter.kwargs[0]["proxies"])
-    assert seen == [{"https": "http://one.invalid:1"}, {"https": "http://two.invalid:2"}]
+    proxies = [
+        sent(monkeypatch, {"HTTPS_PROXY": proxy}, URLS[1])[0]["proxies"]
+        for proxy in ("http://one.invalid:1", "http://two.invalid:2")
+    ]
+    assert proxies == [{"https": "http://one.invalid:1"}, {"https": "http://two.invalid:2"}]

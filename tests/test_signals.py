@@ -1,4 +1,7 @@
-"""A signal ends the run with a final STATE (scenarios: reliability/test_signals_anywhere.py)."""
+"""A signal ends the run even when the handler interrupts a held lock or a hanging log filter.
+
+Runs in scripted processes; tests/reliability/test_signals_anywhere.py stops real runs.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,65 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from tests.harness import Stop, login_config, partition_bookmarks
+
+PREAMBLE = """
+import logging, os, signal, sys, threading, time
+from tap_centaur import logs, redaction
+from tap_centaur.output import BufferedMsgSpecWriter
+from tap_centaur.signals import Stopper
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+logger = logging.getLogger("tap-centaur")
+"""
+#: The main thread masks a log line (holding redaction's lock) when SIGTERM comes.
+WHILE_MASKING = """
+logs.install(logger)
+Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logger).install()
+with redaction._lock:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+"""
+#: A log filter never returns from the "Stopped by" line: the watchdog must already run.
+WHILE_A_FILTER_HANGS = """
+class Stuck(logging.Filter):
+    def filter(self, record):
+        if record.getMessage().startswith("Stopped by"):
+            threading.Event().wait()
+        return True
+logging.getLogger().handlers[0].addFilter(Stuck())
+Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logger).install()
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(30)
+"""
+FINAL_STATE = '{"type":"STATE","value":{"bookmarks":{}}}\n'
+
+
+@pytest.mark.parametrize(
+    ("script", "stdout", "log_line"),
+    [
+        (WHILE_MASKING, FINAL_STATE, "Stopped by SIGTERM; the last STATE holds"),
+        (WHILE_A_FILTER_HANGS, "", ""),  # the handler hangs before it asks for the STATE
+    ],
+    ids=["while-masking", "while-a-filter-hangs"],
+)
+def test_a_signal_ends_the_run_whatever_lock_the_main_thread_holds(script, stdout, log_line):
+    done = subprocess.run(
+        [sys.executable, "-c", PREAMBLE + script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert done.stdout == stdout
+    assert log_line in done.stderr
 
 
 def test_the_final_state_after_a_signal_keeps_the_bookmarks_of_finished_tasks(make_sim, tap):
     """What tests/reliability/test_signals_anywhere.py does not check: a signal after the first
-    bookmark leaves it in the final STATE (the rest of a signal's end is checked there)."""
+    bookmark leaves it in the final STATE."""
     sim = make_sim(tasks=4, cases=(400, 400, 400, 400), page_size=20, latency_ms=30)
     config = login_config(
         sim.url, [101, 102, 103, 104], max_parallel_tasks=2, state_interval_seconds=0
@@ -25,59 +81,3 @@ def test_the_final_state_after_a_signal_keeps_the_bookmarks_of_finished_tasks(ma
     assert len(bookmarks) < 4, "the run was stopped before the end"
     for task_id, _ in bookmarks:
         assert sim.keys(task_id) <= set(run.keys)
-
-
-#: A process whose main thread is masking a log line (holding redaction's lock, as it does
-#: for every line it logs) when SIGTERM comes.
-_SIGNAL_WHILE_MASKING = """
-import logging, os, signal, sys, time
-from tap_centaur import logs, redaction
-from tap_centaur.output import BufferedMsgSpecWriter
-from tap_centaur.signals import Stopper
-logging.basicConfig(stream=sys.stderr, level=logging.INFO)
-logger = logging.getLogger("tap-centaur")
-logs.install(logger)
-Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logger).install()
-with redaction._lock:
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(30)
-"""
-
-
-def _run_script(script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=20, check=False
-    )
-
-
-def test_a_signal_while_the_main_thread_masks_a_log_line_still_ends_the_run():
-    """The handler formats its log lines (masking them) in the main thread it interrupted."""
-    done = _run_script(_SIGNAL_WHILE_MASKING)
-    assert done.returncode == 128 + signal.SIGTERM, done.stderr
-    assert done.stdout == '{"type":"STATE","value":{"bookmarks":{}}}\n'
-    assert "Stopped by SIGTERM; the last STATE holds" in done.stderr
-
-
-#: A process whose log handler never returns from formatting the "Stopped by" line (a lock
-#: of a handler held elsewhere, say): the watchdog must already be running.
-_SIGNAL_WHILE_A_HANDLER_HANGS = """
-import logging, os, signal, sys, threading, time
-from tap_centaur.output import BufferedMsgSpecWriter
-from tap_centaur.signals import Stopper
-class Stuck(logging.Filter):
-    def filter(self, record):
-        if record.getMessage().startswith("Stopped by"):
-            threading.Event().wait()
-        return True
-logging.basicConfig(stream=sys.stderr, level=logging.INFO)
-logging.getLogger().handlers[0].addFilter(Stuck())
-Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logging.getLogger("t")).install()
-os.kill(os.getpid(), signal.SIGTERM)
-time.sleep(30)
-"""
-
-
-def test_a_signal_ends_the_run_even_when_its_log_line_cannot_be_formatted():
-    """The watchdog starts before the handler formats anything, so the bound holds."""
-    done = _run_script(_SIGNAL_WHILE_A_HANDLER_HANGS)
-    assert done.returncode == 128 + signal.SIGTERM, done.stderr

@@ -1,4 +1,7 @@
-"""State: an input state read strictly, partition states in order and never half-written."""
+"""State: input states normalised; partition states in order, never half-written.
+
+States that cannot be read: tests/reliability/test_broken_state.py.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +18,10 @@ from tap_centaur.errors import StateError
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 
 
-def states(*task_ids: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "context": {"task_id": task},
-            "replication_key": "updated_after",
-            "replication_key_value": f"2026-01-0{task % 9 + 1}T00:00:00+00:00",
-        }
-        for task in task_ids
-    ]
-
-
 def tap_state(*task_ids: int) -> dict[str, Any]:
-    return {"bookmarks": {"task_results": {"partitions": states(*task_ids)}}}
+    bookmark = {"replication_key_value": "2026-01-01T00:00:00+00:00"}
+    partitions = [{"context": {"task_id": task}, **bookmark} for task in task_ids]
+    return {"bookmarks": {"task_results": {"partitions": partitions}}}
 
 
 def test_partition_states_follow_the_configured_order_and_keep_others_after():
@@ -66,25 +60,41 @@ def test_an_empty_stream_gets_no_entry_until_a_bookmark_is_written():
     }
 
 
+def normalised(*partitions: dict[str, Any]) -> list[dict[str, Any]]:
+    state = {"bookmarks": {"task_results": {"partitions": list(partitions)}, "projects": {}}}
+    result = normalise_state({**state, "currently_syncing": None}, "given")
+    assert result["bookmarks"]["projects"] == {}
+    assert result["currently_syncing"] is None
+    normal: list[dict[str, Any]] = result["bookmarks"]["task_results"]["partitions"]
+    return normal
+
+
+def test_readable_shapes_are_normalised_and_merged_keeping_the_earliest_bookmark():
+    def bookmarked(task: int, time: str) -> dict[str, Any]:
+        key = {"replication_key": "updated_after", "replication_key_value": time}
+        return {"context": {"task_id": task}, **key}
+
+    assert normalised(
+        {"context": {"task_id": "101"}, "replication_key_value": "2026-01-05T10:00:00Z"},
+        {"context": {"task_id": 101}, "replication_key_value": "2026-01-03 09:30:00"},
+        {"context": {"task_id": 102}, "replication_key_value": "2026-01-04T12:00:00.123+02:00"},
+        {"context": {"task_id": 103}, "replication_key_value": None},
+    ) == [
+        bookmarked(101, "2026-01-03T09:30:00+00:00"),
+        bookmarked(102, "2026-01-04T10:00:00+00:00"),
+        {"context": {"task_id": 103}},
+    ]
+    # A partition without a bookmark wins a merge (re-reading is safe, skipping is not).
+    assert normalised(
+        {"context": {"task_id": 7}, "replication_key_value": "2026-01-05T10:00:00Z"},
+        {"context": {"task_id": "7"}},
+    ) == [{"context": {"task_id": 7}}]
+
+
 def test_a_stream_state_that_is_a_list_is_an_error_naming_it():
-    """The other broken state files: tests/reliability/test_broken_state.py."""
+    """The one broken shape tests/reliability/test_broken_state.py does not try."""
     with pytest.raises(StateError) as caught:
         read_state_text('{"bookmarks": {"task_results": []}}', "file 'state.json'")
     assert str(caught.value).startswith("Invalid state file 'state.json': ")
     assert "'bookmarks.task_results' is a JSON list" in str(caught.value)
     assert caught.value.exit_code == 2
-
-
-def test_a_partition_without_a_bookmark_wins_a_merge():
-    """Re-reading is safe, skipping is not (the other readable shapes, normalised and merged:
-    tests/reliability/test_broken_state.py)."""
-    bookmarked = {"context": {"task_id": 7}, "replication_key_value": "2026-01-05T10:00:00Z"}
-    partitions = [bookmarked, {"context": {"task_id": "7"}}]
-    state = {"bookmarks": {"task_results": {"partitions": partitions}, "projects": {}}}
-    assert normalise_state({**state, "currently_syncing": None}, "given") == {
-        "bookmarks": {
-            "task_results": {"partitions": [{"context": {"task_id": 7}}]},
-            "projects": {},
-        },
-        "currently_syncing": None,
-    }

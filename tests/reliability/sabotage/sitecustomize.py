@@ -121,10 +121,10 @@ def _bad_start_date_ignored() -> None:
 
 
 def _bad_cursor_ends_task() -> None:
-    from tap_centaur import pagination
+    from tap_centaur import client
     from tap_centaur.errors import PaginationError
 
-    original = pagination.SequenceIdPaginator.get_next
+    original = client.SequenceIdPaginator.get_next
 
     def get_next(self: t.Any, page: t.Any) -> int | None:
         try:
@@ -132,7 +132,7 @@ def _bad_cursor_ends_task() -> None:
         except PaginationError:
             return None  # the task ends quietly
 
-    pagination.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
+    client.SequenceIdPaginator.get_next = get_next  # type: ignore[method-assign]
 
 
 def _redaction_off() -> None:
@@ -336,10 +336,10 @@ def _unprocessable_is_task_error() -> None:
 
     check = client.check_status
 
-    def check_status(response: requests.Response, where: str, retry_policy: t.Any) -> None:
+    def check_status(response: requests.Response, where: str) -> None:
         if response.status_code == 422:
             raise CentaurAPIError(f"the API answered HTTP 422: {response.text[:80]}")
-        check(response, where, retry_policy)
+        check(response, where)
 
     client.check_status = check_status
 
@@ -369,27 +369,27 @@ def _decoded_cost_ignored() -> None:
 
 
 def _size_cap_off() -> None:
-    from tap_centaur import session
+    from tap_centaur.session import ApiSession
 
-    original = session._DecodedBody.__init__
+    original = ApiSession.__init__
 
-    def __init__(self: t.Any, content_encoding: str, limit_mb: int) -> None:
-        original(self, content_encoding, 1 << 30)  # a petabyte: nothing is ever too large
+    def __init__(self: t.Any, api_url: str, timeout: float, max_response_mb: int) -> None:
+        original(self, api_url, timeout, 1 << 30)  # a petabyte: nothing is ever too large
 
-    session._DecodedBody.__init__ = __init__  # type: ignore[method-assign]
+    ApiSession.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _empty_pages_unbounded() -> None:
     import sys
 
-    from tap_centaur import pagination
+    from tap_centaur import client
 
-    original = pagination.SequenceIdPaginator.__init__
+    original = client.SequenceIdPaginator.__init__
 
     def __init__(self: t.Any, max_empty_pages: int) -> None:
         original(self, sys.maxsize)
 
-    pagination.SequenceIdPaginator.__init__ = __init__  # type: ignore[method-assign]
+    client.SequenceIdPaginator.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _nesting_unchecked() -> None:
@@ -405,26 +405,15 @@ def _json_errors_unexplained() -> None:
 
 
 def _pipe_writes_not_atomic() -> None:
-    from tap_centaur.output import BufferedMsgSpecWriter
+    from tap_centaur import output
 
-    def _write_lines(self: t.Any, fd: int, data: bytes) -> None:
-        view, start = memoryview(data), 0
-        while start < len(data):
-            start += os.write(fd, view[start:])
-
-    BufferedMsgSpecWriter._write_lines = _write_lines  # type: ignore[method-assign]
+    output.PIPE_BUF = output.BUFFER_BYTES  # whole lines, but 64 KiB at a time: not atomic
 
 
 def _signal_exit_waits() -> None:
     import sys
 
-    from tap_centaur import signals
-
-    def _exit(self: t.Any, lines: list[tuple[int, bytes]]) -> t.NoReturn:
-        signals._write(lines)
-        sys.exit(128 + self._signum)
-
-    signals.Stopper._exit = _exit  # type: ignore[method-assign]
+    os._exit = sys.exit  # type: ignore[assignment]
 
 
 SABOTAGES: dict[str, Callable[[], None]] = {
