@@ -1,10 +1,6 @@
-"""Figures that tests record (the reliability suite's), reported at the end of the session.
-
-A test records figures with the `figures` fixture. They are printed in a `reliability figures`
-section at the end of the session and, when `RELIABILITY_FIGURES=<path>` is set, written there
-as JSON (docs/RELIABILITY.md quotes them). Under pytest-xdist each worker sends its figures to
-the controller, which reports them all. The hooks are imported by `tests/conftest.py`: the
-xdist controller collects no test, so it loads no conftest below tests/.
+"""Figures that tests record (`figures` fixture), printed at the end of the session and, with
+`RELIABILITY_FIGURES=<path>`, written there as JSON (docs/RELIABILITY.md quotes them). xdist
+workers send theirs to the controller, which loads only `tests/conftest.py` (it imports these).
 """
 
 from __future__ import annotations
@@ -28,12 +24,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """A dict of figures for this test, reported at the end of the session."""
     return request.config.stash[_FIGURES].setdefault(request.node.name, {})
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """On an xdist worker: hand this worker's figures to the controller."""
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[_WORKER_OUTPUT] = json.dumps(session.config.stash[_FIGURES])
@@ -41,14 +35,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
-    """On the xdist controller: take in a finished worker's figures."""
     sent = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT)
     if sent is not None:
         node.config.stash[_FIGURES].update(json.loads(sent))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """The `reliability figures` section, and RELIABILITY_FIGURES's JSON file."""
     report = config.stash[_FIGURES]
     if hasattr(config, "workerinput") or not report:
         return  # an xdist worker (the controller reports), or nothing to report

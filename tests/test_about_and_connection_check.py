@@ -3,48 +3,35 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import jsonschema
 import pytest
 
 from tests.harness import login_config
+from tests.harness.in_process import run_in_process
 
 
-@pytest.fixture(scope="module")
-def settings_schema():
-    about = subprocess.run(
-        [sys.executable, "-m", "tap_centaur", "--about", "--format=json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(about.stdout)["settings"]
-
-
-def test_about_prints_a_valid_draft_7_schema(settings_schema):
-    jsonschema.Draft7Validator.check_schema(settings_schema)
-    assert settings_schema["$schema"] == "http://json-schema.org/draft-07/schema#"
-
-
-def test_integers_are_integers_with_their_bounds(settings_schema):
-    properties = settings_schema["properties"]
+def test_about_prints_a_valid_draft_7_schema_with_bounds_formats_enums_and_secrets():
+    about = run_in_process(["--about", "--format=json"], {})
+    assert about.exit_code == 0, about.stderr
+    schema = json.loads(about.stdout)["settings"]
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    properties = schema["properties"]
     parallel = properties["max_parallel_tasks"]["anyOf"][0]
     assert parallel == {"type": ["integer"], "minimum": 1, "maximum": 32}
     assert properties["page_size"]["anyOf"][0] == {"type": ["integer"], "minimum": 1}
     assert properties["lookback_seconds"]["default"] == 300
-    validator = jsonschema.Draft7Validator(settings_schema)
-    base = {"api_key": "k"}
-    assert validator.is_valid({**base, "max_parallel_tasks": 8})
-    assert validator.is_valid({**base, "max_parallel_tasks": "8"})  # from the environment
-    assert not validator.is_valid({**base, "max_parallel_tasks": 33})
-    assert not validator.is_valid({**base, "max_parallel_tasks": "eight"})
-    assert not validator.is_valid({**base, "request_timeout": 0})
-
-
-def test_formats_enums_and_secrets_are_declared(settings_schema):
-    properties = settings_schema["properties"]
+    validator = jsonschema.Draft7Validator(schema)
+    configs: list[tuple[dict[str, object], bool]] = [
+        ({"max_parallel_tasks": 8}, True),
+        ({"max_parallel_tasks": "8"}, True),  # from the environment
+        ({"max_parallel_tasks": 33}, False),
+        ({"max_parallel_tasks": "eight"}, False),
+        ({"request_timeout": 0}, False),
+    ]
+    for config, valid in configs:
+        assert validator.is_valid({"api_key": "k", **config}) == valid, config
     assert {"type": ["string"], "format": "date-time"} in properties["start_date"]["anyOf"]
     assert {"type": ["string"], "format": "date"} in properties["start_date"]["anyOf"]
     assert properties["username"]["format"] == "email"
@@ -73,8 +60,7 @@ def test_a_successful_connection_check_logs_no_error(sim, tap):
 )
 def test_an_unreachable_api_fails_the_check_after_few_retries_naming_it(tap, api_url, cause):
     """A scheduled sync retries 8 times over minutes; the check gives up within seconds."""
-    config = {**login_config(api_url, [101]), "backoff_factor": 1}
-    run = tap.run(config, args=("--test",))
+    run = tap.run(login_config(api_url, [101]), args=("--test",))
     assert run.exit_code == 1
     assert len(run.error_lines) == 1
     line = run.error_lines[0]

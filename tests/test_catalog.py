@@ -1,11 +1,13 @@
-"""The catalog: task_results is incremental, and ACTIVATE_VERSION only for whole streams."""
+"""The catalog and the SCHEMA messages: the results streams are incremental, their schemas
+valid Draft 4 and 7; ACTIVATE_VERSION only for whole streams."""
 
 from __future__ import annotations
 
 import jsonschema
 import pytest
 
-from tests.harness import login_config, partition_bookmarks
+from tap_centaur.schemas import CASE_RESULT_SCHEMA, CASE_RESULT_V2_SCHEMA
+from tests.harness import as_emitted, login_config
 
 RESULTS = ("task_results", "task_results_v2")
 
@@ -21,11 +23,6 @@ def test_the_results_streams_are_incremental_on_updated_after(sim, tap):
             assert root["valid-replication-keys"] == ["updated_after"]
         else:
             assert entry["replication_method"] == "FULL_TABLE"
-
-
-def test_the_sdk_logs_an_incremental_sync(sim, tap):
-    run = tap.run(login_config(sim.url, [101]))
-    assert "Beginning sync of 'task_results' in incremental mode" in run.stderr
 
 
 def activate_versions(run):
@@ -61,34 +58,6 @@ def test_activate_version_only_for_streams_read_whole(make_sim, tap, extra, expe
     assert 0 < len(second.records_of("task_results")) < len(first.records_of("task_results"))
 
 
-def test_state_written_by_release_0_1_0_reads_only_what_changed(make_sim, tap):
-    """0.1.0's STATE (the same layout, written by its own run) resumes incrementally."""
-    sim = make_sim(tasks=2, cases=(40, 30))
-    first = tap.run(login_config(sim.url, [101, 102]))
-    bookmarks = partition_bookmarks(first.final_state)
-    state_of_0_1_0 = {
-        "bookmarks": {
-            "task_results": {
-                "partitions": [
-                    {
-                        "context": {"task_id": task},
-                        "replication_key": "updated_after",
-                        "replication_key_value": bookmark,
-                    }
-                    for (task, _), bookmark in bookmarks.items()
-                ]
-            },
-            "projects": {},
-            "tasks": {},
-            "case_results": {},
-        }
-    }
-    changed = {(101, c) for c in sim.update_cases(101, count=3)}
-    resumed = tap.run(login_config(sim.url, [101, 102]), state_of_0_1_0)
-    assert resumed.exit_code == 0, resumed.stderr
-    assert set(resumed.keys) == changed
-
-
 def _types(schema, path="$"):
     """Each (path, declared types) of a schema, at every depth."""
     if "type" in schema:
@@ -101,11 +70,16 @@ def _types(schema, path="$"):
 
 def test_every_stream_schema_is_draft_4_and_7_with_one_type_per_field(make_sim, tap):
     """Every SCHEMA message: no draft-2020-12 `$schema`, valid Draft 4 and Draft 7, one JSON
-    type (plus null) per field at every depth; every RECORD valid against its SCHEMA."""
+    type (plus null) per field at every depth; every RECORD valid against its SCHEMA; the
+    case_ids of a v2 task read through v2's get."""
     sim = make_sim(tasks=3, cases=(30, 30, 30), unsupported_task_ids=(102,))
-    cases = [{"task_id": t, "case_id": sim.truth_v2(t)[0]["case_id"]} for t in (101, 102, 103)]
+    v1_case, v2_case = sim.truth(101)[3], sim.truth_v2(102)[5]
+    cases = [{"task_id": c["task_id"], "case_id": c["case_id"]} for c in (v1_case, v2_case)]
     run = tap.run(login_config(sim.url, [101, 102, 103], case_ids=cases))
     assert run.exit_code == 0, run.stderr
+    assert run.records_of("case_results") == as_emitted([v1_case], CASE_RESULT_SCHEMA)
+    assert run.records_of("case_results_v2") == as_emitted([v2_case], CASE_RESULT_V2_SCHEMA)
+    assert sim.stats()["requests"]["/results/public/v2/get"] == {"200": 1}
     schemas = {m["stream"]: m["schema"] for m in run.messages if m["type"] == "SCHEMA"}
     assert set(schemas) == {
         "projects", "tasks", "task_results", "task_results_v2", "case_results", "case_results_v2"

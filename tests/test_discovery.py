@@ -1,98 +1,78 @@
-"""Without task_ids the tap syncs every task the API lists (new ones: test_sharding.py)."""
+"""Without task_ids the tap syncs every task the API lists (v2 tasks: test_results_v2.py), and
+shards share the tasks by `task_id % shard_count`, each with its own state."""
 
 from __future__ import annotations
 
-from tap_centaur.schemas import CASE_RESULT_V2_SCHEMA as V2_SCHEMA
-from tests.harness import as_emitted, login_config, partition_bookmarks
+from tests.harness import login_config, partition_bookmarks
 
-#: Five tasks in three projects (two per project); task 105's type is not served by v1.
-DISCOVERY_SIM = {"tasks": 5, "cases": (60, 35, 0, 80, 20), "unsupported_task_ids": (105,)}
+TEN_TASKS = {"tasks": 10, "cases": (4, 3, 0, 5, 2, 6, 1, 3, 2, 4)}
 
 
-def discovery_config(url, **extra):
-    config = login_config(url, [], **extra)
-    del config["task_ids"]
-    return config
-
-
-def served_keys(sim, task_ids):
-    return sorted((c["task_id"], c["case_id"]) for t in task_ids for c in sim.truth(t))
-
-
-def test_every_listed_task_is_synced_v2_tasks_through_results_v2(make_sim, tap):
-    """Discovery with v1 and v2 tasks: a task v1 answers 426 for is read through v2, once
-    named in the log, and remembered in the state so that the next run asks v2 directly."""
-    sim = make_sim(**DISCOVERY_SIM)
-    run = tap.run(discovery_config(sim.url))
-    assert run.exit_code == 0, run.stderr
-    assert sorted(run.keys) == served_keys(sim, [101, 102, 103, 104])
-    assert run.records_of("task_results_v2") == as_emitted(sim.truth_v2(105), V2_SCHEMA)
-    assert sorted(r["task_id"] for r in run.records_of("tasks")) == [101, 102, 103, 104, 105]
-    assert set(partition_bookmarks(run.final_state)) == {(t, None) for t in (101, 102, 103, 104)}
-    v2 = partition_bookmarks(run.final_state, stream="task_results_v2")
-    assert set(v2) == {(105, None)}
-    notices = [line for line in run.stderr.splitlines() if "task 105" in line and "426" in line]
-    assert len(notices) == 1
-    name = next(t["task_name"] for t in run.records_of("tasks") if t["task_id"] == 105)
-    assert repr(name) in notices[0]
-
-    sim.reset_stats()
-    sim.update_cases(105, count=3)
-    again = tap.run(discovery_config(sim.url), run.final_state)
-    assert again.exit_code == 0, again.stderr
-    answers = sim.stats()["requests"].values()
-    assert sum(by_status.get("426", 0) for by_status in answers) == 0  # no 426 per run
-    changed = {(c["task_id"], c["case_id"]) for c in sim.truth_v2(105)}
-    assert {(r["task_id"], r["case_id"]) for r in again.records_of("task_results_v2")} <= changed
-    assert len(again.records_of("task_results_v2")) >= 3
-
-
-def test_project_ids_limit_discovery(make_sim, tap):
-    sim = make_sim(**DISCOVERY_SIM)
+def test_project_ids_limit_discovery_and_no_task_found_is_a_warning(make_sim, tap):
+    sim = make_sim(**TEN_TASKS)
     project = sim.truth(104)[0]["project_id"]
     in_project = sorted({c["task_id"] for c in sim.truth() if c["project_id"] == project})
-    run = tap.run(discovery_config(sim.url, project_ids=[project]))
+    run = tap.run(login_config(sim.url, None, project_ids=[project]))
     assert run.exit_code == 0, run.stderr
-    assert in_project
     assert sorted({t for t, _ in run.keys}) == in_project
     assert {r["project_id"] for r in run.records_of("tasks")} == {project}
-
-
-def test_state_from_explicit_task_ids_keeps_working(make_sim, tap):
-    sim = make_sim(**DISCOVERY_SIM)
-    explicit = tap.run(login_config(sim.url, [101, 102]))
-    discovered = tap.run(discovery_config(sim.url), explicit.final_state)
-    assert discovered.exit_code == 0, discovered.stderr
-    assert {t for t, _ in discovered.keys} == {104}  # 101 and 102 unchanged; 103 is empty
+    none = tap.run(login_config(sim.url, None, project_ids=[99999]))
+    assert none.exit_code == 0, none.stderr
+    assert none.keys == []
+    assert "No task to sync" in none.stderr
 
 
 def test_selecting_only_task_results_still_discovers(make_sim, tap):
-    sim = make_sim(**DISCOVERY_SIM)
-    config = discovery_config(sim.url)
+    sim = make_sim(**TEN_TASKS)
+    config = login_config(sim.url, None)
     catalog_path = tap.catalog_selecting(config, ["task_results"])
-    sim.reset_stats()
     run = tap.run(config, args=("--catalog", str(catalog_path)))
-    # Task 105 only results v2 serves, and task_results_v2 is not selected: it fails, saying so.
-    assert run.exit_code == 1, run.stderr
-    assert "task 105" in run.error_lines[-1] and "task_results_v2" in run.error_lines[-1]
+    assert run.exit_code == 0, run.stderr
     assert run.records_of("tasks") == []
     assert {m["stream"] for m in run.messages if m["type"] == "SCHEMA"} == {"task_results"}
-    assert sorted(run.keys) == served_keys(sim, [101, 102, 103, 104])
+    assert sorted(run.keys) == sorted(sim.keys())
     assert sim.stats()["requests"]["/tasks/public/v1/list"]
 
 
-def test_projects_stream(make_sim, tap):
-    sim = make_sim(**DISCOVERY_SIM)
-    run = tap.run(login_config(sim.url, [103]))
-    projects = run.records_of("projects")
-    assert sorted(p["project_id"] for p in projects) == sorted(
-        {c["project_id"] for c in sim.truth()} | {t["project_id"] for t in run.records_of("tasks")}
-    )
+def test_each_shard_syncs_its_tasks_and_together_they_sync_each_once(make_sim, tap):
+    """Only shard 0 writes the projects: shards loading one warehouse never write the same rows."""
+    sim = make_sim(**TEN_TASKS)
+    runs = [tap.run(login_config(sim.url, None, shard_count=3, shard_index=i)) for i in range(3)]
+    for index, run in enumerate(runs):
+        assert run.exit_code == 0, run.stderr
+        shard = {t for t in sim.task_ids() if t % 3 == index}
+        assert {task for task, _ in run.keys} <= shard
+        assert {r["task_id"] for r in run.records_of("tasks")} == shard
+        assert {task for task, _ in partition_bookmarks(run.final_state)} == shard
+    assert sorted(key for run in runs for key in run.keys) == sorted(sim.keys())
+    projects = {t["project_id"] for t in sim.tasks_truth()}
+    assert [len(run.records_of("projects")) for run in runs] == [len(projects), 0, 0]
 
 
-def test_no_task_found_is_a_warning_not_a_crash(make_sim, tap):
-    sim = make_sim(**DISCOVERY_SIM)
-    run = tap.run(discovery_config(sim.url, project_ids=[99999]))
-    assert run.exit_code == 0, run.stderr
-    assert run.keys == []
-    assert "No task to sync" in run.stderr
+def test_new_tasks_are_picked_up_and_a_tasks_shard_never_changes(make_sim, tap):
+    sim = make_sim(**TEN_TASKS)
+    config = login_config(sim.url, None, shard_count=4, shard_index=1)
+    before = tap.run(config)
+    for _ in range(5):
+        sim.add_task(cases=1)
+    after = tap.run(config, before.final_state)
+    assert after.exit_code == 0, after.stderr
+    shard = {t for t in sim.task_ids() if t % 4 == 1}
+    assert {r["task_id"] for r in after.records_of("tasks")} == shard
+    old = {task for task, _ in partition_bookmarks(before.final_state)}
+    assert old <= shard  # the tasks the shard had are still its own
+    assert {task for task, _ in after.keys} == shard - old  # only the new ones are read
+    assert {task for task, _ in partition_bookmarks(after.final_state)} == shard  # old ones kept
+
+
+def test_explicit_task_ids_and_case_ids_are_sharded_by_their_task(make_sim, tap):
+    sim = make_sim(**TEN_TASKS)
+    cases = [{"task_id": t, "case_id": sim.truth(t)[0]["case_id"]} for t in (101, 102, 104)]
+    for index in (0, 1):
+        config = login_config(sim.url, [101, 102, 103, 104], case_ids=cases, shard_count=2)
+        run = tap.run({**config, "shard_index": index})
+        assert run.exit_code == 0, run.stderr
+        assert {task for task, _ in run.keys} == {t for t in (101, 102, 104) if t % 2 == index}
+        assert sorted(r["case_id"] for r in run.records_of("case_results")) == sorted(
+            c["case_id"] for c in cases if c["task_id"] % 2 == index
+        )

@@ -1,46 +1,51 @@
-"""A full sync over real HTTP returns exactly the simulator's cases, each once, as typed JSON."""
+"""A sync over real HTTP: every case once as typed JSON, the STATE it writes, incremental runs."""
 
 from __future__ import annotations
 
+import copy
 import re
-from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
 
 from tap_centaur.schemas import CASE_RESULT_SCHEMA
-from tests.harness import THREE_TASKS, as_emitted, login_config, partition_bookmarks
+from tests.harness import LIST, THREE_TASKS, as_emitted, login_config, partition_bookmarks
 
 BOOKMARK_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 
 
-def truth_keys(sim, task_ids):
-    return sorted((c["task_id"], c["case_id"]) for t in task_ids for c in sim.truth(t))
-
-
-def test_full_sync_returns_every_case_once_as_typed_json_and_bookmarks_each_task(sim, tap):
+def test_full_sync_returns_every_case_once_as_typed_json_and_bookmarks_each_task(make_sim, tap):
+    """Undocumented fields kept, listed cases in case_results, one login, the projects."""
+    sim = make_sim(**THREE_TASKS, extra_fields=True)
+    wanted = [sim.truth(101)[3], sim.truth(102)[7]]
+    case_ids = [{"task_id": c["task_id"], "case_id": c["case_id"]} for c in wanted]
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    run = tap.run(login_config(sim.url, [101, 102, 103]))
+    run = tap.run(login_config(sim.url, [101, 102, 103], case_ids=case_ids))
     after = datetime.now(timezone.utc)
     assert run.exit_code == 0, run.stderr
-    counts = Counter(run.keys)
-    assert max(counts.values()) == 1
-    assert sorted(counts) == truth_keys(sim, [101, 102, 103])
     assert len(run.keys) == 370
-    assert run.records_of("case_results") == []  # no case_ids
-    truth = sim.truth_by_key()
+    assert sorted(run.keys) == sorted(sim.keys())  # each once
+    assert run.records_of("case_results") == as_emitted(wanted, CASE_RESULT_SCHEMA)
+    assert sim.stats()["logins"] == 1
+    assert "Beginning sync of 'task_results' in incremental mode" in run.stderr
+    projects = {c["project_id"] for c in sim.truth()} | {
+        t["project_id"] for t in run.records_of("tasks")
+    }
+    assert sorted(p["project_id"] for p in run.records_of("projects")) == sorted(projects)
     schema = next(m for m in run.messages if m.get("stream") == "task_results")
     assert schema["type"] == "SCHEMA" and schema["key_properties"] == ["task_id", "case_id"]
+    assert "undocumented_fields" in schema["schema"]["properties"]
     for name in ("content_metadata", "read_stats", "counts"):
         assert "string" not in schema["schema"]["properties"][name]["type"]
+    truth = sim.truth_by_key()
     for record in run.records:
         assert record == truth[(record["task_id"], record["case_id"])]
         assert type(record["case_id"]) is int  # == would take 1.0 for 1
         assert isinstance(record["content_metadata"], list)
         assert isinstance(record["read_stats"], dict) and isinstance(record["counts"], dict)
-    final = run.final_state
-    assert "progress_markers" not in str(final)
-    bookmarks = partition_bookmarks(final)
+    assert any("undocumented_fields" in record for record in run.records)
+    assert "progress_markers" not in str(run.final_state)
+    bookmarks = partition_bookmarks(run.final_state)
     assert set(bookmarks) == {(101, None), (102, None), (103, None)}
     for value in bookmarks.values():
         assert BOOKMARK_FORMAT.match(value), value
@@ -49,163 +54,141 @@ def test_full_sync_returns_every_case_once_as_typed_json_and_bookmarks_each_task
         assert before.timestamp() - 5 - 300 <= moment.timestamp() <= after.timestamp() - 300
 
 
+def positions(run, kind, task=None):
+    """Indexes of the STATE messages, or of the task_results RECORDs (of one task)."""
+    return [
+        i
+        for i, m in enumerate(run.messages)
+        if m["type"] == kind
+        and (
+            kind == "STATE"
+            or (m["stream"] == "task_results" and task in (None, m["record"]["task_id"]))
+        )
+    ]
+
+
 @pytest.mark.parametrize("parallel", [1, 4])
 def test_state_is_emitted_as_soon_as_each_partition_completes(sim, tap, parallel):
-    """With state_interval_seconds 0, the message right after a task's last record is a STATE
-    that bookmarks it."""
+    """With state_interval_seconds 0, the message after a task's last record bookmarks it."""
     config = login_config(sim.url, [101, 102], max_parallel_tasks=parallel)
     run = tap.run({**config, "state_interval_seconds": 0})
     assert run.exit_code == 0, run.stderr
-    messages = [
-        m for m in run.messages if m["type"] == "STATE" or m.get("stream") == "task_results"
-    ]
+    kept = [m for m in run.messages if m["type"] == "STATE" or m.get("stream") == "task_results"]
     for task in (101, 102):
-        last = max(
-            i
-            for i, m in enumerate(messages)
-            if m["type"] == "RECORD" and m["record"]["task_id"] == task
-        )
-        assert messages[last + 1]["type"] == "STATE"
-        assert (task, None) in partition_bookmarks(messages[last + 1]["value"])
+        last = max(i for i, m in enumerate(kept) if m.get("record", {}).get("task_id") == task)
+        assert kept[last + 1]["type"] == "STATE"
+        assert (task, None) in partition_bookmarks(kept[last + 1]["value"])
 
 
 def test_by_default_state_is_written_at_most_once_per_interval(make_sim, tap):
-    """Forty tasks done within a second: one STATE at the start, one after the last record
-    (5 s apart at most), not one per task."""
+    """Forty tasks done within a second: no STATE while reading, one after the last record."""
     sim = make_sim(tasks=40, cases=2)
     run = tap.run(login_config(sim.url, list(range(101, 141))))
     assert run.exit_code == 0, run.stderr
-    states = [i for i, m in enumerate(run.messages) if m["type"] == "STATE"]
-    last_record = max(i for i, m in enumerate(run.messages) if m["type"] == "RECORD")
-    bookmarked = [
-        partition_bookmarks(m["value"])
-        for m in run.messages
-        if m["type"] == "STATE" and partition_bookmarks(m["value"])
-    ]
+    bookmarked = [partition_bookmarks(s) for s in run.states if partition_bookmarks(s)]
     # Done within 5 s: the first STATE with a bookmark has them all (the SDK's STATEs after
     # the other streams repeat it).
     assert len(bookmarked[0]) == 40
     assert all(b == bookmarked[0] for b in bookmarked)
-    results = [i for i, m in enumerate(run.messages) if m.get("stream") == "task_results"]
-    assert not [i for i in states if results[1] < i < results[-1]]  # none while reading
+    results, states = positions(run, "RECORD"), positions(run, "STATE")
+    assert not [i for i in states if results[1] < i < results[-1]]
+    last_record = max(i for i, m in enumerate(run.messages) if m["type"] == "RECORD")
     assert any(i > last_record for i in states)
 
 
 def test_no_state_while_reading_more_than_ten_thousand_records(make_sim, tap):
-    """Not the SDK's STATE every 10,000 records of a stream: each would repeat every
-    partition's bookmark, in proportion to records times tasks."""
-    sim = make_sim(tasks=2, cases=(6_000, 6_000))
-    config = login_config(sim.url, [101, 102], page_size=1000, state_interval_seconds=3600)
+    """Not the SDK's STATE every 10,000 records: each would repeat every partition's bookmark."""
+    sim = make_sim(tasks=1, cases=10_050)
+    config = login_config(sim.url, [101], page_size=1000, state_interval_seconds=3600)
     run = tap.run(config)
     assert run.exit_code == 0, run.stderr
-    results = [
-        i
-        for i, m in enumerate(run.messages)
-        if m["type"] == "RECORD" and m["stream"] == "task_results"
-    ]
-    states = [i for i, m in enumerate(run.messages) if m["type"] == "STATE"]
-    assert len(results) == 12_000
+    results, states = positions(run, "RECORD"), positions(run, "STATE")
+    assert len(results) == 10_050
     assert [i for i in states if results[0] < i < results[-1]] == []
     assert any(i > results[-1] for i in states)
 
 
 def test_a_finished_task_is_saved_within_the_interval_while_a_long_task_runs(make_sim, tap):
-    """The bound a killed run relies on: a finished task's bookmark waits at most about
-    `state_interval_seconds` for a STATE, not for the next task to finish.
-
-    Task 101 has one page; task 102 has 40 pages of 20 ms each (at least 0.8 s, whatever the
-    machine's speed), read at the same time, with an interval of 0.3 s.
-    """
+    """A finished task's bookmark waits about `state_interval_seconds` (0.3 s), not for the
+    next task: task 102 has 40 pages of 20 ms each, read beside task 101's one page."""
     sim = make_sim(tasks=2, cases=(5, 400), page_size=10, latency_ms=20)
     config = login_config(sim.url, [101, 102], page_size=10, state_interval_seconds=0.3)
     run = tap.run(config)
     assert run.exit_code == 0, run.stderr
-    saved = next(
-        i
-        for i, m in enumerate(run.messages)
-        if m["type"] == "STATE" and (101, None) in partition_bookmarks(m["value"])
-    )
-    later = [
-        m
-        for m in run.messages[saved:]
-        if m["type"] == "RECORD" and m["stream"] == "task_results" and m["record"]["task_id"] == 102
-    ]
+    states = positions(run, "STATE")
+    saved = next(i for i in states if (101, None) in partition_bookmarks(run.messages[i]["value"]))
+    later = [i for i in positions(run, "RECORD", task=102) if i > saved]
     assert len(later) >= 10, f"task 101 was saved only {len(later)} records before the end"
     assert (102, None) not in partition_bookmarks(run.messages[saved]["value"])
 
 
-def test_undocumented_fields_are_kept_not_dropped(make_sim, tap):
-    sim = make_sim(**THREE_TASKS, extra_fields=True)
-    run = tap.run(login_config(sim.url, [101]))
-    assert run.exit_code == 0, run.stderr
-    truth = {c["case_id"]: c for c in sim.truth(101)}
-    extras_seen = 0
-    for record in run.records_of("task_results"):
-        original = truth[record["case_id"]]
-        undocumented = {k: v for k, v in original.items() if k not in record}
-        assert record.get("undocumented_fields") in (None, undocumented or None)
-        extras_seen += bool(record.get("undocumented_fields"))
-    assert extras_seen > 0
-    schema = next(m for m in run.messages if m["type"] == "SCHEMA")
-    assert "undocumented_fields" in schema["schema"]["properties"]
-
-
-def test_case_results_fetches_listed_cases(sim, tap):
-    wanted = [sim.truth(101)[3], sim.truth(102)[7]]
-    config = login_config(
-        sim.url,
-        [103],
-        case_ids=[{"task_id": c["task_id"], "case_id": c["case_id"]} for c in wanted],
-    )
-    run = tap.run(config)
-    assert run.exit_code == 0, run.stderr
-    assert run.records_of("case_results") == as_emitted(wanted, CASE_RESULT_SCHEMA)
-
-
-@pytest.mark.parametrize("setting", ["Labeled", ["Gold Standard", "Flagged"]])
-def test_each_labeling_state_is_a_partition(sim, tap, setting):
-    states = [setting] if isinstance(setting, str) else setting
-    run = tap.run(login_config(sim.url, [101, 102], labeling_state=setting))
-    assert run.exit_code == 0, run.stderr
-    expected = sorted(
-        (c["task_id"], c["case_id"]) for c in sim.truth() if c["labeling_state"] in states
-    )
-    assert expected and sorted(run.keys) == expected
-    assert set(partition_bookmarks(run.final_state)) == {(t, s) for t in (101, 102) for s in states}
-
-
-@pytest.mark.parametrize("labeling_state", [None, ["Labeled", "Flagged"]])
-def test_a_record_without_labeling_state_gets_its_partitions_filter(sim, tap, labeling_state):
-    """As the SDK does for partition keys: the filter that returned a case is its state; with no
-    filter, nothing is made up."""
+def test_each_labeling_state_is_a_partition_of_its_own_in_v1_and_v2(make_sim, tap):
+    """A record without labeling_state gets its partition's filter (as the SDK does for
+    partition keys), none without a filter; a filter does not reuse another's bookmark."""
+    sim = make_sim(tasks=2, cases=(250, 120), unsupported_task_ids=(102,))
     sim.set_misbehaviour(101, "missing_labeling_state")
-    extra = {"labeling_state": labeling_state} if labeling_state else {}
-    run = tap.run(login_config(sim.url, [101], **extra))
-    assert run.exit_code == 0, run.stderr
-    truth = {c["case_id"]: c["labeling_state"] for c in sim.truth(101)}
-    records = run.records_of("task_results")
-    if labeling_state:
-        assert all(r["labeling_state"] == truth[r["case_id"]] for r in records)
-    else:
-        assert sum(r.get("labeling_state") is None for r in records) == 1
+    labeled = tap.run(login_config(sim.url, [101, 102], labeling_state="Labeled"))
+    states = ["Gold Standard", "Flagged"]
+    config = login_config(sim.url, [101, 102], labeling_state=states)
+    run = tap.run(config, labeled.final_state)
+    for done, wanted, kept in ((labeled, ["Labeled"], []), (run, states, ["Labeled"])):
+        assert done.exit_code == 0, done.stderr
+        for task, stream, cases in ((101, "", sim.truth(101)), (102, "_v2", sim.truth_v2(102))):
+            expected = sorted(
+                (c["case_id"], s) for c in cases if (s := c["labeling_state"]) in wanted
+            )
+            records = done.records_of(f"task_results{stream}")
+            assert expected
+            assert sorted((r["case_id"], r["labeling_state"]) for r in records) == expected
+            bookmarks = partition_bookmarks(done.final_state, f"task_results{stream}")
+            assert set(bookmarks) == {(task, s) for s in [*kept, *wanted]}
+    unfiltered = tap.run(login_config(sim.url, [101]))
+    assert sum(r.get("labeling_state") is None for r in unfiltered.records) == 1
 
 
-def test_page_size_is_sent_as_limit(sim, tap):
-    sim.reset_stats()
-    run = tap.run(login_config(sim.url, [101], page_size=7))
-    assert run.exit_code == 0, run.stderr
-    assert len(run.keys) == 250
-    assert sum(sim.stats()["requests"]["/results/public/v1/list"].values()) == 36  # ceil(250/7)
-
-
-def test_start_date_limits_the_first_sync(sim, tap):
+def test_start_date_limits_the_first_sync_and_a_bookmark_wins_over_it(sim, tap):
+    """And page_size is sent as the limit."""
     # The simulator's cases were updated in 2024; a start_date later than now is refused.
     assert max(case["updated_at_iso"] for case in sim.truth_meta(101)) < "2025"
     later = tap.run(login_config(sim.url, [101], start_date="2025-01-01"))
     assert later.exit_code == 0, later.stderr
     assert later.keys == []
-    past = tap.run(login_config(sim.url, [101], start_date="2000-01-01T00:00:00Z"))
+    config = login_config(sim.url, [101], start_date="2000-01-01T00:00:00Z", page_size=7)
+    sim.reset_stats()
+    past = tap.run(config)
     assert len(past.keys) == 250
+    assert sum(sim.stats()["requests"][LIST].values()) == 36  # ceil(250 / 7)
+    assert tap.run(config, past.final_state).keys == []
+
+
+def test_a_run_resumes_from_any_state_and_a_later_one_reads_only_what_changed(sim, tap):
+    """Also from the STATE of release 0.1.0 (the same layout, no labeling_state)."""
+    config = login_config(sim.url, [101, 102, 103])
+    first = tap.run(config)
+    for state in first.states:
+        resumed = tap.run(config, copy.deepcopy(state))
+        assert resumed.exit_code == 0, resumed.stderr
+        done = {task for task, _ in partition_bookmarks(state)}
+        # Finished tasks are not re-read (nothing changed); unfinished ones are read whole.
+        assert set(resumed.keys) == {key for key in first.keys if key[0] not in done}
+    bookmarks = partition_bookmarks(first.final_state).items()
+    key = {"replication_key": "updated_after"}
+    partitions = [
+        {"context": {"task_id": t}, **key, "replication_key_value": v} for (t, _), v in bookmarks
+    ]
+    state_of_0_1_0 = {"bookmarks": {"task_results": {"partitions": partitions}, "projects": {}}}
+    updated = sim.update_cases(101, count=5, rng_seed=1)
+    added = sim.add_cases(102, 3)
+    second = tap.run(config, state_of_0_1_0)
+    assert second.exit_code == 0, second.stderr
+    assert sorted(second.keys) == sorted([(101, c) for c in updated] + [(102, c) for c in added])
+    truth = sim.truth_by_key()
+    for record in second.records:
+        assert record == truth[(record["task_id"], record["case_id"])]
+    # A bookmark sits up to a round trip (rounded up to whole seconds) before the run's first
+    # query, so cases updated in that window come again; nothing else does.
+    third = tap.run(config, second.final_state)
+    assert set(third.keys) <= set(second.keys)
 
 
 def test_each_label_shape_has_a_field_of_its_own_in_both_streams(make_sim, tap):
@@ -227,8 +210,7 @@ def test_each_label_shape_has_a_field_of_its_own_in_both_streams(make_sim, tap):
                 kept, other = (label, f"{label}_wkt")[:: 1 if sent["task_type"] == "choice" else -1]
                 assert (record[kept], record[other]) == (sent[label], None)
                 if sent[label] is not None:
-                    shape = list if kept == label else str
-                    assert isinstance(record[kept], shape)
+                    assert isinstance(record[kept], list if kept == label else str)
                     seen.add((stream, kept))
             assert "undocumented_fields" not in record
     assert len(seen) == 8, seen  # both streams, both labels, both shapes
@@ -238,7 +220,7 @@ def test_a_label_of_an_undocumented_shape_is_kept_in_undocumented_fields(sim, ta
     sim.set_misbehaviour(101, "odd_labels")
     run = tap.run(login_config(sim.url, [101], page_size=10))
     assert run.exit_code == 0, run.stderr
-    first = run.records_of("task_results")[0]
+    first = run.records[0]
     assert first["undocumented_fields"] == {
         "correct_label": {"class": "Nodule", "score": 0.9},
         "majority_label": 3,

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from tests.harness import Stop, login_config, partition_bookmarks
+
 PREAMBLE = """
 import logging, os, signal, sys, threading, time
 from tap_centaur import logs, redaction
@@ -61,3 +63,21 @@ def test_a_signal_ends_the_run_whatever_lock_the_main_thread_holds(script, stdou
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert done.stdout == stdout
     assert log_line in done.stderr
+
+
+def test_the_final_state_after_a_signal_keeps_the_bookmarks_of_finished_tasks(make_sim, tap):
+    """What tests/reliability/test_signals_anywhere.py does not check: a signal after the first
+    bookmark leaves it in the final STATE."""
+    sim = make_sim(tasks=4, cases=(400, 400, 400, 400), page_size=20, latency_ms=30)
+    config = login_config(
+        sim.url, [101, 102, 103, 104], max_parallel_tasks=2, state_interval_seconds=0
+    )
+    stop = Stop(signal.SIGTERM, after_text=b'"replication_key_value"')
+    run = tap.run(config, stop=stop, env={"PYTHONUNBUFFERED": "1"}, timeout=60)
+    assert run.stopped
+    assert run.exit_code == 128 + signal.SIGTERM
+    bookmarks = partition_bookmarks(run.final_state)
+    assert bookmarks, "the first task completed before the signal"
+    assert len(bookmarks) < 4, "the run was stopped before the end"
+    for task_id, _ in bookmarks:
+        assert sim.keys(task_id) <= set(run.keys)

@@ -14,7 +14,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import TapState
 
 from tap_centaur import state as state_module
-from tap_centaur.state import PartitionStates, normalise_state
+from tap_centaur.errors import StateError
+from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 
 
 def tap_state(*task_ids: int) -> dict[str, Any]:
@@ -88,3 +89,12 @@ def test_readable_shapes_are_normalised_and_merged_keeping_the_earliest_bookmark
         {"context": {"task_id": 7}, "replication_key_value": "2026-01-05T10:00:00Z"},
         {"context": {"task_id": "7"}},
     ) == [{"context": {"task_id": 7}}]
+
+
+def test_a_stream_state_that_is_a_list_is_an_error_naming_it():
+    """The one broken shape tests/reliability/test_broken_state.py does not try."""
+    with pytest.raises(StateError) as caught:
+        read_state_text('{"bookmarks": {"task_results": []}}', "file 'state.json'")
+    assert str(caught.value).startswith("Invalid state file 'state.json': ")
+    assert "'bookmarks.task_results' is a JSON list" in str(caught.value)
+    assert caught.value.exit_code == 2

@@ -1,19 +1,102 @@
-"""Checks of a run's output: secrets, the error line, bookmarks."""
+"""What a tap run printed (`Run`, its Singer messages parsed) and the checks of it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import msgspec
+
 from tests.harness.credentials import SECRET_NAMES
-from tests.harness.output import Run
 
 #: Secrets this long must not appear even in part: no PARTIAL characters of them in a row.
 PARTIAL_FROM, PARTIAL = 16, 10
+#: PARTIAL characters in a row hold a piece of ANCHOR characters starting at a multiple of it.
+ANCHOR = PARTIAL // 2
+
+
+@dataclass
+class Run:
+    """What one run of the tap printed, and how it ended."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration: float = 0.0
+    #: Whether the Stop condition fired (False: the run ended before it).
+    stopped: bool = False
+    #: Seconds from start to the first byte of stdout (None: no output).
+    first_output: float | None = None
+    state_file: Path | None = None
+    in_process: bool = True
+    #: Seconds from the Stop's signal to the end of the output (None: no signal sent).
+    stop_seconds: float | None = None
+
+    @cached_property
+    def messages(self) -> list[dict[str, Any]]:
+        """The Singer messages of the complete lines (a line ends at "\n" only, as a target
+        reads it: a record may hold U+2028 and the like)."""
+        complete = self.stdout.rpartition("\n")[0]
+        return [msgspec.json.decode(line) for line in complete.split("\n") if line.strip()]
+
+    @property
+    def partial_tail(self) -> str:
+        """What follows the last newline (a line cut short by SIGKILL), else ""."""
+        return self.stdout.rpartition("\n")[2]
+
+    def records_of(self, stream: str) -> list[dict[str, Any]]:
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.records_of("task_results")
+
+    @property
+    def keys(self) -> list[tuple[int, int]]:
+        """(task_id, case_id) of the task_results records, in output order."""
+        return [(r["task_id"], r["case_id"]) for r in self.records]
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict[str, Any] | None:
+        return next((m["value"] for m in reversed(self.messages) if m["type"] == "STATE"), None)
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if "| ERROR" in line]
+
+    @property
+    def retries(self) -> int:
+        """How many retries the tap logged ('Retrying (n of m) in x s after: ...')."""
+        return self.stderr.count("Retrying (")
+
+    def records_after_last_state(self) -> list[tuple[int, int]]:
+        """Keys of the records printed after the last STATE (not covered by any bookmark)."""
+        keys: list[tuple[int, int]] = []
+        for message in self.messages:
+            if message["type"] == "STATE":
+                keys = []
+            elif message["type"] == "RECORD" and message["stream"] == "task_results":
+                keys.append((message["record"]["task_id"], message["record"]["case_id"]))
+        return keys
+
+
+def parse(exit_code: int, stdout: bytes, stderr: str, **fields: Any) -> Run:
+    """A run's output, its stdout decoded."""
+    return Run(exit_code, stdout.decode("utf-8", errors="replace"), stderr, **fields)
 
 
 def partition_bookmarks(
@@ -40,20 +123,53 @@ def assert_no_secrets(run: Run, secrets: Iterable[str]) -> None:
     places = {
         "stdout": run.stdout,
         "stderr": run.stderr,
-        "STATE messages": json.dumps(run.states),
+        "STATE messages": json.dumps(run.states) if run.state_file else "",
         "state file": run.state_file.read_text() if run.state_file else "",
     }
-    for secret in secrets:
+    for secret in dict.fromkeys(secrets):
         name = SECRET_NAMES.get(secret, "a secret (session token, config value or extra)")
-        for form in leak_forms(secret):
-            for where, text in places.items():
-                assert form not in text, f"{name} leaked into {where} (as {form!r})"
+        for where, text in places.items():
+            leak = leaked_form(secret, text)
+            assert leak is None, f"{name} leaked into {where} (as {leak!r})"
+
+
+def leaked_form(secret: str, text: str) -> str | None:
+    """The first form of `secret` (see `assert_no_secrets`) found in `text`, else None."""
+    for form in _whole_forms(secret):
+        if form in text:
+            return form
+    if len(secret) < PARTIAL_FROM:
+        return None
+    # PARTIAL characters in a row hold one of the ANCHOR-long pieces that start at multiples of
+    # ANCHOR: find each piece, then how far the secret goes on around it.
+    for start in range(0, len(secret) - ANCHOR, ANCHOR):
+        piece = secret[start : start + ANCHOR]
+        at = text.find(piece)
+        while at != -1:
+            left, right = start, start + ANCHOR  # the secret's characters matched
+            while left and at - start + left and text[at - start + left - 1] == secret[left - 1]:
+                left -= 1
+            end = at - start + right
+            while right < len(secret) and end < len(text) and text[end] == secret[right]:
+                right, end = right + 1, end + 1
+            if right - left >= PARTIAL:
+                return secret[left:right]
+            at = text.find(piece, at + 1)
+    return None
+
+
+@functools.cache
+def _whole_forms(secret: str) -> tuple[str, ...]:
+    """The forms of `leak_forms` but those that the search for PARTIAL characters finds."""
+    parts = [secret[i : i + PARTIAL] for i in range(len(secret) - PARTIAL + 1)]
+    partial = len(secret) >= PARTIAL_FROM
+    return tuple(f for f in leak_forms(secret) if not (partial and any(p in f for p in parts)))
 
 
 def leak_forms(secret: str) -> set[str]:
-    """What of a secret must never be printed (see `assert_no_secrets`)."""
+    """The whole forms of a secret that must never be printed."""
     as_json = json.dumps(secret)[1:-1]
-    forms = {
+    return {
         secret,
         repr(secret)[1:-1],
         repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
@@ -64,9 +180,6 @@ def leak_forms(secret: str) -> set[str]:
         quote_plus(secret),
         lower_hex(secret),
     }
-    if len(secret) >= PARTIAL_FROM:
-        forms.update(secret[i : i + PARTIAL] for i in range(len(secret) - PARTIAL + 1))
-    return forms
 
 
 def lower_hex(secret: str) -> str:

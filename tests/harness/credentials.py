@@ -17,24 +17,24 @@ SECRET_NAMES = {
     STATIC_TOKEN: "bearer_token",
     WRONG_PASSWORD: "a wrong api_password",
 }
-#: Settings whose values are secrets (checked when a run's config sets them).
-SECRET_SETTINGS = ("api_key", "api_password", "bearer_token")
 
 
-def login_config(url: str, task_ids: Iterable[int], **extra: Any) -> dict[str, Any]:
-    """A config that logs in with username + API password, retrying fast."""
+def login_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
+    """A config that logs in with username + API password, retrying fast; without task_ids
+    (None), the tap syncs every task it lists."""
+    tasks = {} if task_ids is None else {"task_ids": list(task_ids)}
     return {
         "api_key": API_KEY,
         "username": USERNAME,
         "api_password": API_PASSWORD,
         "api_url": url,
-        "task_ids": list(task_ids),
+        **tasks,
         "backoff_factor": 0.001,
         **extra,
     }
 
 
-def bearer_config(url: str, task_ids: Iterable[int], **extra: Any) -> dict[str, Any]:
+def bearer_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
     """A config that uses the static bearer token."""
     config = login_config(url, task_ids, **extra)
     del config["username"], config["api_password"]
@@ -42,9 +42,6 @@ def bearer_config(url: str, task_ids: Iterable[int], **extra: Any) -> dict[str, 
 
 
 def secrets_of(config: dict[str, Any]) -> list[str]:
-    """The values of the config's secret settings (the ones long enough to search for)."""
-    return [
-        str(config[name])
-        for name in SECRET_SETTINGS
-        if isinstance(config.get(name), (str, int)) and len(str(config[name])) >= 4
-    ]
+    """The values of the config's secret settings long enough to search for."""
+    values = [config.get(name) for name in ("api_key", "api_password", "bearer_token")]
+    return [str(v) for v in values if isinstance(v, (str, int)) and len(str(v)) >= 4]

@@ -1,10 +1,8 @@
-"""Running the tap in this process, as `tap-centaur ARGV` would run in a process of its own.
+"""The tap run in this process through `tap_centaur.cli.main`, as in a process of its own.
 
-Through the command's entry point (`tap_centaur.cli.main`), with stdout captured as bytes and
-stderr as text, the exit code taken from `SystemExit`, and the atexit hooks it registers run
-at its end; everything it changes in the process (sys.stdout/stderr, environment variables,
-loggers, warning filters, signal handlers, excepthook, registered secrets) is restored
-afterwards. One run at a time: they share the process's streams and environment.
+Its exit code comes from `SystemExit`, its atexit hooks run at its end, and all it changes in
+the process (streams, environment, loggers, warning filters, signal handlers, excepthook,
+masked secrets) is restored afterwards. One run at a time: they share the process.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 
-from tests.harness.output import Run, parse
+from tests.harness.checks import Run, parse
 from tests.harness.process import ENV_PREFIX
 
 _IN_PROCESS = threading.Lock()
@@ -31,7 +29,6 @@ EARLIER_THREADS_SECONDS = 10.0
 
 
 def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
-    """`tap_centaur.cli.main(argv)` in this process, its exit hooks run as the interpreter's."""
     from tap_centaur import cli
 
     with _IN_PROCESS:
@@ -60,13 +57,10 @@ def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
 
 
 def wait_for_tap_threads() -> None:
-    """Let the tap's threads (`tap-centaur-*`) of earlier runs end, for a while (each run first).
+    """Let the tap's threads (`tap-centaur-*`) of earlier runs end, for a while.
 
-    They are daemon threads, which the exit of a process of their own would have ended; here
-    they could outlive their run (a run stopped by a failure outside the results stream
-    leaves its workers running, see docs/RELIABILITY.md), log into the next run's stderr and
-    send requests with its environment (a proxy). Their simulators have usually stopped, so
-    they fail fast.
+    The exit of a process of their own would have ended these daemon threads; here they could
+    log into the next run's stderr and send requests with its environment (a proxy).
     """
     deadline = time.monotonic() + EARLIER_THREADS_SECONDS
     for thread in threading.enumerate():
@@ -78,10 +72,7 @@ def wait_for_tap_threads() -> None:
 def _isolated_process(
     env: dict[str, str],
 ) -> Iterator[tuple[io.BytesIO, io.StringIO, list[Callable[[], object]]]]:
-    """Give the tap a process of its own, as far as it can tell, and restore it afterwards.
-
-    Yields its stdout (bytes), its stderr and the atexit hooks it registers.
-    """
+    """Yield the tap's stdout (bytes), stderr and atexit hooks; restore the process after."""
     from tap_centaur import redaction
     from tap_centaur.signals import SIGNALS
 
@@ -129,7 +120,6 @@ _LoggerSettings = list[tuple[logging.Logger, int, list[logging.Handler], bool, b
 
 
 def _logger_settings() -> _LoggerSettings:
-    """Level, handlers, propagation and disabling of every logger (the root included)."""
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     return [
         (logger, logger.level, list(logger.handlers), logger.propagate, logger.disabled)

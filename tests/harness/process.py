@@ -1,9 +1,6 @@
-"""The tap as a process of its own, `python -m tap_centaur`, stopped when a `Stop` says.
-
-Stdout is read as it comes, so a run can be signalled after N bytes, after N seconds or once a
-text appeared, behind a slow or blocked reader. RELIABILITY_SABOTAGE=<name> makes the process
-load that sabotage at start-up (`tests/reliability/sabotage/sitecustomize.py`).
-"""
+"""The tap as a process of its own, `python -m tap_centaur`, its stdout read as it comes and
+the run stopped when a `Stop` says; under RELIABILITY_SABOTAGE=<name> it loads that sabotage
+(`tests/reliability/sabotage/sitecustomize.py`)."""
 
 from __future__ import annotations
 
@@ -21,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from tests.harness.output import Run, parse
+from tests.harness.checks import Run, parse
 
 SABOTAGE_DIR = Path(__file__).resolve().parents[1] / "reliability" / "sabotage"
 SABOTAGE_ENV = "RELIABILITY_SABOTAGE"
@@ -31,15 +28,12 @@ ENV_PREFIX = "TAP_CENTAUR_"
 
 @dataclass(frozen=True)
 class Stop:
-    """Cut a run short: send `sig` once `after_bytes` of stdout were read, once `after_seconds`
-    passed, once stdout holds `after_text`, or once `after()` is true, whichever is set.
+    """Send `sig` (None: no signal) once `after_bytes` of stdout were read, `after_seconds`
+    passed, stdout holds `after_text` or `after()` is true, whichever is set.
 
-    With `slow_reader`, the reader first slows down for that many seconds (4 KiB every 10 ms,
-    like a busy target), so the signal finds the tap in the middle of a write. With
-    `blocked_reader`, the reader stops reading, sends the signal once the pipe is full (the
-    tap is blocked writing), and reads again after `resume_after` seconds, or (None) once the
-    run has ended. With `close_reader`, the pipe is closed once due (the target exited); `sig`
-    None sends no signal.
+    With `blocked_reader`, the reader stops reading, signals once the pipe is full (the tap
+    blocked writing) and reads again after `resume_after` seconds, or (None) once the run has
+    ended. With `close_reader`, the pipe is closed once due (the target exited).
     """
 
     sig: int | None = signal.SIGKILL
@@ -47,13 +41,11 @@ class Stop:
     after_seconds: float | None = None
     after_text: bytes | None = None
     after: Callable[[], bool] | None = None
-    slow_reader: float = 0.0
     blocked_reader: bool = False
     resume_after: float | None = None
     close_reader: bool = False
 
     def due(self, out: bytes | bytearray, elapsed: float) -> bool:
-        """Whether the condition to stop is met."""
         return (
             (self.after_bytes is not None and len(out) >= self.after_bytes)
             or (self.after_seconds is not None and elapsed >= self.after_seconds)
@@ -63,8 +55,7 @@ class Stop:
 
 
 def process_env(env: dict[str, str]) -> dict[str, str]:
-    """This process's environment without its TAP_CENTAUR_* variables, then `env`, then what
-    makes the run load the requested sabotage."""
+    """This process's environment but its TAP_CENTAUR_* variables, `env`, the sabotage."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     name = os.environ.get(SABOTAGE_ENV)
     if name:
@@ -129,15 +120,11 @@ def _read(
     timeout: float,
     argv: list[str],
 ) -> tuple[bytearray, bool, float | None, float | None]:
-    """Read stdout to its end, stopping the run as `stop` says.
-
-    Returns the output, whether the stop was due, when the first byte came (seconds from the
-    start) and when the signal was sent (`time.monotonic()`; None: not sent).
-    """
+    """(stdout to its end, whether the stop was due, seconds to the first byte, when the
+    signal was sent: `time.monotonic()` or None), stopping the run as `stop` says."""
     assert process.stdout is not None
     fd = process.stdout.fileno()
     out, stopped = bytearray(), False
-    slow_since: float | None = None
     first_output: float | None = None
     signalled: float | None = None
     with selectors.DefaultSelector() as selector:
@@ -148,8 +135,7 @@ def _read(
                 raise AssertionError(f"tap run exceeded {timeout} s: {argv}")
             read_size, wait = 1 << 16, 0.5
             if stop is not None and not stopped:
-                slow_since, read_size, due = _pace(stop, out, elapsed, slow_since)
-                if due:
+                if stop.due(out, elapsed):
                     signalled = _signal(process, fd, stop, started + timeout)
                     stopped = signalled is not None or stop.sig is None
                     if stop.close_reader:  # nothing more to read
@@ -170,22 +156,8 @@ def _read(
             out += chunk
 
 
-def _pace(
-    stop: Stop, out: bytearray, elapsed: float, slow_since: float | None
-) -> tuple[float | None, int, bool]:
-    """(when the slow reading began, the next read's size, whether to stop now)."""
-    due = stop.due(out, elapsed)
-    if due and stop.slow_reader and slow_since is None:
-        slow_since = time.monotonic()
-    if slow_since is not None and time.monotonic() - slow_since < stop.slow_reader:
-        time.sleep(0.01)
-        return slow_since, 4096, False
-    return slow_since, 1 << 16, due
-
-
 def _signal(process: subprocess.Popen[bytes], fd: int, stop: Stop, deadline: float) -> float | None:
-    """Signal the run as `stop` says (when: None, not sent); with a blocked reader, first wait
-    for the pipe to fill, then read again as `stop` says."""
+    """Signal the run as `stop` says; return when (None: not sent)."""
     if stop.blocked_reader:
         _wait_for_a_full_pipe(process, fd, deadline)
     sent = None

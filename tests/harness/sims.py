@@ -11,15 +11,6 @@ from tests.harness.credentials import API_KEY, API_PASSWORD, STATIC_TOKEN, USERN
 
 LIST = "/results/public/v1/list"
 LOGIN = "/auth/public/v1/login"
-
-#: Simulator settings of every simulator of the suite: its credentials, no Retry-After wait.
-SIM_DEFAULTS: dict[str, Any] = {
-    "api_key": API_KEY,
-    "username": USERNAME,
-    "api_password": API_PASSWORD,
-    "static_token": STATIC_TOKEN,
-    "retry_after": 0,
-}
 #: Three tasks: 101 of several pages (250 cases), 102 of one page (120), 103 empty.
 THREE_TASKS: dict[str, Any] = {"tasks": 3, "cases": (250, 120, 0), "page_size": 100}
 
@@ -33,9 +24,8 @@ class Sim(Simulator):
         issue = self.tokens.issue
 
         def recording_issue() -> str:
-            token = issue()
-            self.issued_tokens.append(token)
-            return token
+            self.issued_tokens.append(issue())
+            return self.issued_tokens[-1]
 
         self.tokens.issue = recording_issue  # type: ignore[method-assign]
 
@@ -48,23 +38,22 @@ class Sim(Simulator):
         return as_emitted(self.truth(task_id), CASE_RESULT_SCHEMA)
 
     def truth_by_key(self) -> dict[tuple[int, int], dict[str, Any]]:
-        """The current version of every case, by key, as the tap emits it."""
         return {(c["task_id"], c["case_id"]): c for c in self.emitted()}
 
 
 def sim_config(**overrides: Any) -> SimConfig:
-    """SimConfig's defaults, then `SIM_DEFAULTS` (the suite's credentials), then `overrides`."""
-    return SimConfig(**{**SIM_DEFAULTS, **overrides})
+    """SimConfig's defaults, the suite's credentials and no Retry-After wait, `overrides`."""
+    credentials = {"api_key": API_KEY, "username": USERNAME, "api_password": API_PASSWORD}
+    return SimConfig(**{**credentials, "static_token": STATIC_TOKEN, "retry_after": 0, **overrides})
 
 
 class SimFactory:
-    """Starts simulators with the suite's credentials (`SIM_DEFAULTS` + overrides)."""
+    """Starts simulators of `sim_config(**overrides)`; `stop_all` stops them."""
 
     def __init__(self) -> None:
         self.started: list[Sim] = []
 
     def __call__(self, **overrides: Any) -> Sim:
-        """Start a simulator of `sim_config(**overrides)`."""
         sim = Sim(sim_config(**overrides))
         sim.start()
         self.started.append(sim)
@@ -72,10 +61,8 @@ class SimFactory:
 
     @property
     def issued_tokens(self) -> list[str]:
-        """Every session token any of the simulators issued so far."""
         return [token for sim in list(self.started) for token in sim.issued_tokens]
 
     def stop_all(self) -> None:
-        """Stop every simulator started."""
         for sim in self.started:
             sim.stop()
