@@ -167,7 +167,7 @@ class CaseResultsStream(CentaurStream):
         for ref in self.settings.case_ids:
             if not self.settings.in_shard(ref.task_id):
                 continue  # another shard's: shards never write the same rows
-            if self.catalog.reads_v2(ref.task_id) != self.v2:
+            if self.catalog.reads_case_v2(ref.task_id) != self.v2:
                 continue
             case = {"task_id": ref.task_id, "case_id": ref.case_id}
             try:

@@ -79,6 +79,10 @@ class TaskCatalog:
         """Whether the task is read through results v2 (v1 answered 426, now or before)."""
         return task_id in self._v2
 
+    def reads_case_v2(self, task_id: int) -> bool:
+        """Whether the task's cases go to case_results_v2 (else v1, whose 426 names the stream)."""
+        return self.reads_v2(task_id) and self._selected("case_results_v2")
+
     def route(
         self, error: BaseException, context: Mapping[str, t.Any], case: str = ""
     ) -> BaseException | None:
