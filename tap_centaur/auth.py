@@ -12,7 +12,6 @@ from requests.auth import AuthBase
 from tap_centaur.errors import (
     AuthenticationError,
     CentaurAPIError,
-    LoginUnavailableError,
     RetriesExhaustedError,
     TapCentaurError,
     TransientResponseError,
@@ -152,7 +151,7 @@ class CentaurAuth(AuthBase):
         except AuthenticationError:
             raise
         except (RetriesExhaustedError, TransientResponseError, CentaurAPIError) as error:
-            raise LoginUnavailableError(str(error)) from error
+            raise TapCentaurError(str(error)) from error
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise AuthenticationError(

@@ -59,10 +59,6 @@ class UnsupportedTaskError(CentaurAPIError):
     """HTTP 426: this version of the results API does not serve the task's type."""
 
 
-class ResponseTooLargeError(CentaurAPIError):
-    """An answer larger than max_response_mb once decoded: not read further, not retried."""
-
-
 class PaginationError(CentaurAPIError):
     """The API's pagination cursor would loop, go backwards or is missing."""
 
@@ -104,22 +100,10 @@ class OutputError(TapCentaurError):
     """The output could not be written: the target stopped reading, or the disk is full."""
 
 
-class RunEndedError(TapCentaurError):
-    """A request a background thread would still send after the run ended (never sent)."""
-
-
 class RetriesExhaustedError(TapCentaurError):
     """A transient failure (429, 5xx, reset, timeout, bad body) outlasted every retry."""
 
     scope = TASK_SCOPE
-
-
-class LoginUnavailableError(TapCentaurError):
-    """The login failed on every retry, or its answer is unreadable: the run stops."""
-
-
-class ConsecutiveFailuresError(TapCentaurError):
-    """The API failed for several tasks in a row: the run stops instead of trying them all."""
 
 
 class TransientResponseError(RetriableAPIError):

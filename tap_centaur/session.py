@@ -21,7 +21,7 @@ import requests
 import urllib3.exceptions
 from requests.utils import resolve_proxies
 
-from tap_centaur.errors import CrossOriginRedirectError, ResponseTooLargeError
+from tap_centaur.errors import CentaurAPIError, CrossOriginRedirectError
 from tap_centaur.pages import request_label
 from tap_centaur.redaction import excerpt
 
@@ -123,7 +123,7 @@ class ApiSession(requests.Session):
 
         Raises:
             ResponseTimeout: when the answer is not complete within the timeout.
-            ResponseTooLargeError: when the decoded body exceeds max_response_mb.
+            CentaurAPIError: when the decoded body exceeds max_response_mb.
             requests.exceptions.ContentDecodingError: for a corrupt or unknown coding.
         """
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
@@ -148,9 +148,9 @@ class ApiSession(requests.Session):
         raw.release_conn()
         response.raw = _BodyInMemory(body.finish())
 
-    def _too_large(self, response: requests.Response, coding: str) -> ResponseTooLargeError:
+    def _too_large(self, response: requests.Response, coding: str) -> CentaurAPIError:
         decoded = f" once {coding} is undone" if coding not in ("", "identity") else ""
-        return ResponseTooLargeError(
+        return CentaurAPIError(
             f"{request_label(response.request)}: the answer (HTTP {response.status_code}) is "
             f"larger than max_response_mb={self.max_response_mb} MiB{decoded} (with what its "
             "JSON values take in memory); the tap stopped reading it. No real page is that "

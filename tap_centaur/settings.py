@@ -196,11 +196,6 @@ class Settings:
         """The credentials, as the API client takes them."""
         return Credentials(self.api_key, self.username, self.api_password, self.bearer_token)
 
-    @property
-    def labeling_states(self) -> tuple[str, ...]:
-        """The labeling states to extract, each its own partition (none: every state)."""
-        return self.labeling_state
-
     def in_shard(self, task_id: int) -> bool:
         """Whether this job syncs `task_id` (a task's shard never changes with the task list)."""
         return task_id % self.shard_count == self.shard_index

@@ -30,7 +30,7 @@ NOON = datetime(2024, 1, 31, 12, 30, tzinfo=UTC)
         ({"project_ids": ["7000", 7001]}, "project_ids", (7000, 7001)),
         ({"api_key": " k-123456\n"}, "api_key", "k-123456"),
         ({"bearer_token": "\tt-123456\r\n"}, "bearer_token", "t-123456"),
-        ({"labeling_state": "Gold Standard"}, "labeling_states", ("Gold Standard",)),
+        ({"labeling_state": "Gold Standard"}, "labeling_state", ("Gold Standard",)),
         (
             {"labeling_state": ["Labeled", "Flagged", "Labeled"]},
             "labeling_state",
