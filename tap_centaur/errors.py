@@ -83,19 +83,6 @@ class TransportError(TapCentaurError):
     """The connection to the API cannot work as configured (TLS, redirects): never retried."""
 
 
-class CrossOriginRedirectError(TransportError):
-    """The API redirected to another origin; no credential is ever sent there."""
-
-    def __init__(self, *, where: str, status: int, target: str, api_url: str) -> None:
-        self.target = target
-        super().__init__(
-            f"{where}: the API answered HTTP {status}, a redirect to another origin ({target}); "
-            "it was not followed, so no credential was sent there. Check api_url "
-            f"({api_url}): it must be the API's own address, not a page or proxy that "
-            "redirects elsewhere."
-        )
-
-
 class OutputError(TapCentaurError):
     """The output could not be written: the target stopped reading, or the disk is full."""
 
