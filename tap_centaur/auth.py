@@ -10,7 +10,7 @@ import requests
 from requests.auth import AuthBase
 
 from tap_centaur.errors import (
-    AuthenticationError,
+    AccessRefusedError,
     CentaurAPIError,
     RetriesExhaustedError,
     TapCentaurError,
@@ -117,7 +117,7 @@ class CentaurAuth(AuthBase):
     def _renew(self, rejected_token: str | None, where: str) -> None:
         """Replace a token the API rejected (401), unless another thread already did."""
         if not self._credentials.can_login:
-            raise AuthenticationError(
+            raise AccessRefusedError(
                 f"{where}: the API rejected the bearer token (HTTP 401): it is invalid or has "
                 "expired after inactivity. Set username and api_password instead of "
                 "bearer_token so the tap can log in again when a token expires."
@@ -142,25 +142,25 @@ class CentaurAuth(AuthBase):
             )
             raise_if_transient(response, "login")
             if response.status_code != 200:
-                raise AuthenticationError(_login_refusal(response))
+                raise AccessRefusedError(_login_refusal(response))
             return response
 
         try:
             response = self._retry_policy.call(send, where="login")
             body = decode_json(response)
-        except AuthenticationError:
+        except AccessRefusedError:
             raise
         except (RetriesExhaustedError, TransientResponseError, CentaurAPIError) as error:
             raise TapCentaurError(str(error)) from error
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise AuthenticationError(
+            raise AccessRefusedError(
                 f"login: the API answered {response.status_code} without a token "
                 f"({body_excerpt(response)})."
             )
         register_secret(token)
         if not (token.isascii() and token.isprintable()):
-            raise AuthenticationError(
+            raise AccessRefusedError(
                 f"login: the API answered {response.status_code} with a token that no HTTP "
                 "header can carry (a control or non-ASCII character); it is not shown. Report "
                 "it to Centaur Labs support."
@@ -169,8 +169,8 @@ class CentaurAuth(AuthBase):
         return token
 
 
-def _rejected_anyway(where: str) -> AuthenticationError:
-    return AuthenticationError(
+def _rejected_anyway(where: str) -> AccessRefusedError:
+    return AccessRefusedError(
         f"{where}: the API answered 401 even with a fresh token ({MAX_RENEWALS} logins in a "
         "row). Check that api_key belongs to the same organisation as username."
     )

@@ -67,14 +67,8 @@ class UnauthorizedError(CentaurAPIError):
     """A 401: the token expired or was revoked. Renewed and retried when possible."""
 
 
-class AuthenticationError(CentaurAPIError):
-    """The API rejected the credentials or the bearer token."""
-
-    scope = RUN_SCOPE
-
-
 class AccessRefusedError(CentaurAPIError):
-    """A refusal that applies to every request: country restriction, rejected parameters."""
+    """A refusal of every request: credentials, token, country restriction, parameters."""
 
     scope = RUN_SCOPE
 
