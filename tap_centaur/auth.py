@@ -26,7 +26,7 @@ if t.TYPE_CHECKING:
 
     from tap_centaur.retry import RetryPolicy
     from tap_centaur.session import ApiSession
-    from tap_centaur.settings import Credentials
+    from tap_centaur.settings import Settings
 
 LOGIN_PATH = "/auth/public/v1/login"
 LOGOUT_PATH = "/auth/public/v1/logout"
@@ -46,17 +46,15 @@ class CentaurAuth(AuthBase):
     own, which it does not sign. Thread-safe: concurrent 401s on one token lead to one login.
     """
 
-    def __init__(
-        self, credentials: Credentials, session: ApiSession, retry_policy: RetryPolicy
-    ) -> None:
-        self._credentials = credentials
+    def __init__(self, settings: Settings, session: ApiSession, retry_policy: RetryPolicy) -> None:
+        self._settings = settings
         self._session = session
         self._retry_policy = retry_policy
         self._lock = threading.Lock()
-        self._token: str | None = credentials.bearer_token
+        self._token: str | None = settings.bearer_token
         self._renewals_unused = 0  # renewals since the last request the API served
         self._logged_in = False
-        for secret in (credentials.api_key, credentials.api_password, credentials.bearer_token):
+        for secret in (settings.api_key, settings.api_password, settings.bearer_token):
             register_secret(secret)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -109,14 +107,14 @@ class CentaurAuth(AuthBase):
             logger.debug("Logged out.")
 
     def _headers(self, token: str | None) -> dict[str, str]:
-        headers = {"X-API-KEY": self._credentials.api_key}
+        headers = {"X-API-KEY": self._settings.api_key}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
     def _renew(self, rejected_token: str | None, where: str) -> None:
         """Replace a token the API rejected (401), unless another thread already did."""
-        if not self._credentials.can_login:
+        if self._settings.username is None:  # a fixed bearer token
             raise AccessRefusedError(
                 f"{where}: the API rejected the bearer token (HTTP 401): it is invalid or has "
                 "expired after inactivity. Set username and api_password instead of "
@@ -133,10 +131,10 @@ class CentaurAuth(AuthBase):
         """Log in (transient failures retried) and return the token; a failure stops the run."""
 
         def send() -> requests.Response:
-            credentials = self._credentials
+            settings = self._settings
             response = self._session.post(
                 self._session.api_url + LOGIN_PATH,
-                json={"username": credentials.username, "api_password": credentials.api_password},
+                json={"username": settings.username, "api_password": settings.api_password},
                 headers=self._headers(None),
                 timeout=self._session.timeout,
             )
