@@ -10,9 +10,8 @@ import requests
 from requests.auth import AuthBase
 
 from tap_centaur.errors import (
-    AuthenticationError,
+    AccessRefusedError,
     CentaurAPIError,
-    LoginUnavailableError,
     RetriesExhaustedError,
     TapCentaurError,
     TransientResponseError,
@@ -27,7 +26,7 @@ if t.TYPE_CHECKING:
 
     from tap_centaur.retry import RetryPolicy
     from tap_centaur.session import ApiSession
-    from tap_centaur.settings import Credentials
+    from tap_centaur.settings import Settings
 
 LOGIN_PATH = "/auth/public/v1/login"
 LOGOUT_PATH = "/auth/public/v1/logout"
@@ -47,17 +46,15 @@ class CentaurAuth(AuthBase):
     own, which it does not sign. Thread-safe: concurrent 401s on one token lead to one login.
     """
 
-    def __init__(
-        self, credentials: Credentials, session: ApiSession, retry_policy: RetryPolicy
-    ) -> None:
-        self._credentials = credentials
+    def __init__(self, settings: Settings, session: ApiSession, retry_policy: RetryPolicy) -> None:
+        self._settings = settings
         self._session = session
         self._retry_policy = retry_policy
         self._lock = threading.Lock()
-        self._token: str | None = credentials.bearer_token
+        self._token: str | None = settings.bearer_token
         self._renewals_unused = 0  # renewals since the last request the API served
         self._logged_in = False
-        for secret in (credentials.api_key, credentials.api_password, credentials.bearer_token):
+        for secret in (settings.api_key, settings.api_password, settings.bearer_token):
             register_secret(secret)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -110,15 +107,15 @@ class CentaurAuth(AuthBase):
             logger.debug("Logged out.")
 
     def _headers(self, token: str | None) -> dict[str, str]:
-        headers = {"X-API-KEY": self._credentials.api_key}
+        headers = {"X-API-KEY": self._settings.api_key}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
     def _renew(self, rejected_token: str | None, where: str) -> None:
         """Replace a token the API rejected (401), unless another thread already did."""
-        if not self._credentials.can_login:
-            raise AuthenticationError(
+        if self._settings.username is None:  # a fixed bearer token
+            raise AccessRefusedError(
                 f"{where}: the API rejected the bearer token (HTTP 401): it is invalid or has "
                 "expired after inactivity. Set username and api_password instead of "
                 "bearer_token so the tap can log in again when a token expires."
@@ -134,34 +131,34 @@ class CentaurAuth(AuthBase):
         """Log in (transient failures retried) and return the token; a failure stops the run."""
 
         def send() -> requests.Response:
-            credentials = self._credentials
+            settings = self._settings
             response = self._session.post(
                 self._session.api_url + LOGIN_PATH,
-                json={"username": credentials.username, "api_password": credentials.api_password},
+                json={"username": settings.username, "api_password": settings.api_password},
                 headers=self._headers(None),
                 timeout=self._session.timeout,
             )
             raise_if_transient(response, "login")
             if response.status_code != 200:
-                raise AuthenticationError(_login_refusal(response))
+                raise AccessRefusedError(_login_refusal(response))
             return response
 
         try:
             response = self._retry_policy.call(send, where="login")
             body = decode_json(response)
-        except AuthenticationError:
+        except AccessRefusedError:
             raise
         except (RetriesExhaustedError, TransientResponseError, CentaurAPIError) as error:
-            raise LoginUnavailableError(str(error)) from error
+            raise TapCentaurError(str(error)) from error
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise AuthenticationError(
+            raise AccessRefusedError(
                 f"login: the API answered {response.status_code} without a token "
                 f"({body_excerpt(response)})."
             )
         register_secret(token)
         if not (token.isascii() and token.isprintable()):
-            raise AuthenticationError(
+            raise AccessRefusedError(
                 f"login: the API answered {response.status_code} with a token that no HTTP "
                 "header can carry (a control or non-ASCII character); it is not shown. Report "
                 "it to Centaur Labs support."
@@ -170,8 +167,8 @@ class CentaurAuth(AuthBase):
         return token
 
 
-def _rejected_anyway(where: str) -> AuthenticationError:
-    return AuthenticationError(
+def _rejected_anyway(where: str) -> AccessRefusedError:
+    return AccessRefusedError(
         f"{where}: the API answered 401 even with a fresh token ({MAX_RENEWALS} logins in a "
         "row). Check that api_key belongs to the same organisation as username."
     )

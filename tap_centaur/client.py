@@ -120,7 +120,7 @@ class ApiClient:
             backoff_factor=settings.backoff_factor,
             request_timeout=settings.request_timeout,
         )
-        auth = CentaurAuth(settings.credentials, new_session(), retry_policy)
+        auth = CentaurAuth(settings, new_session(), retry_policy)
         return cls(settings, SessionPerThread(new_session), auth, retry_policy, SkewWatch())
 
     def pages(

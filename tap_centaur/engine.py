@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from tap_centaur.clock import format_bookmark, format_updated_after
-from tap_centaur.errors import RUN_SCOPE, ConsecutiveFailuresError, FailureStreak, scope
+from tap_centaur.errors import RUN_SCOPE, FailureStreak, TapCentaurError, scope
 from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
 
 if t.TYPE_CHECKING:
@@ -177,7 +177,7 @@ class ResultsSync:
     def _start(self) -> None:
         """Read where each partition starts, and start the workers."""
         for task_id in self._catalog.task_ids(v2=self._v2):
-            for state in self._settings.labeling_states or [None]:
+            for state in self._settings.labeling_state or [None]:
                 context = {"task_id": task_id, **({"labeling_state": state} if state else {})}
                 label = f"task {task_id}" + (f" ({state})" if state else "")
                 self._partitions.append(Partition(context, label, self._states.bookmark(context)))
@@ -290,7 +290,7 @@ class ResultsSync:
             self._logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
             if not self._streak.tripped:
                 return
-            error = ConsecutiveFailuresError(
+            error = TapCentaurError(
                 f"the API failed for {self._streak.limit} tasks in a row, so the run stops "
                 "instead of trying every remaining task (finished tasks are bookmarked). "
                 f"Last failure: {self._streak.last} Try again later, or raise "

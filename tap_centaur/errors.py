@@ -59,10 +59,6 @@ class UnsupportedTaskError(CentaurAPIError):
     """HTTP 426: this version of the results API does not serve the task's type."""
 
 
-class ResponseTooLargeError(CentaurAPIError):
-    """An answer larger than max_response_mb once decoded: not read further, not retried."""
-
-
 class PaginationError(CentaurAPIError):
     """The API's pagination cursor would loop, go backwards or is missing."""
 
@@ -71,14 +67,8 @@ class UnauthorizedError(CentaurAPIError):
     """A 401: the token expired or was revoked. Renewed and retried when possible."""
 
 
-class AuthenticationError(CentaurAPIError):
-    """The API rejected the credentials or the bearer token."""
-
-    scope = RUN_SCOPE
-
-
 class AccessRefusedError(CentaurAPIError):
-    """A refusal that applies to every request: country restriction, rejected parameters."""
+    """A refusal of every request: credentials, token, country restriction, parameters."""
 
     scope = RUN_SCOPE
 
@@ -87,39 +77,14 @@ class TransportError(TapCentaurError):
     """The connection to the API cannot work as configured (TLS, redirects): never retried."""
 
 
-class CrossOriginRedirectError(TransportError):
-    """The API redirected to another origin; no credential is ever sent there."""
-
-    def __init__(self, *, where: str, status: int, target: str, api_url: str) -> None:
-        self.target = target
-        super().__init__(
-            f"{where}: the API answered HTTP {status}, a redirect to another origin ({target}); "
-            "it was not followed, so no credential was sent there. Check api_url "
-            f"({api_url}): it must be the API's own address, not a page or proxy that "
-            "redirects elsewhere."
-        )
-
-
 class OutputError(TapCentaurError):
     """The output could not be written: the target stopped reading, or the disk is full."""
-
-
-class RunEndedError(TapCentaurError):
-    """A request a background thread would still send after the run ended (never sent)."""
 
 
 class RetriesExhaustedError(TapCentaurError):
     """A transient failure (429, 5xx, reset, timeout, bad body) outlasted every retry."""
 
     scope = TASK_SCOPE
-
-
-class LoginUnavailableError(TapCentaurError):
-    """The login failed on every retry, or its answer is unreadable: the run stops."""
-
-
-class ConsecutiveFailuresError(TapCentaurError):
-    """The API failed for several tasks in a row: the run stops instead of trying them all."""
 
 
 class TransientResponseError(RetriableAPIError):

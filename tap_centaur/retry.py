@@ -20,7 +20,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from tap_centaur.clock import retry_after_seconds
 from tap_centaur.errors import (
     RetriesExhaustedError,
-    RunEndedError,
+    TapCentaurError,
     TransientResponseError,
     TransportError,
     UndecodableBodyError,
@@ -83,7 +83,7 @@ class RetryPolicy:
         def attempt() -> T:
             self._wait_for_shared_pause()
             if self._ended:
-                raise RunEndedError(f"{where}: not sent, the run has ended.")
+                raise TapCentaurError(f"{where}: not sent, the run has ended.")
             return func()
 
         retrying = backoff.on_exception(

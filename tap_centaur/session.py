@@ -21,7 +21,7 @@ import requests
 import urllib3.exceptions
 from requests.utils import resolve_proxies
 
-from tap_centaur.errors import CrossOriginRedirectError, ResponseTooLargeError
+from tap_centaur.errors import CentaurAPIError, TransportError
 from tap_centaur.pages import request_label
 from tap_centaur.redaction import excerpt
 
@@ -98,8 +98,7 @@ class ApiSession(requests.Session):
         """The redirect to follow, refusing any other origin before a byte is sent there.
 
         Raises:
-            CrossOriginRedirectError: naming the target's origin (never its query), or saying
-                that it cannot be parsed.
+            TransportError: naming the target's origin (never its query), or that it is unreadable.
         """
         target = super().get_redirect_target(resp)
         if target is None:
@@ -110,11 +109,11 @@ class ApiSession(requests.Session):
         except ValueError:  # a port out of range, a bracket left open
             shown = "a URL that cannot be parsed"
         if shown is not None:
-            raise CrossOriginRedirectError(
-                where=request_label(resp.request),
-                status=resp.status_code,
-                target=shown,
-                api_url=self.api_url,
+            raise TransportError(
+                f"{request_label(resp.request)}: the API answered HTTP {resp.status_code}, a "
+                f"redirect to another origin ({shown}); it was not followed, so no credential "
+                f"was sent there. Check api_url ({self.api_url}): it must be the API's own "
+                "address, not a page or proxy that redirects elsewhere."
             )
         return target
 
@@ -123,7 +122,7 @@ class ApiSession(requests.Session):
 
         Raises:
             ResponseTimeout: when the answer is not complete within the timeout.
-            ResponseTooLargeError: when the decoded body exceeds max_response_mb.
+            CentaurAPIError: when the decoded body exceeds max_response_mb.
             requests.exceptions.ContentDecodingError: for a corrupt or unknown coding.
         """
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
@@ -148,9 +147,9 @@ class ApiSession(requests.Session):
         raw.release_conn()
         response.raw = _BodyInMemory(body.finish())
 
-    def _too_large(self, response: requests.Response, coding: str) -> ResponseTooLargeError:
+    def _too_large(self, response: requests.Response, coding: str) -> CentaurAPIError:
         decoded = f" once {coding} is undone" if coding not in ("", "identity") else ""
-        return ResponseTooLargeError(
+        return CentaurAPIError(
             f"{request_label(response.request)}: the answer (HTTP {response.status_code}) is "
             f"larger than max_response_mb={self.max_response_mb} MiB{decoded} (with what its "
             "JSON values take in memory); the tap stopped reading it. No real page is that "
@@ -265,21 +264,10 @@ class SessionPerThread:
         """Make sessions with `make`."""
         self._make = make
         self._local = threading.local()
-        self._all: list[ApiSession] = []
-        self._lock = threading.Lock()
 
     def get(self) -> ApiSession:
         """This thread's session."""
         session: ApiSession | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = self._make()
-            with self._lock:
-                self._all.append(session)
         return session
-
-    def close(self) -> None:
-        """Close every session made so far (their keep-alive connections)."""
-        with self._lock:
-            sessions, self._all = self._all, []
-        for session in sessions:
-            session.close()

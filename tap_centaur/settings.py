@@ -12,7 +12,6 @@ import math
 import re
 import typing as t
 from datetime import datetime
-from functools import cached_property
 
 import msgspec
 from jsonschema import Draft7Validator
@@ -73,26 +72,6 @@ def _setting(
     value = dataclasses.MISSING if flags.get("required") else unset if default is None else default
     return dataclasses.field(default=value, repr=not flags.get("secret"),
                              metadata={**declaration, **flags})  # fmt: skip
-
-
-@dataclasses.dataclass(frozen=True)
-class Credentials:
-    """How the tap authenticates: with a login (username + API password) or a fixed token."""
-
-    api_key: str
-    username: str | None = None
-    api_password: str | None = None
-    bearer_token: str | None = None
-
-    @property
-    def can_login(self) -> bool:
-        """Whether the tap can obtain (and renew) tokens itself."""
-        return self.username is not None
-
-    def __repr__(self) -> str:
-        """Never shows a secret."""
-        method = "login" if self.can_login else "bearer_token"
-        return f"Credentials(method={method!r})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,16 +169,6 @@ class Settings:
         """Lists lose their duplicates (the first of each is kept)."""
         for name in ("task_ids", "project_ids", "labeling_state", "case_ids"):
             object.__setattr__(self, name, tuple(dict.fromkeys(getattr(self, name))))
-
-    @cached_property
-    def credentials(self) -> Credentials:
-        """The credentials, as the API client takes them."""
-        return Credentials(self.api_key, self.username, self.api_password, self.bearer_token)
-
-    @property
-    def labeling_states(self) -> tuple[str, ...]:
-        """The labeling states to extract, each its own partition (none: every state)."""
-        return self.labeling_state
 
     def in_shard(self, task_id: int) -> bool:
         """Whether this job syncs `task_id` (a task's shard never changes with the task list)."""
