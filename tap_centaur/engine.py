@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -135,12 +135,24 @@ class ResultsSync:
         self._progress = ProgressLog(logger, self.stream)
 
     def start_early(self) -> None:
-        """Start in the background, so the streams before this one do not delay its pages."""
+        """Start in the background, so the streams before this one do not delay its pages.
+
+        In a daemon thread: a run that fails while it waits (for the task list) exits at once.
+        """
         with self._lock:
-            if self._started is None:
-                starter = ThreadPoolExecutor(1, thread_name_prefix="tap-centaur-start")
-                self._started = starter.submit(self._start)
-                starter.shutdown(wait=False)
+            if self._started is not None:
+                return
+            self._started = started = Future[None]()
+
+        def start() -> None:
+            try:
+                self._start()
+            except BaseException as error:  # noqa: BLE001 - `records()` raises it
+                started.set_exception(error)
+            else:
+                started.set_result(None)
+
+        threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers, whether the run read this stream or ended before it."""
