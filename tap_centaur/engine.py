@@ -135,10 +135,7 @@ class ResultsSync:
         self._progress = ProgressLog(logger, self.stream)
 
     def start_early(self) -> None:
-        """Start in the background, so the streams before this one do not delay its pages.
-
-        In a daemon thread: a run that fails while it waits (for the task list) exits at once.
-        """
+        """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
         with self._lock:
             if self._started is not None:
                 return
