@@ -28,7 +28,10 @@ def parse_start_date(value: str) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # before year 1 or after 9999 once in UTC
+        raise ValueError(value) from None
 
 
 def format_bookmark(moment: datetime) -> str:

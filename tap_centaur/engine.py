@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -24,9 +24,10 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Generator, Iterator
 
+    from tap_centaur.client import ApiClient
     from tap_centaur.pages import Page, Record
+    from tap_centaur.schemas import RecordShape
     from tap_centaur.state import Context, PartitionStates
-    from tap_centaur.streams import ResultsStream
     from tap_centaur.tasks import TaskCatalog
 
 #: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
@@ -102,19 +103,22 @@ class ResultsSync:
 
     def __init__(
         self,
-        stream: ResultsStream,
+        stream: str,
+        path: str,
+        shape: RecordShape,
+        *,
+        client: ApiClient,
         catalog: TaskCatalog,
         states: PartitionStates,
-        *,
+        batched: bool,
         write_state: Callable[[], None],
         logger: logging.Logger,
     ) -> None:
         """Prepare the sync; no thread starts and no request is sent before `start_early()`."""
-        self.stream, self._path, self._shape = stream.name, stream.path, stream.shape
-        self._v2 = self.stream.endswith("v2")
-        self._batched = bool(stream.config.get("batch_config"))
-        self._client, self._catalog, self._states = stream.client, catalog, states
-        self._settings = settings = stream.client.settings
+        self.stream, self._path, self._shape, self._batched = stream, path, shape, batched
+        self._v2 = stream.endswith("v2")
+        self._client, self._catalog, self._states = client, catalog, states
+        self._settings = settings = client.settings
         self._write_state, self._logger = write_state, logger
         start = settings.start_date
         self._start_text = format_bookmark(start) if start else "the start"
@@ -131,12 +135,21 @@ class ResultsSync:
         self._progress = ProgressLog(logger, self.stream)
 
     def start_early(self) -> None:
-        """Start in the background, so the streams before this one do not delay its pages."""
+        """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
         with self._lock:
-            if self._started is None:
-                starter = ThreadPoolExecutor(1, thread_name_prefix="tap-centaur-start")
-                self._started = starter.submit(self._start)
-                starter.shutdown(wait=False)
+            if self._started is not None:
+                return
+            self._started = started = Future[None]()
+
+        def start() -> None:
+            try:
+                self._start()
+            except BaseException as error:  # noqa: BLE001 - `records()` raises it
+                started.set_exception(error)
+            else:
+                started.set_result(None)
+
+        threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers, whether the run read this stream or ended before it."""

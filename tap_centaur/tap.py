@@ -131,9 +131,13 @@ class TapCentaur(SdkTap):
         )
         for stream in results:
             stream.results = ResultsSync(
-                stream,
-                catalog,
-                states[stream.name],
+                stream.name,
+                stream.path,
+                stream.shape,
+                client=client,
+                catalog=catalog,
+                states=states[stream.name],
+                batched=bool(self.config.get("batch_config")),
                 write_state=lambda: self.state_writer.write_state(self.state),
                 logger=self.logger,
             )

@@ -145,3 +145,19 @@ def test_a_run_that_fails_before_its_results_stops_the_workers_started_early(mak
     threading.Event().wait(0.2)
     assert sim.stats()["total_requests"] == served
     capsys.readouterr()
+
+
+def test_a_failed_run_exits_without_waiting_for_the_task_list_it_started_early(make_sim, tap):
+    """The early start's thread is a daemon: while it waits for the task list (10 s here), the
+    run refused on the projects list exits at once, its ERROR line the last word."""
+    sim = make_sim(tasks=2, cases=(30, 20), spike_seconds=20)
+    sim.script_faults(
+        [
+            {"kind": "timeout", "count": 1, "path": "/tasks/"},
+            {"kind": "403", "count": 1, "path": "/projects/"},
+        ]
+    )
+    run = tap.run(login_config(sim.url, None, request_timeout=10), in_subprocess=True)
+    assert run.exit_code == 1
+    last = [line for line in run.stderr.splitlines() if "| WARNING " in line or "| ERROR " in line]
+    assert "HTTP 403" in last[-1], last[-1]

@@ -48,6 +48,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
     ("labeling_state-one-bad-in-list", {"labeling_state": ["Labeled", "Nope"]}, "labeling_state"),
     ("start_date-garbage", {"start_date": "garbage"}, "start_date"),
     ("start_date-month-13", {"start_date": "2024-13-45"}, "start_date"),
+    ("start_date-before-year-1-in-utc", {"start_date": "0001-01-01T00:00:00+01:00"}, "start_date"),
     ("api_url-without-scheme", {"api_url": "api.centaurlabs.com"}, "api_url"),
     ("api_url-ftp", {"api_url": "ftp://api.centaurlabs.com"}, "api_url"),
     ("page_size-zero", {"page_size": 0}, "page_size"),

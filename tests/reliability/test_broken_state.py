@@ -66,6 +66,11 @@ BROKEN: list[tuple[str, str, tuple[str, ...]]] = [
         (ENTRY, "'last tuesday'", "not an ISO 8601 time"),
     ),
     (
+        "bookmark-past-year-9999-in-utc",
+        _bad_partition(replication_key_value="9999-12-31T23:59:59-01:00"),
+        (ENTRY, "'9999-12-31T23:59:59-01:00'", "not an ISO 8601 time"),
+    ),
+    (
         "bookmark-numeric",
         _bad_partition(replication_key_value=1714521600),
         (ENTRY, "1714521600", "not a time"),
