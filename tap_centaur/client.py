@@ -184,13 +184,14 @@ def check_status(response: requests.Response, where: str) -> None:
     if status == 401:
         raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
     url = urlsplit(response.request.url or "")
-    if status == 404 and url.path.startswith("/results/") and url.path.endswith("/list"):
+    results = "/results/public/" in url.path  # api_url may carry a path of its own
+    if status == 404 and results and url.path.endswith("/list"):
         raise CentaurAPIError(
             f"{where.split(' (', maxsplit=1)[0]} not found or not visible to this API key "
             "(HTTP 404). Check task_ids (the number in go.centaurlabs.com/task/<id>) and that "
             "the API key belongs to the organisation that owns the task."
         )
-    if status == 404 and url.path.startswith("/results/"):
+    if status == 404 and results:
         raise CentaurAPIError(
             f"{where}: case not found or not visible to this API key (HTTP 404). Check "
             "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."

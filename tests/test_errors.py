@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
+from tap_centaur.client import check_status
+from tap_centaur.errors import CentaurAPIError
+from tap_centaur.pages import request_label
 from tests.harness import (
     LIST,
     THREE_TASKS,
@@ -64,3 +68,20 @@ def test_400_shows_the_server_message_and_parameters_and_a_traceback_only_at_deb
 def test_404_for_an_unknown_case(sim, tap):
     config = login_config(sim.url, [103], case_ids=[{"task_id": 101, "case_id": 1}])
     assert_one_clear_error(tap.run(config), "task 101 (case_id=1)", "case not found")
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("/results/public/v1/list?task_id=7", "task 7 not found or not visible"),
+        ("/results/public/v2/get?task_id=7&case_id=9", "case not found or not visible"),
+    ],
+)
+@pytest.mark.parametrize("base", ["https://api.example", "https://proxy.example/centaur"])
+def test_a_404_names_the_task_or_case_also_under_an_api_url_with_a_path(base, url, says):
+    """api_url is a base URL: one with a path (a proxy's prefix) gets the same advice."""
+    response = requests.Response()
+    response.status_code, response._content = 404, b'{"message": "Not found"}'
+    response.request = requests.Request("GET", base + url).prepare()
+    with pytest.raises(CentaurAPIError, match=says):
+        check_status(response, request_label(response.request))
