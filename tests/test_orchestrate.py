@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, EventLogEntry, ExecuteInProcessResult
+from dagster import DagsterInstance, Definitions, EventLogEntry, ExecuteInProcessResult
 
 from orchestrate.meltano_jobs import definitions
 
@@ -66,17 +66,23 @@ def fake_meltano(tmp_path: Path) -> Path:
     return script
 
 
-def run(job_name: str, meltano: Path) -> tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]:
-    defs = definitions(meltano.parent, str(meltano))
+def run_job(defs: Definitions, name: str) -> tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]:
+    """Run job `name` in-process: its result and its log (event log entries, oldest first)."""
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False
-        )
+        job = defs.resolve_job_def(name)
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
         return result, instance.all_logs(result.run_id)
 
 
-def messages(log: Sequence[EventLogEntry], level: int) -> list[str]:
-    return [e.user_message for e in log if e.dagster_event is None and e.level == level]
+def level_of(entry: EventLogEntry) -> int:
+    """The entry's level as a number (Dagster keeps a number or a name)."""
+    level = entry.level
+    return level if isinstance(level, int) else int(logging.getLevelName(level.upper()))
+
+
+def messages(log: Sequence[EventLogEntry], level: int = logging.DEBUG) -> list[str]:
+    """The lines of a run's log at `level` or above."""
+    return [e.user_message for e in log if e.dagster_event is None and level_of(e) >= level]
 
 
 def test_jobs_ops_and_schedules_come_from_meltanos_lists(fake_meltano: Path) -> None:
@@ -95,7 +101,7 @@ def test_jobs_ops_and_schedules_come_from_meltanos_lists(fake_meltano: Path) -> 
 def test_each_line_is_in_the_runs_log_and_a_failed_task_fails_the_run(
     fake_meltano: Path,
 ) -> None:
-    result, log = run("both_taps", fake_meltano)
+    result, log = run_job(definitions(fake_meltano.parent, str(fake_meltano)), "both_taps")
     assert not result.success
     calls = (fake_meltano.parent / "calls").read_text().splitlines()
     assert calls == ["tap-a target-x", "tap-b target-x"]  # in order; the second failed
@@ -132,6 +138,6 @@ def test_stopping_the_run_stops_meltano(fake_meltano: Path) -> None:
             os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt, daemon=True).start()
-    result, _ = run("slow", fake_meltano)
+    result, _ = run_job(definitions(fake_meltano.parent, str(fake_meltano)), "slow")
     assert not result.success
     assert (fake_meltano.parent / "stopped").read_text() == str(int(signal.SIGINT))

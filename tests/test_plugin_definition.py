@@ -15,7 +15,6 @@ import contextlib
 import copy
 import importlib.util
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -28,7 +27,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_docs import README, ROOT, about, load_yaml, run
+
 HUB_FILE = ROOT / "hub" / "tap-centaur.yml"
 SCRIPT = ROOT / "scripts" / "plugin_definition.py"
 SECRETS = {"api_key", "api_password", "bearer_token"}
@@ -43,29 +43,6 @@ def generator() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def load_yaml(path: Path) -> Any:
-    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-
-
-def hub_definition() -> dict[str, Any]:
-    data: dict[str, Any] = load_yaml(HUB_FILE)
-    return data
-
-
-def run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=check
-    )
-
-
-@cache
-def about() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        run(sys.executable, "-m", "tap_centaur", "--about", "--format=json").stdout
-    )
-    return data
 
 
 def run_main(*args: str) -> subprocess.CompletedProcess[str]:
@@ -142,7 +119,7 @@ def test_rewriting_meltano_yml_keeps_the_rest_of_the_project() -> None:
 
 def test_definition_declares_every_setting_of_the_tap() -> None:
     properties = about()["settings"]["properties"]
-    settings = {s["name"]: s for s in hub_definition()["settings"]}
+    settings = {s["name"]: s for s in load_yaml(HUB_FILE)["settings"]}
     assert list(settings) == list(properties)
     for name, spec in properties.items():
         assert settings[name]["label"] == spec.get("title"), name
@@ -154,12 +131,9 @@ def test_definition_declares_every_setting_of_the_tap() -> None:
 
 
 def test_definition_metadata() -> None:
-    hub = hub_definition()
-    assert (hub["name"], hub["namespace"], hub["executable"]) == (
-        "tap-centaur",
-        "tap_centaur",
-        "tap-centaur",
-    )
+    hub = load_yaml(HUB_FILE)
+    names = [hub[key] for key in ("name", "namespace", "executable")]
+    assert names == ["tap-centaur", "tap_centaur", "tap-centaur"]
     assert hub["pip_url"] == "tap-centaur"  # the package name, once it is on PyPI
     # The keys only the Hub reads, with values its plugin definition syntax allows.
     assert hub["maintenance_status"] in ("active", "beta", "development", "inactive")
@@ -185,11 +159,13 @@ STATES = ["Ready", "Labeled"]
 STATE = {"type": "string", "enum": STATES}
 STATE_OR_LIST = [STATE, {"type": "array", "items": STATE}]
 JSON_LIST_TEXT = {"type": "string", "pattern": "^\\s*\\["}
+STATE_OR_FLAGGED = {"type": "string", "enum": [*STATES, "Flagged"]}
+NULL = {"type": "null"}
 DATE_OR_TIME = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
 
 
 @pytest.mark.parametrize(
-    ("spec", "kind"),
+    ("spec", "expected"),
     [
         # Forms in today's schema (some not valid JSON Schema).
         ({"type": ["string"]}, "string"),
@@ -213,35 +189,32 @@ DATE_OR_TIME = [{"type": "string", "format": "date"}, {"type": "string", "format
         ({"type": "string", "format": "email"}, "email"),
         ({"type": "string", "format": "uri"}, "string"),
         ({"type": ["boolean", "string"]}, "boolean"),
-        ({"anyOf": [*STATE_OR_LIST, JSON_LIST_TEXT, {"type": "null"}]}, "string"),
+        ({"anyOf": [*STATE_OR_LIST, JSON_LIST_TEXT, NULL]}, "string"),
         ({"anyOf": [{"type": "array"}, {"type": "string"}]}, "string"),
         (STATE, "options"),
         ({"type": ["string", "null"], "enum": [*STATES, None]}, "options"),
-        ({"anyOf": [STATE, {"type": "null"}]}, "options"),
+        ({"anyOf": [STATE, NULL]}, "options"),
+        # The entry: options from the enum of the value or of its items, every keyword.
+        (
+            {"anyOf": [STATE, {"type": "array", "items": STATE_OR_FLAGGED}, NULL]},
+            {"kind": "string", "options": [{"label": s, "value": s} for s in [*STATES, "Flagged"]]},
+        ),
+        (
+            {"type": "integer", "default": 1, "title": "N", "description": "How\n  many."},
+            {"label": "N", "kind": "integer", "description": "How many.", "value": 1},
+        ),
+        ({"type": "string", "writeOnly": True}, {"kind": "string", "sensitive": True}),
     ],
 )
-def test_kind_of_a_setting(spec: dict[str, Any], kind: str) -> None:
-    assert generator().setting_kind("x", spec) == kind
-
-
-def test_options_come_from_the_enum_of_the_value_or_of_its_items() -> None:
-    entry = generator().setting(
-        "labeling_state",
-        {
-            "description": "d",
-            "anyOf": [
-                {"type": "string", "enum": STATES},
-                {"type": "array", "items": {"type": "string", "enum": [*STATES, "Flagged"]}},
-                {"type": "null"},
-            ],
-        },
-    )
-    assert entry["kind"] == "string"
-    assert entry["options"] == [
-        {"label": "Ready", "value": "Ready"},
-        {"label": "Labeled", "value": "Labeled"},
-        {"label": "Flagged", "value": "Flagged"},
-    ]
+def test_setting_entry_of_a_schema_property(
+    spec: dict[str, Any], expected: str | dict[str, Any]
+) -> None:
+    """Its Meltano kind (from today's schema forms and Draft 7 ones), or the whole entry."""
+    entry = generator().setting("a_setting", {"description": "d", **spec})
+    if isinstance(expected, str):
+        assert entry["kind"] == expected
+    else:
+        assert entry == {"name": "a_setting", "label": "A setting", "description": "d", **expected}
 
 
 def test_a_value_of_no_known_kind_is_an_error_naming_the_setting() -> None:
@@ -250,30 +223,6 @@ def test_a_value_of_no_known_kind_is_an_error_naming_the_setting() -> None:
         module.setting_kind("shard_index", {"type": ["integer", "boolean"]})
     with pytest.raises(module.UnmappedSettingError, match=r"'lookback_seconds'.*description"):
         module.setting("lookback_seconds", {"type": "integer"})
-
-
-def test_setting_entry_from_schema_keywords() -> None:
-    entry = generator().setting(
-        "shard_count",
-        {
-            "type": "integer",
-            "minimum": 1,
-            "default": 1,
-            "title": "Shard count",
-            "description": "How many\n   shards.",
-        },
-    )
-    assert entry == {
-        "name": "shard_count",
-        "label": "Shard count",
-        "kind": "integer",
-        "description": "How many shards.",
-        "value": 1,
-    }
-    secret = generator().setting("token", {"type": "string", "writeOnly": True, "description": "d"})
-    assert secret["sensitive"] is True
-    assert secret["label"] == "Token"  # no title: from the name
-    assert "value" not in secret
 
 
 def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,8 +245,7 @@ def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_readmes_sed_commands_change_only_pip_url() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
+    section = README.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
     expressions = re.findall(r"""sed (["'])(s\|\^pip_url: \.\*\|pip_url: [^|]+\|)\1""", section)
     targets = {expression.rsplit("pip_url: ", 1)[1].rstrip("|") for _, expression in expressions}
     assert targets == {"$CLONE", "git+https://github.com/tap-centaur/tap-centaur"}, targets
@@ -305,4 +253,4 @@ def test_readmes_sed_commands_change_only_pip_url() -> None:
         expression = written.replace("$CLONE", "/src/tap-centaur")
         edited = run("sed", expression, str(HUB_FILE))
         target = expression.rsplit("pip_url: ", 1)[1].rstrip("|")
-        assert YAML(typ="safe").load(edited.stdout) == hub_definition() | {"pip_url": target}
+        assert YAML(typ="safe").load(edited.stdout) == load_yaml(HUB_FILE) | {"pip_url": target}

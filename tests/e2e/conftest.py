@@ -1,7 +1,7 @@
 """Fixtures of the end-to-end tests: real Meltano, real PostgreSQL, the local simulator.
 
-`make e2e` (scripts/e2e.sh) provides everything: a PostgreSQL server (TARGET_POSTGRES_HOST,
-_PORT, _USER, _PASSWORD, _DATABASE), Meltano with the plugins installed (MELTANO_BIN) and
+`make e2e` (scripts/e2e.sh) provides a PostgreSQL server (TARGET_POSTGRES_HOST, _PORT, _USER,
+_PASSWORD, _DATABASE), Meltano with the plugins installed (MELTANO_BIN) and
 TAP_CENTAUR_E2E_REQUIRED=1, which turns every "cannot run here" skip into a failure.
 Each test gets its own simulator, Meltano system database (so its own state) and PostgreSQL
 schema (dropped afterwards).
@@ -25,7 +25,9 @@ from ruamel.yaml import YAML
 from centaur_sim import SimConfig, Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_VARS = tuple(f"TARGET_POSTGRES_{n}" for n in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"))
+#: psycopg's connection arguments and the variables that give them.
+PG_VARS = {"host": "HOST", "port": "PORT", "user": "USER", "password": "PASSWORD"}
+PG_VARS = {k: f"TARGET_POSTGRES_{v}" for k, v in (PG_VARS | {"dbname": "DATABASE"}).items()}
 REQUIRED = os.environ.get("TAP_CENTAUR_E2E_REQUIRED", "") not in ("", "0", "false")
 RUN_TIMEOUT = 300
 
@@ -37,9 +39,13 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def load_yaml(path: Path) -> Any:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
 @dataclass
 class RunResult:
-    """One finished `meltano` command."""
+    """One finished `meltano` command; `output` is stdout and stderr (Meltano's log) together."""
 
     args: tuple[str, ...]
     returncode: int
@@ -48,7 +54,6 @@ class RunResult:
 
     @property
     def output(self) -> str:
-        """Standard output and error together (Meltano logs to stderr)."""
         return self.stdout + self.stderr
 
 
@@ -61,10 +66,6 @@ class Meltano:
     workdir: Path
     project: Path = ROOT
 
-    def __post_init__(self) -> None:
-        """Meltano finds the project by its working directory and MELTANO_PROJECT_ROOT."""
-        self.env["MELTANO_PROJECT_ROOT"] = str(self.project)
-
     def __call__(self, *args: str, check: bool = True, stdin: Path | None = None) -> RunResult:
         """Run `meltano ARGS`; with `check`, fail the test (showing the log) on a non-zero exit."""
         return self.concurrently([args], check=check, stdin=stdin)[0]
@@ -74,8 +75,8 @@ class Meltano:
     ) -> list[RunResult]:
         """Start every `meltano ARGS` of `commands` at once (each reading `stdin`), then wait.
 
-        Output goes to files, not pipes (which one process could fill while the test waits for
-        another); each run's log stays in `workdir`.
+        Output goes to files in `workdir`, not pipes (which one process could fill while the
+        test waits for another).
         """
         started = []
         for args in commands:
@@ -110,25 +111,18 @@ class Meltano:
         state: dict[str, Any] = json.loads(stdout[stdout.index("{") :])
         return state
 
-    def set_state(self, state_id: str, singer_state: dict[str, Any]) -> None:
-        """Store `singer_state` (what a tap writes) under `state_id`, as a user would."""
-        self("state", "set", "--force", state_id, json.dumps({"singer_state": singer_state}))
-
     def overlay(self, *activate_version: str) -> None:
-        """Run in a copy of this project whose extractors `activate_version` get
-        `emit_activate_version_messages: true` (an SDK setting only meltano.yml can give: the
-        plugin definition does not declare it, so no environment variable reaches it). The copy
-        links to this project's installed plugins."""
-        yaml = YAML()
-        project = yaml.load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+        """Run in a copy of this project (linked to its installed plugins) whose extractors
+        `activate_version` get `emit_activate_version_messages: true`: an SDK setting only
+        meltano.yml can give (the plugin definition does not declare it)."""
+        project = load_yaml(ROOT / "meltano.yml")
         for extractor in project["plugins"]["extractors"]:
             if extractor["name"] in activate_version:
                 extractor.setdefault("config", {})["emit_activate_version_messages"] = True
         self.project = self.workdir / "project"
         self.project.mkdir()
         self.env["MELTANO_PROJECT_ROOT"] = str(self.project)
-        with (self.project / "meltano.yml").open("w", encoding="utf-8") as out:
-            yaml.dump(project, out)
+        (self.project / "meltano.yml").write_text(json.dumps(project), encoding="utf-8")
         (self.project / ".meltano").symlink_to(ROOT / ".meltano", target_is_directory=True)
 
 
@@ -139,17 +133,10 @@ class Postgres:
         import psycopg
 
         self.schema = schema
-        self.connection = psycopg.connect(
-            host=settings["TARGET_POSTGRES_HOST"],
-            port=int(settings["TARGET_POSTGRES_PORT"]),
-            user=settings["TARGET_POSTGRES_USER"],
-            password=settings["TARGET_POSTGRES_PASSWORD"],
-            dbname=settings["TARGET_POSTGRES_DATABASE"],
-            autocommit=True,
-        )
+        info = psycopg.conninfo.make_conninfo(**{k: settings[v] for k, v in PG_VARS.items()})
+        self.connection = psycopg.connect(info, autocommit=True)
 
     def close(self) -> None:
-        """Drop the schema and close the connection."""
         self.connection.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
         self.connection.close()
 
@@ -160,7 +147,6 @@ class Postgres:
             return list(cursor.fetchall()) if cursor.description else []
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        """Run a query that returns one value."""
         [(value,)] = self.all(sql, params)
         return value
 
@@ -178,23 +164,10 @@ class Postgres:
         assert len(keyed) == len(rows), f"two rows for one key in {table}"
         return keyed
 
-    def column_types(self, table: str) -> dict[str, str]:
-        """{column: udt_name} (int8, jsonb, _jsonb for jsonb[], text, ...)."""
-        sql = "SELECT column_name, udt_name FROM information_schema.columns"
-        sql += " WHERE table_schema = %s AND table_name = %s"
-        return dict(self.all(sql, (self.schema, table)))
-
-    def primary_key(self, table: str) -> list[str]:
-        """The primary key columns of `table`, in key order."""
-        rows = self.all(
-            "SELECT k.column_name FROM information_schema.table_constraints c"
-            " JOIN information_schema.key_column_usage k"
-            "   ON k.constraint_name = c.constraint_name AND k.table_schema = c.table_schema"
-            " WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = %s"
-            "   AND c.table_name = %s ORDER BY k.ordinal_position",
-            (self.schema, table),
-        )
-        return [str(name) for (name,) in rows]
+    def primary_key(self, table: str) -> str:
+        """The definition of `table`'s primary key, e.g. "PRIMARY KEY (task_id, case_id)"."""
+        sql = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'p'"
+        return str(self.scalar(f"{sql} AND conrelid = %s::regclass", (f"{self.schema}.{table}",)))
 
     def extracted_since(self, table: str, since: Any) -> set[tuple[int, int]]:
         """The (task_id, case_id) of the rows of `table` loaded after `since`."""
@@ -202,7 +175,6 @@ class Postgres:
         return set(self.all(sql, (since,)))
 
     def last_extracted(self, table: str = "task_results") -> Any:
-        """The latest `_sdc_extracted_at` of `table`."""
         return self.scalar(f"SELECT max(_sdc_extracted_at) FROM {{schema}}.{table}")
 
 
@@ -210,8 +182,8 @@ class Postgres:
 def pg_settings() -> dict[str, str]:
     """The PostgreSQL connection settings from the environment."""
     if not os.environ.get("TARGET_POSTGRES_HOST"):
-        unavailable(f"needs a PostgreSQL server: set {', '.join(PG_VARS)} (`make e2e` does)")
-    return {name: os.environ[name] for name in PG_VARS}
+        unavailable(f"needs a PostgreSQL server: set {', '.join(PG_VARS.values())} (make e2e)")
+    return {name: os.environ[name] for name in PG_VARS.values()}
 
 
 @pytest.fixture(scope="session")
@@ -227,8 +199,7 @@ def clean_env() -> dict[str, str]:
     """The calling environment without variables that would change what Meltano runs."""
     leaky = ("TAP_CENTAUR", "MELTANO_", "TARGET_JSONL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(leaky)}
-    env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", MELTANO_ENVIRONMENT="dev")
-    return env
+    return env | {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "MELTANO_ENVIRONMENT": "dev"}
 
 
 @pytest.fixture
@@ -241,17 +212,17 @@ def sim() -> Iterator[Simulator]:
 
 def meltano_for(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
     """Meltano with a private system database in `workdir` (so private state), using `sim`."""
-    env = clean_env()
-    env.update(
-        MELTANO_DATABASE_URI=f"sqlite:///{workdir / 'meltano.db'}",
-        TAP_CENTAUR_API_URL=sim.url,
-        TAP_CENTAUR_API_KEY=sim.config.api_key,
-        TAP_CENTAUR_USERNAME=sim.config.username,
-        TAP_CENTAUR_API_PASSWORD=sim.config.api_password,
-        TAP_CENTAUR_TASK_IDS=json.dumps(sim.task_ids()),
-        TAP_CENTAUR_PAGE_SIZE="40",
-        TARGET_JSONL_DESTINATION_PATH=str(workdir / "jsonl"),
-    )
+    env = clean_env() | {
+        "MELTANO_PROJECT_ROOT": str(ROOT),
+        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
+        "TAP_CENTAUR_API_URL": sim.url,
+        "TAP_CENTAUR_API_KEY": sim.config.api_key,
+        "TAP_CENTAUR_USERNAME": sim.config.username,
+        "TAP_CENTAUR_API_PASSWORD": sim.config.api_password,
+        "TAP_CENTAUR_TASK_IDS": json.dumps(sim.task_ids()),
+        "TAP_CENTAUR_PAGE_SIZE": "40",
+        "TARGET_JSONL_DESTINATION_PATH": str(workdir / "jsonl"),
+    }
     return Meltano(meltano_bin, env, workdir)
 
 
@@ -259,10 +230,9 @@ def meltano_for(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
 def schema_for(
     pg_settings: dict[str, str], meltano: Meltano, target: str = "target-postgres"
 ) -> Iterator[Postgres]:
-    """A fresh schema that `meltano`'s `target` (target-postgres) loads into, dropped on exit."""
+    """A fresh schema that `meltano`'s `target` loads into, dropped on exit."""
     database = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
-    variable = target.upper().replace("-", "_")
-    meltano.env[f"{variable}_DEFAULT_TARGET_SCHEMA"] = database.schema
+    meltano.env[f"{target.upper().replace('-', '_')}_DEFAULT_TARGET_SCHEMA"] = database.schema
     try:
         yield database
     finally:
@@ -271,7 +241,6 @@ def schema_for(
 
 @pytest.fixture
 def meltano(meltano_bin: str, sim: Simulator, tmp_path: Path) -> Meltano:
-    """Meltano with a private system database (so private state), pointed at `sim`."""
     return meltano_for(meltano_bin, sim, tmp_path)
 
 

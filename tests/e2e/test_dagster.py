@@ -39,18 +39,16 @@ from tests.e2e.checks import (
     updated_after,
 )
 from tests.e2e.conftest import Meltano, Postgres
+from tests.test_orchestrate import messages, run_job
 
 pytestmark = pytest.mark.e2e
 
 SHARDS = ("tap-centaur--shard-0", "tap-centaur--shard-1")
 SHARD_JOBS = ("centaur_shard_0", "centaur_shard_1")
+STATE_IDS = [f"dev:{shard}-to-target-postgres" for shard in SHARDS]
+Log = Sequence[EventLogEntry]
 #: Timestamps of Meltano's log lines.
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
-
-
-def state_id(extractor: str) -> str:
-    """Meltano's state id of `meltano run EXTRACTOR target-postgres` in the dev environment."""
-    return f"dev:{extractor}-to-target-postgres"
 
 
 @pytest.fixture
@@ -87,44 +85,17 @@ def test_the_code_location_loads_meltanos_jobs_and_hourly_schedule(
     assert request.job_name in (None, "centaur_to_postgres")
 
 
-def run_job(defs: Definitions, name: str) -> tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]:
-    """Run job `name` in-process: its result and its log (event log entries, oldest first)."""
-    with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(name).execute_in_process(
-            instance=instance, raise_on_error=False
-        )
-        return result, instance.all_logs(result.run_id)
-
-
-def run_jobs(
-    defs: Definitions, *names: str
-) -> list[tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]]:
+def run_jobs(defs: Definitions, *names: str) -> list[tuple[ExecuteInProcessResult, Log]]:
     """Run the jobs `names` at the same time, each in a thread of its own."""
     with ThreadPoolExecutor(len(names)) as pool:
         return list(pool.map(lambda name: run_job(defs, name), names, timeout=600))
 
 
-def lines(log: Sequence[EventLogEntry], level: int = logging.DEBUG) -> list[str]:
-    """The messages of a run's log at `level` or above (Meltano's lines, reported by the relay)."""
-    return [
-        entry.user_message
-        for entry in log
-        if entry.dagster_event is None and level_of(entry) >= level
-    ]
-
-
-def level_of(entry: EventLogEntry) -> int:
-    """The entry's level as a number (Dagster keeps a number or a name)."""
-    if isinstance(entry.level, int):
-        return entry.level
-    return int(logging.getLevelName(entry.level.upper()))
-
-
-def tap_window(log: Sequence[EventLogEntry], extractor: str) -> tuple[datetime, datetime]:
+def tap_window(log: Log, extractor: str) -> tuple[datetime, datetime]:
     """From the tap's first log line to the loader's last: when the run moved data."""
     stamps = [
         datetime.fromisoformat(found.group(1))
-        for line in lines(log)
+        for line in messages(log)
         if (f"] {extractor} " in line or "] target-postgres " in line)
         and (found := STAMP.match(line))
     ]
@@ -161,15 +132,15 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     [(failed, log)] = run_jobs(defs, SHARD_JOBS[0])
     sim.set_misbehaviour(106, None)
     assert not failed.success
-    errors = lines(log, logging.ERROR)
+    errors = messages(log, logging.ERROR)
     assert any("task 106" in line and "case_id" in line for line in errors), errors
     assert errors[-1] == "meltano run tap-centaur--shard-0 target-postgres exited with code 1"
-    assert activate_versions("\n".join(lines(log))) == 0
+    assert activate_versions("\n".join(messages(log))) == 0
     assert set(first_pages_per_task(sim)) == tasks[0]
     synced = tasks[0] - {106}
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim, synced))
     assert {r[0] for r in postgres.all("SELECT project_id FROM {schema}.projects")} == projects
-    marks = {0: bookmarks(meltano.state(state_id(SHARDS[0])))}
+    marks = {0: bookmarks(meltano.state(STATE_IDS[0]))}
     assert set(marks[0]) == synced
 
     # Cases change in every task, stamped just after shard 0's bookmarks; then Dagster runs
@@ -197,13 +168,13 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     assert sorted(r[0] for r in postgres.all("SELECT task_id FROM {schema}.tasks")) == sorted(
         sim.task_ids()
     )
-    outputs = ["\n".join(lines(log)) for _, log in runs]
+    outputs = ["\n".join(messages(log)) for _, log in runs]
     assert [activate_versions(output) for output in outputs] == [0, 0]
     assert_nothing_deleted(postgres, "task_results", "tasks", "projects")
     counts = [record_counts(output) for output in outputs]
     assert (counts[0]["projects"], counts[1]["projects"]) == (0, len(projects))
     assert (counts[0]["tasks"], counts[1]["tasks"]) == (3, 3)
-    marks = {n: bookmarks(meltano.state(state_id(SHARDS[n]))) for n in (0, 1)}
+    marks = {n: bookmarks(meltano.state(STATE_IDS[n])) for n in (0, 1)}
     assert (set(marks[0]), set(marks[1])) == (tasks[0], tasks[1])
 
     # More changes, and both shard jobs again at once: each reads only its changed cases.

@@ -7,6 +7,7 @@ is resumed where it stands; `meltano run --full-refresh` ignores the stored stat
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -28,14 +29,6 @@ STATE_ID = "dev:tap-centaur-to-target-postgres"
 TABLES = ("task_results", "tasks", "projects")
 
 
-def partition(task_id: int, bookmark: str) -> dict[str, object]:
-    return {
-        "context": {"task_id": task_id},
-        "replication_key": "updated_after",
-        "replication_key_value": bookmark,
-    }
-
-
 def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
     meltano: Meltano, postgres: Postgres, sim: Simulator
 ) -> None:
@@ -44,7 +37,7 @@ def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
     # The hourly schedule of meltano.yml, run now: its job is `tap-centaur target-postgres`.
     first = meltano("schedule", "run", "centaur-to-postgres-hourly")
     assert "No state was found" in first.output  # a private, empty state backend
-    assert postgres.primary_key("task_results") == ["task_id", "case_id"]
+    assert postgres.primary_key("task_results") == "PRIMARY KEY (task_id, case_id)"
     assert_rows_match(postgres.rows("task_results"), truth)
     # The setting reached the tap: projects and tasks (read in full) were versioned, the
     # incremental results stream was not.
@@ -71,8 +64,12 @@ def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
         if case["updated_at"] > datetime.fromisoformat(old).timestamp()
     }
     assert len(changed) == 9 and 30 < len(since_old) < len(sim.truth(102))
-    old_state = {"task_results": {"partitions": [partition(101, stored[101]), partition(102, old)]}}
-    meltano.set_state(STATE_ID, {"bookmarks": old_state})
+    partitions = [
+        {"context": {"task_id": t}, "replication_key": "updated_after", "replication_key_value": v}
+        for t, v in ((101, stored[101]), (102, old))
+    ]
+    old_state = {"bookmarks": {"task_results": {"partitions": partitions}}}
+    meltano("state", "set", "--force", STATE_ID, json.dumps({"singer_state": old_state}))
     before = postgres.last_extracted()
     sim.reset_stats()
     # The job itself reads only what changed since each bookmark, and retires no case.

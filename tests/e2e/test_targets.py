@@ -16,13 +16,13 @@ import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from centaur_sim import SimConfig, Simulator
+from tests.e2e.checks import same
 from tests.e2e.conftest import ROOT, Meltano, Postgres, RunResult, meltano_for, schema_for
 
 pytestmark = pytest.mark.e2e
@@ -31,69 +31,47 @@ pytestmark = pytest.mark.e2e
 Stored = dict[str, tuple[dict[str, str], list[dict[str, Any]]]]
 Messages = list[dict[str, Any]]
 
-#: The column type each target gives the fields whose storage differs between targets (the
-#: README's "Targets" table says the same, tests/test_docs.py checks it): class names, WKT,
-#: objects, arrays of objects, integers, numbers.
+TARGETS = ("target-postgres", "target-postgres-pipelinewise", "target-duckdb")
+#: The column type each target of TARGETS gives the fields whose storage differs between
+#: targets (the README's "Targets" table says the same, tests/test_docs.py checks it).
+TYPES_BY_FIELD = {
+    "task_id": ("int8", "numeric", "HUGEINT"),
+    "agreement": ("numeric", "float8", "DOUBLE"),
+    "correct_label": ("_text", "jsonb", "JSON"),
+    "correct_label_wkt": ("text", "varchar", "VARCHAR"),
+    "read_stats": ("jsonb", "jsonb", "JSON"),
+    "counts": ("jsonb", "jsonb", "JSON"),
+    "content_metadata": ("_jsonb", "jsonb", "JSON"),
+    "results": ("_jsonb", "jsonb", "JSON"),
+    "undocumented_fields": ("jsonb", "jsonb", "JSON"),
+}
 COLUMN_TYPES = {
-    "target-postgres": {
-        "task_id": "int8",
-        "agreement": "numeric",
-        "correct_label": "_text",
-        "correct_label_wkt": "text",
-        "read_stats": "jsonb",
-        "counts": "jsonb",
-        "content_metadata": "_jsonb",
-        "results": "_jsonb",
-        "undocumented_fields": "jsonb",
-    },
-    "target-postgres-pipelinewise": {
-        "task_id": "numeric",
-        "agreement": "float8",
-        "correct_label": "jsonb",
-        "correct_label_wkt": "varchar",
-        "read_stats": "jsonb",
-        "counts": "jsonb",
-        "content_metadata": "jsonb",
-        "results": "jsonb",
-        "undocumented_fields": "jsonb",
-    },
-    "target-duckdb": {
-        "task_id": "HUGEINT",
-        "agreement": "DOUBLE",
-        "correct_label": "JSON",
-        "correct_label_wkt": "VARCHAR",
-        "read_stats": "JSON",
-        "counts": "JSON",
-        "content_metadata": "JSON",
-        "results": "JSON",
-        "undocumented_fields": "JSON",
-    },
+    target: {field: types[i] for field, types in TYPES_BY_FIELD.items()}
+    for i, target in enumerate(TARGETS)
 }
 DUCKDB_SCHEMA = "centaur"
 POSTGRES = ("target-postgres", "target-postgres-pipelinewise")
-#: Run by target-duckdb's own Python: every table of the schema, its column types and rows.
-READ_DUCKDB = """
+#: What a target stored: {table: ({column: type}, rows)}, read by one query per table.
+COLUMNS = "SELECT table_name, column_name, {} FROM information_schema.columns WHERE table_schema = "
+#: Run by target-duckdb's own Python.
+READ_DUCKDB = f"""
 import duckdb, json, sys
 con = duckdb.connect(sys.argv[1], read_only=True)
-stored = {}
-for (table,) in con.execute(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [sys.argv[2]]
-).fetchall():
-    types = dict(con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns"
-        " WHERE table_schema = ? AND table_name = ?", [sys.argv[2], table]
-    ).fetchall())
-    cursor = con.execute(f'SELECT * FROM "{sys.argv[2]}"."{table}"')
-    names = [column[0] for column in cursor.description]
-    stored[table] = (types, [dict(zip(names, row)) for row in cursor.fetchall()])
+stored = {{}}
+for table, column, kind in con.execute("{COLUMNS.format("data_type")}?", [sys.argv[2]]).fetchall():
+    stored.setdefault(table, ({{}}, []))[0][column] = kind
+for table, (types, rows) in stored.items():
+    cursor = con.execute(f'SELECT * FROM "{{sys.argv[2]}}"."{{table}}"')
+    rows += [dict(zip([c[0] for c in cursor.description], row)) for row in cursor.fetchall()]
 print(json.dumps(stored, default=str))
 """
 
 
 def stored_in_postgres(postgres: Postgres) -> Stored:
-    sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
-    tables = postgres.all(sql, (postgres.schema,))
-    return {table: (postgres.column_types(table), postgres.table(table)) for (table,) in tables}
+    stored: Stored = {}
+    for table, column, kind in postgres.all(COLUMNS.format("udt_name") + "%s", (postgres.schema,)):
+        stored.setdefault(table, ({}, postgres.table(table)))[0][column] = kind
+    return stored
 
 
 def stored_in_duckdb(path: Path) -> Stored:
@@ -103,16 +81,8 @@ def stored_in_duckdb(path: Path) -> Stored:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-2000:]
-    return {table: (types, rows) for table, (types, rows) in json.loads(completed.stdout).items()}
-
-
-def same(stored: Any, emitted: Any) -> bool:
-    """Whether a stored value is the emitted one: JSON text or JSON, numbers of any width."""
-    if isinstance(stored, str) and isinstance(emitted, dict | list):
-        stored = json.loads(stored)
-    if isinstance(stored, Decimal | float) and type(emitted) in (int, float):
-        return float(stored) == float(emitted)
-    return bool(stored == emitted) and type(stored) is type(emitted)
+    stored: Stored = json.loads(completed.stdout)
+    return stored
 
 
 def tap_run(meltano: Meltano, run: int, state: dict[str, Any] | None) -> tuple[Path, Messages]:
@@ -156,28 +126,10 @@ def assert_stored_as_emitted(target: str, stored: Stored, runs: list[Messages]) 
         for key, record in records.items():
             row = by_key[key]
             for field in fields:
-                assert same(row[field], record.get(field)), (
-                    target, stream, key, field, row[field], record.get(field)
-                )  # fmt: skip
+                value = record.get(field)
+                assert same(row[field], value), (target, stream, key, field, row[field], value)
         for field in fields & set(COLUMN_TYPES[target]):
             assert types[field] == COLUMN_TYPES[target][field], (target, stream, field)
-
-
-def assert_covers_every_shape(runs: list[Messages]) -> None:
-    """The data has what the comparison must show: both label shapes, a label of another
-    shape, undocumented fields, v2 results, an incremental run that read only changes."""
-    _, latest = latest_records(runs)
-    results = list(latest["task_results"].values())
-    assert any(r["correct_label"] for r in results)
-    assert any(r["correct_label_wkt"] for r in results)
-    assert any(r["majority_label_wkt"] for r in results)
-    assert any("correct_label" in r.get("undocumented_fields", {}) for r in results)
-    assert any("review_notes" in r.get("undocumented_fields", {}) for r in results)
-    assert latest["task_results_v2"] and latest["case_results_v2"] and latest["case_results"]
-    counts = [sum(m["type"] == "RECORD" for m in messages) for messages in runs]
-    streams = {m["stream"] for m in runs[1] if m["type"] == "RECORD"}
-    assert {"task_results", "task_results_v2"} <= streams
-    assert counts[1] < counts[0] / 2, counts
 
 
 @dataclass
@@ -234,7 +186,21 @@ def pipes(
 
 
 def test_the_runs_cover_every_shape(pipes: Pipes) -> None:
-    assert_covers_every_shape(pipes.runs)
+    """The data has what the comparison must show: both label shapes, a label of another
+    shape, undocumented fields, v2 results, an incremental run that read only changes."""
+    runs = pipes.runs
+    _, latest = latest_records(runs)
+    results = list(latest["task_results"].values())
+    assert any(r["correct_label"] for r in results)
+    assert any(r["correct_label_wkt"] for r in results)
+    assert any(r["majority_label_wkt"] for r in results)
+    assert any("correct_label" in r.get("undocumented_fields", {}) for r in results)
+    assert any("review_notes" in r.get("undocumented_fields", {}) for r in results)
+    assert latest["task_results_v2"] and latest["case_results_v2"] and latest["case_results"]
+    counts = [sum(m["type"] == "RECORD" for m in messages) for messages in runs]
+    streams = {m["stream"] for m in runs[1] if m["type"] == "RECORD"}
+    assert {"task_results", "task_results_v2"} <= streams
+    assert counts[1] < counts[0] / 2, counts
 
 
 @pytest.mark.parametrize("target", list(COLUMN_TYPES))
@@ -287,7 +253,7 @@ def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames
     with schema_for(pg_settings, meltano) as postgres:
         before = old_layout(emitted)
         meltano("invoke", "target-postgres", stdin=write_messages(tmp_path / "old.jsonl", before))
-        assert postgres.column_types("task_results")["correct_label"] == "jsonb"
+        assert stored_in_postgres(postgres)["task_results"][0]["correct_label"] == "jsonb"
         # The new layout, read again for task 101 only: refused as the document says...
         new = [m for m in emitted if m["type"] != "RECORD" or m["record"].get("task_id") == 101]
         new_file = write_messages(tmp_path / "new.jsonl", new)
