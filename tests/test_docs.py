@@ -22,10 +22,11 @@ def load_yaml(path: Path) -> Any:
     return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
 
 
-def run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run `command` in the repository, its output captured."""
+def run(*command: str, check: bool = True, **options: Any) -> subprocess.CompletedProcess[str]:
+    """Run `command` (in the repository, no stdin, 120 s at most), its output captured."""
+    options = {"cwd": ROOT, "timeout": 120, **options}
     return subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=check
+        command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=check, **options
     )
 
 

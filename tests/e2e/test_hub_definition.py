@@ -14,17 +14,12 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from ruamel.yaml import YAML
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, load_yaml
 
 pytestmark = pytest.mark.e2e
 
 HUB_ONLY = ("domain_url", "keywords", "maintenance_status", "quality", "supported_python_versions")
-
-
-def load(path: Path) -> Any:
-    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +40,10 @@ def errors(validator: Draft202012Validator, definition: dict[str, Any]) -> list[
 
 
 def test_the_definition_and_meltano_yml_are_valid(validator: Draft202012Validator) -> None:
-    definition = load(ROOT / "hub" / "tap-centaur.yml")
+    definition = load_yaml(ROOT / "hub" / "tap-centaur.yml")
     assert set(HUB_ONLY) <= set(definition)
     assert errors(validator, definition) == []
-    assert [e.message for e in validator.iter_errors(load(ROOT / "meltano.yml"))] == []
+    assert [e.message for e in validator.iter_errors(load_yaml(ROOT / "meltano.yml"))] == []
 
 
 @pytest.mark.parametrize(
@@ -64,6 +59,6 @@ def test_the_definition_and_meltano_yml_are_valid(validator: Draft202012Validato
 def test_a_broken_definition_is_rejected(
     change: Any, message: str, validator: Draft202012Validator
 ) -> None:
-    broken = load(ROOT / "hub" / "tap-centaur.yml")
+    broken = load_yaml(ROOT / "hub" / "tap-centaur.yml")
     change(broken)
     assert any(message in error for error in errors(validator, broken)), errors(validator, broken)

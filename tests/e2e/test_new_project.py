@@ -14,32 +14,18 @@ import json
 import os
 import re
 import shlex
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from centaur_sim import Simulator
 from tests.e2e.checks import assert_written_once_as_emitted, read_jsonl, truth_by_key
-from tests.e2e.conftest import ROOT, RUN_TIMEOUT, clean_env
+from tests.e2e.conftest import ROOT, RUN_TIMEOUT, clean_env, load_yaml
+from tests.test_docs import readme_block, run
 
 pytestmark = pytest.mark.e2e
 
 HUB_ONLY = {"domain_url", "keywords", "maintenance_status", "quality"}
-
-
-def readme_block() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
-    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
-    assert block, "README.md has no bash block under '### In your Meltano project'"
-    return block.group(1)
-
-
-def load_yaml(path: Path) -> Any:
-    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
 
 
 def loader_definition(folder: Path) -> Path:
@@ -59,7 +45,7 @@ def test_readme_block_in_a_new_meltano_project(
     work.mkdir()
     assert ROOT not in work.resolve().parents
     config = sim.config
-    script = readme_block()
+    script = readme_block("### In your Meltano project", "bash")
     for old, new in (
         ("CLONE=~/src/tap-centaur", f"CLONE={shlex.quote(str(ROOT))}"),
         ("'<your API key>'", shlex.quote(config.api_key)),
@@ -81,25 +67,11 @@ def test_readme_block_in_a_new_meltano_project(
     env = clean_env()
     env.pop("MELTANO_ENVIRONMENT")  # the new project's default environment applies
     env["PATH"] = f"{Path(meltano_bin).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(
-        {
-            # Other settings from the environment: the simulator, a number, a date.
-            "TAP_CENTAUR_API_URL": sim.url,
-            "TAP_CENTAUR_REQUEST_TIMEOUT": "30.5",
-            "TAP_CENTAUR_START_DATE": "2000-01-01",
-            "TAP_CENTAUR_PAGE_SIZE": "40",
-        }
-    )
-    completed = subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + script],
-        cwd=work,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
+    # Other settings from the environment: the simulator, a number, a date.
+    env |= {"TAP_CENTAUR_API_URL": sim.url, "TAP_CENTAUR_REQUEST_TIMEOUT": "30.5"}
+    env |= {"TAP_CENTAUR_START_DATE": "2000-01-01", "TAP_CENTAUR_PAGE_SIZE": "40"}
+    script = "set -euo pipefail\n" + script
+    completed = run("bash", "-c", script, cwd=work, env=env, timeout=RUN_TIMEOUT, check=False)
     log = completed.stdout + completed.stderr
     (tmp_path / "readme-block.log").write_text(f"{script}\n---\n{log}", encoding="utf-8")
     assert completed.returncode == 0, "\n".join(log.splitlines()[-40:])
@@ -132,10 +104,8 @@ def test_readme_block_in_a_new_meltano_project(
     assert sorted(t["task_id"] for t in tasks) == sim.task_ids()
 
     # The installed package carries the license.
-    licenses = list(
-        (project / ".meltano" / "extractors" / "tap-centaur" / "venv").glob(
-            "lib/python3*/site-packages/tap_centaur-*.dist-info/licenses/LICENSE"
-        )
+    venv = project / ".meltano" / "extractors" / "tap-centaur" / "venv"
+    [license_file] = venv.glob(
+        "lib/python3*/site-packages/tap_centaur-*.dist-info/licenses/LICENSE"
     )
-    assert len(licenses) == 1, licenses
-    assert licenses[0].read_text(encoding="utf-8") == (ROOT / "LICENSE").read_text()
+    assert license_file.read_text(encoding="utf-8") == (ROOT / "LICENSE").read_text()

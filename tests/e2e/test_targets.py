@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from centaur_sim import SimConfig, Simulator
 from tests.e2e.checks import same
 from tests.e2e.conftest import ROOT, Meltano, Postgres, RunResult, meltano_for, schema_for
+from tests.test_docs import run
 
 pytestmark = pytest.mark.e2e
 
@@ -76,10 +76,7 @@ def stored_in_postgres(postgres: Postgres) -> Stored:
 
 def stored_in_duckdb(path: Path) -> Stored:
     python = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
-    completed = subprocess.run(
-        [str(python), "-c", READ_DUCKDB, str(path), DUCKDB_SCHEMA],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    completed = run(str(python), "-c", READ_DUCKDB, str(path), DUCKDB_SCHEMA, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
     stored: Stored = json.loads(completed.stdout)
     return stored
