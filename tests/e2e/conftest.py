@@ -1,11 +1,7 @@
-"""Fixtures of the end-to-end tests: real Meltano, real PostgreSQL, the local simulator.
-
-`make e2e` (scripts/e2e.sh) provides a PostgreSQL server (TARGET_POSTGRES_HOST, _PORT, _USER,
-_PASSWORD, _DATABASE), Meltano with the plugins installed (MELTANO_BIN) and
-TAP_CENTAUR_E2E_REQUIRED=1, which turns every "cannot run here" skip into a failure.
-Each test gets its own simulator, Meltano system database (so its own state) and PostgreSQL
-schema (dropped afterwards).
-"""
+"""Fixtures of the end-to-end tests: real Meltano, real PostgreSQL, the local simulator; per test
+its own simulator, Meltano system database (so state) and PostgreSQL schema (then dropped).
+`make e2e` gives the server (TARGET_POSTGRES_*), Meltano (MELTANO_BIN) and
+TAP_CENTAUR_E2E_REQUIRED=1, which turns every "cannot run here" skip into a failure."""
 
 from __future__ import annotations
 
@@ -20,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from centaur_sim import SimConfig, Simulator
+from tests.test_docs import ROOT, load_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
 #: psycopg's connection arguments and the variables that give them.
 PG_VARS = {"host": "HOST", "port": "PORT", "user": "USER", "password": "PASSWORD"}
 PG_VARS = {k: f"TARGET_POSTGRES_{v}" for k, v in (PG_VARS | {"dbname": "DATABASE"}).items()}
@@ -37,10 +32,6 @@ def unavailable(reason: str) -> None:
     if REQUIRED:
         pytest.fail(f"{reason} (TAP_CENTAUR_E2E_REQUIRED is set)")
     pytest.skip(reason)
-
-
-def load_yaml(path: Path) -> Any:
-    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -74,10 +65,7 @@ class Meltano:
         self, commands: list[tuple[str, ...]], check: bool = True, stdin: Path | None = None
     ) -> list[RunResult]:
         """Start every `meltano ARGS` of `commands` at once (each reading `stdin`), then wait.
-
-        Output goes to files in `workdir`, not pipes (which one process could fill while the
-        test waits for another).
-        """
+        Output goes to files in `workdir`: a pipe could fill while the test waits for another."""
         started = []
         for args in commands:
             out = self.workdir / f"meltano-{uuid.uuid4().hex[:8]}"

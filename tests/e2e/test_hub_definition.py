@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.e2e.conftest import ROOT, load_yaml
+from tests.test_docs import ROOT, load_yaml
 
 pytestmark = pytest.mark.e2e
 

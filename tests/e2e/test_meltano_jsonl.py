@@ -11,8 +11,8 @@ import pytest
 
 from centaur_sim import Simulator
 from tests.e2e.checks import assert_written_once_as_emitted, read_jsonl, truth_by_key
-from tests.e2e.conftest import ROOT, RUN_TIMEOUT, Meltano
-from tests.test_docs import readme_yaml, run
+from tests.e2e.conftest import RUN_TIMEOUT, Meltano
+from tests.test_docs import ROOT, readme_yaml, run
 
 pytestmark = pytest.mark.e2e
 

@@ -20,8 +20,8 @@ import pytest
 
 from centaur_sim import Simulator
 from tests.e2e.checks import assert_written_once_as_emitted, read_jsonl, truth_by_key
-from tests.e2e.conftest import ROOT, RUN_TIMEOUT, clean_env, load_yaml
-from tests.test_docs import readme_block, run
+from tests.e2e.conftest import RUN_TIMEOUT, clean_env
+from tests.test_docs import ROOT, load_yaml, readme_block, run
 
 pytestmark = pytest.mark.e2e
 

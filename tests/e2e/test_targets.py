@@ -22,8 +22,8 @@ import pytest
 
 from centaur_sim import SimConfig, Simulator
 from tests.e2e.checks import same
-from tests.e2e.conftest import ROOT, Meltano, Postgres, RunResult, meltano_for, schema_for
-from tests.test_docs import run
+from tests.e2e.conftest import Meltano, Postgres, RunResult, meltano_for, schema_for
+from tests.test_docs import ROOT, run
 
 pytestmark = pytest.mark.e2e
 

@@ -1,12 +1,6 @@
-"""The dbt models of transform/ (docs/WAREHOUSE.md), built by Meltano's dbt-postgres transformer.
-
-Two syncs into PostgreSQL in discovery mode (every task the API lists, two of them v2-only),
-the second after cases changed on the simulator, as the one command that loads and models:
-`meltano run tap-centaur target-postgres dbt-postgres:build` (the models' dbt tests run in it).
-Then every mart's rows are compared with what the simulator's data says they must be, the
-staging models' types and NULLs are checked, and a row that breaks a model's test makes
-`dbt-postgres:test` fail. The same two syncs show results v2 through Meltano into PostgreSQL.
-"""
+"""The dbt models of transform/ (docs/WAREHOUSE.md) built by Meltano's dbt-postgres, and
+results v2 through Meltano into PostgreSQL: two syncs in discovery mode (two tasks v2-only), the
+second after changes, as `meltano run tap-centaur target-postgres dbt-postgres:build`."""
 
 from __future__ import annotations
 
@@ -34,8 +28,9 @@ from tests.e2e.checks import (
     first_pages_per_task,
     truth_by_key,
 )
-from tests.e2e.conftest import ROOT, Meltano, Postgres, meltano_for, schema_for
+from tests.e2e.conftest import Meltano, Postgres, meltano_for, schema_for
 from tests.harness.checks import as_emitted
+from tests.test_docs import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -175,8 +170,6 @@ class Warehouse:
     postgres: Postgres
     #: The schema of the models (dbt-postgres' `schema`).
     models: Postgres
-    #: The latest _sdc_extracted_at of the first sync in task_results_v2.
-    since_v2: datetime
     #: The cases changed between the syncs, v1 and v2.
     changed: set[tuple[int, int]]
     #: The `case_ids` entries (one case of each task).
@@ -222,10 +215,9 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres, models: Pos
     )
     meltano("run", "tap-centaur", "target-postgres")
     first_stats = sim.stats()
-    since_v2 = postgres.last_extracted("task_results_v2")
     # The models read this test's schema, and list the cases read after the first sync's
     # latest row (v1 or v2) as changed.
-    since = max(since_v2, postgres.last_extracted())
+    since = max(postgres.last_extracted("task_results_v2"), postgres.last_extracted())
     meltano.env.update(
         DBT_POSTGRES_SOURCE_SCHEMA=postgres.schema,
         DBT_POSTGRES_SCHEMA=models.schema,
@@ -255,9 +247,7 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres, models: Pos
     )
     sim.reset_stats()
     meltano("run", "tap-centaur", "target-postgres", "dbt-postgres:build")
-    return Warehouse(
-        sim, meltano, postgres, models, since_v2, changed, picked, first_stats, no_counts
-    )
+    return Warehouse(sim, meltano, postgres, models, changed, picked, first_stats, no_counts)
 
 
 def test_every_mart_holds_what_the_simulator_says(warehouse: Warehouse) -> None:
@@ -334,8 +324,6 @@ def test_results_v2_through_meltano_into_postgres(warehouse: Warehouse) -> None:
     for table, truth in (("task_results_v2", truth_v2), ("case_results_v2", picked)):
         assert postgres.primary_key(table) == "PRIMARY KEY (task_id, case_id)"
         assert_rows_match(postgres.rows(table), truth, CASE_RESULT_V2_SCHEMA)
-    changed_v2 = {k for k in warehouse.changed if k[0] in V2_TASKS}
-    assert postgres.extracted_since("task_results_v2", warehouse.since_v2) == changed_v2
     sql = "SELECT count(*) FROM {schema}.task_results WHERE task_id = ANY(%s)"
     assert not postgres.scalar(sql, (list(V2_TASKS),))
 
