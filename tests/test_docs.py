@@ -33,10 +33,9 @@ def run(*command: str, check: bool = True, **options: Any) -> subprocess.Complet
 @cache
 def about() -> dict[str, Any]:
     """`tap-centaur --about --format=json`."""
-    data: dict[str, Any] = json.loads(
-        run(sys.executable, "-m", "tap_centaur", "--about", "--format=json").stdout
+    return dict(
+        json.loads(run(sys.executable, "-m", "tap_centaur", "--about", "--format=json").stdout)
     )
-    return data
 
 
 def readme_block(heading: str, language: str = "yaml") -> str:

@@ -39,27 +39,17 @@ def test_file_is_valid_and_a_broken_copy_is_not(name: str, tmp_path: Path) -> No
     misspelt = re.sub(rf"^(\s*(- )?){good}:", rf"\g<1>{bad}:", text, count=1, flags=re.M)
     broken.write_text(misspelt, encoding="utf-8")
     assert broken.read_text(encoding="utf-8") != text
+    command = (sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema)
     for path, code in ((ROOT / name, 0), (broken, 1)):
-        done = run(
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            schema,
-            str(path),
-            check=False,
-        )
+        done = run(*command, str(path), check=False)
         assert done.returncode == code, f"{path}:\n{done.stdout}{done.stderr}"
 
 
-def test_meltano_yml_has_no_secret_values() -> None:
+def test_meltano_yml_pins_loaders_and_meltano_and_holds_no_secret() -> None:
     text = (ROOT / "meltano.yml").read_text(encoding="utf-8")
     for name in ("api_key", "api_password", "bearer_token", "password"):
         # A `$VARIABLE` is a reference to the environment, not a value.
         assert not re.search(rf"^\s*{name}:\s*[^\s$]", text, re.MULTILINE), name
-
-
-def test_loaders_and_meltano_are_pinned() -> None:
     project = load_yaml(ROOT / "meltano.yml")
     plugins = project["plugins"]
     for plugin in plugins["loaders"] + plugins["transformers"]:
@@ -129,9 +119,8 @@ def test_pre_commit_config_is_valid_and_has_the_promised_hooks() -> None:
     hooks = {hook["id"] for repo in load_yaml(path)["repos"] for hook in repo["hooks"]}
     assert hooks >= {"ruff-check", "ruff-format", "mypy", "check-github-workflows"}
     assert hooks >= {"check-dependabot", "check-meltano"}
-    done = run(
-        str(Path(sys.executable).parent / "pre-commit"), "validate-config", str(path), check=False
-    )
+    pre_commit = str(Path(sys.executable).parent / "pre-commit")
+    done = run(pre_commit, "validate-config", str(path), check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

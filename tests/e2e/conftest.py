@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,14 @@ REQUIRED = os.environ.get("TAP_CENTAUR_E2E_REQUIRED", "") not in ("", "0", "fals
 RUN_TIMEOUT = 300
 
 
+def by_key(records: Iterable[dict[str, Any]]) -> dict[tuple[int, int], dict[str, Any]]:
+    """Records by (task_id, case_id), each case once."""
+    records = list(records)
+    keyed = {(r["task_id"], r["case_id"]): r for r in records}
+    assert len(keyed) == len(records), "two records of one case"
+    return keyed
+
+
 def unavailable(reason: str) -> None:
     """Skip, or fail when the caller said the end-to-end tests must run."""
     if REQUIRED:
@@ -41,11 +49,7 @@ class RunResult:
     args: tuple[str, ...]
     returncode: int
     stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
+    output: str
 
 
 @dataclass
@@ -59,10 +63,10 @@ class Meltano:
 
     def __call__(self, *args: str, check: bool = True, stdin: Path | None = None) -> RunResult:
         """Run `meltano ARGS`; with `check`, fail the test (showing the log) on a non-zero exit."""
-        return self.concurrently([args], check=check, stdin=stdin)[0]
+        return self.concurrently([args], stdin, check)[0]
 
     def concurrently(
-        self, commands: list[tuple[str, ...]], check: bool = True, stdin: Path | None = None
+        self, commands: Sequence[tuple[str, ...]], stdin: Path | None = None, check: bool = True
     ) -> list[RunResult]:
         """Start every `meltano ARGS` of `commands` at once (each reading `stdin`), then wait.
         Output goes to files in `workdir`: a pipe could fill while the test waits for another."""
@@ -85,8 +89,9 @@ class Meltano:
                 process.wait(timeout=RUN_TIMEOUT)
             finally:
                 process.kill()
-            read = [out.with_suffix(s).read_text("utf-8", "replace") for s in (".stdout", ".log")]
-            results.append(RunResult(args, process.wait(), *read))
+            printed = out.with_suffix(".stdout").read_text("utf-8", "replace")
+            log = out.with_suffix(".log").read_text("utf-8", "replace")
+            results.append(RunResult(args, process.wait(), printed, printed + log))
         for result in results:
             if check and result.returncode:
                 tail = "\n".join(result.output.splitlines()[-40:])
@@ -147,10 +152,7 @@ class Postgres:
 
     def rows(self, table: str) -> dict[tuple[int, int], dict[str, Any]]:
         """Every row of `table`, keyed by (task_id, case_id), each key once."""
-        rows = self.table(table)
-        keyed = {(row["task_id"], row["case_id"]): row for row in rows}
-        assert len(keyed) == len(rows), f"two rows for one key in {table}"
-        return keyed
+        return by_key(self.table(table))
 
     def primary_key(self, table: str) -> str:
         """The definition of `table`'s primary key, e.g. "PRIMARY KEY (task_id, case_id)"."""

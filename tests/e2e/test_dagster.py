@@ -1,12 +1,6 @@
-"""Dagster runs this project's Meltano jobs (orchestrate/): the two shards at the same time.
-
-Real Dagster in-process (`execute_in_process`, one thread per run), real Meltano through Dagster
-Pipes, real PostgreSQL, the simulator. The shard jobs are meltano.yml's `centaur-shard-0` and
-`centaur-shard-1` (the README's recipe: inherited extractors with `shard_count: 2`), run in
-discovery mode (no `task_ids`) into one schema, with ACTIVATE_VERSION messages on, which a
-shard must not send. Shard 0's first run, alone as the README says, has a task that fails: its
-Dagster run fails with the tap's reason in its log, and Meltano keeps the other bookmarks.
-"""
+"""Dagster (in-process, a thread per run) runs this project's Meltano jobs (orchestrate/) through
+Pipes: meltano.yml's shard jobs (the README's recipe) at the same time, in discovery mode into one
+schema, with ACTIVATE_VERSION messages on, which a shard must not send."""
 
 from __future__ import annotations
 
@@ -105,11 +99,15 @@ def tap_window(log: Log, extractor: str) -> tuple[datetime, datetime]:
 
 def change_cases(sim: Simulator, at: float) -> set[tuple[int, int]]:
     """Give three cases of every task a new read at `at`; return their keys."""
-    changed = set()
-    for task_id in sim.task_ids():
-        for case_id in sim.update_cases(task_id, count=3, rng_seed=task_id, at=at):
-            changed.add((task_id, case_id))
-    return changed
+    return {(t, c) for t in sim.task_ids() for c in sim.update_cases(t, count=3, rng_seed=t, at=at)}
+
+
+def assert_each_task_read_once_from(sim: Simulator, marks: dict[int, str]) -> None:
+    """Each task was read once, from its bookmark in `marks` or, without one, in full."""
+    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
+    for params in first_pages(sim):
+        mark = marks.get(int(params["task_id"]))
+        assert params.get("updated_after") == (mark and updated_after(mark)), params
 
 
 def test_dagster_runs_the_shard_jobs_at_the_same_time(
@@ -157,17 +155,10 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     in_full = sum(len(sim.truth(t)) for t in tasks[1] | {106})
     shard0_changed = {key for key in changed if key[0] in synced}
     assert sim.stats()["records_served"] == in_full + len(shard0_changed)
-    # Each task was read once, by its own shard: from its bookmark, or in full without one.
-    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
-    for params in first_pages(sim):
-        task_id = int(params["task_id"])
-        expected = updated_after(marks[0][task_id]) if task_id in marks[0] else None
-        assert params.get("updated_after") == expected, params
+    assert_each_task_read_once_from(sim, marks[0])
     # Together, every case of every task exactly once (the table's key), with the API's values.
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
-    assert sorted(r[0] for r in postgres.all("SELECT task_id FROM {schema}.tasks")) == sorted(
-        sim.task_ids()
-    )
+    assert {r[0] for r in postgres.all("SELECT task_id FROM {schema}.tasks")} == set(sim.task_ids())
     outputs = ["\n".join(messages(log)) for _, log in runs]
     assert [activate_versions(output) for output in outputs] == [0, 0]
     assert_nothing_deleted(postgres, "task_results", "tasks", "projects")
@@ -184,10 +175,7 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     runs = run_jobs(defs, *SHARD_JOBS)
     assert [result.success for result, _ in runs] == [True, True]
     assert sim.stats()["records_served"] == len(changed) == 18
-    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
-    for params in first_pages(sim):
-        task_id = int(params["task_id"])
-        assert params["updated_after"] == updated_after(marks[task_id % 2][task_id])
+    assert_each_task_read_once_from(sim, marks[0] | marks[1])
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
     assert postgres.extracted_since("task_results", before) == changed
     assert_nothing_deleted(postgres, "task_results", "tasks", "projects")

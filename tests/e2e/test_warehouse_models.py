@@ -23,12 +23,11 @@ from tests.e2e.checks import (
     RESULTS_V2,
     assert_rows_match,
     bookmarks,
-    by_key,
     first_pages,
     first_pages_per_task,
     truth_by_key,
 )
-from tests.e2e.conftest import Meltano, Postgres, meltano_for, schema_for
+from tests.e2e.conftest import Meltano, Postgres, by_key, meltano_for, schema_for
 from tests.harness.checks import as_emitted
 from tests.test_docs import ROOT
 
