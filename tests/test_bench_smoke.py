@@ -33,7 +33,6 @@ SCALE_HEADER += "|total/final|INFO lines"
 
 
 def cells(line: str) -> str:
-    """A table row with the blanks around its cells removed."""
     return re.sub(r"\s*\|\s*", "|", line.strip())
 
 

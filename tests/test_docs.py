@@ -32,7 +32,6 @@ def run(*command: str, check: bool = True, **options: Any) -> subprocess.Complet
 
 @cache
 def about() -> dict[str, Any]:
-    """`tap-centaur --about --format=json`."""
     return dict(
         json.loads(run(sys.executable, "-m", "tap_centaur", "--about", "--format=json").stdout)
     )

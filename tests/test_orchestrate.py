@@ -111,13 +111,10 @@ def test_each_line_is_in_the_runs_log_and_a_failed_task_fails_the_run(
 
 def test_a_listing_that_fails_names_the_command(tmp_path: Path) -> None:
     broken = tmp_path / "meltano"
-    broken.write_text(
-        f"#!{sys.executable}\nimport sys\nprint('no project here', file=sys.stderr)\nsys.exit(1)\n"
-    )
+    broken.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no project here')\n")
     broken.chmod(0o755)
-    with pytest.raises(
-        RuntimeError, match=r"`meltano job list` in .* failed \(exit 1\): no project here"
-    ):
+    failed = r"`meltano job list` in .* failed \(exit 1\): no project here"
+    with pytest.raises(RuntimeError, match=failed):
         definitions(tmp_path, str(broken))
 
 

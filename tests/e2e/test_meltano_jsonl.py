@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from centaur_sim import Simulator
-from tests.e2e.checks import assert_rows_match, read_jsonl, truth_by_key
-from tests.e2e.conftest import RUN_TIMEOUT, Meltano
+from tests.e2e.conftest import RUN_TIMEOUT, Meltano, assert_rows_match, read_jsonl, truth_by_key
 from tests.test_docs import ROOT, readme_yaml, run
 
 pytestmark = pytest.mark.e2e

@@ -1,9 +1,6 @@
-"""meltano.yml's schedule and job into PostgreSQL: full, incremental, old state, full refresh.
-
-With `emit_activate_version_messages: true` (issue 13) the tap must never tell target-postgres
-to retire cases an incremental run did not read again. A state written by tap-centaur 0.1.0
-is resumed where it stands; `meltano run --full-refresh` ignores the stored state.
-"""
+"""meltano.yml's schedule and job into PostgreSQL: full, incremental, from a state of
+tap-centaur 0.1.0, then `--full-refresh`; with `emit_activate_version_messages: true`, the tap
+never tells target-postgres to retire cases an incremental run did not read again."""
 
 from __future__ import annotations
 
@@ -13,7 +10,9 @@ from datetime import datetime, timezone
 import pytest
 
 from centaur_sim import Simulator
-from tests.e2e.checks import (
+from tests.e2e.conftest import (
+    Meltano,
+    Postgres,
     activate_versions,
     assert_nothing_deleted,
     assert_rows_match,
@@ -21,7 +20,6 @@ from tests.e2e.checks import (
     just_after,
     truth_by_key,
 )
-from tests.e2e.conftest import Meltano, Postgres
 
 pytestmark = pytest.mark.e2e
 

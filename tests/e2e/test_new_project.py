@@ -1,11 +1,7 @@
-"""The README's "In your Meltano project" block, run as written in a new Meltano project.
-
-The block is taken from README.md and run by bash in a temporary folder outside this
-repository, with the real Meltano (MELTANO_BIN) first on PATH and the simulator as the API.
-What is replaced, and checked to be there before it is: the clone's path (this checkout), the
-placeholder credentials and task ids (the simulator's), and the Hub lookup of target-jsonl
-(there is no network here: it is added from this repository's definition of that loader).
-`TAP_CENTAUR_API_URL` and a few more settings come from the environment.
+"""The README's "In your Meltano project" block, run by bash as written in a new project outside
+this repository, with the real Meltano and the simulator. Replaced (each checked to be there):
+the clone's path, the placeholder credentials and task ids, and the Hub lookup of target-jsonl
+(no network here: this repository's definition of it). Some settings come from the environment.
 """
 
 from __future__ import annotations
@@ -19,23 +15,12 @@ from pathlib import Path
 import pytest
 
 from centaur_sim import Simulator
-from tests.e2e.checks import assert_rows_match, read_jsonl, truth_by_key
-from tests.e2e.conftest import RUN_TIMEOUT, clean_env
+from tests.e2e.conftest import RUN_TIMEOUT, assert_rows_match, clean_env, read_jsonl, truth_by_key
 from tests.test_docs import ROOT, load_yaml, readme_block, run
 
 pytestmark = pytest.mark.e2e
 
 HUB_ONLY = {"domain_url", "keywords", "maintenance_status", "quality"}
-
-
-def loader_definition(folder: Path) -> Path:
-    """This repository's target-jsonl, as a --from-ref file (what the Hub would give)."""
-    project = load_yaml(ROOT / "meltano.yml")
-    loader = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-jsonl")
-    loader.pop("config", None)
-    path = folder / "target-jsonl.yml"
-    path.write_text(json.dumps(loader), encoding="utf-8")
-    return path
 
 
 def test_readme_block_in_a_new_meltano_project(
@@ -45,6 +30,10 @@ def test_readme_block_in_a_new_meltano_project(
     work.mkdir()
     assert ROOT not in work.resolve().parents
     config = sim.config
+    # This repository's target-jsonl, as a --from-ref file (what the Hub would give).
+    loaders = {p["name"]: p for p in load_yaml(ROOT / "meltano.yml")["plugins"]["loaders"]}
+    jsonl = {k: v for k, v in loaders["target-jsonl"].items() if k != "config"}
+    (tmp_path / "target-jsonl.yml").write_text(json.dumps(jsonl), encoding="utf-8")
     script = readme_block("### In your Meltano project", "bash")
     for old, new in (
         ("CLONE=~/src/tap-centaur", f"CLONE={shlex.quote(str(ROOT))}"),
@@ -55,7 +44,7 @@ def test_readme_block_in_a_new_meltano_project(
         (
             "meltano add --plugin-type loader target-jsonl\n",
             f"meltano add --plugin-type loader target-jsonl --from-ref "
-            f"{shlex.quote(str(loader_definition(tmp_path)))}\n",
+            f"{shlex.quote(str(tmp_path / 'target-jsonl.yml'))}\n",
         ),
     ):
         assert old in script, f"the README's block no longer has {old!r}"

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from centaur_sim import SimConfig, Simulator
-from tests.e2e.checks import same
-from tests.e2e.conftest import Meltano, Postgres, RunResult, meltano_for, schema_for
+from tests.e2e.conftest import Meltano, Postgres, RunResult, meltano_for, same, schema_for
 from tests.test_docs import ROOT, run
 
 pytestmark = pytest.mark.e2e
@@ -45,8 +44,7 @@ COLUMN_TYPES = {
     for i, target in enumerate(TARGETS)
 }
 DUCKDB_SCHEMA = "centaur"
-POSTGRES = ("target-postgres", "target-postgres-pipelinewise")
-#: What a target stored: {table: ({column: type}, rows)}, read by one query per table.
+POSTGRES = TARGETS[:2]
 COLUMNS = "SELECT table_name, column_name, {} FROM information_schema.columns WHERE table_schema = "
 #: Run by target-duckdb's own Python.
 READ_DUCKDB = f"""
@@ -79,11 +77,9 @@ def stored_in_duckdb(path: Path) -> Stored:
 
 def tap_run(meltano: Meltano, run: int, state: dict[str, Any] | None) -> tuple[Path, Messages]:
     """`meltano invoke tap-centaur [--state FILE] > tap-RUN.jsonl`: the file, its messages."""
-    args = ["invoke", "tap-centaur"]
+    args: tuple[str, ...] = ("invoke", "tap-centaur")
     if state is not None:
-        state_file = meltano.workdir / f"state-{run}.json"
-        state_file.write_text(json.dumps(state), encoding="utf-8")
-        args += ["--state", str(state_file)]
+        args += ("--state", str(write_lines(meltano.workdir / f"state-{run}.json", [state])))
     output = meltano.workdir / f"tap-{run}.jsonl"
     output.write_text(meltano(*args).stdout, encoding="utf-8")
     return output, [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
@@ -126,8 +122,6 @@ def assert_stored_as_emitted(target: str, stored: Stored, runs: list[Messages]) 
 
 @dataclass
 class Pipes:
-    """Two runs of the tap, each piped into every target."""
-
     meltano: Meltano
     #: The tap's messages, of the full run then of the incremental run.
     runs: list[Messages]
@@ -218,7 +212,7 @@ def old_layout(messages: Messages) -> Messages:
     return old
 
 
-def write_messages(path: Path, messages: Messages) -> Path:
+def write_lines(path: Path, messages: Messages) -> Path:
     path.write_text("".join(json.dumps(m) + "\n" for m in messages), encoding="utf-8")
     return path
 
@@ -233,11 +227,11 @@ def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames
     emitted = pipes.runs[0]
     with schema_for(pg_settings, meltano) as postgres:
         before = old_layout(emitted)
-        meltano("invoke", "target-postgres", stdin=write_messages(tmp_path / "old.jsonl", before))
+        meltano("invoke", "target-postgres", stdin=write_lines(tmp_path / "old.jsonl", before))
         assert stored_in_postgres(postgres)["task_results"][0]["correct_label"] == "jsonb"
         # The new layout, read again for task 101 only: refused as the document says...
         new = [m for m in emitted if m["type"] != "RECORD" or m["record"].get("task_id") == 101]
-        new_file = write_messages(tmp_path / "new.jsonl", new)
+        new_file = write_lines(tmp_path / "new.jsonl", new)
         refused = meltano("invoke", "target-postgres", stdin=new_file, check=False)
         refusal = 'column "correct_label" is of type jsonb but expression is of type text[]'
         assert refused.returncode != 0 and refusal in refused.output

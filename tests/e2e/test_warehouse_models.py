@@ -18,16 +18,20 @@ import pytest
 
 from centaur_sim import SimConfig, Simulator
 from tap_centaur.schemas import CASE_RESULT_V2_SCHEMA
-from tests.e2e.checks import (
+from tests.e2e.conftest import (
     RESULTS_V1,
     RESULTS_V2,
+    Meltano,
+    Postgres,
     assert_rows_match,
     bookmarks,
+    by_key,
     first_pages,
     first_pages_per_task,
+    meltano_for,
+    schema_for,
     truth_by_key,
 )
-from tests.e2e.conftest import Meltano, Postgres, by_key, meltano_for, schema_for
 from tests.harness.checks import as_emitted
 from tests.test_docs import ROOT
 
@@ -228,9 +232,8 @@ def sync_twice(sim: Simulator, meltano: Meltano, postgres: Postgres, models: Pos
     at = float(math.floor(time.time()) + 1)
     changed = set()
     for task_id, count, seed in ((101, 4, 1), (103, 3, 2), (105, 3, 3)):
-        changed |= {
-            (task_id, c) for c in sim.update_cases(task_id, count=count, rng_seed=seed, at=at)
-        }
+        updated = sim.update_cases(task_id, count=count, rng_seed=seed, at=at)
+        changed |= {(task_id, case_id) for case_id in updated}
     for task_id, truth in ((102, sim.truth(102)), (104, sim.truth_v2(104))):
         case_id = next(r["case_id"] for r in truth if r["labeling_state"] != "Gold Standard")
         sim.set_labeling_state(task_id, case_id, "Gold Standard", at=at)
@@ -265,10 +268,11 @@ def test_every_mart_holds_what_the_simulator_says(warehouse: Warehouse) -> None:
     for name, expected in marts.items():
         rows = warehouse.models.table(name)
         assert all(row.pop("extracted_at", "none") is not None for row in rows), name
-        assert set(rows[0]) == {column for row in expected for column in row}, name
-        actual = sorted((tuple(row.values()) for row in rows), key=lambda row: row[:3])
-        wanted = sorted(
-            (tuple(row.get(c) for c in rows[0]) for row in expected), key=lambda row: row[:3]
+        columns = list(rows[0])
+        assert set(columns) == {column for row in expected for column in row}, name
+        actual, wanted = (
+            sorted((tuple(row.get(c) for c in columns) for row in table), key=lambda r: r[:3])
+            for table in (rows, expected)
         )
         if actual != wanted:
             diff = [(a, b) for a, b in zip(actual, wanted, strict=False) if a != b][:3]
