@@ -46,9 +46,6 @@ def run_main(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
-# --- one source ---------------------------------------------------------------------------
-
-
 def test_files_are_up_to_date_and_check_names_the_file_that_drifted(tmp_path: Path) -> None:
     result = run(sys.executable, str(SCRIPT), "--check", check=False)  # as a developer does
     assert result.returncode == 0, result.stdout + result.stderr
@@ -90,23 +87,16 @@ def test_rewriting_meltano_yml_restores_the_extractor_and_keeps_its_config() -> 
     assert regenerated == load_yaml(ROOT / "meltano.yml")["plugins"]["extractors"][0]
 
 
-# --- the definition -----------------------------------------------------------------------
-
-
-def test_definition_declares_every_setting_of_the_tap() -> None:
-    properties = about()["settings"]["properties"]
-    settings = {s["name"]: s for s in load_yaml(HUB_FILE)["settings"]}
-    assert list(settings) == list(properties)  # each entry as setting() makes it: above
-    assert {n for n, s in settings.items() if s.get("sensitive")} == SECRETS
-    states = [o["value"] for o in settings["labeling_state"]["options"]]
-    assert states == ["Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged"]
-
-
-def test_definition_metadata() -> None:
+def test_definition_declares_the_tap_its_settings_and_the_hubs_metadata() -> None:
     hub = load_yaml(HUB_FILE)
     names = [hub[key] for key in ("name", "namespace", "executable")]
     assert names == ["tap-centaur", "tap_centaur", "tap-centaur"]
     assert hub["pip_url"] == "tap-centaur"  # the package name, once it is on PyPI
+    settings = {s["name"]: s for s in hub["settings"]}
+    assert list(settings) == list(about()["settings"]["properties"])  # each as setting() makes it
+    assert {n for n, s in settings.items() if s.get("sensitive")} == SECRETS
+    states = [o["value"] for o in settings["labeling_state"]["options"]]
+    assert states == ["Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged"]
     # The keys only the Hub reads, with values its plugin definition syntax allows.
     assert hub["maintenance_status"] in ("active", "beta", "development", "inactive")
     assert hub["quality"] in ("gold", "silver", "bronze", "unknown")
@@ -115,16 +105,13 @@ def test_definition_metadata() -> None:
     assert set(hub["capabilities"]) >= SDK_CAPABILITIES
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     classifiers = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject)
-    assert (
-        hub["supported_python_versions"] == classifiers == ["3.10", "3.11", "3.12", "3.13", "3.14"]
-    )
+    supported = ["3.10", "3.11", "3.12", "3.13", "3.14"]
+    assert hub["supported_python_versions"] == classifiers == supported
     for key in ("docs", "repo", "domain_url"):
         assert re.fullmatch(r"https://[^\s/]+\.\S+", hub[key]), key
     groups = [set(g) for g in hub["settings_group_validation"]]
     assert groups == [{"api_key", "username", "api_password"}, {"api_key", "bearer_token"}]
 
-
-# --- JSON schema -> Meltano kind ----------------------------------------------------------
 
 STATES = ["Ready", "Labeled"]
 #: A state or a list of states (labeling_state).
@@ -211,9 +198,6 @@ def test_the_generator_follows_a_changed_schema(monkeypatch: pytest.MonkeyPatch)
     names = list(settings)
     assert names.index("new_date") < names.index("stream_maps")  # the tap's settings first
     assert names[-1] == "batch_config"
-
-
-# --- the README's use of the file ---------------------------------------------------------
 
 
 def test_readmes_sed_commands_change_only_pip_url() -> None:

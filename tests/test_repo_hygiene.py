@@ -27,10 +27,6 @@ SCHEMAS = {
 }
 
 
-def test_every_workflow_is_checked() -> None:
-    assert {p.name for p in WORKFLOWS.glob("*.yml")} == {"ci.yml", "release.yml"}
-
-
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_file_is_valid_and_a_broken_copy_is_not(name: str, tmp_path: Path) -> None:
     schema, good, bad = SCHEMAS[name]
@@ -105,6 +101,7 @@ def test_release_workflow_publishes_tags_with_trusted_publishing() -> None:
 
 
 def test_actions_are_pinned_and_dependabot_updates_them() -> None:
+    assert {p.name for p in WORKFLOWS.glob("*.yml")} == {"ci.yml", "release.yml"}  # all in SCHEMAS
     for path in WORKFLOWS.glob("*.yml"):
         for job in load_yaml(path)["jobs"].values():
             for step in job.get("steps", []):

@@ -113,8 +113,7 @@ class Meltano:
 
     def state(self, state_id: str) -> dict[str, Any]:
         stdout = self("state", "get", state_id).stdout
-        state: dict[str, Any] = json.loads(stdout[stdout.index("{") :])
-        return state
+        return dict(json.loads(stdout[stdout.index("{") :]))
 
     def overlay(self, *activate_version: str) -> None:
         """Run in a copy of this project (linked to its installed plugins) whose extractors

@@ -71,8 +71,7 @@ def stored_in_duckdb(path: Path) -> Stored:
     python = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
     completed = run(str(python), "-c", READ_DUCKDB, str(path), DUCKDB_SCHEMA, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    stored: Stored = json.loads(completed.stdout)
-    return stored
+    return dict(json.loads(completed.stdout))
 
 
 def tap_run(meltano: Meltano, run: int, state: dict[str, Any] | None) -> tuple[Path, Messages]:
