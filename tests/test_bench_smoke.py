@@ -43,8 +43,7 @@ def test_quick_bench_prints_the_table_and_writes_the_json(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("tap-centaur benchmark")
-    assert lines[1].startswith("machine: ")
+    assert lines[0].startswith("tap-centaur benchmark") and lines[1].startswith("machine: ")
     assert cells(next(line for line in lines if line.startswith("measurement "))) == HEADER
     scale_at = lines.index(next(line for line in lines if line.startswith("tasks ")))
     rows = [line.split("|")[0].strip() for line in lines[:scale_at] if "|" in line]

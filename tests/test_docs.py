@@ -171,6 +171,5 @@ def test_readme_scheduling_blocks_are_what_meltano_yml_declares():
     shards = ("tap-centaur--shard-0", "tap-centaur--shard-1")
     declared = [p for name in shards for p in project["plugins"]["extractors"] if p["name"] == name]
     assert readme_yaml("### Sharding: several jobs, one warehouse") == declared
-    assert [p["config"] for p in declared] == [
-        {"shard_count": 2, "shard_index": index} for index in (0, 1)
-    ]
+    shards_config = [{"shard_count": 2, "shard_index": index} for index in (0, 1)]
+    assert [p["config"] for p in declared] == shards_config

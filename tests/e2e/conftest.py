@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -285,12 +285,8 @@ def read_jsonl(path: Path) -> Rows:
 def first_pages(sim: Simulator, path: str = RESULTS_V1) -> list[dict[str, str]]:
     """The parameters of each recorded first-page request to `path` (no `last_sequence_id`):
     one per partition a run read."""
-    pages = []
-    for request in sim.requests():
-        params = {k: v[-1] for k, v in parse_qs(request["query"]).items()}
-        if request["path"] == path and "last_sequence_id" not in params:
-            pages.append(params)
-    return pages
+    asked = [(r["path"], dict(parse_qsl(r["query"]))) for r in sim.requests()]
+    return [params for at, params in asked if at == path and "last_sequence_id" not in params]
 
 
 def first_pages_per_task(sim: Simulator, path: str = RESULTS_V1) -> Counter[int]:

@@ -55,12 +55,9 @@ def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
     changed = {(101, c) for c in sim.update_cases(101, count=5, rng_seed=3, at=at)}
     changed |= {(102, c) for c in sim.update_cases(102, count=4, rng_seed=4, at=at)}
     times = sorted(case["updated_at"] for case in sim.truth_meta(102))
-    old = datetime.fromtimestamp(int(times[len(times) // 2]), timezone.utc).isoformat()
-    since_old = {
-        (102, int(case["case_id"]))
-        for case in sim.truth_meta(102)
-        if case["updated_at"] > datetime.fromisoformat(old).timestamp()
-    }
+    cut = int(times[len(times) // 2])
+    old = datetime.fromtimestamp(cut, timezone.utc).isoformat()
+    since_old = {(102, int(c["case_id"])) for c in sim.truth_meta(102) if c["updated_at"] > cut}
     assert len(changed) == 9 and 30 < len(since_old) < len(sim.truth(102))
     partitions = [
         {"context": {"task_id": t}, "replication_key": "updated_after", "replication_key_value": v}
