@@ -155,13 +155,9 @@ def test_warehouse_doc_guides_every_dbt_model_and_each_has_tests():
     assert listed == set(files)
     marts = {name for name, layer in files.items() if layer == "marts"}
     assert set(re.findall(r"^### `(\w+)`", doc, re.MULTILINE)) == marts
-    tested = {}
-    for path in models.rglob("_*.yml"):
-        for model in load_yaml(path)["models"]:
-            columns = model.get("columns") or []
-            tested[model["name"]] = bool(model.get("data_tests")) or any(
-                column.get("data_tests") for column in columns
-            )
+    declared = [model for path in models.rglob("_*.yml") for model in load_yaml(path)["models"]]
+    tests = {m["name"]: [m, *(m.get("columns") or [])] for m in declared}  # the model's, columns'
+    tested = {name: any(t.get("data_tests") for t in where) for name, where in tests.items()}
     assert tested == dict.fromkeys(files, True)
 
 
