@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import typing as t
-from functools import cached_property
 
 from tap_centaur.errors import UnsupportedTaskError
 from tap_centaur.redaction import excerpt
@@ -20,7 +19,10 @@ if t.TYPE_CHECKING:
 
 
 class TaskCatalog:
-    """The run's tasks (`task_ids`, or the API's list within `project_ids`, listed once)."""
+    """The run's tasks (`task_ids`, or the API's list within `project_ids`, listed once).
+
+    A task is read through results v2 when task_results_v2's state has a partition of it.
+    """
 
     def __init__(
         self,
@@ -31,17 +33,12 @@ class TaskCatalog:
         selected: Callable[[str], bool],
         logger: logging.Logger,
     ) -> None:
-        """Both `list_tasks` and `v2_states` (the tasks read in v2) are read on first use."""
         self._settings, self._list_tasks, self._v2_states = settings, list_tasks, v2_states
         self._selected, self._logger = selected, logger
         self._listed: dict[int, Record] | None = None
         self._lock = threading.Lock()
         #: The run's failed tasks (and cases), each with its one-line reason.
         self.failures: dict[str, str] = {}
-
-    @cached_property
-    def _v2(self) -> set[int]:
-        return {int(context["task_id"]) for context in self._v2_states.contexts()}
 
     def listed(self) -> dict[int, Record]:
         """Every task the API lists (within project_ids), by id; read once per run."""
@@ -72,16 +69,12 @@ class TaskCatalog:
         candidates = self._settings.task_ids or tuple(self.listed())
         tasks = [task for task in candidates if self._settings.in_shard(task)]
         if v2 or self._selected("task_results_v2"):
-            tasks = [task for task in tasks if self.reads_v2(task) == v2]
+            tasks = [task for task in tasks if self._v2_states.has_task(task) == v2]
         return tuple(tasks)
-
-    def reads_v2(self, task_id: int) -> bool:
-        """Whether the task is read through results v2 (v1 answered 426, now or before)."""
-        return task_id in self._v2
 
     def reads_case_v2(self, task_id: int) -> bool:
         """Whether the task's cases go to case_results_v2 (else v1, whose 426 names the stream)."""
-        return self.reads_v2(task_id) and self._selected("case_results_v2")
+        return self._v2_states.has_task(task_id) and self._selected("case_results_v2")
 
     def route(
         self, error: BaseException, context: Mapping[str, t.Any], case: str = ""
@@ -103,7 +96,7 @@ class TaskCatalog:
         task_id = int(context["task_id"])
         if case:
             self._logger.info("%s: read through results v2 (v1 answered 426).", case)
-        elif task_id not in self._v2:
+        elif not self._v2_states.has_task(task_id):
             name = (self._listed or {}).get(task_id, {}).get("task_name")
             self._logger.info(
                 "task %s%s: v1 of the results API does not serve its type (HTTP 426); it is "
@@ -111,6 +104,5 @@ class TaskCatalog:
                 task_id,
                 f" ('{excerpt(name)}')" if isinstance(name, str) else "",
             )
-        self._v2.add(task_id)
         self._v2_states.ensure({"task_id": task_id} if case else context)
         return None
