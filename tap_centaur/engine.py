@@ -1,10 +1,4 @@
-"""A results stream's sync, top to bottom: partitions, pages, records, bookmarks, STATE.
-
-Workers (`parallel.py`) fetch the partitions' pages; the SDK's thread takes each page as it
-arrives (`records()`), bookmarks a partition after its last record (or after the BATCH that
-holds it) and writes STATE at most every `state_interval_seconds`. A task's failure ends that
-task only; a failure of the run stops it after a STATE (docs/DESIGN.md).
-"""
+"""A results stream's sync, top to bottom: partitions, pages, records, bookmarks, STATE."""
 
 from __future__ import annotations
 
@@ -59,22 +53,19 @@ class ProgressLog:
 
     def starting(self, total: int, resumed: list[datetime], parallelism: int, start: str) -> None:
         """Start counting `total` partitions; one line for all, with how many resume and where."""
-        self.total = total
-        self._started = self._last_logged = self._clock()
+        self.total, self._started = total, self._clock()
+        self._last_logged = self._started
         text = f"{total:,} partitions to read ({parallelism} at a time): "
         if resumed:
-            text += (
-                f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))}"
-                f" to {format_bookmark(max(resumed))}), "
-            )
-        fresh = f"{total - len(resumed):,} from {start}"
-        self._logger.info("%s: %s%s.", self._stream, text, fresh)
+            text += f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))} "
+            text += f"to {format_bookmark(max(resumed))}), "
+        self._logger.info(
+            "%s: %s%s from %s.", self._stream, text, f"{total - len(resumed):,}", start
+        )
 
     def page(self, records: int) -> None:
         """Count one page; log if the interval has passed since the last line."""
-        self.pages += 1
-        self.records += records
-        now = self._clock()
+        self.pages, self.records, now = self.pages + 1, self.records + records, self._clock()
         if now - self._last_logged >= PROGRESS_SECONDS:
             self._last_logged = now
             self._logger.info("%s: %s so far", self._stream, self._counts(now))
@@ -82,20 +73,16 @@ class ProgressLog:
     def finish(self) -> None:
         """Log the stream's totals."""
         now = self._clock()
-        elapsed = now - self._started
-        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts(now))
+        self._logger.info(
+            "%s: finished in %.1f s: %s", self._stream, now - self._started, self._counts(now)
+        )
 
     def _counts(self, now: float) -> str:
-        elapsed = now - self._started
-        text = (
-            f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
-            f"{self.pages:,} pages ({self.records / elapsed if elapsed > 0 else 0:,.0f} records/s)"
-        )
-        if self.failed:
-            text += f", {self.failed:,} failed"
-        if self.skipped:
-            text += f", {self.skipped:,} left to results v2"
-        return text
+        rate = self.records / (now - self._started) if now > self._started else 0
+        text = f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
+        text += f"{self.pages:,} pages ({rate:,.0f} records/s)"
+        text += f", {self.failed:,} failed" if self.failed else ""
+        return text + (f", {self.skipped:,} left to results v2" if self.skipped else "")
 
 
 class ResultsSync:
@@ -124,7 +111,7 @@ class ResultsSync:
         self._start_text = format_bookmark(start) if start else "the start"
         self._partitions: list[Partition] = []
         self._fetcher: PartitionFetcher | None = None
-        self._started: Future[None] | None = None
+        self._started: Future[PartitionFetcher | None] | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._stopped_by: BaseException | None = None
@@ -136,20 +123,10 @@ class ResultsSync:
 
     def start_early(self) -> None:
         """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
-        with self._lock:
-            if self._started is not None:
-                return
-            self._started = started = Future[None]()
-
-        def start() -> None:
-            try:
-                self._start()
-            except BaseException as error:  # noqa: BLE001 - `records()` raises it
-                started.set_exception(error)
-            else:
-                started.set_result(None)
-
-        threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
+        if self._started is None:  # the SDK's thread alone calls it
+            self._started = Future()
+            start = threading.Thread(target=self._start, name="tap-centaur-start", daemon=True)
+            start.start()
 
     def close(self) -> None:
         """Stop the workers, whether the run read this stream or ended before it."""
@@ -161,11 +138,11 @@ class ResultsSync:
     def records(self) -> Iterator[Record]:
         """Every partition's records as the workers fetch them, a STATE, then a run's failure."""
         self.start_early()
-        t.cast("Future[None]", self._started).result()  # raises here an error of `_start`
-        if self._fetcher is None:
+        fetcher = t.cast("Future[PartitionFetcher | None]", self._started).result()  # or raises
+        if fetcher is None:
             return
         try:
-            for event in self._fetcher.events():
+            for event in fetcher.events():
                 if isinstance(event, Fetched):
                     yield from self._take(event.partition, event.page)
                     self._save_if_due()  # while a long task runs, finished ones are saved
@@ -174,7 +151,7 @@ class ResultsSync:
                 else:
                     self._fail(event.partition, event.error)
         finally:
-            self._fetcher.close()
+            fetcher.close()
         self._progress.finish()
         self._flush_state()
         if self._stopped_by is not None:
@@ -188,7 +165,14 @@ class ResultsSync:
         self._flush_state()
 
     def _start(self) -> None:
-        """Read where each partition starts, and start the workers."""
+        """Read where each partition starts, and start the workers; `records()` gets the outcome."""
+        started = t.cast("Future[PartitionFetcher | None]", self._started)
+        try:
+            started.set_result(self._start_workers())
+        except BaseException as error:  # noqa: BLE001 - `records()` raises it
+            started.set_exception(error)
+
+    def _start_workers(self) -> PartitionFetcher | None:
         for task_id in self._catalog.task_ids(v2=self._v2):
             for state in self._settings.labeling_state or [None]:
                 context = {"task_id": task_id, **({"labeling_state": state} if state else {})}
@@ -197,7 +181,7 @@ class ResultsSync:
         if not self._partitions:
             if not self._settings.task_ids and not self._v2:
                 self._logger.warning("No task to sync: task discovery found no task.")
-            return
+            return None
         parallelism = self._settings.max_parallel_tasks
         resumed = [p.resumed for p in self._partitions if p.resumed]
         self._progress.starting(len(self._partitions), resumed, parallelism, self._start_text)
@@ -214,6 +198,7 @@ class ResultsSync:
             if not self._closed:
                 self._fetcher = fetcher
                 fetcher.start()
+        return fetcher
 
     def _pages(self, partition: Partition, since: datetime | None) -> Generator[Page, None, None]:
         start = format_bookmark(since) if since else "the start (full sync)"
