@@ -1,9 +1,4 @@
-"""The `tap-centaur` command: the SDK's CLI, with every failure reported as one clear line.
-
-Exit codes: 0 success; 1 a failed run (failed tasks, an API error, a closed output); 2 an
-invalid setting or state; 128 + the signal (143, 130, 129, 131) when SIGTERM, SIGINT, SIGHUP or
-SIGQUIT stopped the run (`signals.py`).
-"""
+"""The `tap-centaur` command: the SDK's CLI, every failure one line, the exit code (README)."""
 
 from __future__ import annotations
 
@@ -29,13 +24,8 @@ logger = logging.getLogger("tap-centaur")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the tap; on failure log one line (a traceback only at DEBUG) and exit non-zero.
-
-    As the command (`argv` None), what the imports made is left out of garbage collection
-    (`gc.freeze`): the collections of an exiting process would walk it all (0.1 s of every
-    run, docs/PERFORMANCE.md).
-    """
-    if argv is None:
+    """Run the tap; on failure log one line (a traceback only at DEBUG) and exit non-zero."""
+    if argv is None:  # the command: an exiting process need not collect the imports' objects
         gc.freeze()
     atexit.register(flush_pending_output)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import typing as t
@@ -15,7 +16,6 @@ from tap_centaur.errors import RUN_SCOPE, FailureStreak, TapCentaurError, scope
 from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Callable, Generator, Iterator
 
     from tap_centaur.client import ApiClient
@@ -23,6 +23,8 @@ if t.TYPE_CHECKING:
     from tap_centaur.schemas import RecordShape
     from tap_centaur.state import Context, PartitionStates
     from tap_centaur.tasks import TaskCatalog
+
+logger = logging.getLogger("tap-centaur")
 
 #: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
 PROGRESS_SECONDS = 5.0
@@ -59,26 +61,24 @@ class ProgressLog:
         if resumed:
             text += f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))} "
             text += f"to {format_bookmark(max(resumed))}), "
-        self._logger.info(
-            "%s: %s%s from %s.", self._stream, text, f"{total - len(resumed):,}", start
-        )
+        fresh = f"{total - len(resumed):,}"
+        self._logger.info("%s: %s%s from %s.", self._stream, text, fresh, start)
 
     def page(self, records: int) -> None:
         """Count one page; log if the interval has passed since the last line."""
         self.pages, self.records, now = self.pages + 1, self.records + records, self._clock()
         if now - self._last_logged >= PROGRESS_SECONDS:
             self._last_logged = now
-            self._logger.info("%s: %s so far", self._stream, self._counts(now))
+            self._logger.info("%s: %s so far", self._stream, self._counts())
 
     def finish(self) -> None:
         """Log the stream's totals."""
-        now = self._clock()
-        self._logger.info(
-            "%s: finished in %.1f s: %s", self._stream, now - self._started, self._counts(now)
-        )
+        elapsed = self._clock() - self._started
+        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts())
 
-    def _counts(self, now: float) -> str:
-        rate = self.records / (now - self._started) if now > self._started else 0
+    def _counts(self) -> str:
+        elapsed = self._clock() - self._started
+        rate = self.records / elapsed if elapsed > 0 else 0
         text = f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
         text += f"{self.pages:,} pages ({rate:,.0f} records/s)"
         text += f", {self.failed:,} failed" if self.failed else ""
@@ -99,16 +99,17 @@ class ResultsSync:
         states: PartitionStates,
         batched: bool,
         write_state: Callable[[], None],
-        logger: logging.Logger,
     ) -> None:
         """Prepare the sync; no thread starts and no request is sent before `start_early()`."""
         self.stream, self._path, self._shape, self._batched = stream, path, shape, batched
         self._v2 = stream.endswith("v2")
         self._client, self._catalog, self._states = client, catalog, states
         self._settings = settings = client.settings
-        self._write_state, self._logger = write_state, logger
+        self._write_state = write_state
         start = settings.start_date
         self._start_text = format_bookmark(start) if start else "the start"
+        self._lookback = timedelta(seconds=settings.lookback_seconds)
+        self._state_interval = settings.state_interval_seconds
         self._partitions: list[Partition] = []
         self._fetcher: PartitionFetcher | None = None
         self._started: Future[PartitionFetcher | None] | None = None
@@ -119,14 +120,20 @@ class ResultsSync:
         self._last_state = time.monotonic()
         self._unsaved = False  # bookmarks moved since the last STATE
         self._streak = FailureStreak(settings.max_consecutive_task_failures)
-        self._progress = ProgressLog(logger, self.stream)
+        self._progress = ProgressLog(logger, stream)
 
     def start_early(self) -> None:
         """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
         if self._started is None:  # the SDK's thread alone calls it
-            self._started = Future()
-            start = threading.Thread(target=self._start, name="tap-centaur-start", daemon=True)
-            start.start()
+            self._started = started = Future[PartitionFetcher | None]()
+
+            def start() -> None:
+                try:
+                    started.set_result(self._start())
+                except BaseException as error:  # noqa: BLE001 - `records()` raises it
+                    started.set_exception(error)
+
+            threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers, whether the run read this stream or ended before it."""
@@ -164,15 +171,8 @@ class ResultsSync:
         self._waiting_for_batch = []
         self._flush_state()
 
-    def _start(self) -> None:
-        """Read where each partition starts, and start the workers; `records()` gets the outcome."""
-        started = t.cast("Future[PartitionFetcher | None]", self._started)
-        try:
-            started.set_result(self._start_workers())
-        except BaseException as error:  # noqa: BLE001 - `records()` raises it
-            started.set_exception(error)
-
-    def _start_workers(self) -> PartitionFetcher | None:
+    def _start(self) -> PartitionFetcher | None:
+        """Read where each partition starts, and start the workers (None: no partition)."""
         for task_id in self._catalog.task_ids(v2=self._v2):
             for state in self._settings.labeling_state or [None]:
                 context = {"task_id": task_id, **({"labeling_state": state} if state else {})}
@@ -180,15 +180,14 @@ class ResultsSync:
                 self._partitions.append(Partition(context, label, self._states.bookmark(context)))
         if not self._partitions:
             if not self._settings.task_ids and not self._v2:
-                self._logger.warning("No task to sync: task discovery found no task.")
+                logger.warning("No task to sync: task discovery found no task.")
             return None
         parallelism = self._settings.max_parallel_tasks
         resumed = [p.resumed for p in self._partitions if p.resumed]
         self._progress.starting(len(self._partitions), resumed, parallelism, self._start_text)
         fetcher = PartitionFetcher(
             self._pages_of,
-            # A task's partitions (one per labeling state) are fetched and emitted one after
-            # another: a case moving between states mid-run is emitted old version first.
+            # A task's partitions are one group: a case moving between states is emitted in order.
             [list(group) for _, group in groupby(self._partitions, lambda p: p.context["task_id"])],
             parallelism=parallelism,
             # Decided in the worker that saw the failure, so that no further task starts.
@@ -202,7 +201,7 @@ class ResultsSync:
 
     def _pages(self, partition: Partition, since: datetime | None) -> Generator[Page, None, None]:
         start = format_bookmark(since) if since else "the start (full sync)"
-        self._logger.debug("%s: reading cases updated after %s", partition.label, start)
+        logger.debug("%s: reading cases updated after %s", partition.label, start)
         params = dict(partition.context)
         if since is not None:
             params["updated_after"] = format_updated_after(since)
@@ -214,7 +213,7 @@ class ResultsSync:
         first = next(pages)  # `pages` yields at least one page, or raises
         if partition.resumed and first.time.is_future(partition.resumed):
             server_now = first.time.server_now
-            self._logger.warning(
+            logger.warning(
                 "%s: the bookmark in the input state, %s, is later than both the API's clock "
                 "(%s) and this machine's (%s), so no run can have taken it; reading the task "
                 "again from %s instead of trusting it.",
@@ -234,8 +233,7 @@ class ResultsSync:
     def _take(self, partition: Partition, page: Page) -> Iterator[Record]:
         """Yield a page's records (the first page fixes the partition's bookmark)."""
         if partition.pages == 0:
-            lookback = timedelta(seconds=self._settings.lookback_seconds)
-            partition.bookmark = page.time.bookmark(lookback)
+            partition.bookmark = page.time.bookmark(self._lookback)
         partition.pages += 1
         partition.records += len(page.records)
         self._progress.page(len(page.records))
@@ -247,11 +245,11 @@ class ResultsSync:
     def _complete(self, partition: Partition) -> None:
         """Every page is emitted (the last said `has_next` false): the bookmark moves."""
         self._progress.done += 1
-        self._logger.debug(
+        logger.debug(
             "%s: done, %d records in %d pages", partition.label, partition.records, partition.pages
         )
         if partition.bookmark is None:
-            self._logger.warning(
+            logger.warning(
                 "%s: the API sent no usable Date header, so the bookmark stays where it was "
                 "(the next run re-reads the same cases rather than risk skipping any).",
                 partition.label,
@@ -268,8 +266,7 @@ class ResultsSync:
 
     def _save_if_due(self) -> None:
         """Write STATE when a bookmark moved and state_interval_seconds have passed since."""
-        interval = self._settings.state_interval_seconds
-        if self._unsaved and time.monotonic() - self._last_state >= interval:
+        if self._unsaved and time.monotonic() - self._last_state >= self._state_interval:
             self._flush_state()
 
     def _fail(self, partition: Partition, error: BaseException) -> None:
@@ -285,7 +282,7 @@ class ResultsSync:
         if scope(error) != RUN_SCOPE:
             self._progress.failed += 1
             self._catalog.failures.setdefault(partition.label, str(error))
-            self._logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
+            logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
             if not self._streak.tripped:
                 return
             error = TapCentaurError(
@@ -295,7 +292,7 @@ class ResultsSync:
                 "max_consecutive_task_failures."
             )
         self._stopped_by = error
-        self._logger.warning(
+        logger.warning(
             "Stopping the run: no further task starts; those in progress finish first. Cause: %s",
             error,
         )

@@ -36,18 +36,13 @@ def flush_pending_output() -> None:
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
-    """The SDK's msgspec writer, without a write and a flush (system calls) per record.
+    """The SDK's msgspec writer, without two system calls per record (docs/DESIGN.md).
 
     RECORD lines collect in a buffer of its own (stdout may be unbuffered: PYTHONUNBUFFERED=1,
-    which Meltano sets) written in 64 KiB writes; any other message writes the buffer and
-    flushes, so a STATE never reaches the target before the records it covers. Writes are
-    exclusive: what a signal handler asks for (`run_when_idle`) waits for the write in progress.
-    To a pipe, the buffer goes in atomic writes of whole lines (at most `PIPE_BUF` bytes): a
-    process that ends while the target does not read (`signals.py`) leaves no line cut.
+    which Meltano sets); any other message writes it out and flushes.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """Start with an empty buffer."""
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
         self._busy = False
@@ -86,7 +81,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """The write; then the action deferred meanwhile, even if the write failed."""
+        """The write; then the action deferred meanwhile (`run_when_idle`), even if it failed."""
         self._busy = True
         try:
             yield
@@ -131,7 +126,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 self.mid_line = start < end
 
     def _pipe_fd(self) -> int | None:
-        """The file descriptor of stdout when it is a pipe (or a FIFO), else None."""
+        """Stdout's file descriptor when it is a pipe (or a FIFO), else None."""
         stream, fd = self._pipe
         if stream is not sys.stdout:
             try:

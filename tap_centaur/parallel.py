@@ -1,9 +1,8 @@
 """Partitions fetched by worker threads, their pages handed to one consumer as they arrive.
 
-Up to `parallelism` workers each take the next group of partitions and fetch them one after
-another; the consumer (the SDK's thread, which alone writes Singer messages) takes every page as
-soon as it is fetched. A group's events keep their order; groups interleave. Memory is bounded:
-a worker requests its next page only while fewer than `queued_records` of its records wait.
+A group's partitions are fetched one after another by one worker (their events in order);
+groups interleave. A worker requests its next page only while fewer than `queued_records` of
+its records wait for the consumer.
 """
 
 from __future__ import annotations
@@ -17,18 +16,17 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-#: Records of one worker that may wait for the consumer before it stops requesting: one page at
-#: the API's largest page size (1,000), several small ones (docs/PERFORMANCE.md).
+#: One page at the API's largest page size, several small ones (docs/PERFORMANCE.md).
 DEFAULT_QUEUED_RECORDS = 1000
 _JOIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
 class Fetched:
-    """A page of `partition`, as its worker fetched it."""
+    """A page of `partition` (Sized: its length is its weight in the queue)."""
 
     partition: t.Any
-    page: t.Any  # Sized: its length is its weight in the queue
+    page: t.Any
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class PartitionDone:
 
 @dataclass(frozen=True)
 class PartitionFailed:
-    """Fetching `partition` raised `error`; the pages before it have been handed over."""
+    """Fetching `partition` raised `error` (after handing over the pages before it)."""
 
     partition: t.Any
     error: BaseException
@@ -61,7 +59,7 @@ class PartitionFetcher:
         queued_records: int = DEFAULT_QUEUED_RECORDS,
         recoverable: Callable[[BaseException], bool] = lambda _error: False,
     ) -> None:
-        """Start no thread yet. A failure not `recoverable` starts no further group."""
+        """Start no thread yet; after a failure not `recoverable`, no further group starts."""
         self._fetch, self._recoverable = fetch, recoverable
         self._groups = iter(groups)
         self._queued_records = max(1, queued_records)

@@ -49,7 +49,6 @@ class TapCentaur(SdkTap):
     message_writer_class = BufferedMsgSpecWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """The SDK's tap, its integer environment variables checked; the tap's signal handlers."""
         if kwargs.get("parse_env_config"):
             check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
@@ -108,9 +107,7 @@ class TapCentaur(SdkTap):
     def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
         """The SDK's built-in settings, made valid Draft 7 like the tap's own."""
         super().append_builtin_config(config_jsonschema)
-        repaired = draft7(config_jsonschema)
-        config_jsonschema.clear()
-        config_jsonschema.update(repaired)
+        config_jsonschema.update(draft7(config_jsonschema))  # the same keys, repaired
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """Check the input state, and normalise it, before any request (`StateError`)."""
@@ -121,25 +118,21 @@ class TapCentaur(SdkTap):
         client = self.client
         tasks = TasksStream(self, client)
         results = [TaskResultsStream(self, client), TaskResultsV2Stream(self, client)]
-        states = {stream.name: PartitionStates(self.state, stream.name) for stream in results}
+        states = [PartitionStates(self.state, stream.name) for stream in results]
         catalog = TaskCatalog(
-            client.settings,
-            tasks.list_tasks,
-            states[TaskResultsV2Stream.name],
-            selected=lambda name: self.streams[name].selected,
-            logger=self.logger,
+            client.settings, tasks.list_tasks, states[1], lambda name: self.streams[name].selected
         )
-        for stream in results:
+        batched = bool(self.config.get("batch_config"))
+        for stream, stream_states in zip(results, states, strict=True):
             stream.results = ResultsSync(
                 stream.name,
                 stream.path,
                 stream.shape,
                 client=client,
                 catalog=catalog,
-                states=states[stream.name],
-                batched=bool(self.config.get("batch_config")),
+                states=stream_states,
+                batched=batched,
                 write_state=lambda: self.state_writer.write_state(self.state),
-                logger=self.logger,
             )
         cases = [CaseResultsStream(self, client), CaseResultsV2Stream(self, client)]
         tasks.catalog = cases[0].catalog = cases[1].catalog = catalog

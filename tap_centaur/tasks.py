@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import typing as t
 
@@ -10,12 +11,13 @@ from tap_centaur.errors import UnsupportedTaskError
 from tap_centaur.redaction import excerpt
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Callable, Iterable, Mapping
 
     from tap_centaur.pages import Record
     from tap_centaur.settings import Settings
     from tap_centaur.state import PartitionStates
+
+logger = logging.getLogger("tap-centaur")
 
 
 class TaskCatalog:
@@ -29,12 +31,10 @@ class TaskCatalog:
         settings: Settings,
         list_tasks: Callable[[], Iterable[Record]],
         v2_states: PartitionStates,
-        *,
         selected: Callable[[str], bool],
-        logger: logging.Logger,
     ) -> None:
-        self._settings, self._list_tasks, self._v2_states = settings, list_tasks, v2_states
-        self._selected, self._logger = selected, logger
+        self._settings, self._list_tasks = settings, list_tasks
+        self._v2_states, self._selected = v2_states, selected
         self._listed: dict[int, Record] | None = None
         self._lock = threading.Lock()
         #: The run's failed tasks (and cases), each with its one-line reason.
@@ -51,8 +51,8 @@ class TaskCatalog:
                     if self._settings.project_ids
                     else f"{len(projects):,} project{'s' if len(projects) != 1 else ''}"
                 )
-                self._logger.info("Found %s tasks in %s.", f"{len(self._listed):,}", scope)
-                self._logger.debug("Task ids found: %s", sorted(self._listed))
+                logger.info("Found %s tasks in %s.", f"{len(self._listed):,}", scope)
+                logger.debug("Task ids found: %s", sorted(self._listed))
             return self._listed
 
     def list_early(self) -> None:
@@ -95,10 +95,10 @@ class TaskCatalog:
             )
         task_id = int(context["task_id"])
         if case:
-            self._logger.info("%s: read through results v2 (v1 answered 426).", case)
+            logger.info("%s: read through results v2 (v1 answered 426).", case)
         elif not self._v2_states.has_task(task_id):
             name = (self._listed or {}).get(task_id, {}).get("task_name")
-            self._logger.info(
+            logger.info(
                 "task %s%s: v1 of the results API does not serve its type (HTTP 426); it is "
                 "read through results v2 (stream task_results_v2) from now on.",
                 task_id,
