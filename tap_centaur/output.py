@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import select
 import stat
@@ -17,7 +18,7 @@ from singer_sdk.singerlib.messages import SingerMessageType, StateMessage
 from tap_centaur.errors import OutputError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from singer_sdk.singerlib.messages import Message
 
@@ -56,10 +57,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     def write_message(self, message: Message) -> None:
         """Buffer a RECORD; write everything now for any other message."""
-        with self._exclusive():
-            self._pending += self.format_message(message)
-            if message.type != SingerMessageType.RECORD or len(self._pending) >= BUFFER_BYTES:
-                self._write_pending()
+        self._write(self.format_message(message), now=message.type != SingerMessageType.RECORD)
 
     def format_message(self, message: Message) -> bytearray:
         """The JSON line; a STATE's without the SDK's deep copy (83 ms for 10,000 partitions)."""
@@ -69,8 +67,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     def flush(self) -> None:
         """Write what is buffered, all of it, and flush stdout."""
-        with self._exclusive():
-            self._write_pending()
+        self._write(b"", now=True)
 
     def run_when_idle(self, action: Callable[[], None]) -> None:
         """Run `action` now, or right after the write in progress (never in a half-written line)."""
@@ -79,12 +76,13 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         else:
             action()
 
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """The write; then the action deferred meanwhile (`run_when_idle`), even if it failed."""
+    def _write(self, line: bytes | bytearray, *, now: bool) -> None:
+        """Exclusive: then the action deferred meanwhile (`run_when_idle`), even on a failure."""
         self._busy = True
         try:
-            yield
+            self._pending += line
+            if now or len(self._pending) >= BUFFER_BYTES:
+                self._write_pending()
         finally:
             self._busy = False
             if self._deferred is not None:
@@ -92,19 +90,17 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 deferred()
 
     def _write_pending(self) -> None:
-        """Write the buffer to stdout, all of it (a raw stdout may take only part of a write)."""
+        """Write the buffer to stdout, all of it; to a pipe, in atomic writes (`PIPE_BUF`)."""
         data = bytes(self._pending)
         self._pending.clear()
         try:
             fd = self._pipe_fd()
             sys.stdout.flush()  # what was written to stdout otherwise goes first
             if fd is None:
-                out, view, offset = sys.stdout.buffer, memoryview(data), 0
-                while offset < len(data):
-                    offset += out.write(view[offset:]) or 0
+                self._write_lines(sys.stdout.buffer.write, data, len(data))
                 sys.stdout.flush()
             else:
-                self._write_lines(fd, data)
+                self._write_lines(functools.partial(os.write, fd), data, PIPE_BUF)
         except OSError as error:
             message = output_failure(error)
             if message is None:
@@ -114,15 +110,15 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self.failed = True
             raise OutputError(message) from error
 
-    def _write_lines(self, fd: int, data: bytes) -> None:
-        """Write whole lines to a pipe, at most `PIPE_BUF` bytes at a time (each atomic)."""
+    def _write_lines(self, write: Callable[[memoryview], int], data: bytes, most: int) -> None:
+        """Write whole lines, at most `most` bytes a write (a write may take only part)."""
         view, start = memoryview(data), 0
         while start < len(data):
-            end = data.rfind(b"\n", start, start + PIPE_BUF) + 1
-            if end <= start:  # a line longer than PIPE_BUF: whole, in several writes
+            end = data.rfind(b"\n", start, start + most) + 1
+            if end <= start:  # a line longer than `most`: whole, in several writes
                 end = data.find(b"\n", start) + 1 or len(data)
-            while start < end:  # a write returns early only when a signal interrupts it
-                start += os.write(fd, view[start:end])
+            while start < end:  # a write returns early when a signal interrupts it
+                start += write(view[start:end])
                 self.mid_line = start < end
 
     def _pipe_fd(self) -> int | None:

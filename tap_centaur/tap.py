@@ -9,7 +9,7 @@ import typing as t
 from contextlib import contextmanager
 from functools import cached_property
 
-from tap_centaur import logs
+from tap_centaur import logs, streams
 from tap_centaur.client import ApiClient
 from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TaskFailuresError, naming_earlier_failures
@@ -19,15 +19,6 @@ from tap_centaur.setting_checks import check_environment
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
-from tap_centaur.streams import (
-    CaseResultsStream,
-    CaseResultsV2Stream,
-    ProjectsStream,
-    ResultsStream,
-    TaskResultsStream,
-    TaskResultsV2Stream,
-    TasksStream,
-)
 from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
@@ -89,11 +80,11 @@ class TapCentaur(SdkTap):
             raise TaskFailuresError(self._tasks.failures)
 
     def _results(self, name: str) -> ResultsSync:
-        return t.cast("ResultsStream", self.streams[name]).results
+        return t.cast("streams.ResultsStream", self.streams[name]).results
 
     @property
     def _tasks(self) -> TaskCatalog:
-        return t.cast("TasksStream", self.streams["tasks"]).catalog
+        return t.cast("streams.TasksStream", self.streams["tasks"]).catalog
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -116,14 +107,14 @@ class TapCentaur(SdkTap):
     def discover_streams(self) -> list[Stream]:
         """The streams (the SDK runs them in the order of their names) and what they share."""
         client = self.client
-        tasks = TasksStream(self, client)
-        results = [TaskResultsStream(self, client), TaskResultsV2Stream(self, client)]
-        states = [PartitionStates(self.state, stream.name) for stream in results]
+        tasks = streams.TasksStream(self, client)
+        v1, v2 = streams.TaskResultsStream(self, client), streams.TaskResultsV2Stream(self, client)
+        v2_states = PartitionStates(self.state, v2.name)
         catalog = TaskCatalog(
-            client.settings, tasks.list_tasks, states[1], lambda name: self.streams[name].selected
+            client.settings, tasks.list_tasks, v2_states, lambda name: self.streams[name].selected
         )
         batched = bool(self.config.get("batch_config"))
-        for stream, stream_states in zip(results, states, strict=True):
+        for stream, stream_states in ((v1, PartitionStates(self.state, v1.name)), (v2, v2_states)):
             stream.results = ResultsSync(
                 stream.name,
                 stream.path,
@@ -134,6 +125,6 @@ class TapCentaur(SdkTap):
                 batched=batched,
                 write_state=lambda: self.state_writer.write_state(self.state),
             )
-        cases = [CaseResultsStream(self, client), CaseResultsV2Stream(self, client)]
+        cases = [streams.CaseResultsStream(self, client), streams.CaseResultsV2Stream(self, client)]
         tasks.catalog = cases[0].catalog = cases[1].catalog = catalog
-        return [ProjectsStream(self, client), tasks, *cases, *results]
+        return [streams.ProjectsStream(self, client), tasks, *cases, v1, v2]
