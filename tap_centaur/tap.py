@@ -38,6 +38,8 @@ class TapCentaur(SdkTap):
     package_name = "tap-centaur"
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = BufferedMsgSpecWriter
+    _tasks: TaskCatalog  # the run's shared objects, made with the streams
+    _syncs: tuple[ResultsSync, ResultsSync]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         if kwargs.get("parse_env_config"):
@@ -60,7 +62,7 @@ class TapCentaur(SdkTap):
             self.client.retry_policy.check_connection_quickly()
         else:
             if self.streams["task_results"].selected:
-                self._results("task_results").start_early()
+                self._syncs[0].start_early()
             if self.streams["tasks"].selected:
                 self._tasks.list_early()
         try:
@@ -72,19 +74,12 @@ class TapCentaur(SdkTap):
             raise stopped from error
         finally:  # completed or not: the records out, no thread going on, logged out
             self._writer.flush()
-            for name in ("task_results", "task_results_v2"):
-                self._results(name).close()
+            for sync in self._syncs:
+                sync.close()
             self.client.retry_policy.end()
             self.client.auth.logout()
         if self._tasks.failures and not dry_run:
             raise TaskFailuresError(self._tasks.failures)
-
-    def _results(self, name: str) -> ResultsSync:
-        return t.cast("streams.ResultsStream", self.streams[name]).results
-
-    @property
-    def _tasks(self) -> TaskCatalog:
-        return t.cast("streams.TasksStream", self.streams["tasks"]).catalog
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -127,4 +122,5 @@ class TapCentaur(SdkTap):
             )
         cases = [streams.CaseResultsStream(self, client), streams.CaseResultsV2Stream(self, client)]
         tasks.catalog = cases[0].catalog = cases[1].catalog = catalog
+        self._tasks, self._syncs = catalog, (v1.results, v2.results)
         return [streams.ProjectsStream(self, client), tasks, *cases, v1, v2]
