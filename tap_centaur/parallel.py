@@ -1,8 +1,7 @@
 """Partitions fetched by worker threads, their pages handed to one consumer as they arrive.
 
-A group's partitions are fetched one after another by one worker (their events in order);
-groups interleave. A worker requests its next page only while fewer than `queued_records` of
-its records wait for the consumer.
+A group's partitions are fetched one after another; a worker requests its next page only while
+fewer than `queued_records` of its records wait.
 """
 
 from __future__ import annotations
@@ -65,7 +64,7 @@ class PartitionFetcher:
         self._queued_records = max(1, queued_records)
         self._workers = max(1, min(parallelism, len(groups)))
         self._waiting = [0] * self._workers  # records each worker has queued
-        self._events: deque[tuple[int, Event]] = deque()
+        self._events: deque[tuple[int, int, Event]] = deque()  # worker, records, event
         self._running = 0
         self._halted = self._closed = False
         self._changed = threading.Condition()
@@ -89,8 +88,8 @@ class PartitionFetcher:
                     self._changed.wait()
                 if self._closed or not self._events:
                     return
-                worker, event = self._events.popleft()
-                self._waiting[worker] -= _size(event)
+                worker, size, event = self._events.popleft()
+                self._waiting[worker] -= size
                 self._changed.notify_all()
             yield event
 
@@ -124,7 +123,8 @@ class PartitionFetcher:
         """Queue a partition's events; False when closed."""
         try:
             for page in self._fetch(partition):
-                if not self._put(worker, Fetched(partition, page)):
+                # A page's weight: its records, at least 1 (empty pages take room too).
+                if not self._put(worker, Fetched(partition, page), max(1, len(page))):
                     return False
             return self._put(worker, PartitionDone(partition))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
@@ -133,17 +133,12 @@ class PartitionFetcher:
                     self._halted = True
             return self._put(worker, PartitionFailed(partition, error))
 
-    def _put(self, worker: int, event: Event) -> bool:
+    def _put(self, worker: int, event: Event, size: int = 0) -> bool:
         """Queue an event; wait until the worker may request another page; False when closed."""
         with self._changed:
-            self._events.append((worker, event))
-            self._waiting[worker] += _size(event)
+            self._events.append((worker, size, event))
+            self._waiting[worker] += size
             self._changed.notify_all()
             while not self._closed and self._waiting[worker] >= self._queued_records:
                 self._changed.wait()
             return not self._closed
-
-
-def _size(event: Event) -> int:
-    """A page's weight in the queue: its records, at least 1 (empty pages take room too)."""
-    return max(1, len(event.page)) if isinstance(event, Fetched) else 0
