@@ -231,7 +231,6 @@ class ResultsSync:
         self._streak.succeeded()  # every page of the partition was fetched
 
     def _take(self, partition: Partition, page: Page) -> Iterator[Record]:
-        """Yield a page's records (the first page fixes the partition's bookmark)."""
         if partition.pages == 0:
             partition.bookmark = page.time.bookmark(self._lookback)
         partition.pages += 1
@@ -243,7 +242,6 @@ class ResultsSync:
         yield from page.records
 
     def _complete(self, partition: Partition) -> None:
-        """Every page is emitted (the last said `has_next` false): the bookmark moves."""
         self._progress.done += 1
         logger.debug(
             "%s: done, %d records in %d pages", partition.label, partition.records, partition.pages
@@ -265,18 +263,16 @@ class ResultsSync:
         self._states.set_bookmark(partition.context, t.cast("datetime", partition.bookmark))
 
     def _save_if_due(self) -> None:
-        """Write STATE when a bookmark moved and state_interval_seconds have passed since."""
         if self._unsaved and time.monotonic() - self._last_state >= self._state_interval:
             self._flush_state()
 
     def _fail(self, partition: Partition, error: BaseException) -> None:
         """Record one task's failure; one of the run (the workers halted already) stops it."""
-        if not self._v2:
-            reported = self._catalog.route(error, partition.context)
-            if reported is None:
-                self._progress.skipped += 1
-                return
-            error = reported
+        reported = error if self._v2 else self._catalog.route(error, partition.context)
+        if reported is None:  # results v2 reads the task
+            self._progress.skipped += 1
+            return
+        error = reported
         if self._stopped_by is not None:
             return  # the run is stopping: the first failure is the one reported
         if scope(error) != RUN_SCOPE:
@@ -298,7 +294,6 @@ class ResultsSync:
         )
 
     def _flush_state(self) -> None:
-        """Write STATE now, partitions in the configured order."""
         self._states.order([p.context for p in self._partitions])
         self._write_state()
         self._last_state = time.monotonic()

@@ -37,11 +37,7 @@ def flush_pending_output() -> None:
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
-    """The SDK's msgspec writer, without two system calls per record (docs/DESIGN.md).
-
-    RECORD lines collect in a buffer of its own (stdout may be unbuffered: PYTHONUNBUFFERED=1,
-    which Meltano sets); any other message writes it out and flushes.
-    """
+    """The SDK's msgspec writer, with a buffer of its own (Meltano sets PYTHONUNBUFFERED=1)."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         super().__init__(*args, **kwargs)
@@ -122,7 +118,6 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 self.mid_line = start < end
 
     def _pipe_fd(self) -> int | None:
-        """Stdout's file descriptor when it is a pipe (or a FIFO), else None."""
         stream, fd = self._pipe
         if stream is not sys.stdout:
             try:

@@ -46,11 +46,7 @@ def read_state_text(text: str, where: str) -> dict[str, t.Any]:
 
 
 def normalise_state(state: object, where: str) -> dict[str, t.Any]:
-    """The input state with every partition in one form; else a `StateError` naming the entry.
-
-    Numeric-string task ids become integers and bookmarks the one UTC format; partitions that
-    then coincide merge, keeping the earliest bookmark (re-reading is safe, skipping is not).
-    """
+    """The input state, each partition in one form (merged: earliest bookmark); or a StateError."""
     if not isinstance(state, dict):
         raise StateError(where, f"it is {_json_type(state)}, not an object.", in_an_entry=False)
     bookmarks = _expect(state.get("bookmarks"), dict, where, "bookmarks", empty={})

@@ -47,10 +47,7 @@ class CentaurStream(SdkStream):
 
     @property
     def emit_activate_version_messages(self) -> bool:
-        """Only for a run that reads a whole stream: targets drop the rows it did not send.
-
-        (The SDK sends ACTIVATE_VERSION for the full-table streams: projects, tasks, cases.)
-        """
+        """Only for a run reading a whole (full-table) stream: targets drop the rows not sent."""
         settings = self.settings
         part = {"tasks": bool(settings.project_ids), "case_results": True, "case_results_v2": True}
         whole = settings.shard_count == 1 and not part.get(self.name)

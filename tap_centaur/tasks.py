@@ -21,10 +21,7 @@ logger = logging.getLogger("tap-centaur")
 
 
 class TaskCatalog:
-    """The run's tasks (`task_ids`, or the API's list within `project_ids`, listed once).
-
-    A task is read through results v2 when task_results_v2's state has a partition of it.
-    """
+    """The run's tasks; a task is read through results v2 when task_results_v2's state has it."""
 
     def __init__(
         self,
@@ -79,11 +76,7 @@ class TaskCatalog:
     def route(
         self, error: BaseException, context: Mapping[str, t.Any], case: str = ""
     ) -> BaseException | None:
-        """None when results v2 takes over a task (or `case`) v1 failed; else the error to report.
-
-        Only a 426 with the v2 stream selected: the task is read through v2 from now on, as
-        task_results_v2's state remembers. Otherwise the error says what to select.
-        """
+        """None when results v2 takes over a task (or `case`) v1 answered 426; else the error."""
         if not isinstance(error, UnsupportedTaskError):
             return error
         stream = "case_results_v2" if case else "task_results_v2"
