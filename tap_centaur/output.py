@@ -44,7 +44,6 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._pending = bytearray()
         self._busy = False
         self._deferred: Callable[[], None] | None = None
-        self._pipe: tuple[object, int | None] = (None, None)
         #: Whether part of a line (one longer than `PIPE_BUF`) is written and the rest not yet.
         self.mid_line = False
         #: Whether writing failed for good (`OutputError`): what follows goes to /dev/null.
@@ -90,7 +89,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         data = bytes(self._pending)
         self._pending.clear()
         try:
-            fd = self._pipe_fd()
+            fd = _pipe_fd()
             sys.stdout.flush()  # what was written to stdout otherwise goes first
             if fd is None:
                 self._write_lines(sys.stdout.buffer.write, data, len(data))
@@ -117,16 +116,13 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 start += write(view[start:end])
                 self.mid_line = start < end
 
-    def _pipe_fd(self) -> int | None:
-        stream, fd = self._pipe
-        if stream is not sys.stdout:
-            try:
-                fd = sys.stdout.fileno()
-                fd = fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
-            except (OSError, ValueError):  # no descriptor (a test's capture), or a closed one
-                fd = None
-            self._pipe = (sys.stdout, fd)
-        return fd
+
+def _pipe_fd() -> int | None:
+    try:
+        fd = sys.stdout.fileno()
+        return fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
+    except (OSError, ValueError):  # no descriptor (a test's capture), or a closed one
+        return None
 
 
 def output_failure(error: BaseException) -> str | None:
