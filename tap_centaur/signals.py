@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import typing as t
+from dataclasses import dataclass, field
 
 from singer_sdk import singerlib as singer
 
@@ -34,18 +35,15 @@ _OUTPUT_FAILED = (
 )
 
 
+@dataclass(eq=False, repr=False)
 class Stopper:
     """Stops the run on a signal: the final STATE (`state()`) when the output takes it, the exit."""
 
-    def __init__(
-        self,
-        writer: BufferedMsgSpecWriter,
-        state: Callable[[], dict[str, t.Any]],
-        logger: logging.Logger,
-    ) -> None:
-        self._writer, self._state, self._logger = writer, state, logger
-        self._signum = 0
-        self._exiting = _thread.allocate_lock()
+    _writer: BufferedMsgSpecWriter
+    _state: Callable[[], dict[str, t.Any]]
+    _logger: logging.Logger
+    _signum: int = 0
+    _exiting: _thread.LockType = field(default_factory=_thread.allocate_lock)
 
     def install(self) -> None:
         """Handle the signals (only the main thread may)."""

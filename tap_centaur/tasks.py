@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 import typing as t
+from dataclasses import dataclass, field
 
 from tap_centaur.errors import UnsupportedTaskError
 from tap_centaur.redaction import excerpt
@@ -20,22 +21,18 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger("tap-centaur")
 
 
+@dataclass(eq=False, repr=False)
 class TaskCatalog:
     """The run's tasks; a task is read through results v2 when task_results_v2's state has it."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        list_tasks: Callable[[], Iterable[Record]],
-        v2_states: PartitionStates,
-        selected: Callable[[str], bool],
-    ) -> None:
-        self._settings, self._list_tasks = settings, list_tasks
-        self._v2_states, self._selected = v2_states, selected
-        self._listed: dict[int, Record] | None = None
-        self._lock = threading.Lock()
-        #: The run's failed tasks (and cases), each with its one-line reason.
-        self.failures: dict[str, str] = {}
+    _settings: Settings
+    _list_tasks: Callable[[], Iterable[Record]]
+    _v2_states: PartitionStates
+    _selected: Callable[[str], bool]  # whether a stream is selected
+    _listed: dict[int, Record] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The run's failed tasks (and cases), each with its one-line reason.
+    failures: dict[str, str] = field(default_factory=dict)
 
     def listed(self) -> dict[int, Record]:
         """Every task the API lists (within project_ids), by id; read once per run."""
