@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import gc
 import logging
 import os
@@ -12,7 +11,6 @@ import typing as t
 from singer_sdk.logging import ConsoleFormatter
 
 from tap_centaur.errors import TapCentaurError
-from tap_centaur.output import flush_pending_output
 from tap_centaur.redaction import excerpt, redact
 from tap_centaur.setting_checks import check_log_level
 from tap_centaur.tap import ENV_PREFIX, TapCentaur
@@ -27,7 +25,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap; on failure log one line (a traceback only at DEBUG) and exit non-zero."""
     if argv is None:  # the command: an exiting process need not collect the imports' objects
         gc.freeze()
-    atexit.register(flush_pending_output)
     try:
         check_log_level(os.environ, ENV_PREFIX)  # before the SDK sets up its logging with it
         TapCentaur.cli.main(args=list(argv) if argv is not None else None)

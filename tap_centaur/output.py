@@ -10,7 +10,6 @@ import select
 import stat
 import sys
 import typing as t
-import weakref
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib.messages import SingerMessageType, StateMessage
@@ -26,15 +25,6 @@ BUFFER_BYTES = 64 * 1024
 #: A write to a pipe of at most this many bytes is atomic: all of it reaches the pipe, or none.
 PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 
-_writers: weakref.WeakSet[BufferedMsgSpecWriter] = weakref.WeakSet()
-
-
-def flush_pending_output() -> None:
-    """Write records still buffered (the CLI calls this when the process ends, e.g. on error)."""
-    for writer in list(_writers):
-        with contextlib.suppress(OSError, ValueError):  # stdout already closed or broken
-            writer.flush()
-
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
     """The SDK's msgspec writer, with a buffer of its own (Meltano sets PYTHONUNBUFFERED=1)."""
@@ -48,7 +38,6 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self.mid_line = False
         #: Whether writing failed for good (`OutputError`): what follows goes to /dev/null.
         self.failed = False
-        _writers.add(self)
 
     def write_message(self, message: Message) -> None:
         """Buffer a RECORD; write everything now for any other message."""
