@@ -10,18 +10,9 @@ from requests.utils import resolve_proxies
 
 from tap_centaur.session import ApiSession
 
-ENVIRONMENT = (
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-)
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", *PROXY_VARIABLES)
+ENVIRONMENT += tuple(name.lower() for name in PROXY_VARIABLES)
 PROXY = "http://proxy.invalid:3128"
 CASES = [
     {},
