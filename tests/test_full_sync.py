@@ -106,16 +106,16 @@ def test_no_state_while_reading_within_the_interval(make_sim, tap, sim_settings,
 
 def test_a_finished_task_is_saved_within_the_interval_while_a_long_task_runs(make_sim, tap):
     """A finished task's bookmark waits about `state_interval_seconds` (0.3 s), not for the
-    next task: task 102 has 40 pages of 20 ms each, read beside task 101's one page."""
-    sim = make_sim(tasks=2, cases=(5, 400), page_size=10, latency_ms=20)
+    task before it: task 101 has 40 pages of 20 ms each, read beside task 102's one page."""
+    sim = make_sim(tasks=2, cases=(400, 5), page_size=10, latency_ms=20)
     config = login_config(sim.url, [101, 102], page_size=10, state_interval_seconds=0.3)
     run = tap.run(config)
     assert run.exit_code == 0, run.stderr
     states = positions(run, "STATE")
-    saved = next(i for i in states if (101, None) in partition_bookmarks(run.messages[i]["value"]))
-    later = [i for i in positions(run, "RECORD", task=102) if i > saved]
-    assert len(later) >= 10, f"task 101 was saved only {len(later)} records before the end"
-    assert (102, None) not in partition_bookmarks(run.messages[saved]["value"])
+    saved = next(i for i in states if (102, None) in partition_bookmarks(run.messages[i]["value"]))
+    later = [i for i in positions(run, "RECORD", task=101) if i > saved]
+    assert len(later) >= 10, f"task 102 was saved only {len(later)} records before the end"
+    assert (101, None) not in partition_bookmarks(run.messages[saved]["value"])
 
 
 def test_each_labeling_state_is_a_partition_of_its_own_in_v1_and_v2(make_sim, tap):
