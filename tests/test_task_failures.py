@@ -57,19 +57,15 @@ def test_a_failing_task_fails_alone(make_sim, tap, fault, reasons):
         assert set(partition_bookmarks(resumed.final_state)) == {(t, None) for t in tasks}
 
 
-@pytest.mark.parametrize("threshold", [None, 5], ids=["default", "setting"])
-def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim, tap, threshold):
-    """After 3 failed tasks in a row (max_consecutive_task_failures) the run stops."""
+def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim, tap):
+    """After max_consecutive_task_failures failed tasks in a row (default 3: the next test)."""
     sim = make_sim(tasks=20, cases=2)
     sim.script_faults([{"kind": "503", "count": 10**6, "path": "/results/"}])
-    extra = {"max_consecutive_task_failures": threshold} if threshold else {}
-    config = login_config(sim.url, sim.task_ids(), max_retries=0, max_parallel_tasks=1, **extra)
-    run = tap.run(config)
-    assert run.exit_code == 1
-    last = run.error_lines[-1]
-    assert f"the API failed for {threshold or 3} tasks in a row, so the run stops" in last
+    one_by_one = {"max_retries": 0, "max_parallel_tasks": 1}
+    run = tap.run(login_config(sim.url, None, **one_by_one, max_consecutive_task_failures=5))
+    last = assert_one_clear_error(run, "the API failed for 5 tasks in a row, so the run stops")
     assert "max_consecutive_task_failures" in last
-    assert sum(sim.stats()["requests"][LIST].values()) == (threshold or 3)  # one attempt each
+    assert sum(sim.stats()["requests"][LIST].values()) == 5  # one attempt each, none after
 
 
 def test_a_task_that_succeeds_resets_the_count_and_the_last_line_names_every_failure(make_sim, tap):
