@@ -1,5 +1,5 @@
 """Time: bookmark formats, Retry-After, and when a request ran by the API's and the local clock
-(the skew warning, through runs: tests/reliability/test_clocks.py)."""
+(a bookmark from the earlier clock, the skew warning: runs in reliability/test_clocks.py)."""
 
 from __future__ import annotations
 
@@ -56,23 +56,6 @@ def test_server_time_is_the_date_header_minus_the_round_trip_rounded_up():
     assert fast.server_before == datetime(2026, 11, 28, 14, 52, 1, tzinfo=UTC)
     no_date = RequestTime.of(answer(None, 0.004), local_now=NOW)
     assert (no_date.server_before, no_date.bookmark(timedelta(0))) == (None, None)
-
-
-@pytest.mark.parametrize(
-    ("date", "expected"),
-    [
-        # The API's Date 30 s ahead (a load balancer's clock): the local clock wins.
-        ("Sat, 28 Nov 2026 14:52:32 GMT", NOW - timedelta(seconds=1)),
-        # A Date a year ahead cannot move a bookmark a year ahead.
-        ("Sun, 28 Nov 2027 14:52:02 GMT", NOW - timedelta(seconds=1)),
-        # The local clock 40 s ahead of the API: the API's clock wins.
-        ("Sat, 28 Nov 2026 14:51:22 GMT", NOW - timedelta(seconds=41)),
-    ],
-)
-def test_a_bookmark_is_the_earlier_clock_minus_the_lookback(date, expected):
-    moment = RequestTime.of(answer(date, 0.2), local_now=NOW)
-    assert moment.bookmark(timedelta(0)) == expected
-    assert moment.bookmark(timedelta(seconds=300)) == expected - timedelta(seconds=300)
 
 
 def test_a_bookmark_later_than_both_clocks_is_in_the_future():

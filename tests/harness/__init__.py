@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+CREDENTIALS = {"api_key": API_KEY, "username": USERNAME, "api_password": API_PASSWORD}
 LIST = "/results/public/v1/list"
 LOGIN = "/auth/public/v1/login"
 #: Three tasks: 101 of several pages (250 cases), 102 of one page (120), 103 empty.
@@ -88,8 +89,7 @@ def login_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict
     """A config that logs in with username + API password, retrying fast; without task_ids
     (None), the tap syncs every task it lists."""
     tasks = {} if task_ids is None else {"task_ids": list(task_ids)}
-    credentials = {"api_key": API_KEY, "username": USERNAME, "api_password": API_PASSWORD}
-    return {**credentials, "api_url": url, **tasks, "backoff_factor": 0.001, **extra}
+    return {**CREDENTIALS, "api_url": url, **tasks, "backoff_factor": 0.001, **extra}
 
 
 def bearer_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
@@ -107,8 +107,7 @@ def secrets_of(config: dict[str, Any]) -> list[str]:
 
 def sim_config(**overrides: Any) -> SimConfig:
     """SimConfig's defaults, the suite's credentials and no Retry-After wait, `overrides`."""
-    credentials = {"api_key": API_KEY, "username": USERNAME, "api_password": API_PASSWORD}
-    return SimConfig(**{**credentials, "static_token": STATIC_TOKEN, "retry_after": 0, **overrides})
+    return SimConfig(**{**CREDENTIALS, "static_token": STATIC_TOKEN, "retry_after": 0, **overrides})
 
 
 class SimFactory:
