@@ -30,16 +30,14 @@ def _answer(r: requests.Response) -> tuple[int, Any]:
     return r.status_code, r.json()
 
 
-def test_login_use_and_logout(sim: Simulator) -> None:
+def test_login_answers_the_documented_fields_and_logout_ends_the_token(sim: Simulator) -> None:
+    """The tap's logout, once at the end of a run: tests/reliability/test_logout.py."""
     fields = ["token", "id", "email", "role", "name", "organization_id", "organization"]
     assert list(login(sim).json()) == [*fields, "created_at"]
     session = Client.logged_in(sim)
-    assert session.call(task_id=101).status_code == 200
     assert _answer(session.call(LOGOUT, "POST")) == (200, {"message": "Logged out"})
     assert _answer(session.call(task_id=101)) == UNAUTHORIZED
     assert session.call(LOGOUT, "POST").status_code == 401
-    stats = sim.stats()
-    assert (stats["logins"], stats["logouts"], stats["live_tokens"]) == (2, 1, 1)
 
 
 @pytest.mark.parametrize(

@@ -286,13 +286,3 @@ def test_misbehaviours_shape_the_pages_of_one_task(make_sim: SimFactory, kind: s
     assert set(sim.stats()["misbehaviours"]) == {kind}
     sim.set_misbehaviour(101, None)
     assert client.walk(task_id=101, limit=10)[0] == sim.truth(101)
-
-
-def test_misbehaviours_apply_to_v2_and_bad_ones_are_refused(sim: Simulator, client: Client) -> None:
-    sim.set_misbehaviour(101, "wrong_types")
-    first = client.page("/results/public/v2/list", task_id=101, limit=10)["payload"][0]
-    assert (first["case_id"], first["n_qualified_opinions"]) == ("abc", "x")
-    with pytest.raises(ValueError, match="misbehaviour must be"):
-        sim.set_misbehaviour(101, "chaos")
-    with pytest.raises(KeyError):
-        sim.set_misbehaviour(999, "cursor_repeat")
