@@ -34,9 +34,7 @@ def test_retry_after_is_honoured(make_sim, tap, style, waits):
 
 
 def test_400_shows_the_server_message_and_parameters_and_a_traceback_only_at_debug(sim, tap):
-    config = login_config(sim.url, [101], page_size=5000)
-    for level in ("INFO", "DEBUG"):
-        run = tap.run(config, log_level=level)
+    for level, run in tap.run_at_levels(login_config(sim.url, [101], page_size=5000)).items():
         last = assert_one_clear_error(
             run, "HTTP 400", "Invalid parameter", "Parameters sent", traceback_allowed=True
         )

@@ -19,18 +19,6 @@ from tap_centaur.errors import ConfigError
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config
 
-RECORD = {
-    "task_id": 101,
-    "case_id": 500123,
-    "task_name": "Chest X-ray findings #101",
-    "labeling_state": "Labeled",
-    "read_stats": {"total_reads": 9, "qualified_reads": 8, "last_read_at": "2024-03-01"},
-    "counts": {"Normal": 6, "Nodule": 2},
-    "content_metadata": [{"content_id": 9000001, "origin": "s3://bucket/a.dcm"}],
-    "correct_label": ["Normal"],
-    "undocumented_fields": {"review_notes": "QA batch 3"},
-}
-
 
 def test_every_private_name_is_in_the_one_module():
     """The module lists each override; no other module defines an SDK private method."""
@@ -63,12 +51,12 @@ def test_the_sdk_still_has_each_method_the_tap_overrides_or_wraps(sdk_class, nam
     assert list(inspect.signature(getattr(sdk_class, name)).parameters) == parameters
 
 
-def _messages_both_ways(tap: TapCentaur) -> list[list[Any]]:
+def _messages_both_ways(tap: TapCentaur, record: dict[str, Any]) -> list[list[Any]]:
     """Ours and the SDK's RECORD messages for one record, as (stream, record, version)."""
     stream = tap.streams["task_results"]
     stream._stream_version = 1234  # as Stream.sync sets it before an ACTIVATE_VERSION
-    ours = stream._generate_record_messages(json.loads(json.dumps(RECORD)))
-    sdks = Stream._generate_record_messages(stream, json.loads(json.dumps(RECORD)))
+    ours = stream._generate_record_messages(json.loads(json.dumps(record)))
+    sdks = Stream._generate_record_messages(stream, json.loads(json.dumps(record)))
     return [[(m.stream, m.record, m.version) for m in messages] for messages in (ours, sdks)]
 
 
@@ -89,14 +77,16 @@ MAPS = {
     ],
 )
 def test_the_record_fast_path_writes_what_the_sdk_writes(make_sim, extra, deselected):
-    sim = make_sim(tasks=1, cases=1)
+    sim = make_sim(tasks=1, cases=1, extra_fields=True)
     config = {**login_config(sim.url, [101]), **extra}
     catalog = TapCentaur(config=config).catalog_dict
     for entry in (entry for stream in catalog["streams"] for entry in stream["metadata"]):
         if entry["breadcrumb"] == ["properties", deselected]:
             entry["metadata"]["selected"] = False
     tap = TapCentaur(config=config, catalog=catalog if deselected else None)
-    ours, sdks = _messages_both_ways(tap)
+    [record] = sim.emitted()  # with undocumented_fields
+    assert "undocumented_fields" in record
+    ours, sdks = _messages_both_ways(tap, record)
     assert ours == sdks
     assert not ours or ours[0][2] == 1234
     assert not deselected or deselected not in ours[0][1]
