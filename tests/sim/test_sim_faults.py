@@ -23,21 +23,15 @@ FOREVER = 1_000_000
 DATE_9999 = "Fri, 31 Dec 9999 23:59:59 -0100"
 YEAR = 365 * 86400
 Outcome = tuple[requests.Response, bytes] | Exception
+IDENTITY = {**HEADERS, "Accept-Encoding": "identity"}  # the body as sent
+AS_SENT: dict[str, Any] = {"allow_redirects": False, "stream": True}
 
 
 def _fetch(sim: Simulator, task_id: int, read_timeout: float = 5) -> Outcome:
     """GET a page of `task_id` without gzip -> (response, the body as sent), or the error."""
-    headers = {**HEADERS, "Accept-Encoding": "identity"}
-    params = {"task_id": task_id, "limit": 5}
+    url = f"{sim.url}{LIST}?task_id={task_id}&limit=5"
     try:
-        r = requests.get(
-            sim.url + LIST,
-            params=params,
-            headers=headers,
-            timeout=(5, read_timeout),
-            allow_redirects=False,
-            stream=True,
-        )
+        r = requests.get(url, headers=IDENTITY, timeout=(5, read_timeout), **AS_SENT)
         return r, r.raw.read(decode_content=False)
     except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
         return error
@@ -214,7 +208,7 @@ def test_a_stall_ends_when_the_client_or_the_simulator_goes(
     sim.script_faults([{"kind": "stall"}])
     before = {t for t in threading.enumerate() if "process_request" in t.name}
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
-    conn.request("GET", f"{LIST}?task_id=101", headers={**HEADERS, "Accept-Encoding": "identity"})
+    conn.request("GET", f"{LIST}?task_id=101", headers=IDENTITY)
     response = conn.getresponse()
     assert (response.status, response.read(3)) == (200, b'{"p')
     assert int(response.getheader("Content-Length") or 0) > 10_000  # minutes at this pace
