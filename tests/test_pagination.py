@@ -1,5 +1,6 @@
 """Pagination edges: every valid shape of `has_next`/`last_sequence_id` reads a task whole; the
-broken shapes that tests/reliability/test_bad_responses.py does not try fail that task alone."""
+broken pages that tests/reliability/test_bad_responses.py does not try (v1 and v2) fail that
+task alone."""
 
 from __future__ import annotations
 
@@ -32,18 +33,29 @@ def test_every_valid_page_shape_reads_the_task_whole(
         assert sim.truth_meta(101)[0]["sequence_id"] == 0
 
 
-@pytest.mark.parametrize("misbehaviour", ["cursor_cycle", "wrong_nested_type"])
-def test_a_broken_page_fails_its_task_alone_saying_what_is_wrong(sim, tap, misbehaviour):
+@pytest.mark.parametrize(
+    ("misbehaviour", "v2_only", "says"),
+    [
+        ("cursor_cycle", False, None),  # names both cursors: below
+        ("wrong_nested_type", False, "'read_stats.total_reads' str '12'"),
+        ("wrong_nested_type", True, "'results[0].content_metadata' str 'x'"),
+    ],
+)
+def test_a_broken_page_fails_its_task_alone_saying_what_is_wrong(
+    make_sim, tap, misbehaviour, v2_only, says
+):
+    sim = make_sim(**THREE_TASKS, unsupported_task_ids=(102,) if v2_only else ())
     sim.set_misbehaviour(102, misbehaviour)
     run = tap.run(login_config(sim.url, [101, 102], page_size=20))
     line = run.error_lines[-1]
     assert run.exit_code == 1
     assert "task 102" in line
-    if misbehaviour == "cursor_cycle":  # both cursors: the second page's, then the first's
+    if says is None:  # the second page's cursor, then the first's
         seqs = [m["sequence_id"] for m in sim.truth_meta(102)]
         assert f"last_sequence_id={seqs[39]}" in line and str(seqs[19]) in line, line
     else:
-        assert "'read_stats.total_reads' str '12'" in line
+        assert says in line
     assert "Traceback" not in run.stderr
     # Task 101 finished and keeps its bookmark; task 102 gets none, so nothing is skipped.
     assert set(partition_bookmarks(run.final_state)) == {(101, None)}
+    assert partition_bookmarks(run.final_state, "task_results_v2") == {}
