@@ -85,27 +85,42 @@ def test_control_endpoints(sim: Simulator, client: Client) -> None:
     assert requests.get(sim.url + "/_sim/truth?api=v3", timeout=5).status_code == 400
 
 
+#: Fault script entries the simulator refuses, and what it says.
+BAD_FAULTS = [
+    ({"kind": "teapot"}, "fault kind"),
+    ({"kind": "500", "count": 0}, "count"),
+    ({"kind": "500", "body": "x"}, "answer faults only"),
+    ({"kind": "500", "location": "/x"}, "redirect faults only"),
+    ({"kind": "500", "size": 10}, "size"),
+    ({"kind": "flood", "size": 0}, "size"),
+    ({"kind": "redirect", "status": 200}, "redirect status"),
+    ({"kind": "answer", "status": 600}, "status"),
+    ({"kind": "500", "colour": "red"}, "unknown fault field"),
+]
+
+
 @pytest.mark.parametrize(
-    ("path", "body", "status"),
+    ("path", "body", "status", "says"),
     [
-        ("settings", {"seed": 3}, 400),  # not a runtime setting
-        ("settings", {"max_limit": 5}, 400),  # a startup one
-        ("settings", {"page_size": 0}, 400),
-        ("settings", {"latency_ms": "1"}, 400),
-        ("settings", {"gzip": 1}, 400),
-        ("settings", {"static_token": None}, 200),
-        ("update", {"task_id": 999}, 404),
-        ("state", {"task_id": 101, "case_id": 1, "state": "Ready"}, 404),
-        ("update", {}, 400),
-        ("update", {"task_id": 101, "bogus": 1}, 400),
-        ("update", [1], 400),
-        ("misbehaviour", {"task_id": 101, "kind": "nope"}, 400),
-        ("faults", {"script": [{"kind": "nope"}]}, 400),
-        ("faults", {"bogus": 1}, 400),
+        ("settings", {"seed": 3}, 400, "seed"),  # not a runtime setting
+        ("settings", {"max_limit": 5}, 400, "max_limit"),  # a startup one
+        ("settings", {"page_size": 0}, 400, ""),
+        ("settings", {"latency_ms": "1"}, 400, ""),
+        ("settings", {"gzip": 1}, 400, ""),
+        ("settings", {"static_token": None}, 200, ""),
+        ("update", {"task_id": 999}, 404, ""),
+        ("state", {"task_id": 101, "case_id": 1, "state": "Ready"}, 404, ""),
+        ("update", {}, 400, ""),
+        ("update", {"task_id": 101, "bogus": 1}, 400, "bogus"),
+        ("update", [1], 400, ""),
+        ("misbehaviour", {"task_id": 101, "kind": "nope"}, 400, "misbehaviour must be"),
+        ("faults", {"bogus": 1}, 400, "bogus"),
+        *(("faults", {"script": [spec]}, 400, says) for spec, says in BAD_FAULTS),
     ],
 )
-def test_control_errors(sim: Simulator, path: str, body: object, status: int) -> None:
-    assert _post(sim, path, body).status_code == status
+def test_control_errors(sim: Simulator, path: str, body: object, status: int, says: str) -> None:
+    r = _post(sim, path, body)
+    assert r.status_code == status and says in r.text, r.text
 
 
 def test_the_request_record(sim: Simulator, client: Client) -> None:

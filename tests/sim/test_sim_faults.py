@@ -180,25 +180,6 @@ def test_random_rates_are_seeded_and_spare_login(sim: Simulator, client: Client)
     assert client.call(task_id=101).status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("spec", "error"),
-    [
-        ({"kind": "teapot"}, "fault kind"),
-        ({"kind": "500", "count": 0}, "count"),
-        ({"kind": "500", "body": "x"}, "answer faults only"),
-        ({"kind": "500", "location": "/x"}, "redirect faults only"),
-        ({"kind": "500", "size": 10}, "size"),
-        ({"kind": "flood", "size": 0}, "size"),
-        ({"kind": "redirect", "status": 200}, "redirect status"),
-        ({"kind": "answer", "status": 600}, "status"),
-        ({"kind": "500", "colour": "red"}, "unknown fault field"),
-    ],
-)
-def test_bad_fault_specs_are_rejected(sim: Simulator, spec: dict[str, Any], error: str) -> None:
-    with pytest.raises(ValueError, match=error):
-        sim.script_faults([spec])
-
-
 @pytest.mark.parametrize("ending", ["the client leaves", "the simulator stops"])
 def test_a_stall_ends_when_the_client_or_the_simulator_goes(
     make_sim: SimFactory, ending: str
