@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import typing as t
+from collections.abc import Callable
 from contextlib import redirect_stdout
 
 import pytest
@@ -12,9 +13,6 @@ from singer_sdk import singerlib as singer
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from tap_centaur.output import BufferedMsgSpecWriter
-
-if t.TYPE_CHECKING:
-    from collections.abc import Callable
 
 
 class SignalMidWrite(io.RawIOBase):
