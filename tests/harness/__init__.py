@@ -93,7 +93,6 @@ def login_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict
 
 
 def bearer_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
-    """A config that uses the static bearer token."""
     config = login_config(url, task_ids, **extra)
     del config["username"], config["api_password"]
     return {**config, "bearer_token": STATIC_TOKEN}

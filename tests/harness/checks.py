@@ -106,7 +106,6 @@ class Run:
 
 
 def parse(exit_code: int, stdout: bytes, stderr: str, **fields: Any) -> Run:
-    """A run's output, its stdout decoded."""
     return Run(exit_code, stdout.decode("utf-8", errors="replace"), stderr, **fields)
 
 

@@ -33,7 +33,6 @@ class Client(requests.Session):
 
     @classmethod
     def logged_in(cls, sim: Simulator) -> Client:
-        """A session with the API key and the token of a new login."""
         return cls(sim, {**KEY, "Authorization": f"Bearer {login(sim).json()['token']}"})
 
     def call(self, path: str = LIST, method: str = "GET", **params: Any) -> requests.Response:
