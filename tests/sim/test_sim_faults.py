@@ -204,9 +204,8 @@ def _first_pages(client: Client) -> list[Page]:
     return pages
 
 
-def _first(pages: list[Page]) -> dict[str, Any]:
-    record: dict[str, Any] = pages[0]["payload"][0]
-    return record
+def _first(pages: list[Page]) -> Any:
+    return pages[0]["payload"][0]
 
 
 def _cursors(pages: list[Page]) -> list[int | None]:
