@@ -69,30 +69,26 @@ def _signal_handlers_restored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_FIGURES] = {}
-
-
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return request.config.stash[_FIGURES].setdefault(request.node.name, {})
+    return request.config.stash.setdefault(_FIGURES, {}).setdefault(request.node.name, {})
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
-        workeroutput[_WORKER_OUTPUT] = json.dumps(session.config.stash[_FIGURES])
+        workeroutput[_WORKER_OUTPUT] = json.dumps(session.config.stash.get(_FIGURES, {}))
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     sent = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT)
     if sent is not None:
-        node.config.stash[_FIGURES].update(json.loads(sent))
+        node.config.stash.setdefault(_FIGURES, {}).update(json.loads(sent))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    report = config.stash[_FIGURES]
+    report = config.stash.get(_FIGURES, {})
     if hasattr(config, "workerinput") or not report:
         return  # an xdist worker (the controller reports), or nothing to report
     terminalreporter.section("reliability figures")
