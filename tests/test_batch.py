@@ -17,7 +17,6 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def readme_batch_config(tmp_path, **changes):
-    """The README's batch_config, writing to `tmp_path`."""
     section = README.split("### BATCH messages", 1)[1]
     block = section.split("```yaml", 1)[1].split("```", 1)[0]
     batch_config = yaml.safe_load(block)["config"]["batch_config"]

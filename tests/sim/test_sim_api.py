@@ -21,7 +21,6 @@ FIELDS = [*CASE, "patch", "labeling_state", "qualified_reads", "content_metadata
 FIELDS += ["difficulty", "correct_label", "majority_label", "read_stats", "counts"]
 V2_FIELDS = [*CASE, "content_type", "labeling_state", "n_qualified_opinions", "results"]
 BAD = (400, {"message": "Invalid parameter"})
-NOT_FOUND = (404, {"message": "Not Found"})
 UNAUTHORIZED = (401, {"message": "Unauthorized"})
 LOGOUT = "/auth/public/v1/logout"
 
@@ -131,7 +130,7 @@ def test_bad_parameters_are_400(client: Client, path: str, params: dict[str, Any
 
 def test_unknown_paths_and_methods(sim: Simulator, client: Client) -> None:
     for path in ("/results/public/v9/list", "/nope", "/auth/public/v1/refreshToken"):
-        assert _answer(client.call(path, task_id=101)) == NOT_FOUND
+        assert _answer(client.call(path, task_id=101)) == (404, {"message": "Not Found"})
     assert client.call(LIST, "POST", task_id=101).status_code == 405
     assert requests.get(sim.url + LOGIN, timeout=5).status_code == 405
 
