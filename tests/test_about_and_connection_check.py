@@ -23,10 +23,11 @@ def test_about_prints_a_valid_draft_7_schema_with_bounds_formats_enums_and_secre
     assert properties["page_size"]["anyOf"][0] == {"type": ["integer"], "minimum": 1}
     assert properties["lookback_seconds"]["default"] == 300
     validator = jsonschema.Draft7Validator(schema)
-    valid = [{"max_parallel_tasks": 8}, {"max_parallel_tasks": "8"}]  # "8": from the environment
-    invalid = [{"max_parallel_tasks": 33}, {"max_parallel_tasks": "eight"}, {"request_timeout": 0}]
-    for config in valid + invalid:
-        assert validator.is_valid({"api_key": "k", **config}) == (config in valid), config
+    good: list[dict[str, object]] = [{"max_parallel_tasks": 8}, {"max_parallel_tasks": "8"}]
+    bad: list[dict[str, object]] = [{"max_parallel_tasks": 33}, {"request_timeout": 0}]
+    bad.append({"max_parallel_tasks": "eight"})
+    for config in good + bad:  # "8": from the environment
+        assert validator.is_valid({"api_key": "k", **config}) == (config in good), config
     assert {"type": ["string"], "format": "date-time"} in properties["start_date"]["anyOf"]
     assert {"type": ["string"], "format": "date"} in properties["start_date"]["anyOf"]
     assert properties["username"]["format"] == "email"
