@@ -3,6 +3,8 @@ in tests/reliability/, run on each)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import Any
 
 import pytest
@@ -41,6 +43,32 @@ def test_a_signal_during_the_sort_sees_every_partition(monkeypatch: pytest.Monke
     monkeypatch.setattr(state_module, "partition_key", key_while_a_signal_lands)
     partitions.order([{"task_id": 101}, {"task_id": 102}])
     assert seen_by_handler and set(seen_by_handler) == {2}
+
+
+def test_two_threads_coming_first_index_the_state_once(monkeypatch: pytest.MonkeyPatch):
+    """The early start's thread and the SDK's may both use the states first; the index is built
+    once (Python 3.12's cached_property has no lock: both built it, one's `ensure` was lost)."""
+    state = tap_state(101, 102)
+    stored = [p["context"] for p in state["bookmarks"]["task_results"]["partitions"]]
+    both_in, indexed, key = threading.Barrier(2), [], state_module.partition_key
+
+    def key_meeting_the_other_thread(context: dict[str, Any]) -> Any:
+        if any(context is c for c in stored):  # indexing, not looking up
+            indexed.append(context["task_id"])
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_in.wait(timeout=0.5)  # with a lock, the other thread never comes
+        return key(context)
+
+    monkeypatch.setattr(state_module, "partition_key", key_meeting_the_other_thread)
+    partitions = PartitionStates(state, "task_results")
+    threads = [
+        threading.Thread(target=partitions.bookmark, args=({"task_id": 101},)) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert indexed == [101, 102]
 
 
 def test_an_empty_stream_gets_no_entry_until_a_bookmark_is_written():
