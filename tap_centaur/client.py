@@ -31,32 +31,13 @@ if t.TYPE_CHECKING:
     from tap_centaur.settings import Settings
 
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-#: The error and the message of each 4xx answer (but 401 and a 404 of the results).
-_REFUSALS: dict[int, tuple[type[CentaurAPIError], str]] = {
-    400: (
-        AccessRefusedError,
-        "the API rejected the request (HTTP {status}: {said}). Parameters sent: {sent}. "
-        "Check task_ids, labeling_state, start_date and page_size.",
-    ),
-    403: (
-        CentaurAPIError,
-        "the API refused access (HTTP 403: {said}). Centaur restricts API access by country "
-        "and by account permissions; check both.",
-    ),
-    426: (
-        UnsupportedTaskError,
-        "this version of the results API does not serve this task's type (HTTP 426: {said}).",
-    ),
-}
-_REFUSALS[422] = _REFUSALS[400]
 
 
 class SequenceIdPaginator:
     """Turns a page into the next page's `last_sequence_id`; refuses cursors that do not advance.
 
-    A cursor of 0 is a cursor and an empty page with `has_next` true is followed; a missing
-    cursor, one that does not move forward (a repeat, a step back, A→B→A) or `max_empty_pages`
-    pages in a row without a record end the task with an error instead of looping.
+    A missing cursor, one that does not move forward (a repeat, a step back, A→B→A) or
+    `max_empty_pages` pages in a row without a record end the task instead of looping.
     """
 
     def __init__(self, max_empty_pages: int) -> None:
@@ -196,10 +177,22 @@ def check_status(response: requests.Response, where: str) -> None:
             f"{where}: case not found or not visible to this API key (HTTP 404). Check "
             "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
         )
-    error, text = _REFUSALS.get(
-        status, (CentaurAPIError, "the API answered HTTP {status}: {said}.")
-    )
-    if status == 403 and error_body(response).get("code") == "restricted_country":
-        error = AccessRefusedError
-    said, sent = server_message(response), dict(parse_qsl(url.query))
-    raise error(f"{where}: " + text.format(status=status, said=said, sent=sent))
+    said = server_message(response)
+    if status in (400, 422):
+        raise AccessRefusedError(
+            f"{where}: the API rejected the request (HTTP {status}: {said}). Parameters sent: "
+            f"{dict(parse_qsl(url.query))}. Check task_ids, labeling_state, start_date and "
+            "page_size."
+        )
+    if status == 403:
+        country = error_body(response).get("code") == "restricted_country"
+        raise (AccessRefusedError if country else CentaurAPIError)(
+            f"{where}: the API refused access (HTTP 403: {said}). Centaur restricts API access by "
+            "country and by account permissions; check both."
+        )
+    if status == 426:
+        raise UnsupportedTaskError(
+            f"{where}: this version of the results API does not serve this task's type (HTTP 426: "
+            f"{said})."
+        )
+    raise CentaurAPIError(f"{where}: the API answered HTTP {status}: {said}.")

@@ -1,7 +1,4 @@
-"""Errors the tap reports as one clear line (`tap_centaur.cli`).
-
-Each has its exit code and its scope: one task (it fails, the others go on) or the run (it stops).
-"""
+"""Errors reported as one line, each with its exit code and scope: one task, or the run."""
 
 from __future__ import annotations
 
@@ -39,11 +36,8 @@ class StateError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
-        fix = (
-            "Fix or remove that entry (a task without a bookmark is read from start_date)"
-            if in_an_entry
-            else "Fix the file"
-        )
+        fix = "Fix or remove that entry (a task without a bookmark is read from start_date)"
+        fix = fix if in_an_entry else "Fix the file"
         super().__init__(
             f"Invalid state {where}: {problem} {fix}, or run without --state for a full sync."
         )
@@ -71,10 +65,6 @@ class AccessRefusedError(CentaurAPIError):
     """A refusal of every request: credentials, token, country restriction, parameters."""
 
     scope = RUN_SCOPE
-
-
-class TransportError(TapCentaurError):
-    """The connection to the API cannot work as configured (TLS, redirects): never retried."""
 
 
 class OutputError(TapCentaurError):
@@ -127,7 +117,6 @@ def _tasks_failed(failures: dict[str, str]) -> str:
 
 
 def _reasons(failures: dict[str, str]) -> str:
-    """The first failures' reasons, then how many more (each has its WARNING line above)."""
     listed = "; ".join(list(failures.values())[:FAILURES_LISTED])
     more = len(failures) - FAILURES_LISTED
     return f"{listed}; and {more} more (see the warnings above)" if more > 0 else listed

@@ -22,7 +22,6 @@ if t.TYPE_CHECKING:
 
 Record = dict[str, t.Any]
 
-#: msgspec decodes JSON into the same Python values as `json`, about twice as fast.
 _decode = msgspec.json.Decoder().decode
 #: Bytes of a body read for an excerpt: more than enough for EXCERPT_CHARS, escaped or masked.
 _BODY_WINDOW = 16 * EXCERPT_CHARS
@@ -54,8 +53,7 @@ class Page:
             return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
         return cls(*_parse_page(body, response, shape), time, where)
 
-    def __len__(self) -> int:
-        """The page's size in records (the workers' queues are bounded in records)."""
+    def __len__(self) -> int:  # the workers' queues are bounded in records
         return len(self.records)
 
 
@@ -113,11 +111,7 @@ def _validation_error(item: object) -> str:
 
 
 def decode_json(response: requests.Response) -> object:
-    """Decode a JSON body (a UTF-8 byte order mark skipped, as RFC 8259 8.1 allows).
-
-    A body that is not UTF-8 JSON is transient (`UndecodableBodyError`: truncated, a proxy
-    page); JSON the tap cannot carry (too deep, NaN, 1e400) is not (`CentaurAPIError`).
-    """
+    """Decode a JSON body (a BOM skipped); not UTF-8 JSON is transient, too deep or NaN is not."""
     content = response.content.removeprefix(codecs.BOM_UTF8)
     try:
         return _decode(content)
@@ -146,7 +140,6 @@ def unusable_json(response: requests.Response, problem: str) -> CentaurAPIError:
 
 
 def _json_problem(content: bytes, error: ValueError) -> str | None:
-    """What makes `content` JSON the tap cannot carry (None: it is not JSON at all)."""
     text = str(error)
     if "out of range" in text:
         return "it holds a number beyond the range of JSON numbers (64-bit floats, e.g. 1e400)"
@@ -159,7 +152,6 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
 def _check_depth(
     value: object, response: requests.Response, levels: int, check: TypeCheck | None = None
 ) -> tuple[str, object] | None:
-    """`schemas.mismatch`, refusing objects and lists nested more than `levels` deep."""
     try:
         return mismatch(value, check, levels)
     except TooDeepError:
@@ -200,11 +192,7 @@ def _parse_page(
 def check_record(
     record: object, response: requests.Response, shape: RecordShape, levels: int
 ) -> Record:
-    """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away.
-
-    A label goes to the field of its shape, or to `undocumented_fields` when it has none
-    (`route_labels`); any other field of the wrong type fails the record.
-    """
+    """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away."""
     if not isinstance(record, dict):
         _check_depth(record, response, levels)
         raise _shape_error(response, shape, f"a {shape.name} is {_describe(record)}, not an object")
