@@ -30,8 +30,7 @@ if t.TYPE_CHECKING:
 
 LOGIN_PATH = "/auth/public/v1/login"
 LOGOUT_PATH = "/auth/public/v1/logout"
-#: Logins in a row whose tokens the API rejected before any request succeeded: per request,
-#: and for the whole run (so the logins of a run are bounded whatever the parallelism).
+#: Logins in a row whose tokens the API rejected, per request and per run (whatever the workers).
 MAX_RENEWALS = 3
 LOGOUT_TIMEOUT = 10.0
 
@@ -42,8 +41,7 @@ logger = logging.getLogger("tap-centaur")
 class CentaurAuth(AuthBase):
     """Signs requests with `X-API-KEY` and `Authorization: Bearer`; logs in, renews, logs out.
 
-    It logs in (when it can: a fixed bearer token's 401 is final) and out on a `session` of its
-    own, which it does not sign. Thread-safe: concurrent 401s on one token lead to one login.
+    It logs in and out on a `session` of its own. Concurrent 401s on one token: one login.
     """
 
     def __init__(self, settings: Settings, session: ApiSession, retry_policy: RetryPolicy) -> None:
@@ -67,11 +65,7 @@ class CentaurAuth(AuthBase):
         return request
 
     def renewing(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
-        """`send()` the request, logging in again and re-sending after each 401.
-
-        Past `MAX_RENEWALS` rejections in a row of one request, or of the run's requests (none
-        served in between: workers share the token), the run stops.
-        """
+        """`send()` the request, logging in again and re-sending after each 401 (`MAX_RENEWALS`)."""
         renewals = 0
         while True:
             try:
@@ -107,13 +101,10 @@ class CentaurAuth(AuthBase):
             logger.debug("Logged out.")
 
     def _headers(self, token: str | None) -> dict[str, str]:
-        headers = {"X-API-KEY": self._settings.api_key}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
+        bearer = {} if token is None else {"Authorization": f"Bearer {token}"}
+        return {"X-API-KEY": self._settings.api_key, **bearer}
 
     def _renew(self, rejected_token: str | None, where: str) -> None:
-        """Replace a token the API rejected (401), unless another thread already did."""
         if self._settings.username is None:  # a fixed bearer token
             raise AccessRefusedError(
                 f"{where}: the API rejected the bearer token (HTTP 401): it is invalid or has "

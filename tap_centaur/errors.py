@@ -95,10 +95,8 @@ class TaskFailuresError(TapCentaurError):
 
     def __init__(self, failures: dict[str, str]) -> None:
         self.failures = dict(failures)
-        super().__init__(
-            f"{_tasks_failed(failures)}, every other task was synced and bookmarked (the "
-            f"failed ones keep their bookmarks and are read again next run): {_reasons(failures)}"
-        )
+        kept = ", every other task was synced and bookmarked (the failed ones keep their bookmarks"
+        super().__init__(_summary(failures, f"{kept} and are read again next run)"))
 
 
 class RunStoppedError(TapCentaurError):
@@ -106,20 +104,15 @@ class RunStoppedError(TapCentaurError):
 
     def __init__(self, cause: TapCentaurError, failures: dict[str, str]) -> None:
         self.exit_code = cause.exit_code
-        super().__init__(
-            f"{cause} Before the run stopped, {_tasks_failed(failures)} (each keeps its "
-            f"bookmark and is read again next run): {_reasons(failures)}"
-        )
+        kept = " (each keeps its bookmark and is read again next run)"
+        super().__init__(f"{cause} Before the run stopped, {_summary(failures, kept)}")
 
 
-def _tasks_failed(failures: dict[str, str]) -> str:
-    return f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed"
-
-
-def _reasons(failures: dict[str, str]) -> str:
+def _summary(failures: dict[str, str], kept: str) -> str:
     listed = "; ".join(list(failures.values())[:FAILURES_LISTED])
     more = len(failures) - FAILURES_LISTED
-    return f"{listed}; and {more} more (see the warnings above)" if more > 0 else listed
+    listed += f"; and {more} more (see the warnings above)" if more > 0 else ""
+    return f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed{kept}: {listed}"
 
 
 def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:

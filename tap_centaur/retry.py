@@ -75,7 +75,7 @@ class RetryPolicy:
         """Call `func` with retries; `where` names its target in the messages."""
 
         def attempt() -> T:
-            time.sleep(max(self._resume_at - time.monotonic(), 0.0))  # a shared Retry-After
+            self._wait_for_shared_pause()
             if self._ended:
                 raise TapCentaurError(f"{where}: not sent, the run has ended.")
             return func()
@@ -134,6 +134,11 @@ class RetryPolicy:
                 wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
             retry += 1
             exc = yield wait
+
+    def _wait_for_shared_pause(self) -> None:
+        delay = self._resume_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
     def _log_backoff(self, details: Details) -> None:
         logger.warning(
