@@ -1,9 +1,7 @@
 """What may be printed: no credential in any form or part, no server text that forges a line.
 
-Each credential is registered with every form it takes in text (`forms_of`); `redact` masks
-them. Server text in a message goes through `excerpt`: masked, escaped (no line break or
-terminal escape), then cut without leaving part of a secret. `RedactingFilter` masks and
-escapes each log line once more, whatever its source.
+Server text goes through `excerpt` (masked, escaped, cut); `RedactingFilter` masks and escapes
+each log line once more, whatever its source.
 """
 
 from __future__ import annotations
@@ -60,7 +58,6 @@ def redact(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _pattern(forms: frozenset[str]) -> re.Pattern[str]:
-    """One expression matching every form, longest first."""
     return re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
 
 
@@ -72,10 +69,9 @@ def escape(text: str) -> str:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS, *, total: int | None = None) -> str:
-    """Server text made printable: masked, escaped, cut to `limit` characters, and counted.
+    """Server text masked, escaped, cut to `limit` characters (a secret's start too), counted.
 
-    Masked before the cut, and an end that begins a secret is masked too. `total`: the size
-    of the whole, when `text` is only its start (a body's first bytes).
+    `total`: the size of the whole, when `text` is only its start (a body's first bytes).
     """
     with _lock:
         forms = list(_secrets)

@@ -158,12 +158,9 @@ class TypeCheck:
 
 
 def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, object] | None:
-    """The path (".key[0]") and value of the first part of `value` of a forbidden type, or None.
+    """The path (".key[0]") and value of the first part of a forbidden type, or None.
 
-    One walk: undeclared parts are walked for their depth only.
-
-    Raises:
-        TooDeepError: when objects and lists nest more than `levels` deep (`value` is one).
+    Undeclared parts are walked for their depth only: `TooDeepError` past `levels`.
     """
     if levels == 0:
         raise TooDeepError
@@ -229,8 +226,7 @@ def route_labels(
 ) -> dict[str, t.Any] | None:
     """Give each label the field of its shape; return the labels of no known shape.
 
-    Class names (a list of strings) stay, a WKT string moves to the WKT field (both are set,
-    null when not of their shape); any other shape goes to `undocumented_fields` (the caller).
+    Class names stay, WKT text moves to the WKT field (each null when not of its shape).
     """
     undescribed = None
     for label, wkt in labels:
