@@ -170,8 +170,8 @@ def _never_retried(exc: Exception) -> bool:
 
 def describe_failure(exc: BaseException, timeout: float) -> str:  # noqa: PLR0911
     """What went wrong, in a few words (no URL query, no credential)."""
-    if isinstance(exc, (RetriableAPIError, ResponseTimeout)):
-        return str(exc)
+    if isinstance(exc, (RetriableAPIError, ResponseTimeout, rex.ContentDecodingError)):
+        return str(exc)  # the tap's own words (it decodes every body itself)
     if isinstance(exc, rex.ProxyError):
         url = _url_of(exc)
         proxy = url and requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
@@ -181,8 +181,6 @@ def describe_failure(exc: BaseException, timeout: float) -> str:  # noqa: PLR091
         return f"no answer within request_timeout={timeout:g} s"
     if isinstance(exc, rex.ChunkedEncodingError):
         return "the connection closed before the whole body arrived (truncated response)"
-    if isinstance(exc, rex.ContentDecodingError):
-        return "the body could not be decompressed"
     if isinstance(exc, rex.ConnectionError):
         where = origin_text(_url_of(exc)) if _url_of(exc) else "the API"
         return f"the connection to {where} failed or was reset ({_reason(exc)})"

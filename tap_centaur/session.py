@@ -165,9 +165,7 @@ class _DecodedBody:
     def __init__(self, content_encoding: str, limit_mb: int) -> None:
         self.coding = content_encoding.strip().lower()
         if self.coding not in _WBITS:
-            raise requests.exceptions.ContentDecodingError(
-                f"unexpected Content-Encoding {self.coding!r}"
-            )
+            raise self._corrupt("a Content-Encoding the tap does not accept")
         self._wbits = _WBITS[self.coding]
         self._limit = limit_mb << 20
         self._inflater = None if self._wbits is None else zlib.decompressobj(self._wbits)
@@ -225,21 +223,18 @@ class _DecodedBody:
         return b"".join(self._pieces)
 
     def _corrupt(self, reason: str) -> requests.exceptions.ContentDecodingError:
+        coding = excerpt(repr(self.coding), 40)
         return requests.exceptions.ContentDecodingError(
-            f"the {self.coding} body could not be decompressed ({reason})"
+            f"the {coding} body is unreadable ({reason})"
         )
 
 
-class SessionPerThread:
-    """One `ApiSession` per thread (sessions are not thread-safe), made on first use."""
+class SessionPerThread(threading.local):
+    """One `ApiSession` per thread (sessions are not thread-safe)."""
 
     def __init__(self, make: Callable[[], ApiSession]) -> None:
-        self._make = make
-        self._local = threading.local()
+        self._session = make()  # `threading.local` runs this again in each thread that uses it
 
     def get(self) -> ApiSession:
         """This thread's session."""
-        session: ApiSession | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = self._make()
-        return session
+        return self._session
