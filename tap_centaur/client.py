@@ -52,24 +52,21 @@ class SequenceIdPaginator:
         cursor, where = page.cursor, page.where
         if cursor is None:
             raise PaginationError(
-                f"{where}: the API said has_next=true but sent no last_sequence_id, so the "
-                "next page cannot be requested. Stopping rather than skipping the rest of the "
-                "task; its bookmark stays where it was."
+                f"{where}: the API said has_next=true but sent no last_sequence_id; stopping "
+                "rather than skipping the rest of the task (it keeps its bookmark)."
             )
         if self.cursor is not None and cursor <= self.cursor:
             raise PaginationError(
-                f"{where}: the API's cursor went from last_sequence_id={self.cursor} to "
-                f"{cursor} instead of moving forward; following it would loop or repeat pages. "
-                "Stopping; this task's bookmark stays where it was."
+                f"{where}: the API's cursor went from last_sequence_id={self.cursor} to {cursor} "
+                "instead of moving forward; stopping rather than looping (the task keeps its "
+                "bookmark)."
             )
         self._empty_pages = 0 if page.records else self._empty_pages + 1
         if self._empty_pages >= self.max_empty_pages:
             raise PaginationError(
                 f"{where}: {self._empty_pages:,} pages in a row brought no record while the API "
-                f"said has_next=true; stopping there (max_empty_pages={self.max_empty_pages:,}) "
-                "rather than paging forever (a task keeps its bookmark). If a "
-                "labeling_state filter over a task of millions of cases needs more, raise "
-                "max_empty_pages."
+                f"said has_next=true; stopping (max_empty_pages={self.max_empty_pages:,}; the "
+                "task keeps its bookmark). Raise it for a labeling_state filter over a huge task."
             )
         self.cursor = cursor
         return cursor

@@ -120,22 +120,13 @@ def decode_json(response: requests.Response) -> object:
     except ValueError as error:  # msgspec.DecodeError and UnicodeDecodeError
         problem = _json_problem(content, error)
     if problem is not None:
-        raise unusable_json(response, problem)
+        raise _unreadable(response, problem)
     content_type = excerpt(response.headers.get("Content-Type", "no content type"), 80)
     raise UndecodableBodyError(
         f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
         f"(or not UTF-8): {content_type}, {len(response.content)} bytes: "
         f"{body_excerpt(response)}",
         status=response.status_code,
-    )
-
-
-def unusable_json(response: requests.Response, problem: str) -> CentaurAPIError:
-    """The error for JSON the tap cannot carry: which answer, and what is wrong with it."""
-    return CentaurAPIError(
-        f"{request_label(response.request)}: the API answered {response.status_code} but "
-        f"{problem}; the tap cannot read it (this task keeps its bookmark). Report it to "
-        "Centaur Labs support if it persists."
     )
 
 
@@ -155,7 +146,7 @@ def _check_depth(
     try:
         return mismatch(value, check, levels)
     except TooDeepError:
-        raise unusable_json(response, _TOO_DEEP) from None
+        raise _unreadable(response, _TOO_DEEP) from None
 
 
 def _parse_page(
@@ -163,8 +154,8 @@ def _parse_page(
 ) -> tuple[list[Record], bool, int | None]:
     if not isinstance(body, dict):
         _check_depth(body, response, MAX_NESTING)
-        raise _shape_error(
-            response, shape, f"the body is a JSON {type(body).__name__}, not an object"
+        raise _unreadable(
+            response, f"the body is a JSON {type(body).__name__}, not an object", shape
         )
     payload = body.get("payload")
     for value in body.values():
@@ -172,8 +163,8 @@ def _parse_page(
             _check_depth(value, response, MAX_NESTING - 1)
     if not isinstance(payload, list):
         keys = ", ".join(excerpt(repr(key), 40) for key in list(body)[:8])
-        raise _shape_error(
-            response, shape, f"'payload' is {_describe(payload)}, not a list (keys: {keys})"
+        raise _unreadable(
+            response, f"'payload' is {_describe(payload)}, not a list (keys: {keys})", shape
         )
     has_next = body.get("has_next")
     has_next = False if has_next is None else has_next
@@ -183,7 +174,7 @@ def _parse_page(
         ("last_sequence_id", cursor, "an integer", cursor is None or type(cursor) is int),
     ):
         if not valid:
-            raise _shape_error(response, shape, f"'{name}' is {_describe(value)}, not {expected}")
+            raise _unreadable(response, f"'{name}' is {_describe(value)}, not {expected}", shape)
     for record in payload:
         check_record(record, response, shape, MAX_NESTING - 2)
     return payload, has_next, cursor
@@ -195,21 +186,18 @@ def check_record(
     """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away."""
     if not isinstance(record, dict):
         _check_depth(record, response, levels)
-        raise _shape_error(response, shape, f"a {shape.name} is {_describe(record)}, not an object")
+        raise _unreadable(response, f"a {shape.name} is {_describe(record)}, not an object", shape)
     for field in shape.keys:
         if type(record.get(field)) is not int:
             problem = f"a {shape.name} has '{field}' {_describe(record.get(field))}"
-            raise _shape_error(response, shape, problem)
+            raise _unreadable(response, problem, shape)
     undescribed = route_labels(record, shape.labels)
     found = _check_depth(record, response, levels, shape.check)
     _check_depth(undescribed, response, levels)
     if found:
         path, value = found
-        key = record[shape.keys[-1]]
-        problem = (
-            f"{shape.name} {key} has '{path[1:]}' {_describe(value)}, which the schema forbids"
-        )
-        raise _shape_error(response, shape, problem)
+        problem = f"{shape.name} {record[shape.keys[-1]]} has '{path[1:]}' {_describe(value)}"
+        raise _unreadable(response, f"{problem}, which the schema forbids", shape)
     if undescribed or not record.keys() <= shape.documented:
         extra = {name: record.pop(name) for name in list(record) if name not in shape.documented}
         record[UNDOCUMENTED_FIELDS] = {**extra, **(undescribed or {})}
@@ -222,10 +210,13 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {excerpt(repr(value), 40)}"
 
 
-def _shape_error(response: requests.Response, shape: RecordShape, problem: str) -> CentaurAPIError:
-    expected = f" Expected: {shape.expected}." if shape.expected else ""
+def _unreadable(
+    response: requests.Response, problem: str, shape: RecordShape | None = None
+) -> CentaurAPIError:
+    source = shape.source if shape else "the API"
+    expected = f" Expected: {shape.expected}." if shape and shape.expected else ""
     return CentaurAPIError(
-        f"{request_label(response.request)}: {shape.source} answered 200 but {problem}."
-        f"{expected} The response does not have the documented shape; this task keeps its "
-        "bookmark. Report it to Centaur Labs support if it persists."
+        f"{request_label(response.request)}: {source} answered 200 but "  # only 200s are read
+        f"{problem}.{expected} This task keeps its bookmark; report it to Centaur Labs support "
+        "if it persists."
     )

@@ -244,22 +244,13 @@ def _check_combinations(settings: Settings) -> None:
     if login != password:
         missing, given = ("api_password", "username") if login else ("username", "api_password")
         raise ConfigError(missing, f"is required when {given} is set.")
+    either = "Set username and api_password (recommended: expired tokens are renewed), or "
     if login and settings.bearer_token is not None:
-        raise ConfigError(
-            "bearer_token",
-            "cannot be combined with username + api_password.",
-            "Set either bearer_token, or username and api_password (recommended: the tap then "
-            "renews expired tokens).",
-        )
+        problem = "cannot be combined with username + api_password."
+        raise ConfigError("bearer_token", problem, f"{either}bearer_token.")
     if not login and settings.bearer_token is None:
-        raise ConfigError(
-            "username/api_password",
-            "no way to authenticate is configured.",
-            "Set username and api_password (recommended), or bearer_token.",
-        )
+        problem = "no way to authenticate is configured."
+        raise ConfigError("username/api_password", problem, f"{either}bearer_token.")
     if settings.shard_index >= settings.shard_count:
-        raise ConfigError(
-            "shard_index",
-            f"is {settings.shard_index}, but shard_count is {settings.shard_count}.",
-            "Use 0 to shard_count - 1, one value per job.",
-        )
+        problem = f"is {settings.shard_index}, but shard_count is {settings.shard_count}."
+        raise ConfigError("shard_index", problem, "Use 0 to shard_count - 1, one value per job.")
