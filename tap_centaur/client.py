@@ -136,12 +136,8 @@ class ApiClient:
             response = session.send(request, timeout=self.settings.request_timeout)
             seconds = response.elapsed.total_seconds()
             ok = metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED
-            tags: dict[str, t.Any] = {
-                metrics.Tag.STREAM: stream,
-                metrics.Tag.ENDPOINT: path,
-                metrics.Tag.HTTP_STATUS_CODE: response.status_code,
-                metrics.Tag.STATUS: ok,
-            }
+            tags: dict[str, t.Any] = {metrics.Tag.STREAM: stream, metrics.Tag.STATUS: ok}
+            tags |= {metrics.Tag.ENDPOINT: path, metrics.Tag.HTTP_STATUS_CODE: response.status_code}
             point = metrics.Point("timer", metrics.Metric.HTTP_REQUEST_DURATION, seconds, tags)
             metrics.log(metrics.get_metrics_logger(), point)
             check_status(response, where)

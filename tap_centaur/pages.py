@@ -166,8 +166,7 @@ def _parse_page(
         raise _unreadable(
             response, f"'payload' is {_describe(payload)}, not a list (keys: {keys})", shape
         )
-    has_next = body.get("has_next")
-    has_next = False if has_next is None else has_next
+    has_next = False if body.get("has_next") is None else body["has_next"]
     cursor = body.get("last_sequence_id")
     for name, value, expected, valid in (
         ("has_next", has_next, "true or false", isinstance(has_next, bool)),

@@ -121,11 +121,6 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _python_types(json_types: str | list[str]) -> tuple[type, ...]:
-    names = [json_types] if isinstance(json_types, str) else json_types
-    return tuple(py_type for name in names for py_type in _PYTHON_TYPES[name])
-
-
 #: A declared part of a value: its exact Python types, and the check of its own parts.
 _Part = tuple[tuple[type, ...], "TypeCheck | None"]
 
@@ -154,7 +149,10 @@ class TypeCheck:
 
     @classmethod
     def _part(cls, schema: dict[str, t.Any]) -> _Part | None:
-        return (_python_types(schema["type"]), cls.of(schema)) if "type" in schema else None
+        if "type" not in schema:
+            return None
+        names = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+        return tuple(kind for name in names for kind in _PYTHON_TYPES[name]), cls.of(schema)
 
 
 def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, object] | None:

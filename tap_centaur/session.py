@@ -123,22 +123,19 @@ class ApiSession(requests.Session):
                     request=response.request,
                 ) from None
             if isinstance(error, _TooLargeError):
-                raise self._too_large(response, body.coding) from None
+                decoded = f" once {body.coding} is undone" if _WBITS[body.coding] else ""
+                raise CentaurAPIError(
+                    f"{request_label(response.request)}: the answer (HTTP {response.status_code}) "
+                    f"is larger than max_response_mb={self.max_response_mb} MiB{decoded} (with "
+                    "what its JSON values take in memory); the tap stopped reading it. Something "
+                    "other than the API's pages answered (a compression bomb, an endless body); "
+                    "if pages this large are expected, lower page_size or raise max_response_mb."
+                ) from None
             if isinstance(error, urllib3.exceptions.ProtocolError):
                 raise requests.exceptions.ChunkedEncodingError(error) from None
             raise
         raw.release_conn()
         response.raw = _BodyInMemory(body.finish())
-
-    def _too_large(self, response: requests.Response, coding: str) -> CentaurAPIError:
-        decoded = f" once {coding} is undone" if coding not in ("", "identity") else ""
-        return CentaurAPIError(
-            f"{request_label(response.request)}: the answer (HTTP {response.status_code}) is "
-            f"larger than max_response_mb={self.max_response_mb} MiB{decoded} (with what its "
-            "JSON values take in memory); the tap stopped reading it. Something other than the "
-            "API's pages answered (a compression bomb, an endless body); if pages this large are "
-            "expected, lower page_size or raise max_response_mb."
-        )
 
 
 class _BodyInMemory:
