@@ -39,16 +39,13 @@ logger = logging.getLogger("tap-centaur")
 
 
 class CentaurAuth(AuthBase):
-    """Signs requests with `X-API-KEY` and `Authorization: Bearer`; logs in, renews, logs out.
-
-    It logs in and out on a `session` of its own. Concurrent 401s on one token: one login.
-    """
+    """Signs requests with `X-API-KEY` and a bearer token; logs in, renews and logs out."""
 
     def __init__(self, settings: Settings, session: ApiSession, retry_policy: RetryPolicy) -> None:
         self._settings = settings
         self._session = session
         self._retry_policy = retry_policy
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # concurrent 401s on one token: one login
         self._token: str | None = settings.bearer_token
         self._renewals_unused = 0  # renewals since the last request the API served
         self._logged_in = False

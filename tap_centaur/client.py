@@ -34,10 +34,9 @@ HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 class SequenceIdPaginator:
-    """Turns a page into the next page's `last_sequence_id`; refuses cursors that do not advance.
+    """Turns a page into the next `last_sequence_id`; a cursor that does not advance ends the task.
 
-    A missing cursor, one that does not move forward (a repeat, a step back, A→B→A) or
-    `max_empty_pages` pages in a row without a record end the task instead of looping.
+    So do a missing cursor and `max_empty_pages` pages in a row without a record.
     """
 
     def __init__(self, max_empty_pages: int) -> None:

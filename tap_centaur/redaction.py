@@ -69,10 +69,7 @@ def escape(text: str) -> str:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS, *, total: int | None = None) -> str:
-    """Server text masked, escaped, cut to `limit` characters (a secret's start too), counted.
-
-    `total`: the size of the whole, when `text` is only its start (a body's first bytes).
-    """
+    """Server text masked, escaped, cut to `limit` characters and counted (`total`: the whole)."""
     with _lock:
         forms = list(_secrets)
     longest = max(map(len, forms), default=0)

@@ -49,11 +49,7 @@ logger = logging.getLogger("tap-centaur")
 
 
 class RetryPolicy:
-    """Retries a call on transient failures, then fails with a message naming what to try.
-
-    Waits: `backoff_factor` x 2^n (at most 60 s, jittered), or a 429's `Retry-After`, which
-    pauses every caller sharing this policy.
-    """
+    """Retries transient failures (waits: jittered backoff, or a 429's `Retry-After` for all)."""
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
         self.max_retries, self.backoff_factor = max_retries, backoff_factor

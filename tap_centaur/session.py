@@ -67,10 +67,7 @@ class ApiSession(requests.Session):
         self._proxies: dict[tuple[object, ...], dict[str, str]] = {}
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # noqa: ANN401
-        """Send with the `verify` (REQUESTS_CA_BUNDLE) and proxies `Session.request` would use.
-
-        Proxies are resolved once per host (per request: a third of a run's CPU, PERFORMANCE.md).
-        """
+        """Send with `Session.request`'s `verify` and proxies (resolved once per host: CPU)."""
         if kwargs.get("verify") is None:
             bundle = self.trust_env and (
                 os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
