@@ -249,8 +249,7 @@ CASE_RESULT_V2 = RecordShape.of(
     source="results v2",
     expected=(
         "a page like v1's, {'payload': [case results with integer task_id and case_id], "
-        "'has_next': true or false, 'last_sequence_id': integer} (the v2 shape is inferred from "
-        "public material; see the README's Known limits)"
+        "'has_next': bool, 'last_sequence_id': integer} (inferred: README, Known limits)"
     ),
 )
 TASK = RecordShape.of("task", ("task_id",), TASK_SCHEMA)

@@ -1,8 +1,7 @@
 """HTTP sessions that never leave the API's origin and bound every answer in time and size.
 
-`requests` follows redirects anywhere with `X-API-KEY` and the login body (SDK notes, pitfall
-14), bounds each socket read but not the answer (a body dripped a byte a second) and holds a
-body however large it inflates: an `ApiSession` does neither.
+`requests` would follow redirects anywhere with `X-API-KEY` (SDK notes, pitfall 14), wait for a
+body dripped a byte a second, and hold a body however large it inflates.
 """
 
 from __future__ import annotations

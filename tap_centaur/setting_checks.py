@@ -1,7 +1,6 @@
 """Checks of raw settings that need words of their own, and of the environment the SDK reads.
 
-`CHECKS` maps a setting to `(name, value) -> value`: a value msgspec converts (None: not set), or
-a `ConfigError` naming the setting (never showing a credential).
+`CHECKS` maps a setting to `(name, value) -> value` (None: not set), or raises a `ConfigError`.
 """
 
 from __future__ import annotations
@@ -90,8 +89,7 @@ def _start_date(name: str, value: object) -> datetime | None:
             f"{value!r} ({format_bookmark(start)}) is later than now ({format_bookmark(now)} "
             "by this machine's clock): the first sync would read nothing and bookmark the "
             "present, so the cases before it would never be read.",
-            "Use a date in the past, e.g. 2024-01-31, or leave start_date unset to read every "
-            "case.",
+            "Use a date in the past, or leave start_date unset to read every case.",
         )
     return start
 
