@@ -244,7 +244,7 @@ def _check_combinations(settings: Settings) -> None:
     if login != password:
         missing, given = ("api_password", "username") if login else ("username", "api_password")
         raise ConfigError(missing, f"is required when {given} is set.")
-    either = "Set username and api_password (recommended: expired tokens are renewed), or "
+    either = "Set either username and api_password (recommended: tokens are renewed), or "
     if login and settings.bearer_token is not None:
         problem = "cannot be combined with username + api_password."
         raise ConfigError("bearer_token", problem, f"{either}bearer_token.")
