@@ -117,22 +117,17 @@ class Settings:
         "Seconds each new bookmark is moved back, so that cases stamped by a lagging clock are "
         "read again, not skipped (targets deduplicate by primary key). At most 365 days.")
     api_url: str = _setting(th.URIType, "API URL", DEFAULT_API_URL,
-        "Base URL of the Centaur API. Plain http:// only for a loopback host (a simulator): "
-        "credentials never travel in clear text.")
+        "Base URL of the Centaur API (https://; http:// only for a loopback host, a simulator).")
     page_size: int | None = _setting(_integer(1), "Page size", None,
         "Cases per page, sent as `limit` (unset: the API's default).")
     request_timeout: float = _setting(_number(0.1, 3600), "Request timeout", 60,
-        "Seconds from sending a request to the answer's last byte before it is retried (0.1 to "
-        "3600).")
+        "Seconds from sending a request to its answer's last byte, before a retry (0.1 to 3600).")
     max_retries: int = _setting(_integer(0, 100), "Max retries", 8,
-        "Retries of a request after a 429, a 5xx, a reset, a timeout or an undecodable body, "
-        "before the task fails (at most 100).")
+        "Retries after a 429, a 5xx, a reset, a timeout or an undecodable body (at most 100).")
     backoff_factor: float = _setting(_number(0, 60), "Backoff factor", 1,
-        "Seconds before the first retry, doubled at each retry up to 60 s; a 429's Retry-After "
-        "takes precedence (0 to 60).")
+        "Seconds before the first retry, doubled each retry up to 60 s; Retry-After wins (0-60).")
     max_parallel_tasks: int = _setting(_integer(1, 32), "Max parallel tasks", 4,
-        "Tasks fetched at the same time (1 to 32). Records of different tasks may interleave; "
-        "a task's records keep the API's order.")
+        "Tasks fetched at once (1 to 32); their records interleave, each task's in API order.")
     state_interval_seconds: float = _setting(_number(0, 86400), "STATE interval", 5,
         "Seconds at least between STATE messages while tasks complete (one always follows the "
         "last record); 0 writes one after every task (at most 86,400).")
