@@ -21,8 +21,7 @@ _PARTIAL = 4
 
 #: Every form of every registered credential.
 _secrets: set[str] = set()
-#: Reentrant: a signal handler masks its log lines in the main thread it may have interrupted
-#: while holding this lock.
+#: Reentrant: a signal handler may log in the main thread it interrupted while holding it.
 _lock = threading.RLock()
 
 

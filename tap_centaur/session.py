@@ -113,9 +113,8 @@ class ApiSession(requests.Session):
             raw.close()  # a half-read connection must not go back to the pool
             if isinstance(error, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
                 raise ResponseTimeout(
-                    f"the answer was not complete within request_timeout={self.timeout:g} s "
-                    f"(HTTP {response.status_code}, {body.received} bytes of the body "
-                    "received)",
+                    f"the answer was not complete within request_timeout={self.timeout:g} s (HTTP "
+                    f"{response.status_code}, {body.received} bytes of the body received)",
                     request=response.request,
                 ) from None
             if isinstance(error, _TooLargeError):

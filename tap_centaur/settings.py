@@ -29,8 +29,7 @@ DEFAULT_API_URL = "https://api.centaurlabs.com"
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 SEE_README = "See README.md, Settings."
 
-#: Numbers may come as text (environment variables): msgspec parses them; these patterns let
-#: the SDK's own check of the schema accept them.
+#: Numbers as text (environment variables), which msgspec parses, pass the SDK's schema check.
 _NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 _ID_TEXT = r"^\s*[0-9]+\s*$"
 _STATE = th.StringType(allowed_values=list(LABELING_STATES))
