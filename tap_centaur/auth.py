@@ -63,19 +63,17 @@ class CentaurAuth(AuthBase):
 
     def renewing(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
         """`send()` the request, logging in again and re-sending after each 401 (`MAX_RENEWALS`)."""
-        renewals = 0
-        while True:
+        for renewals in range(MAX_RENEWALS + 1):
             try:
                 response = send()
             except UnauthorizedError:
-                if renewals == MAX_RENEWALS:
-                    raise _rejected_anyway(request_label(request)) from None
-                renewals += 1
-                rejected = request.headers.get("Authorization", "").removeprefix("Bearer ")
-                self._renew(rejected or None, request_label(request))
+                if renewals < MAX_RENEWALS:
+                    rejected = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                    self._renew(rejected or None, request_label(request))
             else:
                 self._renewals_unused = 0
                 return response
+        raise _rejected_anyway(request_label(request))
 
     def logout(self) -> None:
         """End the session the run logged in for (best effort: a failure is a warning)."""
