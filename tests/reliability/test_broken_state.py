@@ -53,6 +53,7 @@ BROKEN: list[tuple[str, str, tuple[str, ...]]] = [
     ("context-a-list", _bad_partition(context=[101]), (ENTRY, "'context'", "list")),
     ("task_id-abc", _bad_partition(context={"task_id": "abc"}), (ENTRY, "task_id 'abc'")),
     ("task_id-zero", _bad_partition(context={"task_id": 0}), (ENTRY, "task_id 0")),
+    ("task_id-superscript", _bad_partition(context={"task_id": "²"}), (ENTRY, "task_id '²'")),
     ("task_id-true", _bad_partition(context={"task_id": True}), (ENTRY, "task_id True")),
     ("task_id-missing", _bad_partition(context={}), (ENTRY, "task_id None")),
     (
