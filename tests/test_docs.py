@@ -54,11 +54,8 @@ def test_settings_table_matches_about_output():
 
 
 def test_quick_start_has_exactly_the_demo_and_the_test_command():
-    commands = [
-        line.split("#")[0].strip()
-        for line in readme_block("## Quick start", "bash").strip().splitlines()
-    ]
-    assert commands == ["make demo", "make test"]
+    block = readme_block("## Quick start", "bash").strip().splitlines()
+    assert [line.split("#")[0].strip() for line in block] == ["make demo", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^run_step \"make test\" make test\b", ci, re.MULTILINE)
 

@@ -1,9 +1,6 @@
-"""Fixtures and checks of the end-to-end tests: real Meltano, real PostgreSQL, the simulator; per
-test its own simulator, Meltano system database (so state) and PostgreSQL schema (then dropped).
-`make e2e` gives the server (TARGET_POSTGRES_*), Meltano (MELTANO_BIN) and
-TAP_CENTAUR_E2E_REQUIRED=1, which turns every "cannot run here" skip into a failure. The checks
-compare loaded rows with the simulator's data, and read its recorded requests, Meltano's logs
-and stored bookmarks."""
+"""Fixtures and checks of the end-to-end tests (real Meltano, PostgreSQL, the simulator; per test
+its own simulator, Meltano system database and PostgreSQL schema). `make e2e` gives the server
+(TARGET_POSTGRES_*), Meltano (MELTANO_BIN) and TAP_CENTAUR_E2E_REQUIRED=1 (a skip then fails)."""
 
 from __future__ import annotations
 

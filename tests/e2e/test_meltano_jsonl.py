@@ -20,9 +20,8 @@ pytestmark = pytest.mark.e2e
 def test_stream_maps_and_labeling_states_from_the_environment(
     extractor: str, meltano: Meltano, sim: Simulator, tmp_path: Path
 ) -> None:
-    """meltano.yml's inherited extractor drops read_stats; the README's example, given as an
-    environment variable, drops it and hashes each content's origin. The labeling states come
-    as a JSON list (`kind: string` hands the tap its text, which it accepts)."""
+    """meltano.yml's inherited extractor drops read_stats; the README's example (a variable)
+    also hashes each origin. Labeling states as a JSON list (`kind: string` passes the text)."""
     states = ["Labeled", "Gold Standard"]
     meltano.env["TAP_CENTAUR_LABELING_STATE"] = json.dumps(states)
     hashed = extractor == "tap-centaur"

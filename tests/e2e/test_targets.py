@@ -1,8 +1,7 @@
-"""The tap's output through each Singer target of meltano.yml into real storage: a full run,
-then an incremental one from the STATE the target passed on, of every stream and label shape, as
-`meltano invoke tap-centaur > tap.jsonl` then `meltano invoke TARGET < tap.jsonl`. Every stored
-value is compared with the tap's last record per key; the passed-on STATE with the tap's last;
-column types with the README's "Targets" table."""
+"""The tap's output through each Singer target of meltano.yml: a full run, then an incremental
+one from the STATE the target passed on, every stream and label shape, `meltano invoke
+tap-centaur > tap.jsonl` then `meltano invoke TARGET < tap.jsonl`; stored values, the passed-on
+STATE and column types compared with the tap's output and the README's "Targets" table."""
 
 from __future__ import annotations
 
@@ -74,16 +73,6 @@ def stored_in_duckdb(path: Path) -> Stored:
     return dict(json.loads(completed.stdout))
 
 
-def tap_run(meltano: Meltano, run: int, state: dict[str, Any] | None) -> tuple[Path, Messages]:
-    """`meltano invoke tap-centaur [--state FILE] > tap-RUN.jsonl`: the file, its messages."""
-    args: tuple[str, ...] = ("invoke", "tap-centaur")
-    if state is not None:
-        args += ("--state", str(write_lines(meltano.workdir / f"state-{run}.json", [state])))
-    output = meltano.workdir / f"tap-{run}.jsonl"
-    output.write_text(meltano(*args).stdout, encoding="utf-8")
-    return output, [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
-
-
 def latest_records(runs: list[Messages]) -> tuple[dict[str, Any], dict[str, dict[Any, Any]]]:
     """Each stream's schema, and its last record per primary key, over `runs` in order."""
     schemas: dict[str, Any] = {}
@@ -148,14 +137,17 @@ def pipes(
         meltano.env["TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA"] = DUCKDB_SCHEMA
         runs: list[Messages] = []
         loads: dict[str, list[RunResult]] = {target: [] for target in TARGETS}
-        state = None
+        state: tuple[str, ...] = ()  # --state FILE: the STATE the targets passed on
         for run in (1, 2):
-            output, messages = tap_run(meltano, run, state)
+            output = workdir / f"tap-{run}.jsonl"  # meltano invoke tap-centaur > tap-RUN.jsonl
+            output.write_text(meltano("invoke", "tap-centaur", *state).stdout, encoding="utf-8")
+            messages = [json.loads(line) for line in output.read_text().splitlines()]
             runs.append(messages)
             results = meltano.concurrently([("invoke", t) for t in TARGETS], output, check=False)
             for target, result in zip(TARGETS, results, strict=True):
                 loads[target].append(result)
-            state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+            last = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+            state = ("--state", str(write_lines(workdir / f"state-{run}.json", [last])))
             if run == 1:
                 sim.update_cases(101, count=3, rng_seed=1)
                 sim.update_cases(103, count=3, rng_seed=2)
@@ -216,8 +208,8 @@ def test_a_table_loaded_before_takes_the_new_layout_after_the_documented_renames
     pipes: Pipes, pg_settings: dict[str, str], tmp_path: Path
 ) -> None:
     """MeltanoLabs' target-postgres refuses the new label columns into old jsonb ones; after
-    docs/WAREHOUSE.md's renames, the old columns keep their old rows, the new ones fill.
-    The tap's output: the full run of `pipes`, as it is (new) and as the tap wrote it before."""
+    docs/WAREHOUSE.md's renames, the old columns keep their old rows (of `pipes`' full run as
+    the tap wrote it before), the new ones fill."""
     meltano = Meltano(pipes.meltano.executable, dict(pipes.meltano.env), tmp_path)
     emitted = pipes.runs[0]
     with schema_for(pg_settings, meltano) as postgres:
