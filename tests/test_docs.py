@@ -3,35 +3,59 @@ messages, scheduling, targets, dbt models."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 SOURCE = "\n".join(path.read_text() for path in sorted((ROOT / "tap_centaur").glob("*.py")))
 
 
-def test_settings_table_matches_about_output():
-    check = subprocess.run(
-        [sys.executable, "scripts/sync_readme.py", "--check"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+def load_yaml(path: Path) -> Any:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def run(*command: str, check: bool = True, **options: Any) -> subprocess.CompletedProcess[str]:
+    """Run `command` (in the repository, no stdin, 120 s at most), its output captured."""
+    options = {"cwd": ROOT, "timeout": 120, **options}
+    return subprocess.run(
+        command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=check, **options
     )
+
+
+@cache
+def about() -> dict[str, Any]:
+    return dict(
+        json.loads(run(sys.executable, "-m", "tap_centaur", "--about", "--format=json").stdout)
+    )
+
+
+def readme_block(heading: str, language: str = "yaml") -> str:
+    """The first `language` block of the README after `heading`."""
+    block = re.search(rf"```{language}\n(.*?)```", README.split(f"\n{heading}\n", 1)[1], re.DOTALL)
+    assert block, f"README.md has no {language} block under {heading!r}"
+    return block.group(1)
+
+
+def readme_yaml(heading: str) -> Any:
+    return YAML(typ="safe", pure=True).load(readme_block(heading))
+
+
+def test_settings_table_matches_about_output():
+    check = run(sys.executable, "scripts/sync_readme.py", "--check", check=False)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_quick_start_has_exactly_the_demo_and_the_test_command():
-    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    block = quick_start.split("```bash", 1)[1].split("```", 1)[0]
-    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
-    assert commands == ["make demo", "make test"]
+    block = readme_block("## Quick start", "bash").strip().splitlines()
+    assert [line.split("#")[0].strip() for line in block] == ["make demo", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^run_step \"make test\" make test\b", ci, re.MULTILINE)
 
@@ -92,31 +116,29 @@ def test_troubleshooting_table_quotes_messages_the_tap_really_prints():
 
 def test_the_targets_table_says_what_the_target_tests_check():
     """Each row: the loader's pinned pip_url in meltano.yml, the column types
-    tests/e2e/test_targets.py asserts for it."""
+    tests/e2e/test_targets.py asserts for it (the last column: integers, numbers)."""
     from tests.e2e.test_targets import COLUMN_TYPES
 
-    loaders = {p["name"]: p for p in YAML().load(ROOT / "meltano.yml")["plugins"]["loaders"]}
+    loaders = {
+        p["name"]: p["pip_url"] for p in load_yaml(ROOT / "meltano.yml")["plugins"]["loaders"]
+    }
     table = README.split("<!-- targets-table", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
-    header = [cell.strip() for cell in table[0].strip("|").split("|")]
-    columns = {"correct_label": 2, "correct_label_wkt": 3, "read_stats": 4, "counts": 4}
-    columns |= {"undocumented_fields": 4, "content_metadata": 5, "results": 5}
-    assert "`correct_label`" in header[2] and "`content_metadata`" in header[5]
+    header, _, *rows = [
+        [re.findall(r"`([^`]+)`", cell) for cell in line.strip("|").split("|")] for line in table
+    ]
     udt = {"text[]": "_text", "jsonb[]": "_jsonb", "character varying": "varchar"}
     udt |= {"bigint": "int8", "double precision": "float8"}
-    rows = {}
-    for line in table[2:]:
-        cells = [re.findall(r"`([^`]+)`", cell) for cell in line.strip("|").split("|")]
-        rows[cells[0][0]] = cells
-    assert set(rows) == set(COLUMN_TYPES)
-    for name, expected in COLUMN_TYPES.items():
-        cells = rows[name]
-        assert cells[1] == [loaders[name]["pip_url"]], name
-        said = {field: [udt.get(t, t) for t in cells[column]] for field, column in columns.items()}
-        said |= {"task_id": [udt.get(cells[6][0], cells[6][0])]}
-        said |= {"agreement": [udt.get(cells[6][1], cells[6][1])]}
-        assert {field: said[field] for field in expected} == {
-            field: [column_type] for field, column_type in expected.items()
-        }, name
+    columns = [*header[2:-1], ["task_id"], ["agreement"]]
+    said = {}
+    for (name, *_), pinned, *types in rows:
+        cells = [*types[:-1], *([t] for t in types[-1])]
+        by_field = {
+            field: udt.get(t, t)
+            for fields, [t] in zip(columns, cells, strict=True)
+            for field in fields
+        }
+        said[name] = pinned, {field: by_field[field] for field in COLUMN_TYPES.get(name, {})}
+    assert said == {name: ([loaders[name]], types) for name, types in COLUMN_TYPES.items()}
 
 
 def test_warehouse_doc_guides_every_dbt_model_and_each_has_tests():
@@ -130,30 +152,17 @@ def test_warehouse_doc_guides_every_dbt_model_and_each_has_tests():
     assert listed == set(files)
     marts = {name for name, layer in files.items() if layer == "marts"}
     assert set(re.findall(r"^### `(\w+)`", doc, re.MULTILINE)) == marts
-    yaml = YAML(typ="safe", pure=True)
-    tested = {}
-    for path in models.rglob("_*.yml"):
-        for model in yaml.load(path.read_text())["models"]:
-            columns = model.get("columns") or []
-            tested[model["name"]] = bool(model.get("data_tests")) or any(
-                column.get("data_tests") for column in columns
-            )
+    declared = [model for path in models.rglob("_*.yml") for model in load_yaml(path)["models"]]
+    tests = {m["name"]: [m, *(m.get("columns") or [])] for m in declared}  # the model's, columns'
+    tested = {name: any(t.get("data_tests") for t in where) for name, where in tests.items()}
     assert tested == dict.fromkeys(files, True)
 
 
-def readme_yaml(heading: str) -> Any:
-    """The first YAML block of the README after `heading`."""
-    block = re.search(r"```yaml\n(.*?)```", README.split(f"\n{heading}\n", 1)[-1], re.DOTALL)
-    assert block, f"README.md has no YAML block under {heading!r}"
-    return YAML(typ="safe", pure=True).load(block.group(1))
-
-
 def test_readme_scheduling_blocks_are_what_meltano_yml_declares():
-    project = YAML(typ="safe", pure=True).load(ROOT / "meltano.yml")
+    project = load_yaml(ROOT / "meltano.yml")
     assert readme_yaml("## Scheduling") == {k: project[k] for k in ("jobs", "schedules")}
     shards = ("tap-centaur--shard-0", "tap-centaur--shard-1")
     declared = [p for name in shards for p in project["plugins"]["extractors"] if p["name"] == name]
     assert readme_yaml("### Sharding: several jobs, one warehouse") == declared
-    assert [p["config"] for p in declared] == [
-        {"shard_count": 2, "shard_index": index} for index in (0, 1)
-    ]
+    shards_config = [{"shard_count": 2, "shard_index": index} for index in (0, 1)]
+    assert [p["config"] for p in declared] == shards_config

@@ -1,10 +1,6 @@
-"""orchestrate/: Meltano's jobs and schedules as Dagster's, each task run through Dagster Pipes.
-
-Against a stand-in `meltano` (a script that lists jobs and schedules and "runs" tasks by printing
-lines), with real Dagster in-process: the jobs' ops in the Meltano job's order, each line in the
-run's log (errors at ERROR), a task that fails failing the run, a stopped run stopping Meltano.
-tests/e2e/test_dagster.py runs the same code location with the real Meltano.
-"""
+"""orchestrate/: Meltano's jobs and schedules as Dagster's, each task run through Dagster Pipes,
+with real Dagster in-process and a stand-in `meltano` (it lists jobs and schedules, and "runs" a
+task by printing lines); tests/e2e/test_dagster.py runs them with the real Meltano."""
 
 from __future__ import annotations
 
@@ -18,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, EventLogEntry, ExecuteInProcessResult
+from dagster import DagsterInstance, Definitions, EventLogEntry, ExecuteInProcessResult
 
 from orchestrate.meltano_jobs import definitions
 
@@ -58,29 +54,35 @@ if task == "tap-slow target-x":
 
 
 @pytest.fixture
-def fake_meltano(tmp_path: Path) -> Path:
+def defs(tmp_path: Path) -> Definitions:
+    """The definitions of the stand-in's project (its files in `tmp_path`)."""
     script = tmp_path / "meltano"
     files = {name: tmp_path / name for name in ("calls", "started", "stopped")}
     script.write_text(FAKE_MELTANO.format(python=sys.executable, **files))
     script.chmod(0o755)
-    return script
+    return definitions(tmp_path, str(script))
 
 
-def run(job_name: str, meltano: Path) -> tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]:
-    defs = definitions(meltano.parent, str(meltano))
+def run_job(defs: Definitions, name: str) -> tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]:
+    """Run job `name` in-process: its result and its log (event log entries, oldest first)."""
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False
-        )
+        job = defs.resolve_job_def(name)
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
         return result, instance.all_logs(result.run_id)
 
 
-def messages(log: Sequence[EventLogEntry], level: int) -> list[str]:
-    return [e.user_message for e in log if e.dagster_event is None and e.level == level]
+def level_of(entry: EventLogEntry) -> int:
+    """The entry's level as a number (Dagster keeps a number or a name)."""
+    level = entry.level
+    return level if isinstance(level, int) else int(logging.getLevelName(level.upper()))
 
 
-def test_jobs_ops_and_schedules_come_from_meltanos_lists(fake_meltano: Path) -> None:
-    defs = definitions(fake_meltano.parent, str(fake_meltano))
+def messages(log: Sequence[EventLogEntry], level: int = logging.DEBUG) -> list[str]:
+    """The lines of a run's log at `level` or above."""
+    return [e.user_message for e in log if e.dagster_event is None and level_of(e) >= level]
+
+
+def test_jobs_ops_and_schedules_come_from_meltanos_lists(defs: Definitions) -> None:
     job = defs.resolve_job_def("both_taps")
     assert sorted(node.name for node in job.nodes) == ["tap_a_target_x_1", "tap_b_target_x_2"]
     # The second task waits for the first.
@@ -93,11 +95,11 @@ def test_jobs_ops_and_schedules_come_from_meltanos_lists(fake_meltano: Path) -> 
 
 
 def test_each_line_is_in_the_runs_log_and_a_failed_task_fails_the_run(
-    fake_meltano: Path,
+    defs: Definitions, tmp_path: Path
 ) -> None:
-    result, log = run("both_taps", fake_meltano)
+    result, log = run_job(defs, "both_taps")
     assert not result.success
-    calls = (fake_meltano.parent / "calls").read_text().splitlines()
+    calls = (tmp_path / "calls").read_text().splitlines()
     assert calls == ["tap-a target-x", "tap-b target-x"]  # in order; the second failed
     info = messages(log, logging.INFO)
     assert any(line.endswith("tap says: running tap-a target-x") for line in info)
@@ -109,20 +111,17 @@ def test_each_line_is_in_the_runs_log_and_a_failed_task_fails_the_run(
 
 def test_a_listing_that_fails_names_the_command(tmp_path: Path) -> None:
     broken = tmp_path / "meltano"
-    broken.write_text(
-        f"#!{sys.executable}\nimport sys\nprint('no project here', file=sys.stderr)\nsys.exit(1)\n"
-    )
+    broken.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no project here')\n")
     broken.chmod(0o755)
-    with pytest.raises(
-        RuntimeError, match=r"`meltano job list` in .* failed \(exit 1\): no project here"
-    ):
+    failed = r"`meltano job list` in .* failed \(exit 1\): no project here"
+    with pytest.raises(RuntimeError, match=failed):
         definitions(tmp_path, str(broken))
 
 
-def test_stopping_the_run_stops_meltano(fake_meltano: Path) -> None:
+def test_stopping_the_run_stops_meltano(defs: Definitions, tmp_path: Path) -> None:
     # Dagster stops a run with SIGINT to its process; the op passes it on to the relay, which
     # passes it on to Meltano.
-    started = fake_meltano.parent / "started"
+    started = tmp_path / "started"
 
     def interrupt() -> None:
         deadline = time.monotonic() + 60
@@ -132,6 +131,6 @@ def test_stopping_the_run_stops_meltano(fake_meltano: Path) -> None:
             os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt, daemon=True).start()
-    result, _ = run("slow", fake_meltano)
+    result, _ = run_job(defs, "slow")
     assert not result.success
-    assert (fake_meltano.parent / "stopped").read_text() == str(int(signal.SIGINT))
+    assert (tmp_path / "stopped").read_text() == str(int(signal.SIGINT))

@@ -1,35 +1,22 @@
-"""The repository's machine-read files are valid and agree with the tap (no network needed).
-
-- GitHub workflows, Dependabot config and meltano.yml against the JSON schemas vendored by
-  check-jsonschema (the pre-commit hooks' check, offline); a broken copy of each is rejected.
-  meltano.yml against the installed Meltano's own schema: tests/e2e/test_hub_definition.py;
-  its extractor is generated (tests/test_plugin_definition.py).
-- meltano.yml holds no secret and pins its loaders and Meltano; .env.example lists every
-  TAP_CENTAUR_* variable.
-- Workflows: tests on every supported Python, lint with ruff and mypy, trusted publishing on
-  tags, actions pinned.
-- .pre-commit-config.yaml is valid and has the promised hooks; .gitignore covers the
-  generated folders; the CI and helper scripts are executable strict bash.
-
-actionlint is not run: its PyPI wrapper downloads the binary from GitHub when installed,
-which this project's machines cannot reach.
-"""
+"""The repository's machine-read files are valid and agree with the tap (no network needed):
+workflows, Dependabot and meltano.yml against check-jsonschema's vendored schemas (the
+pre-commit hooks' check; Meltano's own schema: tests/e2e/test_hub_definition.py), pins and no
+secrets in meltano.yml, .env.example, the workflows' jobs, pre-commit hooks, .gitignore, and the
+CI and helper scripts (strict bash). actionlint is not run: its PyPI wrapper downloads the
+binary from GitHub, which this project's machines cannot reach."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_docs import ROOT, about, load_yaml, run
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 #: Each checked file, its schema, and a key whose misspelling the schema rejects.
 SCHEMAS = {
@@ -40,22 +27,6 @@ SCHEMAS = {
 }
 
 
-def load_yaml(path: Path) -> Any:
-    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-
-
-@cache
-def about() -> dict[str, Any]:
-    command = [sys.executable, "-m", "tap_centaur", "--about", "--format=json"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
-    data: dict[str, Any] = json.loads(done.stdout)
-    return data
-
-
-def test_every_workflow_is_checked() -> None:
-    assert {p.name for p in WORKFLOWS.glob("*.yml")} == {"ci.yml", "release.yml"}
-
-
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_file_is_valid_and_a_broken_copy_is_not(name: str, tmp_path: Path) -> None:
     schema, good, bad = SCHEMAS[name]
@@ -64,31 +35,26 @@ def test_file_is_valid_and_a_broken_copy_is_not(name: str, tmp_path: Path) -> No
     misspelt = re.sub(rf"^(\s*(- )?){good}:", rf"\g<1>{bad}:", text, count=1, flags=re.M)
     broken.write_text(misspelt, encoding="utf-8")
     assert broken.read_text(encoding="utf-8") != text
+    command = (sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema)
     for path, code in ((ROOT / name, 0), (broken, 1)):
-        command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        done = run(*command, str(path), check=False)
         assert done.returncode == code, f"{path}:\n{done.stdout}{done.stderr}"
 
 
-def test_meltano_yml_has_no_secret_values() -> None:
+def test_meltano_yml_pins_loaders_and_meltano_and_holds_no_secret() -> None:
     text = (ROOT / "meltano.yml").read_text(encoding="utf-8")
     for name in ("api_key", "api_password", "bearer_token", "password"):
         # A `$VARIABLE` is a reference to the environment, not a value.
         assert not re.search(rf"^\s*{name}:\s*[^\s$]", text, re.MULTILINE), name
-
-
-def test_loaders_and_meltano_are_pinned() -> None:
     project = load_yaml(ROOT / "meltano.yml")
-    loaders = {p["name"]: p for p in project["plugins"]["loaders"]}
-    jsonl = loaders["target-jsonl"]
-    assert (jsonl["variant"], jsonl["pip_url"]) == ("andyh1203", "target-jsonl==0.1.4")
+    plugins = project["plugins"]
+    for plugin in plugins["loaders"] + plugins["transformers"]:
+        specs = plugin["pip_url"].split()
+        assert all(re.fullmatch(r"[\w.-]+==[\d.]+", spec) for spec in specs), plugin["name"]
+        password = [s for s in plugin.get("settings", []) if s["name"] == "password"]
+        assert all(setting["sensitive"] is True for setting in password), plugin["name"]
+    jsonl = next(p for p in plugins["loaders"] if p["name"] == "target-jsonl")
     assert jsonl["config"]["destination_path"].startswith("output")
-    postgres = loaders["target-postgres"]
-    assert postgres["variant"] == "meltanolabs"
-    assert re.fullmatch(r"meltanolabs-target-postgres==[\d.]+", postgres["pip_url"])
-    assert next(s for s in postgres["settings"] if s["name"] == "password")["sensitive"] is True
-    [dbt] = project["plugins"]["transformers"]
-    assert all(re.fullmatch(r"[\w.-]+==[\d.]+", spec) for spec in dbt["pip_url"].split()), dbt
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     pinned = re.search(r"^MELTANO_VERSION := ([\d.]+)$", makefile, re.MULTILINE)
     lower = re.search(r">=([\d.]+)", project["requires_meltano"])
@@ -102,8 +68,10 @@ def test_env_example_lists_every_tap_variable() -> None:
     listed = set(re.findall(r"^#?\s*(TAP_CENTAUR_[A-Z_]+)=", text, re.MULTILINE))
     expected = {f"TAP_CENTAUR_{name.upper()}" for name in about()["settings"]["properties"]}
     assert expected <= listed, sorted(expected - listed)
-    for name in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"):
-        assert f"TARGET_POSTGRES_{name}=" in text
+    postgres = [
+        f"TARGET_POSTGRES_{name}=" for name in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE")
+    ]
+    assert [line for line in postgres if line not in text] == []
 
 
 def steps_text(job: dict[str, Any]) -> str:
@@ -135,11 +103,10 @@ def test_release_workflow_publishes_tags_with_trusted_publishing() -> None:
 
 
 def test_actions_are_pinned_and_dependabot_updates_them() -> None:
-    for path in WORKFLOWS.glob("*.yml"):
-        for job in load_yaml(path)["jobs"].values():
-            for step in job.get("steps", []):
-                if "uses" in step:
-                    assert re.search(r"@(v\d[\w.]*|release/v\d+|[0-9a-f]{40})$", step["uses"])
+    assert {p.name for p in WORKFLOWS.glob("*.yml")} == {"ci.yml", "release.yml"}  # all in SCHEMAS
+    jobs = [job for path in WORKFLOWS.glob("*.yml") for job in load_yaml(path)["jobs"].values()]
+    uses = [step["uses"] for job in jobs for step in job.get("steps", []) if "uses" in step]
+    assert [u for u in uses if not re.search(r"@(v\d[\w.]*|release/v\d+|[0-9a-f]{40})$", u)] == []
     config = load_yaml(ROOT / ".github" / "dependabot.yml")
     assert {u["package-ecosystem"] for u in config["updates"]} >= {"pip", "github-actions"}
 
@@ -149,11 +116,8 @@ def test_pre_commit_config_is_valid_and_has_the_promised_hooks() -> None:
     hooks = {hook["id"] for repo in load_yaml(path)["repos"] for hook in repo["hooks"]}
     assert hooks >= {"ruff-check", "ruff-format", "mypy", "check-github-workflows"}
     assert hooks >= {"check-dependabot", "check-meltano"}
-    pre_commit = Path(sys.executable).parent / "pre-commit"
-    done = subprocess.run(
-        [str(pre_commit), "validate-config", str(path)], capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+    pre_commit = str(Path(sys.executable).parent / "pre-commit")
+    done = run(pre_commit, "validate-config", str(path), check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -161,10 +125,7 @@ def test_generated_files_are_git_ignored_and_env_example_is_not() -> None:
     ignored = [".venv/x", ".meltano/x", ".meltano-venv/x", "output/x.jsonl", "dist/x.whl", ".env"]
     ignored += ["tap_centaur/__pycache__/x.pyc", "x.egg-info/PKG-INFO", ".pytest_cache/x"]
     ignored += [".mypy_cache/x", ".ruff_cache/x"]
-    command = ["git", "check-ignore", "--no-index", *ignored, ".env.example"]
-    done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run("git", "check-ignore", "--no-index", *ignored, ".env.example", check=False)
     assert done.stdout.splitlines() == ignored, done.stdout + done.stderr
 
 
@@ -180,5 +141,4 @@ def test_scripts_are_executable_bash_with_strict_mode(script: str) -> None:
     assert text.startswith("#!/usr/bin/env bash\n")
     if script != "scripts/stop_postgres.sh":  # best effort on purpose: it runs in traps
         assert "set -euo pipefail" in text
-    syntax = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, check=False)
-    assert syntax.returncode == 0, syntax.stderr
+    assert run("bash", "-n", str(path), check=False).returncode == 0

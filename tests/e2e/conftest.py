@@ -1,33 +1,48 @@
-"""Fixtures of the end-to-end tests: real Meltano, real PostgreSQL, the local simulator.
-
-`make e2e` (scripts/e2e.sh) provides everything: a PostgreSQL server (TARGET_POSTGRES_HOST,
-_PORT, _USER, _PASSWORD, _DATABASE), Meltano with the plugins installed (MELTANO_BIN) and
-TAP_CENTAUR_E2E_REQUIRED=1, which turns every "cannot run here" skip into a failure.
-Each test gets its own simulator, Meltano system database (so its own state) and PostgreSQL
-schema (dropped afterwards).
-"""
+"""Fixtures and checks of the end-to-end tests (real Meltano, PostgreSQL, the simulator; per test
+its own simulator, Meltano system database and PostgreSQL schema). `make e2e` gives the server
+(TARGET_POSTGRES_*), Meltano (MELTANO_BIN) and TAP_CENTAUR_E2E_REQUIRED=1 (a skip then fails)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
-from ruamel.yaml import YAML
 
 from centaur_sim import SimConfig, Simulator
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
+from tests.harness.checks import as_emitted
+from tests.test_docs import ROOT, load_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-PG_VARS = tuple(f"TARGET_POSTGRES_{n}" for n in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"))
+#: psycopg's connection arguments and the variables that give them.
+PG_VARS = {"host": "HOST", "port": "PORT", "user": "USER", "password": "PASSWORD"}
+PG_VARS = {k: f"TARGET_POSTGRES_{v}" for k, v in (PG_VARS | {"dbname": "DATABASE"}).items()}
 REQUIRED = os.environ.get("TAP_CENTAUR_E2E_REQUIRED", "") not in ("", "0", "false")
 RUN_TIMEOUT = 300
+Rows = dict[tuple[int, int], dict[str, Any]]
+RESULTS_V1 = "/results/public/v1/list"
+RESULTS_V2 = "/results/public/v2/list"
+METRIC = re.compile(r"METRIC: (\{.*\})\s*$")
+
+
+def by_key(records: Iterable[dict[str, Any]]) -> Rows:
+    """Records by (task_id, case_id), each case once."""
+    records = list(records)
+    keyed = {(r["task_id"], r["case_id"]): r for r in records}
+    assert len(keyed) == len(records), "two records of one case"
+    return keyed
 
 
 def unavailable(reason: str) -> None:
@@ -39,17 +54,12 @@ def unavailable(reason: str) -> None:
 
 @dataclass
 class RunResult:
-    """One finished `meltano` command."""
+    """One finished `meltano` command; `output` is stdout and stderr (Meltano's log) together."""
 
     args: tuple[str, ...]
     returncode: int
     stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        """Standard output and error together (Meltano logs to stderr)."""
-        return self.stdout + self.stderr
+    output: str
 
 
 @dataclass
@@ -61,22 +71,15 @@ class Meltano:
     workdir: Path
     project: Path = ROOT
 
-    def __post_init__(self) -> None:
-        """Meltano finds the project by its working directory and MELTANO_PROJECT_ROOT."""
-        self.env["MELTANO_PROJECT_ROOT"] = str(self.project)
-
     def __call__(self, *args: str, check: bool = True, stdin: Path | None = None) -> RunResult:
         """Run `meltano ARGS`; with `check`, fail the test (showing the log) on a non-zero exit."""
-        return self.concurrently([args], check=check, stdin=stdin)[0]
+        return self.concurrently([args], stdin, check)[0]
 
     def concurrently(
-        self, commands: list[tuple[str, ...]], check: bool = True, stdin: Path | None = None
+        self, commands: Sequence[tuple[str, ...]], stdin: Path | None = None, check: bool = True
     ) -> list[RunResult]:
         """Start every `meltano ARGS` of `commands` at once (each reading `stdin`), then wait.
-
-        Output goes to files, not pipes (which one process could fill while the test waits for
-        another); each run's log stays in `workdir`.
-        """
+        Output goes to files in `workdir`: a pipe could fill while the test waits for another."""
         started = []
         for args in commands:
             out = self.workdir / f"meltano-{uuid.uuid4().hex[:8]}"
@@ -96,8 +99,9 @@ class Meltano:
                 process.wait(timeout=RUN_TIMEOUT)
             finally:
                 process.kill()
-            read = [out.with_suffix(s).read_text("utf-8", "replace") for s in (".stdout", ".log")]
-            results.append(RunResult(args, process.wait(), *read))
+            printed = out.with_suffix(".stdout").read_text("utf-8", "replace")
+            log = out.with_suffix(".log").read_text("utf-8", "replace")
+            results.append(RunResult(args, process.wait(), printed, printed + log))
         for result in results:
             if check and result.returncode:
                 tail = "\n".join(result.output.splitlines()[-40:])
@@ -105,30 +109,21 @@ class Meltano:
         return results
 
     def state(self, state_id: str) -> dict[str, Any]:
-        """The state Meltano stored under `state_id`."""
         stdout = self("state", "get", state_id).stdout
-        state: dict[str, Any] = json.loads(stdout[stdout.index("{") :])
-        return state
-
-    def set_state(self, state_id: str, singer_state: dict[str, Any]) -> None:
-        """Store `singer_state` (what a tap writes) under `state_id`, as a user would."""
-        self("state", "set", "--force", state_id, json.dumps({"singer_state": singer_state}))
+        return dict(json.loads(stdout[stdout.index("{") :]))
 
     def overlay(self, *activate_version: str) -> None:
-        """Run in a copy of this project whose extractors `activate_version` get
-        `emit_activate_version_messages: true` (an SDK setting only meltano.yml can give: the
-        plugin definition does not declare it, so no environment variable reaches it). The copy
-        links to this project's installed plugins."""
-        yaml = YAML()
-        project = yaml.load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+        """Run in a copy of this project (linked to its installed plugins) whose extractors
+        `activate_version` get `emit_activate_version_messages: true`: an SDK setting only
+        meltano.yml can give (the plugin definition does not declare it)."""
+        project = load_yaml(ROOT / "meltano.yml")
         for extractor in project["plugins"]["extractors"]:
             if extractor["name"] in activate_version:
                 extractor.setdefault("config", {})["emit_activate_version_messages"] = True
         self.project = self.workdir / "project"
         self.project.mkdir()
         self.env["MELTANO_PROJECT_ROOT"] = str(self.project)
-        with (self.project / "meltano.yml").open("w", encoding="utf-8") as out:
-            yaml.dump(project, out)
+        (self.project / "meltano.yml").write_text(json.dumps(project), encoding="utf-8")
         (self.project / ".meltano").symlink_to(ROOT / ".meltano", target_is_directory=True)
 
 
@@ -139,17 +134,10 @@ class Postgres:
         import psycopg
 
         self.schema = schema
-        self.connection = psycopg.connect(
-            host=settings["TARGET_POSTGRES_HOST"],
-            port=int(settings["TARGET_POSTGRES_PORT"]),
-            user=settings["TARGET_POSTGRES_USER"],
-            password=settings["TARGET_POSTGRES_PASSWORD"],
-            dbname=settings["TARGET_POSTGRES_DATABASE"],
-            autocommit=True,
-        )
+        info = psycopg.conninfo.make_conninfo(**{k: settings[v] for k, v in PG_VARS.items()})
+        self.connection = psycopg.connect(info, autocommit=True)
 
     def close(self) -> None:
-        """Drop the schema and close the connection."""
         self.connection.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
         self.connection.close()
 
@@ -160,12 +148,10 @@ class Postgres:
             return list(cursor.fetchall()) if cursor.description else []
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        """Run a query that returns one value."""
         [(value,)] = self.all(sql, params)
         return value
 
     def table(self, table: str) -> list[dict[str, Any]]:
-        """Every row of `table`, as dicts."""
         with self.connection.cursor() as cursor:
             cursor.execute(f'SELECT * FROM "{self.schema}"."{table}"')
             names = [column.name for column in cursor.description or ()]
@@ -173,28 +159,12 @@ class Postgres:
 
     def rows(self, table: str) -> dict[tuple[int, int], dict[str, Any]]:
         """Every row of `table`, keyed by (task_id, case_id), each key once."""
-        rows = self.table(table)
-        keyed = {(row["task_id"], row["case_id"]): row for row in rows}
-        assert len(keyed) == len(rows), f"two rows for one key in {table}"
-        return keyed
+        return by_key(self.table(table))
 
-    def column_types(self, table: str) -> dict[str, str]:
-        """{column: udt_name} (int8, jsonb, _jsonb for jsonb[], text, ...)."""
-        sql = "SELECT column_name, udt_name FROM information_schema.columns"
-        sql += " WHERE table_schema = %s AND table_name = %s"
-        return dict(self.all(sql, (self.schema, table)))
-
-    def primary_key(self, table: str) -> list[str]:
-        """The primary key columns of `table`, in key order."""
-        rows = self.all(
-            "SELECT k.column_name FROM information_schema.table_constraints c"
-            " JOIN information_schema.key_column_usage k"
-            "   ON k.constraint_name = c.constraint_name AND k.table_schema = c.table_schema"
-            " WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = %s"
-            "   AND c.table_name = %s ORDER BY k.ordinal_position",
-            (self.schema, table),
-        )
-        return [str(name) for (name,) in rows]
+    def primary_key(self, table: str) -> str:
+        """The definition of `table`'s primary key, e.g. "PRIMARY KEY (task_id, case_id)"."""
+        sql = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'p'"
+        return str(self.scalar(f"{sql} AND conrelid = %s::regclass", (f"{self.schema}.{table}",)))
 
     def extracted_since(self, table: str, since: Any) -> set[tuple[int, int]]:
         """The (task_id, case_id) of the rows of `table` loaded after `since`."""
@@ -202,16 +172,14 @@ class Postgres:
         return set(self.all(sql, (since,)))
 
     def last_extracted(self, table: str = "task_results") -> Any:
-        """The latest `_sdc_extracted_at` of `table`."""
         return self.scalar(f"SELECT max(_sdc_extracted_at) FROM {{schema}}.{table}")
 
 
 @pytest.fixture(scope="session")
 def pg_settings() -> dict[str, str]:
-    """The PostgreSQL connection settings from the environment."""
     if not os.environ.get("TARGET_POSTGRES_HOST"):
-        unavailable(f"needs a PostgreSQL server: set {', '.join(PG_VARS)} (`make e2e` does)")
-    return {name: os.environ[name] for name in PG_VARS}
+        unavailable(f"needs a PostgreSQL server: set {', '.join(PG_VARS.values())} (make e2e)")
+    return {name: os.environ[name] for name in PG_VARS.values()}
 
 
 @pytest.fixture(scope="session")
@@ -227,8 +195,7 @@ def clean_env() -> dict[str, str]:
     """The calling environment without variables that would change what Meltano runs."""
     leaky = ("TAP_CENTAUR", "MELTANO_", "TARGET_JSONL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(leaky)}
-    env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", MELTANO_ENVIRONMENT="dev")
-    return env
+    return env | {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "MELTANO_ENVIRONMENT": "dev"}
 
 
 @pytest.fixture
@@ -241,17 +208,17 @@ def sim() -> Iterator[Simulator]:
 
 def meltano_for(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
     """Meltano with a private system database in `workdir` (so private state), using `sim`."""
-    env = clean_env()
-    env.update(
-        MELTANO_DATABASE_URI=f"sqlite:///{workdir / 'meltano.db'}",
-        TAP_CENTAUR_API_URL=sim.url,
-        TAP_CENTAUR_API_KEY=sim.config.api_key,
-        TAP_CENTAUR_USERNAME=sim.config.username,
-        TAP_CENTAUR_API_PASSWORD=sim.config.api_password,
-        TAP_CENTAUR_TASK_IDS=json.dumps(sim.task_ids()),
-        TAP_CENTAUR_PAGE_SIZE="40",
-        TARGET_JSONL_DESTINATION_PATH=str(workdir / "jsonl"),
-    )
+    env = clean_env() | {
+        "MELTANO_PROJECT_ROOT": str(ROOT),
+        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
+        "TAP_CENTAUR_API_URL": sim.url,
+        "TAP_CENTAUR_API_KEY": sim.config.api_key,
+        "TAP_CENTAUR_USERNAME": sim.config.username,
+        "TAP_CENTAUR_API_PASSWORD": sim.config.api_password,
+        "TAP_CENTAUR_TASK_IDS": json.dumps(sim.task_ids()),
+        "TAP_CENTAUR_PAGE_SIZE": "40",
+        "TARGET_JSONL_DESTINATION_PATH": str(workdir / "jsonl"),
+    }
     return Meltano(meltano_bin, env, workdir)
 
 
@@ -259,10 +226,9 @@ def meltano_for(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
 def schema_for(
     pg_settings: dict[str, str], meltano: Meltano, target: str = "target-postgres"
 ) -> Iterator[Postgres]:
-    """A fresh schema that `meltano`'s `target` (target-postgres) loads into, dropped on exit."""
+    """A fresh schema that `meltano`'s `target` loads into, dropped on exit."""
     database = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
-    variable = target.upper().replace("-", "_")
-    meltano.env[f"{variable}_DEFAULT_TARGET_SCHEMA"] = database.schema
+    meltano.env[f"{target.upper().replace('-', '_')}_DEFAULT_TARGET_SCHEMA"] = database.schema
     try:
         yield database
     finally:
@@ -271,12 +237,95 @@ def schema_for(
 
 @pytest.fixture
 def meltano(meltano_bin: str, sim: Simulator, tmp_path: Path) -> Meltano:
-    """Meltano with a private system database (so private state), pointed at `sim`."""
     return meltano_for(meltano_bin, sim, tmp_path)
 
 
 @pytest.fixture
 def postgres(pg_settings: dict[str, str], meltano: Meltano) -> Iterator[Postgres]:
-    """A fresh schema for this test; target-postgres loads into it."""
     with schema_for(pg_settings, meltano) as database:
         yield database
+
+
+# --- what the tests compare: rows with the simulator's data, recorded requests, logs, state
+
+
+def truth_by_key(sim: Simulator, task_ids: Collection[int] | None = None) -> Rows:
+    """The simulator's v1 case results (of `task_ids`, or all) as the tap emits them."""
+    emitted = as_emitted(sim.truth(), CASE_RESULT_SCHEMA)
+    return by_key(r for r in emitted if task_ids is None or r["task_id"] in task_ids)
+
+
+def same(stored: Any, emitted: Any) -> bool:
+    """Whether a stored value is the emitted one: JSON text or JSON, numbers of any width."""
+    if isinstance(stored, str) and isinstance(emitted, dict | list):
+        stored = json.loads(stored)
+    if isinstance(stored, Decimal | float) and type(emitted) in (int, float):
+        return float(stored) == float(emitted)
+    return bool(stored == emitted) and type(stored) is type(emitted)
+
+
+def assert_rows_match(rows: Rows, truth: Rows, schema: dict[str, Any] = CASE_RESULT_SCHEMA) -> None:
+    """The table (or file) holds exactly the cases of `truth`, each field as the tap emits it
+    (a field the row lacks: null)."""
+    assert set(rows) == set(truth)
+    for key, expected in truth.items():
+        for name in schema["properties"]:
+            stored, value = rows[key].get(name), expected.get(name)
+            assert same(stored, value), (key, name, stored, value)
+
+
+def read_jsonl(path: Path) -> Rows:
+    """The records target-jsonl wrote, each case once."""
+    return by_key(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+
+
+def first_pages(sim: Simulator, path: str = RESULTS_V1) -> list[dict[str, str]]:
+    """The parameters of each recorded first-page request to `path` (no `last_sequence_id`):
+    one per partition a run read."""
+    asked = [(r["path"], dict(parse_qsl(r["query"]))) for r in sim.requests()]
+    return [params for at, params in asked if at == path and "last_sequence_id" not in params]
+
+
+def first_pages_per_task(sim: Simulator, path: str = RESULTS_V1) -> Counter[int]:
+    """How many times each task's reading started (its first page was asked for)."""
+    return Counter(int(params["task_id"]) for params in first_pages(sim, path))
+
+
+def record_counts(log: str) -> Counter[str]:
+    """Records the tap emitted per stream, from the SDK's `record_count` METRIC lines."""
+    counts: Counter[str] = Counter()
+    for found in filter(None, map(METRIC.search, log.splitlines())):
+        metric = json.loads(found.group(1))
+        if metric.get("metric") == "record_count":
+            counts[metric["tags"]["stream"]] += int(metric["value"])
+    return counts
+
+
+def bookmarks(state: dict[str, Any], stream: str = "task_results") -> dict[int, str]:
+    """{task_id: replication_key_value} of a state stored by Meltano ({"singer_state": ...})."""
+    partitions = state["singer_state"]["bookmarks"].get(stream, {}).get("partitions", [])
+    return {int(p["context"]["task_id"]): p["replication_key_value"] for p in partitions}
+
+
+def updated_after(bookmark: str) -> str:
+    """The `updated_after` the tap sends for a bookmark (UTC, whole seconds, no offset)."""
+    return datetime.fromisoformat(bookmark).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def just_after(*bookmark_values: str) -> float:
+    """An update time one second after the latest bookmark: the earliest change to read next."""
+    return max(datetime.fromisoformat(b).timestamp() for b in bookmark_values) + 1.0
+
+
+def activate_versions(output: str) -> int:
+    """ACTIVATE_VERSION messages target-postgres received, from its closing summary."""
+    found = re.search(r"(\d+) activate version messages", output)
+    assert found, "target-postgres logged no summary"
+    return int(found.group(1))
+
+
+def assert_nothing_deleted(postgres: Postgres, *tables: str) -> None:
+    """No row of `tables` is marked deleted (`_sdc_deleted_at`, set on ACTIVATE_VERSION)."""
+    for table in tables:
+        sql = f"SELECT count(*) FROM {{schema}}.{table} WHERE _sdc_deleted_at IS NOT NULL"
+        assert postgres.scalar(sql) == 0, f"rows of {table} marked deleted"

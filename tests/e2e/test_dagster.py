@@ -1,12 +1,6 @@
-"""Dagster runs this project's Meltano jobs (orchestrate/): the two shards at the same time.
-
-Real Dagster in-process (`execute_in_process`, one thread per run), real Meltano through Dagster
-Pipes, real PostgreSQL, the simulator. The shard jobs are meltano.yml's `centaur-shard-0` and
-`centaur-shard-1` (the README's recipe: inherited extractors with `shard_count: 2`), run in
-discovery mode (no `task_ids`) into one schema, with ACTIVATE_VERSION messages on, which a
-shard must not send. Shard 0's first run, alone as the README says, has a task that fails: its
-Dagster run fails with the tap's reason in its log, and Meltano keeps the other bookmarks.
-"""
+"""Dagster (in-process, a thread per run) runs this project's Meltano jobs (orchestrate/) through
+Pipes: meltano.yml's shard jobs (the README's recipe) at the same time, in discovery mode into one
+schema, with ACTIVATE_VERSION messages on, which a shard must not send."""
 
 from __future__ import annotations
 
@@ -14,19 +8,15 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
-from dagster import (
-    DagsterInstance,
-    Definitions,
-    EventLogEntry,
-    ExecuteInProcessResult,
-    build_schedule_context,
-)
+from dagster import Definitions, EventLogEntry, ExecuteInProcessResult
 
 from centaur_sim import SimConfig, Simulator
-from tests.e2e.checks import (
+from tests.e2e.conftest import (
+    Meltano,
+    Postgres,
     activate_versions,
     assert_nothing_deleted,
     assert_rows_match,
@@ -38,19 +28,16 @@ from tests.e2e.checks import (
     truth_by_key,
     updated_after,
 )
-from tests.e2e.conftest import Meltano, Postgres
+from tests.test_orchestrate import messages, run_job
 
 pytestmark = pytest.mark.e2e
 
 SHARDS = ("tap-centaur--shard-0", "tap-centaur--shard-1")
 SHARD_JOBS = ("centaur_shard_0", "centaur_shard_1")
+STATE_IDS = [f"dev:{shard}-to-target-postgres" for shard in SHARDS]
+Log = Sequence[EventLogEntry]
 #: Timestamps of Meltano's log lines.
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
-
-
-def state_id(extractor: str) -> str:
-    """Meltano's state id of `meltano run EXTRACTOR target-postgres` in the dev environment."""
-    return f"dev:{extractor}-to-target-postgres"
 
 
 @pytest.fixture
@@ -80,51 +67,18 @@ def test_the_code_location_loads_meltanos_jobs_and_hourly_schedule(
     }
     schedule = defs.resolve_schedule_def("centaur_to_postgres_hourly")
     assert (schedule.cron_schedule, schedule.job_name) == ("0 * * * *", "centaur_to_postgres")
-    at = datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc)
-    with DagsterInstance.ephemeral() as instance:
-        context = build_schedule_context(instance=instance, scheduled_execution_time=at)
-        [request] = schedule.evaluate_tick(context).run_requests or []
-    assert request.job_name in (None, "centaur_to_postgres")
 
 
-def run_job(defs: Definitions, name: str) -> tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]:
-    """Run job `name` in-process: its result and its log (event log entries, oldest first)."""
-    with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def(name).execute_in_process(
-            instance=instance, raise_on_error=False
-        )
-        return result, instance.all_logs(result.run_id)
-
-
-def run_jobs(
-    defs: Definitions, *names: str
-) -> list[tuple[ExecuteInProcessResult, Sequence[EventLogEntry]]]:
-    """Run the jobs `names` at the same time, each in a thread of its own."""
+def run_jobs(defs: Definitions, *names: str) -> list[tuple[ExecuteInProcessResult, Log]]:
     with ThreadPoolExecutor(len(names)) as pool:
         return list(pool.map(lambda name: run_job(defs, name), names, timeout=600))
 
 
-def lines(log: Sequence[EventLogEntry], level: int = logging.DEBUG) -> list[str]:
-    """The messages of a run's log at `level` or above (Meltano's lines, reported by the relay)."""
-    return [
-        entry.user_message
-        for entry in log
-        if entry.dagster_event is None and level_of(entry) >= level
-    ]
-
-
-def level_of(entry: EventLogEntry) -> int:
-    """The entry's level as a number (Dagster keeps a number or a name)."""
-    if isinstance(entry.level, int):
-        return entry.level
-    return int(logging.getLevelName(entry.level.upper()))
-
-
-def tap_window(log: Sequence[EventLogEntry], extractor: str) -> tuple[datetime, datetime]:
+def tap_window(log: Log, extractor: str) -> tuple[datetime, datetime]:
     """From the tap's first log line to the loader's last: when the run moved data."""
     stamps = [
         datetime.fromisoformat(found.group(1))
-        for line in lines(log)
+        for line in messages(log)
         if (f"] {extractor} " in line or "] target-postgres " in line)
         and (found := STAMP.match(line))
     ]
@@ -134,11 +88,15 @@ def tap_window(log: Sequence[EventLogEntry], extractor: str) -> tuple[datetime, 
 
 def change_cases(sim: Simulator, at: float) -> set[tuple[int, int]]:
     """Give three cases of every task a new read at `at`; return their keys."""
-    changed = set()
-    for task_id in sim.task_ids():
-        for case_id in sim.update_cases(task_id, count=3, rng_seed=task_id, at=at):
-            changed.add((task_id, case_id))
-    return changed
+    return {(t, c) for t in sim.task_ids() for c in sim.update_cases(t, count=3, rng_seed=t, at=at)}
+
+
+def assert_each_task_read_once_from(sim: Simulator, marks: dict[int, str]) -> None:
+    """Each task was read once, from its bookmark in `marks` or, without one, in full."""
+    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
+    for params in first_pages(sim):
+        mark = marks.get(int(params["task_id"]))
+        assert params.get("updated_after") == (mark and updated_after(mark)), params
 
 
 def test_dagster_runs_the_shard_jobs_at_the_same_time(
@@ -161,15 +119,15 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     [(failed, log)] = run_jobs(defs, SHARD_JOBS[0])
     sim.set_misbehaviour(106, None)
     assert not failed.success
-    errors = lines(log, logging.ERROR)
+    errors = messages(log, logging.ERROR)
     assert any("task 106" in line and "case_id" in line for line in errors), errors
     assert errors[-1] == "meltano run tap-centaur--shard-0 target-postgres exited with code 1"
-    assert activate_versions("\n".join(lines(log))) == 0
+    assert activate_versions("\n".join(messages(log))) == 0
     assert set(first_pages_per_task(sim)) == tasks[0]
     synced = tasks[0] - {106}
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim, synced))
     assert {r[0] for r in postgres.all("SELECT project_id FROM {schema}.projects")} == projects
-    marks = {0: bookmarks(meltano.state(state_id(SHARDS[0])))}
+    marks = {0: bookmarks(meltano.state(STATE_IDS[0]))}
     assert set(marks[0]) == synced
 
     # Cases change in every task, stamped just after shard 0's bookmarks; then Dagster runs
@@ -180,30 +138,20 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     runs = run_jobs(defs, SHARD_JOBS[1], SHARD_JOBS[0])
     assert [result.success for result, _ in runs] == [True, True]
     windows = [tap_window(log, name) for (_, log), name in zip(runs, SHARDS[::-1], strict=True)]
-    assert windows[0][0] < windows[1][1] and windows[1][0] < windows[0][1], (
-        f"the two runs did not overlap: {windows}"
-    )
+    assert windows[0][0] < windows[1][1] and windows[1][0] < windows[0][1], windows  # overlap
     in_full = sum(len(sim.truth(t)) for t in tasks[1] | {106})
     shard0_changed = {key for key in changed if key[0] in synced}
     assert sim.stats()["records_served"] == in_full + len(shard0_changed)
-    # Each task was read once, by its own shard: from its bookmark, or in full without one.
-    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
-    for params in first_pages(sim):
-        task_id = int(params["task_id"])
-        expected = updated_after(marks[0][task_id]) if task_id in marks[0] else None
-        assert params.get("updated_after") == expected, params
+    assert_each_task_read_once_from(sim, marks[0])
     # Together, every case of every task exactly once (the table's key), with the API's values.
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
-    assert sorted(r[0] for r in postgres.all("SELECT task_id FROM {schema}.tasks")) == sorted(
-        sim.task_ids()
-    )
-    outputs = ["\n".join(lines(log)) for _, log in runs]
+    assert {r[0] for r in postgres.all("SELECT task_id FROM {schema}.tasks")} == set(sim.task_ids())
+    outputs = ["\n".join(messages(log)) for _, log in runs]
     assert [activate_versions(output) for output in outputs] == [0, 0]
     assert_nothing_deleted(postgres, "task_results", "tasks", "projects")
-    counts = [record_counts(output) for output in outputs]
-    assert (counts[0]["projects"], counts[1]["projects"]) == (0, len(projects))
-    assert (counts[0]["tasks"], counts[1]["tasks"]) == (3, 3)
-    marks = {n: bookmarks(meltano.state(state_id(SHARDS[n]))) for n in (0, 1)}
+    counts = [(c["projects"], c["tasks"]) for c in map(record_counts, outputs)]
+    assert counts == [(0, 3), (len(projects), 3)]  # (shard 1, shard 0): projects from shard 0
+    marks = {n: bookmarks(meltano.state(STATE_IDS[n])) for n in (0, 1)}
     assert (set(marks[0]), set(marks[1])) == (tasks[0], tasks[1])
 
     # More changes, and both shard jobs again at once: each reads only its changed cases.
@@ -213,10 +161,7 @@ def test_dagster_runs_the_shard_jobs_at_the_same_time(
     runs = run_jobs(defs, *SHARD_JOBS)
     assert [result.success for result, _ in runs] == [True, True]
     assert sim.stats()["records_served"] == len(changed) == 18
-    assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
-    for params in first_pages(sim):
-        task_id = int(params["task_id"])
-        assert params["updated_after"] == updated_after(marks[task_id % 2][task_id])
+    assert_each_task_read_once_from(sim, marks[0] | marks[1])
     assert_rows_match(postgres.rows("task_results"), truth_by_key(sim))
     assert postgres.extracted_since("task_results", before) == changed
     assert_nothing_deleted(postgres, "task_results", "tasks", "projects")

@@ -1,18 +1,18 @@
-"""meltano.yml's schedule and job into PostgreSQL: full, incremental, old state, full refresh.
-
-With `emit_activate_version_messages: true` (issue 13) the tap must never tell target-postgres
-to retire cases an incremental run did not read again. A state written by tap-centaur 0.1.0
-is resumed where it stands; `meltano run --full-refresh` ignores the stored state.
-"""
+"""meltano.yml's schedule and job into PostgreSQL: full, incremental, from a state of
+tap-centaur 0.1.0, then `--full-refresh`; with `emit_activate_version_messages: true`, the tap
+never tells target-postgres to retire cases an incremental run did not read again."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
 
 from centaur_sim import Simulator
-from tests.e2e.checks import (
+from tests.e2e.conftest import (
+    Meltano,
+    Postgres,
     activate_versions,
     assert_nothing_deleted,
     assert_rows_match,
@@ -20,20 +20,11 @@ from tests.e2e.checks import (
     just_after,
     truth_by_key,
 )
-from tests.e2e.conftest import Meltano, Postgres
 
 pytestmark = pytest.mark.e2e
 
 STATE_ID = "dev:tap-centaur-to-target-postgres"
 TABLES = ("task_results", "tasks", "projects")
-
-
-def partition(task_id: int, bookmark: str) -> dict[str, object]:
-    return {
-        "context": {"task_id": task_id},
-        "replication_key": "updated_after",
-        "replication_key_value": bookmark,
-    }
 
 
 def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
@@ -44,7 +35,7 @@ def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
     # The hourly schedule of meltano.yml, run now: its job is `tap-centaur target-postgres`.
     first = meltano("schedule", "run", "centaur-to-postgres-hourly")
     assert "No state was found" in first.output  # a private, empty state backend
-    assert postgres.primary_key("task_results") == ["task_id", "case_id"]
+    assert postgres.primary_key("task_results") == "PRIMARY KEY (task_id, case_id)"
     assert_rows_match(postgres.rows("task_results"), truth)
     # The setting reached the tap: projects and tasks (read in full) were versioned, the
     # incremental results stream was not.
@@ -64,15 +55,16 @@ def test_schedule_then_job_from_stored_and_old_state_then_full_refresh(
     changed = {(101, c) for c in sim.update_cases(101, count=5, rng_seed=3, at=at)}
     changed |= {(102, c) for c in sim.update_cases(102, count=4, rng_seed=4, at=at)}
     times = sorted(case["updated_at"] for case in sim.truth_meta(102))
-    old = datetime.fromtimestamp(int(times[len(times) // 2]), timezone.utc).isoformat()
-    since_old = {
-        (102, int(case["case_id"]))
-        for case in sim.truth_meta(102)
-        if case["updated_at"] > datetime.fromisoformat(old).timestamp()
-    }
+    cut = int(times[len(times) // 2])
+    old = datetime.fromtimestamp(cut, timezone.utc).isoformat()
+    since_old = {(102, int(c["case_id"])) for c in sim.truth_meta(102) if c["updated_at"] > cut}
     assert len(changed) == 9 and 30 < len(since_old) < len(sim.truth(102))
-    old_state = {"task_results": {"partitions": [partition(101, stored[101]), partition(102, old)]}}
-    meltano.set_state(STATE_ID, {"bookmarks": old_state})
+    partitions = [
+        {"context": {"task_id": t}, "replication_key": "updated_after", "replication_key_value": v}
+        for t, v in ((101, stored[101]), (102, old))
+    ]
+    old_state = {"bookmarks": {"task_results": {"partitions": partitions}}}
+    meltano("state", "set", "--force", STATE_ID, json.dumps({"singer_state": old_state}))
     before = postgres.last_extracted()
     sim.reset_stats()
     # The job itself reads only what changed since each bookmark, and retires no case.

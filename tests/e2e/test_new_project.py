@@ -1,11 +1,7 @@
-"""The README's "In your Meltano project" block, run as written in a new Meltano project.
-
-The block is taken from README.md and run by bash in a temporary folder outside this
-repository, with the real Meltano (MELTANO_BIN) first on PATH and the simulator as the API.
-What is replaced, and checked to be there before it is: the clone's path (this checkout), the
-placeholder credentials and task ids (the simulator's), and the Hub lookup of target-jsonl
-(there is no network here: it is added from this repository's definition of that loader).
-`TAP_CENTAUR_API_URL` and a few more settings come from the environment.
+"""The README's "In your Meltano project" block, run by bash as written in a new project outside
+this repository, with the real Meltano and the simulator. Replaced (each checked to be there):
+the clone's path, the placeholder credentials and task ids, and the Hub lookup of target-jsonl
+(no network here: this repository's definition of it). Some settings come from the environment.
 """
 
 from __future__ import annotations
@@ -14,42 +10,17 @@ import json
 import os
 import re
 import shlex
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
 from centaur_sim import Simulator
-from tests.e2e.checks import assert_written_once_as_emitted, read_jsonl, truth_by_key
-from tests.e2e.conftest import ROOT, RUN_TIMEOUT, clean_env
+from tests.e2e.conftest import RUN_TIMEOUT, assert_rows_match, clean_env, read_jsonl, truth_by_key
+from tests.test_docs import ROOT, load_yaml, readme_block, run
 
 pytestmark = pytest.mark.e2e
 
 HUB_ONLY = {"domain_url", "keywords", "maintenance_status", "quality"}
-
-
-def readme_block() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### In your Meltano project", 1)[1].split("\n### ", 1)[0]
-    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
-    assert block, "README.md has no bash block under '### In your Meltano project'"
-    return block.group(1)
-
-
-def load_yaml(path: Path) -> Any:
-    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-
-
-def loader_definition(folder: Path) -> Path:
-    """This repository's target-jsonl, as a --from-ref file (what the Hub would give)."""
-    project = load_yaml(ROOT / "meltano.yml")
-    loader = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-jsonl")
-    loader.pop("config", None)
-    path = folder / "target-jsonl.yml"
-    path.write_text(json.dumps(loader), encoding="utf-8")
-    return path
 
 
 def test_readme_block_in_a_new_meltano_project(
@@ -59,7 +30,11 @@ def test_readme_block_in_a_new_meltano_project(
     work.mkdir()
     assert ROOT not in work.resolve().parents
     config = sim.config
-    script = readme_block()
+    # This repository's target-jsonl, as a --from-ref file (what the Hub would give).
+    loaders = {p["name"]: p for p in load_yaml(ROOT / "meltano.yml")["plugins"]["loaders"]}
+    jsonl = {k: v for k, v in loaders["target-jsonl"].items() if k != "config"}
+    (tmp_path / "target-jsonl.yml").write_text(json.dumps(jsonl), encoding="utf-8")
+    script = readme_block("### In your Meltano project", "bash")
     for old, new in (
         ("CLONE=~/src/tap-centaur", f"CLONE={shlex.quote(str(ROOT))}"),
         ("'<your API key>'", shlex.quote(config.api_key)),
@@ -69,7 +44,7 @@ def test_readme_block_in_a_new_meltano_project(
         (
             "meltano add --plugin-type loader target-jsonl\n",
             f"meltano add --plugin-type loader target-jsonl --from-ref "
-            f"{shlex.quote(str(loader_definition(tmp_path)))}\n",
+            f"{shlex.quote(str(tmp_path / 'target-jsonl.yml'))}\n",
         ),
     ):
         assert old in script, f"the README's block no longer has {old!r}"
@@ -81,25 +56,11 @@ def test_readme_block_in_a_new_meltano_project(
     env = clean_env()
     env.pop("MELTANO_ENVIRONMENT")  # the new project's default environment applies
     env["PATH"] = f"{Path(meltano_bin).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(
-        {
-            # Other settings from the environment: the simulator, a number, a date.
-            "TAP_CENTAUR_API_URL": sim.url,
-            "TAP_CENTAUR_REQUEST_TIMEOUT": "30.5",
-            "TAP_CENTAUR_START_DATE": "2000-01-01",
-            "TAP_CENTAUR_PAGE_SIZE": "40",
-        }
-    )
-    completed = subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + script],
-        cwd=work,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
+    # Other settings from the environment: the simulator, a number, a date.
+    env |= {"TAP_CENTAUR_API_URL": sim.url, "TAP_CENTAUR_REQUEST_TIMEOUT": "30.5"}
+    env |= {"TAP_CENTAUR_START_DATE": "2000-01-01", "TAP_CENTAUR_PAGE_SIZE": "40"}
+    script = "set -euo pipefail\n" + script
+    completed = run("bash", "-c", script, cwd=work, env=env, timeout=RUN_TIMEOUT, check=False)
     log = completed.stdout + completed.stderr
     (tmp_path / "readme-block.log").write_text(f"{script}\n---\n{log}", encoding="utf-8")
     assert completed.returncode == 0, "\n".join(log.splitlines()[-40:])
@@ -120,22 +81,16 @@ def test_readme_block_in_a_new_meltano_project(
     dotenv = (project / ".env").read_text(encoding="utf-8")
     assert f"TAP_CENTAUR_API_KEY='{config.api_key}'" in dotenv
     assert f"TAP_CENTAUR_API_PASSWORD='{config.api_password}'" in dotenv
-    for secret in (config.api_key, config.api_password):
-        assert secret not in meltano_yml
-        assert secret not in log
+    assert not [s for s in (config.api_key, config.api_password) if s in meltano_yml + log]
 
     # The JSONL is the simulator's truth, for the README's labeling states.
     truth = {k: r for k, r in truth_by_key(sim).items() if r["labeling_state"] == state}
     assert 0 < len(truth) < len(sim.truth())
-    assert_written_once_as_emitted(read_jsonl(project / "output" / "task_results.jsonl"), truth)
-    tasks = read_jsonl(project / "output" / "tasks.jsonl")
-    assert sorted(t["task_id"] for t in tasks) == sim.task_ids()
+    assert_rows_match(read_jsonl(project / "output" / "task_results.jsonl"), truth)
+    tasks = (project / "output" / "tasks.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(task)["task_id"] for task in tasks) == sim.task_ids()
 
     # The installed package carries the license.
-    licenses = list(
-        (project / ".meltano" / "extractors" / "tap-centaur" / "venv").glob(
-            "lib/python3*/site-packages/tap_centaur-*.dist-info/licenses/LICENSE"
-        )
-    )
-    assert len(licenses) == 1, licenses
-    assert licenses[0].read_text(encoding="utf-8") == (ROOT / "LICENSE").read_text()
+    venv = project / ".meltano/extractors/tap-centaur/venv/lib"
+    [license_file] = venv.glob("python3*/site-packages/tap_centaur-*.dist-info/licenses/LICENSE")
+    assert license_file.read_text(encoding="utf-8") == (ROOT / "LICENSE").read_text()
