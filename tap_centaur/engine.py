@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import typing as t
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from itertools import groupby
 
 from tap_centaur.clock import format_bookmark, format_updated_after
 from tap_centaur.errors import RUN_SCOPE, FailureStreak, TapCentaurError, scope
-from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
+from tap_centaur.parallel import PartitionFetcher
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
@@ -28,6 +29,8 @@ logger = logging.getLogger("tap-centaur")
 
 #: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
 PROGRESS_SECONDS = 5.0
+#: How a partition may end besides done, in the order the progress lines count them.
+ENDS = ("failed", "left to results v2")
 
 
 @dataclass
@@ -40,49 +43,7 @@ class Partition:
     pages: int = 0
     records: int = 0
     bookmark: datetime | None = None  # taken at the first page
-
-
-class ProgressLog:
-    """A stream's partitions, pages and records counted; at INFO, one line per interval at most."""
-
-    def __init__(
-        self, logger: logging.Logger, stream: str, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._logger, self._stream, self._clock = logger, stream, clock
-        self._started = self._last_logged = clock()
-        self.total = self.done = self.pages = self.records = 0
-        self.failed = self.skipped = 0  # skipped: left to results v2
-
-    def starting(self, total: int, resumed: list[datetime], parallelism: int, start: str) -> None:
-        """Start counting `total` partitions; one line for all, with how many resume and where."""
-        self.total, self._started = total, self._clock()
-        self._last_logged = self._started
-        text = f"{total:,} partitions to read ({parallelism} at a time): "
-        if resumed:
-            text += f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))} "
-            text += f"to {format_bookmark(max(resumed))}), "
-        fresh = f"{total - len(resumed):,}"
-        self._logger.info("%s: %s%s from %s.", self._stream, text, fresh, start)
-
-    def page(self, records: int) -> None:
-        """Count one page; log if the interval has passed since the last line."""
-        self.pages, self.records, now = self.pages + 1, self.records + records, self._clock()
-        if now - self._last_logged >= PROGRESS_SECONDS:
-            self._last_logged = now
-            self._logger.info("%s: %s so far", self._stream, self._counts())
-
-    def finish(self) -> None:
-        """Log the stream's totals."""
-        elapsed = self._clock() - self._started
-        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts())
-
-    def _counts(self) -> str:
-        elapsed = self._clock() - self._started
-        rate = self.records / elapsed if elapsed > 0 else 0
-        text = f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
-        text += f"{self.pages:,} pages ({rate:,.0f} records/s)"
-        text += f", {self.failed:,} failed" if self.failed else ""
-        return text + (f", {self.skipped:,} left to results v2" if self.skipped else "")
+    end: str = ""  # once it ended: "done", "failed" or "left to results v2"
 
 
 class ResultsSync:
@@ -120,7 +81,7 @@ class ResultsSync:
         self._last_state = time.monotonic()
         self._unsaved = False  # bookmarks moved since the last STATE
         self._streak = FailureStreak(settings.max_consecutive_task_failures)
-        self._progress = ProgressLog(logger, stream)
+        self._started_at = self._logged_at = 0.0  # when the workers started, progress logged
 
     def start_early(self) -> None:
         """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
@@ -149,17 +110,18 @@ class ResultsSync:
         if fetcher is None:
             return
         try:
-            for event in fetcher.events():
-                if isinstance(event, Fetched):
-                    yield from self._take(event.partition, event.page)
-                    self._save_if_due()  # while a long task runs, finished ones are saved
-                elif isinstance(event, PartitionDone):
-                    self._complete(event.partition)
+            for partition, outcome in fetcher.events():
+                if outcome is None:
+                    self._complete(partition)
+                elif isinstance(outcome, BaseException):
+                    self._fail(partition, outcome)
                 else:
-                    self._fail(event.partition, event.error)
+                    yield from self._take(partition, outcome)
+                    self._save_if_due()  # while a long task runs, finished ones are saved
         finally:
             fetcher.close()
-        self._progress.finish()
+        elapsed = time.monotonic() - self._started_at
+        logger.info("%s: finished in %.1f s: %s", self.stream, elapsed, self._progress(elapsed))
         self._flush_state()
         if self._stopped_by is not None:
             raise self._stopped_by
@@ -182,9 +144,15 @@ class ResultsSync:
             if not self._settings.task_ids and not self._v2:
                 logger.warning("No task to sync: task discovery found no task.")
             return None
-        parallelism = self._settings.max_parallel_tasks
+        parallelism, total = self._settings.max_parallel_tasks, len(self._partitions)
         resumed = [p.resumed for p in self._partitions if p.resumed]
-        self._progress.starting(len(self._partitions), resumed, parallelism, self._start_text)
+        text = f"{total:,} partitions to read ({parallelism} at a time): "
+        if resumed:
+            text += f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))} "
+            text += f"to {format_bookmark(max(resumed))}), "
+        fresh = f"{total - len(resumed):,}"
+        logger.info("%s: %s%s from %s.", self.stream, text, fresh, self._start_text)
+        self._started_at = self._logged_at = time.monotonic()
         fetcher = PartitionFetcher(
             self._pages_of,
             # A task's partitions are one group: a case moving between states is emitted in order.
@@ -235,14 +203,25 @@ class ResultsSync:
             partition.bookmark = page.time.bookmark(self._lookback)
         partition.pages += 1
         partition.records += len(page.records)
-        self._progress.page(len(page.records))
+        if (now := time.monotonic()) - self._logged_at >= PROGRESS_SECONDS:
+            self._logged_at = now
+            logger.info("%s: %s so far", self.stream, self._progress(now - self._started_at))
         for key, value in partition.context.items():  # as the SDK fills partition keys
             for record in page.records:
                 record.setdefault(key, value)
         yield from page.records
 
+    def _progress(self, elapsed: float) -> str:
+        """Partitions done (failed, left to v2) of all, records, pages, records per second."""
+        ends = Counter(p.end for p in self._partitions)
+        records = sum(p.records for p in self._partitions)
+        text = f"{ends['done']:,} of {len(self._partitions):,} partitions done, {records:,} "
+        text += f"records in {sum(p.pages for p in self._partitions):,} pages "
+        text += f"({records / elapsed if elapsed > 0 else 0:,.0f} records/s)"
+        return text + "".join(f", {ends[end]:,} {end}" for end in ENDS if ends[end])
+
     def _complete(self, partition: Partition) -> None:
-        self._progress.done += 1
+        partition.end = "done"
         logger.debug(
             "%s: done, %d records in %d pages", partition.label, partition.records, partition.pages
         )
@@ -270,13 +249,13 @@ class ResultsSync:
         """Record one task's failure; one of the run (the workers halted already) stops it."""
         reported = error if self._v2 else self._catalog.route(error, partition.context)
         if reported is None:  # results v2 reads the task
-            self._progress.skipped += 1
+            partition.end = "left to results v2"
             return
         error = reported
         if self._stopped_by is not None:
             return  # the run is stopping: the first failure is the one reported
         if scope(error) != RUN_SCOPE:
-            self._progress.failed += 1
+            partition.end = "failed"
             self._catalog.failures.setdefault(partition.label, str(error))
             logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
             if not self._streak.tripped:

@@ -10,7 +10,6 @@ import threading
 import time
 import typing as t
 from collections import deque
-from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,32 +17,9 @@ if t.TYPE_CHECKING:
 #: One page at the API's largest page size, several small ones (docs/PERFORMANCE.md).
 DEFAULT_QUEUED_RECORDS = 1000
 _JOIN_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A page of `partition` (Sized: its length is its weight in the queue)."""
-
-    partition: t.Any
-    page: t.Any
-
-
-@dataclass(frozen=True)
-class PartitionDone:
-    """Every page of `partition` has been handed over."""
-
-    partition: t.Any
-
-
-@dataclass(frozen=True)
-class PartitionFailed:
-    """Fetching `partition` raised `error` (after handing over the pages before it)."""
-
-    partition: t.Any
-    error: BaseException
-
-
-Event = Fetched | PartitionDone | PartitionFailed
+#: (partition, outcome): a page of it (Sized: its length is its weight in the queue), None once
+#: every page is handed over, or the error that ended it (after the pages before it).
+Event = tuple[t.Any, t.Any]
 
 
 class PartitionFetcher:
@@ -81,7 +57,7 @@ class PartitionFetcher:
             thread.start()
 
     def events(self) -> Iterator[Event]:
-        """Every partition's pages and its end (done or failed), as the workers produce them."""
+        """Every partition's pages and its end, as the workers produce them."""
         while True:
             with self._changed:
                 while not self._events and self._running and not self._closed:
@@ -124,14 +100,14 @@ class PartitionFetcher:
         try:
             for page in self._fetch(partition):
                 # A page's weight: its records, at least 1 (empty pages take room too).
-                if not self._put(worker, Fetched(partition, page), max(1, len(page))):
+                if not self._put(worker, (partition, page), max(1, len(page))):
                     return False
-            return self._put(worker, PartitionDone(partition))
+            return self._put(worker, (partition, None))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
             if not self._recoverable(error):  # no further partition starts
                 with self._changed:
                     self._halted = True
-            return self._put(worker, PartitionFailed(partition, error))
+            return self._put(worker, (partition, error))
 
     def _put(self, worker: int, event: Event, size: int = 0) -> bool:
         """Queue an event; wait until the worker may request another page; False when closed."""

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
+from tap_centaur.parallel import PartitionFetcher
 
 
 def run_all(fetcher, on_event=lambda event: None):
@@ -42,14 +42,14 @@ def test_every_partition_arrives_whole_and_in_order(parallelism, queued_records,
     )
     events = run_all(fetcher)
     for index in range(5):
-        mine = [e for e in events if e.partition == index]
-        assert mine == [*(Fetched(index, (index, n)) for n in range(4)), PartitionDone(index)]
+        mine = [e for e in events if e[0] == index]
+        assert mine == [*((index, (index, n)) for n in range(4)), (index, None)]
+    order = [partition for partition, _ in events]
     if len(groups) == 3:  # a group's partitions never interleave: 0 then 1, 3 then 4
-        order = [e.partition for e in events]
         for first, second in ((0, 1), (3, 4)):
             assert max(i for i, p in enumerate(order) if p == first) < order.index(second)
     if parallelism == 1:  # one worker: the configured order exactly
-        assert [e.partition for e in events] == sorted(e.partition for e in events)
+        assert order == sorted(order)
 
 
 def test_queues_stay_bounded_while_the_consumer_is_slow():
@@ -63,8 +63,8 @@ def test_queues_stay_bounded_while_the_consumer_is_slow():
             yield [page] * 10  # 10 records
 
     def consume_slowly(event):
-        if isinstance(event, Fetched):
-            consumed[event.partition] += 1
+        if event[1] is not None:  # a page
+            consumed[event[0]] += 1
             threading.Event().wait(0.001)  # let the workers run ahead as far as they can
             ahead.append(max(produced[i] - consumed[i] for i in range(4)))
 
