@@ -19,10 +19,9 @@ from tap_centaur.parallel import PartitionFetcher
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
 
-    from tap_centaur.client import ApiClient
     from tap_centaur.pages import Page, Record
-    from tap_centaur.schemas import RecordShape
     from tap_centaur.state import Context, PartitionStates
+    from tap_centaur.streams import TaskResultsStream
     from tap_centaur.tasks import TaskCatalog
 
 logger = logging.getLogger("tap-centaur")
@@ -51,21 +50,17 @@ class ResultsSync:
 
     def __init__(
         self,
-        stream: str,
-        path: str,
-        shape: RecordShape,
-        *,
-        client: ApiClient,
+        stream: TaskResultsStream,
         catalog: TaskCatalog,
         states: PartitionStates,
-        batched: bool,
         write_state: Callable[[], None],
     ) -> None:
         """Prepare the sync; no thread starts and no request is sent before `start_early()`."""
-        self.stream, self._path, self._shape, self._batched = stream, path, shape, batched
-        self._v2 = stream.endswith("v2")
-        self._client, self._catalog, self._states = client, catalog, states
-        self._settings = settings = client.settings
+        self.stream, self._path, self._shape = stream.name, stream.path, stream.shape
+        self._v2 = stream.name.endswith("v2")
+        self._batched = bool(stream.config.get("batch_config"))
+        self._client, self._catalog, self._states = stream.client, catalog, states
+        self._settings = settings = stream.client.settings
         self._write_state = write_state
         start = settings.start_date
         self._start_text = format_bookmark(start) if start else "the start"
