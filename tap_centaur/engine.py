@@ -67,21 +67,24 @@ class ResultsSync:
         self._lookback = timedelta(seconds=settings.lookback_seconds)
         self._state_interval = settings.state_interval_seconds
         self._partitions: list[Partition] = []
-        self._fetcher: PartitionFetcher | None = None
-        self._started: Future[PartitionFetcher | None] | None = None
-        self._lock = threading.Lock()
-        self._closed = False
+        self._streak = FailureStreak(settings.max_consecutive_task_failures)
+        self._fetcher = PartitionFetcher(
+            self._pages_of,
+            parallelism=settings.max_parallel_tasks,
+            # Decided in the worker that saw the failure, so that no further task starts.
+            recoverable=lambda error: scope(error) != RUN_SCOPE and not self._streak.failed(error),
+        )
+        self._started: Future[bool] | None = None
         self._stopped_by: BaseException | None = None
         self._waiting_for_batch: list[Partition] = []
         self._last_state = time.monotonic()
         self._unsaved = False  # bookmarks moved since the last STATE
-        self._streak = FailureStreak(settings.max_consecutive_task_failures)
         self._started_at = self._logged_at = 0.0  # when the workers started, progress logged
 
     def start_early(self) -> None:
         """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
         if self._started is None:  # the SDK's thread alone calls it
-            self._started = started = Future[PartitionFetcher | None]()
+            self._started = started = Future[bool]()
 
             def start() -> None:
                 try:
@@ -93,19 +96,15 @@ class ResultsSync:
 
     def close(self) -> None:
         """Stop the workers, whether the run read this stream or ended before it."""
-        with self._lock:
-            self._closed = True
-        if self._fetcher is not None:
-            self._fetcher.close()
+        self._fetcher.close()
 
     def records(self) -> Iterator[Record]:
         """Every partition's records as the workers fetch them, a STATE, then a run's failure."""
         self.start_early()
-        fetcher = t.cast("Future[PartitionFetcher | None]", self._started).result()  # or raises
-        if fetcher is None:
+        if not t.cast("Future[bool]", self._started).result():  # or raises
             return
         try:
-            for partition, outcome in fetcher.events():
+            for partition, outcome in self._fetcher.events():
                 if outcome is None:
                     self._complete(partition)
                 elif isinstance(outcome, BaseException):
@@ -114,7 +113,7 @@ class ResultsSync:
                     yield from self._take(partition, outcome)
                     self._save_if_due()  # while a long task runs, finished ones are saved
         finally:
-            fetcher.close()
+            self._fetcher.close()
         elapsed = time.monotonic() - self._started_at
         logger.info("%s: finished in %.1f s: %s", self.stream, elapsed, self._progress(elapsed))
         self._flush_state()
@@ -128,8 +127,8 @@ class ResultsSync:
         self._waiting_for_batch = []
         self._flush_state()
 
-    def _start(self) -> PartitionFetcher | None:
-        """Read where each partition starts, and start the workers (None: no partition)."""
+    def _start(self) -> bool:
+        """Read where each partition starts, and start the workers (False: no partition)."""
         for task_id in self._catalog.task_ids(v2=self._v2):
             for state in self._settings.labeling_state or [None]:
                 context = {"task_id": task_id, **({"labeling_state": state} if state else {})}
@@ -138,7 +137,7 @@ class ResultsSync:
         if not self._partitions:
             if not self._settings.task_ids and not self._v2:
                 logger.warning("No task to sync: task discovery found no task.")
-            return None
+            return False
         parallelism, total = self._settings.max_parallel_tasks, len(self._partitions)
         resumed = [p.resumed for p in self._partitions if p.resumed]
         text = f"{total:,} partitions to read ({parallelism} at a time): "
@@ -148,19 +147,11 @@ class ResultsSync:
         fresh = f"{total - len(resumed):,}"
         logger.info("%s: %s%s from %s.", self.stream, text, fresh, self._start_text)
         self._started_at = self._logged_at = time.monotonic()
-        fetcher = PartitionFetcher(
-            self._pages_of,
-            # A task's partitions are one group: a case moving between states is emitted in order.
-            [list(group) for _, group in groupby(self._partitions, lambda p: p.context["task_id"])],
-            parallelism=parallelism,
-            # Decided in the worker that saw the failure, so that no further task starts.
-            recoverable=lambda error: scope(error) != RUN_SCOPE and not self._streak.failed(error),
+        # A task's partitions are one group: a case moving between states is emitted in order.
+        self._fetcher.start(
+            [list(group) for _, group in groupby(self._partitions, lambda p: p.context["task_id"])]
         )
-        with self._lock:
-            if not self._closed:
-                self._fetcher = fetcher
-                fetcher.start()
-        return fetcher
+        return True
 
     def _pages(self, partition: Partition, since: datetime | None) -> Generator[Page, None, None]:
         start = format_bookmark(since) if since else "the start (full sync)"

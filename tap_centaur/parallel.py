@@ -23,33 +23,35 @@ Event = tuple[t.Any, t.Any]
 
 
 class PartitionFetcher:
-    """Runs `fetch(partition)` for each partition of `groups` in workers; yields events."""
+    """Runs `fetch(partition)` for each partition of the groups in workers; yields events."""
 
     def __init__(
         self,
         fetch: Callable[[t.Any], Iterable[t.Any]],
-        groups: Sequence[Sequence[t.Any]],
         *,
         parallelism: int,
         queued_records: int = DEFAULT_QUEUED_RECORDS,
         recoverable: Callable[[BaseException], bool] = lambda _error: False,
     ) -> None:
         """Start no thread yet; after a failure not `recoverable`, no further group starts."""
-        self._fetch, self._recoverable = fetch, recoverable
-        self._groups = iter(groups)
+        self._fetch, self._recoverable, self._parallelism = fetch, recoverable, parallelism
         self._queued_records = max(1, queued_records)
-        self._workers = max(1, min(parallelism, len(groups)))
-        self._waiting = [0] * self._workers  # records each worker has queued
+        self._groups: Iterator[Sequence[t.Any]] = iter(())
+        self._waiting: list[int] = []  # records each worker has queued
         self._events: deque[tuple[int, int, Event]] = deque()  # worker, records, event
         self._running = 0
         self._halted = self._closed = False
         self._changed = threading.Condition()
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
-        """Start the workers (daemon threads: a killed run never waits for them)."""
-        self._running = self._workers
-        for number in range(self._workers):
+    def start(self, groups: Sequence[Sequence[t.Any]]) -> None:
+        """Fetch `groups` in workers (daemon threads: a killed run never waits for them)."""
+        workers = max(1, min(self._parallelism, len(groups)))
+        with self._changed:
+            if self._closed:
+                return
+            self._groups, self._waiting, self._running = iter(groups), [0] * workers, workers
+        for number in range(workers):
             thread = threading.Thread(
                 target=self._work, args=(number,), name=f"tap-centaur-fetch-{number}", daemon=True
             )
