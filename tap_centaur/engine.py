@@ -169,8 +169,7 @@ class ResultsSync:
             server_now = first.time.server_now
             logger.warning(
                 "%s: the bookmark in the input state, %s, is later than both the API's clock "
-                "(%s) and this machine's (%s), so no run can have taken it; reading the task "
-                "again from %s instead of trusting it.",
+                "(%s) and this machine's (%s): no run took it; reading the task again from %s.",
                 partition.label,
                 format_bookmark(partition.resumed),
                 format_bookmark(server_now) if server_now else "unknown",
