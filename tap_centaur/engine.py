@@ -81,7 +81,7 @@ class ResultsSync:
         self._unsaved = False  # bookmarks moved since the last STATE
         self._started_at = self._logged_at = 0.0  # when the workers started, progress logged
 
-    def start_early(self) -> None:
+    def start_early(self) -> Future[bool]:
         """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
         if self._started is None:  # the SDK's thread alone calls it
             self._started = started = Future[bool]()
@@ -93,6 +93,7 @@ class ResultsSync:
                     started.set_exception(error)
 
             threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
+        return self._started
 
     def close(self) -> None:
         """Stop the workers, whether the run read this stream or ended before it."""
@@ -100,8 +101,7 @@ class ResultsSync:
 
     def records(self) -> Iterator[Record]:
         """Every partition's records as the workers fetch them, a STATE, then a run's failure."""
-        self.start_early()
-        if not t.cast("Future[bool]", self._started).result():  # or raises
+        if not self.start_early().result():  # no partition to read; or it raises
             return
         try:
             for partition, outcome in self._fetcher.events():
