@@ -105,20 +105,17 @@ class SkewWatch:
     """Warns once per run when the API's `Date` and this machine's clock disagree."""
 
     def __init__(self) -> None:
-        self._warned = False
-        self._lock = threading.Lock()
+        self._unwarned = threading.Lock()  # taken by the one warning, never released
 
     def observe(self, moment: RequestTime) -> None:
         """Compare the clocks of one answer; warn the first time they differ by over 60 s."""
-        if moment.server_now is None or self._warned:
+        if moment.server_now is None or self._unwarned.locked():
             return
         # The Date header is whole seconds and stamped before the body was sent.
         local_at_answer = moment.local_now - moment.round_trip / 2
         skew = moment.server_now - local_at_answer
-        with self._lock:
-            if abs(skew) <= SKEW_WARNING or self._warned:
-                return
-            self._warned = True
+        if abs(skew) <= SKEW_WARNING or not self._unwarned.acquire(blocking=False):
+            return
         logger.warning(
             "The API's clock (Date: %s) and this machine's clock (%s) differ by %.0f s; "
             "bookmarks use the earlier of the two, minus lookback_seconds. Check this "

@@ -10,10 +10,10 @@ from singer_sdk.exceptions import SyncLifecycleSignal
 
 from tap_centaur.errors import TapCentaurError
 from tap_centaur.redaction import RedactingFilter, excerpt
+from tap_centaur.state import PARTITIONED_STREAMS
 
 #: The SDK's line before re-raising an error from a stream's sync (singer_sdk.Stream.sync).
 SDK_SYNC_ERROR = "An unhandled error occurred while syncing '%s'"
-RESULTS_STREAMS = frozenset({"task_results", "task_results_v2"})
 _PER_REQUEST = frozenset({metrics.Metric.HTTP_REQUEST_DURATION, metrics.Metric.HTTP_REQUEST_COUNT})
 
 
@@ -35,7 +35,7 @@ class TapLogRules(logging.Filter):
         point = record.args[0] if isinstance(record.args, tuple) and record.args else None
         # The results streams' per-request METRIC points would be two lines per task.
         if isinstance(point, metrics.Point) and point.metric in _PER_REQUEST and not debug:
-            return point.tags.get(metrics.Tag.STREAM) not in RESULTS_STREAMS
+            return point.tags.get(metrics.Tag.STREAM) not in PARTITIONED_STREAMS
         # A library's line (urllib3 logs any header it cannot parse, whole) is server text.
         if not record.name.startswith((self._tap_logger.name, "singer_sdk")):
             record.msg, record.args = excerpt(record.getMessage()), None

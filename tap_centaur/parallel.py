@@ -10,7 +10,6 @@ import threading
 import time
 import typing as t
 from collections import deque
-from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,62 +17,41 @@ if t.TYPE_CHECKING:
 #: One page at the API's largest page size, several small ones (docs/PERFORMANCE.md).
 DEFAULT_QUEUED_RECORDS = 1000
 _JOIN_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A page of `partition` (Sized: its length is its weight in the queue)."""
-
-    partition: t.Any
-    page: t.Any
-
-
-@dataclass(frozen=True)
-class PartitionDone:
-    """Every page of `partition` has been handed over."""
-
-    partition: t.Any
-
-
-@dataclass(frozen=True)
-class PartitionFailed:
-    """Fetching `partition` raised `error` (after handing over the pages before it)."""
-
-    partition: t.Any
-    error: BaseException
-
-
-Event = Fetched | PartitionDone | PartitionFailed
+#: (partition, outcome): a page of it (Sized: its length is its weight in the queue), None once
+#: every page is handed over, or the error that ended it (after the pages before it).
+Event = tuple[t.Any, t.Any]
 
 
 class PartitionFetcher:
-    """Runs `fetch(partition)` for each partition of `groups` in workers; yields events."""
+    """Runs `fetch(partition)` for each partition of the groups in workers; yields events."""
 
     def __init__(
         self,
         fetch: Callable[[t.Any], Iterable[t.Any]],
-        groups: Sequence[Sequence[t.Any]],
         *,
         parallelism: int,
         queued_records: int = DEFAULT_QUEUED_RECORDS,
         recoverable: Callable[[BaseException], bool] = lambda _error: False,
     ) -> None:
         """Start no thread yet; after a failure not `recoverable`, no further group starts."""
-        self._fetch, self._recoverable = fetch, recoverable
-        self._groups = iter(groups)
+        self._fetch, self._recoverable, self._parallelism = fetch, recoverable, parallelism
         self._queued_records = max(1, queued_records)
-        self._workers = max(1, min(parallelism, len(groups)))
-        self._waiting = [0] * self._workers  # records each worker has queued
+        self._groups: Iterator[Sequence[t.Any]] = iter(())
+        self._waiting: list[int] = []  # records each worker has queued
         self._events: deque[tuple[int, int, Event]] = deque()  # worker, records, event
         self._running = 0
         self._halted = self._closed = False
         self._changed = threading.Condition()
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
-        """Start the workers (daemon threads: a killed run never waits for them)."""
-        self._running = self._workers
-        for number in range(self._workers):
+    def start(self, groups: Sequence[Sequence[t.Any]]) -> None:
+        """Fetch `groups` in workers (daemon threads: a killed run never waits for them)."""
+        workers = max(1, min(self._parallelism, len(groups)))
+        with self._changed:
+            if self._closed:
+                return
+            self._groups, self._waiting, self._running = iter(groups), [0] * workers, workers
+        for number in range(workers):
             thread = threading.Thread(
                 target=self._work, args=(number,), name=f"tap-centaur-fetch-{number}", daemon=True
             )
@@ -81,7 +59,7 @@ class PartitionFetcher:
             thread.start()
 
     def events(self) -> Iterator[Event]:
-        """Every partition's pages and its end (done or failed), as the workers produce them."""
+        """Every partition's pages and its end, as the workers produce them."""
         while True:
             with self._changed:
                 while not self._events and self._running and not self._closed:
@@ -124,14 +102,14 @@ class PartitionFetcher:
         try:
             for page in self._fetch(partition):
                 # A page's weight: its records, at least 1 (empty pages take room too).
-                if not self._put(worker, Fetched(partition, page), max(1, len(page))):
+                if not self._put(worker, (partition, page), max(1, len(page))):
                     return False
-            return self._put(worker, PartitionDone(partition))
+            return self._put(worker, (partition, None))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
             if not self._recoverable(error):  # no further partition starts
                 with self._changed:
                     self._halted = True
-            return self._put(worker, PartitionFailed(partition, error))
+            return self._put(worker, (partition, error))
 
     def _put(self, worker: int, event: Event, size: int = 0) -> bool:
         """Queue an event; wait until the worker may request another page; False when closed."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typing as t
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property
 
@@ -13,7 +12,8 @@ from singer_sdk import singerlib as singer
 from tap_centaur.settings import parse_settings
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Iterator
+    from collections.abc import Callable, Generator, Iterable
+    from contextlib import AbstractContextManager
 
     from singer_sdk.helpers.types import Context, Record
     from singer_sdk.streams import Stream
@@ -52,10 +52,7 @@ class SdkStream(RESTStream[int]):
 class SdkTap(Tap):
     """The SDK's tap: its config check after the tap's own, its runs within `running`."""
 
-    @contextmanager
-    def running(self, *, dry_run: bool) -> Iterator[None]:
-        """The run's start and end (`TapCentaur.running`)."""
-        yield
+    running: Callable[..., AbstractContextManager[None]]  # the run's start and end (the tap's)
 
     def sync_all(self) -> None:  # type: ignore[misc]  # final in the SDK: wrapped, not changed
         """The SDK's `sync_all` within `running`."""

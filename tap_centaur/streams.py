@@ -92,9 +92,12 @@ class TasksStream(CentaurStream):
         return [dict(listed[task]) for task in listed if self.settings.in_shard(task)]
 
 
-class ResultsStream(CentaurStream):
-    """Case results of each task (and labeling state), incrementally, read by `ResultsSync`."""
+class TaskResultsStream(CentaurStream):
+    """`GET /results/public/v1/list`: every case result of each task, incrementally."""
 
+    name = "task_results"
+    path = "/results/public/v1/list"
+    shape = CASE_RESULT
     replication_key = "updated_after"
     is_sorted = False
     results: ResultsSync  # set by the tap
@@ -105,7 +108,7 @@ class ResultsStream(CentaurStream):
         return
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
-        """Every partition's records, as the workers read them."""
+        """Every partition's records, as `ResultsSync`'s workers read them."""
         return self.results.records()
 
     def get_batches(
@@ -120,15 +123,7 @@ class ResultsStream(CentaurStream):
         self.results.release_batched()
 
 
-class TaskResultsStream(ResultsStream):
-    """`GET /results/public/v1/list`: every case result of each task, incrementally."""
-
-    name = "task_results"
-    path = "/results/public/v1/list"
-    shape = CASE_RESULT
-
-
-class TaskResultsV2Stream(ResultsStream):
+class TaskResultsV2Stream(TaskResultsStream):
     """`GET /results/public/v2/list`: the case results of tasks that v1 does not serve."""
 
     name = "task_results_v2"
@@ -142,14 +137,14 @@ class CaseResultsStream(CentaurStream):
     name = "case_results"
     path = "/results/public/v1/get"
     shape = CASE_RESULT
-    v2 = False
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
         """Fetch each configured case of this shard in turn; a failed one stops no other."""
+        v2 = self.name.endswith("v2")
         for ref in self.settings.case_ids:
             if not self.settings.in_shard(ref.task_id):
                 continue  # another shard's: shards never write the same rows
-            if self.catalog.reads_case_v2(ref.task_id) != self.v2:
+            if self.catalog.reads_case_v2(ref.task_id) != v2:
                 continue
             case = {"task_id": ref.task_id, "case_id": ref.case_id}
             try:
@@ -158,7 +153,7 @@ class CaseResultsStream(CentaurStream):
                 if error.scope != TASK_SCOPE:
                     raise
                 subject = f"case {ref.case_id} of task {ref.task_id}"
-                reported = error if self.v2 else self.catalog.route(error, case, subject)
+                reported = error if v2 else self.catalog.route(error, case, subject)
                 if reported is not None:
                     self.catalog.failures.setdefault(subject, str(reported))
                     self.logger.warning("%s", reported)
@@ -170,4 +165,3 @@ class CaseResultsV2Stream(CaseResultsStream):
     name = "case_results_v2"
     path = "/results/public/v2/get"
     shape = CASE_RESULT_V2
-    v2 = True

@@ -108,17 +108,9 @@ class TapCentaur(SdkTap):
         catalog = TaskCatalog(
             client.settings, tasks.list_tasks, v2_states, lambda name: self.streams[name].selected
         )
-        batched = bool(self.config.get("batch_config"))
-        for stream, stream_states in ((v1, PartitionStates(self.state, v1.name)), (v2, v2_states)):
+        for stream, states in ((v1, PartitionStates(self.state, v1.name)), (v2, v2_states)):
             stream.results = ResultsSync(
-                stream.name,
-                stream.path,
-                stream.shape,
-                client=client,
-                catalog=catalog,
-                states=stream_states,
-                batched=batched,
-                write_state=lambda: self.state_writer.write_state(self.state),
+                stream, catalog, states, lambda: self.state_writer.write_state(self.state)
             )
         cases = [streams.CaseResultsStream(self, client), streams.CaseResultsV2Stream(self, client)]
         tasks.catalog = cases[0].catalog = cases[1].catalog = catalog

@@ -84,15 +84,14 @@ class TaskCatalog:
                 "this task."
             )
         task_id = int(context["task_id"])
-        if case:
-            logger.info("%s: read through results v2 (v1 answered 426).", case)
-        elif not self._v2_states.has_task(task_id):
+        if case or not self._v2_states.has_task(task_id):  # once for a task's partitions
             name = (self._listed or {}).get(task_id, {}).get("task_name")
             logger.info(
-                "task %s%s: v1 of the results API does not serve its type (HTTP 426); it is "
-                "read through results v2 (stream task_results_v2) from now on.",
-                task_id,
+                "%s%s: v1 of the results API does not serve its type (HTTP 426); it is read "
+                "through results v2 (stream %s) from now on.",
+                case or f"task {task_id}",
                 f" ('{excerpt(name)}')" if isinstance(name, str) else "",
+                stream,
             )
         self._v2_states.ensure({"task_id": task_id} if case else context)
         return None

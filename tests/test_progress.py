@@ -1,30 +1,31 @@
-"""The progress log: one line per interval across every task, then the totals."""
+"""A results stream's progress log: the start, a line per interval at most, then the totals."""
 
 from __future__ import annotations
 
-import logging
+from types import SimpleNamespace
 
-from tap_centaur.engine import ProgressLog
+from tap_centaur import engine
+from tests.harness import THREE_TASKS, login_config
 
 
-def test_progress_is_logged_at_most_once_per_interval_across_partitions(caplog):
+def test_progress_is_logged_at_most_once_per_interval_across_partitions(make_sim, tap, monkeypatch):
+    """One worker, so the counts at each page are known; each page takes 2 s of the stream's
+    clock, so a 5 s interval passes at the 3rd and the 6th of the six pages."""
     now = [0.0]
-    progress = ProgressLog(logging.getLogger("progress-test"), "task_results", clock=lambda: now[0])
-    progress.total = 2000
-    with caplog.at_level(logging.DEBUG, logger="progress-test"):
-        for _ in range(10):  # ten pages in 4 s: no line yet
-            now[0] += 0.4
-            progress.page(100)
-            progress.done += 1
-        now[0] += 1.5
-        progress.page(100)  # 5.5 s: one line
-        now[0] += 1.0
-        progress.page(100)  # 6.5 s: too soon for another
-        progress.failed += 1
-        progress.finish()
-    assert [r.getMessage() for r in caplog.records] == [
-        "task_results: 10 of 2,000 partitions done, 1,100 records in 11 pages (200 records/s) "
-        "so far",
-        "task_results: finished in 6.5 s: 10 of 2,000 partitions done, 1,200 records in 12 "
-        "pages (185 records/s), 1 failed",
+    take = engine.ResultsSync._take
+
+    def two_seconds_a_page(self, partition, page):
+        now[0] += 2.0
+        return take(self, partition, page)
+
+    monkeypatch.setattr(engine, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(engine.ResultsSync, "_take", two_seconds_a_page)
+    config = login_config(make_sim(**THREE_TASKS).url, [101, 102, 103, 999], max_parallel_tasks=1)
+    lines = tap.run(config).stderr.splitlines()
+    assert [line.split("| task_results: ")[1] for line in lines if "| task_results: " in line] == [
+        "4 partitions to read (1 at a time): 4 from the start.",
+        "0 of 4 partitions done, 250 records in 3 pages (42 records/s) so far",
+        "2 of 4 partitions done, 370 records in 6 pages (31 records/s) so far",
+        "finished in 12.0 s: 3 of 4 partitions done, 370 records in 6 pages (31 records/s), "
+        "1 failed",
     ]
