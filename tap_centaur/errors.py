@@ -36,8 +36,11 @@ class StateError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
-        fix = "Fix or remove that entry (a task without a bookmark is read from start_date)"
-        fix = fix if in_an_entry else "Fix the file"
+        fix = (
+            "Fix or remove that entry (a task without a bookmark is read from start_date)"
+            if in_an_entry
+            else "Fix the file"
+        )
         super().__init__(
             f"Invalid state {where}: {problem} {fix}, or run without --state for a full sync."
         )
@@ -51,10 +54,6 @@ class CentaurAPIError(TapCentaurError, FatalAPIError):
 
 class UnsupportedTaskError(CentaurAPIError):
     """HTTP 426: this version of the results API does not serve the task's type."""
-
-
-class PaginationError(CentaurAPIError):
-    """The API's pagination cursor would loop, go backwards or is missing."""
 
 
 class UnauthorizedError(CentaurAPIError):
@@ -84,10 +83,6 @@ class TransientResponseError(RetriableAPIError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after  # seconds the server asked to wait
-
-
-class UndecodableBodyError(TransientResponseError):
-    """A 200 whose body is not UTF-8 JSON (a proxy page, a cut body): retried, then named."""
 
 
 class TaskFailuresError(TapCentaurError):

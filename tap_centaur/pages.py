@@ -10,7 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from tap_centaur.errors import CentaurAPIError, UndecodableBodyError
+from tap_centaur.clock import retry_after_seconds
+from tap_centaur.errors import (
+    AccessRefusedError,
+    CentaurAPIError,
+    TransientResponseError,
+    UnauthorizedError,
+    UnsupportedTaskError,
+)
 from tap_centaur.redaction import EXCERPT_CHARS, excerpt
 from tap_centaur.schemas import UNDOCUMENTED_FIELDS, TooDeepError, mismatch, route_labels
 
@@ -80,17 +87,65 @@ def body_excerpt(response: requests.Response) -> str:
     return f"'{excerpt(text, total=len(content))}'" if text else "an empty body"
 
 
-def server_message(response: requests.Response, *, with_code: bool = True) -> str:
+def server_message(response: requests.Response) -> str:
     """What an error answer says: its `message` (and `code`), FastAPI's `detail`, or its start."""
     body = error_body(response)
     message, code, detail = (body.get(key) for key in ("message", "code", "detail"))
     if isinstance(message, str):
-        return excerpt(f"{message} [{code}]" if with_code and isinstance(code, str) else message)
+        return excerpt(f"{message} [{code}]" if isinstance(code, str) else message)
     if isinstance(detail, list) and detail:
         return excerpt("; ".join(map(_validation_error, detail)))
     if isinstance(detail, str):
         return excerpt(detail)
     return body_excerpt(response)
+
+
+def check_status(response: requests.Response, where: str) -> None:
+    """Raise the error a non-200 answer means (429 and 5xx: transient), saying what to do."""
+    status = response.status_code
+    if status == 200:
+        return
+    if status == 429 or status >= 500:  # the one rule of what is transient in an answer
+        raise TransientResponseError(
+            f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
+            + f" ({body_excerpt(response)})",
+            status=status,
+            retry_after=retry_after_seconds(response.headers) if status == 429 else None,
+        )
+    if status == 401:
+        raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
+    url = urlsplit(response.request.url or "")
+    results = "/results/public/" in url.path  # api_url may carry a path of its own
+    if status == 404 and results and url.path.endswith("/list"):
+        raise CentaurAPIError(
+            f"{where.split(' (', maxsplit=1)[0]} not found or not visible to this API key "
+            "(HTTP 404). Check task_ids (the number in go.centaurlabs.com/task/<id>) and that "
+            "the API key belongs to the organisation that owns the task."
+        )
+    if status == 404 and results:
+        raise CentaurAPIError(
+            f"{where}: case not found or not visible to this API key (HTTP 404). Check "
+            "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
+        )
+    said = server_message(response)
+    if status in (400, 422):
+        raise AccessRefusedError(
+            f"{where}: the API rejected the request (HTTP {status}: {said}). Parameters sent: "
+            f"{dict(parse_qsl(url.query))}. Check task_ids, labeling_state, start_date and "
+            "page_size."
+        )
+    if status == 403:
+        country = error_body(response).get("code") == "restricted_country"
+        raise (AccessRefusedError if country else CentaurAPIError)(
+            f"{where}: the API refused access (HTTP 403: {said}). Centaur restricts API access by "
+            "country and by account permissions; check both."
+        )
+    if status == 426 and results:
+        raise UnsupportedTaskError(
+            f"{where}: this version of the results API does not serve this task's type (HTTP 426: "
+            f"{said})."
+        )
+    raise CentaurAPIError(f"{where}: the API answered HTTP {status}: {said}.")
 
 
 def error_body(response: requests.Response) -> dict[str, object]:
@@ -122,7 +177,7 @@ def decode_json(response: requests.Response) -> object:
     if problem is not None:
         raise _unreadable(response, problem)
     content_type = excerpt(response.headers.get("Content-Type", "no content type"), 80)
-    raise UndecodableBodyError(
+    raise TransientResponseError(
         f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
         f"(or not UTF-8): {content_type}, {len(response.content)} bytes: "
         f"{body_excerpt(response)}",
