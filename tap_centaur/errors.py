@@ -89,7 +89,6 @@ class TaskFailuresError(TapCentaurError):
     """Some tasks failed and the others were synced: the summary of the run."""
 
     def __init__(self, failures: dict[str, str]) -> None:
-        self.failures = dict(failures)
         kept = ", every other task was synced and bookmarked (the failed ones keep their bookmarks"
         super().__init__(_summary(failures, f"{kept} and are read again next run)"))
 

@@ -25,7 +25,7 @@ if t.TYPE_CHECKING:
     import requests
 
     from tap_centaur.clock import RequestTime
-    from tap_centaur.schemas import RecordShape, TypeCheck
+    from tap_centaur.schemas import RecordShape
 
 Record = dict[str, t.Any]
 
@@ -56,9 +56,12 @@ class Page:
         """Decode and check an answer once: a `list` page, or the one record of a `get`."""
         body = decode_json(response)
         where = request_label(response.request)
-        if not listed:
-            return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
-        return cls(*_parse_page(body, response, shape), time, where)
+        try:
+            if not listed:
+                return cls([_record(body, response, shape, MAX_NESTING)], False, None, time, where)
+            return cls(*_parse_page(body, response, shape), time, where)
+        except TooDeepError:
+            raise _unreadable(response, _TOO_DEEP) from None
 
     def __len__(self) -> int:  # the workers' queues are bounded in records
         return len(self.records)
@@ -195,27 +198,18 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
     return None
 
 
-def _check_depth(
-    value: object, response: requests.Response, levels: int, check: TypeCheck | None = None
-) -> tuple[str, object] | None:
-    try:
-        return mismatch(value, check, levels)
-    except TooDeepError:
-        raise _unreadable(response, _TOO_DEEP) from None
-
-
 def _parse_page(
     body: object, response: requests.Response, shape: RecordShape
 ) -> tuple[list[Record], bool, int | None]:
     if not isinstance(body, dict):
-        _check_depth(body, response, MAX_NESTING)
+        mismatch(body, None, MAX_NESTING)  # too deep first: `TooDeepError`
         raise _unreadable(
             response, f"the body is a JSON {type(body).__name__}, not an object", shape
         )
     payload = body.get("payload")
     for value in body.values():
         if value is not payload or not isinstance(payload, list):
-            _check_depth(value, response, MAX_NESTING - 1)
+            mismatch(value, None, MAX_NESTING - 1)
     if not isinstance(payload, list):
         keys = ", ".join(excerpt(repr(key), 40) for key in list(body)[:8])
         raise _unreadable(
@@ -230,24 +224,22 @@ def _parse_page(
         if not valid:
             raise _unreadable(response, f"'{name}' is {_describe(value)}, not {expected}", shape)
     for record in payload:
-        check_record(record, response, shape, MAX_NESTING - 2)
+        _record(record, response, shape, MAX_NESTING - 2)
     return payload, has_next, cursor
 
 
-def check_record(
-    record: object, response: requests.Response, shape: RecordShape, levels: int
-) -> Record:
+def _record(record: object, response: requests.Response, shape: RecordShape, levels: int) -> Record:
     """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away."""
     if not isinstance(record, dict):
-        _check_depth(record, response, levels)
+        mismatch(record, None, levels)
         raise _unreadable(response, f"a {shape.name} is {_describe(record)}, not an object", shape)
     for field in shape.keys:
         if type(record.get(field)) is not int:
             problem = f"a {shape.name} has '{field}' {_describe(record.get(field))}"
             raise _unreadable(response, problem, shape)
     undescribed = route_labels(record, shape.labels)
-    found = _check_depth(record, response, levels, shape.check)
-    _check_depth(undescribed, response, levels)
+    found = mismatch(record, shape.check, levels)
+    mismatch(undescribed, None, levels)
     if found:
         path, value = found
         problem = f"{shape.name} {record[shape.keys[-1]]} has '{path[1:]}' {_describe(value)}"
