@@ -17,13 +17,7 @@ from tap_centaur.errors import (
     TransientResponseError,
     UnauthorizedError,
 )
-from tap_centaur.pages import (
-    body_excerpt,
-    check_status,
-    decode_json,
-    request_label,
-    server_message,
-)
+from tap_centaur.pages import body_excerpt, check_status, decode_json, request_label, server_message
 from tap_centaur.redaction import register_secret
 
 if t.TYPE_CHECKING:

@@ -13,11 +13,7 @@ import requests
 from requests import exceptions as rex
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_centaur.errors import (
-    RetriesExhaustedError,
-    TapCentaurError,
-    TransientResponseError,
-)
+from tap_centaur.errors import RetriesExhaustedError, TapCentaurError, TransientResponseError
 from tap_centaur.redaction import excerpt
 from tap_centaur.session import MAX_REDIRECTS, ResponseTimeout, origin_text
 

@@ -95,13 +95,9 @@ CASE_RESULT_V2_SCHEMA: dict[str, t.Any] = _schema(
     _UNDOCUMENTED,
 )
 
+#: A task: a case result's task and project (beyond task_id and task_name: inferred, README).
 TASK_SCHEMA: dict[str, t.Any] = _schema(
-    th.Property("task_id", th.IntegerType, required=True, description="Task id."),
-    th.Property("task_name", th.StringType),
-    th.Property("project_id", th.IntegerType, description="Inferred: the task's project."),
-    th.Property("project_name", th.StringType),
-    th.Property("task_type", th.StringType),
-    _UNDOCUMENTED,
+    *(prop for prop in _CASE_AND_TASK if prop.name != "case_id"), _UNDOCUMENTED
 )
 
 PROJECT_SCHEMA: dict[str, t.Any] = _schema(
