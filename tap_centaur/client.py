@@ -27,10 +27,7 @@ HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 class SequenceIdPaginator:
-    """Turns a page into the next `last_sequence_id`; a cursor that does not advance ends the task.
-
-    So do a missing cursor and `max_empty_pages` pages in a row without a record.
-    """
+    """The next `last_sequence_id` after a page; a missing, stuck or endless cursor is an error."""
 
     def __init__(self, max_empty_pages: int) -> None:
         self.max_empty_pages = max_empty_pages
@@ -116,7 +113,7 @@ class ApiClient:
         self, path: str, query: Mapping[str, t.Any], shape: RecordShape, *, stream: str
     ) -> Page:
         """Send one GET (signed, renewed after a 401, retried) and return its checked page."""
-        session = self.sessions.get()
+        session = self.sessions.session
         request = session.prepare_request(
             requests.Request("GET", self.settings.api_url + path, params=query, headers=HEADERS)
         )

@@ -219,8 +219,4 @@ class SessionPerThread(threading.local):
     """One `ApiSession` per thread (sessions are not thread-safe)."""
 
     def __init__(self, make: Callable[[], ApiSession]) -> None:
-        self._session = make()  # `threading.local` runs this again in each thread that uses it
-
-    def get(self) -> ApiSession:
-        """This thread's session."""
-        return self._session
+        self.session = make()  # `threading.local` runs this again in each thread that uses it
