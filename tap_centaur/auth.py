@@ -17,9 +17,8 @@ from tap_centaur.errors import (
     TransientResponseError,
     UnauthorizedError,
 )
-from tap_centaur.pages import body_excerpt, decode_json, error_body, request_label, server_message
+from tap_centaur.pages import body_excerpt, check_status, decode_json, request_label, server_message
 from tap_centaur.redaction import register_secret
-from tap_centaur.retry import raise_if_transient
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,9 +123,15 @@ class CentaurAuth(AuthBase):
                 headers=self._headers(None),
                 timeout=self._session.timeout,
             )
-            raise_if_transient(response, "login")
-            if response.status_code != 200:
-                raise AccessRefusedError(_login_refusal(response))
+            status = response.status_code
+            if status in (400, 401, 422):
+                raise AccessRefusedError(
+                    f"login: the API rejected the credentials (HTTP {status}: "
+                    f"{server_message(response)}). Check username (the portal account email), "
+                    "api_password (the API password, not the portal password; generating a new "
+                    "one invalidates the old) and api_key."
+                )
+            check_status(response, "login")
             return response
 
         try:
@@ -158,20 +163,3 @@ def _rejected_anyway(where: str) -> AccessRefusedError:
         f"{where}: the API answered 401 even with a fresh token ({MAX_RENEWALS} logins in a "
         "row). Check that api_key belongs to the same organisation as username."
     )
-
-
-def _login_refusal(response: requests.Response) -> str:
-    status = response.status_code
-    message = server_message(response, with_code=False)
-    if status == 403 and error_body(response).get("code") == "restricted_country":
-        return (
-            f"login: the API refused access (HTTP 403 restricted_country: {message}). "
-            "Centaur restricts API access by country; run the tap from an allowed location."
-        )
-    if status in (400, 401):
-        return (
-            f"login: the API rejected the credentials (HTTP {status}: {message}). Check "
-            "username (the portal account email), api_password (the API password, not the "
-            "portal password; generating a new one invalidates the old) and api_key."
-        )
-    return f"login: unexpected HTTP {status}: {message}."

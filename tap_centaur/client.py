@@ -6,22 +6,15 @@ import time
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from singer_sdk import metrics
 
 from tap_centaur.auth import CentaurAuth
 from tap_centaur.clock import UTC, RequestTime, SkewWatch
-from tap_centaur.errors import (
-    AccessRefusedError,
-    CentaurAPIError,
-    PaginationError,
-    UnauthorizedError,
-    UnsupportedTaskError,
-)
-from tap_centaur.pages import Page, error_body, request_label, server_message
-from tap_centaur.retry import RetryPolicy, raise_if_transient
+from tap_centaur.errors import CentaurAPIError
+from tap_centaur.pages import Page, check_status, request_label
+from tap_centaur.retry import RetryPolicy
 from tap_centaur.session import ApiSession, SessionPerThread
 
 if t.TYPE_CHECKING:
@@ -34,10 +27,7 @@ HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 class SequenceIdPaginator:
-    """Turns a page into the next `last_sequence_id`; a cursor that does not advance ends the task.
-
-    So do a missing cursor and `max_empty_pages` pages in a row without a record.
-    """
+    """The next `last_sequence_id` after a page; a missing, stuck or endless cursor is an error."""
 
     def __init__(self, max_empty_pages: int) -> None:
         self.max_empty_pages = max_empty_pages
@@ -45,24 +35,24 @@ class SequenceIdPaginator:
         self._empty_pages = 0  # in a row, up to this page
 
     def get_next(self, page: Page) -> int | None:
-        """The cursor of the page after `page`, None after the last one (or PaginationError)."""
+        """The cursor of the page after `page`, None after the last one (or CentaurAPIError)."""
         if not page.has_next:
             return None
         cursor, where = page.cursor, page.where
         if cursor is None:
-            raise PaginationError(
+            raise CentaurAPIError(
                 f"{where}: the API said has_next=true but sent no last_sequence_id; stopping "
                 "rather than skipping the rest of the task (it keeps its bookmark)."
             )
         if self.cursor is not None and cursor <= self.cursor:
-            raise PaginationError(
+            raise CentaurAPIError(
                 f"{where}: the API's cursor went from last_sequence_id={self.cursor} to {cursor} "
                 "instead of moving forward; stopping rather than looping (the task keeps its "
                 "bookmark)."
             )
         self._empty_pages = 0 if page.records else self._empty_pages + 1
         if self._empty_pages >= self.max_empty_pages:
-            raise PaginationError(
+            raise CentaurAPIError(
                 f"{where}: {self._empty_pages:,} pages in a row brought no record while the API "
                 f"said has_next=true; stopping (max_empty_pages={self.max_empty_pages:,}; the "
                 "task keeps its bookmark). Raise it for a labeling_state filter over a huge task."
@@ -123,7 +113,7 @@ class ApiClient:
         self, path: str, query: Mapping[str, t.Any], shape: RecordShape, *, stream: str
     ) -> Page:
         """Send one GET (signed, renewed after a 401, retried) and return its checked page."""
-        session = self.sessions.get()
+        session = self.sessions.session
         request = session.prepare_request(
             requests.Request("GET", self.settings.api_url + path, params=query, headers=HEADERS)
         )
@@ -135,8 +125,12 @@ class ApiClient:
             response = session.send(request, timeout=self.settings.request_timeout)
             seconds = response.elapsed.total_seconds()
             ok = metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED
-            tags: dict[str, t.Any] = {metrics.Tag.STREAM: stream, metrics.Tag.STATUS: ok}
-            tags |= {metrics.Tag.ENDPOINT: path, metrics.Tag.HTTP_STATUS_CODE: response.status_code}
+            tags: dict[str, t.Any] = {
+                metrics.Tag.STREAM: stream,
+                metrics.Tag.ENDPOINT: path,
+                metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+                metrics.Tag.STATUS: ok,
+            }
             point = metrics.Point("timer", metrics.Metric.HTTP_REQUEST_DURATION, seconds, tags)
             metrics.log(metrics.get_metrics_logger(), point)
             check_status(response, where)
@@ -146,45 +140,3 @@ class ApiClient:
             return page
 
         return self.retry_policy.call(lambda: self.auth.renewing(request, send), where=where)
-
-
-def check_status(response: requests.Response, where: str) -> None:
-    """Raise the error a non-200 answer means (429 and 5xx: transient), saying what to do."""
-    status = response.status_code
-    if status == 200:
-        return
-    raise_if_transient(response, where)
-    if status == 401:
-        raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
-    url = urlsplit(response.request.url or "")
-    results = "/results/public/" in url.path  # api_url may carry a path of its own
-    if status == 404 and results and url.path.endswith("/list"):
-        raise CentaurAPIError(
-            f"{where.split(' (', maxsplit=1)[0]} not found or not visible to this API key "
-            "(HTTP 404). Check task_ids (the number in go.centaurlabs.com/task/<id>) and that "
-            "the API key belongs to the organisation that owns the task."
-        )
-    if status == 404 and results:
-        raise CentaurAPIError(
-            f"{where}: case not found or not visible to this API key (HTTP 404). Check "
-            "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
-        )
-    said = server_message(response)
-    if status in (400, 422):
-        raise AccessRefusedError(
-            f"{where}: the API rejected the request (HTTP {status}: {said}). Parameters sent: "
-            f"{dict(parse_qsl(url.query))}. Check task_ids, labeling_state, start_date and "
-            "page_size."
-        )
-    if status == 403:
-        country = error_body(response).get("code") == "restricted_country"
-        raise (AccessRefusedError if country else CentaurAPIError)(
-            f"{where}: the API refused access (HTTP 403: {said}). Centaur restricts API access by "
-            "country and by account permissions; check both."
-        )
-    if status == 426:
-        raise UnsupportedTaskError(
-            f"{where}: this version of the results API does not serve this task's type (HTTP 426: "
-            f"{said})."
-        )
-    raise CentaurAPIError(f"{where}: the API answered HTTP {status}: {said}.")

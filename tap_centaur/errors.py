@@ -36,8 +36,11 @@ class StateError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
-        fix = "Fix or remove that entry (a task without a bookmark is read from start_date)"
-        fix = fix if in_an_entry else "Fix the file"
+        fix = (
+            "Fix or remove that entry (a task without a bookmark is read from start_date)"
+            if in_an_entry
+            else "Fix the file"
+        )
         super().__init__(
             f"Invalid state {where}: {problem} {fix}, or run without --state for a full sync."
         )
@@ -51,10 +54,6 @@ class CentaurAPIError(TapCentaurError, FatalAPIError):
 
 class UnsupportedTaskError(CentaurAPIError):
     """HTTP 426: this version of the results API does not serve the task's type."""
-
-
-class PaginationError(CentaurAPIError):
-    """The API's pagination cursor would loop, go backwards or is missing."""
 
 
 class UnauthorizedError(CentaurAPIError):
@@ -86,15 +85,10 @@ class TransientResponseError(RetriableAPIError):
         self.retry_after = retry_after  # seconds the server asked to wait
 
 
-class UndecodableBodyError(TransientResponseError):
-    """A 200 whose body is not UTF-8 JSON (a proxy page, a cut body): retried, then named."""
-
-
 class TaskFailuresError(TapCentaurError):
     """Some tasks failed and the others were synced: the summary of the run."""
 
     def __init__(self, failures: dict[str, str]) -> None:
-        self.failures = dict(failures)
         kept = ", every other task was synced and bookmarked (the failed ones keep their bookmarks"
         super().__init__(_summary(failures, f"{kept} and are read again next run)"))
 

@@ -10,7 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from tap_centaur.errors import CentaurAPIError, UndecodableBodyError
+from tap_centaur.clock import retry_after_seconds
+from tap_centaur.errors import (
+    AccessRefusedError,
+    CentaurAPIError,
+    TransientResponseError,
+    UnauthorizedError,
+    UnsupportedTaskError,
+)
 from tap_centaur.redaction import EXCERPT_CHARS, excerpt
 from tap_centaur.schemas import UNDOCUMENTED_FIELDS, TooDeepError, mismatch, route_labels
 
@@ -18,7 +25,7 @@ if t.TYPE_CHECKING:
     import requests
 
     from tap_centaur.clock import RequestTime
-    from tap_centaur.schemas import RecordShape, TypeCheck
+    from tap_centaur.schemas import RecordShape
 
 Record = dict[str, t.Any]
 
@@ -49,9 +56,12 @@ class Page:
         """Decode and check an answer once: a `list` page, or the one record of a `get`."""
         body = decode_json(response)
         where = request_label(response.request)
-        if not listed:
-            return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
-        return cls(*_parse_page(body, response, shape), time, where)
+        try:
+            if not listed:
+                return cls([_record(body, response, shape, MAX_NESTING)], False, None, time, where)
+            return cls(*_parse_page(body, response, shape), time, where)
+        except TooDeepError:
+            raise _unreadable(response, _TOO_DEEP) from None
 
     def __len__(self) -> int:  # the workers' queues are bounded in records
         return len(self.records)
@@ -80,17 +90,65 @@ def body_excerpt(response: requests.Response) -> str:
     return f"'{excerpt(text, total=len(content))}'" if text else "an empty body"
 
 
-def server_message(response: requests.Response, *, with_code: bool = True) -> str:
+def server_message(response: requests.Response) -> str:
     """What an error answer says: its `message` (and `code`), FastAPI's `detail`, or its start."""
     body = error_body(response)
     message, code, detail = (body.get(key) for key in ("message", "code", "detail"))
     if isinstance(message, str):
-        return excerpt(f"{message} [{code}]" if with_code and isinstance(code, str) else message)
+        return excerpt(f"{message} [{code}]" if isinstance(code, str) else message)
     if isinstance(detail, list) and detail:
         return excerpt("; ".join(map(_validation_error, detail)))
     if isinstance(detail, str):
         return excerpt(detail)
     return body_excerpt(response)
+
+
+def check_status(response: requests.Response, where: str) -> None:
+    """Raise the error a non-200 answer means (429 and 5xx: transient), saying what to do."""
+    status = response.status_code
+    if status == 200:
+        return
+    if status == 429 or status >= 500:  # the one rule of what is transient in an answer
+        raise TransientResponseError(
+            f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
+            + f" ({body_excerpt(response)})",
+            status=status,
+            retry_after=retry_after_seconds(response.headers) if status == 429 else None,
+        )
+    if status == 401:
+        raise UnauthorizedError(f"{where}: HTTP 401 Unauthorized")
+    url = urlsplit(response.request.url or "")
+    results = "/results/public/" in url.path  # api_url may carry a path of its own
+    if status == 404 and results and url.path.endswith("/list"):
+        raise CentaurAPIError(
+            f"{where.split(' (', maxsplit=1)[0]} not found or not visible to this API key "
+            "(HTTP 404). Check task_ids (the number in go.centaurlabs.com/task/<id>) and that "
+            "the API key belongs to the organisation that owns the task."
+        )
+    if status == 404 and results:
+        raise CentaurAPIError(
+            f"{where}: case not found or not visible to this API key (HTTP 404). Check "
+            "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
+        )
+    said = server_message(response)
+    if status in (400, 422):
+        raise AccessRefusedError(
+            f"{where}: the API rejected the request (HTTP {status}: {said}). Parameters sent: "
+            f"{dict(parse_qsl(url.query))}. Check task_ids, labeling_state, start_date and "
+            "page_size."
+        )
+    if status == 403:
+        country = error_body(response).get("code") == "restricted_country"
+        raise (AccessRefusedError if country else CentaurAPIError)(
+            f"{where}: the API refused access (HTTP 403: {said}). Centaur restricts API access by "
+            "country and by account permissions; check both."
+        )
+    if status == 426 and results:
+        raise UnsupportedTaskError(
+            f"{where}: this version of the results API does not serve this task's type (HTTP 426: "
+            f"{said})."
+        )
+    raise CentaurAPIError(f"{where}: the API answered HTTP {status}: {said}.")
 
 
 def error_body(response: requests.Response) -> dict[str, object]:
@@ -122,7 +180,7 @@ def decode_json(response: requests.Response) -> object:
     if problem is not None:
         raise _unreadable(response, problem)
     content_type = excerpt(response.headers.get("Content-Type", "no content type"), 80)
-    raise UndecodableBodyError(
+    raise TransientResponseError(
         f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
         f"(or not UTF-8): {content_type}, {len(response.content)} bytes: "
         f"{body_excerpt(response)}",
@@ -140,27 +198,18 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
     return None
 
 
-def _check_depth(
-    value: object, response: requests.Response, levels: int, check: TypeCheck | None = None
-) -> tuple[str, object] | None:
-    try:
-        return mismatch(value, check, levels)
-    except TooDeepError:
-        raise _unreadable(response, _TOO_DEEP) from None
-
-
 def _parse_page(
     body: object, response: requests.Response, shape: RecordShape
 ) -> tuple[list[Record], bool, int | None]:
     if not isinstance(body, dict):
-        _check_depth(body, response, MAX_NESTING)
+        mismatch(body, None, MAX_NESTING)  # too deep first: `TooDeepError`
         raise _unreadable(
             response, f"the body is a JSON {type(body).__name__}, not an object", shape
         )
     payload = body.get("payload")
     for value in body.values():
         if value is not payload or not isinstance(payload, list):
-            _check_depth(value, response, MAX_NESTING - 1)
+            mismatch(value, None, MAX_NESTING - 1)
     if not isinstance(payload, list):
         keys = ", ".join(excerpt(repr(key), 40) for key in list(body)[:8])
         raise _unreadable(
@@ -175,24 +224,22 @@ def _parse_page(
         if not valid:
             raise _unreadable(response, f"'{name}' is {_describe(value)}, not {expected}", shape)
     for record in payload:
-        check_record(record, response, shape, MAX_NESTING - 2)
+        _record(record, response, shape, MAX_NESTING - 2)
     return payload, has_next, cursor
 
 
-def check_record(
-    record: object, response: requests.Response, shape: RecordShape, levels: int
-) -> Record:
+def _record(record: object, response: requests.Response, shape: RecordShape, levels: int) -> Record:
     """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away."""
     if not isinstance(record, dict):
-        _check_depth(record, response, levels)
+        mismatch(record, None, levels)
         raise _unreadable(response, f"a {shape.name} is {_describe(record)}, not an object", shape)
     for field in shape.keys:
         if type(record.get(field)) is not int:
             problem = f"a {shape.name} has '{field}' {_describe(record.get(field))}"
             raise _unreadable(response, problem, shape)
     undescribed = route_labels(record, shape.labels)
-    found = _check_depth(record, response, levels, shape.check)
-    _check_depth(undescribed, response, levels)
+    found = mismatch(record, shape.check, levels)
+    mismatch(undescribed, None, levels)
     if found:
         path, value = found
         problem = f"{shape.name} {record[shape.keys[-1]]} has '{path[1:]}' {_describe(value)}"

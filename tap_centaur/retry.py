@@ -13,14 +13,7 @@ import requests
 from requests import exceptions as rex
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_centaur.clock import retry_after_seconds
-from tap_centaur.errors import (
-    RetriesExhaustedError,
-    TapCentaurError,
-    TransientResponseError,
-    UndecodableBodyError,
-)
-from tap_centaur.pages import body_excerpt
+from tap_centaur.errors import RetriesExhaustedError, TapCentaurError, TransientResponseError
 from tap_centaur.redaction import excerpt
 from tap_centaur.session import MAX_REDIRECTS, ResponseTimeout, origin_text
 
@@ -146,19 +139,6 @@ class RetryPolicy:
         )
 
 
-def raise_if_transient(response: requests.Response, where: str) -> None:
-    """The one rule of what is transient in an answer: 429 or 5xx (with its `Retry-After`)."""
-    status = response.status_code
-    if status != 429 and status < 500:
-        return
-    raise TransientResponseError(
-        f"{where}: HTTP {status} {excerpt(response.reason or '', 80)}".rstrip()
-        + f" ({body_excerpt(response)})",
-        status=status,
-        retry_after=retry_after_seconds(response.headers) if status == 429 else None,
-    )
-
-
 def _never_retried(exc: Exception) -> bool:
     """TLS failures repeat identically: retrying only delays the message."""
     return isinstance(exc, rex.SSLError)
@@ -191,7 +171,7 @@ def _advice(exc: BaseException) -> str:
         return "The API kept rate limiting the tap: run it later, or raise max_retries."
     if status >= 500:
         return "The API kept failing: try again later, or raise max_retries / backoff_factor."
-    if isinstance(exc, UndecodableBodyError):
+    if isinstance(exc, TransientResponseError):  # neither 429 nor 5xx: a 200 not decoded
         return (
             "Every answer was something other than the API's JSON: check api_url (a proxy, "
             "captive portal or maintenance page may answer instead), and report it to Centaur "

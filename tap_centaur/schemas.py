@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from singer_sdk import typing as th
 
@@ -95,13 +95,9 @@ CASE_RESULT_V2_SCHEMA: dict[str, t.Any] = _schema(
     _UNDOCUMENTED,
 )
 
+#: A task: a case result's task and project (beyond task_id and task_name: inferred, README).
 TASK_SCHEMA: dict[str, t.Any] = _schema(
-    th.Property("task_id", th.IntegerType, required=True, description="Task id."),
-    th.Property("task_name", th.StringType),
-    th.Property("project_id", th.IntegerType, description="Inferred: the task's project."),
-    th.Property("project_name", th.StringType),
-    th.Property("task_type", th.StringType),
-    _UNDOCUMENTED,
+    *(prop for prop in _CASE_AND_TASK if prop.name != "case_id"), _UNDOCUMENTED
 )
 
 PROJECT_SCHEMA: dict[str, t.Any] = _schema(
@@ -121,38 +117,23 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-#: A declared part of a value: its exact Python types, and the check of its own parts.
-_Part = tuple[tuple[type, ...], "TypeCheck | None"]
+#: The exact types (`true` is no integer) of an object's properties, or (under None) of an
+#: array's items, each with the check of its own parts.
+TypeCheck = dict[str | None, tuple[tuple[type, ...], "TypeCheck | None"]]
 
 
 class TooDeepError(Exception):
     """A value nests objects and lists deeper than allowed."""
 
 
-@dataclass(frozen=True)
-class TypeCheck:
-    """The exact types (`true` is no integer) of an object's properties or an array's items."""
-
-    properties: dict[str, _Part] = field(default_factory=dict)
-    items: _Part | None = None
-
-    @classmethod
-    def of(cls, schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeCheck | None:
-        """The check of a JSON schema's parts but its properties in `skip`; None if none."""
-        properties = {
-            name: part
-            for name, spec in schema.get("properties", {}).items()
-            if name not in skip and (part := cls._part(spec))
-        }
-        items = cls._part(schema.get("items", {}))
-        return cls(properties, items) if properties or items else None
-
-    @classmethod
-    def _part(cls, schema: dict[str, t.Any]) -> _Part | None:
-        if "type" not in schema:
-            return None
-        names = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
-        return tuple(kind for name in names for kind in _PYTHON_TYPES[name]), cls.of(schema)
+def type_check(schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeCheck | None:
+    """The check of a JSON schema's parts but its properties in `skip`; None if none."""
+    check: TypeCheck = {}
+    for name, spec in {**schema.get("properties", {}), None: schema.get("items", {})}.items():
+        if name not in skip and "type" in spec:
+            names = [spec["type"]] if isinstance(spec["type"], str) else spec["type"]
+            check[name] = tuple(kind for n in names for kind in _PYTHON_TYPES[n]), type_check(spec)
+    return check or None
 
 
 def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, object] | None:
@@ -163,7 +144,7 @@ def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, 
     if levels == 0:
         raise TooDeepError
     if type(value) is dict:
-        declared = check.properties if check is not None else {}
+        declared = check or {}
         for name, item in value.items():
             part = declared.get(name)
             if part is not None and type(item) not in part[0]:
@@ -173,7 +154,7 @@ def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, 
             ):
                 return f".{name}{found[0]}", found[1]
     elif type(value) is list:
-        part = check.items if check is not None else None
+        part = check.get(None) if check else None
         for index, item in enumerate(value):
             if part is not None and type(item) not in part[0]:
                 return f"[{index}]", item
@@ -209,7 +190,7 @@ class RecordShape:
             schema=schema,
             keys=keys,
             documented=frozenset(properties) - {UNDOCUMENTED_FIELDS},
-            check=TypeCheck.of(schema, skip=(UNDOCUMENTED_FIELDS, *keys)),
+            check=type_check(schema, skip=(UNDOCUMENTED_FIELDS, *keys)),
             labels=tuple(
                 (field, field + WKT_SUFFIX)
                 for field in properties

@@ -6,6 +6,7 @@ body dripped a byte a second, and hold a body however large it inflates.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -133,18 +134,11 @@ class ApiSession(requests.Session):
         response.raw = _BodyInMemory(body.finish())
 
 
-class _BodyInMemory:
-    """A decoded body, handed to `requests` in one read (so it is held once), then let go."""
+class _BodyInMemory(io.BytesIO):
+    """A decoded body, handed to `requests` in one read: BytesIO shares it, so it is held once."""
 
-    def __init__(self, body: bytes) -> None:
-        self._body: bytes | None = body
-
-    def read(self, _size: int = -1) -> bytes:
-        body, self._body = self._body or b"", None
-        return body
-
-    def close(self) -> None:
-        self._body = None
+    def read(self, _size: int | None = -1, /) -> bytes:
+        return super().read()
 
 
 class _TooLargeError(Exception):
@@ -225,8 +219,4 @@ class SessionPerThread(threading.local):
     """One `ApiSession` per thread (sessions are not thread-safe)."""
 
     def __init__(self, make: Callable[[], ApiSession]) -> None:
-        self._session = make()  # `threading.local` runs this again in each thread that uses it
-
-    def get(self) -> ApiSession:
-        """This thread's session."""
-        return self._session
+        self.session = make()  # `threading.local` runs this again in each thread that uses it

@@ -94,11 +94,9 @@ def _start_date(name: str, value: object) -> datetime | None:
     return start
 
 
-def _api_url(name: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(name, "must be a URL such as https://api.centaurlabs.com.")
+def _api_url(name: str, value: object) -> object:
+    if not isinstance(value, str):
+        return value  # msgspec names the type it expects
     url = value.strip().rstrip("/")
     head, at, host = url.rpartition("@")
     if at:  # whatever else is wrong: a password before the @ is never shown

@@ -7,7 +7,6 @@ against the schema (`CONFIG_SCHEMA`), then the rules that span settings.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 import typing as t
@@ -68,8 +67,9 @@ def _setting(
     """A `Settings` field declared by its `th.Property` arguments; its annotation types it."""
     declaration = dict(wrapped=wrapped, title=title, default=default, description=description)
     value = dataclasses.MISSING if flags.get("required") else unset if default is None else default
-    return dataclasses.field(default=value, repr=not flags.get("secret"),
-                             metadata={**declaration, **flags})  # fmt: skip
+    return dataclasses.field(
+        default=value, repr=not flags.get("secret"), metadata={**declaration, **flags}
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,8 +164,16 @@ class Settings:
 
 def draft7(schema: dict[str, t.Any]) -> dict[str, t.Any]:
     """A settings schema made valid Draft 7: `th` appends a bare `"null"` to an `anyOf` list."""
-    text = json.dumps(schema).replace('}, "null"]', '}, {"type": "null"}]')  # after an object
-    return {**json.loads(text), "$schema": DRAFT_7}
+
+    def repair(node: object, key: str = "") -> object:
+        if isinstance(node, dict):
+            return {name: repair(value, name) for name, value in node.items()}
+        if isinstance(node, list):
+            null = {"type": "null"} if key == "anyOf" else "null"
+            return [null if item == "null" else repair(item) for item in node]
+        return node
+
+    return {**t.cast("dict[str, t.Any]", repair(schema)), "$schema": DRAFT_7}
 
 
 _FIELDS = dataclasses.fields(Settings)
@@ -196,8 +204,9 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         problem, _, path = str(error).replace(" | null", "").partition(" - at `$.")
         path = path.rstrip("`")
         name = re.split(r"[.\[]", path)[0] or "config"
-        raise ConfigError(name, f"{problem[0].lower()}{problem[1:]} (at {path}).", SEE_README) \
-            from None  # fmt: skip
+        raise ConfigError(
+            name, f"{problem[0].lower()}{problem[1:]} (at {path}).", SEE_README
+        ) from None
     for name, number in vars(settings).items():
         if isinstance(number, float) and not math.isfinite(number):
             raise ConfigError(name, f"must be a finite number, got {number}.", SEE_README)

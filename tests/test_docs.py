@@ -65,7 +65,7 @@ TROUBLESHOOTING_PHRASES = [
     "Invalid setting '",
     "Invalid state ",
     "login: the API rejected the credentials (HTTP ",
-    "login: the API refused access (HTTP 403 restricted_country",
+    "the API refused access (HTTP 403: ",
     "the API rejected the bearer token (HTTP 401)",
     "the API answered 401 even with a fresh token",
     " character (U+",

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tap_centaur.client import check_status
 from tap_centaur.errors import CentaurAPIError
-from tap_centaur.pages import request_label
+from tap_centaur.pages import check_status, request_label
 from tests.harness import (
     LIST,
     THREE_TASKS,

@@ -92,11 +92,11 @@ def test_each_tap_has_its_own_http_sessions_one_per_thread(sim):
     in the same thread (as tests run taps in-process) the first one's open connections."""
     config = login_config(sim.url, [101])
     first, second = TapCentaur(config=config), TapCentaur(config=config)
-    session = first.client.sessions.get()
-    assert first.client.sessions.get() is session
-    assert second.client.sessions.get() is not session
+    session = first.client.sessions.session
+    assert first.client.sessions.session is session
+    assert second.client.sessions.session is not session
     in_a_thread = []
-    thread = threading.Thread(target=lambda: in_a_thread.append(first.client.sessions.get()))
+    thread = threading.Thread(target=lambda: in_a_thread.append(first.client.sessions.session))
     thread.start()
     thread.join()
     assert in_a_thread[0] is not session
