@@ -1,7 +1,8 @@
-"""Issue 19 item 5: a signal ends the run promptly, whatever the run is doing.
+"""Issue 19 item 5: a signal ends the run promptly, whatever the run is doing; scenario 11: a
+closed pipe or a full disk is one clear line, exit 1.
 
-Each run exits 128 + the signal, ends with a whole line, and its last STATE bookmarks only
-tasks whose records all came before it: the final STATE within `STOP_SECONDS` when the
+A stopped run exits 128 + the signal, ends with a whole line, and its last STATE bookmarks
+only tasks whose records all came before it: the final STATE within `STOP_SECONDS` when the
 output can take it, else a WARNING at that bound (a closed target: at once).
 """
 
@@ -10,12 +11,22 @@ from __future__ import annotations
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tap_centaur.signals import STOP_SECONDS
-from tests.harness import LIST, LOGIN, Run, Sim, Stop, login_config, partition_bookmarks
+from tests.harness import (
+    LIST,
+    LOGIN,
+    Run,
+    Sim,
+    Stop,
+    assert_one_clear_error,
+    login_config,
+    partition_bookmarks,
+)
 
 TASKS_LIST = "/tasks/public/v1/list"
 REQUEST_TIMEOUT = 120
@@ -139,3 +150,34 @@ def test_a_signal_while_the_target_never_reads_ends_the_run_at_the_bound(make_si
             "seconds_to_exit": round(run.stop_seconds or 0, 2),
             "bytes_of_a_cut_line": len(run.partial_tail),
         }
+
+
+PIPE_CLOSED = "The output was closed before the run ended: the target stopped reading"
+FULL = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+OUTPUT_FAILURES = [  # bytes read before the target closes its end (None: the disk is full)
+    pytest.param(0, "DEBUG", id="pipe-closed-at-once"),
+    pytest.param(4096, "INFO", id="pipe-closed-after-4KiB"),
+    pytest.param(200_000, "DEBUG", id="pipe-closed-after-200KiB"),
+    *(
+        pytest.param(None, level, id=f"disk-full-{level}", marks=FULL)
+        for level in ("INFO", "DEBUG")
+    ),
+]
+
+
+@pytest.mark.parametrize(("read", "level"), OUTPUT_FAILURES)
+def test_a_closed_pipe_or_a_full_disk_is_one_clear_line(make_sim, tap, figures, read, level):
+    sim = make_sim(tasks=3, cases=(600, 500, 400), page_size=100)
+    config = login_config(sim.url, [101, 102, 103], page_size=100)
+    if read is None:
+        with Path("/dev/full").open("wb") as full:
+            run = tap.run(config, log_level=level, stdout=full)
+        said: tuple[str, ...] = ("Writing the output failed", "no space left on the device")
+    else:
+        stop = Stop(sig=None, after_bytes=read, close_reader=True)
+        run, said = tap.run(config, log_level=level, stop=stop), (PIPE_CLOSED,)
+        assert len(run.stdout) == read, f"the tap wrote only {len(run.stdout)} bytes"
+    assert_one_clear_error(run, *said, traceback_allowed=level == "DEBUG")
+    assert run.exit_code == 1 and len(run.error_lines) == 1, run.error_lines
+    assert "Exception ignored" not in run.stderr and "Unexpected error" not in run.stderr
+    figures.update(exit_code=run.exit_code)
