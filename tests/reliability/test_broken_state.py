@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 
 from tests.harness import login_config, partition_bookmarks
-from tests.reliability import assert_refused
+from tests.reliability import SIM, TASKS, assert_refused
 
-TASKS = (101, 102, 103)
-SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
 GOOD = {
     "context": {"task_id": 101},
     "replication_key": "updated_after",

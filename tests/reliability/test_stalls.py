@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from tests.harness import LIST, Run, assert_one_clear_error, login_config, partition_bookmarks
+from tests.reliability import SIM, TASKS
 
-TASKS = (101, 102, 103)
-SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
 MAX_RETRIES = 1
 STALL = {"kind": "stall", "count": 1_000_000, "path": LIST}
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \|")

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.harness import LIST, SABOTAGE_ENV, assert_one_clear_error, login_config
+from tests.reliability import SIM, TASKS
 
-TASKS = (101, 102, 103)
-SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
 TLS = Path(__file__).resolve().parents[1] / "sim" / "tls"
 SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"  # Debian's bundle: not the test certificate
 PROXY_PASSWORD = "pr0xy-s3cret-W8"
