@@ -1,7 +1,4 @@
-"""The reliability suite (docs/RELIABILITY.md): its marker and fixtures.
-
-`RELIABILITY_SABOTAGE=<name>` runs the tap with one deliberate bug (`sabotage/sitecustomize.py`).
-"""
+"""The reliability suite's marker and fixture (its sabotages: `sabotage/sitecustomize.py`)."""
 
 from __future__ import annotations
 

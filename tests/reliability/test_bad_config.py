@@ -1,8 +1,5 @@
-"""Scenario 4, bad config: each malformed config is refused before any request.
-
-At INFO and DEBUG: exit 2, no request, nothing on stdout, one ERROR line naming the setting,
-no traceback at INFO, no secret echoed (one given as a number included).
-"""
+"""Scenario 4, bad config: refused before any request, at INFO and DEBUG: exit 2, no output,
+one ERROR line naming the setting, no traceback at INFO, no secret echoed (nor a numeric one)."""
 
 from __future__ import annotations
 

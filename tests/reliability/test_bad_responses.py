@@ -1,9 +1,6 @@
-"""Scenario 5, bad responses: each misbehaviour of the server is a clear, safe failure.
-
-The server misbehaves on task 102 of 101-103 (or on the login), outlasting max_retries 2. At
-INFO and DEBUG: one last ERROR line naming the task and what was wrong, no traceback at INFO,
-no STATE bookmarking the failing task, or any task before all its records.
-"""
+"""Scenario 5, bad responses: the server misbehaves on task 102 of 101-103 (or on the login)
+beyond max_retries 2. At INFO and DEBUG: one last ERROR line naming the task and what was wrong,
+no traceback at INFO, no STATE bookmarking the failing task, or any task before its records."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Scenario 10, broken state files: a clear error before any request, or a careful reading.
-
-Each broken file (INFO and DEBUG): exit 2, one ERROR line naming the file and the entry, no
-request, no output. Readable shapes are normalised and merged, keeping the earliest bookmark.
-"""
+"""Scenario 10, broken state files: exit 2 before any request, one ERROR line naming the file
+and the entry (INFO and DEBUG); readable shapes are normalised, keeping the earliest bookmark."""
 
 from __future__ import annotations
 

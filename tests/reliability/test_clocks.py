@@ -1,11 +1,6 @@
-"""Scenario 7, clocks that disagree: incremental runs under clock skew miss no case.
-
-Variants (in lockstep, sharing the waits): the API's `Date` in sync, ahead, behind; one answer
-a year ahead; the case clock lagging; `lookback_seconds` 0. After every run nothing is missed
-(except, as asserted, a lagging case clock without lookback), no bookmark is later than
-either clock minus the lookback, and a skew warning names both times when they differ by
-more than a minute. Re-reads are counted: the cost of the lookback.
-"""
+"""Scenario 7, clocks that disagree: incremental runs of each variant (in lockstep, sharing the
+waits) miss no case unless a lagging case clock outruns the lookback; no bookmark is later than
+either clock minus the lookback; a skew over a minute is one warning naming both times."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""Hostile inputs (issue 19): sizes, endless pages, nesting, NaN, a BOM, a Date past 9999.
-
-Whatever an answer holds, it fails one task (or stops the run when it is the login or a list)
-with one line naming what was read and what was wrong; no STATE skips data.
-"""
+"""Hostile inputs (issue 19): whatever an answer holds (size, endless pages, nesting, NaN, a BOM,
+a Date past 9999), it fails one task (or the run, for the login or a list) with one line naming
+what was read and what was wrong; no STATE skips data."""
 
 from __future__ import annotations
 

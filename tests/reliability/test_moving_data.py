@@ -1,9 +1,6 @@
-"""Scenario 3, moving data: 12 incremental runs while cases change between and during runs.
-
-After every run nothing changed before it is missed, nothing unchanged is re-read, no case goes
-back a version; at the end the output's versions are the simulator's. Without a labeling_state
-filter and with all six (a case can then move between partitions mid-run).
-"""
+"""Scenario 3, moving data: after each of 12 incremental runs while cases change (between and
+during runs; all states or six partitions), nothing changed is missed, nothing unchanged re-read,
+no case goes back a version; at the end the output's versions are the simulator's."""
 
 from __future__ import annotations
 

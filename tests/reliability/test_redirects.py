@@ -1,10 +1,6 @@
-"""Scenario 8, redirects: no credential ever reaches another origin.
-
-A redirect to another origin (a recording simulator) on the login, a results page, the task
-or project list: one ERROR line naming the target origin (never its path or query) and
-api_url, and not one request to it. Same-origin redirects are followed; loops and unparsable
-targets are one clear line.
-"""
+"""Scenario 8, redirects: one to another origin, on the login, a results page or a list, is one
+ERROR line naming that origin (not its path or query) and api_url, and it gets no request. A
+same-origin redirect is followed; a loop or an unparsable target is one clear line."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""Issue 19 item 5: a signal ends the run promptly, whatever the run is doing; scenario 11: a
-closed pipe or a full disk is one clear line, exit 1.
-
-A stopped run exits 128 + the signal, ends with a whole line, and its last STATE bookmarks
-only tasks whose records all came before it: the final STATE within `STOP_SECONDS` when the
-output can take it, else a WARNING at that bound (a closed target: at once).
-"""
+"""Issue 19 item 5: a signal ends the run promptly, whatever it is doing: exit 128 + the signal,
+a whole last line, a last STATE bookmarking only tasks whose records all came before it: within
+`STOP_SECONDS` if the output takes it, else a WARNING at that bound (a closed target: at once).
+Scenario 11: a closed pipe or a full disk is one clear line, exit 1."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Scenario 9, stalled bodies: an answer dripped a byte at a time cannot hang the run.
-
-Each attempt ends at `request_timeout` (bounded loosely: "not forever"), is retried, then
-fails its task with one line naming the task, the page and the setting.
-"""
+"""Scenario 9, stalled bodies: each attempt at an answer dripped a byte at a time ends at
+`request_timeout` (bounded loosely), is retried, then fails its task only, naming the page."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Scenario 12, the transport fails: TLS, proxies, long Retry-After.
-
-This machine sets REQUESTS_CA_BUNDLE: each run sets it explicitly. A proxy test's `api_url`
-says `localhost` with NO_PROXY cleared (`requests` then proxies loopback too).
-"""
+"""Scenario 12, the transport fails: TLS, proxies, long Retry-After. Runs set REQUESTS_CA_BUNDLE
+(this machine sets it); a proxied `api_url` says `localhost` (`requests` then proxies it)."""
 
 from __future__ import annotations
 
