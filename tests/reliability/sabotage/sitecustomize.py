@@ -31,9 +31,8 @@ def _load(target: str) -> t.Any:
 
 
 def _patch(target: str, new: New) -> None:
-    module, _, path = target.partition(":")
-    owner_path, _, name = path.rpartition(".")
-    owner = _load(f"{module}:{owner_path}")
+    cut = max(target.rfind("."), target.rfind(":"))
+    owner, name = _load(target[:cut]), target[cut + 1 :]
     if isinstance(owner, dict):
         owner[name] = new(owner[name])
     else:
@@ -99,15 +98,12 @@ def _echo_bad_scheme(check):
     return api_url
 
 
-def _unbounded(node):  # in place: the SDK checks this schema too
-    for child in (
-        node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-    ):
-        _unbounded(child)
-    if isinstance(node, dict):
-        for bound in ("minimum", "maximum"):
-            node.pop(bound, None)
-    return node
+def _unbounded(schema):  # in place: the SDK checks this schema too
+    def strip(node):
+        return {key: value for key, value in node.items() if key not in ("minimum", "maximum")}
+
+    schema.update(json.loads(json.dumps(schema), object_hook=strip))
+    return schema
 
 
 def _digits_to_int(value):
