@@ -15,14 +15,13 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers",
-        "reliability: the reliability suite of issue 5 (faults, kills, moving data, bad input)",
+        "markers", "reliability: the suite of issue 5 (faults, kills, bad input)"
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.path)).resolve().parents:
+        if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.reliability)
 
 
