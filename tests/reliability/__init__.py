@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime
 from typing import Any
 
-from tests.harness import Run, Sim, assert_one_clear_error, partition_bookmarks
+from tests.harness import LIST, Run, Sim, assert_one_clear_error, partition_bookmarks
 
 TASKS = (101, 102, 103)
 SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
@@ -21,6 +22,14 @@ def assert_refused(runs: dict[str, Run], *fragments: str) -> None:
         assert len(run.error_lines) == 1, f"{level}: {run.error_lines}"
         assert_one_clear_error(run, *fragments, traceback_allowed=level == "DEBUG")
         assert "Unexpected error" not in run.stderr
+
+
+def answer(status: int, body: object = None, **where: Any) -> dict[str, Any]:
+    """A scripted answer, `status` with `body` (JSON unless a str), on task 102's results pages
+    99 times unless `where` says otherwise."""
+    text = body if body is None or isinstance(body, str) else json.dumps(body)
+    return {"kind": "answer", "status": status, "body": text, "count": 99, "path": LIST,
+            "task_id": 102, **where}  # fmt: skip
 
 
 def epoch(text: str) -> float:

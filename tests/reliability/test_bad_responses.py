@@ -4,7 +4,6 @@ no traceback at INFO, no STATE bookmarking the failing task, or any task before 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from tests.harness import (
     partition_bookmarks,
     premature_bookmarks,
 )
+from tests.reliability import answer
 
 TASKS = (101, 102, 103)
 SIM = {"tasks": 3, "cases": (120, 160, 80), "page_size": 40, "spike_seconds": 2.0}
@@ -33,13 +33,8 @@ def fault(kind: str, count: int = 3) -> dict[str, Any]:
     return {"faults": [{"kind": kind, "count": count, "path": LIST, "task_id": 102}]}
 
 
-def answer(
-    status: int, body: object, path: str = LIST, reason: str | None = None
-) -> dict[str, Any]:
-    """Every answer on `path` (task 102's, on the list) is `status` with `body`."""
-    where = {"path": path} if path != LIST else {"path": path, "task_id": 102}
-    return {"faults": [{"kind": "answer", "status": status, "body": json.dumps(body),
-                        "reason": reason, "count": 99, **where}]}  # fmt: skip
+def scripted(status: int, body: object, **where: Any) -> dict[str, Any]:
+    return {"faults": [answer(status, body, **where)]}
 
 
 def misbehave(kind: str) -> dict[str, Any]:
@@ -106,7 +101,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
     (
         # A 422 whose `detail` is not FastAPI's list of {"loc": [...], "msg": ...}.
         "422-other-detail",
-        answer(422, {"detail": [{"loc": 5, "msg": "bad"}, "text", {"loc": "limit"}]}),
+        scripted(422, {"detail": [{"loc": 5, "msg": "bad"}, "text", {"loc": "limit"}]}),
         ("HTTP 422: 5: bad; text; limit: None", "Parameters sent"),
         True,
     ),
@@ -114,13 +109,23 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
         # A second Content-Length that contradicts the first (a broken proxy): a CRLF in the
         # reason phrase puts it among the headers.
         "two-content-lengths",
-        answer(200, {"payload": []}, reason="OK\r\nContent-Length: 1"),
+        scripted(200, {"payload": []}, reason="OK\r\nContent-Length: 1"),
         ("Content-Length contained multiple unmatching values", "giving up"),
         True,
     ),
     # A login token that no Authorization header can carry (requests refuses to send it).
-    ("login-token-newline", answer(200, {"token": "tok\nen-Kq3w"}, LOGIN), CARRY, False),
-    ("login-token-euro", answer(200, {"token": "tok\u20acen-Kq3w"}, LOGIN), CARRY, False),
+    (
+        "login-token-newline",
+        scripted(200, {"token": "tok\nen-Kq3w"}, path=LOGIN, task_id=None),
+        CARRY,
+        False,
+    ),
+    (
+        "login-token-euro",
+        scripted(200, {"token": "tok\u20acen-Kq3w"}, path=LOGIN, task_id=None),
+        CARRY,
+        False,
+    ),
 ]
 
 

@@ -25,25 +25,20 @@ from tests.harness import (
     login_config,
     lower_hex,
 )
+from tests.reliability import answer
 
 
 def test_login_expiry_revocation_retries_and_a_fatal_error_leak_nothing(make_sim, tap):
     """Settings in environment variables, as Meltano may pass them (a config file: the soak)."""
     sim = make_sim(tasks=3, cases=(200, 150, 100), page_size=25, token_expiry_requests=4)
+    faults = (("401", 101), ("429", 102), ("truncate", 102), ("403", 103))
     sim.script_faults(
-        [
-            {"kind": "503", "path": LOGIN},
-            {"kind": "401", "path": LIST, "task_id": 101},
-            {"kind": "429", "path": LIST, "task_id": 102},
-            {"kind": "truncate", "path": LIST, "task_id": 102},
-            {"kind": "403", "path": LIST, "task_id": 103},
-        ]
+        [{"kind": "503", "path": LOGIN}]
+        + [{"kind": kind, "path": LIST, "task_id": task} for kind, task in faults]
     )
     config = login_config(sim.url, (101, 102, 103))
     run = tap.run(config, log_level="DEBUG", config_in_env=True)
-    assert run.exit_code != 0  # the 403 on task 103
-    assert "| DEBUG" in run.stderr
-    assert run.retries >= 3
+    assert run.exit_code != 0 and "| DEBUG" in run.stderr and run.retries >= 3  # 403: task 103
     assert len(sim.issued_tokens) >= 5, "tokens were not renewed: the path was not exercised"
     assert {(r["task_id"]) for r in run.records} == {101, 102}
 
@@ -73,8 +68,7 @@ def test_an_error_body_echoing_the_api_key_prints_no_part_of_it(make_sim, tap, e
     """Each form of the key is masked before the excerpt is cut (checked at INFO and DEBUG)."""
     status, body = ECHOES[echo]
     sim = make_sim(tasks=3, cases=(30, 30, 30), api_key=SLASHED_KEY)
-    sim.script_faults([{"kind": "answer", "status": status, "body": body, "count": 99,
-                        "path": LIST, "task_id": 102}])  # fmt: skip
+    sim.script_faults([answer(status, body)])
     config = login_config(sim.url, (101, 102, 103), api_key=SLASHED_KEY, max_retries=1)
     for level, run in tap.run_at_levels(config).items():
         assert_one_clear_error(run, "task 102", f"{status}", traceback_allowed=level == "DEBUG")
@@ -129,12 +123,10 @@ def test_server_text_cannot_forge_or_garble_a_log_line(make_sim, tap):
     hostile_task = sim.add_task(cases=5, unsupported=True, name=HOSTILE + "x" * 5000)
     sim.script_faults(
         [
-            {"kind": "answer", "status": 403, "body": json.dumps({"message": HOSTILE}),
-             "count": 2, "path": LIST, "task_id": 102},  # one per run: INFO, DEBUG
-            {"kind": "answer", "status": 503, "reason": f"Busy\r{FORGED}\x1b[2K", "count": 99,
-             "path": LIST, "task_id": 103},
+            answer(403, {"message": HOSTILE}, count=2),  # one per run: INFO, DEBUG
+            answer(503, reason=f"Busy\r{FORGED}\x1b[2K", task_id=103),
         ]
-    )  # fmt: skip
+    )
     config = login_config(sim.url, (), max_retries=1)
     del config["task_ids"]  # the task list is read first: the hostile name is known at the 426
     for level, run in tap.run_at_levels(config).items():
@@ -156,8 +148,7 @@ def test_a_flood_of_server_text_is_cut_and_counted(make_sim, tap, figures):
     tasks = 20
     sim = make_sim(tasks=tasks, cases=1)
     body = json.dumps({"message": "flood " * (2**20 // 6)})
-    sim.script_faults([{"kind": "answer", "status": 403, "body": body, "count": tasks,
-                        "path": LIST}])  # fmt: skip
+    sim.script_faults([answer(403, body, count=tasks, task_id=None)])
     run = tap.run(login_config(sim.url, sim.task_ids()))
     summary = run.error_lines[-1]
     assert f"{tasks} tasks failed" in summary, summary[:300]
@@ -174,8 +165,7 @@ def test_a_header_line_the_http_library_cannot_parse_is_cut_without_a_traceback(
     """urllib3 logs such a line whole, with a traceback, at WARNING (a reason phrase with CRLF)."""
     sim = make_sim(tasks=2, cases=(5, 5))
     bad_line = "no colon here " + "x" * 60_000
-    sim.script_faults([{"kind": "answer", "status": 503, "reason": f"Busy\r\n{bad_line}",
-                        "count": 2, "path": LIST, "task_id": 102}])  # fmt: skip
+    sim.script_faults([answer(503, reason=f"Busy\r\n{bad_line}", count=2)])
     config = login_config(sim.url, (101, 102), max_retries=0, request_timeout=1)
     for level, run in tap.run_at_levels(config).items():  # the answer never ends (no headers)
         quoting = [line for line in run.stderr.splitlines() if "no colon here" in line]
