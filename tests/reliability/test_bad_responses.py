@@ -12,10 +12,6 @@ from tests.harness import (
     LIST,
     LOGIN,
     WRONG_PASSWORD,
-    Run,
-    Sim,
-    SimFactory,
-    TapRunner,
     assert_one_clear_error,
     at_levels,
     bearer_config,
@@ -129,7 +125,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
 ]
 
 
-def _run(make_sim: SimFactory, tap: TapRunner, case: dict[str, Any], level: str) -> tuple[Sim, Run]:
+def _run(make_sim, tap, case, level):
     sim = make_sim(**{**SIM, **case.get("sim", {})})
     settings = {"page_size": 40, "max_retries": 2, "request_timeout": 1.0, **case.get("config", {})}
     config = case.get("auth", login_config)(sim.url, case.get("task_ids", TASKS), **settings)

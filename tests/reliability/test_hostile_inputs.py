@@ -10,10 +10,6 @@ import pytest
 
 from tests.harness import (
     LOGIN,
-    Run,
-    Sim,
-    SimFactory,
-    TapRunner,
     assert_one_clear_error,
     login_config,
     partition_bookmarks,
@@ -27,14 +23,7 @@ MIB = 1 << 20
 GIB = 1 << 30
 
 
-def _run(
-    make_sim: SimFactory,
-    tap: TapRunner,
-    faults: list[dict[str, Any]],
-    task_ids: tuple[int, ...] = TASKS,
-    sim: dict[str, Any] | None = None,
-    **settings: Any,
-) -> tuple[Sim, Run]:
+def _run(make_sim, tap, faults, task_ids=TASKS, sim=None, **settings):
     simulator = make_sim(**{**SIM, **(sim or {})})
     simulator.script_faults(faults)
     config = login_config(simulator.url, task_ids, page_size=10, max_retries=1, **settings)
@@ -45,7 +34,7 @@ def _on_102(kind: str, **fields: Any) -> list[dict[str, Any]]:
     return [{"kind": kind, "count": FOREVER, "task_id": 102, **fields}]
 
 
-def assert_only_task_102_failed(sim: Sim, run: Run, *fragments: str) -> str:
+def assert_only_task_102_failed(sim, run, *fragments):
     """Exit 1, one line naming task 102 and `fragments`; 101 and 103 synced and bookmarked."""
     line = assert_one_clear_error(run, "1 task failed", "task 102", *fragments)
     assert run.exit_code == 1

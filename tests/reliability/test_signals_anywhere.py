@@ -17,8 +17,6 @@ from tap_centaur.signals import STOP_SECONDS
 from tests.harness import (
     LIST,
     LOGIN,
-    Run,
-    Sim,
     Stop,
     assert_one_clear_error,
     login_config,
@@ -35,13 +33,13 @@ LONG_LINE_PADS = (5000, 6000, 7000)
 ACTIVITIES = ["login", "task list", "page", "between pages", "slow target", "closed target"]
 
 
-def _stalled(sim: Sim, path: str, **match: Any) -> Stop:
+def _stalled(sim, path, **match):
     """Drip every answer of `path`; the Stop fires once one such request is in flight."""
     sim.script_faults([{"kind": "stall", "count": 1000, "path": path, **match}])
     return Stop(after=lambda: bool(sim.stats()["faults"].get("stall")))
 
 
-def _scenario(make_sim, activity: str) -> tuple[Sim, dict[str, Any], Stop]:
+def _scenario(make_sim, activity):
     """The simulator, config and Stop (its signal left to set) that put the run in `activity`."""
     cases = (3000, 3000, 3000) if "target" in activity else (300, 300, 300)
     latency = 300 if activity == "between pages" else 0
@@ -61,9 +59,7 @@ def _scenario(make_sim, activity: str) -> tuple[Sim, dict[str, Any], Stop]:
     return sim, config, stop
 
 
-def _check_stopped(
-    run: Run, sim: Sim, sig: int, activity: str, *, long_lines: bool = False
-) -> None:
+def _check_stopped(run, sim, sig, activity, *, long_lines=False):
     assert run.stopped, "the run ended before the signal"
     assert run.exit_code == 128 + sig, (run.exit_code, run.stderr[-2000:])
     seconds = run.stop_seconds or 0.0
