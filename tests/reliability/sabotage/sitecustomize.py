@@ -43,11 +43,7 @@ def const(value: object) -> New:
     return lambda _original: value
 
 
-def _raise(error: BaseException) -> t.NoReturn:
-    raise error
-
-
-def caught(error: str, fallback: t.Callable[..., t.Any]) -> New:
+def caught(error: str, fallback: t.Callable[..., t.Any] = lambda *_: None) -> New:
     """The original, but `fallback(error, *args)` where it raises `error`."""
 
     def new(original: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
@@ -81,7 +77,21 @@ def _log_token(login):
     return _login
 
 
-def _mask_whole_message(keep, redact):  # the log filter masks what `excerpt` cut unmasked
+def _empty_results_page(error, response):
+    if "/results/" not in (response.request.url or ""):
+        raise error
+    return {"payload": []}
+
+
+def _parse_if_later_than_now(error, name, value):
+    if "later than now" not in str(error):
+        raise error
+    return _load(".clock:parse_start_date")(str(value))
+
+
+def _mask_whole_message(keep):  # the log filter masks what `excerpt` cut unmasked
+    redact = _load(".redaction:redact")
+
     def filter(self, record):
         record.msg, record.args = redact(record.getMessage()), None
         return keep(self, record)
@@ -139,32 +149,21 @@ def _422_as_task_error(check):
     return check_status
 
 
-CONFIG_ERROR = ".errors:ConfigError"
+CONFIG_ERROR, PAGINATION_ERROR = ".errors:ConfigError", ".errors:PaginationError"
 FILTER_OFF = (".redaction:RedactingFilter.filter", const(lambda self, record: True))
 IDENTITY = const(lambda text: text)
 SABOTAGES: dict[str, Patch | list[Patch]] = {
     "truncated_page_is_empty": (
         ".pages:decode_json",
-        caught(
-            ".errors:TransientResponseError",
-            lambda e, response: (
-                {"payload": []} if "/results/" in (response.request.url or "") else _raise(e)
-            ),
-        ),
+        caught(".errors:TransientResponseError", _empty_results_page),
     ),
     "premature_bookmark": (".engine:ResultsSync._take", _bookmark_after_first_page),
     "updated_after_rounded_up": (
         ".engine:format_updated_after",
         lambda fmt: lambda moment: fmt(moment + timedelta(seconds=1)),
     ),
-    "bad_start_date_ignored": (
-        ".setting_checks:CHECKS.start_date",
-        caught(CONFIG_ERROR, lambda *_: None),
-    ),
-    "bad_cursor_ends_task": (
-        ".client:SequenceIdPaginator.get_next",
-        caught(".errors:PaginationError", lambda *_: None),
-    ),
+    "bad_start_date_ignored": (".setting_checks:CHECKS.start_date", caught(CONFIG_ERROR)),
+    "bad_cursor_ends_task": (".client:SequenceIdPaginator.get_next", caught(PAGINATION_ERROR)),
     "redaction_off": [FILTER_OFF, (".redaction:redact", IDENTITY)],
     "token_logged": [FILTER_OFF, (".auth:CentaurAuth._login", _log_token)],
     "bookmark_from_server_clock": (
@@ -185,10 +184,7 @@ SABOTAGES: dict[str, Patch | list[Patch]] = {
     "logout_skipped": (".auth:CentaurAuth.logout", const(lambda self: None)),
     "secret_forms_unmasked": (".redaction:forms_of", const(lambda secret: {secret})),
     "excerpt_not_masked": [
-        (
-            ".redaction:RedactingFilter.filter",
-            lambda keep: _mask_whole_message(keep, _load(".redaction:redact")),
-        ),
+        (".redaction:RedactingFilter.filter", _mask_whole_message),
         (".redaction:redact", IDENTITY),
     ],
     "server_text_unescaped": (".redaction:escape", IDENTITY),
@@ -208,19 +204,10 @@ SABOTAGES: dict[str, Patch | list[Patch]] = {
     "log_level_unchecked": (".cli:check_log_level", const(lambda environ, prefix: None)),
     "login_budget_reset": (".auth:CentaurAuth._renew", _reset_budget),
     "unprocessable_is_task_error": (".client:check_status", _422_as_task_error),
-    "future_start_date_accepted": [
-        (
-            ".setting_checks:CHECKS.start_date",
-            caught(
-                CONFIG_ERROR,
-                lambda e, name, value: (
-                    _load(".clock:parse_start_date")(str(value))
-                    if "later than now" in str(e)
-                    else _raise(e)
-                ),
-            ),
-        )
-    ],
+    "future_start_date_accepted": (
+        ".setting_checks:CHECKS.start_date",
+        caught(CONFIG_ERROR, _parse_if_later_than_now),
+    ),
     "decoded_cost_ignored": (".session:VALUE_COST", const(0)),
     "size_cap_off": (  # a petabyte: nothing is ever too large
         ".session:ApiSession.__init__",
