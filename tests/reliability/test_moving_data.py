@@ -78,50 +78,45 @@ class Changes:
             if self.pages is not None:
                 task_id = task.info.task_id
                 self.pages[task_id] += 1
-                if self.pages[task_id] in (1, 3):
-                    first = self.pages[task_id] == 1
-                    case = random_case(sim, self.rng, task_id) if first else task.cases[0].case_id
+                if self.pages[task_id] in (1, 3):  # a case of page 1 once page 1 is behind
+                    case = self.case(task_id) if self.pages[task_id] == 1 else task.cases[0].case_id
                     sim.update_cases(task_id, case_ids=[case])
                     self.counts["during runs"] += 1
             return found
 
         monkeypatch.setattr(sim.store, "select", select)
 
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(0.02):
+            self.one()
+
+    def case(self, task: int) -> int:
+        return random_case(self.sim, self.rng, task)
+
     def one(self) -> None:
         """An update, a new case or a labeling-state change."""
         task, kind, sim = self.rng.choice(TASKS), self.rng.random(), self.sim
         if kind < 0.5:
-            sim.update_cases(task, case_ids=[random_case(sim, self.rng, task)])
+            sim.update_cases(task, case_ids=[self.case(task)])
         elif kind < 0.7:
             sim.add_cases(task, count=self.rng.randint(1, 3))
         else:
-            sim.set_labeling_state(task, random_case(sim, self.rng, task), self.state())
+            sim.set_labeling_state(task, self.case(task), self.rng.choice(STATES))
         self.counts["random"] += 1
-
-    def state(self) -> str:
-        return self.rng.choice(STATES)
 
     def between_runs(self, state: dict[str, Any] | None) -> None:
         for _ in range(self.rng.randint(5, 25)):
             self.one()
         for task, moment in update_in_bookmark_seconds(self.sim, state, self.rng).items():
             at = moment + self.rng.uniform(0.05, 0.95)
-            self.sim.set_labeling_state(
-                task, random_case(self.sim, self.rng, task), self.state(), at
-            )
+            self.sim.set_labeling_state(task, self.case(task), self.rng.choice(STATES), at)
             self.sim.add_cases(task, count=1, at=at)
             self.counts["in a bookmark's second"] += 4
 
     @contextlib.contextmanager
     def during(self) -> Iterator[None]:
-        stop = threading.Event()
-
-        def tick() -> None:
-            while not stop.wait(0.02):
-                self.one()
-
-        thread = threading.Thread(target=tick, daemon=True)
-        self.pages = Counter()
+        stop, self.pages = threading.Event(), Counter()
+        thread = threading.Thread(target=self._tick, args=(stop,), daemon=True)
         thread.start()
         try:
             yield
