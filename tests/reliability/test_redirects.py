@@ -8,13 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import (
-    LIST,
-    LOGIN,
-    assert_one_clear_error,
-    login_config,
-    premature_bookmarks,
-)
+from tests.harness import LIST, LOGIN, assert_one_clear_error, login_config, premature_bookmarks
 from tests.reliability import SIM, TASKS, assert_refused
 
 STATUSES = (301, 302, 303, 307, 308)
@@ -79,12 +73,10 @@ def test_a_redirect_within_the_api_origin_is_followed_and_loses_nothing(
     make_sim, tap, place, status
 ):
     sim = make_sim(**SIM, record_requests=True)
-    # Back to the request itself (the simulator's default location): once, then served.
-    redirect: dict[str, Any] = {"kind": "redirect", "status": status}
-    redirect |= {"path": LOGIN} if place == "login" else {"path": LIST, "task_id": 101}
-    if place == "login":
-        redirect["location"] = f"{sim.url}{LOGIN}"  # absolute, same origin
-    sim.script_faults([redirect])
+    # Once, back to the request itself: the simulator's default location, or absolute (login).
+    login = {"path": LOGIN, "location": f"{sim.url}{LOGIN}"}
+    where = login if place == "login" else {"path": LIST, "task_id": 101}
+    sim.script_faults([{"kind": "redirect", "status": status, **where}])
     run = tap.run(login_config(sim.url, TASKS, page_size=20))
     assert run.exit_code == 0, run.stderr[-3000:]
     assert sim.stats()["faults"] == {"redirect": 1}
