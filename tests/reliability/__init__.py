@@ -55,7 +55,7 @@ def random_case(sim: Sim, rng: random.Random, task: int) -> int:
     return int(rng.choice(sim.truth_meta(task))["case_id"])
 
 
-def update_in_bookmark_seconds(
+def same_second_updates(
     sim: Sim, state: dict[str, Any] | None, rng: random.Random
 ) -> dict[int, float]:
     """Update a case of each task in its latest bookmark's second, just after it and 1 µs after

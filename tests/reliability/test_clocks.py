@@ -13,14 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tests.harness import LIST, Sim, login_config, partition_bookmarks
-from tests.reliability import (
-    SIM,
-    TASKS,
-    changed_since,
-    epoch,
-    random_case,
-    update_in_bookmark_seconds,
-)
+from tests.reliability import SIM, TASKS, changed_since, epoch, random_case, same_second_updates
 
 YEAR = 365 * 86400
 INCREMENTAL_RUNS = 3
@@ -122,7 +115,7 @@ class Variant:
                 self.sim.add_cases(self.rng.choice(TASKS), count=2, at=at)
             else:
                 self.sim.update_cases(task, case_ids=[random_case(self.sim, self.rng, task)], at=at)
-        update_in_bookmark_seconds(self.sim, self.state, self.rng)
+        same_second_updates(self.sim, self.state, self.rng)
 
 
 def test_incremental_runs_under_clock_skew_miss_nothing(make_sim, tap, figures):

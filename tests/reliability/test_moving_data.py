@@ -18,13 +18,7 @@ from centaur_sim.server import SimHandler
 from centaur_sim.store import Case
 from tap_centaur.schemas import CASE_RESULT_SCHEMA
 from tests.harness import Sim, as_emitted, login_config, partition_bookmarks
-from tests.reliability import (
-    TASKS,
-    bookmark_of,
-    changed_since,
-    random_case,
-    update_in_bookmark_seconds,
-)
+from tests.reliability import TASKS, bookmark_of, changed_since, random_case, same_second_updates
 
 STATES = ("Ready", "Active", "Labeled", "Gold Standard", "Canceled", "Flagged")
 INCREMENTAL_RUNS = 12
@@ -107,7 +101,7 @@ class Changes:
     def between_runs(self, state: dict[str, Any] | None) -> None:
         for _ in range(self.rng.randint(5, 25)):
             self.one()
-        for task, moment in update_in_bookmark_seconds(self.sim, state, self.rng).items():
+        for task, moment in same_second_updates(self.sim, state, self.rng).items():
             at = moment + self.rng.uniform(0.05, 0.95)
             self.sim.set_labeling_state(task, self.case(task), self.rng.choice(STATES), at)
             self.sim.add_cases(task, count=1, at=at)
