@@ -131,5 +131,4 @@ def test_number_settings_from_environment_variables_are_accepted(make_sim, tap):
     sim = make_sim(tasks=1, cases=10)
     config = login_config(sim.url, [101], request_timeout=30, backoff_factor=0.5)
     run = tap.run(config, config_in_env=True)
-    assert run.exit_code == 0, run.error_lines
-    assert len(run.records) == 10
+    assert run.exit_code == 0 and len(run.records) == 10, run.error_lines

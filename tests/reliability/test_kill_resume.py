@@ -64,12 +64,10 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figur
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible kill points
     kills: Counter[str] = Counter()
-    resume_repeats: list[int] = []
-    all_repeats: list[int] = []
-    chains = 0
-    while kills["landed"] < KILLS and chains < 2 * KILLS // KILLS_PER_CHAIN:
-        chains += 1
+    ledgers: list[Ledger] = []
+    while kills["landed"] < KILLS and len(ledgers) < 2 * KILLS // KILLS_PER_CHAIN:
         ledger = Ledger(truth)
+        ledgers.append(ledger)
         state: dict[str, Any] | None = None
         landed = attempts = 0
         while landed < KILLS_PER_CHAIN and attempts < 2 * KILLS_PER_CHAIN:
@@ -103,15 +101,13 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figur
         resumed = tap.run(config, state, log_level="DEBUG")
         assert resumed.exit_code == 0, resumed.stderr[-3000:]
         ledger.absorb(resumed, state)
-        resume_repeats.append(ledger.repeats[-1])
-        all_repeats.extend(ledger.repeats)
         assert ledger.union == everything, f"lost: {sorted(everything - ledger.union)[:5]}"
         assert {task for task, _ in partition_bookmarks(resumed.final_state)} == set(TASKS)
 
     assert kills["landed"] >= KILLS, f"only {kills['landed']} of {kills['attempted']} runs killed"
     figures.update(
         kills=dict(kills),
-        repeats_per_completing_resume=resume_repeats,
-        max_repeats_in_a_run=max(all_repeats),
+        repeats_per_completing_resume=[ledger.repeats[-1] for ledger in ledgers],
+        max_repeats_in_a_run=max(max(ledger.repeats) for ledger in ledgers),
         runs=tap.count,
     )

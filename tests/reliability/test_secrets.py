@@ -45,20 +45,16 @@ def test_login_expiry_revocation_retries_and_a_fatal_error_leak_nothing(make_sim
 
 #: A key with characters that JSON (`/` as `\\/`) and URL encoding (`%2F`, `%2B`) change.
 SLASHED_KEY = "tct/apikey+Q7x2=Vd9Lm4Kf/Ja8"
-#: Error bodies that echo the API key: after a prefix longer than any excerpt, JSON-escaped
-#: outside the `message` field (the excerpt shown is the body's start), URL-encoded.
+#: Error bodies that echo the API key, in every form: the excerpt shown is the body's start, or
+#: its `message`, cut at 300 characters (a field of a page: at 40), which the key straddles.
 ECHOES = {
-    # The excerpts of old cut bodies at 80 characters and messages not at all; now both are
-    # cut at 300 characters: the key straddles each cut.
     "after-a-long-prefix": (500, "<html>" + "x" * 55 + " key={api_key} " + "y" * 300),
     "in-a-long-message": (403, '{"message": "' + "z" * 290 + ' key {api_key}"}'),
     "json-escaped": (403, '{"error": "denied", "request": {"x-api-key": "{api_key_json}"}}'),
     "url-encoded": (502, "Blocked: GET /results?api_key={api_key_url}&task_id=102"),
-    # URL-encoded as Python's quote() does by default (`/` kept), and with lower-case hex
-    # digits (as .NET's UrlEncode writes them).
+    # URL-encoded keeping `/` (Python's quote()), in lower-case hex (.NET's UrlEncode).
     "url-encoded-keeping-slashes": (502, f"Blocked: GET /k/{quote(SLASHED_KEY)}"),
     "url-encoded-lower-case-hex": (502, f"Blocked: GET /k?key={lower_hex(SLASHED_KEY)}"),
-    # A field of the wrong type is quoted in 40 characters: the key straddles that cut.
     "in-a-field-of-a-page": (200, '{"payload": [], "has_next": "' + "x" * 20 + '{api_key}"}'),
 }
 
@@ -83,8 +79,7 @@ def test_whitespace_around_a_credential_is_stripped(make_sim, tap, setting):
     config = (bearer_config if setting == "bearer_token" else login_config)(sim.url, [101])
     config[setting] = f" \t{config[setting]}\r\n"
     run = tap.run(config, log_level="DEBUG")
-    assert run.exit_code == 0, run.error_lines
-    assert len(run.records) == 10
+    assert run.exit_code == 0 and len(run.records) == 10, run.error_lines
 
 
 #: (secret, how it is printed): each must be caught.
