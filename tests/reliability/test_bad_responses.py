@@ -41,6 +41,7 @@ def misbehave(kind: str) -> dict[str, Any]:
 NOT_JSON = ("giving up after 3 attempts", "not JSON", "something other than", "check api_url")
 LOGIN_401, LOGIN_403 = ("login", "401", "api_password"), ("login", "403", "country")
 #: What the line says of a token that cannot go in a header.
+AT_LOGIN: dict[str, Any] = {"path": LOGIN, "task_id": None}
 CARRY = ("login: the API answered 200 with a token that no HTTP header can carry",)
 # (id, how the server misbehaves, what the ERROR line says besides the failing task (named when
 # task 101 completes), whether task 101 completes)
@@ -58,18 +59,12 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
     ("cursor-backwards", misbehave("cursor_backwards"), ("last_sequence_id",), True),
     ("cursor-repeated", misbehave("cursor_repeat"), ("last_sequence_id",), True),
     ("cursor-A-B-A", misbehave("cursor_cycle"), ("last_sequence_id",), True),
-    (
-        "has_next-without-cursor",
-        misbehave("has_next_without_cursor"),
-        ("no last_sequence_id",),
-        True,
-    ),
+    ("has_next-no-cursor", misbehave("has_next_without_cursor"), ("no last_sequence_id",), True),
     ("record-without-case_id", misbehave("missing_case_id"), ("'case_id'",), True),
     ("wrong-field-types", misbehave("wrong_types"), ("'case_id'", "'abc'"), True),
     ("403-on-list", fault("403", 1), ("HTTP 403", "country"), True),
     (
-        # v1 answers 426, so the task is read through results v2, which answers in a shape
-        # of its own: what v2 sent and what was expected, for the user to report.
+        # v1 answers 426: results v2 answers in a shape of its own, quoted with what was expected.
         "v2-unexpected-shape",
         {"sim": {"unsupported_task_ids": (102,)}, "misbehaviour": "v2_shape"},
         ("task 102 (results v2", "results v2 answered 200", "'payload'", "Expected:"),
@@ -78,8 +73,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
     ("404-unknown-task", {"task_ids": (101, 999, 103)}, ("not found",), True),
     ("401-bearer-rejected", {"auth": bearer_config, **fault("401", 1)}, ("401",), True),
     (
-        # One worker: with several, the revocations also hit task 101's requests, and the
-        # error may name either task (both messages are accurate).
+        # One worker: with several, task 101's requests are revoked too (either task is named).
         "401-despite-fresh-logins",
         {**fault("401", 6), "config": {"max_parallel_tasks": 1}},
         ("401", "fresh token"),
@@ -102,26 +96,15 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...], bool]] = [
         True,
     ),
     (
-        # A second Content-Length that contradicts the first (a broken proxy): a CRLF in the
-        # reason phrase puts it among the headers.
+        # A second Content-Length contradicting the first (a broken proxy; a CRLF in the reason).
         "two-content-lengths",
         scripted(200, {"payload": []}, reason="OK\r\nContent-Length: 1"),
         ("Content-Length contained multiple unmatching values", "giving up"),
         True,
     ),
     # A login token that no Authorization header can carry (requests refuses to send it).
-    (
-        "login-token-newline",
-        scripted(200, {"token": "tok\nen-Kq3w"}, path=LOGIN, task_id=None),
-        CARRY,
-        False,
-    ),
-    (
-        "login-token-euro",
-        scripted(200, {"token": "tok\u20acen-Kq3w"}, path=LOGIN, task_id=None),
-        CARRY,
-        False,
-    ),
+    ("login-token-newline", scripted(200, {"token": "tok\nen-Kq3w"}, **AT_LOGIN), CARRY, False),
+    ("login-token-euro", scripted(200, {"token": "tok\u20acen-Kq3w"}, **AT_LOGIN), CARRY, False),
 ]
 
 
