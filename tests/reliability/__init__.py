@@ -28,8 +28,8 @@ def answer(status: int, body: object = None, **where: Any) -> dict[str, Any]:
     """A scripted answer, `status` with `body` (JSON unless a str), on task 102's results pages
     99 times unless `where` says otherwise."""
     text = body if body is None or isinstance(body, str) else json.dumps(body)
-    return {"kind": "answer", "status": status, "body": text, "count": 99, "path": LIST,
-            "task_id": 102, **where}  # fmt: skip
+    where = {"count": 99, "path": LIST, "task_id": 102, **where}
+    return {"kind": "answer", "status": status, "body": text, **where}
 
 
 def epoch(text: str) -> float:
