@@ -30,8 +30,7 @@ if t.TYPE_CHECKING:
 
 LOGIN_PATH = "/auth/public/v1/login"
 LOGOUT_PATH = "/auth/public/v1/logout"
-#: Logins in a row whose tokens the API rejected before any request succeeded: per request,
-#: and for the whole run (so the logins of a run are bounded whatever the parallelism).
+#: Logins in a row whose tokens the API rejected, per request and per run (whatever the workers).
 MAX_RENEWALS = 3
 LOGOUT_TIMEOUT = 10.0
 
@@ -40,17 +39,13 @@ logger = logging.getLogger("tap-centaur")
 
 
 class CentaurAuth(AuthBase):
-    """Signs requests with `X-API-KEY` and `Authorization: Bearer`; logs in, renews, logs out.
-
-    It logs in (when it can: a fixed bearer token's 401 is final) and out on a `session` of its
-    own, which it does not sign. Thread-safe: concurrent 401s on one token lead to one login.
-    """
+    """Signs requests with `X-API-KEY` and a bearer token; logs in, renews and logs out."""
 
     def __init__(self, settings: Settings, session: ApiSession, retry_policy: RetryPolicy) -> None:
         self._settings = settings
         self._session = session
         self._retry_policy = retry_policy
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # concurrent 401s on one token: one login
         self._token: str | None = settings.bearer_token
         self._renewals_unused = 0  # renewals since the last request the API served
         self._logged_in = False
@@ -67,24 +62,18 @@ class CentaurAuth(AuthBase):
         return request
 
     def renewing(self, request: requests.PreparedRequest, send: Callable[[], R]) -> R:
-        """`send()` the request, logging in again and re-sending after each 401.
-
-        Past `MAX_RENEWALS` rejections in a row of one request, or of the run's requests (none
-        served in between: workers share the token), the run stops.
-        """
-        renewals = 0
-        while True:
+        """`send()` the request, logging in again and re-sending after each 401 (`MAX_RENEWALS`)."""
+        for renewals in range(MAX_RENEWALS + 1):
             try:
                 response = send()
             except UnauthorizedError:
-                if renewals == MAX_RENEWALS:
-                    raise _rejected_anyway(request_label(request)) from None
-                renewals += 1
-                rejected = request.headers.get("Authorization", "").removeprefix("Bearer ")
-                self._renew(rejected or None, request_label(request))
+                if renewals < MAX_RENEWALS:
+                    rejected = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                    self._renew(rejected or None, request_label(request))
             else:
                 self._renewals_unused = 0
                 return response
+        raise _rejected_anyway(request_label(request))
 
     def logout(self) -> None:
         """End the session the run logged in for (best effort: a failure is a warning)."""
@@ -107,13 +96,10 @@ class CentaurAuth(AuthBase):
             logger.debug("Logged out.")
 
     def _headers(self, token: str | None) -> dict[str, str]:
-        headers = {"X-API-KEY": self._settings.api_key}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
+        bearer = {} if token is None else {"Authorization": f"Bearer {token}"}
+        return {"X-API-KEY": self._settings.api_key, **bearer}
 
     def _renew(self, rejected_token: str | None, where: str) -> None:
-        """Replace a token the API rejected (401), unless another thread already did."""
         if self._settings.username is None:  # a fixed bearer token
             raise AccessRefusedError(
                 f"{where}: the API rejected the bearer token (HTTP 401): it is invalid or has "

@@ -1,13 +1,7 @@
-"""The `tap-centaur` command: the SDK's CLI, with every failure reported as one clear line.
-
-Exit codes: 0 success; 1 a failed run (failed tasks, an API error, a closed output); 2 an
-invalid setting or state; 128 + the signal (143, 130, 129, 131) when SIGTERM, SIGINT, SIGHUP or
-SIGQUIT stopped the run (`signals.py`).
-"""
+"""The `tap-centaur` command: the SDK's CLI, every failure one line, the exit code (README)."""
 
 from __future__ import annotations
 
-import atexit
 import gc
 import logging
 import os
@@ -17,7 +11,6 @@ import typing as t
 from singer_sdk.logging import ConsoleFormatter
 
 from tap_centaur.errors import TapCentaurError
-from tap_centaur.output import flush_pending_output
 from tap_centaur.redaction import excerpt, redact
 from tap_centaur.setting_checks import check_log_level
 from tap_centaur.tap import ENV_PREFIX, TapCentaur
@@ -29,15 +22,9 @@ logger = logging.getLogger("tap-centaur")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the tap; on failure log one line (a traceback only at DEBUG) and exit non-zero.
-
-    As the command (`argv` None), what the imports made is left out of garbage collection
-    (`gc.freeze`): the collections of an exiting process would walk it all (0.1 s of every
-    run, docs/PERFORMANCE.md).
-    """
-    if argv is None:
+    """Run the tap; on failure log one line (a traceback only at DEBUG) and exit non-zero."""
+    if argv is None:  # the command: an exiting process need not collect the imports' objects
         gc.freeze()
-    atexit.register(flush_pending_output)
     try:
         check_log_level(os.environ, ENV_PREFIX)  # before the SDK sets up its logging with it
         TapCentaur.cli.main(args=list(argv) if argv is not None else None)

@@ -31,32 +31,12 @@ if t.TYPE_CHECKING:
     from tap_centaur.settings import Settings
 
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-#: The error and the message of each 4xx answer (but 401 and a 404 of the results).
-_REFUSALS: dict[int, tuple[type[CentaurAPIError], str]] = {
-    400: (
-        AccessRefusedError,
-        "the API rejected the request (HTTP {status}: {said}). Parameters sent: {sent}. "
-        "Check task_ids, labeling_state, start_date and page_size.",
-    ),
-    403: (
-        CentaurAPIError,
-        "the API refused access (HTTP 403: {said}). Centaur restricts API access by country "
-        "and by account permissions; check both.",
-    ),
-    426: (
-        UnsupportedTaskError,
-        "this version of the results API does not serve this task's type (HTTP 426: {said}).",
-    ),
-}
-_REFUSALS[422] = _REFUSALS[400]
 
 
 class SequenceIdPaginator:
-    """Turns a page into the next page's `last_sequence_id`; refuses cursors that do not advance.
+    """Turns a page into the next `last_sequence_id`; a cursor that does not advance ends the task.
 
-    A cursor of 0 is a cursor and an empty page with `has_next` true is followed; a missing
-    cursor, one that does not move forward (a repeat, a step back, A→B→A) or `max_empty_pages`
-    pages in a row without a record end the task with an error instead of looping.
+    So do a missing cursor and `max_empty_pages` pages in a row without a record.
     """
 
     def __init__(self, max_empty_pages: int) -> None:
@@ -71,24 +51,21 @@ class SequenceIdPaginator:
         cursor, where = page.cursor, page.where
         if cursor is None:
             raise PaginationError(
-                f"{where}: the API said has_next=true but sent no last_sequence_id, so the "
-                "next page cannot be requested. Stopping rather than skipping the rest of the "
-                "task; its bookmark stays where it was."
+                f"{where}: the API said has_next=true but sent no last_sequence_id; stopping "
+                "rather than skipping the rest of the task (it keeps its bookmark)."
             )
         if self.cursor is not None and cursor <= self.cursor:
             raise PaginationError(
-                f"{where}: the API's cursor went from last_sequence_id={self.cursor} to "
-                f"{cursor} instead of moving forward; following it would loop or repeat pages. "
-                "Stopping; this task's bookmark stays where it was."
+                f"{where}: the API's cursor went from last_sequence_id={self.cursor} to {cursor} "
+                "instead of moving forward; stopping rather than looping (the task keeps its "
+                "bookmark)."
             )
         self._empty_pages = 0 if page.records else self._empty_pages + 1
         if self._empty_pages >= self.max_empty_pages:
             raise PaginationError(
                 f"{where}: {self._empty_pages:,} pages in a row brought no record while the API "
-                f"said has_next=true; stopping there (max_empty_pages={self.max_empty_pages:,}) "
-                "rather than paging forever (a task keeps its bookmark). If a "
-                "labeling_state filter over a task of millions of cases needs more, raise "
-                "max_empty_pages."
+                f"said has_next=true; stopping (max_empty_pages={self.max_empty_pages:,}; the "
+                "task keeps its bookmark). Raise it for a labeling_state filter over a huge task."
             )
         self.cursor = cursor
         return cursor
@@ -158,12 +135,8 @@ class ApiClient:
             response = session.send(request, timeout=self.settings.request_timeout)
             seconds = response.elapsed.total_seconds()
             ok = metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED
-            tags: dict[str, t.Any] = {
-                metrics.Tag.STREAM: stream,
-                metrics.Tag.ENDPOINT: path,
-                metrics.Tag.HTTP_STATUS_CODE: response.status_code,
-                metrics.Tag.STATUS: ok,
-            }
+            tags: dict[str, t.Any] = {metrics.Tag.STREAM: stream, metrics.Tag.STATUS: ok}
+            tags |= {metrics.Tag.ENDPOINT: path, metrics.Tag.HTTP_STATUS_CODE: response.status_code}
             point = metrics.Point("timer", metrics.Metric.HTTP_REQUEST_DURATION, seconds, tags)
             metrics.log(metrics.get_metrics_logger(), point)
             check_status(response, where)
@@ -196,10 +169,22 @@ def check_status(response: requests.Response, where: str) -> None:
             f"{where}: case not found or not visible to this API key (HTTP 404). Check "
             "case_ids (case_id is the number in go.centaurlabs.com/problem/<id>)."
         )
-    error, text = _REFUSALS.get(
-        status, (CentaurAPIError, "the API answered HTTP {status}: {said}.")
-    )
-    if status == 403 and error_body(response).get("code") == "restricted_country":
-        error = AccessRefusedError
-    said, sent = server_message(response), dict(parse_qsl(url.query))
-    raise error(f"{where}: " + text.format(status=status, said=said, sent=sent))
+    said = server_message(response)
+    if status in (400, 422):
+        raise AccessRefusedError(
+            f"{where}: the API rejected the request (HTTP {status}: {said}). Parameters sent: "
+            f"{dict(parse_qsl(url.query))}. Check task_ids, labeling_state, start_date and "
+            "page_size."
+        )
+    if status == 403:
+        country = error_body(response).get("code") == "restricted_country"
+        raise (AccessRefusedError if country else CentaurAPIError)(
+            f"{where}: the API refused access (HTTP 403: {said}). Centaur restricts API access by "
+            "country and by account permissions; check both."
+        )
+    if status == 426:
+        raise UnsupportedTaskError(
+            f"{where}: this version of the results API does not serve this task's type (HTTP 426: "
+            f"{said})."
+        )
+    raise CentaurAPIError(f"{where}: the API answered HTTP {status}: {said}.")

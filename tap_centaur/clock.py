@@ -27,11 +27,14 @@ def parse_start_date(value: str) -> datetime:
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
     try:
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        return _utc(datetime.fromisoformat(text))
     except OverflowError:  # before year 1 or after 9999 once in UTC
         raise ValueError(value) from None
+
+
+def _utc(parsed: datetime) -> datetime:
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def format_bookmark(moment: datetime) -> str:
@@ -47,8 +50,7 @@ def format_updated_after(moment: datetime) -> str:
 def parse_http_date(value: str | None) -> datetime | None:
     """An HTTP date (RFC 9110) in UTC; None if missing, malformed or beyond a datetime's range."""
     try:
-        parsed = parsedate_to_datetime(value or "")
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        return _utc(parsedate_to_datetime(value or ""))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
@@ -68,14 +70,11 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 @dataclass(frozen=True)
 class RequestTime:
-    """When one request ran: the API's `Date` (or None), and when its headers arrived here.
-
-    `round_trip` is `elapsed` rounded up to whole seconds.
-    """
+    """When one request ran: the API's `Date` (or None), and when its headers arrived here."""
 
     server_now: datetime | None
     local_now: datetime
-    round_trip: timedelta
+    round_trip: timedelta  # `elapsed`, rounded up to whole seconds
 
     @classmethod
     def of(cls, response: requests.Response, local_now: datetime) -> RequestTime:
@@ -93,8 +92,7 @@ class RequestTime:
 
     def bookmark(self, lookback: timedelta) -> datetime | None:
         """The earlier clock, at or before the request, minus `lookback` (None without `Date`)."""
-        server = self.server_before
-        if server is None:
+        if (server := self.server_before) is None:
             return None
         return (min(server, self.local_now - self.round_trip) - lookback).replace(microsecond=0)
 

@@ -1,13 +1,8 @@
-"""A results stream's sync, top to bottom: partitions, pages, records, bookmarks, STATE.
-
-Workers (`parallel.py`) fetch the partitions' pages; the SDK's thread takes each page as it
-arrives (`records()`), bookmarks a partition after its last record (or after the BATCH that
-holds it) and writes STATE at most every `state_interval_seconds`. A task's failure ends that
-task only; a failure of the run stops it after a STATE (docs/DESIGN.md).
-"""
+"""A results stream's sync, top to bottom: partitions, pages, records, bookmarks, STATE."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import typing as t
@@ -21,7 +16,6 @@ from tap_centaur.errors import RUN_SCOPE, FailureStreak, TapCentaurError, scope
 from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Callable, Generator, Iterator
 
     from tap_centaur.client import ApiClient
@@ -29,6 +23,8 @@ if t.TYPE_CHECKING:
     from tap_centaur.schemas import RecordShape
     from tap_centaur.state import Context, PartitionStates
     from tap_centaur.tasks import TaskCatalog
+
+logger = logging.getLogger("tap-centaur")
 
 #: At INFO, a results stream logs its progress at most this often (a line per task at DEBUG).
 PROGRESS_SECONDS = 5.0
@@ -59,43 +55,34 @@ class ProgressLog:
 
     def starting(self, total: int, resumed: list[datetime], parallelism: int, start: str) -> None:
         """Start counting `total` partitions; one line for all, with how many resume and where."""
-        self.total = total
-        self._started = self._last_logged = self._clock()
+        self.total, self._started = total, self._clock()
+        self._last_logged = self._started
         text = f"{total:,} partitions to read ({parallelism} at a time): "
         if resumed:
-            text += (
-                f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))}"
-                f" to {format_bookmark(max(resumed))}), "
-            )
-        fresh = f"{total - len(resumed):,} from {start}"
-        self._logger.info("%s: %s%s.", self._stream, text, fresh)
+            text += f"{len(resumed):,} from their bookmarks ({format_bookmark(min(resumed))} "
+            text += f"to {format_bookmark(max(resumed))}), "
+        fresh = f"{total - len(resumed):,}"
+        self._logger.info("%s: %s%s from %s.", self._stream, text, fresh, start)
 
     def page(self, records: int) -> None:
         """Count one page; log if the interval has passed since the last line."""
-        self.pages += 1
-        self.records += records
-        now = self._clock()
+        self.pages, self.records, now = self.pages + 1, self.records + records, self._clock()
         if now - self._last_logged >= PROGRESS_SECONDS:
             self._last_logged = now
-            self._logger.info("%s: %s so far", self._stream, self._counts(now))
+            self._logger.info("%s: %s so far", self._stream, self._counts())
 
     def finish(self) -> None:
         """Log the stream's totals."""
-        now = self._clock()
-        elapsed = now - self._started
-        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts(now))
+        elapsed = self._clock() - self._started
+        self._logger.info("%s: finished in %.1f s: %s", self._stream, elapsed, self._counts())
 
-    def _counts(self, now: float) -> str:
-        elapsed = now - self._started
-        text = (
-            f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
-            f"{self.pages:,} pages ({self.records / elapsed if elapsed > 0 else 0:,.0f} records/s)"
-        )
-        if self.failed:
-            text += f", {self.failed:,} failed"
-        if self.skipped:
-            text += f", {self.skipped:,} left to results v2"
-        return text
+    def _counts(self) -> str:
+        elapsed = self._clock() - self._started
+        rate = self.records / elapsed if elapsed > 0 else 0
+        text = f"{self.done:,} of {self.total:,} partitions done, {self.records:,} records in "
+        text += f"{self.pages:,} pages ({rate:,.0f} records/s)"
+        text += f", {self.failed:,} failed" if self.failed else ""
+        return text + (f", {self.skipped:,} left to results v2" if self.skipped else "")
 
 
 class ResultsSync:
@@ -112,19 +99,20 @@ class ResultsSync:
         states: PartitionStates,
         batched: bool,
         write_state: Callable[[], None],
-        logger: logging.Logger,
     ) -> None:
         """Prepare the sync; no thread starts and no request is sent before `start_early()`."""
         self.stream, self._path, self._shape, self._batched = stream, path, shape, batched
         self._v2 = stream.endswith("v2")
         self._client, self._catalog, self._states = client, catalog, states
         self._settings = settings = client.settings
-        self._write_state, self._logger = write_state, logger
+        self._write_state = write_state
         start = settings.start_date
         self._start_text = format_bookmark(start) if start else "the start"
+        self._lookback = timedelta(seconds=settings.lookback_seconds)
+        self._state_interval = settings.state_interval_seconds
         self._partitions: list[Partition] = []
         self._fetcher: PartitionFetcher | None = None
-        self._started: Future[None] | None = None
+        self._started: Future[PartitionFetcher | None] | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._stopped_by: BaseException | None = None
@@ -132,24 +120,20 @@ class ResultsSync:
         self._last_state = time.monotonic()
         self._unsaved = False  # bookmarks moved since the last STATE
         self._streak = FailureStreak(settings.max_consecutive_task_failures)
-        self._progress = ProgressLog(logger, self.stream)
+        self._progress = ProgressLog(logger, stream)
 
     def start_early(self) -> None:
         """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
-        with self._lock:
-            if self._started is not None:
-                return
-            self._started = started = Future[None]()
+        if self._started is None:  # the SDK's thread alone calls it
+            self._started = started = Future[PartitionFetcher | None]()
 
-        def start() -> None:
-            try:
-                self._start()
-            except BaseException as error:  # noqa: BLE001 - `records()` raises it
-                started.set_exception(error)
-            else:
-                started.set_result(None)
+            def start() -> None:
+                try:
+                    started.set_result(self._start())
+                except BaseException as error:  # noqa: BLE001 - `records()` raises it
+                    started.set_exception(error)
 
-        threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
+            threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
 
     def close(self) -> None:
         """Stop the workers, whether the run read this stream or ended before it."""
@@ -161,11 +145,11 @@ class ResultsSync:
     def records(self) -> Iterator[Record]:
         """Every partition's records as the workers fetch them, a STATE, then a run's failure."""
         self.start_early()
-        t.cast("Future[None]", self._started).result()  # raises here an error of `_start`
-        if self._fetcher is None:
+        fetcher = t.cast("Future[PartitionFetcher | None]", self._started).result()  # or raises
+        if fetcher is None:
             return
         try:
-            for event in self._fetcher.events():
+            for event in fetcher.events():
                 if isinstance(event, Fetched):
                     yield from self._take(event.partition, event.page)
                     self._save_if_due()  # while a long task runs, finished ones are saved
@@ -174,7 +158,7 @@ class ResultsSync:
                 else:
                     self._fail(event.partition, event.error)
         finally:
-            self._fetcher.close()
+            fetcher.close()
         self._progress.finish()
         self._flush_state()
         if self._stopped_by is not None:
@@ -187,8 +171,8 @@ class ResultsSync:
         self._waiting_for_batch = []
         self._flush_state()
 
-    def _start(self) -> None:
-        """Read where each partition starts, and start the workers."""
+    def _start(self) -> PartitionFetcher | None:
+        """Read where each partition starts, and start the workers (None: no partition)."""
         for task_id in self._catalog.task_ids(v2=self._v2):
             for state in self._settings.labeling_state or [None]:
                 context = {"task_id": task_id, **({"labeling_state": state} if state else {})}
@@ -196,15 +180,14 @@ class ResultsSync:
                 self._partitions.append(Partition(context, label, self._states.bookmark(context)))
         if not self._partitions:
             if not self._settings.task_ids and not self._v2:
-                self._logger.warning("No task to sync: task discovery found no task.")
-            return
+                logger.warning("No task to sync: task discovery found no task.")
+            return None
         parallelism = self._settings.max_parallel_tasks
         resumed = [p.resumed for p in self._partitions if p.resumed]
         self._progress.starting(len(self._partitions), resumed, parallelism, self._start_text)
         fetcher = PartitionFetcher(
             self._pages_of,
-            # A task's partitions (one per labeling state) are fetched and emitted one after
-            # another: a case moving between states mid-run is emitted old version first.
+            # A task's partitions are one group: a case moving between states is emitted in order.
             [list(group) for _, group in groupby(self._partitions, lambda p: p.context["task_id"])],
             parallelism=parallelism,
             # Decided in the worker that saw the failure, so that no further task starts.
@@ -214,10 +197,11 @@ class ResultsSync:
             if not self._closed:
                 self._fetcher = fetcher
                 fetcher.start()
+        return fetcher
 
     def _pages(self, partition: Partition, since: datetime | None) -> Generator[Page, None, None]:
         start = format_bookmark(since) if since else "the start (full sync)"
-        self._logger.debug("%s: reading cases updated after %s", partition.label, start)
+        logger.debug("%s: reading cases updated after %s", partition.label, start)
         params = dict(partition.context)
         if since is not None:
             params["updated_after"] = format_updated_after(since)
@@ -229,7 +213,7 @@ class ResultsSync:
         first = next(pages)  # `pages` yields at least one page, or raises
         if partition.resumed and first.time.is_future(partition.resumed):
             server_now = first.time.server_now
-            self._logger.warning(
+            logger.warning(
                 "%s: the bookmark in the input state, %s, is later than both the API's clock "
                 "(%s) and this machine's (%s), so no run can have taken it; reading the task "
                 "again from %s instead of trusting it.",
@@ -247,10 +231,8 @@ class ResultsSync:
         self._streak.succeeded()  # every page of the partition was fetched
 
     def _take(self, partition: Partition, page: Page) -> Iterator[Record]:
-        """Yield a page's records (the first page fixes the partition's bookmark)."""
         if partition.pages == 0:
-            lookback = timedelta(seconds=self._settings.lookback_seconds)
-            partition.bookmark = page.time.bookmark(lookback)
+            partition.bookmark = page.time.bookmark(self._lookback)
         partition.pages += 1
         partition.records += len(page.records)
         self._progress.page(len(page.records))
@@ -260,13 +242,12 @@ class ResultsSync:
         yield from page.records
 
     def _complete(self, partition: Partition) -> None:
-        """Every page is emitted (the last said `has_next` false): the bookmark moves."""
         self._progress.done += 1
-        self._logger.debug(
+        logger.debug(
             "%s: done, %d records in %d pages", partition.label, partition.records, partition.pages
         )
         if partition.bookmark is None:
-            self._logger.warning(
+            logger.warning(
                 "%s: the API sent no usable Date header, so the bookmark stays where it was "
                 "(the next run re-reads the same cases rather than risk skipping any).",
                 partition.label,
@@ -282,25 +263,22 @@ class ResultsSync:
         self._states.set_bookmark(partition.context, t.cast("datetime", partition.bookmark))
 
     def _save_if_due(self) -> None:
-        """Write STATE when a bookmark moved and state_interval_seconds have passed since."""
-        interval = self._settings.state_interval_seconds
-        if self._unsaved and time.monotonic() - self._last_state >= interval:
+        if self._unsaved and time.monotonic() - self._last_state >= self._state_interval:
             self._flush_state()
 
     def _fail(self, partition: Partition, error: BaseException) -> None:
         """Record one task's failure; one of the run (the workers halted already) stops it."""
-        if not self._v2:
-            reported = self._catalog.route(error, partition.context)
-            if reported is None:
-                self._progress.skipped += 1
-                return
-            error = reported
+        reported = error if self._v2 else self._catalog.route(error, partition.context)
+        if reported is None:  # results v2 reads the task
+            self._progress.skipped += 1
+            return
+        error = reported
         if self._stopped_by is not None:
             return  # the run is stopping: the first failure is the one reported
         if scope(error) != RUN_SCOPE:
             self._progress.failed += 1
             self._catalog.failures.setdefault(partition.label, str(error))
-            self._logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
+            logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
             if not self._streak.tripped:
                 return
             error = TapCentaurError(
@@ -310,13 +288,12 @@ class ResultsSync:
                 "max_consecutive_task_failures."
             )
         self._stopped_by = error
-        self._logger.warning(
+        logger.warning(
             "Stopping the run: no further task starts; those in progress finish first. Cause: %s",
             error,
         )
 
     def _flush_state(self) -> None:
-        """Write STATE now, partitions in the configured order."""
         self._states.order([p.context for p in self._partitions])
         self._write_state()
         self._last_state = time.monotonic()

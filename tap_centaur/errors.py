@@ -1,7 +1,4 @@
-"""Errors the tap reports as one clear line (`tap_centaur.cli`).
-
-Each has its exit code and its scope: one task (it fails, the others go on) or the run (it stops).
-"""
+"""Errors reported as one line, each with its exit code and scope: one task, or the run."""
 
 from __future__ import annotations
 
@@ -39,11 +36,8 @@ class StateError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
-        fix = (
-            "Fix or remove that entry (a task without a bookmark is read from start_date)"
-            if in_an_entry
-            else "Fix the file"
-        )
+        fix = "Fix or remove that entry (a task without a bookmark is read from start_date)"
+        fix = fix if in_an_entry else "Fix the file"
         super().__init__(
             f"Invalid state {where}: {problem} {fix}, or run without --state for a full sync."
         )
@@ -71,10 +65,6 @@ class AccessRefusedError(CentaurAPIError):
     """A refusal of every request: credentials, token, country restriction, parameters."""
 
     scope = RUN_SCOPE
-
-
-class TransportError(TapCentaurError):
-    """The connection to the API cannot work as configured (TLS, redirects): never retried."""
 
 
 class OutputError(TapCentaurError):
@@ -105,10 +95,8 @@ class TaskFailuresError(TapCentaurError):
 
     def __init__(self, failures: dict[str, str]) -> None:
         self.failures = dict(failures)
-        super().__init__(
-            f"{_tasks_failed(failures)}, every other task was synced and bookmarked (the "
-            f"failed ones keep their bookmarks and are read again next run): {_reasons(failures)}"
-        )
+        kept = ", every other task was synced and bookmarked (the failed ones keep their bookmarks"
+        super().__init__(_summary(failures, f"{kept} and are read again next run)"))
 
 
 class RunStoppedError(TapCentaurError):
@@ -116,21 +104,15 @@ class RunStoppedError(TapCentaurError):
 
     def __init__(self, cause: TapCentaurError, failures: dict[str, str]) -> None:
         self.exit_code = cause.exit_code
-        super().__init__(
-            f"{cause} Before the run stopped, {_tasks_failed(failures)} (each keeps its "
-            f"bookmark and is read again next run): {_reasons(failures)}"
-        )
+        kept = " (each keeps its bookmark and is read again next run)"
+        super().__init__(f"{cause} Before the run stopped, {_summary(failures, kept)}")
 
 
-def _tasks_failed(failures: dict[str, str]) -> str:
-    return f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed"
-
-
-def _reasons(failures: dict[str, str]) -> str:
-    """The first failures' reasons, then how many more (each has its WARNING line above)."""
+def _summary(failures: dict[str, str], kept: str) -> str:
     listed = "; ".join(list(failures.values())[:FAILURES_LISTED])
     more = len(failures) - FAILURES_LISTED
-    return f"{listed}; and {more} more (see the warnings above)" if more > 0 else listed
+    listed += f"; and {more} more (see the warnings above)" if more > 0 else ""
+    return f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed{kept}: {listed}"
 
 
 def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:

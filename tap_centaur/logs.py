@@ -18,30 +18,25 @@ _PER_REQUEST = frozenset({metrics.Metric.HTTP_REQUEST_DURATION, metrics.Metric.H
 
 
 class TapLogRules(logging.Filter):
-    """The tap's rules for the lines of other loggers, below DEBUG (TAP_CENTAUR_LOGLEVEL).
-
-    - The SDK's "An unhandled error occurred while syncing" only repeats a tap's error (which
-      the CLI reports in one line) and is wrong for the SDK's own stops (`--test`): dropped.
-    - The results streams' per-request METRIC points would be two lines per task: dropped.
-    - A library's line (urllib3 logs any header it cannot parse, whole) is cut like server
-      text, and its traceback dropped.
-    """
+    """The tap's rules for other loggers' lines (below DEBUG: `tap_logger`'s level)."""
 
     def __init__(self, tap_logger: logging.Logger) -> None:
-        """Follow `tap_logger`'s level."""
         super().__init__()
         self._tap_logger = tap_logger
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Whether to keep `record` (a library's line cut)."""
+        # The SDK's line repeats the tap's error (the CLI's one line), or is wrong (`--test`).
         if record.msg == SDK_SYNC_ERROR and isinstance(
             sys.exc_info()[1], (TapCentaurError, SyncLifecycleSignal)
         ):
             return False
         debug = self._tap_logger.isEnabledFor(logging.DEBUG)
         point = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        # The results streams' per-request METRIC points would be two lines per task.
         if isinstance(point, metrics.Point) and point.metric in _PER_REQUEST and not debug:
             return point.tags.get(metrics.Tag.STREAM) not in RESULTS_STREAMS
+        # A library's line (urllib3 logs any header it cannot parse, whole) is server text.
         if not record.name.startswith((self._tap_logger.name, "singer_sdk")):
             record.msg, record.args = excerpt(record.getMessage()), None
             if not debug:

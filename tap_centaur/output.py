@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import select
 import stat
 import sys
 import typing as t
-import weakref
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib.messages import SingerMessageType, StateMessage
@@ -17,7 +17,7 @@ from singer_sdk.singerlib.messages import SingerMessageType, StateMessage
 from tap_centaur.errors import OutputError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from singer_sdk.singerlib.messages import Message
 
@@ -25,46 +25,23 @@ BUFFER_BYTES = 64 * 1024
 #: A write to a pipe of at most this many bytes is atomic: all of it reaches the pipe, or none.
 PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 
-_writers: weakref.WeakSet[BufferedMsgSpecWriter] = weakref.WeakSet()
-
-
-def flush_pending_output() -> None:
-    """Write records still buffered (the CLI calls this when the process ends, e.g. on error)."""
-    for writer in list(_writers):
-        with contextlib.suppress(OSError, ValueError):  # stdout already closed or broken
-            writer.flush()
-
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
-    """The SDK's msgspec writer, without a write and a flush (system calls) per record.
-
-    RECORD lines collect in a buffer of its own (stdout may be unbuffered: PYTHONUNBUFFERED=1,
-    which Meltano sets) written in 64 KiB writes; any other message writes the buffer and
-    flushes, so a STATE never reaches the target before the records it covers. Writes are
-    exclusive: what a signal handler asks for (`run_when_idle`) waits for the write in progress.
-    To a pipe, the buffer goes in atomic writes of whole lines (at most `PIPE_BUF` bytes): a
-    process that ends while the target does not read (`signals.py`) leaves no line cut.
-    """
+    """The SDK's msgspec writer, with a buffer of its own (Meltano sets PYTHONUNBUFFERED=1)."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """Start with an empty buffer."""
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
         self._busy = False
         self._deferred: Callable[[], None] | None = None
-        self._pipe: tuple[object, int | None] = (None, None)
         #: Whether part of a line (one longer than `PIPE_BUF`) is written and the rest not yet.
         self.mid_line = False
         #: Whether writing failed for good (`OutputError`): what follows goes to /dev/null.
         self.failed = False
-        _writers.add(self)
 
     def write_message(self, message: Message) -> None:
         """Buffer a RECORD; write everything now for any other message."""
-        with self._exclusive():
-            self._pending += self.format_message(message)
-            if message.type != SingerMessageType.RECORD or len(self._pending) >= BUFFER_BYTES:
-                self._write_pending()
+        self._write(self.format_message(message), now=message.type != SingerMessageType.RECORD)
 
     def format_message(self, message: Message) -> bytearray:
         """The JSON line; a STATE's without the SDK's deep copy (83 ms for 10,000 partitions)."""
@@ -74,8 +51,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     def flush(self) -> None:
         """Write what is buffered, all of it, and flush stdout."""
-        with self._exclusive():
-            self._write_pending()
+        self._write(b"", now=True)
 
     def run_when_idle(self, action: Callable[[], None]) -> None:
         """Run `action` now, or right after the write in progress (never in a half-written line)."""
@@ -84,12 +60,13 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         else:
             action()
 
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """The write; then the action deferred meanwhile, even if the write failed."""
+    def _write(self, line: bytes | bytearray, *, now: bool) -> None:
+        """Exclusive: then the action deferred meanwhile (`run_when_idle`), even on a failure."""
         self._busy = True
         try:
-            yield
+            self._pending += line
+            if now or len(self._pending) >= BUFFER_BYTES:
+                self._write_pending()
         finally:
             self._busy = False
             if self._deferred is not None:
@@ -97,19 +74,17 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 deferred()
 
     def _write_pending(self) -> None:
-        """Write the buffer to stdout, all of it (a raw stdout may take only part of a write)."""
+        """Write the buffer to stdout, all of it; to a pipe, in atomic writes (`PIPE_BUF`)."""
         data = bytes(self._pending)
         self._pending.clear()
         try:
-            fd = self._pipe_fd()
+            fd = _pipe_fd()
             sys.stdout.flush()  # what was written to stdout otherwise goes first
             if fd is None:
-                out, view, offset = sys.stdout.buffer, memoryview(data), 0
-                while offset < len(data):
-                    offset += out.write(view[offset:]) or 0
+                self._write_lines(sys.stdout.buffer.write, data, len(data))
                 sys.stdout.flush()
             else:
-                self._write_lines(fd, data)
+                self._write_lines(functools.partial(os.write, fd), data, PIPE_BUF)
         except OSError as error:
             message = output_failure(error)
             if message is None:
@@ -119,28 +94,24 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self.failed = True
             raise OutputError(message) from error
 
-    def _write_lines(self, fd: int, data: bytes) -> None:
-        """Write whole lines to a pipe, at most `PIPE_BUF` bytes at a time (each atomic)."""
+    def _write_lines(self, write: Callable[[memoryview], int], data: bytes, most: int) -> None:
+        """Write whole lines, at most `most` bytes a write (a write may take only part)."""
         view, start = memoryview(data), 0
         while start < len(data):
-            end = data.rfind(b"\n", start, start + PIPE_BUF) + 1
-            if end <= start:  # a line longer than PIPE_BUF: whole, in several writes
+            end = data.rfind(b"\n", start, start + most) + 1
+            if end <= start:  # a line longer than `most`: whole, in several writes
                 end = data.find(b"\n", start) + 1 or len(data)
-            while start < end:  # a write returns early only when a signal interrupts it
-                start += os.write(fd, view[start:end])
+            while start < end:  # a write returns early when a signal interrupts it
+                start += write(view[start:end])
                 self.mid_line = start < end
 
-    def _pipe_fd(self) -> int | None:
-        """The file descriptor of stdout when it is a pipe (or a FIFO), else None."""
-        stream, fd = self._pipe
-        if stream is not sys.stdout:
-            try:
-                fd = sys.stdout.fileno()
-                fd = fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
-            except (OSError, ValueError):  # no descriptor (a test's capture), or a closed one
-                fd = None
-            self._pipe = (sys.stdout, fd)
-        return fd
+
+def _pipe_fd() -> int | None:
+    try:
+        fd = sys.stdout.fileno()
+        return fd if stat.S_ISFIFO(os.fstat(fd).st_mode) else None
+    except (OSError, ValueError):  # no descriptor (a test's capture), or a closed one
+        return None
 
 
 def output_failure(error: BaseException) -> str | None:

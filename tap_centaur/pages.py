@@ -22,7 +22,6 @@ if t.TYPE_CHECKING:
 
 Record = dict[str, t.Any]
 
-#: msgspec decodes JSON into the same Python values as `json`, about twice as fast.
 _decode = msgspec.json.Decoder().decode
 #: Bytes of a body read for an excerpt: more than enough for EXCERPT_CHARS, escaped or masked.
 _BODY_WINDOW = 16 * EXCERPT_CHARS
@@ -54,8 +53,7 @@ class Page:
             return cls([check_record(body, response, shape, MAX_NESTING)], False, None, time, where)
         return cls(*_parse_page(body, response, shape), time, where)
 
-    def __len__(self) -> int:
-        """The page's size in records (the workers' queues are bounded in records)."""
+    def __len__(self) -> int:  # the workers' queues are bounded in records
         return len(self.records)
 
 
@@ -113,11 +111,7 @@ def _validation_error(item: object) -> str:
 
 
 def decode_json(response: requests.Response) -> object:
-    """Decode a JSON body (a UTF-8 byte order mark skipped, as RFC 8259 8.1 allows).
-
-    A body that is not UTF-8 JSON is transient (`UndecodableBodyError`: truncated, a proxy
-    page); JSON the tap cannot carry (too deep, NaN, 1e400) is not (`CentaurAPIError`).
-    """
+    """Decode a JSON body (a BOM skipped); not UTF-8 JSON is transient, too deep or NaN is not."""
     content = response.content.removeprefix(codecs.BOM_UTF8)
     try:
         return _decode(content)
@@ -126,7 +120,7 @@ def decode_json(response: requests.Response) -> object:
     except ValueError as error:  # msgspec.DecodeError and UnicodeDecodeError
         problem = _json_problem(content, error)
     if problem is not None:
-        raise unusable_json(response, problem)
+        raise _unreadable(response, problem)
     content_type = excerpt(response.headers.get("Content-Type", "no content type"), 80)
     raise UndecodableBodyError(
         f"{request_label(response.request)}: HTTP {response.status_code} answer is not JSON "
@@ -136,17 +130,7 @@ def decode_json(response: requests.Response) -> object:
     )
 
 
-def unusable_json(response: requests.Response, problem: str) -> CentaurAPIError:
-    """The error for JSON the tap cannot carry: which answer, and what is wrong with it."""
-    return CentaurAPIError(
-        f"{request_label(response.request)}: the API answered {response.status_code} but "
-        f"{problem}; the tap cannot read it (this task keeps its bookmark). Report it to "
-        "Centaur Labs support if it persists."
-    )
-
-
 def _json_problem(content: bytes, error: ValueError) -> str | None:
-    """What makes `content` JSON the tap cannot carry (None: it is not JSON at all)."""
     text = str(error)
     if "out of range" in text:
         return "it holds a number beyond the range of JSON numbers (64-bit floats, e.g. 1e400)"
@@ -159,11 +143,10 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
 def _check_depth(
     value: object, response: requests.Response, levels: int, check: TypeCheck | None = None
 ) -> tuple[str, object] | None:
-    """`schemas.mismatch`, refusing objects and lists nested more than `levels` deep."""
     try:
         return mismatch(value, check, levels)
     except TooDeepError:
-        raise unusable_json(response, _TOO_DEEP) from None
+        raise _unreadable(response, _TOO_DEEP) from None
 
 
 def _parse_page(
@@ -171,8 +154,8 @@ def _parse_page(
 ) -> tuple[list[Record], bool, int | None]:
     if not isinstance(body, dict):
         _check_depth(body, response, MAX_NESTING)
-        raise _shape_error(
-            response, shape, f"the body is a JSON {type(body).__name__}, not an object"
+        raise _unreadable(
+            response, f"the body is a JSON {type(body).__name__}, not an object", shape
         )
     payload = body.get("payload")
     for value in body.values():
@@ -180,18 +163,17 @@ def _parse_page(
             _check_depth(value, response, MAX_NESTING - 1)
     if not isinstance(payload, list):
         keys = ", ".join(excerpt(repr(key), 40) for key in list(body)[:8])
-        raise _shape_error(
-            response, shape, f"'payload' is {_describe(payload)}, not a list (keys: {keys})"
+        raise _unreadable(
+            response, f"'payload' is {_describe(payload)}, not a list (keys: {keys})", shape
         )
-    has_next = body.get("has_next")
-    has_next = False if has_next is None else has_next
+    has_next = False if body.get("has_next") is None else body["has_next"]
     cursor = body.get("last_sequence_id")
     for name, value, expected, valid in (
         ("has_next", has_next, "true or false", isinstance(has_next, bool)),
         ("last_sequence_id", cursor, "an integer", cursor is None or type(cursor) is int),
     ):
         if not valid:
-            raise _shape_error(response, shape, f"'{name}' is {_describe(value)}, not {expected}")
+            raise _unreadable(response, f"'{name}' is {_describe(value)}, not {expected}", shape)
     for record in payload:
         check_record(record, response, shape, MAX_NESTING - 2)
     return payload, has_next, cursor
@@ -200,28 +182,21 @@ def _parse_page(
 def check_record(
     record: object, response: requests.Response, shape: RecordShape, levels: int
 ) -> Record:
-    """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away.
-
-    A label goes to the field of its shape, or to `undocumented_fields` when it has none
-    (`route_labels`); any other field of the wrong type fails the record.
-    """
+    """Check a record's types and depth (`levels`) in one walk; fold undocumented fields away."""
     if not isinstance(record, dict):
         _check_depth(record, response, levels)
-        raise _shape_error(response, shape, f"a {shape.name} is {_describe(record)}, not an object")
+        raise _unreadable(response, f"a {shape.name} is {_describe(record)}, not an object", shape)
     for field in shape.keys:
         if type(record.get(field)) is not int:
             problem = f"a {shape.name} has '{field}' {_describe(record.get(field))}"
-            raise _shape_error(response, shape, problem)
+            raise _unreadable(response, problem, shape)
     undescribed = route_labels(record, shape.labels)
     found = _check_depth(record, response, levels, shape.check)
     _check_depth(undescribed, response, levels)
     if found:
         path, value = found
-        key = record[shape.keys[-1]]
-        problem = (
-            f"{shape.name} {key} has '{path[1:]}' {_describe(value)}, which the schema forbids"
-        )
-        raise _shape_error(response, shape, problem)
+        problem = f"{shape.name} {record[shape.keys[-1]]} has '{path[1:]}' {_describe(value)}"
+        raise _unreadable(response, f"{problem}, which the schema forbids", shape)
     if undescribed or not record.keys() <= shape.documented:
         extra = {name: record.pop(name) for name in list(record) if name not in shape.documented}
         record[UNDOCUMENTED_FIELDS] = {**extra, **(undescribed or {})}
@@ -234,10 +209,13 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {excerpt(repr(value), 40)}"
 
 
-def _shape_error(response: requests.Response, shape: RecordShape, problem: str) -> CentaurAPIError:
-    expected = f" Expected: {shape.expected}." if shape.expected else ""
+def _unreadable(
+    response: requests.Response, problem: str, shape: RecordShape | None = None
+) -> CentaurAPIError:
+    source = shape.source if shape else "the API"
+    expected = f" Expected: {shape.expected}." if shape and shape.expected else ""
     return CentaurAPIError(
-        f"{request_label(response.request)}: {shape.source} answered 200 but {problem}."
-        f"{expected} The response does not have the documented shape; this task keeps its "
-        "bookmark. Report it to Centaur Labs support if it persists."
+        f"{request_label(response.request)}: {source} answered 200 but "  # only 200s are read
+        f"{problem}.{expected} This task keeps its bookmark; report it to Centaur Labs support "
+        "if it persists."
     )

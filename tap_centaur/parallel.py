@@ -1,9 +1,7 @@
 """Partitions fetched by worker threads, their pages handed to one consumer as they arrive.
 
-Up to `parallelism` workers each take the next group of partitions and fetch them one after
-another; the consumer (the SDK's thread, which alone writes Singer messages) takes every page as
-soon as it is fetched. A group's events keep their order; groups interleave. Memory is bounded:
-a worker requests its next page only while fewer than `queued_records` of its records wait.
+A group's partitions are fetched one after another; a worker requests its next page only while
+fewer than `queued_records` of its records wait.
 """
 
 from __future__ import annotations
@@ -17,18 +15,17 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-#: Records of one worker that may wait for the consumer before it stops requesting: one page at
-#: the API's largest page size (1,000), several small ones (docs/PERFORMANCE.md).
+#: One page at the API's largest page size, several small ones (docs/PERFORMANCE.md).
 DEFAULT_QUEUED_RECORDS = 1000
 _JOIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
 class Fetched:
-    """A page of `partition`, as its worker fetched it."""
+    """A page of `partition` (Sized: its length is its weight in the queue)."""
 
     partition: t.Any
-    page: t.Any  # Sized: its length is its weight in the queue
+    page: t.Any
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ class PartitionDone:
 
 @dataclass(frozen=True)
 class PartitionFailed:
-    """Fetching `partition` raised `error`; the pages before it have been handed over."""
+    """Fetching `partition` raised `error` (after handing over the pages before it)."""
 
     partition: t.Any
     error: BaseException
@@ -61,13 +58,13 @@ class PartitionFetcher:
         queued_records: int = DEFAULT_QUEUED_RECORDS,
         recoverable: Callable[[BaseException], bool] = lambda _error: False,
     ) -> None:
-        """Start no thread yet. A failure not `recoverable` starts no further group."""
+        """Start no thread yet; after a failure not `recoverable`, no further group starts."""
         self._fetch, self._recoverable = fetch, recoverable
         self._groups = iter(groups)
         self._queued_records = max(1, queued_records)
         self._workers = max(1, min(parallelism, len(groups)))
         self._waiting = [0] * self._workers  # records each worker has queued
-        self._events: deque[tuple[int, Event]] = deque()
+        self._events: deque[tuple[int, int, Event]] = deque()  # worker, records, event
         self._running = 0
         self._halted = self._closed = False
         self._changed = threading.Condition()
@@ -91,8 +88,8 @@ class PartitionFetcher:
                     self._changed.wait()
                 if self._closed or not self._events:
                     return
-                worker, event = self._events.popleft()
-                self._waiting[worker] -= _size(event)
+                worker, size, event = self._events.popleft()
+                self._waiting[worker] -= size
                 self._changed.notify_all()
             yield event
 
@@ -126,7 +123,8 @@ class PartitionFetcher:
         """Queue a partition's events; False when closed."""
         try:
             for page in self._fetch(partition):
-                if not self._put(worker, Fetched(partition, page)):
+                # A page's weight: its records, at least 1 (empty pages take room too).
+                if not self._put(worker, Fetched(partition, page), max(1, len(page))):
                     return False
             return self._put(worker, PartitionDone(partition))
         except BaseException as error:  # noqa: BLE001 - handed to the consumer
@@ -135,17 +133,12 @@ class PartitionFetcher:
                     self._halted = True
             return self._put(worker, PartitionFailed(partition, error))
 
-    def _put(self, worker: int, event: Event) -> bool:
+    def _put(self, worker: int, event: Event, size: int = 0) -> bool:
         """Queue an event; wait until the worker may request another page; False when closed."""
         with self._changed:
-            self._events.append((worker, event))
-            self._waiting[worker] += _size(event)
+            self._events.append((worker, size, event))
+            self._waiting[worker] += size
             self._changed.notify_all()
             while not self._closed and self._waiting[worker] >= self._queued_records:
                 self._changed.wait()
             return not self._closed
-
-
-def _size(event: Event) -> int:
-    """A page's weight in the queue: its records, at least 1 (empty pages take room too)."""
-    return max(1, len(event.page)) if isinstance(event, Fetched) else 0

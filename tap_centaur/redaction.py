@@ -1,9 +1,7 @@
 """What may be printed: no credential in any form or part, no server text that forges a line.
 
-Each credential is registered with every form it takes in text (`forms_of`); `redact` masks
-them. Server text in a message goes through `excerpt`: masked, escaped (no line break or
-terminal escape), then cut without leaving part of a secret. `RedactingFilter` masks and
-escapes each log line once more, whatever its source.
+Server text goes through `excerpt` (masked, escaped, cut); `RedactingFilter` masks and escapes
+each log line once more, whatever its source.
 """
 
 from __future__ import annotations
@@ -23,8 +21,7 @@ _PARTIAL = 4
 
 #: Every form of every registered credential.
 _secrets: set[str] = set()
-#: Reentrant: a signal handler masks its log lines in the main thread it may have interrupted
-#: while holding this lock.
+#: Reentrant: a signal handler may log in the main thread it interrupted while holding it.
 _lock = threading.RLock()
 
 
@@ -60,7 +57,6 @@ def redact(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _pattern(forms: frozenset[str]) -> re.Pattern[str]:
-    """One expression matching every form, longest first."""
     return re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
 
 
@@ -72,11 +68,7 @@ def escape(text: str) -> str:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS, *, total: int | None = None) -> str:
-    """Server text made printable: masked, escaped, cut to `limit` characters, and counted.
-
-    Masked before the cut, and an end that begins a secret is masked too. `total`: the size
-    of the whole, when `text` is only its start (a body's first bytes).
-    """
+    """Server text masked, escaped, cut to `limit` characters and counted (`total`: the whole)."""
     with _lock:
         forms = list(_secrets)
     longest = max(map(len, forms), default=0)

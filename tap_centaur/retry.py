@@ -1,8 +1,4 @@
-"""Retrying transient failures: bounded exponential backoff that honours `Retry-After`.
-
-Not retried: TLS failures and redirect loops (they fail the same way every time). Each final
-failure is one line saying what happened and what to check.
-"""
+"""Retrying transient failures (not TLS failures, redirect loops): backoff, `Retry-After`."""
 
 from __future__ import annotations
 
@@ -22,7 +18,6 @@ from tap_centaur.errors import (
     RetriesExhaustedError,
     TapCentaurError,
     TransientResponseError,
-    TransportError,
     UndecodableBodyError,
 )
 from tap_centaur.pages import body_excerpt
@@ -49,17 +44,12 @@ RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 #: A Retry-After longer than this is cut short (and logged): the run would look hung.
 MAX_RETRY_AFTER_SECONDS = 600.0
 MAX_BACKOFF_SECONDS = 60.0
-_CHECK_NETWORK = "Check api_url and the network, then try again; or raise max_retries."
 
 logger = logging.getLogger("tap-centaur")
 
 
 class RetryPolicy:
-    """Retries a call on transient failures, then fails with a message naming what to try.
-
-    Waits: `backoff_factor` x 2^n (at most 60 s, jittered), or a 429's `Retry-After`, which
-    pauses every caller sharing this policy.
-    """
+    """Retries transient failures (waits: jittered backoff, or a 429's `Retry-After` for all)."""
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
         self.max_retries, self.backoff_factor = max_retries, backoff_factor
@@ -98,9 +88,14 @@ class RetryPolicy:
         try:
             return retrying()
         except rex.SSLError as exc:
-            raise TransportError(f"{where}: {_tls_advice(exc)}") from exc
+            shown = f" with {origin_text(_url_of(exc))}" if _url_of(exc) else ""
+            raise TapCentaurError(
+                f"{where}: the TLS handshake{shown} failed ({_reason(exc)}); not retried. Check "
+                "api_url, and if your network inspects TLS with its own certificate authority, "
+                "set REQUESTS_CA_BUNDLE to that authority's certificate file."
+            ) from exc
         except rex.TooManyRedirects as exc:
-            raise TransportError(
+            raise TapCentaurError(
                 f"{where}: the API redirected more than {MAX_REDIRECTS} times within its own "
                 "origin (a redirect loop). Check api_url: it must be the API's base URL."
             ) from exc
@@ -112,7 +107,7 @@ class RetryPolicy:
             ) from exc
 
     def _waits(self) -> Generator[float, BaseException | None, None]:
-        """Wait times for `backoff`: receives each failure, yields seconds to sleep."""
+        """Receive each failure, yield the seconds to sleep (a `backoff` wait generator)."""
         exc = yield 0.0
         retry = 0
         while True:
@@ -171,43 +166,23 @@ def _never_retried(exc: Exception) -> bool:
 
 def describe_failure(exc: BaseException, timeout: float) -> str:  # noqa: PLR0911
     """What went wrong, in a few words (no URL query, no credential)."""
-    if isinstance(exc, (RetriableAPIError, ResponseTimeout)):
-        return str(exc)
+    if isinstance(exc, (RetriableAPIError, ResponseTimeout, rex.ContentDecodingError)):
+        return str(exc)  # the tap's own words (it decodes every body itself)
     if isinstance(exc, rex.ProxyError):
-        return f"the proxy {_proxy_of(exc)} failed ({_reason(exc)})"
+        url = _url_of(exc)
+        proxy = url and requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+        shown = origin_text(proxy) if proxy else "(HTTPS_PROXY / HTTP_PROXY)"
+        return f"the proxy {shown} failed ({_reason(exc)})"
     if isinstance(exc, rex.Timeout):
         return f"no answer within request_timeout={timeout:g} s"
     if isinstance(exc, rex.ChunkedEncodingError):
         return "the connection closed before the whole body arrived (truncated response)"
-    if isinstance(exc, rex.ContentDecodingError):
-        return "the body could not be decompressed"
     if isinstance(exc, rex.ConnectionError):
-        url = _url_of(exc)
-        where = origin_text(url) if url else "the API"
+        where = origin_text(_url_of(exc)) if _url_of(exc) else "the API"
         return f"the connection to {where} failed or was reset ({_reason(exc)})"
     if isinstance(exc, ConnectionResetError):
         return "the connection was reset"
     return type(exc).__name__
-
-
-#: What to do when a failure outlasted every retry: the first kind that matches.
-_ADVICE: tuple[tuple[type[BaseException], str], ...] = (
-    (
-        UndecodableBodyError,
-        "Every answer was something other than the API's JSON: check api_url (a proxy, "
-        "captive portal or maintenance page may answer instead), and report it to Centaur "
-        "Labs support if api_url is right.",
-    ),
-    (
-        rex.ProxyError,
-        "Check the proxy named in HTTPS_PROXY / HTTP_PROXY (or exclude the API with NO_PROXY).",
-    ),
-    (rex.Timeout, "Raise request_timeout, or lower page_size so each page is quicker to serve."),
-    (
-        rex.ConnectionError,
-        "Check api_url (the host and port above) and the network, then try again.",
-    ),
-)
 
 
 def _advice(exc: BaseException) -> str:
@@ -216,26 +191,21 @@ def _advice(exc: BaseException) -> str:
         return "The API kept rate limiting the tap: run it later, or raise max_retries."
     if status >= 500:
         return "The API kept failing: try again later, or raise max_retries / backoff_factor."
-    return next((advice for kind, advice in _ADVICE if isinstance(exc, kind)), _CHECK_NETWORK)
+    if isinstance(exc, UndecodableBodyError):
+        return (
+            "Every answer was something other than the API's JSON: check api_url (a proxy, "
+            "captive portal or maintenance page may answer instead), and report it to Centaur "
+            "Labs support if api_url is right."
+        )
+    if isinstance(exc, rex.ProxyError):
+        return "Check the proxy in HTTPS_PROXY / HTTP_PROXY (or exclude the API with NO_PROXY)."
+    if isinstance(exc, rex.Timeout):
+        return "Raise request_timeout, or lower page_size so each page is quicker to serve."
+    return "Check api_url and the network, then try again; or raise max_retries."
 
 
 def _url_of(exc: rex.RequestException) -> str:
     return (exc.request.url if exc.request is not None else None) or ""
-
-
-def _tls_advice(exc: rex.SSLError) -> str:
-    url = _url_of(exc)
-    return (
-        f"the TLS handshake{f' with {origin_text(url)}' if url else ''} failed ({_reason(exc)}); "
-        "not retried. Check api_url, and if your network inspects TLS with its own certificate "
-        "authority, set REQUESTS_CA_BUNDLE to that authority's certificate file."
-    )
-
-
-def _proxy_of(exc: rex.ProxyError) -> str:
-    url = _url_of(exc)
-    proxy = url and requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
-    return origin_text(proxy) if proxy else "(HTTPS_PROXY / HTTP_PROXY)"
 
 
 def _reason(exc: BaseException) -> str:

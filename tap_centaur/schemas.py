@@ -121,11 +121,6 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _python_types(json_types: str | list[str]) -> tuple[type, ...]:
-    names = [json_types] if isinstance(json_types, str) else json_types
-    return tuple(py_type for name in names for py_type in _PYTHON_TYPES[name])
-
-
 #: A declared part of a value: its exact Python types, and the check of its own parts.
 _Part = tuple[tuple[type, ...], "TypeCheck | None"]
 
@@ -154,16 +149,16 @@ class TypeCheck:
 
     @classmethod
     def _part(cls, schema: dict[str, t.Any]) -> _Part | None:
-        return (_python_types(schema["type"]), cls.of(schema)) if "type" in schema else None
+        if "type" not in schema:
+            return None
+        names = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+        return tuple(kind for name in names for kind in _PYTHON_TYPES[name]), cls.of(schema)
 
 
 def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, object] | None:
-    """The path (".key[0]") and value of the first part of `value` of a forbidden type, or None.
+    """The path (".key[0]") and value of the first part of a forbidden type, or None.
 
-    One walk: undeclared parts are walked for their depth only.
-
-    Raises:
-        TooDeepError: when objects and lists nest more than `levels` deep (`value` is one).
+    Undeclared parts are walked for their depth only: `TooDeepError` past `levels`.
     """
     if levels == 0:
         raise TooDeepError
@@ -229,8 +224,7 @@ def route_labels(
 ) -> dict[str, t.Any] | None:
     """Give each label the field of its shape; return the labels of no known shape.
 
-    Class names (a list of strings) stay, a WKT string moves to the WKT field (both are set,
-    null when not of their shape); any other shape goes to `undocumented_fields` (the caller).
+    Class names stay, WKT text moves to the WKT field (each null when not of its shape).
     """
     undescribed = None
     for label, wkt in labels:
@@ -255,8 +249,7 @@ CASE_RESULT_V2 = RecordShape.of(
     source="results v2",
     expected=(
         "a page like v1's, {'payload': [case results with integer task_id and case_id], "
-        "'has_next': true or false, 'last_sequence_id': integer} (the v2 shape is inferred from "
-        "public material; see the README's Known limits)"
+        "'has_next': bool, 'last_sequence_id': integer} (inferred: README, Known limits)"
     ),
 )
 TASK = RecordShape.of("task", ("task_id",), TASK_SCHEMA)

@@ -13,7 +13,7 @@ from singer_sdk import singerlib as singer
 from tap_centaur.settings import parse_settings
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Generator, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context, Record
     from singer_sdk.streams import Stream
@@ -22,9 +22,7 @@ if t.TYPE_CHECKING:
 class SdkStream(RESTStream[int]):
     """The SDK's REST stream with the record fast path and per-partition bookmarks."""
 
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
+    def _increment_stream_state(self, record: Record, *, context: Context | None = None) -> None:
         """Nothing: bookmarks come from clocks per partition, not from records."""
 
     def _write_starting_replication_value(self, context: Context | None) -> None:
@@ -42,13 +40,12 @@ class SdkStream(RESTStream[int]):
             yield from super()._generate_record_messages(record)
             return
         for stream_map in self.stream_maps:
-            mapped_record = stream_map.transform(record)
-            if mapped_record is not None:
+            if (mapped := stream_map.transform(record)) is not None:
                 yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped_record,
-                    version=self._stream_version,
-                    time_extracted=datetime.now(timezone.utc),
+                    stream_map.stream_alias,
+                    mapped,
+                    self._stream_version,
+                    datetime.now(timezone.utc),
                 )
 
 
@@ -56,7 +53,7 @@ class SdkTap(Tap):
     """The SDK's tap: its config check after the tap's own, its runs within `running`."""
 
     @contextmanager
-    def running(self, *, dry_run: bool) -> Generator[None, None, None]:
+    def running(self, *, dry_run: bool) -> Iterator[None]:
         """The run's start and end (`TapCentaur.running`)."""
         yield
 

@@ -1,11 +1,7 @@
 """HTTP sessions that never leave the API's origin and bound every answer in time and size.
 
-`requests` follows redirects anywhere with custom headers (`X-API-KEY`) and a POST body (the
-login password) kept (SDK notes, pitfall 14), bounds each socket read but not the answer (a
-body dripped a byte a second never times out) and holds a body however large it inflates. An
-`ApiSession` refuses a redirect to another origin before anything is sent there, follows at
-most `MAX_REDIRECTS` within it, and reads every answer within the timeout, decoding it as it
-arrives and stopping once it exceeds `max_response_mb`.
+`requests` would follow redirects anywhere with `X-API-KEY` (SDK notes, pitfall 14), wait for a
+body dripped a byte a second, and hold a body however large it inflates.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ import requests
 import urllib3.exceptions
 from requests.utils import resolve_proxies
 
-from tap_centaur.errors import CentaurAPIError, TransportError
+from tap_centaur.errors import CentaurAPIError, TapCentaurError
 from tap_centaur.pages import request_label
 from tap_centaur.redaction import excerpt
 
@@ -61,7 +57,6 @@ class ApiSession(requests.Session):
     """A session bound to `api_url`'s origin; each whole answer within `timeout` s and the size."""
 
     def __init__(self, api_url: str, timeout: float, max_response_mb: int) -> None:
-        """Bind the session to `api_url`'s origin, `timeout` and `max_response_mb`."""
         super().__init__()
         self.api_url, self.timeout, self.max_response_mb = api_url, timeout, max_response_mb
         self.max_redirects = MAX_REDIRECTS
@@ -71,13 +66,7 @@ class ApiSession(requests.Session):
         self._proxies: dict[tuple[object, ...], dict[str, str]] = {}
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # noqa: ANN401
-        """Send with the `verify` and proxies that `Session.request` would use.
-
-        The SDK calls `send`, which ignores REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE. Proxies
-        are resolved once per host, not per request (`requests` reads the environment several
-        times for each: a third of a run's CPU, docs/PERFORMANCE.md). Headers that contradict
-        themselves are a broken connection (retried).
-        """
+        """Send with `Session.request`'s `verify` and proxies (resolved once per host: CPU)."""
         if kwargs.get("verify") is None:
             bundle = self.trust_env and (
                 os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
@@ -95,11 +84,7 @@ class ApiSession(requests.Session):
             raise requests.exceptions.ConnectionError(error, request=request) from None
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
-        """The redirect to follow, refusing any other origin before a byte is sent there.
-
-        Raises:
-            TransportError: naming the target's origin (never its query), or that it is unreadable.
-        """
+        """The redirect to follow, refusing any other origin before a byte is sent there."""
         target = super().get_redirect_target(resp)
         if target is None:
             return None
@@ -109,7 +94,7 @@ class ApiSession(requests.Session):
         except ValueError:  # a port out of range, a bracket left open
             shown = "a URL that cannot be parsed"
         if shown is not None:
-            raise TransportError(
+            raise TapCentaurError(
                 f"{request_label(resp.request)}: the API answered HTTP {resp.status_code}, a "
                 f"redirect to another origin ({shown}); it was not followed, so no credential "
                 f"was sent there. Check api_url ({self.api_url}): it must be the API's own "
@@ -118,13 +103,7 @@ class ApiSession(requests.Session):
         return target
 
     def _read_body_in_time(self, response: requests.Response, **_kwargs: t.Any) -> None:  # noqa: ANN401
-        """Read and decode the whole body (a response hook, before `requests` reads it).
-
-        Raises:
-            ResponseTimeout: when the answer is not complete within the timeout.
-            CentaurAPIError: when the decoded body exceeds max_response_mb.
-            requests.exceptions.ContentDecodingError: for a corrupt or unknown coding.
-        """
+        """Read and decode the whole body (a response hook, before `requests` reads it)."""
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
         raw = response.raw
         try:
@@ -134,29 +113,24 @@ class ApiSession(requests.Session):
             raw.close()  # a half-read connection must not go back to the pool
             if isinstance(error, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
                 raise ResponseTimeout(
-                    f"the answer was not complete within request_timeout={self.timeout:g} s "
-                    f"(HTTP {response.status_code}, {body.received} bytes of the body "
-                    "received)",
+                    f"the answer was not complete within request_timeout={self.timeout:g} s (HTTP "
+                    f"{response.status_code}, {body.received} bytes of the body received)",
                     request=response.request,
                 ) from None
             if isinstance(error, _TooLargeError):
-                raise self._too_large(response, body.coding) from None
+                decoded = f" once {body.coding} is undone" if _WBITS[body.coding] else ""
+                raise CentaurAPIError(
+                    f"{request_label(response.request)}: the answer (HTTP {response.status_code}) "
+                    f"is larger than max_response_mb={self.max_response_mb} MiB{decoded} (with "
+                    "what its JSON values take in memory); the tap stopped reading it. Something "
+                    "other than the API's pages answered (a compression bomb, an endless body); "
+                    "if pages this large are expected, lower page_size or raise max_response_mb."
+                ) from None
             if isinstance(error, urllib3.exceptions.ProtocolError):
                 raise requests.exceptions.ChunkedEncodingError(error) from None
             raise
         raw.release_conn()
         response.raw = _BodyInMemory(body.finish())
-
-    def _too_large(self, response: requests.Response, coding: str) -> CentaurAPIError:
-        decoded = f" once {coding} is undone" if coding not in ("", "identity") else ""
-        return CentaurAPIError(
-            f"{request_label(response.request)}: the answer (HTTP {response.status_code}) is "
-            f"larger than max_response_mb={self.max_response_mb} MiB{decoded} (with what its "
-            "JSON values take in memory); the tap stopped reading it. No real page is that "
-            "large: something other than the API's pages answered (a compression bomb, a body "
-            "that never ends). If pages this large are expected, lower page_size or raise "
-            "max_response_mb."
-        )
 
 
 class _BodyInMemory:
@@ -174,23 +148,16 @@ class _BodyInMemory:
 
 
 class _TooLargeError(Exception):
-    """The decoded body passed its limit."""
+    pass
 
 
 class _DecodedBody:
     """A body decoded as it arrives; its bytes and `VALUE_COST` per JSON value count."""
 
     def __init__(self, content_encoding: str, limit_mb: int) -> None:
-        """Expect a body in `content_encoding`, at most `limit_mb` MiB once decoded.
-
-        Raises:
-            requests.exceptions.ContentDecodingError: for a coding the tap does not accept.
-        """
         self.coding = content_encoding.strip().lower()
         if self.coding not in _WBITS:
-            raise requests.exceptions.ContentDecodingError(
-                f"unexpected Content-Encoding {self.coding!r}"
-            )
+            raise self._corrupt("a Content-Encoding the tap does not accept")
         self._wbits = _WBITS[self.coding]
         self._limit = limit_mb << 20
         self._inflater = None if self._wbits is None else zlib.decompressobj(self._wbits)
@@ -199,11 +166,7 @@ class _DecodedBody:
         self.received = 0  # bytes as sent
 
     def read(self, raw: urllib3.BaseHTTPResponse, deadline: float) -> None:
-        """Read `raw` undecoded (urllib3 would wait for a whole compressed block) until the end.
-
-        Raises:
-            TimeoutError: at the deadline; each socket read gives up when it passes.
-        """
+        """Read `raw` undecoded (urllib3 would wait for a whole compressed block) by `deadline`."""
         sock = getattr(getattr(raw, "connection", None), "sock", None)
         while True:
             left = deadline - time.monotonic()
@@ -252,22 +215,18 @@ class _DecodedBody:
         return b"".join(self._pieces)
 
     def _corrupt(self, reason: str) -> requests.exceptions.ContentDecodingError:
+        coding = excerpt(repr(self.coding), 40)
         return requests.exceptions.ContentDecodingError(
-            f"the {self.coding} body could not be decompressed ({reason})"
+            f"the {coding} body is unreadable ({reason})"
         )
 
 
-class SessionPerThread:
-    """One `ApiSession` per thread (sessions are not thread-safe), made on first use."""
+class SessionPerThread(threading.local):
+    """One `ApiSession` per thread (sessions are not thread-safe)."""
 
     def __init__(self, make: Callable[[], ApiSession]) -> None:
-        """Make sessions with `make`."""
-        self._make = make
-        self._local = threading.local()
+        self._session = make()  # `threading.local` runs this again in each thread that uses it
 
     def get(self) -> ApiSession:
         """This thread's session."""
-        session: ApiSession | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = self._make()
-        return session
+        return self._session

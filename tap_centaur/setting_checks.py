@@ -1,7 +1,6 @@
 """Checks of raw settings that need words of their own, and of the environment the SDK reads.
 
-`CHECKS` maps a setting to `(name, value) -> value`: the value in a form msgspec converts (None:
-not set), or a `ConfigError` that names the setting and never shows a credential.
+`CHECKS` maps a setting to `(name, value) -> value` (None: not set), or raises a `ConfigError`.
 """
 
 from __future__ import annotations
@@ -31,11 +30,7 @@ def stripped(name: str, value: object) -> object:
 
 
 def _credential(name: str, value: object, *, in_header: bool = True) -> object:
-    """A credential without surrounding whitespace; never echoed.
-
-    Raises:
-        ConfigError: for a character a request cannot carry (in a header: printable ASCII only).
-    """
+    """A credential without surrounding whitespace (in a header: printable ASCII); never echoed."""
     if not isinstance(value, str):
         return value  # msgspec names the type it expects
     for char in value.strip():
@@ -75,7 +70,7 @@ def _labeling_state(name: str, value: object) -> object:
 
 
 def _start_date(name: str, value: object) -> datetime | None:
-    if value is None or value == "":
+    if value in (None, ""):
         return None
     if not isinstance(value, str):
         raise ConfigError(name, f"must be a string, got {type(value).__name__}.")
@@ -94,8 +89,7 @@ def _start_date(name: str, value: object) -> datetime | None:
             f"{value!r} ({format_bookmark(start)}) is later than now ({format_bookmark(now)} "
             "by this machine's clock): the first sync would read nothing and bookmark the "
             "present, so the cases before it would never be read.",
-            "Use a date in the past, e.g. 2024-01-31, or leave start_date unset to read every "
-            "case.",
+            "Use a date in the past, or leave start_date unset to read every case.",
         )
     return start
 
@@ -116,11 +110,8 @@ def _api_url(name: str, value: object) -> str | None:
         )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            name,
-            f"'{excerpt(value, 80)}' is not an http(s) URL.",
-            "Include the scheme, e.g. https://api.centaurlabs.com.",
-        )
+        fix = "Include the scheme, e.g. https://api.centaurlabs.com."
+        raise ConfigError(name, f"'{excerpt(value, 80)}' is not an http(s) URL.", fix)
     if parts.query or parts.fragment:
         raise ConfigError(name, "must not carry a query or fragment.")
     try:
@@ -132,11 +123,9 @@ def _api_url(name: str, value: object) -> str | None:
     except ValueError:
         loopback = False
     if parts.scheme == "http" and not loopback:
+        fix = "Use https:// (plain http only for a local simulator on a loopback address)."
         raise ConfigError(
-            name,
-            f"http://{parts.hostname} would send the API password and key in clear text.",
-            "Use https:// (plain http is accepted only for a local simulator on a loopback "
-            "address).",
+            name, f"http://{parts.hostname} would send credentials in clear text.", fix
         )
     return url
 
@@ -156,11 +145,7 @@ CHECKS: dict[str, Callable[[str, object], object]] = {
 
 
 def check_environment(environ: Mapping[str, str], prefix: str, names: Iterable[str]) -> None:
-    """Refuse an integer setting's variable (`<PREFIX><NAME>`) that the SDK's int() would fail on.
-
-    Raises:
-        ConfigError: naming the setting whose variable is not an integer.
-    """
+    """Refuse an integer setting's variable (`<PREFIX><NAME>`) that the SDK's int() fails on."""
     for name in names:
         value = environ.get(prefix + name.upper())
         if value is not None and not re.fullmatch(r"\s*[-+]?[0-9]+\s*", value):
@@ -174,8 +159,5 @@ def check_log_level(environ: Mapping[str, str], prefix: str) -> None:
     name = f"{prefix}LOGLEVEL" if environ.get(f"{prefix}LOGLEVEL") else "LOGLEVEL"
     level = environ.get(name)
     if level and not isinstance(logging.getLevelName(level.upper()), int):
-        raise ConfigError(
-            name,
-            f"'{excerpt(level, 40)}' is not a log level.",
-            "Use DEBUG, INFO, WARNING or ERROR.",
-        )
+        fix = "Use DEBUG, INFO, WARNING or ERROR."
+        raise ConfigError(name, f"'{excerpt(level, 40)}' is not a log level.", fix)

@@ -1,13 +1,13 @@
 """The tap's settings, each declared once: a `Settings` field with its type and `th.Property`.
 
-They give the JSON schema (`CONFIG_SCHEMA`). `parse_settings` converts a config with msgspec
-(the one parser of numeric strings), checks the values against the schema, then the rules that
-span settings; `setting_checks` holds the checks of one raw value that need words of their own.
+`parse_settings` converts a config with msgspec (the one parser of numeric strings), checks it
+against the schema (`CONFIG_SCHEMA`), then the rules that span settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 import typing as t
@@ -29,15 +29,13 @@ DEFAULT_API_URL = "https://api.centaurlabs.com"
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 SEE_README = "See README.md, Settings."
 
-#: Numbers may come as text (environment variables): msgspec parses them; these patterns let
-#: the SDK's own check of the schema accept them.
+#: Numbers as text (environment variables), which msgspec parses, pass the SDK's schema check.
 _NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 _ID_TEXT = r"^\s*[0-9]+\s*$"
 _STATE = th.StringType(allowed_values=list(LABELING_STATES))
 _CREDENTIAL_TEXT = (
-    "Leading and trailing whitespace (a newline at the end of a secret file) is ignored; "
-    "any other character that an HTTP header cannot carry (a control character, a non-ASCII "
-    "character such as a typographic quote) is refused."
+    "Surrounding whitespace (a secret file's last newline) is ignored; a character no HTTP "
+    "header can carry (a control or non-ASCII character, a typographic quote) is refused."
 )
 
 
@@ -88,78 +86,67 @@ class Settings:
     """The tap's settings, checked and normalised: each field declares one setting."""
 
     api_key: str = _setting(th.StringType, "API key", None,
-        "Centaur API key (portal: Organization Settings → API Integration). Sent as X-API-KEY "
-        f"on every request. {_CREDENTIAL_TEXT}", required=True, secret=True)
+        "Centaur API key (portal: Organization Settings → API Integration), sent as X-API-KEY. "
+        f"{_CREDENTIAL_TEXT}", required=True, secret=True)
     username: str | None = _setting(th.EmailType, "Username", None,
-        "Email of the portal account. With api_password, the tap logs in at the start of the "
-        "run and again whenever the token expires. Leading and trailing whitespace is ignored; "
-        "a control character is refused.")
+        "Email of the portal account. With api_password, the tap logs in, and again whenever "
+        "the token expires. Surrounding whitespace is ignored; a control character is refused.")
     api_password: str | None = _setting(th.StringType, "API password", None,
         "API password of the account (not the portal password), generated next to the API key. "
         f"{_CREDENTIAL_TEXT}", secret=True)
     bearer_token: str | None = _setting(th.StringType, "Bearer token", None,
-        "A ready session token, used as is when username/api_password are not set. It cannot "
-        f"be renewed: the run fails when it expires. {_CREDENTIAL_TEXT}", secret=True)
+        "A ready session token, used when username/api_password are not set. It cannot be "
+        f"renewed: the run fails when it expires. {_CREDENTIAL_TEXT}", secret=True)
     task_ids: tuple[int, ...] = _setting(th.ArrayType(_ID), "Task IDs", None,
-        "Ids of the tasks to extract (the number in go.centaurlabs.com/task/<id>). Numeric "
-        "strings are accepted; duplicates are removed. When not set, the tap extracts every "
-        "task the API lists (within project_ids when set), new tasks included.", unset=())
+        "Tasks to extract (the number in go.centaurlabs.com/task/<id>); duplicates are removed. "
+        "Unset: every task the API lists (within project_ids), new ones included.", unset=())
     project_ids: tuple[int, ...] = _setting(th.ArrayType(_ID), "Project IDs", None,
         "Limit the tasks stream, and the tasks discovered when task_ids is not set, to these "
         "projects.", unset=())
     labeling_state: tuple[str, ...] = _setting(
         th.AnyOf(_STATE, th.ArrayType(_STATE), th.StringType(pattern=r"^\s*\[")),  # JSON text
-        "Labeling state", None, "Only extract cases in this labeling state, or in any of a "
-        f"list of states: {', '.join(map(repr, LABELING_STATES))}. Each state is its own "
-        "partition with its own bookmark.", unset=())
+        "Labeling state", None, "Only extract cases in this state, or in any of a list: "
+        f"{', '.join(map(repr, LABELING_STATES))}. Each state is a partition with its own "
+        "bookmark.", unset=())
     start_date: datetime | None = _setting(  # noqa: RUF009
         th.AnyOf(th.DateTimeType, th.DateType), "Start date", None,
-        "ISO date or date-time (UTC when no offset is given): the updated_after of a task's "
-        "first sync. Without it, the first sync reads every case. A date later than now is "
-        "refused (a typo would read nothing and bookmark the present).")
+        "ISO date or date-time (UTC when no offset is given): a task's first updated_after; "
+        "unset, the first sync reads every case. A date later than now is refused.")
     lookback_seconds: int = _setting(_integer(0, 365 * 86400), "Lookback", 300,
         "Seconds each new bookmark is moved back, so that cases stamped by a lagging clock are "
-        "read again rather than skipped (targets deduplicate them by primary key). At most 365 "
-        "days.")
+        "read again, not skipped (targets deduplicate by primary key). At most 365 days.")
     api_url: str = _setting(th.URIType, "API URL", DEFAULT_API_URL,
-        "Base URL of the Centaur API. Plain http:// is accepted only for a loopback host (a "
-        "local simulator): credentials never travel in clear text.")
+        "Base URL of the Centaur API (https://; http:// only for a loopback host, a simulator).")
     page_size: int | None = _setting(_integer(1), "Page size", None,
-        "Cases per page, sent as `limit`. The API's own default applies when unset.")
+        "Cases per page, sent as `limit` (unset: the API's default).")
     request_timeout: float = _setting(_number(0.1, 3600), "Request timeout", 60,
-        "Seconds a request may take, from sending it to the last byte of the answer, before it "
-        "is retried (0.1 to 3600).")
+        "Seconds from sending a request to its answer's last byte, before a retry (0.1 to 3600).")
     max_retries: int = _setting(_integer(0, 100), "Max retries", 8,
-        "Retries of a request after a 429, a 5xx, a reset, a timeout or an undecodable body, "
-        "before the task fails (at most 100).")
+        "Retries after a 429, a 5xx, a reset, a timeout or an undecodable body (at most 100).")
     backoff_factor: float = _setting(_number(0, 60), "Backoff factor", 1,
-        "Seconds before the first retry; each retry waits twice as long, up to 60 s. A 429's "
-        "Retry-After takes precedence (0 to 60).")
+        "Seconds before the first retry, doubled each retry up to 60 s; Retry-After wins (0-60).")
     max_parallel_tasks: int = _setting(_integer(1, 32), "Max parallel tasks", 4,
-        "Tasks (partitions) fetched at the same time (1 to 32). Records of different tasks may "
-        "interleave; a task's records keep the API's order.")
+        "Tasks fetched at once (1 to 32); their records interleave, each task's in API order.")
     state_interval_seconds: float = _setting(_number(0, 86400), "STATE interval", 5,
-        "While tasks complete, a STATE message is written at most once per this many seconds "
-        "(and always after the last record); 0 writes one after every task (at most 86,400).")
+        "Seconds at least between STATE messages while tasks complete (one always follows the "
+        "last record); 0 writes one after every task (at most 86,400).")
     max_consecutive_task_failures: int = _setting(_integer(1), "Max consecutive task failures",
-        3, "The run stops early when this many tasks in a row fail because the API itself keeps "
-        "failing (5xx, timeouts, connection errors outlasting max_retries), instead of trying "
-        "every remaining task. Failures that belong to one task (404, a bad page) never count.")
+        3, "The run stops once this many tasks in a row fail because the API keeps failing (5xx, "
+        "timeouts, connection errors past max_retries); a 404 or a bad page never counts.")
     # Past 2**43 MiB, zlib's output limit overflows (Unexpected error once a gzip page arrives).
     max_response_mb: int = _setting(_integer(1, 4096), "Max response size (MiB)", 256,
-        "Largest answer the tap reads, in MiB once decompressed, counting 128 bytes more for "
-        "each JSON object, list and item (1 to 4,096). A larger answer fails its task (the run, "
-        "for the login or the task or project list) without being held in memory.")
+        "Largest answer read, in MiB once decompressed, plus 128 bytes per JSON object, list and "
+        "item (1 to 4,096). A larger one fails its task (the run, for the login or the task or "
+        "project list) without being held in memory.")
     max_empty_pages: int = _setting(_integer(1), "Max empty pages in a row", 10000,
-        "A task fails (the run stops, for the task or project list) after this many pages in "
-        "a row that bring no record while has_next says more follow. Raise it for a huge task "
-        "filtered by a rare labeling_state, or with a small page_size.")
+        "A task fails (the run, for the task or project list) after this many pages in a row "
+        "without a record while has_next says more follow. Raise it for a huge task filtered by "
+        "a rare labeling_state, or with a small page_size.")
     shard_count: int = _setting(_integer(1), "Shard count", 1,
         "Split the tasks between this many jobs, each with its own state: a task (and each "
         "case_ids entry) belongs to shard task_id % shard_count.")
     shard_index: int = _setting(_integer(0), "Shard index", 0,
-        "Which shard this job syncs (0 to shard_count - 1). Only shard 0 emits the projects "
-        "stream.")
+        "Which shard this job syncs (0 to shard_count - 1); only shard 0 emits projects.")
     case_ids: tuple[CaseRef, ...] = _setting(th.ArrayType(_CASE), "Case IDs", None,
         'Cases to fetch one by one into the case_results stream, as [{"task_id": 1234, '
         '"case_id": 2345}].', unset=())
@@ -176,21 +163,9 @@ class Settings:
 
 
 def draft7(schema: dict[str, t.Any]) -> dict[str, t.Any]:
-    """A settings schema made valid Draft 7 (`th` writes `"null"` into `anyOf`)."""
-
-    def repair(node: object) -> object:
-        if isinstance(node, dict):
-            return {
-                key: [{"type": "null"} if item == "null" else repair(item) for item in value]
-                if key in ("anyOf", "oneOf") and isinstance(value, list)
-                else repair(value)
-                for key, value in node.items()
-            }
-        return [repair(item) for item in node] if isinstance(node, list) else node
-
-    repaired = t.cast("dict[str, t.Any]", repair(schema))
-    repaired["$schema"] = DRAFT_7
-    return repaired
+    """A settings schema made valid Draft 7: `th` appends a bare `"null"` to an `anyOf` list."""
+    text = json.dumps(schema).replace('}, "null"]', '}, {"type": "null"}]')  # after an object
+    return {**json.loads(text), "$schema": DRAFT_7}
 
 
 _FIELDS = dataclasses.fields(Settings)
@@ -206,22 +181,15 @@ _STATED = ("minimum", "maximum", "enum")
 
 
 def parse_settings(config: Mapping[str, t.Any]) -> Settings:
-    """Check the raw config and return its typed, normalised form.
-
-    Raises:
-        ConfigError: naming the first setting at fault and how to fix it.
-    """
+    """The raw config checked (else a `ConfigError` naming the setting), typed and normalised."""
     values = {}
     for name in _NAMES:
         value = CHECKS.get(name, stripped)(name, config.get(name))
         if value is not None:
             values[name] = value
     if "api_key" not in values:
-        raise ConfigError(
-            "api_key",
-            "is required.",
-            "Generate it in the Centaur portal under Organization Settings → API Integration.",
-        )
+        fix = "Generate it in the Centaur portal under Organization Settings → API Integration."
+        raise ConfigError("api_key", "is required.", fix)
     try:
         settings = msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as error:
@@ -270,22 +238,13 @@ def _check_combinations(settings: Settings) -> None:
     if login != password:
         missing, given = ("api_password", "username") if login else ("username", "api_password")
         raise ConfigError(missing, f"is required when {given} is set.")
+    either = "Set either username and api_password (recommended: tokens are renewed), or "
     if login and settings.bearer_token is not None:
-        raise ConfigError(
-            "bearer_token",
-            "cannot be combined with username + api_password.",
-            "Set either bearer_token, or username and api_password (recommended: the tap then "
-            "renews expired tokens).",
-        )
+        problem = "cannot be combined with username + api_password."
+        raise ConfigError("bearer_token", problem, f"{either}bearer_token.")
     if not login and settings.bearer_token is None:
-        raise ConfigError(
-            "username/api_password",
-            "no way to authenticate is configured.",
-            "Set username and api_password (recommended), or bearer_token.",
-        )
+        problem = "no way to authenticate is configured."
+        raise ConfigError("username/api_password", problem, f"{either}bearer_token.")
     if settings.shard_index >= settings.shard_count:
-        raise ConfigError(
-            "shard_index",
-            f"is {settings.shard_index}, but shard_count is {settings.shard_count}.",
-            "Use 0 to shard_count - 1, one value per job.",
-        )
+        problem = f"is {settings.shard_index}, but shard_count is {settings.shard_count}."
+        raise ConfigError("shard_index", problem, "Use 0 to shard_count - 1, one value per job.")

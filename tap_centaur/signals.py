@@ -1,11 +1,4 @@
-"""SIGTERM, SIGINT, SIGHUP and SIGQUIT: the run ends within `STOP_SECONDS`, exit 128 + signal.
-
-The handler (main thread, wherever the run is) has the output write the final STATE between
-two messages (`BufferedMsgSpecWriter.run_when_idle`), then ends the process with `os._exit`:
-no thread or exit hook can keep it alive. If the output does not take the STATE within
-`STOP_SECONDS` (the target does not read), a watchdog thread ends the process with a WARNING.
-SIGQUIT first prints where every thread is (file, line, function; never a value).
-"""
+"""Signals (TERM, INT, HUP, QUIT): the final STATE, then exit 128 + the signal (DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +12,7 @@ import signal
 import threading
 import time
 import typing as t
+from dataclasses import dataclass, field
 
 from singer_sdk import singerlib as singer
 
@@ -41,26 +35,15 @@ _OUTPUT_FAILED = (
 )
 
 
+@dataclass(eq=False, repr=False)
 class Stopper:
-    """Stops the run on a signal: the final STATE when the output takes it, then the exit.
+    """Stops the run on a signal: the final STATE (`state()`) when the output takes it, the exit."""
 
-    The handler may interrupt the main thread holding a lock (of `threading`, of `logging`):
-    so the watchdog is a bare `_thread`, started first (a handler's filter could block), and
-    its log lines are formatted in the handler.
-    """
-
-    def __init__(
-        self,
-        writer: BufferedMsgSpecWriter,
-        state: Callable[[], dict[str, t.Any]],
-        logger: logging.Logger,
-    ) -> None:
-        """`state()` is the state to write last; `logger` says how the run stopped."""
-        self._writer = writer
-        self._state = state
-        self._logger = logger
-        self._signum = 0
-        self._exiting = _thread.allocate_lock()
+    _writer: BufferedMsgSpecWriter
+    _state: Callable[[], dict[str, t.Any]]
+    _logger: logging.Logger
+    _signum: int = 0
+    _exiting: _thread.LockType = field(default_factory=_thread.allocate_lock)
 
     def install(self) -> None:
         """Handle the signals (only the main thread may)."""
@@ -72,8 +55,10 @@ class Stopper:
         if self._signum:
             return  # already stopping, within the first signal's bound
         self._signum = signum
+        # The main thread may hold a lock of `threading` or `logging` here: the watchdog is a
+        # bare thread, started first; the handler formats its line (a filter could block).
         late: dict[bool, list[tuple[int, bytes]]] = {}  # the watchdog's line, by whether cut
-        _thread.start_new_thread(self._watchdog, (late,))  # first: formatting could block
+        _thread.start_new_thread(self._watchdog, (late,))
         for cut in (False, True):
             late[cut] = self._lines(
                 logging.WARNING,
@@ -97,12 +82,11 @@ class Stopper:
         self._exit(self._lines(logging.INFO, done))
 
     def _watchdog(self, late: dict[bool, list[tuple[int, bytes]]]) -> None:
-        """End the process at `STOP_SECONDS` if the main thread has not ended it by then."""
         time.sleep(STOP_SECONDS)
         self._exit(late.get(self._writer.mid_line, []))  # none if formatting never returned
 
     def _exit(self, lines: list[tuple[int, bytes]]) -> t.NoReturn:
-        """Write the log line, then exit 128 + the signal (the first thread to come)."""
+        """Write the log line, then exit 128 + the signal (the first thread to come ends it)."""
         with self._exiting:  # never released: the process ends inside
             _write(lines)
             os._exit(128 + self._signum)

@@ -1,16 +1,14 @@
-"""The tap's state: an input state read strictly, and the per-partition bookmarks in it.
+"""The tap's state: the input state read strictly, and each partition's bookmark in it.
 
-`state["bookmarks"][stream]["partitions"]` (the SDK's layout) lists `{"context": {"task_id":
-1234[, "labeling_state": "Labeled"]}, "replication_key": "updated_after",
-"replication_key_value": "<UTC time>"}`. A partition of `task_results_v2` also records that its
-task is read through results v2, bookmark or not.
+A partition of a results stream is `{"context": {"task_id": 1234[, "labeling_state": "Labeled"]},
+"replication_key": "updated_after", "replication_key_value": "<UTC time>"}`.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import typing as t
-from functools import cached_property
 
 from tap_centaur.clock import format_bookmark, parse_start_date
 from tap_centaur.errors import StateError
@@ -48,15 +46,9 @@ def read_state_text(text: str, where: str) -> dict[str, t.Any]:
 
 
 def normalise_state(state: object, where: str) -> dict[str, t.Any]:
-    """The input state with every partition in one form; else a `StateError` naming the entry.
-
-    Task ids given as numeric strings become integers, bookmarks in any ISO 8601 form the one
-    UTC format; partitions that then coincide are merged, keeping the earliest bookmark
-    (re-reading is safe, skipping is not). Nothing is guessed into a silent full re-read.
-    """
+    """The input state, each partition in one form (merged: earliest bookmark); or a StateError."""
     if not isinstance(state, dict):
-        problem = f"it is a JSON {_json_type(state)}, not an object."
-        raise StateError(where, problem, in_an_entry=False)
+        raise StateError(where, f"it is {_json_type(state)}, not an object.", in_an_entry=False)
     bookmarks = _expect(state.get("bookmarks"), dict, where, "bookmarks", empty={})
     result: dict[str, t.Any] = {**state, "bookmarks": {}}
     for stream, value in bookmarks.items():
@@ -82,7 +74,7 @@ def _expect(value: object, kind: type[_T], where: str, entry: str, empty: _T | N
         return empty
     if not isinstance(value, kind):
         wanted = "an object" if kind is dict else "a list"
-        raise StateError(where, f"'{entry}' is a JSON {_json_type(value)}, not {wanted}.")
+        raise StateError(where, f"'{entry}' is {_json_type(value)}, not {wanted}.")
     return value
 
 
@@ -91,7 +83,17 @@ def _normalise_partition(partition: object, where: str, entry: str) -> dict[str,
     context = partition.get("context")
     if not isinstance(context, dict):
         raise StateError(where, f"'{entry}' has no 'context' object (it is {_json_type(context)}).")
-    normal = {**partition, "context": _normalise_context(context, where, f"{entry}.context")}
+    task_id = context.get("task_id")
+    if isinstance(task_id, str) and task_id.strip().isdecimal():
+        task_id = int(task_id)
+    if isinstance(task_id, bool) or not isinstance(task_id, int) or task_id <= 0:
+        raise StateError(where, f"'{entry}.context' has task_id {task_id!r}, not a task id.")
+    if unknown := sorted(set(context) - {"task_id", "labeling_state"}):
+        raise StateError(where, f"'{entry}.context' has unknown keys {unknown}.")
+    if context.get("labeling_state", LABELING_STATES[0]) not in LABELING_STATES:
+        state = f"labeling_state {context['labeling_state']!r}"
+        raise StateError(where, f"'{entry}.context' has {state}, not a labeling state.")
+    normal = {**partition, "context": {**context, "task_id": task_id}}
     value = normal.pop(BOOKMARK_KEY, None)
     if value is None:
         return normal
@@ -103,59 +105,49 @@ def _normalise_partition(partition: object, where: str, entry: str) -> dict[str,
     return {**normal, "replication_key": "updated_after", BOOKMARK_KEY: format_bookmark(moment)}
 
 
-def _normalise_context(context: dict[str, t.Any], where: str, entry: str) -> Context:
-    task_id = context.get("task_id")
-    if isinstance(task_id, str) and task_id.strip().isdigit():
-        task_id = int(task_id.strip())
-    if isinstance(task_id, bool) or not isinstance(task_id, int) or task_id <= 0:
-        raise StateError(where, f"'{entry}' has task_id {task_id!r}, not a task id.")
-    unknown = sorted(set(context) - {"task_id", "labeling_state"})
-    if unknown:
-        raise StateError(where, f"'{entry}' has unknown keys {unknown}.")
-    if "labeling_state" not in context:
-        return {"task_id": task_id}
-    if context["labeling_state"] not in LABELING_STATES:
-        state = context["labeling_state"]
-        raise StateError(where, f"'{entry}' has labeling_state {state!r}, not a labeling state.")
-    return {"task_id": task_id, "labeling_state": context["labeling_state"]}
-
-
 def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    return {dict: "object", list: "list", str: "string", bool: "boolean"}.get(type(value), "number")
+    kind = {dict: "object", list: "list", str: "string", bool: "boolean"}.get(type(value), "number")
+    return "null" if value is None else f"a JSON {kind}"
 
 
 class PartitionStates:
     """One stream's partition states, indexed by context, edited in the tap's state in place."""
 
     def __init__(self, tap_state: TapState, stream: str) -> None:
-        """Indexed on first use, after the SDK has loaded the input state."""
-        self._tap_state = tap_state
-        self._stream = stream
+        self._tap_state, self._stream = tap_state, stream
+        self._index: dict[PartitionKey, dict[str, t.Any]] | None = None
+        self._tasks: set[int] = set()
+        self._lock = threading.Lock()
 
-    @cached_property
-    def _index(self) -> dict[PartitionKey, dict[str, t.Any]]:
-        stream_state = self._tap_state.get("bookmarks", {}).get(self._stream, {})
-        return {partition_key(p["context"]): p for p in stream_state.get("partitions", [])}
+    def _partitions(self) -> dict[PartitionKey, dict[str, t.Any]]:
+        """Indexed on first use (after the SDK loaded the input state), once: two threads may."""
+        with self._lock:
+            if self._index is None:
+                stream_state = self._tap_state.get("bookmarks", {}).get(self._stream, {})
+                partitions = stream_state.get("partitions", [])
+                self._index = {partition_key(p["context"]): p for p in partitions}
+                self._tasks.update(p["context"]["task_id"] for p in partitions)
+            return self._index
 
     def bookmark(self, context: Mapping[str, t.Any]) -> datetime | None:
         """The partition's bookmark, or None."""
-        value = self._index.get(partition_key(context), {}).get(BOOKMARK_KEY)
+        value = self._partitions().get(partition_key(context), {}).get(BOOKMARK_KEY)
         return parse_start_date(value) if value else None
 
-    def contexts(self) -> list[Context]:
-        """The contexts of every partition in the state (this run's and earlier runs')."""
-        return [dict(p["context"]) for p in self._index.values()]
+    def has_task(self, task_id: int) -> bool:
+        """Whether a partition of the task is in the state (of this run or an earlier one)."""
+        self._partitions()
+        return task_id in self._tasks
 
     def ensure(self, context: Mapping[str, t.Any]) -> dict[str, t.Any]:
         """The partition's state, created (without a bookmark) if absent."""
-        key = partition_key(context)
-        if key not in self._index:
-            self._index[key] = {"context": dict(context)}
+        index, key = self._partitions(), partition_key(context)
+        if key not in index:
+            index[key] = {"context": dict(context)}
+            self._tasks.add(context["task_id"])
             stream_state = self._tap_state.setdefault("bookmarks", {}).setdefault(self._stream, {})
-            stream_state.setdefault("partitions", []).append(self._index[key])  # signal-safe
-        return self._index[key]
+            stream_state.setdefault("partitions", []).append(index[key])  # signal-safe
+        return index[key]
 
     def set_bookmark(self, context: Mapping[str, t.Any], moment: datetime) -> None:
         """Store a bookmark in the one format (UTC, whole seconds)."""
@@ -165,9 +157,9 @@ class PartitionStates:
 
     def order(self, contexts: Sequence[Mapping[str, t.Any]]) -> None:
         """Partitions in the order of `contexts`, earlier runs' after; replaced in one step."""
-        if not self._index:
+        if not (index := self._partitions()):
             return
         rank = {partition_key(context): number for number, context in enumerate(contexts)}
         self._tap_state["bookmarks"][self._stream]["partitions"] = sorted(
-            self._index.values(), key=lambda p: rank.get(partition_key(p["context"]), len(rank))
+            index.values(), key=lambda p: rank.get(partition_key(p["context"]), len(rank))
         )

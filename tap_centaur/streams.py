@@ -33,10 +33,10 @@ class CentaurStream(SdkStream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Not the SDK's STATE every 10,000 records: `ResultsSync` writes results STATE.
     STATE_MSG_FREQUENCY = sys.maxsize
+    catalog: TaskCatalog  # the run's tasks, set by the tap
 
     def __init__(self, tap: Tap, client: ApiClient) -> None:
-        self.client = client
-        self.settings = client.settings
+        self.client, self.settings = client, client.settings
         super().__init__(tap=tap, schema=self.shape.schema)
         self.primary_keys = self.shape.keys
 
@@ -44,6 +44,14 @@ class CentaurStream(SdkStream):
     def url_base(self) -> str:
         """The configured API URL."""
         return self.settings.api_url
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Only for a run reading a whole (full-table) stream: targets drop the rows not sent."""
+        settings = self.settings
+        part = {"tasks": bool(settings.project_ids), "case_results": True, "case_results_v2": True}
+        whole = settings.shard_count == 1 and not part.get(self.name)
+        return whole and super().emit_activate_version_messages
 
     def records_of(self, params: dict[str, t.Any]) -> Iterator[Record]:
         """The records of every page of this stream's endpoint for `params`."""
@@ -58,16 +66,10 @@ class ProjectsStream(CentaurStream):
     path = "/projects/public/v1/list"
     shape = PROJECT
 
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        """Only a run that reads every project may tell targets to drop the others."""
-        return super().emit_activate_version_messages and self.settings.shard_count == 1
-
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """Every project, in shard 0: shards loading one warehouse never write the same rows."""
-        if self.settings.shard_index != 0:
-            self.logger.info("projects: emitted by shard 0 only (this is shard %d).",
-                             self.settings.shard_index)  # fmt: skip
+        if (index := self.settings.shard_index) != 0:
+            self.logger.info("projects: emitted by shard 0 only (this is shard %d).", index)
             return ()
         return self.records_of({})
 
@@ -78,16 +80,6 @@ class TasksStream(CentaurStream):
     name = "tasks"
     path = "/tasks/public/v1/list"
     shape = TASK
-    catalog: TaskCatalog  # set by the tap; it lists the tasks through this stream
-
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        """Only a run that reads every task may tell targets to drop the others."""
-        return (
-            super().emit_activate_version_messages
-            and self.settings.shard_count == 1
-            and not self.settings.project_ids
-        )
 
     def list_tasks(self) -> Iterator[Record]:
         """Every task the API lists, per project when `project_ids` is set."""
@@ -106,11 +98,7 @@ class ResultsStream(CentaurStream):
     replication_key = "updated_after"
     is_sorted = False
     results: ResultsSync  # set by the tap
-
-    @property
-    def partitions(self) -> None:
-        """None: `ResultsSync`, not the SDK, runs the partitions."""
-        return None
+    partitions = None  # `ResultsSync`, not the SDK, runs the partitions
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
         """None: bookmarks are capped by clocks when they are taken (`clock.RequestTime`)."""
@@ -155,12 +143,6 @@ class CaseResultsStream(CentaurStream):
     path = "/results/public/v1/get"
     shape = CASE_RESULT
     v2 = False
-    catalog: TaskCatalog  # set by the tap
-
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        """Never: a run reads only the cases listed, not the whole stream."""
-        return False
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
         """Fetch each configured case of this shard in turn; a failed one stops no other."""

@@ -9,7 +9,7 @@ import typing as t
 from contextlib import contextmanager
 from functools import cached_property
 
-from tap_centaur import logs
+from tap_centaur import logs, streams
 from tap_centaur.client import ApiClient
 from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TaskFailuresError, naming_earlier_failures
@@ -19,15 +19,6 @@ from tap_centaur.setting_checks import check_environment
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
-from tap_centaur.streams import (
-    CaseResultsStream,
-    CaseResultsV2Stream,
-    ProjectsStream,
-    ResultsStream,
-    TaskResultsStream,
-    TaskResultsV2Stream,
-    TasksStream,
-)
 from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
@@ -47,9 +38,10 @@ class TapCentaur(SdkTap):
     package_name = "tap-centaur"
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = BufferedMsgSpecWriter
+    _tasks: TaskCatalog  # the run's shared objects, made with the streams
+    _syncs: tuple[ResultsSync, ResultsSync]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """The SDK's tap, its integer environment variables checked; the tap's signal handlers."""
         if kwargs.get("parse_env_config"):
             check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
@@ -70,7 +62,7 @@ class TapCentaur(SdkTap):
             self.client.retry_policy.check_connection_quickly()
         else:
             if self.streams["task_results"].selected:
-                self._results("task_results").start_early()
+                self._syncs[0].start_early()
             if self.streams["tasks"].selected:
                 self._tasks.list_early()
         try:
@@ -82,19 +74,12 @@ class TapCentaur(SdkTap):
             raise stopped from error
         finally:  # completed or not: the records out, no thread going on, logged out
             self._writer.flush()
-            for name in ("task_results", "task_results_v2"):
-                self._results(name).close()
+            for sync in self._syncs:
+                sync.close()
             self.client.retry_policy.end()
             self.client.auth.logout()
         if self._tasks.failures and not dry_run:
             raise TaskFailuresError(self._tasks.failures)
-
-    def _results(self, name: str) -> ResultsSync:
-        return t.cast("ResultsStream", self.streams[name]).results
-
-    @property
-    def _tasks(self) -> TaskCatalog:
-        return t.cast("TasksStream", self.streams["tasks"]).catalog
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -108,9 +93,7 @@ class TapCentaur(SdkTap):
     def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
         """The SDK's built-in settings, made valid Draft 7 like the tap's own."""
         super().append_builtin_config(config_jsonschema)
-        repaired = draft7(config_jsonschema)
-        config_jsonschema.clear()
-        config_jsonschema.update(repaired)
+        config_jsonschema.update(draft7(config_jsonschema))  # the same keys, repaired
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """Check the input state, and normalise it, before any request (`StateError`)."""
@@ -119,28 +102,25 @@ class TapCentaur(SdkTap):
     def discover_streams(self) -> list[Stream]:
         """The streams (the SDK runs them in the order of their names) and what they share."""
         client = self.client
-        tasks = TasksStream(self, client)
-        results = [TaskResultsStream(self, client), TaskResultsV2Stream(self, client)]
-        states = {stream.name: PartitionStates(self.state, stream.name) for stream in results}
+        tasks = streams.TasksStream(self, client)
+        v1, v2 = streams.TaskResultsStream(self, client), streams.TaskResultsV2Stream(self, client)
+        v2_states = PartitionStates(self.state, v2.name)
         catalog = TaskCatalog(
-            client.settings,
-            tasks.list_tasks,
-            states[TaskResultsV2Stream.name],
-            selected=lambda name: self.streams[name].selected,
-            logger=self.logger,
+            client.settings, tasks.list_tasks, v2_states, lambda name: self.streams[name].selected
         )
-        for stream in results:
+        batched = bool(self.config.get("batch_config"))
+        for stream, stream_states in ((v1, PartitionStates(self.state, v1.name)), (v2, v2_states)):
             stream.results = ResultsSync(
                 stream.name,
                 stream.path,
                 stream.shape,
                 client=client,
                 catalog=catalog,
-                states=states[stream.name],
-                batched=bool(self.config.get("batch_config")),
+                states=stream_states,
+                batched=batched,
                 write_state=lambda: self.state_writer.write_state(self.state),
-                logger=self.logger,
             )
-        cases = [CaseResultsStream(self, client), CaseResultsV2Stream(self, client)]
+        cases = [streams.CaseResultsStream(self, client), streams.CaseResultsV2Stream(self, client)]
         tasks.catalog = cases[0].catalog = cases[1].catalog = catalog
-        return [ProjectsStream(self, client), tasks, *cases, *results]
+        self._tasks, self._syncs = catalog, (v1.results, v2.results)
+        return [streams.ProjectsStream(self, client), tasks, *cases, v1, v2]

@@ -3,45 +3,36 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import typing as t
-from functools import cached_property
+from dataclasses import dataclass, field
 
 from tap_centaur.errors import UnsupportedTaskError
 from tap_centaur.redaction import excerpt
 
 if t.TYPE_CHECKING:
-    import logging
     from collections.abc import Callable, Iterable, Mapping
 
     from tap_centaur.pages import Record
     from tap_centaur.settings import Settings
     from tap_centaur.state import PartitionStates
 
+logger = logging.getLogger("tap-centaur")
 
+
+@dataclass(eq=False, repr=False)
 class TaskCatalog:
-    """The run's tasks (`task_ids`, or the API's list within `project_ids`, listed once)."""
+    """The run's tasks; a task is read through results v2 when task_results_v2's state has it."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        list_tasks: Callable[[], Iterable[Record]],
-        v2_states: PartitionStates,
-        *,
-        selected: Callable[[str], bool],
-        logger: logging.Logger,
-    ) -> None:
-        """Both `list_tasks` and `v2_states` (the tasks read in v2) are read on first use."""
-        self._settings, self._list_tasks, self._v2_states = settings, list_tasks, v2_states
-        self._selected, self._logger = selected, logger
-        self._listed: dict[int, Record] | None = None
-        self._lock = threading.Lock()
-        #: The run's failed tasks (and cases), each with its one-line reason.
-        self.failures: dict[str, str] = {}
-
-    @cached_property
-    def _v2(self) -> set[int]:
-        return {int(context["task_id"]) for context in self._v2_states.contexts()}
+    _settings: Settings
+    _list_tasks: Callable[[], Iterable[Record]]
+    _v2_states: PartitionStates
+    _selected: Callable[[str], bool]  # whether a stream is selected
+    _listed: dict[int, Record] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The run's failed tasks (and cases), each with its one-line reason.
+    failures: dict[str, str] = field(default_factory=dict)
 
     def listed(self) -> dict[int, Record]:
         """Every task the API lists (within project_ids), by id; read once per run."""
@@ -54,8 +45,8 @@ class TaskCatalog:
                     if self._settings.project_ids
                     else f"{len(projects):,} project{'s' if len(projects) != 1 else ''}"
                 )
-                self._logger.info("Found %s tasks in %s.", f"{len(self._listed):,}", scope)
-                self._logger.debug("Task ids found: %s", sorted(self._listed))
+                logger.info("Found %s tasks in %s.", f"{len(self._listed):,}", scope)
+                logger.debug("Task ids found: %s", sorted(self._listed))
             return self._listed
 
     def list_early(self) -> None:
@@ -72,25 +63,17 @@ class TaskCatalog:
         candidates = self._settings.task_ids or tuple(self.listed())
         tasks = [task for task in candidates if self._settings.in_shard(task)]
         if v2 or self._selected("task_results_v2"):
-            tasks = [task for task in tasks if self.reads_v2(task) == v2]
+            tasks = [task for task in tasks if self._v2_states.has_task(task) == v2]
         return tuple(tasks)
-
-    def reads_v2(self, task_id: int) -> bool:
-        """Whether the task is read through results v2 (v1 answered 426, now or before)."""
-        return task_id in self._v2
 
     def reads_case_v2(self, task_id: int) -> bool:
         """Whether the task's cases go to case_results_v2 (else v1, whose 426 names the stream)."""
-        return self.reads_v2(task_id) and self._selected("case_results_v2")
+        return self._v2_states.has_task(task_id) and self._selected("case_results_v2")
 
     def route(
         self, error: BaseException, context: Mapping[str, t.Any], case: str = ""
     ) -> BaseException | None:
-        """None when results v2 takes over a task (or `case`) v1 failed; else the error to report.
-
-        Only a 426 with the v2 stream selected: the task is read through v2 from now on, as
-        task_results_v2's state remembers. Otherwise the error says what to select.
-        """
+        """None when results v2 takes over a task (or `case`) v1 answered 426; else the error."""
         if not isinstance(error, UnsupportedTaskError):
             return error
         stream = "case_results_v2" if case else "task_results_v2"
@@ -102,15 +85,14 @@ class TaskCatalog:
             )
         task_id = int(context["task_id"])
         if case:
-            self._logger.info("%s: read through results v2 (v1 answered 426).", case)
-        elif task_id not in self._v2:
+            logger.info("%s: read through results v2 (v1 answered 426).", case)
+        elif not self._v2_states.has_task(task_id):
             name = (self._listed or {}).get(task_id, {}).get("task_name")
-            self._logger.info(
+            logger.info(
                 "task %s%s: v1 of the results API does not serve its type (HTTP 426); it is "
                 "read through results v2 (stream task_results_v2) from now on.",
                 task_id,
                 f" ('{excerpt(name)}')" if isinstance(name, str) else "",
             )
-        self._v2.add(task_id)
         self._v2_states.ensure({"task_id": task_id} if case else context)
         return None

@@ -1,23 +1,24 @@
 """Fixtures: `make_sim` starts simulators, `sim` is the default one, `tap` runs the tap
-(`tests.harness`); `figures` and its hooks come from `tests.figures`."""
+(`tests.harness`); `figures` holds what tests record, printed at the end of the session and,
+with `RELIABILITY_FIGURES=<path>`, written there as JSON (docs/RELIABILITY.md quotes them).
+xdist workers send theirs to the controller, which loads this file only."""
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tap_centaur.signals import SIGNALS
-from tests.figures import (  # noqa: F401 - the figures' hooks and fixture
-    figures,
-    pytest_configure,
-    pytest_sessionfinish,
-    pytest_terminal_summary,
-    pytest_testnodedown,
-)
-from tests.harness import THREE_TASKS, Sim, SimFactory, TapRunner
+from tests.harness import SABOTAGE_ENV, THREE_TASKS, Sim, SimFactory, TapRunner
+
+_FIGURES = pytest.StashKey[dict[str, dict[str, Any]]]()
+_WORKER_OUTPUT = "reliability_figures"
 
 #: The longest tests, collected first: pytest-xdist starts them at once, and the other tests
 #: fill the workers around them.
@@ -66,3 +67,36 @@ def _signal_handlers_restored() -> Iterator[None]:
     for sig, handler in saved.items():
         if handler is not None:
             signal.signal(sig, handler)
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return request.config.stash.setdefault(_FIGURES, {}).setdefault(request.node.name, {})
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_WORKER_OUTPUT] = json.dumps(session.config.stash.get(_FIGURES, {}))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    sent = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT)
+    if sent is not None:
+        node.config.stash.setdefault(_FIGURES, {}).update(json.loads(sent))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    report = config.stash.get(_FIGURES, {})
+    if hasattr(config, "workerinput") or not report:
+        return  # an xdist worker (the controller reports), or nothing to report
+    terminalreporter.section("reliability figures")
+    sabotage = os.environ.get(SABOTAGE_ENV)
+    if sabotage:
+        terminalreporter.write_line(f"SABOTAGED RUN: {SABOTAGE_ENV}={sabotage}")
+    for name in sorted(report):
+        terminalreporter.write_line(f"{name}: {json.dumps(report[name], sort_keys=True)}")
+    target = os.environ.get("RELIABILITY_FIGURES")
+    if target:
+        Path(target).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")

@@ -1,10 +1,8 @@
 """Logging in again when a token expires, and fixed bearer tokens (one login per run:
-test_full_sync.py; a wrong password: test_task_failures.py; a 401 after every login:
-reliability/test_bad_responses.py)."""
+test_full_sync.py; a 401 once per task: reliability/test_fault_soak.py; a wrong password and a
+401 after every login: reliability/test_bad_responses.py)."""
 
 from __future__ import annotations
-
-import pytest
 
 from tests.harness import LIST, assert_one_clear_error, bearer_config, login_config
 
@@ -18,13 +16,6 @@ def test_token_expiry_mid_run_logs_in_again_and_loses_nothing(sim, tap):
     assert sim.stats()["requests"][LIST].get("401", 0) >= 9
 
 
-def test_a_401_is_retried_once_after_a_new_login(sim, tap):
-    sim.script_faults([{"kind": "401", "count": 1, "path": LIST}])
-    run = tap.run(login_config(sim.url, [102]))
-    assert run.exit_code == 0, run.stderr
-    assert sim.stats()["logins"] == 2
-
-
 def test_a_bearer_token_is_used_as_is_and_a_rejected_one_says_how_to_renew(sim, tap):
     run = tap.run(bearer_config(sim.url, [102]))
     assert run.exit_code == 0, run.stderr
@@ -36,9 +27,7 @@ def test_a_bearer_token_is_used_as_is_and_a_rejected_one_says_how_to_renew(sim, 
     assert rejected.exit_code == 1
 
 
-@pytest.mark.parametrize("make_config", [login_config, bearer_config], ids=["login", "bearer"])
-def test_a_restricted_country_is_named(sim, tap, make_config):
-    """The login (or, with a bearer token, the first results page) answers 403."""
+def test_a_restricted_country_is_named_on_a_bearer_tokens_first_request(sim, tap):
+    """With a login, the login answers 403: reliability/test_bad_responses.py."""
     sim.set(restricted_country=True)
-    run = tap.run(make_config(sim.url, [101]))
-    assert_one_clear_error(run, "HTTP 403", "restricted_country", "country")
+    assert_one_clear_error(tap.run(bearer_config(sim.url, [101])), "HTTP 403", "country")

@@ -17,12 +17,24 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def readme_batch_config(tmp_path, **changes):
-    """The README's batch_config, writing to `tmp_path`."""
     section = README.split("### BATCH messages", 1)[1]
     block = section.split("```yaml", 1)[1].split("```", 1)[0]
     batch_config = yaml.safe_load(block)["config"]["batch_config"]
     batch_config["storage"]["root"] = f"file://{tmp_path / 'batches'}"
     return {**batch_config, **changes}
+
+
+def batched_keys(messages, stream="task_results"):
+    """(task_id, case_id) of the records in the gzipped JSONL files `stream`'s BATCHes name."""
+    keys = set()
+    for message in messages:
+        if message["type"] == "BATCH" and message["stream"] == stream:
+            assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
+            for url in message["manifest"]:
+                assert Path(urlsplit(url).path).name.startswith("centaur-")
+                with gzip.open(Path(urlsplit(url).path), "rt") as lines:
+                    keys |= {(r["task_id"], r["case_id"]) for r in map(json.loads, lines)}
+    return keys
 
 
 def test_readme_batch_config_writes_batch_files_and_no_bookmark_precedes_its_records(
@@ -33,19 +45,12 @@ def test_readme_batch_config_writes_batch_files_and_no_bookmark_precedes_its_rec
     run = tap.run(login_config(sim.url, [101, 102, 103], batch_config=batch_config))
     assert run.exit_code == 0, run.stderr
     assert run.records_of("task_results") == []
-    delivered: set[int] = set()
-    expected = {t: {c["case_id"] for c in sim.truth(t)} for t in (101, 102, 103)}
-    for message in run.messages:
-        if message["type"] == "BATCH" and message["stream"] == "task_results":
-            assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
-            for url in message["manifest"]:
-                assert Path(urlsplit(url).path).name.startswith("centaur-")
-                with gzip.open(Path(urlsplit(url).path), "rt") as lines:
-                    delivered |= {json.loads(line)["case_id"] for line in lines}
+    for number, message in enumerate(run.messages):
         if message["type"] == "STATE":
+            delivered = batched_keys(run.messages[:number])
             for task, _ in partition_bookmarks(message["value"]):
-                assert expected[task] <= delivered
-    assert delivered == set().union(*expected.values())
+                assert sim.keys(task) <= delivered
+    assert batched_keys(run.messages) == sim.keys()
 
 
 def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
@@ -72,16 +77,6 @@ def test_with_batches_a_signal_never_writes_a_bookmark_whose_records_are_unsent(
     assert set(partition_bookmarks(final)) == {(101, None), (102, None), (103, None)}
 
 
-def _batched_keys(run, stream: str) -> set[tuple[int, int]]:
-    keys = set()
-    for message in run.messages:
-        if message["type"] == "BATCH" and message["stream"] == stream:
-            for url in message["manifest"]:
-                with gzip.open(Path(urlsplit(url).path), "rt") as lines:
-                    keys |= {(r["task_id"], r["case_id"]) for r in map(json.loads, lines)}
-    return keys
-
-
 def test_with_batches_a_failed_task_still_lets_the_others_out_in_batches(make_sim, tmp_path, tap):
     """The failure summary comes after the last BATCH and the other tasks' bookmarks."""
     sim = make_sim(tasks=3, cases=(30, 60, 40), page_size=10)
@@ -93,7 +88,7 @@ def test_with_batches_a_failed_task_still_lets_the_others_out_in_batches(make_si
         run = tap.run(config, args=args)
         assert run.exit_code == 1, run.stderr
         assert "task 102" in run.error_lines[-1]
-        assert _batched_keys(run, "task_results") >= sim.keys(101) | sim.keys(103)
+        assert batched_keys(run.messages) >= sim.keys(101) | sim.keys(103)
         assert set(partition_bookmarks(run.final_state)) == {(101, None), (103, None)}
         if not args:  # every default stream, the tasks list after the results' start
             batched = {m["stream"] for m in run.messages if m["type"] == "BATCH"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from tap_centaur.schemas import CASE_RESULT_SCHEMA, CASE_RESULT_V2_SCHEMA
-from tests.harness import as_emitted, login_config
+from tests.harness import login_config
 
 RESULTS = ("task_results", "task_results_v2")
+STREAMS = {"projects", "tasks", *RESULTS, "case_results", "case_results_v2"}
 
 
 def test_the_results_streams_are_incremental_on_updated_after(sim, tap):
@@ -70,20 +70,13 @@ def _types(schema, path="$"):
 
 def test_every_stream_schema_is_draft_4_and_7_with_one_type_per_field(make_sim, tap):
     """Every SCHEMA message: no draft-2020-12 `$schema`, valid Draft 4 and Draft 7, one JSON
-    type (plus null) per field at every depth; every RECORD valid against its SCHEMA; the
-    case_ids of a v2 task read through v2's get."""
+    type (plus null) per field at every depth (each record valid against it: test_sdk_suite)."""
     sim = make_sim(tasks=3, cases=(30, 30, 30), unsupported_task_ids=(102,))
-    v1_case, v2_case = sim.truth(101)[3], sim.truth_v2(102)[5]
-    cases = [{"task_id": c["task_id"], "case_id": c["case_id"]} for c in (v1_case, v2_case)]
+    cases = [{"task_id": task, "case_id": sim.truth(task)[3]["case_id"]} for task in (101, 102)]
     run = tap.run(login_config(sim.url, [101, 102, 103], case_ids=cases))
     assert run.exit_code == 0, run.stderr
-    assert run.records_of("case_results") == as_emitted([v1_case], CASE_RESULT_SCHEMA)
-    assert run.records_of("case_results_v2") == as_emitted([v2_case], CASE_RESULT_V2_SCHEMA)
-    assert sim.stats()["requests"]["/results/public/v2/get"] == {"200": 1}
     schemas = {m["stream"]: m["schema"] for m in run.messages if m["type"] == "SCHEMA"}
-    assert set(schemas) == {
-        "projects", "tasks", "task_results", "task_results_v2", "case_results", "case_results_v2"
-    }  # fmt: skip
+    assert set(schemas) == STREAMS
     for stream, schema in schemas.items():
         assert "$schema" not in schema, stream
         jsonschema.Draft4Validator.check_schema(schema)
@@ -91,10 +84,3 @@ def test_every_stream_schema_is_draft_4_and_7_with_one_type_per_field(make_sim, 
         for path, declared in _types(schema):
             one = [declared] if isinstance(declared, str) else [t for t in declared if t != "null"]
             assert len(one) == 1, f"{stream}{path[1:]}: {declared}"
-    validators = {s: jsonschema.Draft4Validator(schemas[s]) for s in schemas}
-    streams = set()
-    for message in run.messages:
-        if message["type"] == "RECORD":
-            validators[message["stream"]].validate(message["record"])
-            streams.add(message["stream"])
-    assert streams == set(schemas)

@@ -1,8 +1,8 @@
-"""Time: bookmark formats, Retry-After, and when a request ran by the API's and the local clock."""
+"""Time: bookmark formats, Retry-After, and when a request ran by the API's and the local clock
+(a bookmark from the earlier clock, the skew warning: runs in reliability/test_clocks.py)."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +10,6 @@ import requests
 
 from tap_centaur.clock import (
     RequestTime,
-    SkewWatch,
     format_bookmark,
     format_updated_after,
     parse_start_date,
@@ -55,28 +54,8 @@ def test_server_time_is_the_date_header_minus_the_round_trip_rounded_up():
     assert slow.server_before == datetime(2026, 11, 28, 14, 52, 0, tzinfo=UTC)
     fast = RequestTime.of(answer("Sat, 28 Nov 2026 14:52:02 GMT", 0.004), local_now=NOW)
     assert fast.server_before == datetime(2026, 11, 28, 14, 52, 1, tzinfo=UTC)
-    assert RequestTime.of(answer(None, 0.004), local_now=NOW).server_before is None
-
-
-@pytest.mark.parametrize(
-    ("date", "expected"),
-    [
-        # The API's Date 30 s ahead (a load balancer's clock): the local clock wins.
-        ("Sat, 28 Nov 2026 14:52:32 GMT", NOW - timedelta(seconds=1)),
-        # A Date a year ahead cannot move a bookmark a year ahead.
-        ("Sun, 28 Nov 2027 14:52:02 GMT", NOW - timedelta(seconds=1)),
-        # The local clock 40 s ahead of the API: the API's clock wins.
-        ("Sat, 28 Nov 2026 14:51:22 GMT", NOW - timedelta(seconds=41)),
-    ],
-)
-def test_a_bookmark_is_the_earlier_clock_minus_the_lookback(date, expected):
-    moment = RequestTime.of(answer(date, 0.2), local_now=NOW)
-    assert moment.bookmark(timedelta(0)) == expected
-    assert moment.bookmark(timedelta(seconds=300)) == expected - timedelta(seconds=300)
-
-
-def test_no_date_header_gives_no_bookmark():
-    assert RequestTime.of(answer(None, 0.2), local_now=NOW).bookmark(timedelta(0)) is None
+    no_date = RequestTime.of(answer(None, 0.004), local_now=NOW)
+    assert (no_date.server_before, no_date.bookmark(timedelta(0))) == (None, None)
 
 
 def test_a_bookmark_later_than_both_clocks_is_in_the_future():
@@ -86,18 +65,3 @@ def test_a_bookmark_later_than_both_clocks_is_in_the_future():
     # Later than the local clock but not than the API's: some run could have taken it.
     assert not moment.is_future(NOW + timedelta(seconds=20))
     assert not moment.is_future(NOW)
-
-
-def test_clocks_more_than_a_minute_apart_are_reported_once_naming_both(caplog):
-    watch = SkewWatch()
-    in_step = RequestTime.of(answer("Sat, 28 Nov 2026 14:52:32 GMT", 0.2), local_now=NOW)
-    apart = RequestTime.of(answer("Sat, 28 Nov 2026 14:54:02 GMT", 0.2), local_now=NOW)
-    with caplog.at_level(logging.WARNING, logger="tap-centaur"):
-        watch.observe(in_step)  # 30 s: within a minute
-        assert not caplog.records
-        watch.observe(apart)
-        watch.observe(apart)
-    assert len(caplog.records) == 1
-    line = caplog.records[0].getMessage()
-    assert "2026-11-28T14:54:02+00:00" in line
-    assert "2026-11-28T14:52:01" in line  # this machine's clock, when the answer came

@@ -34,10 +34,12 @@ def test_selecting_only_task_results_still_discovers(make_sim, tap):
     assert sim.stats()["requests"]["/tasks/public/v1/list"]
 
 
-def test_each_shard_syncs_its_tasks_and_together_they_sync_each_once(make_sim, tap):
-    """Only shard 0 writes the projects: shards loading one warehouse never write the same rows."""
+def test_shards_sync_each_task_once_and_a_tasks_shard_never_changes(make_sim, tap):
+    """Only shard 0 writes the projects: shards loading one warehouse never write the same rows.
+    New tasks fall to their shard, whose next run reads them alone and keeps its bookmarks."""
     sim = make_sim(**TEN_TASKS)
-    runs = [tap.run(login_config(sim.url, None, shard_count=3, shard_index=i)) for i in range(3)]
+    configs = [login_config(sim.url, None, shard_count=3, shard_index=i) for i in range(3)]
+    runs = [tap.run(config) for config in configs]
     for index, run in enumerate(runs):
         assert run.exit_code == 0, run.stderr
         shard = {t for t in sim.task_ids() if t % 3 == index}
@@ -47,22 +49,15 @@ def test_each_shard_syncs_its_tasks_and_together_they_sync_each_once(make_sim, t
     assert sorted(key for run in runs for key in run.keys) == sorted(sim.keys())
     projects = {t["project_id"] for t in sim.tasks_truth()}
     assert [len(run.records_of("projects")) for run in runs] == [len(projects), 0, 0]
-
-
-def test_new_tasks_are_picked_up_and_a_tasks_shard_never_changes(make_sim, tap):
-    sim = make_sim(**TEN_TASKS)
-    config = login_config(sim.url, None, shard_count=4, shard_index=1)
-    before = tap.run(config)
+    old = set(sim.task_ids())
     for _ in range(5):
         sim.add_task(cases=1)
-    after = tap.run(config, before.final_state)
+    after = tap.run(configs[1], runs[1].final_state)
     assert after.exit_code == 0, after.stderr
-    shard = {t for t in sim.task_ids() if t % 4 == 1}
+    shard = {t for t in sim.task_ids() if t % 3 == 1}
     assert {r["task_id"] for r in after.records_of("tasks")} == shard
-    old = {task for task, _ in partition_bookmarks(before.final_state)}
-    assert old <= shard  # the tasks the shard had are still its own
-    assert {task for task, _ in after.keys} == shard - old  # only the new ones are read
-    assert {task for task, _ in partition_bookmarks(after.final_state)} == shard  # old ones kept
+    assert {task for task, _ in after.keys} == shard - old
+    assert {task for task, _ in partition_bookmarks(after.final_state)} == shard
 
 
 def test_explicit_task_ids_and_case_ids_are_sharded_by_their_task(make_sim, tap):

@@ -1,4 +1,5 @@
-"""Every error path: retried when transient, else one clear line, exit non-zero, safe STATE."""
+"""Error paths the reliability scenarios do not run: Retry-After honoured, a 400 and 404s as one
+clear line (each transient fault retried: tests/reliability/test_fault_soak.py)."""
 
 from __future__ import annotations
 
@@ -15,27 +16,6 @@ from tests.harness import (
     login_config,
     partition_bookmarks,
 )
-
-TRANSIENT = ["429", "500", "502", "503", "reset", "truncate", "html200", "empty200", "bad_utf8"]
-
-
-def test_transient_failures_are_retried_and_lose_nothing(sim, tap):
-    """Two of each kind in a row, one after the other, on the results pages."""
-    sim.script_faults([{"kind": kind, "count": 2, "path": LIST} for kind in TRANSIENT])
-    run = tap.run(login_config(sim.url, [101, 102], max_retries=len(TRANSIENT) * 2))
-    assert run.exit_code == 0, run.stderr
-    assert sorted(run.keys) == sorted(sim.keys())
-    assert sim.stats()["faults"] == dict.fromkeys(TRANSIENT, 2)
-    assert run.retries == 2 * len(TRANSIENT)
-
-
-def test_timeouts_are_retried(make_sim, tap):
-    sim = make_sim(spike_seconds=3, **THREE_TASKS)
-    sim.script_faults([{"kind": "timeout", "count": 1, "path": LIST}])
-    run = tap.run(login_config(sim.url, [102], request_timeout=0.5))
-    assert run.exit_code == 0, run.stderr
-    assert len(run.keys) == 120
-    assert "no answer within request_timeout=0.5 s" in run.stderr
 
 
 @pytest.mark.parametrize(
@@ -54,9 +34,7 @@ def test_retry_after_is_honoured(make_sim, tap, style, waits):
 
 
 def test_400_shows_the_server_message_and_parameters_and_a_traceback_only_at_debug(sim, tap):
-    config = login_config(sim.url, [101], page_size=5000)
-    for level in ("INFO", "DEBUG"):
-        run = tap.run(config, log_level=level)
+    for level, run in tap.run_at_levels(login_config(sim.url, [101], page_size=5000)).items():
         last = assert_one_clear_error(
             run, "HTTP 400", "Invalid parameter", "Parameters sent", traceback_allowed=True
         )

@@ -46,8 +46,7 @@ def test_an_in_process_run_prints_what_the_command_prints(make_sim, tap, overrid
     config = {**login_config(sim.url, [101], max_parallel_tasks=1), **overrides}
     in_process = tap.run(config)
     command = tap.run(config, in_subprocess=True)
-    assert in_process.in_process
-    assert not command.in_process
+    assert (in_process.in_process, command.in_process) == (True, False)
     assert in_process.exit_code == exit_code
     assert comparable(in_process) == comparable(command)
 

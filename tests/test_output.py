@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import typing as t
+from collections.abc import Callable
 from contextlib import redirect_stdout
 
 import pytest
@@ -12,9 +13,6 @@ from singer_sdk import singerlib as singer
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
 from tap_centaur.output import BufferedMsgSpecWriter
-
-if t.TYPE_CHECKING:
-    from collections.abc import Callable
 
 
 class SignalMidWrite(io.RawIOBase):
@@ -35,10 +33,6 @@ class SignalMidWrite(io.RawIOBase):
         return len(data)
 
 
-def record(number: int) -> singer.RecordMessage:
-    return singer.RecordMessage(stream="task_results", record={"case_id": number})
-
-
 @pytest.mark.parametrize("flush_by", ["flush", "state_message"])
 def test_a_signal_during_a_flush_writes_its_state_after_it(monkeypatch, flush_by):
     """Flushing outside write_message (at stream end, at exit) used to let the handler grow
@@ -47,8 +41,10 @@ def test_a_signal_during_a_flush_writes_its_state_after_it(monkeypatch, flush_by
     signal_state = singer.StateMessage(value={"bookmarks": {"signal": {}}})
     raw = SignalMidWrite(lambda: writer.run_when_idle(lambda: writer.write_message(signal_state)))
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(t.cast("t.Any", raw), write_through=True))
-    writer.write_message(record(1))
-    writer.write_message(record(2))
+    for number in (1, 2):
+        writer.write_message(
+            singer.RecordMessage(stream="task_results", record={"case_id": number})
+        )
     if flush_by == "flush":
         writer.flush()
     else:

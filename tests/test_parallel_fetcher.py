@@ -1,4 +1,6 @@
-"""PartitionFetcher: whole partitions in order, bounded queues, no head-of-line blocking."""
+"""PartitionFetcher: whole partitions in order, bounded queues, workers that end (through runs:
+no head-of-line blocking in test_full_sync.py, failures in test_parallel.py and
+test_task_failures.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from tap_centaur.parallel import Fetched, PartitionDone, PartitionFailed, PartitionFetcher
-
-WAIT = 10.0  # seconds before a test that would otherwise hang fails instead
+from tap_centaur.parallel import Fetched, PartitionDone, PartitionFetcher
 
 
 def run_all(fetcher, on_event=lambda event: None):
@@ -74,65 +74,6 @@ def test_queues_stay_bounded_while_the_consumer_is_slow():
     assert sum(consumed.values()) == 80
     # A worker asks for its next page only while fewer than 20 of its records wait.
     assert max(ahead) <= 2
-
-
-def test_a_slow_partition_does_not_hold_back_the_others():
-    """Partition 0 waits until partition 1 has been consumed entirely: possible only if the
-    consumer takes partition 1's pages while partition 0 is still being fetched."""
-    partition_1_done = threading.Event()
-
-    def fetch(index):
-        yield "first"
-        if index == 0 and not partition_1_done.wait(WAIT):
-            raise AssertionError("partition 1 was held back behind partition 0")
-        yield "last"
-
-    def on_event(event):
-        if event == PartitionDone(1):
-            partition_1_done.set()
-
-    events = run_all(PartitionFetcher(fetch, each_alone(2), parallelism=2), on_event)
-    assert events.index(PartitionDone(1)) < events.index(PartitionDone(0))
-
-
-def test_a_failure_starts_nothing_new_and_lets_started_partitions_finish():
-    started: list[int] = []
-    release = threading.Event()
-
-    def fetch(index):
-        started.append(index)
-        if index == 1:
-            raise ValueError("page 1 of partition 1 is broken")
-        yield "a page"
-        if index == 0 and not release.wait(WAIT):  # still in progress when 1 fails
-            raise AssertionError("partition 1's failure never arrived")
-        yield "another page"
-
-    def on_event(event):
-        if isinstance(event, PartitionFailed):
-            release.set()
-
-    events = run_all(PartitionFetcher(fetch, each_alone(6), parallelism=2), on_event)
-    failed = [e for e in events if isinstance(e, PartitionFailed)]
-    assert [(e.partition, str(e.error)) for e in failed] == [(1, "page 1 of partition 1 is broken")]
-    assert PartitionDone(0) in events  # in progress at the failure: finished
-    assert sorted(started) == [0, 1]  # nothing started after the failure
-
-
-def test_a_recoverable_failure_does_not_stop_the_others():
-    def fetch(index):
-        if index == 1:
-            raise LookupError("no generator at all")
-        return iter([[index]])
-
-    fetcher = PartitionFetcher(
-        fetch, each_alone(4), parallelism=1, recoverable=lambda e: isinstance(e, LookupError)
-    )
-    events = run_all(fetcher)
-    assert [type(e).__name__ for e in events] == [
-        "Fetched", "PartitionDone", "PartitionFailed",
-        "Fetched", "PartitionDone", "Fetched", "PartitionDone",
-    ]  # fmt: skip
 
 
 def test_close_ends_workers_blocked_on_a_full_queue():

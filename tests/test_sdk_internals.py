@@ -19,69 +19,35 @@ from tap_centaur.errors import ConfigError
 from tap_centaur.tap import TapCentaur
 from tests.harness import login_config
 
-RECORD = {
-    "task_id": 101,
-    "case_id": 500123,
-    "task_name": "Chest X-ray findings #101",
-    "labeling_state": "Labeled",
-    "read_stats": {"total_reads": 9, "qualified_reads": 8, "last_read_at": "2024-03-01"},
-    "counts": {"Normal": 6, "Nodule": 2},
-    "content_metadata": [{"content_id": 9000001, "origin": "s3://bucket/a.dcm"}],
-    "correct_label": ["Normal"],
-    "undocumented_fields": {"review_notes": "QA batch 3"},
-}
+#: Each SDK method the tap overrides (the private ones: all in sdk_internals) or wraps.
+PINNED = [
+    (Stream, "_increment_stream_state", ["self", "latest_record", "context"]),
+    (Stream, "_write_starting_replication_value", ["self", "context"]),
+    (Stream, "_generate_record_messages", ["self", "record"]),
+    (Tap, "_validate_config", ["self", "raise_errors"]),
+    (Tap, "sync_all", ["self"]),  # final in the SDK: wrapped
+    (Tap, "run_sync_dry_run", ["self", "dry_run_record_limit", "streams"]),  # likewise
+]
 
 
-def test_every_private_name_is_in_the_one_module():
-    """The module lists each override; no other module defines an SDK private method."""
+def test_each_sdk_method_the_tap_overrides_or_wraps_is_listed_and_still_there():
     overridden = {
         name
         for cls in (sdk_internals.SdkStream, sdk_internals.SdkTap)
         for name, value in vars(cls).items()
         if name.startswith("_") and not name.startswith("__") and callable(value)
     }
-    assert overridden == {
-        "_increment_stream_state",
-        "_write_starting_replication_value",
-        "_generate_record_messages",
-        "_validate_config",
-    }
+    assert overridden == {name for _, name, _ in PINNED if name.startswith("_")}
+    for sdk_class, name, parameters in PINNED:
+        assert list(inspect.signature(getattr(sdk_class, name)).parameters) == parameters, name
 
 
-@pytest.mark.parametrize(
-    ("sdk_class", "name", "parameters"),
-    [
-        (Stream, "_increment_stream_state", ["self", "latest_record", "context"]),
-        (Stream, "_write_starting_replication_value", ["self", "context"]),
-        (Stream, "_generate_record_messages", ["self", "record"]),
-        (Tap, "_validate_config", ["self", "raise_errors"]),
-        (Tap, "sync_all", ["self"]),  # final in the SDK: wrapped
-        (Tap, "run_sync_dry_run", ["self", "dry_run_record_limit", "streams"]),  # likewise
-    ],
-)
-def test_the_sdk_still_has_each_method_the_tap_overrides_or_wraps(sdk_class, name, parameters):
-    assert list(inspect.signature(getattr(sdk_class, name)).parameters) == parameters
-
-
-def test_the_sdk_still_calls_the_state_overrides_when_syncing(make_sim, capsys):
-    """Without the overrides an incremental sync of records that lack `updated_after` fails
-    (KeyError) and a stream-level starting value appears in the state."""
-    sim = make_sim(tasks=2, cases=(30, 5))
-    tap = TapCentaur(config=login_config(sim.url, [101, 102]))
-    tap.sync_all()
-    messages = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    assert sum(m["type"] == "RECORD" and m["stream"] == "task_results" for m in messages) == 35
-    assert all("starting_replication_value" not in json.dumps(state) for state in states)
-    assert all("progress_markers" not in json.dumps(state) for state in states)
-
-
-def _messages_both_ways(tap: TapCentaur) -> list[list[Any]]:
+def _messages_both_ways(tap: TapCentaur, record: dict[str, Any]) -> list[list[Any]]:
     """Ours and the SDK's RECORD messages for one record, as (stream, record, version)."""
     stream = tap.streams["task_results"]
     stream._stream_version = 1234  # as Stream.sync sets it before an ACTIVATE_VERSION
-    ours = stream._generate_record_messages(json.loads(json.dumps(RECORD)))
-    sdks = Stream._generate_record_messages(stream, json.loads(json.dumps(RECORD)))
+    ours = stream._generate_record_messages(json.loads(json.dumps(record)))
+    sdks = Stream._generate_record_messages(stream, json.loads(json.dumps(record)))
     return [[(m.stream, m.record, m.version) for m in messages] for messages in (ours, sdks)]
 
 
@@ -93,32 +59,28 @@ MAPS = {
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "deselected"),
     [
-        pytest.param({}, id="everything-selected"),
-        *(pytest.param({"stream_maps": maps}, id=name) for name, maps in MAPS.items()),
-        pytest.param({"flattening_enabled": True, "flattening_max_depth": 1}, id="flattening"),
+        pytest.param({}, None, id="everything-selected"),
+        *(pytest.param({"stream_maps": maps}, None, id=name) for name, maps in MAPS.items()),
+        pytest.param({"flattening_enabled": True, "flattening_max_depth": 1}, None, id="flatten"),
+        pytest.param({}, "read_stats", id="a-field-deselected"),  # the SDK's path
     ],
 )
-def test_the_record_fast_path_writes_what_the_sdk_writes(make_sim, extra):
-    sim = make_sim(tasks=1, cases=1)
-    ours, sdks = _messages_both_ways(TapCentaur(config={**login_config(sim.url, [101]), **extra}))
+def test_the_record_fast_path_writes_what_the_sdk_writes(make_sim, extra, deselected):
+    sim = make_sim(tasks=1, cases=1, extra_fields=True)
+    config = {**login_config(sim.url, [101]), **extra}
+    catalog = TapCentaur(config=config).catalog_dict
+    for entry in (entry for stream in catalog["streams"] for entry in stream["metadata"]):
+        if entry["breadcrumb"] == ["properties", deselected]:
+            entry["metadata"]["selected"] = False
+    tap = TapCentaur(config=config, catalog=catalog if deselected else None)
+    [record] = sim.emitted()  # with undocumented_fields
+    assert "undocumented_fields" in record
+    ours, sdks = _messages_both_ways(tap, record)
     assert ours == sdks
     assert not ours or ours[0][2] == 1234
-
-
-def test_deselected_fields_go_through_the_sdks_path(make_sim):
-    sim = make_sim(tasks=1, cases=1)
-    catalog = TapCentaur(config=login_config(sim.url, [101])).catalog_dict
-    for stream in catalog["streams"]:
-        for entry in stream["metadata"]:
-            if entry["breadcrumb"] == ["properties", "read_stats"]:
-                entry["metadata"]["selected"] = False
-    ours, sdks = _messages_both_ways(
-        TapCentaur(config=login_config(sim.url, [101]), catalog=catalog)
-    )
-    assert ours == sdks
-    assert "read_stats" not in ours[0][1]
+    assert not deselected or deselected not in ours[0][1]
 
 
 def test_the_sdk_still_validates_config_through_the_override(make_sim):

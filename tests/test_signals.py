@@ -53,13 +53,8 @@ FINAL_STATE = '{"type":"STATE","value":{"bookmarks":{}}}\n'
     ids=["while-masking", "while-a-filter-hangs"],
 )
 def test_a_signal_ends_the_run_whatever_lock_the_main_thread_holds(script, stdout, log_line):
-    done = subprocess.run(
-        [sys.executable, "-c", PREAMBLE + script],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    command = [sys.executable, "-c", PREAMBLE + script]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
     assert done.returncode == 128 + signal.SIGTERM, done.stderr
     assert done.stdout == stdout
     assert log_line in done.stderr

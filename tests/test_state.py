@@ -1,24 +1,20 @@
-"""State: input states normalised; partition states in order, never half-written.
-
-States that cannot be read: tests/reliability/test_broken_state.py.
-"""
+"""State: partition states in order, never half-written (input states: test_broken_state.py
+in tests/reliability/, run on each)."""
 
 from __future__ import annotations
 
-import typing as t
+import contextlib
+import threading
 from typing import Any
 
 import pytest
-
-if t.TYPE_CHECKING:
-    from singer_sdk.helpers.types import TapState
 
 from tap_centaur import state as state_module
 from tap_centaur.errors import StateError
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 
 
-def tap_state(*task_ids: int) -> dict[str, Any]:
+def tap_state(*task_ids: int) -> Any:
     bookmark = {"replication_key_value": "2026-01-01T00:00:00+00:00"}
     partitions = [{"context": {"task_id": task}, **bookmark} for task in task_ids]
     return {"bookmarks": {"task_results": {"partitions": partitions}}}
@@ -27,7 +23,7 @@ def tap_state(*task_ids: int) -> dict[str, Any]:
 def test_partition_states_follow_the_configured_order_and_keep_others_after():
     state = tap_state(103, 999, 101, 102)
     contexts = [{"task_id": 101}, {"task_id": 102}, {"task_id": 103}]
-    PartitionStates(t.cast("TapState", state), "task_results").order(contexts)
+    PartitionStates(state, "task_results").order(contexts)
     partitions = state["bookmarks"]["task_results"]["partitions"]
     assert [p["context"]["task_id"] for p in partitions] == [101, 102, 103, 999]
 
@@ -43,15 +39,41 @@ def test_a_signal_during_the_sort_sees_every_partition(monkeypatch: pytest.Monke
         seen_by_handler.append(len(state["bookmarks"]["task_results"]["partitions"]))
         return key(context)
 
-    partitions = PartitionStates(t.cast("TapState", state), "task_results")
+    partitions = PartitionStates(state, "task_results")
     monkeypatch.setattr(state_module, "partition_key", key_while_a_signal_lands)
     partitions.order([{"task_id": 101}, {"task_id": 102}])
     assert seen_by_handler and set(seen_by_handler) == {2}
 
 
+def test_two_threads_coming_first_index_the_state_once(monkeypatch: pytest.MonkeyPatch):
+    """The early start's thread and the SDK's may both use the states first; the index is built
+    once (Python 3.12's cached_property has no lock: both built it, one's `ensure` was lost)."""
+    state = tap_state(101, 102)
+    stored = [p["context"] for p in state["bookmarks"]["task_results"]["partitions"]]
+    both_in, indexed, key = threading.Barrier(2), [], state_module.partition_key
+
+    def key_meeting_the_other_thread(context: dict[str, Any]) -> Any:
+        if any(context is c for c in stored):  # indexing, not looking up
+            indexed.append(context["task_id"])
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_in.wait(timeout=0.5)  # with a lock, the other thread never comes
+        return key(context)
+
+    monkeypatch.setattr(state_module, "partition_key", key_meeting_the_other_thread)
+    partitions = PartitionStates(state, "task_results")
+    threads = [
+        threading.Thread(target=partitions.bookmark, args=({"task_id": 101},)) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert indexed == [101, 102]
+
+
 def test_an_empty_stream_gets_no_entry_until_a_bookmark_is_written():
-    state: dict[str, Any] = {}
-    partitions = PartitionStates(t.cast("TapState", state), "task_results_v2")
+    state: Any = {}
+    partitions = PartitionStates(state, "task_results_v2")
     partitions.order([{"task_id": 1}])
     assert state == {}
     partitions.ensure({"task_id": 1})
@@ -60,35 +82,20 @@ def test_an_empty_stream_gets_no_entry_until_a_bookmark_is_written():
     }
 
 
-def normalised(*partitions: dict[str, Any]) -> list[dict[str, Any]]:
-    state = {"bookmarks": {"task_results": {"partitions": list(partitions)}, "projects": {}}}
-    result = normalise_state({**state, "currently_syncing": None}, "given")
-    assert result["bookmarks"]["projects"] == {}
-    assert result["currently_syncing"] is None
-    normal: list[dict[str, Any]] = result["bookmarks"]["task_results"]["partitions"]
-    return normal
-
-
-def test_readable_shapes_are_normalised_and_merged_keeping_the_earliest_bookmark():
-    def bookmarked(task: int, time: str) -> dict[str, Any]:
-        key = {"replication_key": "updated_after", "replication_key_value": time}
-        return {"context": {"task_id": task}, **key}
-
-    assert normalised(
-        {"context": {"task_id": "101"}, "replication_key_value": "2026-01-05T10:00:00Z"},
-        {"context": {"task_id": 101}, "replication_key_value": "2026-01-03 09:30:00"},
-        {"context": {"task_id": 102}, "replication_key_value": "2026-01-04T12:00:00.123+02:00"},
-        {"context": {"task_id": 103}, "replication_key_value": None},
-    ) == [
-        bookmarked(101, "2026-01-03T09:30:00+00:00"),
-        bookmarked(102, "2026-01-04T10:00:00+00:00"),
-        {"context": {"task_id": 103}},
-    ]
-    # A partition without a bookmark wins a merge (re-reading is safe, skipping is not).
-    assert normalised(
+def test_a_partition_without_a_bookmark_is_kept_and_wins_a_merge():
+    """Re-reading is safe, skipping is not (the other shapes and merges, through a run:
+    tests/reliability/test_broken_state.py)."""
+    partitions = [
         {"context": {"task_id": 7}, "replication_key_value": "2026-01-05T10:00:00Z"},
         {"context": {"task_id": "7"}},
-    ) == [{"context": {"task_id": 7}}]
+        {"context": {"task_id": 8}, "replication_key_value": None},
+    ]
+    state = {"bookmarks": {"task_results": {"partitions": partitions}, "projects": {}}}
+    expected = [{"context": {"task_id": 7}}, {"context": {"task_id": 8}}]
+    assert normalise_state({**state, "currently_syncing": None}, "given") == {
+        "bookmarks": {"task_results": {"partitions": expected}, "projects": {}},
+        "currently_syncing": None,
+    }
 
 
 def test_a_stream_state_that_is_a_list_is_an_error_naming_it():

@@ -1,8 +1,7 @@
 """The one way tests run the tap: `TapRunner.run` (the `tap` fixture), in-process through the
 command's entry point (`in_process.py`), or as `python -m tap_centaur` where the process is
-what is tested (`process.py`). Either way the output is parsed into a `Run` and checked to hold
-no secret (`checks.py`): the suite's credentials, the session tokens its simulators issued,
-the run's config's secrets and the test's extra ones.
+what is tested (`process.py`); its output parsed into a `Run` and checked to hold no secret
+(`checks.py`). Simulators come with this suite's credentials (`Sim`, `SimFactory`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from centaur_sim import SimConfig, Simulator
+from tap_centaur.schemas import CASE_RESULT_SCHEMA
 from tests.harness.checks import (
+    API_KEY,
+    API_PASSWORD,
+    SECRETS,
+    STATIC_TOKEN,
+    USERNAME,
+    WRONG_PASSWORD,
     Run,
     as_emitted,
     assert_no_secrets,
@@ -24,50 +31,103 @@ from tests.harness.checks import (
     partition_bookmarks,
     premature_bookmarks,
 )
-from tests.harness.credentials import (
-    API_KEY,
-    API_PASSWORD,
-    SECRETS,
-    STATIC_TOKEN,
-    USERNAME,
-    WRONG_PASSWORD,
-    bearer_config,
-    login_config,
-    secrets_of,
-)
 from tests.harness.in_process import run_in_process
 from tests.harness.process import ENV_PREFIX, SABOTAGE_ENV, Stop, run_subprocess
-from tests.harness.sims import LIST, LOGIN, THREE_TASKS, Sim, SimFactory, sim_config
 
 __all__ = [
     "API_KEY",
     "API_PASSWORD",
-    "LIST",
-    "LOGIN",
     "SABOTAGE_ENV",
-    "SECRETS",
     "STATIC_TOKEN",
-    "THREE_TASKS",
     "USERNAME",
     "WRONG_PASSWORD",
     "Run",
-    "Sim",
-    "SimFactory",
     "Stop",
-    "TapRunner",
     "as_emitted",
     "assert_no_secrets",
     "assert_one_clear_error",
-    "at_levels",
-    "bearer_config",
-    "login_config",
     "lower_hex",
     "partition_bookmarks",
     "premature_bookmarks",
-    "sim_config",
 ]
 
 T = TypeVar("T")
+CREDENTIALS = {"api_key": API_KEY, "username": USERNAME, "api_password": API_PASSWORD}
+LIST = "/results/public/v1/list"
+LOGIN = "/auth/public/v1/login"
+#: Three tasks: 101 of several pages (250 cases), 102 of one page (120), 103 empty.
+THREE_TASKS: dict[str, Any] = {"tasks": 3, "cases": (250, 120, 0), "page_size": 100}
+
+
+class Sim(Simulator):
+    """A simulator that remembers every session token it issued (they are secrets too)."""
+
+    def __init__(self, config: SimConfig) -> None:
+        super().__init__(config)
+        self.issued_tokens: list[str] = []
+        issue = self.tokens.issue
+
+        def recording_issue() -> str:
+            self.issued_tokens.append(issue())
+            return self.issued_tokens[-1]
+
+        self.tokens.issue = recording_issue  # type: ignore[method-assign]
+
+    def keys(self, task_id: int | None = None) -> set[tuple[int, int]]:
+        """(task_id, case_id) of every case the simulator holds now."""
+        return {(c["task_id"], c["case_id"]) for c in self.truth(task_id)}
+
+    def emitted(self, task_id: int | None = None) -> list[dict[str, Any]]:
+        """The current case results (one task or all) as the tap emits them."""
+        return as_emitted(self.truth(task_id), CASE_RESULT_SCHEMA)
+
+    def truth_by_key(self) -> dict[tuple[int, int], dict[str, Any]]:
+        return {(c["task_id"], c["case_id"]): c for c in self.emitted()}
+
+
+def login_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
+    """A config that logs in with username + API password, retrying fast; without task_ids
+    (None), the tap syncs every task it lists."""
+    tasks = {} if task_ids is None else {"task_ids": list(task_ids)}
+    return {**CREDENTIALS, "api_url": url, **tasks, "backoff_factor": 0.001, **extra}
+
+
+def bearer_config(url: str, task_ids: Iterable[int] | None, **extra: Any) -> dict[str, Any]:
+    config = login_config(url, task_ids, **extra)
+    del config["username"], config["api_password"]
+    return {**config, "bearer_token": STATIC_TOKEN}
+
+
+def secrets_of(config: dict[str, Any]) -> list[str]:
+    """The values of the config's secret settings long enough to search for."""
+    values = [config.get(name) for name in ("api_key", "api_password", "bearer_token")]
+    return [str(v) for v in values if isinstance(v, (str, int)) and len(str(v)) >= 4]
+
+
+def sim_config(**overrides: Any) -> SimConfig:
+    """SimConfig's defaults, the suite's credentials and no Retry-After wait, `overrides`."""
+    return SimConfig(**{**CREDENTIALS, "static_token": STATIC_TOKEN, "retry_after": 0, **overrides})
+
+
+class SimFactory:
+    """Starts simulators of `sim_config(**overrides)`; `stop_all` stops them."""
+
+    def __init__(self) -> None:
+        self.started: list[Sim] = []
+
+    def __call__(self, **overrides: Any) -> Sim:
+        sim = Sim(sim_config(**overrides))
+        sim.start()
+        self.started.append(sim)
+        return sim
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        return [token for sim in list(self.started) for token in sim.issued_tokens]
+
+    def stop_all(self) -> None:
+        for sim in self.started:
+            sim.stop()
 
 
 def at_levels(run: Callable[[str], T], levels: Iterable[str] = ("INFO", "DEBUG")) -> dict[str, T]:
@@ -106,9 +166,8 @@ class TapRunner:
     ) -> Run:
         """Run the tap to its end (or to `stop`) and check that it leaked no secret.
 
-        With `config_in_env`, the settings are TAP_CENTAUR_* variables (`--config ENV`). The
-        run is a subprocess with `in_subprocess`, `stop`, `stdout` (a file, not a pipe) or a
-        sabotage; in-process, pytest-timeout ends a stuck run.
+        With `config_in_env`, the settings are TAP_CENTAUR_* variables (`--config ENV`). A
+        subprocess with `in_subprocess`, `stop`, `stdout` (a file) or a sabotage.
         """
         discovery = "--discover" in args
         run_dir = self._run_dir("discover" if discovery else "run")

@@ -1,4 +1,5 @@
-"""What a tap run printed (`Run`, its Singer messages parsed) and the checks of it."""
+"""What a tap run printed (`Run`, its Singer messages parsed) and the checks of it, the first
+that it holds none of this suite's credentials (values that cannot appear by accident)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,18 @@ from urllib.parse import quote, quote_plus
 
 import msgspec
 
-from tests.harness.credentials import SECRET_NAMES
-
+API_KEY = "tct-apikey-Q7x2Vd9Lm4Kf"
+USERNAME = "test-robot@example.com"
+API_PASSWORD = "tct-apipass-Zk81Wq3Rt6Yh"
+STATIC_TOKEN = "tct-bearer-Hs5Ny0Pc2JuX"
+WRONG_PASSWORD = "tct-wrongpass-Mc4Ta9Ke1B"
+SECRETS = (API_KEY, API_PASSWORD, STATIC_TOKEN)
+SECRET_NAMES = {
+    API_KEY: "api_key",
+    API_PASSWORD: "api_password",
+    STATIC_TOKEN: "bearer_token",
+    WRONG_PASSWORD: "a wrong api_password",
+}
 #: Secrets this long must not appear even in part: no PARTIAL characters of them in a row.
 PARTIAL_FROM, PARTIAL = 16, 10
 #: PARTIAL characters in a row hold a piece of ANCHOR characters starting at a multiple of it.
@@ -95,7 +106,6 @@ class Run:
 
 
 def parse(exit_code: int, stdout: bytes, stderr: str, **fields: Any) -> Run:
-    """A run's output, its stdout decoded."""
     return Run(exit_code, stdout.decode("utf-8", errors="replace"), stderr, **fields)
 
 

@@ -47,6 +47,7 @@ BROKEN: dict[str, tuple[Any, ...]] = {
     "context-a-list": _bad("'context'", "list", context=[101]),
     "task_id-abc": _bad("task_id 'abc'", context={"task_id": "abc"}),
     "task_id-zero": _bad("task_id 0", context={"task_id": 0}),
+    "task_id-superscript": _bad("task_id '²'", context={"task_id": "²"}),
     "task_id-true": _bad("task_id True", context={"task_id": True}),
     "task_id-missing": _bad("task_id None", context={}),
     "unknown-context-key": _bad("unknown keys ['project']", context={"task_id": 102, "project": 7}),

@@ -8,5 +8,4 @@ from tests.sim.helpers import Client
 
 @pytest.fixture
 def client(sim: Simulator) -> Client:
-    """A session to `sim` with the suite's API key and static token."""
     return Client(sim)

@@ -9,8 +9,7 @@ import requests
 from centaur_sim import Simulator
 from tests.harness import API_KEY, API_PASSWORD, LIST, LOGIN, STATIC_TOKEN, USERNAME
 
-GET = "/results/public/v1/get"
-V2_LIST, V2_GET = "/results/public/v2/list", "/results/public/v2/get"
+V2_LIST = "/results/public/v2/list"
 TASKS, PROJECTS = "/tasks/public/v1/list", "/projects/public/v1/list"
 KEY = {"X-API-KEY": API_KEY}
 HEADERS = {**KEY, "Authorization": f"Bearer {STATIC_TOKEN}"}
@@ -31,6 +30,10 @@ class Client(requests.Session):
         super().__init__()
         self.sim = sim
         self.headers.update(headers)
+
+    @classmethod
+    def logged_in(cls, sim: Simulator) -> Client:
+        return cls(sim, {**KEY, "Authorization": f"Bearer {login(sim).json()['token']}"})
 
     def call(self, path: str = LIST, method: str = "GET", **params: Any) -> requests.Response:
         return self.request(method, self.sim.url + path, params=params, timeout=5)
