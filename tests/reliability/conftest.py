@@ -1,7 +1,4 @@
-"""The reliability suite (docs/RELIABILITY.md): its marker and fixtures.
-
-`RELIABILITY_SABOTAGE=<name>` runs the tap with one deliberate bug (`sabotage/sitecustomize.py`).
-"""
+"""The reliability suite's marker and fixture (its sabotages: `sabotage/sitecustomize.py`)."""
 
 from __future__ import annotations
 
@@ -18,14 +15,13 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers",
-        "reliability: the reliability suite of issue 5 (faults, kills, moving data, bad input)",
+        "markers", "reliability: the suite of issue 5 (faults, kills, bad input)"
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.path)).resolve().parents:
+        if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.reliability)
 
 

@@ -1,8 +1,5 @@
-"""Scenario 10, broken state files: a clear error before any request, or a careful reading.
-
-Each broken file (INFO and DEBUG): exit 2, one ERROR line naming the file and the entry, no
-request, no output. Readable shapes are normalised and merged, keeping the earliest bookmark.
-"""
+"""Scenario 10, broken state files: exit 2 before any request, one ERROR line naming the file
+and the entry (INFO and DEBUG); readable shapes are normalised, keeping the earliest bookmark."""
 
 from __future__ import annotations
 
@@ -13,10 +10,9 @@ from typing import Any
 import pytest
 
 from tests.harness import login_config, partition_bookmarks
-from tests.reliability import assert_refused
+from tests.reliability import SIM, TASKS, assert_refused
 
-TASKS = (101, 102, 103)
-SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
+ENTRY = "'bookmarks.task_results.partitions[1]"
 GOOD = {
     "context": {"task_id": 101},
     "replication_key": "updated_after",
@@ -24,77 +20,60 @@ GOOD = {
 }
 
 
-def _partitions(*bad: object, stream: str = "task_results") -> str:
-    return json.dumps({"bookmarks": {stream: {"partitions": [GOOD, *bad]}}})
+def _partitions(*more: object, stream: str = "task_results", good: bool = True) -> str:
+    return json.dumps({"bookmarks": {stream: {"partitions": [GOOD] * good + [*more]}}})
 
 
-def _bad_partition(**fields: object) -> str:
-    """A partition of task 102 (GOOD is task 101's) with `fields` changed."""
-    return _partitions({**GOOD, "context": {"task_id": 102}, **fields})
+def _bad(*said: str, **fields: object) -> tuple[str, ...]:
+    """A partition of task 102 (GOOD is task 101's) with `fields` changed; what is said of it."""
+    return _partitions({**GOOD, "context": {"task_id": 102}, **fields}), ENTRY, *said
 
 
-ENTRY = "'bookmarks.task_results.partitions[1]"
-BROKEN: list[tuple[str, str, tuple[str, ...]]] = [
-    # (id, the file's text, what the error line must say besides the file's name)
-    ("empty", "", ("the file is empty",)),
-    ("whitespace", " \n\t \n", ("the file is empty",)),
-    ("malformed-json", '{"bookmarks": {"task_results": ', ("not valid JSON",)),
-    ("a-json-list", "[]", ("a JSON list, not an object",)),
-    ("a-json-string", '"bookmarks"', ("a JSON string, not an object",)),
-    ("bookmarks-a-list", '{"bookmarks": []}', ("'bookmarks' is a JSON list",)),
-    (
-        "partitions-not-a-list",
+#: {id: (the file's text, what the error line must say besides the file's name)}
+BROKEN: dict[str, tuple[Any, ...]] = {
+    "empty": ("", "the file is empty"),
+    "whitespace": (" \n\t \n", "the file is empty"),
+    "malformed-json": ('{"bookmarks": {"task_results": ', "not valid JSON"),
+    "a-json-list": ("[]", "a JSON list, not an object"),
+    "a-json-string": ('"bookmarks"', "a JSON string, not an object"),
+    "bookmarks-a-list": ('{"bookmarks": []}', "'bookmarks' is a JSON list"),
+    "partitions-not-a-list": (
         '{"bookmarks": {"task_results": {"partitions": {"task_id": 101}}}}',
-        ("'bookmarks.task_results.partitions' is a JSON object",),
+        "'bookmarks.task_results.partitions' is a JSON object",
     ),
-    ("partition-a-string", _partitions("task 101"), (ENTRY, "JSON string")),
-    ("no-context", _partitions({"replication_key_value": "2024-05-01"}), (ENTRY, "'context'")),
-    ("context-null", _bad_partition(context=None), (ENTRY, "'context'", "null")),
-    ("context-a-list", _bad_partition(context=[101]), (ENTRY, "'context'", "list")),
-    ("task_id-abc", _bad_partition(context={"task_id": "abc"}), (ENTRY, "task_id 'abc'")),
-    ("task_id-zero", _bad_partition(context={"task_id": 0}), (ENTRY, "task_id 0")),
-    ("task_id-superscript", _bad_partition(context={"task_id": "²"}), (ENTRY, "task_id '²'")),
-    ("task_id-true", _bad_partition(context={"task_id": True}), (ENTRY, "task_id True")),
-    ("task_id-missing", _bad_partition(context={}), (ENTRY, "task_id None")),
-    (
-        "unknown-context-key",
-        _bad_partition(context={"task_id": 102, "project": 7}),
-        (ENTRY, "unknown keys ['project']"),
+    "partition-a-string": (_partitions("task 101"), ENTRY, "JSON string"),
+    "no-context": (_partitions({"replication_key_value": "2024-05-01"}), ENTRY, "'context'"),
+    "context-null": _bad("'context'", "null", context=None),
+    "context-a-list": _bad("'context'", "list", context=[101]),
+    "task_id-abc": _bad("task_id 'abc'", context={"task_id": "abc"}),
+    "task_id-zero": _bad("task_id 0", context={"task_id": 0}),
+    "task_id-superscript": _bad("task_id '²'", context={"task_id": "²"}),
+    "task_id-true": _bad("task_id True", context={"task_id": True}),
+    "task_id-missing": _bad("task_id None", context={}),
+    "unknown-context-key": _bad("unknown keys ['project']", context={"task_id": 102, "project": 7}),
+    "bookmark-last-tuesday": _bad(
+        "'last tuesday'", "not an ISO 8601 time", replication_key_value="last tuesday"
     ),
-    (
-        "bookmark-last-tuesday",
-        _bad_partition(replication_key_value="last tuesday"),
-        (ENTRY, "'last tuesday'", "not an ISO 8601 time"),
+    "bookmark-past-year-9999-in-utc": _bad(
+        "'9999-12-31T23:59:59-01:00'",
+        "not an ISO 8601 time",
+        replication_key_value="9999-12-31T23:59:59-01:00",
     ),
-    (
-        "bookmark-past-year-9999-in-utc",
-        _bad_partition(replication_key_value="9999-12-31T23:59:59-01:00"),
-        (ENTRY, "'9999-12-31T23:59:59-01:00'", "not an ISO 8601 time"),
+    "bookmark-numeric": _bad("1714521600", "not a time", replication_key_value=1714521600),
+    "unknown-labeling_state": _bad(
+        "labeling_state 'Done'", context={"task_id": 102, "labeling_state": "Done"}
     ),
-    (
-        "bookmark-numeric",
-        _bad_partition(replication_key_value=1714521600),
-        (ENTRY, "1714521600", "not a time"),
-    ),
-    (
-        "unknown-labeling_state",
-        _bad_partition(context={"task_id": 102, "labeling_state": "Done"}),
-        (ENTRY, "labeling_state 'Done'"),
-    ),
-    (
-        "v2-partition-task_id-abc",
+    "v2-partition-task_id-abc": (
         _partitions({"context": {"task_id": "x1"}}, stream="task_results_v2"),
-        ("'bookmarks.task_results_v2.partitions[1]", "task_id 'x1'"),
+        "'bookmarks.task_results_v2.partitions[1]",
+        "task_id 'x1'",
     ),
-]
+}
 
 
-@pytest.mark.parametrize(
-    ("text", "fragments"), [pytest.param(text, frags, id=name) for name, text, frags in BROKEN]
-)
-def test_a_broken_state_file_is_one_clear_error_before_any_request(
-    make_sim, tap, tmp_path, text, fragments
-):
+@pytest.mark.parametrize("name", BROKEN)
+def test_a_broken_state_file_is_one_clear_error_before_any_request(make_sim, tap, tmp_path, name):
+    text, *fragments = BROKEN[name]
     sim = make_sim(**SIM)
     path = tmp_path / "state.json"
     path.write_text(text)
@@ -102,17 +81,6 @@ def test_a_broken_state_file_is_one_clear_error_before_any_request(
 
     assert sim.stats()["total_requests"] == 0, "a request was sent despite the broken state"
     assert_refused(runs, f"Invalid state file '{path}'", *fragments)
-
-
-def _iso(moment: datetime, form: str) -> str:
-    """One instant in another ISO 8601 form."""
-    if form == "Z":
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if form == "+02:00":
-        return moment.astimezone(timezone(timedelta(hours=2))).isoformat()
-    if form == "space, fraction":
-        return moment.strftime("%Y-%m-%d %H:%M:%S.000000+00:00")
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")  # naive: UTC
 
 
 def test_readable_shapes_are_normalised_merged_and_read_incrementally(
@@ -134,20 +102,20 @@ def test_readable_shapes_are_normalised_merged_and_read_incrementally(
     for task in (101, 103):
         at = earlier[task].timestamp() + 30
         changed |= {(task, c) for c in sim.update_cases(task, count=2, rng_seed=9, at=at)}
-    given = [
-        ("101", marks[101], "Z"),
-        (101, earlier[101], ""),
-        (" 102 ", marks[102], "+02:00"),
-        (103, earlier[103], "space, fraction"),
-        ("103", marks[103], "Z"),
-    ]
-    given_partitions = [
-        {"context": {"task_id": task}, "replication_key_value": _iso(mark, form)}
-        for task, mark, form in given
-    ]
-    state = {"bookmarks": {"task_results": {"partitions": given_partitions}}}
+    given = {  # one instant in several ISO 8601 forms
+        "101": marks[101].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        101: earlier[101].strftime("%Y-%m-%dT%H:%M:%S"),  # naive: UTC
+        " 102 ": marks[102].astimezone(timezone(timedelta(hours=2))).isoformat(),
+        103: earlier[103].strftime("%Y-%m-%d %H:%M:%S.000000+00:00"),
+        "103": marks[103].strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     path = tmp_path / "state.json"
-    path.write_text(json.dumps(state))
+    path.write_text(
+        _partitions(
+            *({"context": {"task_id": t}, "replication_key_value": v} for t, v in given.items()),
+            good=False,
+        )
+    )
 
     run = tap.run(login_config(sim.url, TASKS, page_size=20), args=("--state", str(path)))
     assert run.exit_code == 0, run.stderr[-3000:]

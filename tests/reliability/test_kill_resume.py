@@ -1,9 +1,8 @@
-"""Scenario 2, kill and resume: chains of SIGKILLs at seeded random points, then a full resume.
+"""Scenario 2, kill and resume: chains of SIGKILLs at seeded random points, then a resume.
 
-After every run: a bookmarked partition has all its cases in the output so far; a run's
-repeats belong to at most `max_parallel_tasks` partitions not bookmarked when it started;
-no run emits a case twice. After each chain's last resume the output is every case.
-"""
+After every run: a bookmarked partition has all its cases in the output so far; a run's repeats
+lie in at most `max_parallel_tasks` partitions unbookmarked at its start; no run emits a case
+twice. After each chain's resume the output is every case."""
 
 from __future__ import annotations
 
@@ -50,30 +49,25 @@ class Ledger:
 
 
 def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figures):
-    kill_sim = make_sim(tasks=len(TASKS), cases=CASES, page_size=50, latency_ms=3)
+    sim = make_sim(tasks=len(TASKS), cases=CASES, page_size=50, latency_ms=3)
     # A STATE after every task: the repeats a kill causes are bounded by the tasks in flight.
-    config = login_config(
-        kill_sim.url, TASKS, page_size=50, max_parallel_tasks=PARALLEL, state_interval_seconds=0
-    )
-    truth = {task: kill_sim.keys(task) for task in TASKS}
-    everything = set().union(*truth.values())
+    settings = {"page_size": 50, "max_parallel_tasks": PARALLEL, "state_interval_seconds": 0}
+    config = login_config(sim.url, TASKS, **settings)
+    truth, everything = {task: sim.keys(task) for task in TASKS}, sim.keys()
 
     # A process of its own: its start-up time aims the kills by delay.
     reference = tap.run(config, log_level="DEBUG", in_subprocess=True)
-    assert reference.exit_code == 0, reference.stderr[-3000:]
-    assert set(reference.keys) == everything
+    assert reference.exit_code == 0 and set(reference.keys) == everything, reference.stderr[-3000:]
     startup = reference.first_output or 0.0
     bytes_per_case = len(reference.stdout) / len(everything)
     seconds_per_case = (reference.duration - startup) / len(everything)
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible kill points
     kills: Counter[str] = Counter()
-    resume_repeats: list[int] = []
-    all_repeats: list[int] = []
-    chains = 0
-    while kills["landed"] < KILLS and chains < 2 * KILLS // KILLS_PER_CHAIN:
-        chains += 1
+    ledgers: list[Ledger] = []
+    while kills["landed"] < KILLS and len(ledgers) < 2 * KILLS // KILLS_PER_CHAIN:
         ledger = Ledger(truth)
+        ledgers.append(ledger)
         state: dict[str, Any] | None = None
         landed = attempts = 0
         while landed < KILLS_PER_CHAIN and attempts < 2 * KILLS_PER_CHAIN:
@@ -84,12 +78,10 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figur
             if not remaining:
                 break
             if rng.random() < 0.6:
-                stop = Stop(
-                    signal.SIGKILL, after_bytes=rng.randrange(0, int(remaining * bytes_per_case))
-                )
+                stop = Stop(after_bytes=rng.randrange(0, int(remaining * bytes_per_case)))
             else:
                 limit = startup + remaining * seconds_per_case
-                stop = Stop(signal.SIGKILL, after_seconds=rng.uniform(startup / 2, limit))
+                stop = Stop(after_seconds=rng.uniform(startup / 2, limit))
             killed = tap.run(config, state, log_level="DEBUG", stop=stop)
             ledger.absorb(killed, state)
             kills["attempted"] += 1
@@ -109,15 +101,13 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(make_sim, tap, figur
         resumed = tap.run(config, state, log_level="DEBUG")
         assert resumed.exit_code == 0, resumed.stderr[-3000:]
         ledger.absorb(resumed, state)
-        resume_repeats.append(ledger.repeats[-1])
-        all_repeats.extend(ledger.repeats)
         assert ledger.union == everything, f"lost: {sorted(everything - ledger.union)[:5]}"
         assert {task for task, _ in partition_bookmarks(resumed.final_state)} == set(TASKS)
 
     assert kills["landed"] >= KILLS, f"only {kills['landed']} of {kills['attempted']} runs killed"
     figures.update(
         kills=dict(kills),
-        repeats_per_completing_resume=resume_repeats,
-        max_repeats_in_a_run=max(all_repeats),
+        repeats_per_completing_resume=[ledger.repeats[-1] for ledger in ledgers],
+        max_repeats_in_a_run=max(max(ledger.repeats) for ledger in ledgers),
         runs=tap.count,
     )

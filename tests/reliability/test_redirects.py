@@ -1,10 +1,6 @@
-"""Scenario 8, redirects: no credential ever reaches another origin.
-
-A redirect to another origin (a recording simulator) on the login, a results page, the task
-or project list: one ERROR line naming the target origin (never its path or query) and
-api_url, and not one request to it. Same-origin redirects are followed; loops and unparsable
-targets are one clear line.
-"""
+"""Scenario 8, redirects: one to another origin, on the login, a results page or a list, is one
+ERROR line naming that origin (not its path or query) and api_url, and it gets no request. A
+same-origin redirect is followed; a loop or an unparsable target is one clear line."""
 
 from __future__ import annotations
 
@@ -12,17 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness import (
-    LIST,
-    LOGIN,
-    assert_one_clear_error,
-    login_config,
-    premature_bookmarks,
-)
-from tests.reliability import assert_refused
+from tests.harness import LIST, LOGIN, assert_one_clear_error, login_config, premature_bookmarks
+from tests.reliability import SIM, TASKS, assert_refused
 
-TASKS = (101, 102, 103)
-SIM = {"tasks": 3, "cases": (60, 40, 20), "page_size": 20}
 STATUSES = (301, 302, 303, 307, 308)
 #: Path and query of the redirect's target: never to be printed.
 TARGET_PATH = "/collect/b7f3e1"
@@ -32,22 +20,17 @@ TARGET_QUERY = "session=q9z2&next=%2Fresults"
 pytestmark = pytest.mark.usefixtures("no_tap_thread_outlives_the_test")
 
 
-def _redirect_at(place: str, status: int, location: str) -> list[dict[str, Any]]:
-    # Every time, as a misconfigured proxy or load balancer would.
-    redirect = {"kind": "redirect", "status": status, "location": location, "count": 1000}
-    if place == "login":
-        return [{**redirect, "path": LOGIN}]
-    if place == "results page 2":
-        # Task 101's first page is served (without a Date: no bookmark either way); its second
-        # page redirects.
-        return [
-            {"kind": "no_date", "path": LIST, "task_id": 101},
-            {**redirect, "path": LIST, "task_id": 101},
-        ]
-    return [{**redirect, "path": {"task list": "/tasks/", "project list": "/projects/"}[place]}]
-
-
-PLACES = ("login", "results page 2", "task list", "project list")
+#: Where the redirect is answered; on page 2, task 101's first page is served without a Date
+#: (no bookmark either way).
+PLACES: dict[str, list[dict[str, Any]]] = {
+    "login": [{"path": LOGIN}],
+    "results page 2": [
+        {"kind": "no_date", "path": LIST, "task_id": 101},
+        {"path": LIST, "task_id": 101},
+    ],
+    "task list": [{"path": "/tasks/"}],
+    "project list": [{"path": "/projects/"}],
+}
 
 
 @pytest.mark.parametrize("status", STATUSES)
@@ -56,7 +39,10 @@ def test_a_redirect_to_another_origin_sends_it_nothing(make_sim, tap, figures, p
     level = "DEBUG" if status in {301, 303, 308} else "INFO"  # each place at both levels
     sim = make_sim(**SIM)
     other = make_sim(tasks=1, cases=1, record_requests=True)
-    sim.script_faults(_redirect_at(place, status, f"{other.url}{TARGET_PATH}?{TARGET_QUERY}"))
+    # Every time, as a misconfigured proxy or load balancer would.
+    location = f"{other.url}{TARGET_PATH}?{TARGET_QUERY}"
+    redirect = {"kind": "redirect", "status": status, "location": location, "count": 1000}
+    sim.script_faults([f if "kind" in f else {**redirect, **f} for f in PLACES[place]])
     result = tap.run(login_config(sim.url, TASKS, page_size=20), log_level=level)
 
     assert other.requests() == [], f"the other origin received {other.requests()}"
@@ -68,8 +54,7 @@ def test_a_redirect_to_another_origin_sends_it_nothing(make_sim, tap, figures, p
         f"api_url ({sim.url})",
         traceback_allowed=level == "DEBUG",
     )
-    assert len(result.error_lines) == 1, result.error_lines
-    assert "Unexpected error" not in line
+    assert len(result.error_lines) == 1 and "Unexpected error" not in line, result.error_lines
     for secret_part in (TARGET_PATH, "session=", "q9z2"):
         assert secret_part not in result.stderr, f"the target's {secret_part} logged"
     assert premature_bookmarks(result, {task: sim.keys(task) for task in TASKS}) == []
@@ -88,12 +73,10 @@ def test_a_redirect_within_the_api_origin_is_followed_and_loses_nothing(
     make_sim, tap, place, status
 ):
     sim = make_sim(**SIM, record_requests=True)
-    # Back to the request itself (the simulator's default location): once, then served.
-    redirect: dict[str, Any] = {"kind": "redirect", "status": status}
-    redirect |= {"path": LOGIN} if place == "login" else {"path": LIST, "task_id": 101}
-    if place == "login":
-        redirect["location"] = f"{sim.url}{LOGIN}"  # absolute, same origin
-    sim.script_faults([redirect])
+    # Once, back to the request itself: the simulator's default location, or absolute (login).
+    login = {"path": LOGIN, "location": f"{sim.url}{LOGIN}"}
+    where = login if place == "login" else {"path": LIST, "task_id": 101}
+    sim.script_faults([{"kind": "redirect", "status": status, **where}])
     run = tap.run(login_config(sim.url, TASKS, page_size=20))
     assert run.exit_code == 0, run.stderr[-3000:]
     assert sim.stats()["faults"] == {"redirect": 1}

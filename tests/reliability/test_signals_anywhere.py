@@ -1,21 +1,27 @@
-"""Issue 19 item 5: a signal ends the run promptly, whatever the run is doing.
-
-Each run exits 128 + the signal, ends with a whole line, and its last STATE bookmarks only
-tasks whose records all came before it: the final STATE within `STOP_SECONDS` when the
-output can take it, else a WARNING at that bound (a closed target: at once).
-"""
+"""Issue 19 item 5: a signal ends the run promptly, whatever it is doing: exit 128 + the signal,
+a whole last line, a last STATE bookmarking only tasks whose records all came before it: within
+`STOP_SECONDS` if the output takes it, else a WARNING at that bound (a closed target: at once).
+Scenario 11: a closed pipe or a full disk is one clear line, exit 1."""
 
 from __future__ import annotations
 
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tap_centaur.signals import STOP_SECONDS
-from tests.harness import LIST, LOGIN, Run, Sim, Stop, login_config, partition_bookmarks
+from tests.harness import (
+    LIST,
+    LOGIN,
+    Stop,
+    assert_one_clear_error,
+    login_config,
+    partition_bookmarks,
+)
 
 TASKS_LIST = "/tasks/public/v1/list"
 REQUEST_TIMEOUT = 120
@@ -27,25 +33,20 @@ LONG_LINE_PADS = (5000, 6000, 7000)
 ACTIVITIES = ["login", "task list", "page", "between pages", "slow target", "closed target"]
 
 
-def _stalled(sim: Sim, path: str, **match: Any) -> Stop:
+def _stalled(sim, path, **match):
     """Drip every answer of `path`; the Stop fires once one such request is in flight."""
     sim.script_faults([{"kind": "stall", "count": 1000, "path": path, **match}])
     return Stop(after=lambda: bool(sim.stats()["faults"].get("stall")))
 
 
-def _scenario(make_sim, activity: str) -> tuple[Sim, dict[str, Any], Stop]:
+def _scenario(make_sim, activity):
     """The simulator, config and Stop (its signal left to set) that put the run in `activity`."""
     cases = (3000, 3000, 3000) if "target" in activity else (300, 300, 300)
     latency = 300 if activity == "between pages" else 0
     sim = make_sim(tasks=3, cases=cases, page_size=100, stall_byte_seconds=100, latency_ms=latency)
     tasks = [] if activity == "task list" else [101, 102, 103]  # [] lists every task
-    config = login_config(
-        sim.url,
-        tasks,
-        request_timeout=REQUEST_TIMEOUT,
-        max_parallel_tasks=2,
-        state_interval_seconds=0,  # a STATE after every task
-    )
+    settings = {"request_timeout": REQUEST_TIMEOUT, "max_parallel_tasks": 2}
+    config = login_config(sim.url, tasks, **settings, state_interval_seconds=0)  # STATE per task
     stop = {
         "login": lambda: _stalled(sim, LOGIN),
         "task list": lambda: _stalled(sim, TASKS_LIST),
@@ -58,13 +59,10 @@ def _scenario(make_sim, activity: str) -> tuple[Sim, dict[str, Any], Stop]:
     return sim, config, stop
 
 
-def _check_stopped(
-    run: Run, sim: Sim, sig: int, activity: str, *, long_lines: bool = False
-) -> None:
+def _check_stopped(run, sim, sig, activity, *, long_lines=False):
     assert run.stopped, "the run ended before the signal"
     assert run.exit_code == 128 + sig, (run.exit_code, run.stderr[-2000:])
-    seconds = run.stop_seconds
-    assert seconds is not None
+    seconds = run.stop_seconds or 0.0
     assert "Traceback" not in run.stderr and "| ERROR" not in run.stderr
     stopped_by = f"Stopped by {signal.Signals(sig).name}; "
     if activity == "closed target":  # what the pipe held unread is gone: no line to check
@@ -75,8 +73,7 @@ def _check_stopped(
     if long_lines:  # blocked writing a long line: the warning says whether it is cut
         assert (cut in run.stderr) == bool(run.partial_tail), len(run.partial_tail)
     else:
-        assert not run.partial_tail, f"the output ends with {len(run.partial_tail)} bytes of a line"
-        assert cut not in run.stderr
+        assert not run.partial_tail and cut not in run.stderr, f"{len(run.partial_tail)} B cut"
     if activity == "stuck target":  # the tap waited for the target up to the bound, no longer
         assert STOP_SECONDS * 0.95 <= seconds < REQUEST_TIMEOUT / 4, f"{seconds:.2f} s"
         assert f"{stopped_by}the output was not read for {STOP_SECONDS:g} s" in run.stderr
@@ -139,3 +136,34 @@ def test_a_signal_while_the_target_never_reads_ends_the_run_at_the_bound(make_si
             "seconds_to_exit": round(run.stop_seconds or 0, 2),
             "bytes_of_a_cut_line": len(run.partial_tail),
         }
+
+
+PIPE_CLOSED = "The output was closed before the run ended: the target stopped reading"
+FULL = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+OUTPUT_FAILURES = [  # bytes read before the target closes its end (None: the disk is full)
+    pytest.param(0, "DEBUG", id="pipe-closed-at-once"),
+    pytest.param(4096, "INFO", id="pipe-closed-after-4KiB"),
+    pytest.param(200_000, "DEBUG", id="pipe-closed-after-200KiB"),
+    *(
+        pytest.param(None, level, id=f"disk-full-{level}", marks=FULL)
+        for level in ("INFO", "DEBUG")
+    ),
+]
+
+
+@pytest.mark.parametrize(("read", "level"), OUTPUT_FAILURES)
+def test_a_closed_pipe_or_a_full_disk_is_one_clear_line(make_sim, tap, figures, read, level):
+    sim = make_sim(tasks=3, cases=(600, 500, 400), page_size=100)
+    config = login_config(sim.url, [101, 102, 103], page_size=100)
+    if read is None:
+        with Path("/dev/full").open("wb") as full:
+            run = tap.run(config, log_level=level, stdout=full)
+        said: tuple[str, ...] = ("Writing the output failed", "no space left on the device")
+    else:
+        stop = Stop(sig=None, after_bytes=read, close_reader=True)
+        run, said = tap.run(config, log_level=level, stop=stop), (PIPE_CLOSED,)
+        assert len(run.stdout) == read, f"the tap wrote only {len(run.stdout)} bytes"
+    assert_one_clear_error(run, *said, traceback_allowed=level == "DEBUG")
+    assert run.exit_code == 1 and len(run.error_lines) == 1, run.error_lines
+    assert "Exception ignored" not in run.stderr and "Unexpected error" not in run.stderr
+    figures.update(exit_code=run.exit_code)
