@@ -47,16 +47,15 @@ class PartitionFetcher:
     def start(self, groups: Sequence[Sequence[t.Any]]) -> None:
         """Fetch `groups` in workers (daemon threads: a killed run never waits for them)."""
         workers = max(1, min(self._parallelism, len(groups)))
-        with self._changed:
+        with self._changed:  # `close()` joins every thread listed: none may be unstarted
             if self._closed:
                 return
             self._groups, self._waiting, self._running = iter(groups), [0] * workers, workers
-        for number in range(workers):
-            thread = threading.Thread(
-                target=self._work, args=(number,), name=f"tap-centaur-fetch-{number}", daemon=True
-            )
-            self._threads.append(thread)
-            thread.start()
+            for number in range(workers):
+                name = f"tap-centaur-fetch-{number}"
+                thread = threading.Thread(target=self._work, args=(number,), name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def events(self) -> Iterator[Event]:
         """Every partition's pages and its end, as the workers produce them."""

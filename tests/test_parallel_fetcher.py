@@ -87,3 +87,28 @@ def test_close_ends_workers_blocked_on_a_full_queue():
     fetcher.close()
     assert not [worker for worker in workers if worker.is_alive()]
     assert list(events) == []
+
+
+def test_closing_while_the_workers_start_joins_only_started_ones(monkeypatch):
+    """A run that fails during the early start closes the fetcher from the main thread."""
+    fetcher = PartitionFetcher(lambda partition: [], parallelism=2)
+    errors: list[RuntimeError] = []
+
+    def close() -> None:
+        try:
+            fetcher.close()
+        except RuntimeError as error:  # "cannot join thread before it is started"
+            errors.append(error)
+
+    closer, start = threading.Thread(target=close), threading.Thread.start
+
+    def close_first(thread: threading.Thread) -> None:
+        if closer.ident is None:
+            start(closer)
+            closer.join(0.5)  # the close runs now, unless the fetcher makes it wait
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", close_first)
+    fetcher.start(each_alone(2))
+    closer.join()
+    assert errors == []
