@@ -119,7 +119,7 @@ def output_failure(error: BaseException) -> str | None:
     if isinstance(error, BrokenPipeError):
         return (
             "The output was closed before the run ended: the target stopped reading (it exited "
-            "or failed: see its own log). The last STATE it received is safe to resume from."
+            "or failed; see its own log). The last STATE it received is safe to resume from."
         )
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return (
