@@ -76,9 +76,8 @@ class TaskCatalog:
         stream = "case_results_v2" if case else "task_results_v2"
         if not self._selected(stream):
             return UnsupportedTaskError(
-                f"{error} Results v2 serves it, through the stream {stream}, which is not "
-                f"selected: select it (e.g. meltano select tap-centaur {stream} '*') to read "
-                "this task."
+                f"{error} Results v2 serves it through the stream {stream}, which is not selected: "
+                f"select it (e.g. meltano select tap-centaur {stream} '*') to read this task."
             )
         task_id = int(context["task_id"])
         if case or not self._v2_states.has_task(task_id):  # once for a task's partitions
