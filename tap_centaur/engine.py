@@ -246,10 +246,9 @@ class ResultsSync:
             if not self._streak.tripped:
                 return
             error = TapCentaurError(
-                f"the API failed for {self._streak.limit} tasks in a row, so the run stops "
-                "instead of trying every remaining task (finished tasks are bookmarked). "
-                f"Last failure: {self._streak.last} Try again later, or raise "
-                "max_consecutive_task_failures."
+                f"the API failed for {self._streak.limit} tasks in a row, so the run stops instead "
+                "of trying every remaining task (finished tasks are bookmarked). Last failure: "
+                f"{self._streak.last} Try again later, or raise max_consecutive_task_failures."
             )
         self._stopped_by = error
         logger.warning(
