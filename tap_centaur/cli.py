@@ -8,7 +8,7 @@ import os
 import sys
 import typing as t
 
-from singer_sdk.logging import ConsoleFormatter
+from singer_sdk.logging import DEFAULT_FORMAT
 
 from tap_centaur.errors import TapCentaurError
 from tap_centaur.redaction import excerpt, redact
@@ -39,10 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _fail(message: str, exit_code: int) -> t.NoReturn:
-    if not logging.getLogger().handlers:  # a failure before the SDK set up its logging
-        handler = logging.StreamHandler()
-        handler.setFormatter(ConsoleFormatter())
-        logging.getLogger().addHandler(handler)
+    logging.basicConfig(format=DEFAULT_FORMAT, style="{")  # no-op once the SDK set up logging
     logger.error(redact(message))
     logger.debug("Traceback of the error above:", exc_info=True)
     sys.exit(exit_code)

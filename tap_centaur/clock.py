@@ -16,8 +16,6 @@ if t.TYPE_CHECKING:
     import requests
 
 UTC = timezone.utc
-#: Clocks further apart than this get one warning per run.
-SKEW_WARNING = timedelta(seconds=60)
 
 logger = logging.getLogger("tap-centaur")
 
@@ -114,7 +112,7 @@ class SkewWatch:
         # The Date header is whole seconds and stamped before the body was sent.
         local_at_answer = moment.local_now - moment.round_trip / 2
         skew = moment.server_now - local_at_answer
-        if abs(skew) <= SKEW_WARNING or not self._unwarned.acquire(blocking=False):
+        if abs(skew) <= timedelta(seconds=60) or not self._unwarned.acquire(blocking=False):
             return
         logger.warning(
             "The API's clock (Date: %s) and this machine's clock (%s) differ by %.0f s; "

@@ -237,20 +237,20 @@ class ResultsSync:
             partition.end = "left to results v2"
             return
         error = reported
-        if self._stopped_by is not None:
-            return  # the run is stopping: the first failure is the one reported
         if scope(error) != RUN_SCOPE:
             partition.end = "failed"
             self._catalog.failures.setdefault(partition.label, str(error))
             logger.warning("%s failed; the other tasks go on: %s", partition.label, error)
+            # The worker may have tripped the streak while this earlier failure waited here.
             if not self._streak.tripped:
                 return
             error = TapCentaurError(
-                f"the API failed for {self._streak.limit} tasks in a row, so the run stops "
-                "instead of trying every remaining task (finished tasks are bookmarked). "
-                f"Last failure: {self._streak.last} Try again later, or raise "
-                "max_consecutive_task_failures."
+                f"the API failed for {self._streak.limit} tasks in a row, so the run stops instead "
+                "of trying every remaining task (finished tasks are bookmarked). Last failure: "
+                f"{self._streak.last} Try again later, or raise max_consecutive_task_failures."
             )
+        if self._stopped_by is not None:
+            return  # the run is stopping: the first failure is the one reported
         self._stopped_by = error
         logger.warning(
             "Stopping the run: no further task starts; those in progress finish first. Cause: %s",

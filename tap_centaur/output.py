@@ -118,14 +118,12 @@ def output_failure(error: BaseException) -> str | None:
     """One line for a failure to write the output (the target went away, the disk is full)."""
     if isinstance(error, BrokenPipeError):
         return (
-            "The output was closed before the run ended: the target stopped reading (it "
-            "exited or failed; see its own log). The last STATE it received is safe to resume "
-            "from."
+            "The output was closed before the run ended: the target stopped reading (it exited "
+            "or failed; see its own log). The last STATE it received is safe to resume from."
         )
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return (
-            "Writing the output failed: no space left on the device (or the disk quota is "
-            "exceeded). Free space where the output goes, then run again; the last STATE "
-            "written is safe to resume from."
+            "Writing the output failed: no space left on the device (or over the disk quota). "
+            "Free space where the output goes and run again: the last STATE is safe to resume from."
         )
     return None

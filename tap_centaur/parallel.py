@@ -14,9 +14,6 @@ from collections import deque
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-#: One page at the API's largest page size, several small ones (docs/PERFORMANCE.md).
-DEFAULT_QUEUED_RECORDS = 1000
-_JOIN_SECONDS = 5.0
 #: (partition, outcome): a page of it (Sized: its length is its weight in the queue), None once
 #: every page is handed over, or the error that ended it (after the pages before it).
 Event = tuple[t.Any, t.Any]
@@ -30,7 +27,7 @@ class PartitionFetcher:
         fetch: Callable[[t.Any], Iterable[t.Any]],
         *,
         parallelism: int,
-        queued_records: int = DEFAULT_QUEUED_RECORDS,
+        queued_records: int = 1000,  # one page of the largest size, several small ones
         recoverable: Callable[[BaseException], bool] = lambda _error: False,
     ) -> None:
         """Start no thread yet; after a failure not `recoverable`, no further group starts."""
@@ -71,12 +68,12 @@ class PartitionFetcher:
             yield event
 
     def close(self) -> None:
-        """Stop the workers; wait for them at most `_JOIN_SECONDS` in all (a request ends first)."""
+        """Stop the workers; wait for them at most 5 s in all (a request ends first)."""
         with self._changed:
             self._closed = self._halted = True
             self._events.clear()
             self._changed.notify_all()
-        deadline = time.monotonic() + _JOIN_SECONDS
+        deadline = time.monotonic() + 5.0
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads.clear()

@@ -26,9 +26,7 @@ if t.TYPE_CHECKING:
 
 #: Seconds from the signal to the exit, at most, when the output does not take the final STATE.
 STOP_SECONDS = 5.0
-_NAMES = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
-SIGNALS = tuple(getattr(signal, name) for name in _NAMES if hasattr(signal, name))
-_LOG_WRITE_SECONDS = 1.0
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 _OUTPUT_FAILED = (
     "Stopped by %s; the output could not be written (the target stopped reading, or the disk "
     "is full), so the final STATE was not written: the last STATE the target received stands."
@@ -66,7 +64,7 @@ class Stopper:
                 f"STATE was not written{'; its last line (over 4 KiB) is cut' if cut else ''}: "
                 "the last STATE in the output stands, and the next run resumes from it.",
             )
-        if signum == getattr(signal, "SIGQUIT", None):
+        if signum == signal.SIGQUIT:
             _write(self._lines(logging.INFO, "%s: where each thread is (then the run stops):"))
             faulthandler.dump_traceback(all_threads=True)
         self._writer.run_when_idle(self._stop)
@@ -111,5 +109,5 @@ def _write(lines: list[tuple[int, bytes]]) -> None:
     """Write log lines to their descriptors, not through handlers (their locks may be held)."""
     for fd, line in lines:
         with contextlib.suppress(OSError, ValueError):
-            if select.select([], [fd], [], _LOG_WRITE_SECONDS)[1]:
+            if select.select([], [fd], [], 1.0)[1]:  # writable within a second
                 os.write(fd, line)

@@ -45,10 +45,9 @@ def read_state_text(text: str, where: str) -> dict[str, t.Any]:
     return normalise_state(value, where)
 
 
-def normalise_state(state: object, where: str) -> dict[str, t.Any]:
+def normalise_state(given: object, where: str) -> dict[str, t.Any]:
     """The input state, each partition in one form (merged: earliest bookmark); or a StateError."""
-    if not isinstance(state, dict):
-        raise StateError(where, f"it is {_json_type(state)}, not an object.", in_an_entry=False)
+    state = _expect(given, dict, where)
     bookmarks = _expect(state.get("bookmarks"), dict, where, "bookmarks", empty={})
     result: dict[str, t.Any] = {**state, "bookmarks": {}}
     for stream, value in bookmarks.items():
@@ -68,21 +67,24 @@ def normalise_state(state: object, where: str) -> dict[str, t.Any]:
     return result
 
 
-def _expect(value: object, kind: type[_T], where: str, entry: str, empty: _T | None = None) -> _T:
-    """`value`, when it is a JSON `kind` (`empty` for a null, when given)."""
+def _expect(
+    value: object, kind: type[_T], where: str, entry: str = "", empty: _T | None = None
+) -> _T:
+    """`value`, when it is a JSON `kind` (`empty` for a null, when given); no `entry`: the file."""
     if value is None and empty is not None:
         return empty
     if not isinstance(value, kind):
+        names = {dict: "object", list: "list", str: "string", bool: "boolean"}
+        found = "null" if value is None else f"a JSON {names.get(type(value), 'number')}"
+        subject = f"'{entry}'" if entry else "it"
         wanted = "an object" if kind is dict else "a list"
-        raise StateError(where, f"'{entry}' is {_json_type(value)}, not {wanted}.")
+        raise StateError(where, f"{subject} is {found}, not {wanted}.", in_an_entry=bool(entry))
     return value
 
 
 def _normalise_partition(partition: object, where: str, entry: str) -> dict[str, t.Any]:
     partition = _expect(partition, dict, where, entry)
-    context = partition.get("context")
-    if not isinstance(context, dict):
-        raise StateError(where, f"'{entry}' has no 'context' object (it is {_json_type(context)}).")
+    context = _expect(partition.get("context"), dict, where, f"{entry}.context")
     task_id = context.get("task_id")
     if isinstance(task_id, str) and task_id.strip().isdecimal():
         task_id = int(task_id)
@@ -103,11 +105,6 @@ def _normalise_partition(partition: object, where: str, entry: str) -> dict[str,
         kind = "an ISO 8601 time" if isinstance(value, str) else "a time"
         raise StateError(where, f"'{entry}' has a bookmark {value!r} that is not {kind}.") from None
     return {**normal, "replication_key": "updated_after", BOOKMARK_KEY: format_bookmark(moment)}
-
-
-def _json_type(value: object) -> str:
-    kind = {dict: "object", list: "list", str: "string", bool: "boolean"}.get(type(value), "number")
-    return "null" if value is None else f"a JSON {kind}"
 
 
 class PartitionStates:

@@ -45,7 +45,7 @@ class TapCentaur(SdkTap):
         if kwargs.get("parse_env_config"):
             check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
-        logs.install(self.logger)
+        logs.install()
         self._writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
         Stopper(self._writer, lambda: dict(self.state), self.logger).install()
 

@@ -39,13 +39,10 @@ class TaskCatalog:
         with self._lock:
             if self._listed is None:
                 self._listed = {task["task_id"]: task for task in self._list_tasks()}
-                projects = {task.get("project_id") for task in self._listed.values()}
-                scope = (
-                    f"projects {list(self._settings.project_ids)}"
-                    if self._settings.project_ids
-                    else f"{len(projects):,} project{'s' if len(projects) != 1 else ''}"
-                )
-                logger.info("Found %s tasks in %s.", f"{len(self._listed):,}", scope)
+                projects = len({task.get("project_id") for task in self._listed.values()})
+                plural = "s" if projects != 1 else ""
+                found = f"{len(self._listed):,} tasks in {projects:,} project{plural}"
+                logger.info("Found %s.", found)
                 logger.debug("Task ids found: %s", sorted(self._listed))
             return self._listed
 
@@ -79,9 +76,8 @@ class TaskCatalog:
         stream = "case_results_v2" if case else "task_results_v2"
         if not self._selected(stream):
             return UnsupportedTaskError(
-                f"{error} Results v2 serves it, through the stream {stream}, which is not "
-                f"selected: select it (e.g. meltano select tap-centaur {stream} '*') to read "
-                "this task."
+                f"{error} Results v2 serves it through the stream {stream}, which is not selected: "
+                f"select it (e.g. meltano select tap-centaur {stream} '*') to read this task."
             )
         task_id = int(context["task_id"])
         if case or not self._v2_states.has_task(task_id):  # once for a task's partitions

@@ -23,7 +23,7 @@ logger = logging.getLogger("tap-centaur")
 """
 #: The main thread masks a log line (holding redaction's lock) when SIGTERM comes.
 WHILE_MASKING = """
-logs.install(logger)
+logs.install()
 Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logger).install()
 with redaction._lock:
     os.kill(os.getpid(), signal.SIGTERM)

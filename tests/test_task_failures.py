@@ -3,8 +3,11 @@ thousands of tasks the INFO log stays readable (issue 12)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from tap_centaur.engine import Partition, ResultsSync
 from tests.harness import (
     LIST,
     LOGIN,
@@ -64,9 +67,22 @@ def test_the_api_failing_for_several_tasks_in_a_row_stops_the_run_early(make_sim
     assert sum(sim.stats()["requests"][LIST].values()) == 5  # one attempt each, none after
 
 
-def test_a_task_that_succeeds_resets_the_count_and_the_last_line_names_every_failure(make_sim, tap):
+def test_a_task_that_succeeds_resets_the_count_and_the_last_line_names_every_failure(
+    make_sim, tap, monkeypatch
+):
     """999 fails alone, 102 fails, 103 succeeds, then 104-106 fail in a row: the run stops at
-    106, its one ERROR line naming the four tasks that failed before."""
+    106, its one ERROR line naming the four tasks that failed before, even when the worker
+    reached 106 before the SDK's thread took 104's failure."""
+    take_failure = ResultsSync._fail
+
+    def take_late(sync: ResultsSync, partition: Partition, error: BaseException) -> None:
+        if partition.context["task_id"] == 104:
+            deadline = time.monotonic() + 30
+            while not sync._streak.tripped and time.monotonic() < deadline:
+                time.sleep(0.01)
+        take_failure(sync, partition, error)
+
+    monkeypatch.setattr(ResultsSync, "_fail", take_late)
     sim = make_sim(**SIX_TASKS)
     sim.script_faults(
         [{"kind": "503", "count": 10**6, "path": LIST, "task_id": t} for t in (102, 104, 105, 106)]
