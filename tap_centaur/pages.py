@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from tap_centaur.clock import retry_after_seconds
+from tap_centaur.clock import RequestTime, retry_after_seconds
 from tap_centaur.errors import (
     AccessRefusedError,
     CentaurAPIError,
@@ -24,7 +24,6 @@ from tap_centaur.schemas import UNDOCUMENTED_FIELDS, TooDeepError, mismatch, rou
 if t.TYPE_CHECKING:
     import requests
 
-    from tap_centaur.clock import RequestTime
     from tap_centaur.schemas import RecordShape
 
 Record = dict[str, t.Any]

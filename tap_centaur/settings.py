@@ -247,13 +247,11 @@ def _check_combinations(settings: Settings) -> None:
     if login != password:
         missing, given = ("api_password", "username") if login else ("username", "api_password")
         raise ConfigError(missing, f"is required when {given} is set.")
-    either = "Set either username and api_password (recommended: tokens are renewed), or "
+    fix = "Set either username and api_password (recommended: tokens are renewed), or bearer_token."
     if login and settings.bearer_token is not None:
-        problem = "cannot be combined with username + api_password."
-        raise ConfigError("bearer_token", problem, f"{either}bearer_token.")
+        raise ConfigError("bearer_token", "cannot be combined with username + api_password.", fix)
     if not login and settings.bearer_token is None:
-        problem = "no way to authenticate is configured."
-        raise ConfigError("username/api_password", problem, f"{either}bearer_token.")
+        raise ConfigError("username/api_password", "no way to authenticate is configured.", fix)
     if settings.shard_index >= settings.shard_count:
         problem = f"is {settings.shard_index}, but shard_count is {settings.shard_count}."
         raise ConfigError("shard_index", problem, "Use 0 to shard_count - 1, one value per job.")
