@@ -139,15 +139,13 @@ class CentaurAuth(AuthBase):
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise AccessRefusedError(
-                f"login: the API answered {response.status_code} without a token "
-                f"({body_excerpt(response)})."
+                f"login: the API answered 200 without a token ({body_excerpt(response)})."
             )
         register_secret(token)
         if not (token.isascii() and token.isprintable()):
             raise AccessRefusedError(
-                f"login: the API answered {response.status_code} with a token that no HTTP "
-                "header can carry (a control or non-ASCII character); it is not shown. Report "
-                "it to Centaur Labs support."
+                "login: the API answered 200 with a token that no HTTP header can carry (a control "
+                "or non-ASCII character); it is not shown. Report it to Centaur Labs support."
             )
         self._logged_in = True
         return token
