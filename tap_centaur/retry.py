@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -102,8 +103,7 @@ class RetryPolicy:
     def _waits(self) -> Generator[float, BaseException | None, None]:
         """Receive each failure, yield the seconds to sleep (a `backoff` wait generator)."""
         exc = yield 0.0
-        retry = 0
-        while True:
+        for retry in itertools.count():
             requested = getattr(exc, "retry_after", None)
             if self._ended:
                 wait = 0.0
@@ -121,7 +121,6 @@ class RetryPolicy:
             else:
                 ceiling = min(self.backoff_factor * 2**retry, self.max_backoff)
                 wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
-            retry += 1
             exc = yield wait
 
     def _wait_for_shared_pause(self) -> None:
