@@ -37,7 +37,6 @@ RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 )
 #: A Retry-After longer than this is cut short (and logged): the run would look hung.
 MAX_RETRY_AFTER_SECONDS = 600.0
-MAX_BACKOFF_SECONDS = 60.0
 
 logger = logging.getLogger("tap-centaur")
 
@@ -47,7 +46,7 @@ class RetryPolicy:
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
         self.max_retries, self.backoff_factor = max_retries, backoff_factor
-        self.max_backoff = MAX_BACKOFF_SECONDS
+        self.max_backoff = 60.0  # seconds: the longest backoff wait (README: backoff_factor)
         self.request_timeout = request_timeout
         self._resume_at = 0.0
         self._ended = False

@@ -24,7 +24,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 #: Compressed bytes inflated at a time: deflate inflates 4 KiB to at most about 4 MiB.
 _INFLATE_STEP = 4 * 1024
 #: Bytes counted for each `{`, `[` and `,` of a body on top of its own: what a JSON value may
@@ -161,7 +160,7 @@ class _DecodedBody:
                 raise TimeoutError
             if sock is not None:
                 sock.settimeout(max(left, 0.001))
-            chunk = raw.read1(_CHUNK, decode_content=False)
+            chunk = raw.read1(64 * 1024, decode_content=False)
             if not chunk:
                 return
             self.received += len(chunk)
