@@ -31,7 +31,6 @@ LOGIN_PATH = "/auth/public/v1/login"
 LOGOUT_PATH = "/auth/public/v1/logout"
 #: Logins in a row whose tokens the API rejected, per request and per run (whatever the workers).
 MAX_RENEWALS = 3
-LOGOUT_TIMEOUT = 10.0
 
 R = t.TypeVar("R")
 logger = logging.getLogger("tap-centaur")
@@ -82,9 +81,7 @@ class CentaurAuth(AuthBase):
         self._token = None
         try:
             response = self._session.post(
-                self._session.api_url + LOGOUT_PATH,
-                headers=self._headers(token),
-                timeout=LOGOUT_TIMEOUT,
+                self._session.api_url + LOGOUT_PATH, headers=self._headers(token), timeout=10.0
             )
             failure = "" if response.status_code == 200 else f"HTTP {response.status_code}"
         except (requests.RequestException, TapCentaurError) as exc:
@@ -137,22 +134,18 @@ class CentaurAuth(AuthBase):
         try:
             response = self._retry_policy.call(send, where="login")
             body = decode_json(response)
-        except AccessRefusedError:
-            raise
         except (RetriesExhaustedError, TransientResponseError, CentaurAPIError) as error:
-            raise TapCentaurError(str(error)) from error
+            raise TapCentaurError(str(error)) from error  # the run's failure, not one task's
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise AccessRefusedError(
-                f"login: the API answered {response.status_code} without a token "
-                f"({body_excerpt(response)})."
+                f"login: the API answered 200 without a token ({body_excerpt(response)})."
             )
         register_secret(token)
         if not (token.isascii() and token.isprintable()):
             raise AccessRefusedError(
-                f"login: the API answered {response.status_code} with a token that no HTTP "
-                "header can carry (a control or non-ASCII character); it is not shown. Report "
-                "it to Centaur Labs support."
+                "login: the API answered 200 with a token that no HTTP header can carry (a control "
+                "or non-ASCII character); it is not shown. Report it to Centaur Labs support."
             )
         self._logged_in = True
         return token

@@ -47,8 +47,7 @@ class SequenceIdPaginator:
         if self.cursor is not None and cursor <= self.cursor:
             raise CentaurAPIError(
                 f"{where}: the API's cursor went from last_sequence_id={self.cursor} to {cursor} "
-                "instead of moving forward; stopping rather than looping (the task keeps its "
-                "bookmark)."
+                "instead of moving forward; stopping rather than looping (it keeps its bookmark)."
             )
         self._empty_pages = 0 if page.records else self._empty_pages + 1
         if self._empty_pages >= self.max_empty_pages:

@@ -86,34 +86,29 @@ class TransientResponseError(RetriableAPIError):
 
 
 class TaskFailuresError(TapCentaurError):
-    """Some tasks failed and the others were synced: the summary of the run."""
+    """Some tasks failed: the run's summary, after what stopped the run (`cause`), if it stopped."""
 
-    def __init__(self, failures: dict[str, str]) -> None:
-        kept = ", every other task was synced and bookmarked (the failed ones keep their bookmarks"
-        super().__init__(_summary(failures, f"{kept} and are read again next run)"))
-
-
-class RunStoppedError(TapCentaurError):
-    """The run stopped for `cause` after some tasks had failed: the one line names both."""
-
-    def __init__(self, cause: TapCentaurError, failures: dict[str, str]) -> None:
-        self.exit_code = cause.exit_code
-        kept = " (each keeps its bookmark and is read again next run)"
-        super().__init__(f"{cause} Before the run stopped, {_summary(failures, kept)}")
-
-
-def _summary(failures: dict[str, str], kept: str) -> str:
-    listed = "; ".join(list(failures.values())[:FAILURES_LISTED])
-    more = len(failures) - FAILURES_LISTED
-    listed += f"; and {more} more (see the warnings above)" if more > 0 else ""
-    return f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed{kept}: {listed}"
+    def __init__(self, failures: dict[str, str], cause: TapCentaurError | None = None) -> None:
+        listed = "; ".join(list(failures.values())[:FAILURES_LISTED])
+        more = len(failures) - FAILURES_LISTED
+        listed += f"; and {more} more (see the warnings above)" if more > 0 else ""
+        failed = f"{len(failures)} task{'s' if len(failures) > 1 else ''} failed"
+        if cause is None:
+            kept = "the failed ones keep their bookmarks and are read again next run"
+            super().__init__(
+                f"{failed}, every other task was synced and bookmarked ({kept}): {listed}"
+            )
+        else:
+            self.exit_code = cause.exit_code
+            kept = "each keeps its bookmark and is read again next run"
+            super().__init__(f"{cause} Before the run stopped, {failed} ({kept}): {listed}")
 
 
 def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Exception:
     """The run's error, naming the tasks that failed before it (unless its message does)."""
     earlier = {task: reason for task, reason in failures.items() if reason not in str(error)}
-    if earlier and isinstance(error, TapCentaurError) and not isinstance(error, RunStoppedError):
-        return RunStoppedError(error, earlier)
+    if earlier and isinstance(error, TapCentaurError) and not isinstance(error, TaskFailuresError):
+        return TaskFailuresError(earlier, cause=error)
     return error
 
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from tap_centaur.clock import retry_after_seconds
+from tap_centaur.clock import RequestTime, retry_after_seconds
 from tap_centaur.errors import (
     AccessRefusedError,
     CentaurAPIError,
@@ -24,7 +24,6 @@ from tap_centaur.schemas import UNDOCUMENTED_FIELDS, TooDeepError, mismatch, rou
 if t.TYPE_CHECKING:
     import requests
 
-    from tap_centaur.clock import RequestTime
     from tap_centaur.schemas import RecordShape
 
 Record = dict[str, t.Any]
@@ -36,7 +35,6 @@ _BODY_WINDOW = 16 * EXCERPT_CHARS
 #: the same on every Python and for every target (msgspec's follows the recursion limit).
 MAX_NESTING = 100
 _TOO_DEEP = f"it nests objects and lists more than {MAX_NESTING} levels deep"
-_AT_BYTE = re.compile(r"\(byte (\d+)\)")
 
 
 @dataclass(frozen=True)
@@ -192,7 +190,7 @@ def _json_problem(content: bytes, error: ValueError) -> str | None:
     text = str(error)
     if "out of range" in text:
         return "it holds a number beyond the range of JSON numbers (64-bit floats, e.g. 1e400)"
-    at = _AT_BYTE.search(text)
+    at = re.search(r"\(byte (\d+)\)", text)
     if at is not None and content[int(at.group(1)) :].startswith((b"NaN", b"Infinity")):
         return f"it holds NaN or Infinity (at byte {at.group(1)}), which JSON does not allow"
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -36,7 +37,6 @@ RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 )
 #: A Retry-After longer than this is cut short (and logged): the run would look hung.
 MAX_RETRY_AFTER_SECONDS = 600.0
-MAX_BACKOFF_SECONDS = 60.0
 
 logger = logging.getLogger("tap-centaur")
 
@@ -46,7 +46,7 @@ class RetryPolicy:
 
     def __init__(self, *, max_retries: int, backoff_factor: float, request_timeout: float) -> None:
         self.max_retries, self.backoff_factor = max_retries, backoff_factor
-        self.max_backoff = MAX_BACKOFF_SECONDS
+        self.max_backoff = 60.0  # seconds: the longest backoff wait (README: backoff_factor)
         self.request_timeout = request_timeout
         self._resume_at = 0.0
         self._ended = False
@@ -102,8 +102,7 @@ class RetryPolicy:
     def _waits(self) -> Generator[float, BaseException | None, None]:
         """Receive each failure, yield the seconds to sleep (a `backoff` wait generator)."""
         exc = yield 0.0
-        retry = 0
-        while True:
+        for retry in itertools.count():
             requested = getattr(exc, "retry_after", None)
             if self._ended:
                 wait = 0.0
@@ -121,7 +120,6 @@ class RetryPolicy:
             else:
                 ceiling = min(self.backoff_factor * 2**retry, self.max_backoff)
                 wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
-            retry += 1
             exc = yield wait
 
     def _wait_for_shared_pause(self) -> None:

@@ -7,7 +7,6 @@ body dripped a byte a second, and hold a body however large it inflates.
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 import typing as t
@@ -16,7 +15,6 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
-from requests.utils import resolve_proxies
 
 from tap_centaur.errors import CentaurAPIError, TapCentaurError
 from tap_centaur.pages import request_label
@@ -26,7 +24,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 #: Compressed bytes inflated at a time: deflate inflates 4 KiB to at most about 4 MiB.
 _INFLATE_STEP = 4 * 1024
 #: Bytes counted for each `{`, `[` and `,` of a body on top of its own: what a JSON value may
@@ -64,21 +61,16 @@ class ApiSession(requests.Session):
         self._origin = origin(api_url)
         self.headers["Accept-Encoding"] = "gzip"
         self.hooks["response"].append(self._read_body_in_time)
-        self._proxies: dict[tuple[object, ...], dict[str, str]] = {}
+        self._environment: dict[tuple[object, ...], t.Any] = {}  # `Session.request`'s kwargs
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # noqa: ANN401
-        """Send with `Session.request`'s `verify` and proxies (resolved once per host: CPU)."""
-        if kwargs.get("verify") is None:
-            bundle = self.trust_env and (
-                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            )
-            kwargs["verify"] = bundle or self.verify
-        if "proxies" not in kwargs:
-            scheme, netloc = urlsplit(request.url or "")[:2]
-            key = (scheme, netloc, tuple(sorted(self.proxies.items())), self.trust_env)
-            if key not in self._proxies:
-                self._proxies[key] = resolve_proxies(request, dict(self.proxies), self.trust_env)
-            kwargs["proxies"] = dict(self._proxies[key])
+        """Send with `Session.request`'s environment settings (resolved once per origin: CPU)."""
+        if "proxies" not in kwargs:  # not sent by `Session.request`, which resolves them itself
+            url = request.url or ""
+            key = (*urlsplit(url)[:2], tuple(sorted(self.proxies.items())), self.trust_env)
+            if key not in self._environment:
+                self._environment[key] = self.merge_environment_settings(url, {}, None, None, None)
+            kwargs = {**self._environment[key], **kwargs}
         try:
             return super().send(request, **kwargs)
         except requests.exceptions.InvalidHeader as error:  # the answer's: two Content-Lengths
@@ -168,7 +160,7 @@ class _DecodedBody:
                 raise TimeoutError
             if sock is not None:
                 sock.settimeout(max(left, 0.001))
-            chunk = raw.read1(_CHUNK, decode_content=False)
+            chunk = raw.read1(64 * 1024, decode_content=False)
             if not chunk:
                 return
             self.received += len(chunk)

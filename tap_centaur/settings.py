@@ -28,9 +28,6 @@ DEFAULT_API_URL = "https://api.centaurlabs.com"
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
 SEE_README = "See README.md, Settings."
 
-#: Numbers as text (environment variables), which msgspec parses, pass the SDK's schema check.
-_NUMERIC_TEXT = r"^\s*[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
-_ID_TEXT = r"^\s*[0-9]+\s*$"
 _STATE = th.StringType(allowed_values=list(LABELING_STATES))
 _CREDENTIAL_TEXT = (
     "Surrounding whitespace (a secret file's last newline) is ignored; a character no HTTP "
@@ -38,14 +35,15 @@ _CREDENTIAL_TEXT = (
 )
 
 
+# Numbers as text (environment variables), which msgspec parses, pass the SDK's schema check.
 def _integer(minimum: int, maximum: int | None = None) -> th.AnyOf:
     integer = th.IntegerType(minimum=minimum, maximum=maximum)
-    return th.AnyOf(integer, th.StringType(pattern=_ID_TEXT))
+    return th.AnyOf(integer, th.StringType(pattern=r"^\s*[0-9]+\s*$"))
 
 
 def _number(minimum: float, maximum: int) -> th.AnyOf:
     number = th.NumberType(minimum=minimum, maximum=maximum)  # type: ignore[arg-type]
-    return th.AnyOf(number, th.StringType(pattern=_NUMERIC_TEXT))
+    return th.AnyOf(number, th.StringType(pattern=r"^\s*[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"))
 
 
 _ID = _integer(1)
@@ -247,13 +245,11 @@ def _check_combinations(settings: Settings) -> None:
     if login != password:
         missing, given = ("api_password", "username") if login else ("username", "api_password")
         raise ConfigError(missing, f"is required when {given} is set.")
-    either = "Set either username and api_password (recommended: tokens are renewed), or "
+    fix = "Set either username and api_password (recommended: tokens are renewed), or bearer_token."
     if login and settings.bearer_token is not None:
-        problem = "cannot be combined with username + api_password."
-        raise ConfigError("bearer_token", problem, f"{either}bearer_token.")
+        raise ConfigError("bearer_token", "cannot be combined with username + api_password.", fix)
     if not login and settings.bearer_token is None:
-        problem = "no way to authenticate is configured."
-        raise ConfigError("username/api_password", problem, f"{either}bearer_token.")
+        raise ConfigError("username/api_password", "no way to authenticate is configured.", fix)
     if settings.shard_index >= settings.shard_count:
         problem = f"is {settings.shard_index}, but shard_count is {settings.shard_count}."
         raise ConfigError("shard_index", problem, "Use 0 to shard_count - 1, one value per job.")
