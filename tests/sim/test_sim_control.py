@@ -39,10 +39,8 @@ def test_updates_additions_and_states(sim: Simulator, client: Client) -> None:
     added = sim.add_cases(102, 2)
     assert min(r["sequence_id"] for r in sim.truth_meta(102)[-2:]) > max(seqs.values())
     sim.set_labeling_state(102, added[0], "Canceled")
-    assert (sim.truth(102)[-2]["labeling_state"], sim.truth(102)[-2]["correct_label"]) == (
-        "Canceled",
-        None,
-    )
+    canceled = sim.truth(102)[-2]
+    assert (canceled["labeling_state"], canceled["correct_label"]) == ("Canceled", None)
     sim.set_labeling_state(102, added[0], "Gold Standard")
     assert sim.truth(102)[-2]["correct_label"] is not None
     with pytest.raises(ValueError, match="labeling state"):
