@@ -54,10 +54,8 @@ def positions(run, kind, task=None):
         i
         for i, m in enumerate(run.messages)
         if m["type"] == kind
-        and (
-            kind == "STATE"
-            or (m["stream"] == "task_results" and task in (None, m["record"]["task_id"]))
-        )
+        and m.get("stream", "task_results") == "task_results"  # a STATE has no stream
+        and task in (None, m.get("record", {}).get("task_id"))
     ]
 
 
@@ -180,10 +178,8 @@ def test_a_label_of_an_undocumented_shape_is_kept_in_undocumented_fields(sim, ta
     sim.set_misbehaviour(101, "odd_labels")
     run = tap.run(login_config(sim.url, [101], page_size=10))
     assert run.exit_code == 0, run.stderr
+    sent = {"correct_label": {"class": "Nodule", "score": 0.9}, "majority_label": 3}
     first = run.records[0]
-    assert first["undocumented_fields"] == {
-        "correct_label": {"class": "Nodule", "score": 0.9},
-        "majority_label": 3,
-    }
+    assert first["undocumented_fields"] == sent
     labels = ("correct_label", "majority_label", "correct_label_wkt", "majority_label_wkt")
     assert [first[name] for name in labels] == [None] * 4

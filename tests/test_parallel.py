@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from singer_sdk import RESTStream
@@ -95,11 +96,8 @@ def test_each_tap_has_its_own_http_sessions_one_per_thread(sim):
     session = first.client.sessions.session
     assert first.client.sessions.session is session
     assert second.client.sessions.session is not session
-    in_a_thread = []
-    thread = threading.Thread(target=lambda: in_a_thread.append(first.client.sessions.session))
-    thread.start()
-    thread.join()
-    assert in_a_thread[0] is not session
+    with ThreadPoolExecutor(max_workers=1) as other_thread:
+        assert other_thread.submit(lambda: first.client.sessions.session).result() is not session
 
 
 def test_a_429_pauses_every_worker_sharing_the_policy(monkeypatch):

@@ -118,6 +118,7 @@ STATES = ["Ready", "Labeled"]
 STATE = {"type": "string", "enum": STATES}
 STATE_OR_LIST = [STATE, {"type": "array", "items": STATE}]
 JSON_LIST_TEXT = {"type": "string", "pattern": "^\\s*\\["}
+DIGITS = {"type": "string", "pattern": "^\\d+$"}
 STATE_OR_FLAGGED = {"type": "string", "enum": [*STATES, "Flagged"]}
 NULL = {"type": "null"}
 DATE_OR_TIME = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
@@ -138,10 +139,7 @@ DATE_OR_TIME = [{"type": "string", "format": "date"}, {"type": "string", "format
         # Draft 7 forms.
         ({"type": "integer", "minimum": 1, "maximum": 32}, "integer"),
         ({"type": ["integer", "null"], "minimum": 0}, "integer"),
-        (
-            {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^\\d+$"}]},
-            "integer",
-        ),
+        ({"anyOf": [{"type": "integer", "minimum": 1}, DIGITS]}, "integer"),
         ({"type": "number", "exclusiveMinimum": 0}, "string"),
         ({"type": ["string", "null"], "format": "date-time"}, "date_iso8601"),
         ({"anyOf": DATE_OR_TIME}, "date_iso8601"),

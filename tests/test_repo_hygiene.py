@@ -1,9 +1,7 @@
-"""The repository's machine-read files are valid and agree with the tap (no network needed):
-workflows, Dependabot and meltano.yml against check-jsonschema's vendored schemas (the
-pre-commit hooks' check; Meltano's own schema: tests/e2e/test_hub_definition.py), pins and no
-secrets in meltano.yml, .env.example, the workflows' jobs, pre-commit hooks, .gitignore, and the
-CI and helper scripts (strict bash). actionlint is not run: its PyPI wrapper downloads the
-binary from GitHub, which this project's machines cannot reach."""
+"""The repository's machine-read files are valid and agree with the tap (no network needed);
+schemas: check-jsonschema's vendored ones, as the pre-commit hooks check (Meltano's own:
+tests/e2e/test_hub_definition.py). actionlint is not run: its PyPI wrapper downloads the binary
+from GitHub, which this project's machines cannot reach."""
 
 from __future__ import annotations
 
@@ -18,6 +16,7 @@ import pytest
 from tests.test_docs import ROOT, about, load_yaml, run
 
 WORKFLOWS = ROOT / ".github" / "workflows"
+MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
 #: Each checked file, its schema, and a key whose misspelling the schema rejects.
 SCHEMAS = {
     ".github/workflows/ci.yml": ("vendor.github-workflows", "runs-on", "runs_on"),
@@ -55,8 +54,7 @@ def test_meltano_yml_pins_loaders_and_meltano_and_holds_no_secret() -> None:
         assert all(setting["sensitive"] is True for setting in password), plugin["name"]
     jsonl = next(p for p in plugins["loaders"] if p["name"] == "target-jsonl")
     assert jsonl["config"]["destination_path"].startswith("output")
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    pinned = re.search(r"^MELTANO_VERSION := ([\d.]+)$", makefile, re.MULTILINE)
+    pinned = re.search(r"^MELTANO_VERSION := ([\d.]+)$", MAKEFILE, re.MULTILINE)
     lower = re.search(r">=([\d.]+)", project["requires_meltano"])
     assert pinned and lower and lower.group(1) == pinned.group(1)
     assert project["default_environment"] == "dev"
@@ -68,10 +66,8 @@ def test_env_example_lists_every_tap_variable() -> None:
     listed = set(re.findall(r"^#?\s*(TAP_CENTAUR_[A-Z_]+)=", text, re.MULTILINE))
     expected = {f"TAP_CENTAUR_{name.upper()}" for name in about()["settings"]["properties"]}
     assert expected <= listed, sorted(expected - listed)
-    postgres = [
-        f"TARGET_POSTGRES_{name}=" for name in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE")
-    ]
-    assert [line for line in postgres if line not in text] == []
+    for name in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"):
+        assert f"TARGET_POSTGRES_{name}=" in text, name
 
 
 def steps_text(job: dict[str, Any]) -> str:
@@ -84,8 +80,7 @@ def test_ci_workflow_tests_every_supported_python_and_lints() -> None:
     assert versions == about()["supported_python_versions"]
     assert "make test" in steps_text(jobs["tests"])
     assert "make lint" in steps_text(jobs["lint"])
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    lint_target = makefile.split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    lint_target = MAKEFILE.split("\nlint:", 1)[1].split("\n\n", 1)[0]
     for command in ("ruff check", "ruff format --check", "mypy"):
         assert command in lint_target
 

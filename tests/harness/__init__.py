@@ -1,8 +1,7 @@
 """The one way tests run the tap: `TapRunner.run` (the `tap` fixture), in-process through the
 command's entry point (`in_process.py`), or as `python -m tap_centaur` where the process is
 what is tested (`process.py`); its output parsed into a `Run` and checked to hold no secret
-(`checks.py`). Simulators come with this suite's credentials (`Sim`, `SimFactory`).
-"""
+(`checks.py`). Simulators come with this suite's credentials (`Sim`, `SimFactory`)."""
 
 from __future__ import annotations
 
@@ -164,11 +163,9 @@ class TapRunner:
         timeout: float = 120,
         extra_secrets: Iterable[str] = (),
     ) -> Run:
-        """Run the tap to its end (or to `stop`) and check that it leaked no secret.
-
-        With `config_in_env`, the settings are TAP_CENTAUR_* variables (`--config ENV`). A
-        subprocess with `in_subprocess`, `stop`, `stdout` (a file) or a sabotage.
-        """
+        """Run the tap to its end (or to `stop`), checking that it leaked no secret; a subprocess
+        with `in_subprocess`, `stop`, `stdout` (a file) or a sabotage. `config_in_env`: the
+        settings as TAP_CENTAUR_* variables (`--config ENV`)."""
         discovery = "--discover" in args
         run_dir = self._run_dir("discover" if discovery else "run")
         argv, run_env = self._command(run_dir, config, state, config_in_env, args)

@@ -124,12 +124,8 @@ def partition_bookmarks(
 
 
 def assert_no_secrets(run: Run, secrets: Iterable[str]) -> None:
-    """No secret in stdout, stderr, STATE messages or the state file, in any form or part.
-
-    Forms: as is, escaped as Python (str and bytes) or JSON (`/` as is and as `\\/`) escape
-    it, URL-encoded (also keeping `/`, or in lower-case hex); and of a secret of 16
-    characters or more, any 10 characters in a row.
-    """
+    """No secret in stdout, stderr, STATE messages or the state file, in any of `leak_forms`
+    nor, of a secret of PARTIAL_FROM characters or more, any PARTIAL characters in a row."""
     places = {
         "stdout": run.stdout,
         "stderr": run.stderr,
@@ -177,11 +173,8 @@ def _whole_forms(secret: str) -> tuple[str, ...]:
 
 
 def leak_forms(secret: str) -> set[str]:
-    """The whole forms of a secret that must never be printed.
-
-    Written apart from `tap_centaur.redaction.forms_of` on purpose: the check must not share
-    the code it checks (a sabotage of `forms_of` must not weaken it).
-    """
+    """The whole forms of a secret that must never be printed; apart from `forms_of` in
+    tap_centaur/redaction.py on purpose, so that its sabotage cannot weaken the check."""
     as_json = json.dumps(secret)[1:-1]
     return {
         secret,
@@ -215,11 +208,8 @@ def assert_one_clear_error(run: Run, *fragments: str, traceback_allowed: bool = 
 
 
 def premature_bookmarks(run: Run, expected: Mapping[int, set[tuple[int, int]]]) -> list[str]:
-    """STATE messages that bookmark a task before every one of its `expected` records.
-
-    For runs that start without state and sync one partition per task (no `labeling_state`):
-    a bookmark is only safe once the task is fully read.
-    """
+    """STATE messages that bookmark a task before every one of its `expected` records (for runs
+    from no state, one partition per task: a bookmark is safe only once its task is read)."""
     emitted: dict[int, set[tuple[int, int]]] = defaultdict(set)
     problems = []
     for number, message in enumerate(run.messages):

@@ -1,9 +1,7 @@
-"""The tap run in this process through `tap_centaur.cli.main`, as in a process of its own.
-
-Its exit code comes from `SystemExit`, its atexit hooks run at its end, and all it changes in
-the process (streams, environment, loggers, warning filters, signal handlers, excepthook,
-masked secrets) is restored afterwards. One run at a time: they share the process.
-"""
+"""The tap run in this process through `tap_centaur.cli.main`, as in a process of its own: its
+exit code from `SystemExit`, its atexit hooks run at its end, all it changes in the process
+(streams, environment, loggers, warning filters, signal handlers, excepthook, masked secrets)
+restored afterwards. One run at a time: they share the process."""
 
 from __future__ import annotations
 
@@ -57,11 +55,9 @@ def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
 
 
 def wait_for_tap_threads() -> None:
-    """Let the tap's threads (`tap-centaur-*`) of earlier runs end, for a while.
-
-    The exit of a process of their own would have ended these daemon threads; here they could
-    log into the next run's stderr and send requests with its environment (a proxy).
-    """
+    """Let the tap's threads (`tap-centaur-*`) of earlier runs end, for a while: their process's
+    exit would have ended them; here they could log into the next run's stderr and send requests
+    with its environment (a proxy)."""
     deadline = time.monotonic() + EARLIER_THREADS_SECONDS
     for thread in threading.enumerate():
         if thread.name.startswith("tap-centaur") and thread is not threading.current_thread():

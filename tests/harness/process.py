@@ -29,12 +29,10 @@ ENV_PREFIX = "TAP_CENTAUR_"
 @dataclass(frozen=True)
 class Stop:
     """Send `sig` (None: no signal) once `after_bytes` of stdout were read, `after_seconds`
-    passed, stdout holds `after_text` or `after()` is true, whichever is set.
-
-    With `blocked_reader`, the reader stops reading, signals once the pipe is full (the tap
-    blocked writing) and reads again after `resume_after` seconds, or (None) once the run has
-    ended. With `close_reader`, the pipe is closed once due (the target exited).
-    """
+    passed, stdout holds `after_text` or `after()` is true, whichever is set. `blocked_reader`:
+    stop reading, signal once the pipe is full (the tap blocked writing), read again after
+    `resume_after` seconds or (None) once the run ended. `close_reader`: close the pipe once
+    due (the target exited)."""
 
     sig: int | None = signal.SIGKILL
     after_bytes: int | None = None

@@ -33,10 +33,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _key(record: dict[str, Any]) -> tuple[int, int]:
-    return record["task_id"], record["case_id"]
-
-
 @dataclass
 class Variant:
     """The API's Date minus the real time (s); how far the clock stamping case updates lags;
@@ -80,10 +76,11 @@ class Variant:
         missed = pending - set(run.keys)
         assert not missed or self.loses_lagging_cases, f"{label}: missed {sorted(missed)[:5]}"
         self.missed |= missed
-        rereads = sum(self.last_emitted.get(_key(r)) == r for r in run.records)
+        emitted = list(zip(run.keys, run.records, strict=True))
+        rereads = sum(self.last_emitted.get(key) == record for key, record in emitted)
         self.figures["rereads_per_run"].append(rereads)
         self.figures["records_per_run"].append(len(run.records))
-        self.last_emitted.update({_key(r): r for r in run.records})
+        self.last_emitted.update(emitted)
 
         # Never later than either clock at the end of the run, minus the lookback (checked
         # at the end of the test: a case missed because of it says more).
@@ -184,11 +181,9 @@ def test_a_bookmark_later_than_both_clocks_is_not_trusted(make_sim, tap, figures
 
 
 def test_a_slow_body_does_not_move_the_local_clocks_bookmark_past_the_request(make_sim, tap):
-    """This machine's clock bookmarks from when the answer's headers came, not its last byte.
-
-    The API's `Date` is 2 min ahead (this machine's clock decides); the only page takes ~3.5 s
-    to arrive; a case updated 1.5 s after the start must be read by the next run.
-    """
+    """This machine's clock (the API's `Date` is 2 min ahead) bookmarks from when the answer's
+    headers came, not its last byte: the only page takes ~3.5 s; a case updated 1.5 s after the
+    start must be read by the next run."""
     sim = make_sim(
         tasks=1, cases=(1,), page_size=20, stall_byte_seconds=0.008, date_offset_seconds=120
     )

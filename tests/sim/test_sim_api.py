@@ -1,9 +1,6 @@
-"""Faithfulness to the documented API (CENTAUR_API.md) where the tap's tests cannot see it.
-
-Paging, filters, single cases, token expiry, 404s and 426s are read by the tap's tests too,
-against the simulator's truth; here: auth, shapes, the last page's styles and the requests the
-tap never sends.
-"""
+"""Faithfulness to the documented API (CENTAUR_API.md) where the tap's tests, which read paging,
+filters, single cases, token expiry, 404s and 426s against the simulator's truth, cannot see it:
+auth, shapes, the last page's styles and the requests the tap never sends."""
 
 from __future__ import annotations
 

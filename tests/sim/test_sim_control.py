@@ -12,7 +12,7 @@ from centaur_sim import Simulator
 from centaur_sim.config import SimConfig
 from centaur_sim.store import GENERATED_FROM, CaseStore, new_store
 from tests.harness import API_KEY
-from tests.sim.helpers import Client
+from tests.sim.helpers import Client, login
 
 
 def _post(sim: Simulator, path: str, body: object = None) -> requests.Response:
@@ -39,10 +39,8 @@ def test_updates_additions_and_states(sim: Simulator, client: Client) -> None:
     added = sim.add_cases(102, 2)
     assert min(r["sequence_id"] for r in sim.truth_meta(102)[-2:]) > max(seqs.values())
     sim.set_labeling_state(102, added[0], "Canceled")
-    assert (sim.truth(102)[-2]["labeling_state"], sim.truth(102)[-2]["correct_label"]) == (
-        "Canceled",
-        None,
-    )
+    canceled = sim.truth(102)[-2]
+    assert (canceled["labeling_state"], canceled["correct_label"]) == ("Canceled", None)
     sim.set_labeling_state(102, added[0], "Gold Standard")
     assert sim.truth(102)[-2]["correct_label"] is not None
     with pytest.raises(ValueError, match="labeling state"):
@@ -69,8 +67,9 @@ def test_control_endpoints(sim: Simulator, client: Client) -> None:
     assert _post(sim, "task", {"cases": 2, "unsupported": True}).json() == {"task_id": 104}
     pending = _post(sim, "faults", {"script": [{"kind": "503"}]}).json()
     assert pending["script"][0]["kind"] == "503" == str(client.call(task_id=101).status_code)
-    _post(sim, "faults", {"rates": {"500": 1.0}, "seed": 1})
+    _post(sim, "faults", {"rates": {"500": 1.0}, "seed": 1})  # at work: test_fault_soak.py
     assert client.call(task_id=101).status_code == 500
+    assert login(sim).status_code == 200  # rates spare the login
     _post(sim, "faults", {"clear": True})
     assert _get(sim, "faults") == {"script": [], "rates": {}}
     _post(sim, "misbehaviour", {"task_id": 101, "kind": "has_next_not_bool"})
@@ -79,7 +78,7 @@ def test_control_endpoints(sim: Simulator, client: Client) -> None:
     assert sim.config.last_page_style == "false"
     assert _get(sim, "stats")["faults"] == {"503": 1, "500": 1}
     assert _post(sim, "reset-stats").ok and sim.stats()["faults"] == {}
-    assert _post(sim, "expire-tokens").json() == {"expired": 0}  # the static token stays
+    assert _post(sim, "expire-tokens").json() == {"expired": 1}  # the login's, not the static one
     assert requests.get(sim.url + "/_sim/nothing", timeout=5).status_code == 404
     assert requests.get(sim.url + "/_sim/update", timeout=5).status_code == 405
     assert requests.get(sim.url + "/_sim/truth?api=v3", timeout=5).status_code == 400
@@ -97,6 +96,7 @@ BAD_FAULTS = [
     ({"kind": "answer", "status": 600}, "status"),
     ({"kind": "500", "colour": "red"}, "unknown fault field"),
 ]
+BAD_RATES = [{"500": 0.8, "503": 0.5}, {"stall": 0.1}, {"500": -1}]
 
 
 @pytest.mark.parametrize(
@@ -116,6 +116,7 @@ BAD_FAULTS = [
         ("misbehaviour", {"task_id": 101, "kind": "nope"}, 400, "misbehaviour must be"),
         ("faults", {"bogus": 1}, 400, "bogus"),
         *(("faults", {"script": [spec]}, 400, says) for spec, says in BAD_FAULTS),
+        *(("faults", {"rates": rates}, 400, "rate") for rates in BAD_RATES),
     ],
 )
 def test_control_errors(sim: Simulator, path: str, body: object, status: int, says: str) -> None:

@@ -163,18 +163,6 @@ def test_scripts_match_by_path_and_task_and_come_after_auth(sim: Simulator, clie
     assert login(sim).status_code == 502
 
 
-def test_random_rates_spare_login_and_are_checked(sim: Simulator, client: Client) -> None:
-    """Rates at work, seeded: tests/reliability/test_fault_soak.py."""
-    sim.set_fault_rates({"500": 1.0})
-    assert login(sim).status_code == 200
-    assert client.call(task_id=101).status_code == 500
-    for rates in ({"500": 0.8, "503": 0.5}, {"stall": 0.1}, {"500": -1}):
-        with pytest.raises(ValueError, match="rate"):
-            sim.set_fault_rates(rates)
-    sim.clear_faults()
-    assert client.call(task_id=101).status_code == 200
-
-
 @pytest.mark.parametrize("ending", ["the client leaves", "the simulator stops"])
 def test_a_stall_ends_when_the_client_or_the_simulator_goes(
     make_sim: SimFactory, ending: str
