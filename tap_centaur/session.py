@@ -67,10 +67,12 @@ class ApiSession(requests.Session):
         """Send with `Session.request`'s environment settings (resolved once per origin: CPU)."""
         if "proxies" not in kwargs:  # not sent by `Session.request`, which resolves them itself
             url = request.url or ""
-            key = (*urlsplit(url)[:2], tuple(sorted(self.proxies.items())), self.trust_env)
+            proxies = tuple(sorted(self.proxies.items()))
+            key = (*urlsplit(url)[:2], proxies, self.trust_env, self.verify, self.cert)
             if key not in self._environment:
                 self._environment[key] = self.merge_environment_settings(url, {}, None, None, None)
-            kwargs = {**self._environment[key], **kwargs}
+            given = {name: value for name, value in kwargs.items() if value is not None}
+            kwargs = {**self._environment[key], **given}  # verify=None: not "do not verify"
         try:
             return super().send(request, **kwargs)
         except requests.exceptions.InvalidHeader as error:  # the answer's: two Content-Lengths

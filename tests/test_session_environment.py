@@ -32,26 +32,27 @@ URLS = [
 
 
 def sent(monkeypatch, env: dict[str, str], url: str, **settings: bool) -> None:
-    """What an ApiSession (with `settings`) hands its adapter for two requests to `url`."""
+    """What an ApiSession hands its adapter for two requests to `url` once `settings` are set."""
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     for variable, text in env.items():
         monkeypatch.setenv(variable, text)
     session = ApiSession(url, 5, 1)
     session.hooks["response"].clear()  # nothing to read
-    for name, value in settings.items():
-        setattr(session, name, value)
     adapter = requests.adapters.HTTPAdapter()  # records what it was given, sends nothing
     monkeypatch.setattr(adapter, "send", mock.Mock(return_value=requests.Response()))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    for _ in range(2):  # the second time from what was worked out the first
-        session.send(session.prepare_request(requests.Request("GET", url)))
+    session.send(session.prepare_request(requests.Request("GET", url)))  # before `settings`
+    for name, value in settings.items():
+        setattr(session, name, value)
+    for verify in ({}, {"verify": None}):  # None, as for `Session.request`: the environment's
+        session.send(session.prepare_request(requests.Request("GET", url)), **verify)
     plain = requests.Session()  # what `requests` itself uses (`Session.request`)
     plain.verify, plain.trust_env = session.verify, session.trust_env
     merged = plain.merge_environment_settings(url, {}, None, None, None)
     expected = {"verify": merged["verify"], "proxies": merged["proxies"]}
-    given = [call.kwargs for call in adapter.send.call_args_list]  # type: ignore[attr-defined]
+    given = [call.kwargs for call in adapter.send.call_args_list[1:]]  # type: ignore[attr-defined]
     assert [{k: kwargs[k] for k in expected} for kwargs in given] == [expected] * 2
 
 
