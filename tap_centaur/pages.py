@@ -135,11 +135,15 @@ def check_status(response: requests.Response, where: str) -> None:
             f"{dict(parse_qsl(url.query))}. Check task_ids, labeling_state, start_date and "
             "page_size."
         )
-    if status == 403:
-        country = error_body(response).get("code") == "restricted_country"
-        raise (AccessRefusedError if country else CentaurAPIError)(
+    if status == 403 and error_body(response).get("code") == "restricted_country":
+        raise AccessRefusedError(
             f"{where}: the API refused access (HTTP 403: {said}). Centaur restricts API access by "
-            "country and by account permissions; check both."
+            "country: run the tap from an allowed location."
+        )
+    if status == 403:
+        raise CentaurAPIError(
+            f"{where}: the API refused access (HTTP 403: {said}). Centaur restricts API access by "
+            "country and by account permissions; check the account's access to the task."
         )
     if status == 426 and results:
         raise UnsupportedTaskError(

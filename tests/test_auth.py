@@ -30,4 +30,4 @@ def test_a_bearer_token_is_used_as_is_and_a_rejected_one_says_how_to_renew(sim, 
 def test_a_restricted_country_is_named_on_a_bearer_tokens_first_request(sim, tap):
     """With a login, the login answers 403: reliability/test_bad_responses.py."""
     sim.set(restricted_country=True)
-    assert_one_clear_error(tap.run(bearer_config(sim.url, [101])), "HTTP 403", "country")
+    assert_one_clear_error(tap.run(bearer_config(sim.url, [101])), "HTTP 403", "allowed location")

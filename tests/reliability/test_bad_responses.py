@@ -39,7 +39,7 @@ def misbehave(kind: str) -> dict[str, Any]:
 
 #: What the line says when every answer was not JSON: what to check, not "try again later".
 NOT_JSON = ("giving up after 3 attempts", "not JSON", "something other than", "check api_url")
-LOGIN_401, LOGIN_403 = ("login", "401", "api_password"), ("login", "403", "country")
+LOGIN_401, LOGIN_403 = ("login", "401", "api_password"), ("login", "403", "allowed location")
 #: What the line says of a token that cannot go in a header.
 AT_LOGIN: dict[str, Any] = {"path": LOGIN, "task_id": None}
 CARRY = ("login: the API answered 200 with a token that no HTTP header can carry",)
