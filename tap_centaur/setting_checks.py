@@ -106,7 +106,10 @@ def _api_url(name: str, value: object) -> object:
             f"'{excerpt(scheme)}...@{excerpt(host, 80)}' carries credentials (user:password@).",
             "Remove them: the tap authenticates with api_key and username/api_password.",
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracket left open
+        raise ConfigError(name, f"'{excerpt(value, 80)}' cannot be parsed as a URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         fix = "Include the scheme, e.g. https://api.centaurlabs.com."
         raise ConfigError(name, f"'{excerpt(value, 80)}' is not an http(s) URL.", fix)

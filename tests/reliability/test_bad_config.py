@@ -45,6 +45,7 @@ BAD_CONFIGS: dict[str, dict[str, Any]] = {
     "start_date-before-year-1-in-utc": {"start_date": "0001-01-01T00:00:00+01:00"},
     "api_url-without-scheme": {"api_url": "api.centaurlabs.com"},
     "api_url-ftp": {"api_url": "ftp://api.centaurlabs.com"},
+    "api_url-bracket-left-open": {"api_url": "https://[::1"},
     "page_size-zero": {"page_size": 0},
     "page_size-text": {"page_size": "a hundred"},
     "request_timeout-zero": {"request_timeout": 0},
