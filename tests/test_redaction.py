@@ -1,4 +1,4 @@
-"""What the runs of tests/reliability/test_secrets.py and test_log_text.py cannot show: a value
+"""What the runs of tests/reliability/test_secrets.py cannot show: a value
 too short to be a secret is not masked (it would mask every word holding it)."""
 
 from __future__ import annotations
