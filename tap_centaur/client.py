@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 import typing as t
-from dataclasses import dataclass
 from datetime import datetime
 
 import requests
@@ -60,34 +58,25 @@ class SequenceIdPaginator:
         return cursor
 
 
-@dataclass
 class ApiClient:
     """What every request of a run shares: settings, sessions, the login and the retry policy."""
 
-    settings: Settings
-    sessions: SessionPerThread
-    auth: CentaurAuth
-    retry_policy: RetryPolicy
-    skew: SkewWatch
-
-    @classmethod
-    def create(cls, settings: Settings, user_agent: str) -> ApiClient:
+    def __init__(self, settings: Settings, user_agent: str) -> None:
         """One client for a run: one login and one retry policy shared by every stream."""
-
-        def new_session() -> ApiSession:
-            session = ApiSession(
-                settings.api_url, settings.request_timeout, settings.max_response_mb
-            )
-            session.headers["User-Agent"] = user_agent
-            return session
-
-        retry_policy = RetryPolicy(
+        self.settings, self.skew, self._user_agent = settings, SkewWatch(), user_agent
+        self.retry_policy = RetryPolicy(
             max_retries=settings.max_retries,
             backoff_factor=settings.backoff_factor,
             request_timeout=settings.request_timeout,
         )
-        auth = CentaurAuth(settings, new_session(), retry_policy)
-        return cls(settings, SessionPerThread(new_session), auth, retry_policy, SkewWatch())
+        self.auth = CentaurAuth(settings, self._new_session(), self.retry_policy)
+        self.sessions = SessionPerThread(self._new_session)
+
+    def _new_session(self) -> ApiSession:
+        settings = self.settings
+        session = ApiSession(settings.api_url, settings.request_timeout, settings.max_response_mb)
+        session.headers["User-Agent"] = self._user_agent
+        return session
 
     def pages(
         self, path: str, params: Mapping[str, t.Any], shape: RecordShape, *, stream: str
@@ -120,20 +109,15 @@ class ApiClient:
 
         def send() -> Page:
             self.auth(request)
-            sent = time.time()
-            response = session.send(request, timeout=self.settings.request_timeout)
-            seconds = response.elapsed.total_seconds()
-            ok = metrics.Status.SUCCEEDED if response.ok else metrics.Status.FAILED
-            tags: dict[str, t.Any] = {
-                metrics.Tag.STREAM: stream,
-                metrics.Tag.ENDPOINT: path,
-                metrics.Tag.HTTP_STATUS_CODE: response.status_code,
-                metrics.Tag.STATUS: ok,
-            }
-            point = metrics.Point("timer", metrics.Metric.HTTP_REQUEST_DURATION, seconds, tags)
-            metrics.log(metrics.get_metrics_logger(), point)
+            tags = {metrics.Tag.STREAM: stream, metrics.Tag.ENDPOINT: path}
+            with metrics.Timer(metrics.Metric.HTTP_REQUEST_DURATION, tags) as timer:
+                response = session.send(request, timeout=self.settings.request_timeout)
+                timer.tags[metrics.Tag.HTTP_STATUS_CODE] = response.status_code
+                if not response.ok:  # else the timer's own SUCCEEDED
+                    timer.tags[metrics.Tag.STATUS] = metrics.Status.FAILED
             check_status(response, where)
-            moment = RequestTime.of(response, datetime.fromtimestamp(sent + seconds, UTC))
+            headers_at = timer.start_time + response.elapsed.total_seconds()
+            moment = RequestTime.of(response, datetime.fromtimestamp(headers_at, UTC))
             page = Page.read(response, shape, moment, listed=path.endswith("/list"))
             self.skew.observe(page.time)
             return page

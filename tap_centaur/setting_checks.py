@@ -108,17 +108,14 @@ def _api_url(name: str, value: object) -> object:
         )
     try:
         parts = urlsplit(url)
-    except ValueError:  # a bracket left open
-        raise ConfigError(name, f"'{excerpt(value, 80)}' cannot be parsed as a URL.") from None
+        _ = parts.port
+    except ValueError:  # a bracket left open, a port that is no number or out of range
+        raise ConfigError(name, f"'{excerpt(value, 80)}' is not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         fix = "Include the scheme, e.g. https://api.centaurlabs.com."
         raise ConfigError(name, f"'{excerpt(value, 80)}' is not an http(s) URL.", fix)
     if parts.query or parts.fragment:
         raise ConfigError(name, "must not carry a query or fragment.")
-    try:
-        _ = parts.port
-    except ValueError:
-        raise ConfigError(name, f"'{excerpt(value, 80)}' has an invalid port.") from None
     try:
         loopback = parts.hostname.lower() == "localhost" or ip_address(parts.hostname).is_loopback
     except ValueError:

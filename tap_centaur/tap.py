@@ -53,7 +53,7 @@ class TapCentaur(SdkTap):
     def client(self) -> ApiClient:
         """One client for the run (its settings, one login, one retry policy, one clock check)."""
         settings = parse_settings(self.config)
-        return ApiClient.create(settings, user_agent=f"{self.name}/{self.plugin_version}")
+        return ApiClient(settings, user_agent=f"{self.name}/{self.plugin_version}")
 
     @contextmanager
     def running(self, *, dry_run: bool) -> Generator[None, None, None]:

@@ -46,6 +46,7 @@ BAD_CONFIGS: dict[str, dict[str, Any]] = {
     "api_url-without-scheme": {"api_url": "api.centaurlabs.com"},
     "api_url-ftp": {"api_url": "ftp://api.centaurlabs.com"},
     "api_url-bracket-left-open": {"api_url": "https://[::1"},
+    "api_url-port-out-of-range": {"api_url": "https://api.centaurlabs.com:99999"},
     "page_size-zero": {"page_size": 0},
     "page_size-text": {"page_size": "a hundred"},
     "request_timeout-zero": {"request_timeout": 0},
