@@ -1,5 +1,5 @@
 """`python -m tap_centaur`."""
 
-from tap_centaur.cli import main
+from tap_centaur.tap import main
 
 main()

@@ -40,9 +40,7 @@ class CentaurAuth(AuthBase):
     """Signs requests with `X-API-KEY` and a bearer token; logs in, renews and logs out."""
 
     def __init__(self, settings: Settings, session: ApiSession, retry_policy: RetryPolicy) -> None:
-        self._settings = settings
-        self._session = session
-        self._retry_policy = retry_policy
+        self._settings, self._session, self._retry_policy = settings, session, retry_policy
         self._lock = threading.Lock()  # concurrent 401s on one token: one login
         self._token: str | None = settings.bearer_token
         self._renewals_unused = 0  # renewals since the last request the API served

@@ -102,7 +102,7 @@ class ApiSession(requests.Session):
         deadline = time.monotonic() - response.elapsed.total_seconds() + self.timeout
         raw = response.raw
         try:
-            body = _DecodedBody(response.headers.get("Content-Encoding", ""), self.max_response_mb)
+            body = _DecodedBody(response, self.max_response_mb)
             body.read(raw, deadline)
         except BaseException as error:
             raw.close()  # a half-read connection must not go back to the pool
@@ -111,15 +111,6 @@ class ApiSession(requests.Session):
                     f"the answer was not complete within request_timeout={self.timeout:g} s (HTTP "
                     f"{response.status_code}, {body.received} bytes of the body received)",
                     request=response.request,
-                ) from None
-            if isinstance(error, _TooLargeError):
-                decoded = f" once {body.coding} is undone" if _WBITS[body.coding] else ""
-                raise CentaurAPIError(
-                    f"{request_label(response.request)}: the answer (HTTP {response.status_code}) "
-                    f"is larger than max_response_mb={self.max_response_mb} MiB{decoded} (with "
-                    "what its JSON values take in memory); the tap stopped reading it. Something "
-                    "other than the API's pages answered (a compression bomb, an endless body); "
-                    "if pages this large are expected, lower page_size or raise max_response_mb."
                 ) from None
             if isinstance(error, urllib3.exceptions.ProtocolError):
                 raise requests.exceptions.ChunkedEncodingError(error) from None
@@ -135,15 +126,12 @@ class _BodyInMemory(io.BytesIO):
         return super().read()
 
 
-class _TooLargeError(Exception):
-    pass
-
-
 class _DecodedBody:
     """A body decoded as it arrives; its bytes and `VALUE_COST` per JSON value count."""
 
-    def __init__(self, content_encoding: str, limit_mb: int) -> None:
-        self.coding = content_encoding.strip().lower()
+    def __init__(self, response: requests.Response, limit_mb: int) -> None:
+        self._response, self._limit_mb = response, limit_mb
+        self.coding = response.headers.get("Content-Encoding", "").strip().lower()
         if self.coding not in _WBITS:
             raise self._corrupt("a Content-Encoding the tap does not accept")
         self._wbits = _WBITS[self.coding]
@@ -180,7 +168,14 @@ class _DecodedBody:
         values = decoded.count(b"{") + decoded.count(b"[") + decoded.count(b",")
         self._cost += len(decoded) + VALUE_COST * values
         if self._cost > self._limit:
-            raise _TooLargeError
+            undone = f" once {self.coding} is undone" if self._wbits else ""
+            raise CentaurAPIError(
+                f"{request_label(self._response.request)}: the answer (HTTP "
+                f"{self._response.status_code}) is larger than max_response_mb={self._limit_mb} "
+                f"MiB{undone} (with what its JSON values take in memory); the tap stopped reading "
+                "it. Something other than the API's pages answered (a compression bomb, an endless "
+                "body); if pages this large are expected, lower page_size or raise max_response_mb."
+            )
 
     def _inflate(self, data: bytes | memoryview) -> bytes:
         """Inflate `data` (up to one byte past the limit); return the next gzip member's input."""

@@ -1,34 +1,41 @@
-"""The tap: its settings and streams, the run's shared objects, and the run's start and end."""
+"""The tap: its settings, streams and shared objects, the run's start and end; the command."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+import logging
 import os
+import sys
 import typing as t
 from contextlib import contextmanager
 from functools import cached_property
 
+from singer_sdk.logging import DEFAULT_FORMAT
+
 from tap_centaur import logs, streams
 from tap_centaur.client import ApiClient
 from tap_centaur.engine import ResultsSync
-from tap_centaur.errors import TaskFailuresError, naming_earlier_failures
+from tap_centaur.errors import TapCentaurError, TaskFailuresError, naming_earlier_failures
 from tap_centaur.output import BufferedMsgSpecWriter
+from tap_centaur.redaction import excerpt, redact
 from tap_centaur.sdk_internals import SdkTap
-from tap_centaur.setting_checks import check_environment
+from tap_centaur.setting_checks import check_environment, check_log_level
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Sequence
 
     from singer_sdk.streams import Stream
 
 
 #: Settings in environment variables: TAP_CENTAUR_API_KEY, ... (`--config ENV`, Meltano).
 ENV_PREFIX = "TAP_CENTAUR_"
+logger = logging.getLogger("tap-centaur")
 
 
 class TapCentaur(SdkTap):
@@ -116,3 +123,27 @@ class TapCentaur(SdkTap):
         tasks.catalog = cases[0].catalog = cases[1].catalog = catalog
         self._tasks, self._syncs = catalog, (v1.results, v2.results)
         return [streams.ProjectsStream(self, client), tasks, *cases, v1, v2]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the tap; on failure log one line (a traceback only at DEBUG) and exit non-zero."""
+    if argv is None:  # the command: an exiting process need not collect the imports' objects
+        gc.freeze()
+    try:
+        check_log_level(os.environ, ENV_PREFIX)  # before the SDK sets up its logging with it
+        TapCentaur.cli.main(args=list(argv) if argv is not None else None)
+    except TapCentaurError as exc:
+        _fail(str(exc), exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: still one clear line
+        _fail(
+            f"Unexpected error ({type(exc).__name__}): {excerpt(str(exc))}. Rerun with "
+            "TAP_CENTAUR_LOGLEVEL=DEBUG for a traceback and report it.",
+            1,
+        )
+
+
+def _fail(message: str, exit_code: int) -> t.NoReturn:
+    logging.basicConfig(format=DEFAULT_FORMAT, style="{")  # no-op once the SDK set up logging
+    logger.error(redact(message))
+    logger.debug("Traceback of the error above:", exc_info=True)
+    sys.exit(exit_code)

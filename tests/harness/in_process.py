@@ -1,4 +1,4 @@
-"""The tap run in this process through `tap_centaur.cli.main`, as in a process of its own: its
+"""The tap run in this process through `tap_centaur.tap.main`, as in a process of its own: its
 exit code from `SystemExit`, its atexit hooks run at its end, all it changes in the process
 (streams, environment, loggers, warning filters, signal handlers, excepthook, masked secrets)
 restored afterwards. One run at a time: they share the process."""
@@ -27,14 +27,14 @@ EARLIER_THREADS_SECONDS = 10.0
 
 
 def run_in_process(argv: list[str], env: dict[str, str]) -> Run:
-    from tap_centaur import cli
+    from tap_centaur.tap import main
 
     with _IN_PROCESS:
         wait_for_tap_threads()
         started = time.monotonic()
         with _isolated_process(env) as (out, err, exit_hooks):
             try:
-                cli.main(argv)
+                main(argv)
                 code: object = 0
             except SystemExit as exc:
                 code = exc.code
