@@ -18,12 +18,11 @@ from tap_centaur import logs, streams
 from tap_centaur.client import ApiClient
 from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TapCentaurError, TaskFailuresError, naming_earlier_failures
-from tap_centaur.output import BufferedMsgSpecWriter
+from tap_centaur.output import BufferedMsgSpecWriter, Stopper
 from tap_centaur.redaction import excerpt, redact
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.setting_checks import check_environment, check_log_level
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
-from tap_centaur.signals import Stopper
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.tasks import TaskCatalog
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tap_centaur.signals import SIGNALS
+from tap_centaur.output import SIGNALS
 from tests.harness import SABOTAGE_ENV, THREE_TASKS, Sim, SimFactory, TapRunner
 
 _FIGURES = pytest.StashKey[dict[str, dict[str, Any]]]()

@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 from tap_centaur import redaction
-from tap_centaur.signals import SIGNALS
+from tap_centaur.output import SIGNALS
 from tests.harness import SABOTAGE_ENV, Run, login_config
 
 subprocess_only = pytest.mark.skipif(

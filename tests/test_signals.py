@@ -16,8 +16,7 @@ from tests.harness import Stop, login_config, partition_bookmarks
 PREAMBLE = """
 import logging, os, signal, sys, threading, time
 from tap_centaur import logs, redaction
-from tap_centaur.output import BufferedMsgSpecWriter
-from tap_centaur.signals import Stopper
+from tap_centaur.output import BufferedMsgSpecWriter, Stopper
 logging.basicConfig(stream=sys.stderr, level=logging.INFO)
 logger = logging.getLogger("tap-centaur")
 """

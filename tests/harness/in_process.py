@@ -70,7 +70,7 @@ def _isolated_process(
 ) -> Iterator[tuple[io.BytesIO, io.StringIO, list[Callable[[], object]]]]:
     """Yield the tap's stdout (bytes), stderr and atexit hooks; restore the process after."""
     from tap_centaur import redaction
-    from tap_centaur.signals import SIGNALS
+    from tap_centaur.output import SIGNALS
 
     out, err = io.BytesIO(), io.StringIO()
     stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)

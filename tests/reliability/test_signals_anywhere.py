@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tap_centaur.signals import STOP_SECONDS
+from tap_centaur.output import STOP_SECONDS
 from tests.harness import (
     LIST,
     LOGIN,
