@@ -118,6 +118,8 @@ class PublicApi:
                 200, chunks=self._counted(msg.gzipped(msg.padded_page(size))), headers=gzip
             ),
             "empty_page": lambda: self._empty_page(request),
+            "gzip_cut": lambda: Reply(200, msg.gzip_bomb(4096)[:-8], headers=gzip),
+            "br": lambda: Reply(200, b"\x0b\x02\x80{}\x03", headers=[("Content-Encoding", "br")]),
         }
         return answers[kind]() if kind in answers else CANNED[kind]()
 

@@ -25,7 +25,7 @@ FAULT_KINDS = words("429 500 502 503 reset truncate timeout html200 empty200 bad
 #: answer (`faults.ScriptedFault`), and hostile answers (issue 19): sizes, endless pages, contents.
 SCRIPTED_KINDS = words(
     "future_date no_date redirect stall answer gzip_bomb object_bomb flood gzip_flood empty_page"
-    " deep_json nan huge_number bom date_9999"
+    " deep_json nan huge_number bom date_9999 gzip_cut br"
 )
 #: Kinds whose `size` field means something: bytes of the body, or levels of nesting.
 SIZED_KINDS = ("gzip_bomb", "object_bomb", "flood", "gzip_flood", "deep_json")

@@ -82,6 +82,16 @@ def test_an_answer_too_large_or_unfit_for_json_fails_its_task_only(make_sim, tap
         figures.update(gzip_flood_wire_bytes_sent_before_the_tap_stopped=streamed)
 
 
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [("gzip_cut", "ended before the end of the compressed data"), ("br", "Content-Encoding")],
+)
+def test_a_body_that_cannot_be_decoded_is_retried_then_fails_its_task(make_sim, tap, kind, said):
+    sim, run = _run(make_sim, tap, _on_102(kind))
+
+    assert_only_task_102_failed(sim, run, "giving up after 2 attempts", said)
+
+
 @pytest.mark.timeout(60)  # the tap of 023f266 paged for ever
 @pytest.mark.parametrize(
     ("empty", "limit"), [(FOREVER, 30), (4, 5), (4, 4)], ids=["endless", "4-of-5", "4-of-4"]
