@@ -21,13 +21,14 @@ class TapCentaurError(Exception):
 
 
 class ConfigError(TapCentaurError):
-    """A setting is missing, malformed or contradicts another one."""
+    """A setting (or a --config or --catalog file) is missing, malformed or contradicts another."""
 
     exit_code = 2
 
-    def __init__(self, setting: str, problem: str, fix: str = "") -> None:
+    def __init__(self, setting: str, problem: str, fix: str = "", *, subject: str = "") -> None:
         self.setting = setting
-        super().__init__(f"Invalid setting '{setting}': {problem} {fix}".rstrip())
+        subject = subject or f"Invalid setting '{setting}'"
+        super().__init__(f"{subject}: {problem} {fix}".rstrip())
 
 
 class StateError(TapCentaurError):

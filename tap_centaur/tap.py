@@ -11,17 +11,17 @@ import sys
 import typing as t
 from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 
 from singer_sdk.logging import DEFAULT_FORMAT
 
-from tap_centaur import logs, streams
+from tap_centaur import logs, setting_checks, streams
 from tap_centaur.client import ApiClient
 from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TapCentaurError, TaskFailuresError, naming_earlier_failures
 from tap_centaur.output import BufferedMsgSpecWriter, Stopper
 from tap_centaur.redaction import excerpt, redact
 from tap_centaur.sdk_internals import SdkTap
-from tap_centaur.setting_checks import check_environment, check_log_level
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.state import PartitionStates, normalise_state, read_state_text
 from tap_centaur.tasks import TaskCatalog
@@ -29,6 +29,7 @@ from tap_centaur.tasks import TaskCatalog
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Sequence
 
+    import click
     from singer_sdk.streams import Stream
 
 
@@ -49,7 +50,7 @@ class TapCentaur(SdkTap):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         if kwargs.get("parse_env_config"):
-            check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
+            setting_checks.check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
         logs.install()
         self._writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
@@ -89,11 +90,21 @@ class TapCentaur(SdkTap):
 
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
-        """Run the tap's CLI; a broken `--state` file is a `StateError` before any request."""
+        """Run the tap's CLI; a broken `--state` or `--catalog` file is refused before a request."""
         if state is not None:
             where = f"file '{getattr(state, 'name', 'state')}'"
             state = io.StringIO(json.dumps(read_state_text(state.read(), where)))
+        if kwargs.get("catalog") is not None:
+            file, read = kwargs["catalog"], setting_checks.read_input_file
+            kwargs["catalog"] = io.StringIO(read(file.name, file.read, catalog=True))
         super().invoke(state=state, **kwargs)
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:  # noqa: ANN401
+        """The SDK's `--config` (files and ENV), once each file reads as a JSON object."""
+        for path in set(value) - {"ENV"}:
+            setting_checks.read_input_file(path, Path(path).read_bytes)
+        return super().cb_config(ctx, param, value)
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
@@ -129,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if argv is None:  # the command: an exiting process need not collect the imports' objects
         gc.freeze()
     try:
-        check_log_level(os.environ, ENV_PREFIX)  # before the SDK sets up its logging with it
+        # Before the SDK sets up its logging with it.
+        setting_checks.check_log_level(os.environ, ENV_PREFIX)
         TapCentaur.cli.main(args=list(argv) if argv is not None else None)
     except TapCentaurError as exc:
         _fail(str(exc), exc.exit_code)

@@ -64,6 +64,8 @@ def test_quick_start_has_exactly_the_demo_and_the_test_command():
 TROUBLESHOOTING_PHRASES = [
     "Invalid setting '",
     "Invalid state ",
+    "Invalid config file '",
+    "Invalid catalog file '",
     "login: the API rejected the credentials (HTTP ",
     "the API refused access (HTTP 403: ",
     "the API rejected the bearer token (HTTP 401)",

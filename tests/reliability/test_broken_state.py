@@ -83,6 +83,30 @@ def test_a_broken_state_file_is_one_clear_error_before_any_request(make_sim, tap
     assert_refused(runs, f"Invalid state file '{path}'", *fragments)
 
 
+#: A broken --config or --catalog file (None: missing): what the error line says of it.
+BROKEN_FILES: dict[str, tuple[str, str | None, str]] = {
+    "config-missing": ("--config", None, "cannot be read (No such file or directory)"),
+    "config-empty": ("--config", "", "is not valid JSON"),
+    "config-a-list": ("--config", "[1]", "is not a JSON object"),
+    "catalog-a-list": ("--catalog", "[]", "is not a JSON object"),
+    "catalog-streams-a-number": ("--catalog", '{"streams": 5}', "is not a Singer catalog"),
+    "catalog-without-stream-id": ("--catalog", '{"streams": [{}]}', "(KeyError: 'tap_stream_id')"),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_FILES)
+def test_a_broken_config_or_catalog_file_is_one_clear_error(make_sim, tap, tmp_path, name):
+    option, text, said = BROKEN_FILES[name]
+    sim = make_sim(**SIM)
+    path = tmp_path / "file.json"
+    if text is not None:
+        path.write_text(text)
+    runs = tap.run_at_levels(login_config(sim.url, TASKS), args=(option, str(path)))
+
+    assert sim.stats()["total_requests"] == 0, "a request was sent despite the broken file"
+    assert_refused(runs, f"Invalid {option[2:]} file '{path}'", said)
+
+
 def test_readable_shapes_are_normalised_merged_and_read_incrementally(
     make_sim, tap, tmp_path, figures
 ):

@@ -107,7 +107,10 @@ WIRE: dict[str, tuple[dict[str, Any], Callable[[Any], bool]]] = {
     "nan": ({}, _starts(b'{"payload":[{"agreement":NaN,"task_id":102')),
     "huge_number": ({}, _starts(b'{"payload":[{"agreement":1e400,"task_id":102')),
     "bom": ({}, _starts(b"\xef\xbb\xbf" + PAGE)),
-    "gzip_cut": ({}, lambda o: (z := zlib.decompressobj(31)).decompress(o[1]) and not z.eof),
+    "gzip_cut": (
+        {},
+        lambda o: len((z := zlib.decompressobj(31)).decompress(o[1])) > 0 and not z.eof,
+    ),
     "br": ({}, lambda o: o[0].headers["Content-Encoding"] == "br"),
 }
 

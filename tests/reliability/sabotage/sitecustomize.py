@@ -201,10 +201,10 @@ SABOTAGES: dict[str, Patch | list[Patch]] = {
     "bounds_unchecked": (".settings:CONFIG_SCHEMA", _unbounded),
     "schema_not_checked": (".settings:_check_schema", const(lambda config: None)),
     "unicode_digits_parsed": [
-        (".tap:check_environment", const(lambda environ, prefix, names: None)),
+        (".setting_checks:check_environment", const(lambda environ, prefix, names: None)),
         ("msgspec:convert", _digits_converted),
     ],
-    "log_level_unchecked": (".tap:check_log_level", const(lambda environ, prefix: None)),
+    "log_level_unchecked": (".setting_checks:check_log_level", const(lambda environ, prefix: None)),
     "login_budget_reset": (".auth:CentaurAuth._renew", _reset_budget),
     "unprocessable_is_task_error": (".client:check_status", _422_as_task_error),
     "future_start_date_accepted": (
