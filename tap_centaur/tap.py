@@ -1,4 +1,4 @@
-"""The tap: its settings, streams and shared objects, the run's start and end; the command."""
+"""The tap: settings, streams, shared objects, a run's start and end; the command, its log rules."""
 
 from __future__ import annotations
 
@@ -13,17 +13,19 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
+from singer_sdk import metrics
+from singer_sdk.exceptions import SyncLifecycleSignal
 from singer_sdk.logging import DEFAULT_FORMAT
 
-from tap_centaur import logs, setting_checks, streams
+from tap_centaur import setting_checks, streams
 from tap_centaur.client import ApiClient
 from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TapCentaurError, TaskFailuresError, naming_earlier_failures
 from tap_centaur.output import BufferedMsgSpecWriter, Stopper
-from tap_centaur.redaction import excerpt, redact
+from tap_centaur.redaction import RedactingFilter, excerpt, redact
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
-from tap_centaur.state import PartitionStates, normalise_state, read_state_text
+from tap_centaur.state import PARTITIONED_STREAMS, PartitionStates, normalise_state, read_state_text
 from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
@@ -36,6 +38,9 @@ if t.TYPE_CHECKING:
 #: Settings in environment variables: TAP_CENTAUR_API_KEY, ... (`--config ENV`, Meltano).
 ENV_PREFIX = "TAP_CENTAUR_"
 logger = logging.getLogger("tap-centaur")
+#: The SDK's line before re-raising an error from a stream's sync (singer_sdk.Stream.sync).
+SDK_SYNC_ERROR = "An unhandled error occurred while syncing '%s'"
+_PER_REQUEST = frozenset({metrics.Metric.HTTP_REQUEST_DURATION, metrics.Metric.HTTP_REQUEST_COUNT})
 
 
 class TapCentaur(SdkTap):
@@ -52,7 +57,7 @@ class TapCentaur(SdkTap):
         if kwargs.get("parse_env_config"):
             setting_checks.check_environment(os.environ, ENV_PREFIX, INTEGER_SETTINGS)
         super().__init__(*args, **kwargs)
-        logs.install()
+        install_log_rules()
         self._writer = t.cast("BufferedMsgSpecWriter", self.message_writer)
         Stopper(self._writer, lambda: dict(self.state), self.logger).install()
 
@@ -133,6 +138,38 @@ class TapCentaur(SdkTap):
         tasks.catalog = cases[0].catalog = cases[1].catalog = catalog
         self._tasks, self._syncs = catalog, (v1.results, v2.results)
         return [streams.ProjectsStream(self, client), tasks, *cases, v1, v2]
+
+
+class TapLogRules(logging.Filter):
+    """The tap's rules for other loggers' lines (below DEBUG: the tap logger's level)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether to keep `record` (a library's line cut)."""
+        # The SDK's line repeats the tap's error (the CLI's one line), or is wrong (`--test`).
+        if record.msg == SDK_SYNC_ERROR and isinstance(
+            sys.exc_info()[1], (TapCentaurError, SyncLifecycleSignal)
+        ):
+            return False
+        debug = logger.isEnabledFor(logging.DEBUG)
+        point = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        # The results streams' per-request METRIC points would be two lines per task.
+        if isinstance(point, metrics.Point) and point.metric in _PER_REQUEST and not debug:
+            return point.tags.get(metrics.Tag.STREAM) not in PARTITIONED_STREAMS
+        # A library's line (urllib3 logs any header it cannot parse, whole) is server text.
+        if not record.name.startswith((logger.name, "singer_sdk")):
+            record.msg, record.args = excerpt(record.getMessage()), None
+            if not debug:
+                record.exc_info = record.exc_text = None
+        return True
+
+
+def install_log_rules() -> None:
+    """Attach the tap's filters to every handler of the root logger (once each)."""
+    for handler in logging.getLogger().handlers:
+        # Masking last: it renders the message, and the rules read the record's arguments.
+        for new in (TapLogRules(), RedactingFilter()):
+            if not any(type(existing) is type(new) for existing in handler.filters):
+                handler.addFilter(new)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -15,14 +15,15 @@ from tests.harness import Stop, login_config, partition_bookmarks
 
 PREAMBLE = """
 import logging, os, signal, sys, threading, time
-from tap_centaur import logs, redaction
+from tap_centaur import redaction
+from tap_centaur.tap import install_log_rules
 from tap_centaur.output import BufferedMsgSpecWriter, Stopper
 logging.basicConfig(stream=sys.stderr, level=logging.INFO)
 logger = logging.getLogger("tap-centaur")
 """
 #: The main thread masks a log line (holding redaction's lock) when SIGTERM comes.
 WHILE_MASKING = """
-logs.install()
+install_log_rules()
 Stopper(BufferedMsgSpecWriter(), lambda: {"bookmarks": {}}, logger).install()
 with redaction._lock:
     os.kill(os.getpid(), signal.SIGTERM)
