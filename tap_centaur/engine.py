@@ -21,8 +21,7 @@ if t.TYPE_CHECKING:
 
     from tap_centaur.pages import Page, Record
     from tap_centaur.state import Context, PartitionStates
-    from tap_centaur.streams import TaskResultsStream
-    from tap_centaur.tasks import TaskCatalog
+    from tap_centaur.streams import TaskCatalog, TaskResultsStream
 
 logger = logging.getLogger("tap-centaur")
 

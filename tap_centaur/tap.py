@@ -26,7 +26,6 @@ from tap_centaur.redaction import RedactingFilter, excerpt, redact
 from tap_centaur.sdk_internals import SdkTap
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.state import PARTITIONED_STREAMS, PartitionStates, normalise_state, read_state_text
-from tap_centaur.tasks import TaskCatalog
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Sequence
@@ -50,7 +49,7 @@ class TapCentaur(SdkTap):
     package_name = "tap-centaur"
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = BufferedMsgSpecWriter
-    _tasks: TaskCatalog  # the run's shared objects, made with the streams
+    _tasks: streams.TaskCatalog  # the run's shared objects, made with the streams
     _syncs: tuple[ResultsSync, ResultsSync]
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
@@ -127,7 +126,7 @@ class TapCentaur(SdkTap):
         tasks = streams.TasksStream(self, client)
         v1, v2 = streams.TaskResultsStream(self, client), streams.TaskResultsV2Stream(self, client)
         v2_states = PartitionStates(self.state, v2.name)
-        catalog = TaskCatalog(
+        catalog = streams.TaskCatalog(
             client.settings, tasks.list_tasks, v2_states, lambda name: self.streams[name].selected
         )
         for stream, states in ((v1, PartitionStates(self.state, v1.name)), (v2, v2_states)):
