@@ -42,16 +42,12 @@ class CentaurStream(SdkStream):
     #: Not the SDK's STATE every 10,000 records: `ResultsSync` writes results STATE.
     STATE_MSG_FREQUENCY = sys.maxsize
     catalog: TaskCatalog  # the run's tasks, set by the tap
+    url_base = ""  # the configured API URL, set with the client
 
     def __init__(self, tap: Tap, client: ApiClient) -> None:
-        self.client, self.settings = client, client.settings
+        self.client, self.settings, self.url_base = client, client.settings, client.settings.api_url
         super().__init__(tap=tap, schema=self.shape.schema)
         self.primary_keys = self.shape.keys
-
-    @property
-    def url_base(self) -> str:
-        """The configured API URL."""
-        return self.settings.api_url
 
     @property
     def emit_activate_version_messages(self) -> bool:
