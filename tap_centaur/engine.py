@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from tap_centaur.clock import format_bookmark, format_updated_after
-from tap_centaur.errors import RUN_SCOPE, FailureStreak, TapCentaurError, scope
+from tap_centaur.errors import RUN_SCOPE, RetriesExhaustedError, TapCentaurError, scope
 from tap_centaur.parallel import PartitionFetcher
 
 if t.TYPE_CHECKING:
@@ -42,6 +42,31 @@ class Partition:
     records: int = 0
     bookmark: datetime | None = None  # taken at the first page
     end: str = ""  # once it ended: "done", "failed" or "left to results v2"
+
+
+class FailureStreak:
+    """Tasks failing in a row because the API fails (retries exhausted); thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.tripped = False  # for good, once the limit is reached
+        self.last = ""
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> bool:
+        """Count a failed task; whether the streak has reached the limit."""
+        with self._lock:
+            if isinstance(error, RetriesExhaustedError):
+                self._count += 1
+                self.last = str(error)
+                self.tripped = self.tripped or self._count >= self.limit
+            return self.tripped
+
+    def succeeded(self) -> None:
+        """A task was read whole: the streak starts again."""
+        with self._lock:
+            self._count = 0
 
 
 class ResultsSync:

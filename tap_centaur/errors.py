@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import typing as t
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -37,13 +36,10 @@ class StateError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
-        fix = (
-            "Fix or remove that entry (a task without a bookmark is read from start_date)"
-            if in_an_entry
-            else "Fix the file"
-        )
+        fix = "Fix or remove that entry (a task without a bookmark is read from start_date)"
         super().__init__(
-            f"Invalid state {where}: {problem} {fix}, or run without --state for a full sync."
+            f"Invalid state {where}: {problem} {fix if in_an_entry else 'Fix the file'}, or run "
+            "without --state for a full sync."
         )
 
 
@@ -116,28 +112,3 @@ def naming_earlier_failures(error: Exception, failures: dict[str, str]) -> Excep
 def scope(error: BaseException) -> str:
     """Whether a failure belongs to one task or to the run (anything unforeseen: the run)."""
     return error.scope if isinstance(error, TapCentaurError) else RUN_SCOPE
-
-
-class FailureStreak:
-    """Tasks failing in a row because the API fails (retries exhausted); thread-safe."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.tripped = False  # for good, once the limit is reached
-        self.last = ""
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def failed(self, error: BaseException) -> bool:
-        """Count a failed task; whether the streak has reached the limit."""
-        with self._lock:
-            if isinstance(error, RetriesExhaustedError):
-                self._count += 1
-                self.last = str(error)
-                self.tripped = self.tripped or self._count >= self.limit
-            return self.tripped
-
-    def succeeded(self) -> None:
-        """A task was read whole: the streak starts again."""
-        with self._lock:
-            self._count = 0
