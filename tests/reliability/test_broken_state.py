@@ -1,5 +1,6 @@
-"""Scenario 10, broken state files: exit 2 before any request, one ERROR line naming the file
-and the entry (INFO and DEBUG); readable shapes are normalised, keeping the earliest bookmark."""
+"""Scenario 10, broken state files (and --config, --catalog files): exit 2 before any request,
+one ERROR line naming the file and the entry (INFO and DEBUG); readable state shapes are
+normalised, keeping the earliest bookmark."""
 
 from __future__ import annotations
 
@@ -68,43 +69,28 @@ BROKEN: dict[str, tuple[Any, ...]] = {
         "'bookmarks.task_results_v2.partitions[1]",
         "task_id 'x1'",
     ),
+    # A --config or --catalog file (None: missing) that the SDK would not read.
+    "config-missing": (None, "cannot be read (No such file or directory)"),
+    "config-empty": ("", "is not valid JSON"),
+    "config-a-list": ("[1]", "is not a JSON object"),
+    "catalog-a-list": ("[]", "is not a JSON object"),
+    "catalog-streams-a-number": ('{"streams": 5}', "is not a Singer catalog"),
+    "catalog-without-stream-id": ('{"streams": [{}]}', "(KeyError: 'tap_stream_id')"),
 }
 
 
 @pytest.mark.parametrize("name", BROKEN)
-def test_a_broken_state_file_is_one_clear_error_before_any_request(make_sim, tap, tmp_path, name):
+def test_a_broken_input_file_is_one_clear_error_before_any_request(make_sim, tap, tmp_path, name):
     text, *fragments = BROKEN[name]
+    option = name.split("-")[0] if name.startswith(("config-", "catalog-")) else "state"
     sim = make_sim(**SIM)
-    path = tmp_path / "state.json"
-    path.write_text(text)
-    runs = tap.run_at_levels(login_config(sim.url, TASKS), args=("--state", str(path)))
-
-    assert sim.stats()["total_requests"] == 0, "a request was sent despite the broken state"
-    assert_refused(runs, f"Invalid state file '{path}'", *fragments)
-
-
-#: A broken --config or --catalog file (None: missing): what the error line says of it.
-BROKEN_FILES: dict[str, tuple[str, str | None, str]] = {
-    "config-missing": ("--config", None, "cannot be read (No such file or directory)"),
-    "config-empty": ("--config", "", "is not valid JSON"),
-    "config-a-list": ("--config", "[1]", "is not a JSON object"),
-    "catalog-a-list": ("--catalog", "[]", "is not a JSON object"),
-    "catalog-streams-a-number": ("--catalog", '{"streams": 5}', "is not a Singer catalog"),
-    "catalog-without-stream-id": ("--catalog", '{"streams": [{}]}', "(KeyError: 'tap_stream_id')"),
-}
-
-
-@pytest.mark.parametrize("name", BROKEN_FILES)
-def test_a_broken_config_or_catalog_file_is_one_clear_error(make_sim, tap, tmp_path, name):
-    option, text, said = BROKEN_FILES[name]
-    sim = make_sim(**SIM)
-    path = tmp_path / "file.json"
+    path = tmp_path / f"{option}.json"
     if text is not None:
         path.write_text(text)
-    runs = tap.run_at_levels(login_config(sim.url, TASKS), args=(option, str(path)))
+    runs = tap.run_at_levels(login_config(sim.url, TASKS), args=(f"--{option}", str(path)))
 
     assert sim.stats()["total_requests"] == 0, "a request was sent despite the broken file"
-    assert_refused(runs, f"Invalid {option[2:]} file '{path}'", said)
+    assert_refused(runs, f"Invalid {option} file '{path}'", *fragments)
 
 
 def test_readable_shapes_are_normalised_merged_and_read_incrementally(
