@@ -19,7 +19,7 @@ from tap_centaur.errors import (
     UnsupportedTaskError,
 )
 from tap_centaur.redaction import EXCERPT_CHARS, excerpt
-from tap_centaur.schemas import UNDOCUMENTED_FIELDS, TooDeepError, mismatch, route_labels
+from tap_centaur.schemas import UNDOCUMENTED_FIELDS, mismatch, route_labels
 
 if t.TYPE_CHECKING:
     import requests
@@ -58,7 +58,7 @@ class Page:
             if not listed:
                 return cls([_record(body, response, shape, MAX_NESTING)], False, None, time, where)
             return cls(*_parse_page(body, response, shape), time, where)
-        except TooDeepError:
+        except RecursionError:  # `mismatch`'s past MAX_NESTING
             raise _unreadable(response, _TOO_DEEP) from None
 
     def __len__(self) -> int:  # the workers' queues are bounded in records
@@ -204,7 +204,7 @@ def _parse_page(
     body: object, response: requests.Response, shape: RecordShape
 ) -> tuple[list[Record], bool, int | None]:
     if not isinstance(body, dict):
-        mismatch(body, None, MAX_NESTING)  # too deep first: `TooDeepError`
+        mismatch(body, None, MAX_NESTING)  # too deep first: `RecursionError`
         raise _unreadable(
             response, f"the body is a JSON {type(body).__name__}, not an object", shape
         )

@@ -122,10 +122,6 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 TypeCheck = dict[str | None, tuple[tuple[type, ...], "TypeCheck | None"]]
 
 
-class TooDeepError(Exception):
-    """A value nests objects and lists deeper than allowed."""
-
-
 def type_check(schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeCheck | None:
     """The check of a JSON schema's parts but its properties in `skip`; None if none."""
     check: TypeCheck = {}
@@ -139,10 +135,10 @@ def type_check(schema: dict[str, t.Any], skip: tuple[str, ...] = ()) -> TypeChec
 def mismatch(value: object, check: TypeCheck | None, levels: int) -> tuple[str, object] | None:
     """The path (".key[0]") and value of the first part of a forbidden type, or None.
 
-    Undeclared parts are walked for their depth only: `TooDeepError` past `levels`.
+    Undeclared parts are walked for their depth only: `RecursionError` past `levels`.
     """
     if levels == 0:
-        raise TooDeepError
+        raise RecursionError
     if type(value) is dict:
         declared = check or {}
         for name, item in value.items():
