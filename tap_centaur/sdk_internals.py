@@ -5,16 +5,21 @@ from __future__ import annotations
 import typing as t
 from datetime import datetime, timezone
 from functools import cached_property
+from pathlib import Path
 
 from singer_sdk import RESTStream, Tap
 from singer_sdk import singerlib as singer
+from singer_sdk.helpers._util import load_json
 
+from tap_centaur.errors import ConfigError
+from tap_centaur.redaction import excerpt
 from tap_centaur.settings import parse_settings
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
     from contextlib import AbstractContextManager
 
+    import click
     from singer_sdk.helpers.types import Context, Record
     from singer_sdk.streams import Stream
 
@@ -66,8 +71,42 @@ class SdkTap(Tap):
         with self.running(dry_run=True):
             return super().run_sync_dry_run(dry_run_record_limit, streams)
 
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:  # noqa: ANN401
+        """The SDK's `--config`, each file read once (a pipe is empty the second time)."""
+        given = super().cb_config(ctx, param, tuple(path for path in value if path == "ENV"))
+        for path in value:
+            if path != "ENV":
+                given.config |= read_input_file(path, Path(path).read_bytes)
+        return given
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The tap's check first (it never echoes a value), then the SDK's (built-in settings)."""
         if raise_errors:
             parse_settings(self.config)
         return super()._validate_config(raise_errors=raise_errors)
+
+
+def read_input_file(
+    name: str, read: Callable[[], str | bytes], *, catalog: bool = False
+) -> dict[str, t.Any]:
+    """A `--config` (`--catalog`) file's object, parsed as the SDK does; else a `ConfigError`."""
+    fix = "Start from --discover's output." if catalog else "See README.md, Settings."
+    try:
+        content = read()
+        value = load_json(content.decode() if isinstance(content, bytes) else content)
+    except OSError as error:
+        problem, fix = f"cannot be read ({error.strerror})", "Check the path."
+    except ValueError as error:  # not UTF-8, or not JSON
+        problem = f"is not valid JSON ({excerpt(str(error))})"
+    else:
+        problem = "" if isinstance(value, dict) else "is not a JSON object"
+    if catalog and not problem:
+        try:
+            singer.Catalog.from_dict(value)
+        except (LookupError, TypeError, ValueError, AttributeError) as error:
+            problem = f"is not a Singer catalog ({type(error).__name__}: {excerpt(str(error))})"
+    if not problem:
+        return value
+    subject = "Invalid catalog file '{}'" if catalog else "Invalid config file '{}'"
+    raise ConfigError(name, f"{problem}.", fix, subject=subject.format(excerpt(name)))

@@ -14,8 +14,6 @@ from functools import partial
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from singer_sdk.singerlib import Catalog
-
 from tap_centaur.clock import format_bookmark, parse_start_date
 from tap_centaur.errors import ConfigError
 from tap_centaur.redaction import excerpt
@@ -142,31 +140,6 @@ CHECKS: dict[str, Callable[[str, object], object]] = {
     "start_date": _start_date,
     "api_url": _api_url,
 }
-
-
-def read_input_file(name: str, read: Callable[[], t.AnyStr], *, catalog: bool = False) -> t.AnyStr:
-    """A `--config` file's text (`--catalog`'s), refused (`ConfigError`) unless the SDK reads it."""
-    try:
-        text = read()
-        value = json.loads(text)
-        if isinstance(value, dict) and catalog:
-            Catalog.from_dict(value)
-    except OSError as error:
-        problem = f"cannot be read ({error.strerror})."
-    except json.JSONDecodeError as error:
-        problem = f"is not valid JSON ({error})."
-    except (LookupError, TypeError, ValueError, AttributeError) as error:
-        what = "a Singer catalog" if catalog else "JSON"  # e.g. not UTF-8
-        problem = f"is not {what} ({type(error).__name__}: {excerpt(str(error))})."
-    else:
-        if isinstance(value, dict):
-            return text
-        problem = "is not a JSON object."
-    if catalog:
-        fix = "Start from --discover's output."
-        raise ConfigError(name, problem, fix, subject=f"Invalid catalog file '{name}'")
-    fix = "See README.md, Settings."
-    raise ConfigError(name, problem, fix, subject=f"Invalid config file '{name}'")
 
 
 def check_environment(environ: Mapping[str, str], prefix: str, names: Iterable[str]) -> None:

@@ -11,7 +11,6 @@ import sys
 import typing as t
 from contextlib import contextmanager
 from functools import cached_property
-from pathlib import Path
 
 from singer_sdk import metrics
 from singer_sdk.exceptions import SyncLifecycleSignal
@@ -23,14 +22,13 @@ from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TapCentaurError, TaskFailuresError, naming_earlier_failures
 from tap_centaur.output import BufferedMsgSpecWriter, Stopper
 from tap_centaur.redaction import RedactingFilter, excerpt, redact
-from tap_centaur.sdk_internals import SdkTap
+from tap_centaur.sdk_internals import SdkTap, read_input_file
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
 from tap_centaur.state import PARTITIONED_STREAMS, PartitionStates, normalise_state, read_state_text
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Sequence
 
-    import click
     from singer_sdk.streams import Stream
 
 
@@ -95,20 +93,14 @@ class TapCentaur(SdkTap):
     @classmethod
     def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:  # noqa: ANN401
         """Run the tap's CLI; a broken `--state` or `--catalog` file is refused before a request."""
-        if state is not None:
-            where = f"file '{getattr(state, 'name', 'state')}'"
+        if state is not None and not kwargs.get("about"):  # `--about` reads neither file
+            where = f"file '{excerpt(getattr(state, 'name', 'state'))}'"
             state = io.StringIO(json.dumps(read_state_text(state.read(), where)))
-        if kwargs.get("catalog") is not None:
-            file, read = kwargs["catalog"], setting_checks.read_input_file
-            kwargs["catalog"] = io.StringIO(read(file.name, file.read, catalog=True))
+        if (catalog := kwargs.get("catalog")) is not None and not kwargs.get("about"):
+            text = catalog.read()
+            read_input_file(catalog.name, lambda: text, catalog=True)
+            kwargs["catalog"] = io.StringIO(text)
         super().invoke(state=state, **kwargs)
-
-    @classmethod
-    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:  # noqa: ANN401
-        """The SDK's `--config` (files and ENV), once each file reads as a JSON object."""
-        for path in set(value) - {"ENV"}:
-            setting_checks.read_input_file(path, Path(path).read_bytes)
-        return super().cb_config(ctx, param, value)
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:

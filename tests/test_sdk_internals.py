@@ -27,6 +27,7 @@ PINNED = [
     (Tap, "_validate_config", ["self", "raise_errors"]),
     (Tap, "sync_all", ["self"]),  # final in the SDK: wrapped
     (Tap, "run_sync_dry_run", ["self", "dry_run_record_limit", "streams"]),  # likewise
+    (Tap, "cb_config", ["ctx", "param", "value"]),  # what it returns: `.config`, extended
 ]
 
 

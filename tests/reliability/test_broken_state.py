@@ -5,6 +5,8 @@ normalised, keeping the earliest bookmark."""
 from __future__ import annotations
 
 import json
+import os
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -73,6 +75,7 @@ BROKEN: dict[str, tuple[Any, ...]] = {
     "config-missing": (None, "cannot be read (No such file or directory)"),
     "config-empty": ("", "is not valid JSON"),
     "config-a-list": ("[1]", "is not a JSON object"),
+    "config-utf-16": ('{"page_size": 5}'.encode("utf-16"), "is not valid JSON ('utf-8' codec"),
     "catalog-a-list": ("[]", "is not a JSON object"),
     "catalog-streams-a-number": ('{"streams": 5}', "is not a Singer catalog"),
     "catalog-without-stream-id": ('{"streams": [{}]}', "(KeyError: 'tap_stream_id')"),
@@ -86,11 +89,28 @@ def test_a_broken_input_file_is_one_clear_error_before_any_request(make_sim, tap
     sim = make_sim(**SIM)
     path = tmp_path / f"{option}.json"
     if text is not None:
-        path.write_text(text)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
     runs = tap.run_at_levels(login_config(sim.url, TASKS), args=(f"--{option}", str(path)))
 
     assert sim.stats()["total_requests"] == 0, "a request was sent despite the broken file"
     assert_refused(runs, f"Invalid {option} file '{path}'", *fragments)
+
+
+@pytest.mark.timeout(30)  # a second read of the pipe would wait for a writer for ever
+def test_a_config_from_a_pipe_and_a_catalog_with_a_bom_are_read_as_the_sdk_reads_them(
+    make_sim, tap, tmp_path
+):
+    sim = make_sim(**SIM, record_requests=True)
+    config, pipe = login_config(sim.url, TASKS), tmp_path / "config.pipe"
+    catalog = tap.catalog_selecting(config, ["task_results"])
+    catalog.write_text("\ufeff" + catalog.read_text())  # as PowerShell 5 writes UTF-8
+    os.mkfifo(pipe)
+    threading.Thread(target=pipe.write_text, args=('{"page_size": 7}',), daemon=True).start()
+    run = tap.run(config, args=("--config", str(pipe), "--catalog", str(catalog)))
+
+    assert run.exit_code == 0, run.stderr[-2000:]
+    assert sorted(run.keys) == sorted(sim.keys())
+    assert any("limit=7" in r["query"] for r in sim.requests())  # the piped setting
 
 
 def test_readable_shapes_are_normalised_merged_and_read_incrementally(
