@@ -63,7 +63,8 @@ class ApiClient:
 
     def __init__(self, settings: Settings, user_agent: str) -> None:
         """One client for a run: one login and one retry policy shared by every stream."""
-        self.settings, self.skew, self._user_agent = settings, SkewWatch(), user_agent
+        self.settings, self._user_agent = settings, user_agent
+        self.skew = SkewWatch()  # one clock warning per run
         self.retry_policy = RetryPolicy(
             max_retries=settings.max_retries,
             backoff_factor=settings.backoff_factor,

@@ -36,10 +36,11 @@ class StateError(TapCentaurError):
     exit_code = 2
 
     def __init__(self, where: str, problem: str, *, in_an_entry: bool = True) -> None:
-        fix = "Fix or remove that entry (a task without a bookmark is read from start_date)"
+        fix = "Fix the file"
+        if in_an_entry:
+            fix = "Fix or remove that entry (a task without a bookmark is read from start_date)"
         super().__init__(
-            f"Invalid state {where}: {problem} {fix if in_an_entry else 'Fix the file'}, or run "
-            "without --state for a full sync."
+            f"Invalid state {where}: {problem} {fix}, or run without --state for a full sync."
         )
 
 

@@ -106,13 +106,13 @@ def _api_url(name: str, value: object) -> object:
             f"'{excerpt(scheme)}...@{excerpt(host, 80)}' carries credentials (user:password@).",
             "Remove them: the tap authenticates with api_key and username/api_password.",
         )
+    fix = "Give the API's base URL with its scheme, e.g. https://api.centaurlabs.com."
     try:
         parts = urlsplit(url)
         _ = parts.port
     except ValueError:  # a bracket left open, a port that is no number or out of range
-        raise ConfigError(name, f"'{excerpt(value, 80)}' is not a valid URL.") from None
+        raise ConfigError(name, f"'{excerpt(value, 80)}' is not a valid URL.", fix) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        fix = "Include the scheme, e.g. https://api.centaurlabs.com."
         raise ConfigError(name, f"'{excerpt(value, 80)}' is not an http(s) URL.", fix)
     if parts.query or parts.fragment:
         raise ConfigError(name, "must not carry a query or fragment.")
