@@ -14,6 +14,7 @@ from itertools import groupby
 
 from tap_centaur.clock import format_bookmark, format_updated_after
 from tap_centaur.errors import RUN_SCOPE, RetriesExhaustedError, TapCentaurError, scope
+from tap_centaur.output import start_thread
 from tap_centaur.parallel import PartitionFetcher
 
 if t.TYPE_CHECKING:
@@ -100,23 +101,15 @@ class ResultsSync:
         )
         self._started: Future[bool] | None = None
         self._stopped_by: BaseException | None = None
-        self._waiting_for_batch: list[Partition] = []
+        self._waiting_for_batch: list[tuple[Context, datetime]] = []  # (context, bookmark)
         self._last_state = time.monotonic()
         self._unsaved = False  # bookmarks moved since the last STATE
         self._started_at = self._logged_at = 0.0  # when the workers started, progress logged
 
     def start_early(self) -> Future[bool]:
         """Start in a daemon thread (a run that fails meanwhile exits without waiting for it)."""
-        if self._started is None:  # the SDK's thread alone calls it
-            self._started = started = Future[bool]()
-
-            def start() -> None:
-                try:
-                    started.set_result(self._start())
-                except BaseException as error:  # noqa: BLE001 - `records()` raises it
-                    started.set_exception(error)
-
-            threading.Thread(target=start, name="tap-centaur-start", daemon=True).start()
+        if self._started is None:  # the SDK's thread alone calls it; `records()` raises its error
+            self._started = start_thread(self._start, "tap-centaur-start")
         return self._started
 
     def close(self) -> None:
@@ -146,8 +139,8 @@ class ResultsSync:
 
     def release_batched(self) -> None:
         """Bookmark the partitions whose records are now in an announced BATCH, write STATE."""
-        for partition in self._waiting_for_batch:
-            self._set_bookmark(partition)
+        for context, bookmark in self._waiting_for_batch:
+            self._states.set_bookmark(context, bookmark)
         self._waiting_for_batch = []
         self._flush_state()
 
@@ -241,14 +234,11 @@ class ResultsSync:
                 partition.label,
             )
         elif self._batched:
-            self._waiting_for_batch.append(partition)
+            self._waiting_for_batch.append((partition.context, partition.bookmark))
         else:
-            self._set_bookmark(partition)
+            self._states.set_bookmark(partition.context, partition.bookmark)
             self._unsaved = True
             self._save_if_due()
-
-    def _set_bookmark(self, partition: Partition) -> None:
-        self._states.set_bookmark(partition.context, t.cast("datetime", partition.bookmark))
 
     def _save_if_due(self) -> None:
         if self._unsaved and time.monotonic() - self._last_state >= self._state_interval:

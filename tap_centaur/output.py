@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import typing as t
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from singer_sdk import singerlib as singer
@@ -30,6 +31,7 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.singerlib.messages import Message
 
+T = t.TypeVar("T")
 BUFFER_BYTES = 64 * 1024
 #: A write to a pipe of at most this many bytes is atomic: all of it reaches the pipe, or none.
 PIPE_BUF = getattr(select, "PIPE_BUF", 512)
@@ -217,6 +219,25 @@ class Stopper:
             with contextlib.suppress(OSError, ValueError):  # no descriptor: nowhere to write
                 lines.append((stream.fileno(), (handler.format(record) + "\n").encode()))
         return lines
+
+
+def start_thread(work: Callable[[], T], name: str) -> Future[T]:
+    """`work()` in a daemon thread that leaves signals to the main thread, as its threads do."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # noqa: BLE001 - the future's owner sees it
+            future.set_exception(error)
+
+    # Inherited: a signal given to another thread goes unseen while the main thread waits.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        threading.Thread(target=run, name=name, daemon=True).start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    return future
 
 
 def _write(lines: list[tuple[int, bytes]]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import threading
@@ -195,15 +194,6 @@ class TaskCatalog:
                 logger.info("Found %s.", found)
                 logger.debug("Task ids found: %s", sorted(self._listed))
             return self._listed
-
-    def list_early(self) -> None:
-        """Read the task list in a background thread (a failure there is retried on use)."""
-
-        def list_quietly() -> None:
-            with contextlib.suppress(Exception):
-                self.listed()
-
-        threading.Thread(target=list_quietly, name="tap-centaur-tasks", daemon=True).start()
 
     def task_ids(self, *, v2: bool) -> tuple[int, ...]:
         """This shard's tasks read through v1 (all when v2 is not selected) or v2, in order."""

@@ -20,7 +20,7 @@ from tap_centaur import setting_checks, streams
 from tap_centaur.client import ApiClient
 from tap_centaur.engine import ResultsSync
 from tap_centaur.errors import TapCentaurError, TaskFailuresError, naming_earlier_failures
-from tap_centaur.output import BufferedMsgSpecWriter, Stopper
+from tap_centaur.output import BufferedMsgSpecWriter, Stopper, start_thread
 from tap_centaur.redaction import RedactingFilter, excerpt, redact
 from tap_centaur.sdk_internals import SdkTap, read_input_file
 from tap_centaur.settings import CONFIG_SCHEMA, INTEGER_SETTINGS, draft7, parse_settings
@@ -35,8 +35,6 @@ if t.TYPE_CHECKING:
 #: Settings in environment variables: TAP_CENTAUR_API_KEY, ... (`--config ENV`, Meltano).
 ENV_PREFIX = "TAP_CENTAUR_"
 logger = logging.getLogger("tap-centaur")
-#: The SDK's line before re-raising an error from a stream's sync (singer_sdk.Stream.sync).
-SDK_SYNC_ERROR = "An unhandled error occurred while syncing '%s'"
 _PER_REQUEST = frozenset({metrics.Metric.HTTP_REQUEST_DURATION, metrics.Metric.HTTP_REQUEST_COUNT})
 
 
@@ -72,8 +70,8 @@ class TapCentaur(SdkTap):
         else:
             if self.streams["task_results"].selected:
                 self._syncs[0].start_early()
-            if self.streams["tasks"].selected:
-                self._tasks.list_early()
+            if self.streams["tasks"].selected:  # a failure there is retried on use
+                start_thread(self._tasks.listed, "tap-centaur-tasks")
         try:
             yield
         except Exception as error:
@@ -136,8 +134,8 @@ class TapLogRules(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Whether to keep `record` (a library's line cut)."""
-        # The SDK's line repeats the tap's error (the CLI's one line), or is wrong (`--test`).
-        if record.msg == SDK_SYNC_ERROR and isinstance(
+        # `Stream.sync`'s line as it re-raises repeats the tap's one line, or is wrong (`--test`).
+        if record.msg == "An unhandled error occurred while syncing '%s'" and isinstance(
             sys.exc_info()[1], (TapCentaurError, SyncLifecycleSignal)
         ):
             return False
