@@ -32,7 +32,8 @@ class Stop:
     passed, stdout holds `after_text` or `after()` is true, whichever is set. `blocked_reader`:
     stop reading, signal once the pipe is full (the tap blocked writing), read again after
     `resume_after` seconds or (None) once the run ended. `close_reader`: close the pipe once
-    due (the target exited)."""
+    due (the target exited). `to_thread`: signal a thread other than the main one (Linux's
+    kill(2) of a thread id: the kernel may give a process's signal to any of its threads)."""
 
     sig: int | None = signal.SIGKILL
     after_bytes: int | None = None
@@ -42,6 +43,7 @@ class Stop:
     blocked_reader: bool = False
     resume_after: float | None = None
     close_reader: bool = False
+    to_thread: bool = False
 
     def due(self, out: bytes | bytearray, elapsed: float) -> bool:
         return (
@@ -160,7 +162,11 @@ def _signal(process: subprocess.Popen[bytes], fd: int, stop: Stop, deadline: flo
         _wait_for_a_full_pipe(process, fd, deadline)
     sent = None
     if stop.sig is not None and process.poll() is None:
-        process.send_signal(stop.sig)
+        target = process.pid
+        if stop.to_thread:  # the newest thread (ids grow): not the main one, whose id is the pid
+            target = max(int(tid) for tid in os.listdir(f"/proc/{process.pid}/task"))
+            assert target != process.pid, "the run has no thread but its main one"
+        os.kill(target, stop.sig)
         sent = time.monotonic()
     if stop.close_reader:  # the pipe's read end closes; the descriptor now reads /dev/null
         null = os.open(os.devnull, os.O_RDONLY)

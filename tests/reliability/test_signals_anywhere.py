@@ -55,7 +55,7 @@ def _scenario(make_sim, activity):
         "stuck target": lambda: Stop(**BLOCKED),
         "slow target": lambda: Stop(**BLOCKED, resume_after=0.5),
         "closed target": lambda: Stop(**BLOCKED, close_reader=True),
-    }[activity]()
+    }[activity.removesuffix(" to a thread")]()
     return sim, config, stop
 
 
@@ -86,9 +86,10 @@ def _check_stopped(run, sim, sig, activity, *, long_lines=False):
         assert sim.keys(task) <= emitted, f"task {task} is bookmarked past records not written"
 
 
-#: Every signal at every activity; SIGQUIT (its stack dump, then the same stop) at the task list.
+#: Every signal at every activity; SIGQUIT (its stack dump, then the same stop) at the task list;
+#: SIGHUP at the login given to a thread other than the main one (which waits for the login).
 STOPS = [(activity, sig) for activity in ACTIVITIES for sig in SIGNALS]
-STOPS.append(("task list", signal.SIGQUIT))
+STOPS += [("task list", signal.SIGQUIT), ("login to a thread", signal.SIGHUP)]
 
 
 @pytest.mark.parametrize(("activity", "sig"), STOPS, ids=[f"{a}-{s.name}" for a, s in STOPS])
@@ -96,7 +97,8 @@ def test_a_signal_ends_the_run_promptly_whatever_it_is_doing(make_sim, tap, figu
     """A slow target reads again 0.5 s after the tap blocked writing: the final STATE is
     written. A closed target exits with the signal (Ctrl-C ends a whole pipeline)."""
     sim, config, stop = _scenario(make_sim, activity)
-    run = tap.run(config, stop=replace(stop, sig=sig), timeout=REQUEST_TIMEOUT / 2)
+    stop = replace(stop, sig=sig, to_thread=activity.endswith("to a thread"))
+    run = tap.run(config, stop=stop, timeout=REQUEST_TIMEOUT / 2)
     _check_stopped(run, sim, sig, activity)
     figures.update(exit_code=run.exit_code, seconds_to_exit=round(run.stop_seconds or 0, 2))
     if activity == "between pages":  # a run from its last STATE completes the data
