@@ -50,7 +50,6 @@ def make_sim() -> Iterator[SimFactory]:
 
 @pytest.fixture
 def sim(make_sim: SimFactory) -> Sim:
-    """The default simulator: tasks 101 (250 cases), 102 (120) and 103 (none)."""
     return make_sim(**THREE_TASKS)
 
 

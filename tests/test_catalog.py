@@ -41,14 +41,9 @@ def test_activate_version_only_for_streams_read_whole(make_sim, tap, extra, expe
     """Never for the results streams, whose runs read only what changed: a target honouring
     it would soft-delete (or delete) every case loaded before (issue 13)."""
     sim = make_sim(tasks=3, cases=(20, 10, 5), unsupported_task_ids=(103,))
-    case = sim.truth(101)[0]
-    config = login_config(
-        sim.url,
-        [101, 102, 103],
-        emit_activate_version_messages=True,
-        case_ids=[{"task_id": 101, "case_id": case["case_id"]}],
-        **extra,
-    )
+    cases = [{"task_id": 101, "case_id": sim.truth(101)[0]["case_id"]}]
+    versions = {"emit_activate_version_messages": True, "case_ids": cases}
+    config = login_config(sim.url, [101, 102, 103], **versions, **extra)
     first = tap.run(config)
     assert first.exit_code == 0, first.stderr
     assert activate_versions(first) == expected

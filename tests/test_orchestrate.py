@@ -78,7 +78,6 @@ def level_of(entry: EventLogEntry) -> int:
 
 
 def messages(log: Sequence[EventLogEntry], level: int = logging.DEBUG) -> list[str]:
-    """The lines of a run's log at `level` or above."""
     return [e.user_message for e in log if e.dagster_event is None and level_of(e) >= level]
 
 

@@ -33,7 +33,6 @@ def test_file_is_valid_and_a_broken_copy_is_not(name: str, tmp_path: Path) -> No
     broken = tmp_path / Path(name).name
     misspelt = re.sub(rf"^(\s*(- )?){good}:", rf"\g<1>{bad}:", text, count=1, flags=re.M)
     broken.write_text(misspelt, encoding="utf-8")
-    assert broken.read_text(encoding="utf-8") != text
     command = (sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema)
     for path, code in ((ROOT / name, 0), (broken, 1)):
         done = run(*command, str(path), check=False)

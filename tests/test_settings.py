@@ -31,11 +31,6 @@ NOON = datetime(2024, 1, 31, 12, 30, tzinfo=UTC)
         ({"api_key": " k-123456\n"}, "api_key", "k-123456"),
         ({"bearer_token": "\tt-123456\r\n"}, "bearer_token", "t-123456"),
         ({"labeling_state": "Gold Standard"}, "labeling_state", ("Gold Standard",)),
-        (
-            {"labeling_state": ["Labeled", "Flagged", "Labeled"]},
-            "labeling_state",
-            ("Labeled", "Flagged"),
-        ),
         ({"labeling_state": '["Labeled", "Flagged"]'}, "labeling_state", ("Labeled", "Flagged")),
         ({}, "labeling_state", ()),
         ({"start_date": "2024-01-31"}, "start_date", datetime(2024, 1, 31, tzinfo=UTC)),

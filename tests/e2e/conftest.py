@@ -38,7 +38,6 @@ METRIC = re.compile(r"METRIC: (\{.*\})\s*$")
 
 
 def by_key(records: Iterable[dict[str, Any]]) -> Rows:
-    """Records by (task_id, case_id), each case once."""
     records = list(records)
     keyed = {(r["task_id"], r["case_id"]): r for r in records}
     assert len(keyed) == len(records), "two records of one case"
@@ -46,7 +45,6 @@ def by_key(records: Iterable[dict[str, Any]]) -> Rows:
 
 
 def unavailable(reason: str) -> None:
-    """Skip, or fail when the caller said the end-to-end tests must run."""
     if REQUIRED:
         pytest.fail(f"{reason} (TAP_CENTAUR_E2E_REQUIRED is set)")
     pytest.skip(reason)
@@ -72,14 +70,12 @@ class Meltano:
     project: Path = ROOT
 
     def __call__(self, *args: str, check: bool = True, stdin: Path | None = None) -> RunResult:
-        """Run `meltano ARGS`; with `check`, fail the test (showing the log) on a non-zero exit."""
         return self.concurrently([args], stdin, check)[0]
 
     def concurrently(
         self, commands: Sequence[tuple[str, ...]], stdin: Path | None = None, check: bool = True
     ) -> list[RunResult]:
-        """Start every `meltano ARGS` of `commands` at once (each reading `stdin`), then wait.
-        Output goes to files in `workdir`: a pipe could fill while the test waits for another."""
+        """Start every command at once, then wait; output to files (a pipe could fill meanwhile)."""
         started = []
         for args in commands:
             out = self.workdir / f"meltano-{uuid.uuid4().hex[:8]}"
@@ -158,16 +154,13 @@ class Postgres:
             return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
     def rows(self, table: str) -> dict[tuple[int, int], dict[str, Any]]:
-        """Every row of `table`, keyed by (task_id, case_id), each key once."""
         return by_key(self.table(table))
 
     def primary_key(self, table: str) -> str:
-        """The definition of `table`'s primary key, e.g. "PRIMARY KEY (task_id, case_id)"."""
         sql = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'p'"
         return str(self.scalar(f"{sql} AND conrelid = %s::regclass", (f"{self.schema}.{table}",)))
 
     def extracted_since(self, table: str, since: Any) -> set[tuple[int, int]]:
-        """The (task_id, case_id) of the rows of `table` loaded after `since`."""
         sql = f"SELECT task_id, case_id FROM {{schema}}.{table} WHERE _sdc_extracted_at > %s"
         return set(self.all(sql, (since,)))
 
@@ -184,7 +177,6 @@ def pg_settings() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def meltano_bin() -> str:
-    """The `meltano` that `make e2e` installed, with this project's plugins."""
     executable = os.environ.get("MELTANO_BIN", str(ROOT / ".meltano-venv" / "bin" / "meltano"))
     if not Path(executable).is_file() or not (ROOT / ".meltano" / ".stamp-e2e-plugins").exists():
         unavailable("needs Meltano and the plugins of meltano.yml: `make e2e` installs them")
@@ -200,7 +192,6 @@ def clean_env() -> dict[str, str]:
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    """A simulator with two tasks of 120 and 75 cases, on a free port."""
     config = SimConfig(port=0, tasks=2, first_task_id=101, cases=(120, 75), seed=20241)
     with Simulator(config) as simulator:
         yield simulator
@@ -226,7 +217,6 @@ def meltano_for(meltano_bin: str, sim: Simulator, workdir: Path) -> Meltano:
 def schema_for(
     pg_settings: dict[str, str], meltano: Meltano, target: str = "target-postgres"
 ) -> Iterator[Postgres]:
-    """A fresh schema that `meltano`'s `target` loads into, dropped on exit."""
     database = Postgres(pg_settings, f"e2e_{uuid.uuid4().hex[:12]}")
     meltano.env[f"{target.upper().replace('-', '_')}_DEFAULT_TARGET_SCHEMA"] = database.schema
     try:
@@ -246,11 +236,7 @@ def postgres(pg_settings: dict[str, str], meltano: Meltano) -> Iterator[Postgres
         yield database
 
 
-# --- what the tests compare: rows with the simulator's data, recorded requests, logs, state
-
-
 def truth_by_key(sim: Simulator, task_ids: Collection[int] | None = None) -> Rows:
-    """The simulator's v1 case results (of `task_ids`, or all) as the tap emits them."""
     emitted = as_emitted(sim.truth(), CASE_RESULT_SCHEMA)
     return by_key(r for r in emitted if task_ids is None or r["task_id"] in task_ids)
 
@@ -265,8 +251,7 @@ def same(stored: Any, emitted: Any) -> bool:
 
 
 def assert_rows_match(rows: Rows, truth: Rows, schema: dict[str, Any] = CASE_RESULT_SCHEMA) -> None:
-    """The table (or file) holds exactly the cases of `truth`, each field as the tap emits it
-    (a field the row lacks: null)."""
+    """Exactly the cases of `truth`, each field as the tap emits it (one the row lacks: null)."""
     assert set(rows) == set(truth)
     for key, expected in truth.items():
         for name in schema["properties"]:
@@ -275,24 +260,20 @@ def assert_rows_match(rows: Rows, truth: Rows, schema: dict[str, Any] = CASE_RES
 
 
 def read_jsonl(path: Path) -> Rows:
-    """The records target-jsonl wrote, each case once."""
     return by_key(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
 
 
 def first_pages(sim: Simulator, path: str = RESULTS_V1) -> list[dict[str, str]]:
-    """The parameters of each recorded first-page request to `path` (no `last_sequence_id`):
-    one per partition a run read."""
+    """The parameters of each recorded first-page request to `path`: one per partition read."""
     asked = [(r["path"], dict(parse_qsl(r["query"]))) for r in sim.requests()]
     return [params for at, params in asked if at == path and "last_sequence_id" not in params]
 
 
 def first_pages_per_task(sim: Simulator, path: str = RESULTS_V1) -> Counter[int]:
-    """How many times each task's reading started (its first page was asked for)."""
     return Counter(int(params["task_id"]) for params in first_pages(sim, path))
 
 
 def record_counts(log: str) -> Counter[str]:
-    """Records the tap emitted per stream, from the SDK's `record_count` METRIC lines."""
     counts: Counter[str] = Counter()
     for found in filter(None, map(METRIC.search, log.splitlines())):
         metric = json.loads(found.group(1))
@@ -318,7 +299,6 @@ def just_after(*bookmark_values: str) -> float:
 
 
 def activate_versions(output: str) -> int:
-    """ACTIVATE_VERSION messages target-postgres received, from its closing summary."""
     found = re.search(r"(\d+) activate version messages", output)
     assert found, "target-postgres logged no summary"
     return int(found.group(1))

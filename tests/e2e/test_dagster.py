@@ -87,12 +87,10 @@ def tap_window(log: Log, extractor: str) -> tuple[datetime, datetime]:
 
 
 def change_cases(sim: Simulator, at: float) -> set[tuple[int, int]]:
-    """Give three cases of every task a new read at `at`; return their keys."""
     return {(t, c) for t in sim.task_ids() for c in sim.update_cases(t, count=3, rng_seed=t, at=at)}
 
 
 def assert_each_task_read_once_from(sim: Simulator, marks: dict[int, str]) -> None:
-    """Each task was read once, from its bookmark in `marks` or, without one, in full."""
     assert first_pages_per_task(sim) == dict.fromkeys(sim.task_ids(), 1)
     for params in first_pages(sim):
         mark = marks.get(int(params["task_id"]))

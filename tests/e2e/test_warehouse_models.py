@@ -109,15 +109,8 @@ def expected_marts(
         }
         for r in truth_v2
     ]
-    gold: tuple[str, ...] = (
-        *KEY,
-        "task_name",
-        "task_type",
-        "results_api",
-        "labeling_state",
-        "correct_label",
-    )
-    gold += ("correct_label_wkt", "correct_label_text", "qualified_reads")
+    gold = [*KEY, "task_name", "task_type", "results_api", "labeling_state", "correct_label"]
+    gold += ["correct_label_wkt", "correct_label_text", "qualified_reads"]
     return {
         "case_labels": labels,
         "case_votes": [
@@ -182,7 +175,6 @@ class Warehouse:
     no_counts: tuple[int, int]
 
     def truth(self) -> list[Record]:
-        """The v1 case results (of the tasks v1 serves), as the tap emits them."""
         return list(truth_by_key(self.sim, set(self.sim.task_ids()) - set(V2_TASKS)).values())
 
     def truth_v2(self) -> list[Record]:
@@ -193,7 +185,6 @@ class Warehouse:
 def warehouse(
     meltano_bin: str, pg_settings: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Warehouse]:
-    """Two syncs of three v1 tasks and two v2-only ones into PostgreSQL, in discovery mode."""
     config = SimConfig(
         port=0, tasks=4, cases=(60, 60, 60, 40), seed=7, unsupported_task_ids=(104,),
         record_requests=True,

@@ -73,11 +73,9 @@ class Sim(Simulator):
         self.tokens.issue = recording_issue  # type: ignore[method-assign]
 
     def keys(self, task_id: int | None = None) -> set[tuple[int, int]]:
-        """(task_id, case_id) of every case the simulator holds now."""
         return {(c["task_id"], c["case_id"]) for c in self.truth(task_id)}
 
     def emitted(self, task_id: int | None = None) -> list[dict[str, Any]]:
-        """The current case results (one task or all) as the tap emits them."""
         return as_emitted(self.truth(task_id), CASE_RESULT_SCHEMA)
 
     def truth_by_key(self) -> dict[tuple[int, int], dict[str, Any]]:
@@ -187,7 +185,6 @@ class TapRunner:
 
     @property
     def count(self) -> int:
-        """Runs so far (discoveries not counted)."""
         return len(list(self.tmp_path.glob("run-*")))
 
     def run_at_levels(
@@ -198,11 +195,9 @@ class TapRunner:
     def discover(self, config: dict[str, Any]) -> dict[str, Any]:
         run = self.run(config, args=["--discover"])
         assert run.exit_code == 0, run.stderr[-3000:]
-        catalog: dict[str, Any] = json.loads(run.stdout)
-        return catalog
+        return dict(json.loads(run.stdout))
 
     def catalog_selecting(self, config: dict[str, Any], streams: Iterable[str]) -> Path:
-        """The path of the discovered catalog with only `streams` selected."""
         catalog = self.discover(config)
         wanted = set(streams)
         for stream in catalog["streams"]:

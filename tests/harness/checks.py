@@ -74,7 +74,6 @@ class Run:
 
     @property
     def keys(self) -> list[tuple[int, int]]:
-        """(task_id, case_id) of the task_results records, in output order."""
         return [(r["task_id"], r["case_id"]) for r in self.records]
 
     @property
@@ -91,7 +90,6 @@ class Run:
 
     @property
     def retries(self) -> int:
-        """How many retries the tap logged ('Retrying (n of m) in x s after: ...')."""
         return self.stderr.count("Retrying (")
 
     def records_after_last_state(self) -> list[tuple[int, int]]:
@@ -140,7 +138,6 @@ def assert_no_secrets(run: Run, secrets: Iterable[str]) -> None:
 
 
 def leaked_form(secret: str, text: str) -> str | None:
-    """The first form of `secret` (see `assert_no_secrets`) found in `text`, else None."""
     for form in _whole_forms(secret):
         if form in text:
             return form

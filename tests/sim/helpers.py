@@ -41,8 +41,7 @@ class Client(requests.Session):
     def page(self, path: str = LIST, **params: Any) -> Page:
         r = self.call(path, **params)
         assert r.status_code == 200, r.text
-        page: Page = r.json()
-        return page
+        return dict(r.json())
 
     def walk(self, path: str = LIST, **params: Any) -> tuple[list[Any], list[Page]]:
         """Follow `last_sequence_id` while `has_next` is true -> (items, pages)."""

@@ -52,7 +52,6 @@ def _is(status: int, type_: str, body: bytes | None = None) -> Callable[[Any], b
 
 
 def _page(check: Callable[[requests.Response], bool]) -> Callable[[Any], bool]:
-    """The normal page, and what `check` says of its response."""
     return lambda outcome: outcome[1].startswith(PAGE) and check(outcome[0])
 
 
