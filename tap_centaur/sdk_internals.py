@@ -97,7 +97,7 @@ def read_input_file(
         value = load_json(content.decode() if isinstance(content, bytes) else content)
     except OSError as error:
         problem, fix = f"cannot be read ({error.strerror})", "Check the path."
-    except ValueError as error:  # not UTF-8, or not JSON
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, too deep
         problem = f"is not valid JSON ({excerpt(str(error))})"
     else:
         problem = "" if isinstance(value, dict) else "is not a JSON object"

@@ -15,7 +15,7 @@ from tap_centaur.errors import StateError
 from tap_centaur.settings import LABELING_STATES
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
     from singer_sdk.helpers.types import TapState
@@ -34,14 +34,15 @@ def partition_key(context: Mapping[str, t.Any]) -> PartitionKey:
     return tuple(sorted(context.items()))
 
 
-def read_state_text(text: str, where: str) -> dict[str, t.Any]:
-    """Decode a state file's text and check it (`normalise_state`); else a `StateError`."""
+def read_state_text(read: Callable[[], str], where: str) -> dict[str, t.Any]:
+    """Read a state file's text and check it (`normalise_state`); else a `StateError`."""
+    try:
+        text = read()
+        value = json.loads(text) if text.strip() else {}
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, too deep
+        raise StateError(where, f"it is not valid JSON ({error}).", in_an_entry=False) from None
     if not text.strip():
         raise StateError(where, "the file is empty (an empty state is {}).", in_an_entry=False)
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise StateError(where, f"it is not valid JSON ({error}).", in_an_entry=False) from None
     return normalise_state(value, where)
 
 

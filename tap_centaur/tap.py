@@ -10,7 +10,7 @@ import os
 import sys
 import typing as t
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 
 from singer_sdk import metrics
 from singer_sdk.exceptions import SyncLifecycleSignal
@@ -93,11 +93,11 @@ class TapCentaur(SdkTap):
         """Run the tap's CLI; a broken `--state` or `--catalog` file is refused before a request."""
         if state is not None and not kwargs.get("about"):  # `--about` reads neither file
             where = f"file '{excerpt(getattr(state, 'name', 'state'))}'"
-            state = io.StringIO(json.dumps(read_state_text(state.read(), where)))
+            state = io.StringIO(json.dumps(read_state_text(state.read, where)))
         if (catalog := kwargs.get("catalog")) is not None and not kwargs.get("about"):
-            text = catalog.read()
-            read_input_file(catalog.name, lambda: text, catalog=True)
-            kwargs["catalog"] = io.StringIO(text)
+            read = cache(catalog.read)  # read once, within the check (it may not be UTF-8)
+            read_input_file(catalog.name, read, catalog=True)
+            kwargs["catalog"] = io.StringIO(read())
         super().invoke(state=state, **kwargs)
 
     @classmethod

@@ -101,7 +101,7 @@ def test_a_partition_without_a_bookmark_is_kept_and_wins_a_merge():
 def test_a_stream_state_that_is_a_list_is_an_error_naming_it():
     """The one broken shape tests/reliability/test_broken_state.py does not try."""
     with pytest.raises(StateError) as caught:
-        read_state_text('{"bookmarks": {"task_results": []}}', "file 'state.json'")
+        read_state_text(lambda: '{"bookmarks": {"task_results": []}}', "file 'state.json'")
     assert str(caught.value).startswith("Invalid state file 'state.json': ")
     assert "'bookmarks.task_results' is a JSON list" in str(caught.value)
     assert caught.value.exit_code == 2

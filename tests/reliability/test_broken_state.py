@@ -37,6 +37,8 @@ BROKEN: dict[str, tuple[Any, ...]] = {
     "empty": ("", "the file is empty"),
     "whitespace": (" \n\t \n", "the file is empty"),
     "malformed-json": ('{"bookmarks": {"task_results": ', "not valid JSON"),
+    "utf-16": ("{}".encode("utf-16"), "not valid JSON ('utf-8' codec"),
+    "nested-too-deep": ("[" * 100_000 + "]" * 100_000, "not valid JSON (maximum recursion"),
     "a-json-list": ("[]", "a JSON list, not an object"),
     "a-json-string": ('"bookmarks"', "a JSON string, not an object"),
     "bookmarks-a-list": ('{"bookmarks": []}', "'bookmarks' is a JSON list"),
@@ -76,7 +78,9 @@ BROKEN: dict[str, tuple[Any, ...]] = {
     "config-empty": ("", "is not valid JSON"),
     "config-a-list": ("[1]", "is not a JSON object"),
     "config-utf-16": ('{"page_size": 5}'.encode("utf-16"), "is not valid JSON ('utf-8' codec"),
+    "config-too-deep": ("[" * 100_000 + "]" * 100_000, "is not valid JSON (maximum recursion"),
     "catalog-a-list": ("[]", "is not a JSON object"),
+    "catalog-utf-16": ('{"streams": []}'.encode("utf-16"), "is not valid JSON ('utf-8' codec"),
     "catalog-streams-a-number": ('{"streams": 5}', "is not a Singer catalog"),
     "catalog-without-stream-id": ('{"streams": [{}]}', "(KeyError: 'tap_stream_id')"),
 }

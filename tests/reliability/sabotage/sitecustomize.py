@@ -180,7 +180,7 @@ SABOTAGES: dict[str, Patch | list[Patch]] = {
     ),
     "state_not_checked": [
         (".tap:normalise_state", const(lambda state, where: state)),
-        (".tap:read_state_text", const(lambda text, where: json.loads(text))),
+        (".tap:read_state_text", const(lambda read, where: json.loads(read()))),
     ],
     "output_errors_unexplained": (".output:output_failure", const(lambda error: None)),
     "tls_failures_retried": (".retry:_never_retried", const(lambda exc: False)),
