@@ -37,7 +37,7 @@ def partition_key(context: Mapping[str, t.Any]) -> PartitionKey:
 def read_state_text(read: Callable[[], str], where: str) -> dict[str, t.Any]:
     """Read a state file's text and check it (`normalise_state`); else a `StateError`."""
     try:
-        text = read()
+        text = read().removeprefix("\ufeff")  # a UTF-8 BOM, which the SDK's reading skips too
         value = json.loads(text) if text.strip() else {}
     except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, too deep
         raise StateError(where, f"it is not valid JSON ({error}).", in_an_entry=False) from None

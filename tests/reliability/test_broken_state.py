@@ -101,16 +101,19 @@ def test_a_broken_input_file_is_one_clear_error_before_any_request(make_sim, tap
 
 
 @pytest.mark.timeout(30)  # a second read of the pipe would wait for a writer for ever
-def test_a_config_from_a_pipe_and_a_catalog_with_a_bom_are_read_as_the_sdk_reads_them(
+def test_a_config_from_a_pipe_and_files_with_a_bom_are_read_as_the_sdk_reads_them(
     make_sim, tap, tmp_path
 ):
     sim = make_sim(**SIM, record_requests=True)
     config, pipe = login_config(sim.url, TASKS), tmp_path / "config.pipe"
     catalog = tap.catalog_selecting(config, ["task_results"])
     catalog.write_text("\ufeff" + catalog.read_text())  # as PowerShell 5 writes UTF-8
+    (state := tmp_path / "state.json").write_text("\ufeff{}")
     os.mkfifo(pipe)
     threading.Thread(target=pipe.write_text, args=('{"page_size": 7}',), daemon=True).start()
-    run = tap.run(config, args=("--config", str(pipe), "--catalog", str(catalog)))
+    run = tap.run(
+        config, args=("--config", str(pipe), "--catalog", str(catalog), "--state", str(state))
+    )
 
     assert run.exit_code == 0, run.stderr[-2000:]
     assert sorted(run.keys) == sorted(sim.keys())
