@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import inspect
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import _ConfigInput
 
 from tap_centaur import sdk_internals
 from tap_centaur.errors import ConfigError
@@ -91,3 +93,14 @@ def test_the_sdk_still_validates_config_through_the_override(make_sim):
         TapCentaur(config={**login_config(sim.url, [101]), "api_key": 73311894221})
     with pytest.raises(ConfigValidationError):
         TapCentaur(config={**login_config(sim.url, [101]), "stream_maps": {"task_results": 7}})
+
+
+def test_config_files_are_read_as_the_sdk_reads_them(tmp_path):
+    """The SDK's private `load_json` (a BOM, decimals) and its merge of `--config` in order."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text('\ufeff{"backoff_factor": 0.5, "task_ids": [101]}', encoding="utf-8")
+    second.write_text('{"task_ids": [102]}')
+    paths: Any = (str(first), "ENV", str(second))
+    ours, sdks = TapCentaur.cb_config(None, None, paths), _ConfigInput.from_cli_args(*paths)  # type: ignore[arg-type]
+    expected = ({"backoff_factor": Decimal("0.5"), "task_ids": [102]}, True)
+    assert (ours.config, ours.parse_env) == (sdks.config, sdks.parse_env) == expected
